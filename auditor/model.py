@@ -1,0 +1,557 @@
+"""The domain values every stage shares: what was read, what was found, what is reported.
+
+Everything here is a frozen, slotted dataclass or a closed enum. Parsers build
+`PartnerApplication` and `WebConfig` records (each carrying its `Evidence`), `normalise` folds
+them into one `Inventory`, rules turn an inventory into `Finding`s, and renderers read a `Report`.
+"Changing" a value means `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """Finding and problem severities, ordered: `Severity.CRITICAL.rank` is the highest."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def at_least(self, other: Severity) -> bool:
+        """True when this severity is `other` or more severe."""
+        return self.rank >= other.rank
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class InputFormat(StrEnum):
+    """Every input format auditor reads."""
+
+    FORMAT_LIST = "format-list"
+    CLIXML = "clixml"
+    JSON = "json"
+    CSV = "csv"
+    WEB_CONFIG = "web.config"
+
+
+class ProblemCode(StrEnum):
+    """Why an input (or part of it) could not be used as evidence.
+
+    `INCOMPLETE_EVIDENCE` maps to rule EV001; every other code to EV002.
+    """
+
+    UNREADABLE = "unreadable"
+    UNKNOWN_FORMAT = "unknown-format"
+    BAD_ENCODING = "bad-encoding"
+    MALFORMED = "malformed"
+    HOSTILE = "hostile"
+    TOO_LARGE = "too-large"
+    INCOMPLETE_EVIDENCE = "incomplete-evidence"
+    UNKNOWN_LAYOUT = "unknown-layout"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing that went wrong with one input, located as precisely as the input allows."""
+
+    code: ProblemCode
+    message: str
+    path: str
+    line: int | None = None
+    severity: Severity = Severity.HIGH
+    subject: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """An input file as read: its path as given, its SHA-256 and the format it was read as."""
+
+    path: str
+    sha256: str
+    format: InputFormat | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format.value if self.format else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a value came from: file, 1-based line (when the format has lines), the raw text."""
+
+    path: str
+    line: int | None
+    raw: str
+    sha256: str
+    format: InputFormat
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "raw": self.raw,
+            "sha256": self.sha256,
+            "format": self.format.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionList:
+    """A permission property as exported: names in stored order, and whether the list is whole.
+
+    `complete` is False when the export lost data (Format-List truncation with `...`/`…`,
+    ConvertTo-Json depth truncation, a CSV type name). `values` then holds only what was shown
+    and must not be compared. `evidence` points at the property in the export.
+    """
+
+    values: tuple[str, ...]
+    complete: bool
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerApplication:
+    """One `Get-PartnerApplication` object."""
+
+    name: str
+    application_identifier: str
+    enabled: bool | None
+    act_as_permissions: PermissionList
+    app_only_permissions: PermissionList
+    linked_account: str | None
+    server: str | None
+    source: Evidence
+
+    @property
+    def subject(self) -> str:
+        """The stable subject used in findings and waivers: `partner-application:<app id>`."""
+        return f"partner-application:{self.application_identifier.lower()}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "application_identifier": self.application_identifier,
+            "enabled": self.enabled,
+            "act_as_permissions": list(self.act_as_permissions.values),
+            "act_as_complete": self.act_as_permissions.complete,
+            "app_only_permissions": list(self.app_only_permissions.values),
+            "app_only_complete": self.app_only_permissions.complete,
+            "linked_account": self.linked_account,
+            "server": self.server,
+            "source": {
+                "path": self.source.path,
+                "line": self.source.line,
+                "sha256": self.source.sha256,
+                "format": self.source.format.value,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppSetting:
+    """One `<add key=... value=...>` of `configuration/appSettings` (or of a `<location>`)."""
+
+    key: str
+    value: str
+    line: int
+    raw: str
+    location: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "value": self.value, "line": self.line}
+        if self.location is not None:
+            data["location"] = self.location
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthProfiles:
+    """The effective `OAuthHttpModule.Profiles` value, split on `|` exactly as Exchange does.
+
+    No trimming, no case folding: `tokens` keeps empty segments and padded or mis-cased tokens
+    so that rules can flag what Exchange would silently drop.
+    """
+
+    raw: str
+    tokens: tuple[str, ...]
+    line: int
+    evidence: Evidence
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tokens": list(self.tokens), "raw": self.raw, "line": self.line}
+
+
+OAUTH_PROFILES_KEY = "OAuthHttpModule.Profiles"
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """What auditor keeps of one web.config: its appSettings, nothing else of the DOM.
+
+    `app_settings` holds every `add` that survives `<remove>`/`<clear>`, in document order,
+    duplicates included (the last one wins in IIS); `oauth_profiles` is the effective
+    `OAuthHttpModule.Profiles` of the vdir's root `appSettings`.
+    """
+
+    server: str
+    vdir: str
+    path: str
+    sha256: str
+    app_settings: tuple[AppSetting, ...]
+    oauth_profiles: OAuthProfiles | None
+    has_bom: bool = True
+
+    @property
+    def subject(self) -> str:
+        return f"web-config:{self.server}:{self.vdir}"
+
+    def effective_settings(self) -> dict[str, AppSetting]:
+        """Root-level appSettings, last `add` of each key winning, as IIS reads them."""
+        effective: dict[str, AppSetting] = {}
+        for setting in self.app_settings:
+            if setting.location is None:
+                effective[setting.key] = setting
+        return effective
+
+    def duplicate_settings(self) -> tuple[AppSetting, ...]:
+        """Every `add` whose key is added again later in the same scope."""
+        seen: dict[tuple[str | None, str], AppSetting] = {}
+        shadowed: list[AppSetting] = []
+        for setting in self.app_settings:
+            scope_key = (setting.location, setting.key)
+            if scope_key in seen:
+                shadowed.append(seen[scope_key])
+            seen[scope_key] = setting
+        return tuple(shadowed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "vdir": self.vdir,
+            "path": self.path,
+            "sha256": self.sha256,
+            "app_settings": [setting.to_json() for setting in self.app_settings],
+            "oauth_profiles": self.oauth_profiles.to_json() if self.oauth_profiles else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What one parser made of one file: records and problems (a bad file is a value)."""
+
+    source: SourceFile
+    partner_applications: tuple[PartnerApplication, ...] = ()
+    web_configs: tuple[WebConfig, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """Everything read from every input, in a deterministic order."""
+
+    inputs: tuple[SourceFile, ...] = ()
+    partner_applications: tuple[PartnerApplication, ...] = ()
+    web_configs: tuple[WebConfig, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "inputs": [source.to_json() for source in self.inputs],
+            "partner_applications": [app.to_json() for app in self.partner_applications],
+            "web_configs": [config.to_json() for config in self.web_configs],
+            "problems": [problem.to_json() for problem in self.problems],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    path: str
+    line: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line}
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """A policy waiver: accepted risk for one rule on one subject, until `expires`."""
+
+    rule: str
+    subject: str
+    reason: str
+    ticket: str
+    owner: str
+    approver: str
+    expires: str  # ISO date, validated by the policy loader
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "subject": self.subject,
+            "reason": self.reason,
+            "ticket": self.ticket,
+            "owner": self.owner,
+            "approver": self.approver,
+            "expires": self.expires,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule firing on one subject.
+
+    `fingerprint` is stable across runs and independent of paths and line numbers (rule id,
+    subject and a rule-defined discriminator), so SARIF consumers and waivers can track it.
+    `details` holds the structured facts a renderer or remediation planner needs (e.g. the
+    excess permissions); it is JSON-safe.
+    """
+
+    rule_id: str
+    severity: Severity
+    title: str
+    message: str
+    subject: str
+    location: Location
+    evidence: tuple[Evidence, ...]
+    fingerprint: str
+    details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    suppressed: bool = False
+    waiver: Waiver | None = None
+    remediation: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity.value,
+            "title": self.title,
+            "message": self.message,
+            "subject": self.subject,
+            "location": self.location.to_json(),
+            "evidence": [item.to_json() for item in self.evidence],
+            "details": self.details,
+            "suppressed": self.suppressed,
+            "waiver": self.waiver.to_json() if self.waiver else None,
+            "fingerprint": self.fingerprint,
+            "remediation": self.remediation,
+        }
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """A rule's metadata as the (merged) policy declares it: the one place it is written."""
+
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+    references: tuple[str, ...]
+    remediation: str | None  # remediation template id, e.g. "partner-application-app-only"
+    enabled: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "rationale": self.rationale,
+            "references": list(self.references),
+            "remediation": self.remediation,
+            "enabled": self.enabled,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationPolicy:
+    """What the policy says about one partner application (matched by ApplicationIdentifier)."""
+
+    application_identifier: str  # lower-case GUID
+    name: str
+    approved_app_only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VdirPolicy:
+    """OAuth profile expectations for one vdir (canonical id, e.g. `Default Web Site/API`)."""
+
+    vdir: str
+    default_profiles: tuple[str, ...] | None = None  # the shipped default, for display/FL001
+    allowed_profiles: tuple[str, ...] = ()
+    forbidden_profiles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A validated, merged policy (an organisation policy on top of the shipped default)."""
+
+    name: str
+    sha256: str
+    sources: tuple[str, ...]
+    rules: tuple[RuleInfo, ...]
+    applications: tuple[ApplicationPolicy, ...] = ()
+    forbidden_app_only: tuple[str, ...] = ()  # fnmatch-style globs, case-sensitive
+    known_profile_tokens: tuple[str, ...] = ()
+    app_only_profile_tokens: tuple[str, ...] = ("V1S2SAppOnly",)
+    vdirs: tuple[VdirPolicy, ...] = ()
+    forbidden_profiles_everywhere: tuple[str, ...] = ()
+    csv_list_separator: str | None = None
+    waivers: tuple[Waiver, ...] = ()
+    malformed_waivers: tuple[tuple[int | None, str], ...] = ()  # (line, why) for WV001
+
+    def rule(self, rule_id: str) -> RuleInfo:
+        """The metadata of `rule_id`; an unknown id is a programming error and raises."""
+        for info in self.rules:
+            if info.id == rule_id:
+                return info
+        raise KeyError(f"unknown rule id {rule_id!r}")
+
+    def application(self, application_identifier: str) -> ApplicationPolicy | None:
+        wanted = application_identifier.lower()
+        for app in self.applications:
+            if app.application_identifier == wanted:
+                return app
+        return None
+
+    def vdir(self, vdir: str) -> VdirPolicy | None:
+        for entry in self.vdirs:
+            if entry.vdir.lower() == vdir.lower():
+                return entry
+        return None
+
+
+# --- remediation plan and report ----------------------------------------------------------------
+
+
+class ChangeKind(StrEnum):
+    """Every kind of change a remediation script can make; each has a template pair."""
+
+    PARTNER_APPLICATIONS = "partner-applications"
+    WEB_CONFIG_PROFILES = "web-config-profiles"
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerApplicationChange:
+    """Set one application's AppOnlyPermissions from the audited list to the target list."""
+
+    application_identifier: str
+    name: str
+    audited_app_only: tuple[str, ...]
+    target_app_only: tuple[str, ...]
+    fixes: tuple[str, ...]  # finding fingerprints
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfigChange:
+    """Rewrite the OAuthHttpModule.Profiles value of one web.config on one server."""
+
+    vdir: str
+    relative_path: str  # path below $env:ExchangeInstallPath, e.g. FrontEnd\\HttpProxy\\Rest\\web.config
+    app_pool: str | None
+    audited_sha256: str
+    audited_value: str
+    target_value: str
+    fixes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """One remediation script's worth of change: org-wide partner apps, or one server's files."""
+
+    kind: ChangeKind
+    slug: str  # file-name stem, allow-listed [a-z0-9-]
+    server: str | None
+    partner_applications: tuple[PartnerApplicationChange, ...] = ()
+    web_configs: tuple[WebConfigChange, ...] = ()
+
+    @property
+    def fixes(self) -> tuple[str, ...]:
+        found: list[str] = []
+        for change in (*self.partner_applications, *self.web_configs):
+            found.extend(change.fixes)
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A generated PowerShell script: package-relative name, text, and what it fixes."""
+
+    name: str  # e.g. "remediation/partner-applications.ps1"
+    kind: str  # "remediation" or "rollback"
+    content: str
+    sha256: str
+    fixes: tuple[str, ...]
+    pair: str | None  # the rollback of a remediation script, and vice versa
+
+
+@dataclass(frozen=True, slots=True)
+class NotApplied:
+    """A rule that could not be evaluated, and why (no input of the kind it reads, incomplete)."""
+
+    rule_id: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a renderer may show. Built once by the audit; renderers never add facts."""
+
+    tool_version: str
+    as_of: str  # ISO date the audit was judged against
+    change_id: str
+    fail_on: Severity
+    policy: Policy
+    inventory: Inventory
+    findings: tuple[Finding, ...]
+    not_applied: tuple[NotApplied, ...] = ()
+    change_sets: tuple[ChangeSet, ...] = ()
+    scripts: tuple[Script, ...] = ()
+    complete: bool = True  # False when evidence a rule needed was missing (exit 2)
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        return tuple(finding for finding in self.findings if not finding.suppressed)
+
+    def counts(self) -> dict[Severity, int]:
+        """Unsuppressed findings per severity, every severity present."""
+        counts = dict.fromkeys(Severity, 0)
+        for finding in self.active_findings:
+            counts[finding.severity] += 1
+        return counts
+
+    def failing(self) -> bool:
+        return any(f.severity.at_least(self.fail_on) for f in self.active_findings)

@@ -1,0 +1,28 @@
+"""What every parser receives: one input file, already read into memory and hashed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.model import InputFormat, Problem, ProblemCode, SourceFile
+
+
+@dataclass(frozen=True, slots=True)
+class RawInput:
+    """One input file. `path` is the path as the user gave or discovery found it (display form).
+
+    `server` and `vdir` come from the folder layout or `--server`; a parser may refine `server`
+    from the content (CLIXML `PSComputerName` / `OriginatingServer`).
+    """
+
+    path: str
+    data: bytes
+    sha256: str
+    server: str | None = None
+    vdir: str | None = None
+
+    def source(self, input_format: InputFormat | None) -> SourceFile:
+        return SourceFile(path=self.path, sha256=self.sha256, format=input_format)
+
+    def problem(self, code: ProblemCode, message: str, line: int | None = None) -> Problem:
+        return Problem(code=code, message=message, path=self.path, line=line)
