@@ -1,0 +1,133 @@
+"""The audit pipeline: discover and parse, evaluate, plan remediation, render scripts, one Report.
+
+This module wires the stages together and owns nothing else: no printing, no writing (the
+package writer does that), no clock (the caller passes `as_of`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from auditor import __version__
+from auditor.model import Finding, Inventory, Policy, Report, Script, Severity
+
+CHANGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class AuditError(Exception):
+    """The audit cannot start: bad arguments or an invalid policy. The message says why."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditRequest:
+    """Everything an audit depends on; the same request gives a byte-identical package."""
+
+    paths: tuple[Path, ...]
+    policy_paths: tuple[Path, ...] = ()
+    as_of: datetime.date = datetime.date(1970, 1, 1)
+    change_id: str = ""
+    fail_on: Severity = Severity.HIGH
+    server: str | None = None
+    allow_incomplete: bool = False
+
+
+def default_change_id(as_of: datetime.date) -> str:
+    """The change id used when none is given: derived from the date the audit is judged at."""
+    return f"AUDIT-{as_of.strftime('%Y%m%d')}"
+
+
+def load_policy(policy_paths: Sequence[Path]) -> Policy:
+    """The shipped default policy with the given ones on top; raises AuditError when invalid."""
+    from auditor.policy import PolicyError
+    from auditor.policy import load_policy as load
+
+    try:
+        return load(policy_paths)
+    except PolicyError as error:
+        raise AuditError(str(error)) from None
+
+
+def run_audit(request: AuditRequest) -> Report:
+    """Run the whole audit and return the Report every renderer reads."""
+    from auditor.parsers import read_inventory
+    from auditor.rules import evaluate
+
+    change_id = request.change_id or default_change_id(request.as_of)
+    if not CHANGE_ID_PATTERN.fullmatch(change_id):
+        raise AuditError(
+            f"--change-id {change_id!r} is not allowed: use 1 to 64 characters from "
+            "A-Z a-z 0-9 . _ - starting with a letter or digit"
+        )
+    policy = load_policy(request.policy_paths)
+    inventory = read_inventory(list(request.paths), server=request.server)
+    evaluation = evaluate(
+        inventory, policy, as_of=request.as_of, allow_incomplete=request.allow_incomplete
+    )
+    report = Report(
+        tool_version=__version__,
+        as_of=request.as_of.isoformat(),
+        change_id=change_id,
+        fail_on=request.fail_on,
+        policy=policy,
+        inventory=inventory,
+        findings=evaluation.findings,
+        not_applied=evaluation.not_applied,
+        complete=evaluation.complete,
+    )
+    return attach_remediation(report)
+
+
+def attach_remediation(report: Report) -> Report:
+    """Plan the changes the active findings call for, render their scripts, link the findings."""
+    from auditor.remediation import plan, script_names
+    from auditor.render.ps1 import ScriptHeader, render_change_set
+
+    change_sets = plan(report.inventory, report.policy, report.findings)
+    scripts: list[Script] = []
+    remediation_of: dict[str, str] = {}
+    for change_set in change_sets:
+        fixes = change_set.fixes
+        header = ScriptHeader(
+            change_id=report.change_id,
+            tool_version=report.tool_version,
+            policy_name=report.policy.name,
+            policy_sha256=report.policy.sha256,
+            input_hashes=_input_hashes(report.inventory),
+            finding_ids=_finding_ids(report.findings, fixes),
+        )
+        remediation_text, rollback_text = render_change_set(change_set, header)
+        remediation_name, rollback_name = script_names(change_set)
+        scripts.append(_script(remediation_name, "remediation", remediation_text, fixes, rollback_name))
+        scripts.append(_script(rollback_name, "rollback", rollback_text, fixes, remediation_name))
+        for fingerprint in fixes:
+            remediation_of.setdefault(fingerprint, remediation_name)
+    findings = tuple(
+        dataclasses.replace(finding, remediation=remediation_of.get(finding.fingerprint))
+        for finding in report.findings
+    )
+    return dataclasses.replace(
+        report, findings=findings, change_sets=change_sets, scripts=tuple(scripts)
+    )
+
+
+def _script(name: str, kind: str, content: str, fixes: tuple[str, ...], pair: str) -> Script:
+    digest = hashlib.sha256(content.encode("ascii")).hexdigest()
+    return Script(name=name, kind=kind, content=content, sha256=digest, fixes=fixes, pair=pair)
+
+
+def _input_hashes(inventory: Inventory) -> tuple[tuple[str, str], ...]:
+    return tuple((source.path, source.sha256) for source in inventory.inputs)
+
+
+def _finding_ids(findings: Sequence[Finding], fixes: tuple[str, ...]) -> tuple[str, ...]:
+    wanted = set(fixes)
+    return tuple(
+        f"{finding.rule_id}:{finding.fingerprint}"
+        for finding in findings
+        if finding.fingerprint in wanted
+    )

@@ -1,0 +1,62 @@
+"""`findings.json` and `auditor parse --json`: the stable JSON contracts of DESIGN.md section 5."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auditor.model import Inventory, Report
+
+
+def dumps(document: Any) -> str:
+    """Canonical JSON text: sorted keys, two-space indent, ASCII-safe, trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def render_inventory(inventory: Inventory) -> str:
+    """The `auditor parse --json` document."""
+    return dumps(inventory.to_json())
+
+
+def findings_document(report: Report) -> dict[str, Any]:
+    """The `findings.json` document as a JSON-ready dict."""
+    return {
+        "schema_version": 1,
+        "tool_version": report.tool_version,
+        "as_of": report.as_of,
+        "change_id": report.change_id,
+        "fail_on": report.fail_on.value,
+        "complete": report.complete,
+        "verdict": verdict(report),
+        "policy": {
+            "name": report.policy.name,
+            "sha256": report.policy.sha256,
+            "sources": list(report.policy.sources),
+        },
+        "inputs": [source.to_json() for source in report.inventory.inputs],
+        "counts": {severity.value: count for severity, count in report.counts().items()},
+        "findings": [finding.to_json() for finding in report.findings],
+        "rules_not_applied": [item.to_json() for item in report.not_applied],
+        "scripts": [
+            {
+                "name": script.name,
+                "kind": script.kind,
+                "sha256": script.sha256,
+                "fixes": list(script.fixes),
+                "pair": script.pair,
+            }
+            for script in report.scripts
+        ],
+        "problems": [problem.to_json() for problem in report.inventory.problems],
+    }
+
+
+def render_findings(report: Report) -> str:
+    return dumps(findings_document(report))
+
+
+def verdict(report: Report) -> str:
+    """`incomplete`, `fail` or `pass`: the one word every output leads with."""
+    if not report.complete:
+        return "incomplete"
+    return "fail" if report.failing() else "pass"

@@ -1,0 +1,82 @@
+"""`junit.xml`: one test case per evaluated rule and per finding, for CI dashboards.
+
+A rule with no active finding is a passing case; every active finding a failing case; a waived
+finding a skipped case naming its waiver; a rule that could not be applied a skipped case.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from auditor.model import Finding, Report
+
+# Characters XML 1.0 cannot carry at all; shown as \uXXXX so nothing is silently lost.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` with every character XML 1.0 forbids written as a visible `\\uXXXX` escape."""
+    return _XML_INVALID.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
+
+
+def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
+    case = etree.SubElement(
+        suite,
+        "testcase",
+        classname=f"auditor.{finding.rule_id}",
+        name=xml_text(f"{finding.rule_id} {finding.subject}"),
+    )
+    location = finding.location.path
+    if finding.location.line is not None:
+        location = f"{location}:{finding.location.line}"
+    if finding.suppressed:
+        waiver = finding.waiver
+        reason = "suppressed"
+        if waiver is not None:
+            reason = f"waived until {waiver.expires} (ticket {waiver.ticket}, owner {waiver.owner})"
+        etree.SubElement(case, "skipped", message=xml_text(reason))
+        return 0, 1
+    failure = etree.SubElement(
+        case,
+        "failure",
+        message=xml_text(finding.message),
+        type=finding.severity.value,
+    )
+    failure.text = xml_text(f"{finding.title}\nat {location}\nfingerprint {finding.fingerprint}")
+    return 1, 0
+
+
+def render_junit(report: Report) -> str:
+    """The JUnit XML document of one audit."""
+    root = etree.Element("testsuites", name="auditor")
+    suite = etree.SubElement(root, "testsuite", name=f"auditor policy {xml_text(report.policy.name)}")
+    tests = failures = skipped = 0
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    not_applied = {item.rule_id: item.reason for item in report.not_applied}
+    for info in report.policy.rules:
+        findings = by_rule.get(info.id, [])
+        if findings:
+            for finding in findings:
+                failed, was_skipped = _finding_case(suite, finding)
+                tests += 1
+                failures += failed
+                skipped += was_skipped
+            continue
+        case = etree.SubElement(
+            suite, "testcase", classname=f"auditor.{info.id}", name=f"{info.id} {info.title}"
+        )
+        tests += 1
+        if info.id in not_applied:
+            etree.SubElement(case, "skipped", message=xml_text(not_applied[info.id]))
+            skipped += 1
+    for element in (root, suite):
+        element.set("tests", str(tests))
+        element.set("failures", str(failures))
+        element.set("errors", "0")
+        element.set("skipped", str(skipped))
+    body = etree.tostring(root, pretty_print=True, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body
