@@ -102,7 +102,9 @@ def attach_remediation(report: Report) -> Report:
         )
         remediation_text, rollback_text = render_change_set(change_set, header)
         remediation_name, rollback_name = script_names(change_set)
-        scripts.append(_script(remediation_name, "remediation", remediation_text, fixes, rollback_name))
+        scripts.append(
+            _script(remediation_name, "remediation", remediation_text, fixes, rollback_name)
+        )
         scripts.append(_script(rollback_name, "rollback", rollback_text, fixes, remediation_name))
         for fingerprint in fixes:
             remediation_of.setdefault(fingerprint, remediation_name)

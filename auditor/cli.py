@@ -121,16 +121,22 @@ def _print_inventory(inventory: Inventory) -> None:
         app_only = app_record.app_only_permissions
         echo(f"  {_printable(app_record.name)} ({app_record.application_identifier})")
         echo(f"    enabled: {app_record.enabled}   linked account: {app_record.linked_account}")
-        echo(f"    ActAs ({len(act_as.values)}{'' if act_as.complete else ', INCOMPLETE'}): "
-             + _printable(", ".join(act_as.values)))
-        echo(f"    AppOnly ({len(app_only.values)}{'' if app_only.complete else ', INCOMPLETE'}): "
-             + _printable(", ".join(app_only.values)))
+        echo(
+            f"    ActAs ({len(act_as.values)}{'' if act_as.complete else ', INCOMPLETE'}): "
+            + _printable(", ".join(act_as.values))
+        )
+        echo(
+            f"    AppOnly ({len(app_only.values)}{'' if app_only.complete else ', INCOMPLETE'}): "
+            + _printable(", ".join(app_only.values))
+        )
         echo(f"    source: {app_record.source.path}:{app_record.source.line}")
     echo(f"\n{len(inventory.web_configs)} web.config files")
     for config in inventory.web_configs:
         profiles = config.oauth_profiles
-        value = "(no OAuthHttpModule.Profiles)" if profiles is None else (
-            f"{_printable(profiles.raw)!s}  (line {profiles.line})"
+        value = (
+            "(no OAuthHttpModule.Profiles)"
+            if profiles is None
+            else (f"{_printable(profiles.raw)!s}  (line {profiles.line})")
         )
         echo(f"  {_printable(config.server)}  {_printable(config.vdir)}: {value}")
     if inventory.problems:
@@ -175,14 +181,15 @@ def audit(
         ),
     ] = False,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Terminal output: text summary or findings JSON.")
+        OutputFormat,
+        typer.Option("--format", help="Terminal output: summary text or findings.json."),
     ] = OutputFormat.TEXT,
 ) -> None:
     """Audit exports against the policy and write the change package (the main job).
 
     With no PATH, audits the bundled example exports of a two-server hybrid organisation.
     """
-    from auditor.audit import AuditError, AuditRequest, default_change_id, run_audit
+    from auditor.audit import AuditError, AuditRequest, run_audit
     from auditor.model import Severity
     from auditor.package import MANIFEST_NAME, PackageError, write_package
     from auditor.resources import examples_dir
@@ -203,7 +210,7 @@ def audit(
         report = run_audit(request)
     except AuditError as error:
         _fail(str(error))
-    out_dir = out if out is not None else Path("reports") / (change_id or default_change_id(judged_at))
+    out_dir = out if out is not None else Path("reports") / report.change_id
     # The default folder may be replaced when it holds an earlier auditor package.
     replace = force or (out is None and (out_dir / MANIFEST_NAME).is_file())
     try:
@@ -229,18 +236,24 @@ def _print_summary(report: Report, out_dir: Path) -> None:
     counts = report.counts()
     summary = ", ".join(f"{counts[severity]} {severity.value}" for severity in Severity)
     suppressed = sum(1 for finding in report.findings if finding.suppressed)
-    echo(f"auditor {report.tool_version}: {verdict(report).upper()} (as of {report.as_of}, "
-         f"fail on {report.fail_on.value})")
-    echo(f"inputs: {len(report.inventory.inputs)} files, "
-         f"{len(report.inventory.partner_applications)} partner applications, "
-         f"{len(report.inventory.web_configs)} web.config files")
+    echo(
+        f"auditor {report.tool_version}: {verdict(report).upper()} (as of {report.as_of}, "
+        f"fail on {report.fail_on.value})"
+    )
+    echo(
+        f"inputs: {len(report.inventory.inputs)} files, "
+        f"{len(report.inventory.partner_applications)} partner applications, "
+        f"{len(report.inventory.web_configs)} web.config files"
+    )
     echo(f"findings: {summary}; {suppressed} suppressed by waivers")
     for finding in report.active_findings[:8]:
         where = finding.location.path
         if finding.location.line is not None:
             where = f"{where}:{finding.location.line}"
-        echo(f"  {finding.severity.value.upper():<8} {finding.rule_id}  "
-             f"{_printable(finding.message)}  [{where}]")
+        echo(
+            f"  {finding.severity.value.upper():<8} {finding.rule_id}  "
+            f"{_printable(finding.message)}  [{where}]"
+        )
     if len(report.active_findings) > 8:
         echo(f"  ... and {len(report.active_findings) - 8} more in the report")
     for problem in report.inventory.problems[:8]:
@@ -248,11 +261,15 @@ def _print_summary(report: Report, out_dir: Path) -> None:
         echo(f"  PROBLEM  {where}: {problem.message}")
     for item in report.not_applied:
         echo(f"  not applied: {item.rule_id}: {item.reason}")
-    echo(f"package: {out_dir}  (report.html, findings.json/.sarif, junit.xml, summary.md, "
-         f"{len(report.scripts)} scripts, MANIFEST.sha256)")
+    echo(
+        f"package: {out_dir}  (report.html, findings.json/.sarif, junit.xml, summary.md, "
+        f"{len(report.scripts)} scripts, MANIFEST.sha256)"
+    )
     if not report.complete:
-        echo("the audit is INCOMPLETE: evidence a rule needed is missing (exit 2); "
-             "see the problems above")
+        echo(
+            "the audit is INCOMPLETE: evidence a rule needed is missing (exit 2); "
+            "see the problems above"
+        )
 
 
 @app.command()
@@ -272,6 +289,45 @@ def verify(
         typer.echo(f"{package}: {len(result.differences)} difference(s); do not run this package")
         raise typer.Exit(EXIT_FINDINGS)
     typer.echo(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
+
+
+@app.command()
+def attest(
+    before: Annotated[Path, typer.Option("--before", help="Exports taken before the change.")],
+    after: Annotated[Path, typer.Option("--after", help="Exports taken after the change.")],
+    package: Annotated[Path, typer.Option("--package", help="The approved change package.")],
+    server: ServerOption = None,
+) -> None:
+    """After the change: prove the approved change landed and nothing else changed."""
+    from auditor.attest import AttestError
+    from auditor.attest import attest as run_attest
+    from auditor.package import PackageError, verify_package
+    from auditor.parsers import read_inventory
+
+    _require_paths([before, after, package])
+    try:
+        verified = verify_package(package)
+    except PackageError as error:
+        _fail(str(error))
+    if not verified.ok:
+        for difference in verified.differences:
+            typer.echo(f"DIFFERS  {difference}")
+        _fail(f"{package}: the package does not match its manifest", EXIT_FINDINGS)
+    try:
+        plan_text = (package / "plan.json").read_text(encoding="utf-8")
+        result = run_attest(
+            read_inventory([before], server=server),
+            read_inventory([after], server=server),
+            plan_text,
+        )
+    except (OSError, AttestError) as error:
+        _fail(str(error))
+    for check in result.checks:
+        typer.echo(f"{'FAIL' if check in result.differences else 'ok  '}  {_printable(check)}")
+    if not result.ok:
+        typer.echo(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
+        raise typer.Exit(EXIT_FINDINGS)
+    typer.echo(f"attest: all {len(result.checks)} checks passed")
 
 
 @app.command()

@@ -30,13 +30,14 @@ class PackageError(Exception):
 def package_files(report: Report) -> dict[str, bytes]:
     """Every file of the package except the manifest, by package-relative path, as bytes."""
     from auditor.render.html import render_html
-    from auditor.render.json_ import render_findings
+    from auditor.render.json_ import render_findings, render_plan
     from auditor.render.junit import render_junit
     from auditor.render.markdown import render_markdown
     from auditor.render.sarif import render_sarif
 
     text_renderers: dict[str, Callable[[Report], str]] = {
         "findings.json": render_findings,
+        "plan.json": render_plan,
         "findings.sarif": render_sarif,
         "junit.xml": render_junit,
         "summary.md": render_markdown,
@@ -169,7 +170,7 @@ def verify_package(package_dir: Path) -> VerifyResult:
             continue
         actual = hashlib.sha256(target.read_bytes()).hexdigest()
         if actual != listed[name]:
-            differences.append(f"{name}: sha256 {actual} differs from the manifest's {listed[name]}")
+            differences.append(f"{name}: sha256 {actual}, manifest says {listed[name]}")
     for name in sorted(present - listed.keys()):
         differences.append(f"{name}: present but not listed in the manifest")
     return VerifyResult(checked=len(listed), differences=tuple(differences))

@@ -60,3 +60,47 @@ def verdict(report: Report) -> str:
     if not report.complete:
         return "incomplete"
     return "fail" if report.failing() else "pass"
+
+
+def plan_document(report: Report) -> dict[str, Any]:
+    """`plan.json`: every change the scripts make, audited value and target, for `attest`."""
+    return {
+        "schema_version": 1,
+        "change_id": report.change_id,
+        "as_of": report.as_of,
+        "inputs": [source.to_json() for source in report.inventory.inputs],
+        "change_sets": [
+            {
+                "kind": change_set.kind.value,
+                "slug": change_set.slug,
+                "server": change_set.server,
+                "partner_applications": [
+                    {
+                        "application_identifier": change.application_identifier,
+                        "name": change.name,
+                        "audited_app_only": list(change.audited_app_only),
+                        "target_app_only": list(change.target_app_only),
+                        "fixes": list(change.fixes),
+                    }
+                    for change in change_set.partner_applications
+                ],
+                "web_configs": [
+                    {
+                        "vdir": change.vdir,
+                        "relative_path": change.relative_path,
+                        "app_pool": change.app_pool,
+                        "audited_sha256": change.audited_sha256,
+                        "audited_value": change.audited_value,
+                        "target_value": change.target_value,
+                        "fixes": list(change.fixes),
+                    }
+                    for change in change_set.web_configs
+                ],
+            }
+            for change_set in report.change_sets
+        ],
+    }
+
+
+def render_plan(report: Report) -> str:
+    return dumps(plan_document(report))

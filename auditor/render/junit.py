@@ -51,7 +51,8 @@ def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
 def render_junit(report: Report) -> str:
     """The JUnit XML document of one audit."""
     root = etree.Element("testsuites", name="auditor")
-    suite = etree.SubElement(root, "testsuite", name=f"auditor policy {xml_text(report.policy.name)}")
+    suite_name = f"auditor policy {xml_text(report.policy.name)}"
+    suite = etree.SubElement(root, "testsuite", name=suite_name)
     tests = failures = skipped = 0
     by_rule: dict[str, list[Finding]] = {}
     for finding in report.findings:

@@ -41,7 +41,10 @@ def render_markdown(report: Report) -> str:
         ]
     lines += ["## Findings", ""]
     if report.findings:
-        lines += ["| rule | severity | subject | where | status | script |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| rule | severity | subject | where | status | script |",
+            "|---|---|---|---|---|---|",
+        ]
         for finding in report.findings:
             where = finding.location.path
             if finding.location.line is not None:

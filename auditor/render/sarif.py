@@ -120,9 +120,7 @@ def render_sarif(report: Report) -> str:
                                 "locations": [
                                     {
                                         "physicalLocation": {
-                                            "artifactLocation": {
-                                                "uri": artifact_uri(problem.path)
-                                            },
+                                            "artifactLocation": {"uri": artifact_uri(problem.path)},
                                             **(
                                                 {"region": {"startLine": problem.line}}
                                                 if problem.line

@@ -1,0 +1,194 @@
+"""After the change: prove from before/after exports that the approved change landed, and only it.
+
+`attest` compares two inventories (exports taken before and after the scripts ran) with the
+package's `plan.json`. It checks that the "before" exports are the ones that were audited (same
+state as the plan's audited values), that every planned change reached its target, and that
+nothing else differs: no other partner-application property, no other appSetting, no web.config
+appeared or vanished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from auditor.model import Inventory, PartnerApplication, WebConfig
+
+
+class AttestError(Exception):
+    """The plan document is unreadable or not a plan; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttestResult:
+    """Every check made (`checks`) and every one that failed (`differences`)."""
+
+    checks: tuple[str, ...]
+    differences: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PlannedApp:
+    application_identifier: str
+    audited: tuple[str, ...]
+    target: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PlannedConfig:
+    server: str
+    vdir: str
+    audited: str
+    target: str
+
+
+def _planned(plan_text: str) -> tuple[list[_PlannedApp], list[_PlannedConfig]]:
+    try:
+        plan = json.loads(plan_text)
+        if plan.get("schema_version") != 1:
+            raise AttestError("plan.json: unsupported schema_version (expected 1)")
+        apps: list[_PlannedApp] = []
+        configs: list[_PlannedConfig] = []
+        for change_set in plan["change_sets"]:
+            for change in change_set["partner_applications"]:
+                apps.append(
+                    _PlannedApp(
+                        application_identifier=str(change["application_identifier"]).lower(),
+                        audited=tuple(str(v) for v in change["audited_app_only"]),
+                        target=tuple(str(v) for v in change["target_app_only"]),
+                    )
+                )
+            for change in change_set["web_configs"]:
+                configs.append(
+                    _PlannedConfig(
+                        server=str(change_set["server"]),
+                        vdir=str(change["vdir"]),
+                        audited=str(change["audited_value"]),
+                        target=str(change["target_value"]),
+                    )
+                )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise AttestError(f"plan.json is not a valid auditor plan: {error}") from None
+    return apps, configs
+
+
+def _app_facts(app: PartnerApplication, *, with_app_only: bool) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "name": app.name,
+        "enabled": app.enabled,
+        "linked_account": app.linked_account,
+        "act_as_permissions": app.act_as_permissions.values,
+    }
+    if with_app_only:
+        facts["app_only_permissions"] = app.app_only_permissions.values
+    return facts
+
+
+def _settings(config: WebConfig, *, without_profiles: bool) -> list[tuple[str | None, str, str]]:
+    return [
+        (setting.location, setting.key, setting.value)
+        for setting in config.app_settings
+        if not (
+            without_profiles
+            and setting.location is None
+            and setting.key == "OAuthHttpModule.Profiles"
+        )
+    ]
+
+
+def attest(before: Inventory, after: Inventory, plan_text: str) -> AttestResult:
+    """Compare before/after inventories against the plan; see the module docstring."""
+    planned_apps, planned_configs = _planned(plan_text)
+    checks: list[str] = []
+    differences: list[str] = []
+
+    def check(ok: bool, what: str) -> None:
+        checks.append(what)
+        if not ok:
+            differences.append(what)
+
+    for label, inventory in (("before", before), ("after", after)):
+        for problem in inventory.problems:
+            where = problem.path if problem.line is None else f"{problem.path}:{problem.line}"
+            check(False, f"{label}: {where}: {problem.message}")
+
+    apps_before = {app.application_identifier: app for app in before.partner_applications}
+    apps_after = {app.application_identifier: app for app in after.partner_applications}
+    check(
+        apps_before.keys() == apps_after.keys(),
+        "the same partner applications exist before and after "
+        f"(before {sorted(apps_before)}, after {sorted(apps_after)})",
+    )
+    changed_apps = {planned.application_identifier: planned for planned in planned_apps}
+    for app_id in sorted(apps_before.keys() & apps_after.keys()):
+        old, new = apps_before[app_id], apps_after[app_id]
+        planned = changed_apps.get(app_id)
+        check(
+            _app_facts(old, with_app_only=planned is None)
+            == _app_facts(new, with_app_only=planned is None),
+            f"{app_id}: nothing but AppOnlyPermissions may change"
+            if planned
+            else f"{app_id}: unchanged",
+        )
+    for planned in planned_apps:
+        old_app = apps_before.get(planned.application_identifier)
+        new_app = apps_after.get(planned.application_identifier)
+        if old_app is None or new_app is None:
+            check(False, f"{planned.application_identifier}: missing before or after the change")
+            continue
+        check(
+            old_app.app_only_permissions.complete
+            and old_app.app_only_permissions.values == planned.audited,
+            f"{planned.application_identifier}: before, AppOnlyPermissions equal the audited "
+            f"{list(planned.audited)} (found {list(old_app.app_only_permissions.values)})",
+        )
+        check(
+            new_app.app_only_permissions.complete
+            and sorted(new_app.app_only_permissions.values) == sorted(planned.target),
+            f"{planned.application_identifier}: after, AppOnlyPermissions equal the approved "
+            f"{list(planned.target)} (found {list(new_app.app_only_permissions.values)})",
+        )
+
+    configs_before = {(c.server.lower(), c.vdir.lower()): c for c in before.web_configs}
+    configs_after = {(c.server.lower(), c.vdir.lower()): c for c in after.web_configs}
+    check(
+        configs_before.keys() == configs_after.keys(),
+        "the same web.config files exist before and after",
+    )
+    changed_configs = {(p.server.lower(), p.vdir.lower()): p for p in planned_configs}
+    for key in sorted(configs_before.keys() & configs_after.keys()):
+        old_config, new_config = configs_before[key], configs_after[key]
+        planned_config = changed_configs.get(key)
+        if planned_config is None:
+            check(
+                old_config.sha256 == new_config.sha256,
+                f"{key[0]} {key[1]}: web.config unchanged (sha256)",
+            )
+            continue
+        check(
+            _settings(old_config, without_profiles=True)
+            == _settings(new_config, without_profiles=True),
+            f"{key[0]} {key[1]}: no appSetting but OAuthHttpModule.Profiles changed",
+        )
+        old_raw = old_config.oauth_profiles.raw if old_config.oauth_profiles else None
+        new_raw = new_config.oauth_profiles.raw if new_config.oauth_profiles else None
+        check(
+            old_raw == planned_config.audited,
+            f"{key[0]} {key[1]}: before, OAuthHttpModule.Profiles equals the audited value "
+            f"{planned_config.audited!r} (found {old_raw!r})",
+        )
+        check(
+            new_raw == planned_config.target,
+            f"{key[0]} {key[1]}: after, OAuthHttpModule.Profiles equals the target "
+            f"{planned_config.target!r} (found {new_raw!r})",
+        )
+    for planned_config in planned_configs:
+        key = (planned_config.server.lower(), planned_config.vdir.lower())
+        if key not in configs_before or key not in configs_after:
+            check(False, f"{key[0]} {key[1]}: planned web.config missing before or after")
+    return AttestResult(checks=tuple(checks), differences=tuple(differences))
