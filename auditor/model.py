@@ -313,6 +313,7 @@ class Waiver:
     approver: str
     expires: str  # ISO date, validated by the policy loader
     line: int | None = None
+    source: str | None = None  # the policy file that declares it (display path), for WV001
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -429,6 +430,7 @@ class Policy:
     csv_list_separator: str | None = None
     waivers: tuple[Waiver, ...] = ()
     malformed_waivers: tuple[tuple[int | None, str], ...] = ()  # (line, why) for WV001
+    malformed_waiver_sources: tuple[str, ...] = ()  # policy file of each malformed waiver
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The metadata of `rule_id`; an unknown id is a programming error and raises."""

@@ -1,0 +1,317 @@
+"""The one place where an exported object's properties become a `PartnerApplication`.
+
+Every format parser (Format-List, JSON, CSV, CLIXML) reduces one exported object to a mapping of
+property name to `PropertyValue` (the value as the format shows it, where it is, what was lost)
+and calls `build_partner_application`, so that all formats normalise identically:
+
+- `application_identifier`: the `ApplicationIdentifier` text, trimmed and lower-cased. An object
+  without one is not a partner application we can name: a MALFORMED problem at the object.
+- `name`: `Name`, else `Identity`, else "".
+- `enabled`: True/False from a boolean, "True"/"False" (any case), 1/0; None when absent or
+  unrecognised (an unrecognised value is also reported, severity low).
+- `linked_account`: the text shown (formats that export an object reduce it to text first);
+  empty or absent is None.
+- `server`: the server from the folder layout or `--server` (`RawInput.server`) when set, else
+  the object's `PSComputerName` (the Exchange server the export ran against, present on objects
+  from a remote Exchange Management Shell), else its `OriginatingServer`. Note that
+  `OriginatingServer` names the domain controller the object was read from, not necessarily an
+  Exchange server; it is the last resort.
+- `ActAsPermissions` / `AppOnlyPermissions`: names in stored order. `$null` or an empty list is
+  an empty, complete list. A list the export truncated (`PropertyValue.lost` set), a plain text
+  where a list is expected, or a property missing from the export is incomplete evidence: the
+  list keeps only what was shown, `complete` is False, and an INCOMPLETE_EVIDENCE problem at the
+  property tells the admin how to export completely (`REEXPORT_ADVICE`).
+
+Property names are matched exactly first, then case-insensitively (PowerShell property names
+are case-insensitive). Every permission list carries `Evidence` of its property (line and raw
+text as shown in the file, cut at `MAX_RAW` characters); `source` is the evidence of the object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from auditor.model import (
+    Evidence,
+    InputFormat,
+    PartnerApplication,
+    PermissionList,
+    Problem,
+    ProblemCode,
+    Severity,
+)
+from auditor.parsers.base import RawInput
+
+MAX_RAW = 500
+
+ACT_AS = "ActAsPermissions"
+APP_ONLY = "AppOnlyPermissions"
+PERMISSION_PROPERTIES = (ACT_AS, APP_ONLY)
+
+_COMPLETE_EXPORT = (
+    "`Get-PartnerApplication | Export-Clixml -Depth 3 -Path pa.xml` exports every property "
+    "completely (`auditor collect` writes a script that does this)"
+)
+
+REEXPORT_ADVICE: dict[InputFormat, str] = {
+    InputFormat.FORMAT_LIST: (
+        "Format-List shows at most `$FormatEnumerationLimit` items of a list (4 by default); "
+        "run `$FormatEnumerationLimit = -1` before `Get-PartnerApplication | Format-List *`, "
+        f"or better: {_COMPLETE_EXPORT}"
+    ),
+    InputFormat.JSON: (
+        "ConvertTo-Json replaces anything deeper than `-Depth` (2 by default) with text; "
+        "export again with `Get-PartnerApplication | ConvertTo-Json -Depth 4`, "
+        f"or better: {_COMPLETE_EXPORT}"
+    ),
+    InputFormat.CSV: (
+        "Export-Csv writes a list as its type name, not its items; "
+        f"{_COMPLETE_EXPORT}, or join the lists yourself: `Get-PartnerApplication | "
+        "Select-Object Name,ApplicationIdentifier,Enabled,LinkedAccount,"
+        "@{n='ActAsPermissions';e={$_.ActAsPermissions -join ';'}},"
+        "@{n='AppOnlyPermissions';e={$_.AppOnlyPermissions -join ';'}} | "
+        "Export-Csv -NoTypeInformation -Path pa.csv`"
+    ),
+    InputFormat.CLIXML: (
+        "Export-Clixml writes anything deeper than `-Depth` (2 by default) as text; "
+        f"{_COMPLETE_EXPORT}"
+    ),
+}
+
+ScalarValue = str | bool | int | float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyValue:
+    """One property of one exported object, as a format parser read it.
+
+    `value` is text or a JSON-like scalar for single values and a tuple of names for a list
+    (only the shown items when the export truncated it). `lost`, when set, says in a few words
+    what the export lost (e.g. "the list ends in `…`: Format-List truncated it"); the builder
+    then marks the list incomplete. `line` is the 1-based line of the property, `raw` its text
+    as shown in the file.
+    """
+
+    value: ScalarValue | tuple[str, ...]
+    line: int | None
+    raw: str
+    lost: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSource:
+    """Where one exported object is in its file: first line and the text shown there."""
+
+    line: int | None
+    raw: str
+
+
+def build_partner_application(
+    properties: Mapping[str, PropertyValue],
+    *,
+    raw: RawInput,
+    input_format: InputFormat,
+    source: ObjectSource,
+) -> tuple[PartnerApplication | None, list[Problem]]:
+    """Normalise one exported object; None (and a MALFORMED problem) when it has no identifier."""
+    lookup = _PropertyLookup(properties)
+    problems: list[Problem] = []
+    object_evidence = Evidence(
+        path=raw.path,
+        line=source.line,
+        raw=source.raw[:MAX_RAW],
+        sha256=raw.sha256,
+        format=input_format,
+    )
+
+    identifier = _text(lookup.get("ApplicationIdentifier"))
+    if not identifier:
+        where = f"at line {source.line}" if source.line is not None else "in this file"
+        problems.append(
+            raw.problem(
+                ProblemCode.MALFORMED,
+                f"the object {where} has no ApplicationIdentifier: it is not a "
+                "Get-PartnerApplication object, or the export lost the property; it was skipped",
+                source.line,
+            )
+        )
+        return None, problems
+    identifier = identifier.lower()
+
+    name = _text(lookup.get("Name")) or _text(lookup.get("Identity")) or ""
+    subject = f"partner-application:{identifier}"
+    if name:
+        label = f"partner application '{name}' ({identifier})"
+    else:
+        label = f"partner application {identifier}"
+
+    enabled_value = lookup.get("Enabled")
+    enabled = _enabled(enabled_value)
+    if enabled is None and enabled_value is not None and enabled_value.value is not None:
+        problems.append(
+            Problem(
+                code=ProblemCode.MALFORMED,
+                message=(
+                    f"Enabled of {label} is {enabled_value.raw.strip()!r}, "
+                    "neither True nor False; it is treated as unknown"
+                ),
+                path=raw.path,
+                line=enabled_value.line,
+                severity=Severity.LOW,
+                subject=subject,
+            )
+        )
+
+    server = (
+        raw.server
+        or _text(lookup.get("PSComputerName"))
+        or _text(lookup.get("OriginatingServer"))
+        or None
+    )
+
+    permission_lists: dict[str, PermissionList] = {}
+    for property_name in PERMISSION_PROPERTIES:
+        permission_list, problem = _permission_list(
+            property_name,
+            lookup.get(property_name),
+            raw=raw,
+            input_format=input_format,
+            object_evidence=object_evidence,
+            label=label,
+            subject=subject,
+        )
+        permission_lists[property_name] = permission_list
+        if problem is not None:
+            problems.append(problem)
+
+    application = PartnerApplication(
+        name=name,
+        application_identifier=identifier,
+        enabled=enabled,
+        act_as_permissions=permission_lists[ACT_AS],
+        app_only_permissions=permission_lists[APP_ONLY],
+        linked_account=_text(lookup.get("LinkedAccount")) or None,
+        server=server,
+        source=object_evidence,
+    )
+    return application, problems
+
+
+def incomplete_problem(
+    raw: RawInput,
+    input_format: InputFormat,
+    *,
+    property_name: str,
+    label: str,
+    subject: str | None,
+    lost: str,
+    line: int | None,
+    advice: str | None = None,
+) -> Problem:
+    """The INCOMPLETE_EVIDENCE problem for one property, with the format's re-export advice."""
+    if advice is None:
+        advice = REEXPORT_ADVICE.get(input_format, _COMPLETE_EXPORT)
+    return Problem(
+        code=ProblemCode.INCOMPLETE_EVIDENCE,
+        message=f"{property_name} of {label} is incomplete: {lost}. {advice}.",
+        path=raw.path,
+        line=line,
+        severity=Severity.HIGH,
+        subject=subject,
+    )
+
+
+class _PropertyLookup:
+    """Exact-then-case-insensitive property lookup."""
+
+    __slots__ = ("_exact", "_folded")
+
+    def __init__(self, properties: Mapping[str, PropertyValue]) -> None:
+        self._exact = properties
+        self._folded: dict[str, PropertyValue] = {}
+        for key, value in properties.items():
+            self._folded.setdefault(key.casefold(), value)
+
+    def get(self, name: str) -> PropertyValue | None:
+        found = self._exact.get(name)
+        if found is None:
+            found = self._folded.get(name.casefold())
+        return found
+
+
+def _text(value: PropertyValue | None) -> str:
+    """A property's value as trimmed text ("" for absent, $null, or a list)."""
+    if value is None or value.value is None or isinstance(value.value, tuple):
+        return ""
+    if isinstance(value.value, bool):
+        return "True" if value.value else "False"
+    return str(value.value).strip()
+
+
+def _enabled(value: PropertyValue | None) -> bool | None:
+    if value is None or value.value is None:
+        return None
+    item = value.value
+    if isinstance(item, bool):
+        return item
+    if isinstance(item, int | float):
+        return True if item == 1 else False if item == 0 else None
+    if isinstance(item, str):
+        return {"true": True, "false": False, "1": True, "0": False}.get(item.strip().lower())
+    return None
+
+
+def _permission_list(
+    property_name: str,
+    value: PropertyValue | None,
+    *,
+    raw: RawInput,
+    input_format: InputFormat,
+    object_evidence: Evidence,
+    label: str,
+    subject: str,
+) -> tuple[PermissionList, Problem | None]:
+    advice: str | None = None
+    if value is None:
+        evidence = object_evidence
+        shown: tuple[str, ...] = ()
+        lost: str | None = "the export has no such property (was it left out by Select-Object?)"
+        advice = f"Export every property: {_COMPLETE_EXPORT}"
+    else:
+        evidence = Evidence(
+            path=raw.path,
+            line=value.line,
+            raw=value.raw[:MAX_RAW],
+            sha256=raw.sha256,
+            format=input_format,
+        )
+        shown, lost = _names(value)
+    if lost is None:
+        return PermissionList(values=shown, complete=True, evidence=evidence), None
+    problem = incomplete_problem(
+        raw,
+        input_format,
+        property_name=property_name,
+        label=label,
+        subject=subject,
+        lost=lost,
+        line=evidence.line,
+        advice=advice,
+    )
+    return PermissionList(values=shown, complete=False, evidence=evidence), problem
+
+
+def _names(value: PropertyValue) -> tuple[tuple[str, ...], str | None]:
+    """The permission names a property holds, and what was lost (None when nothing was)."""
+    item = value.value
+    if isinstance(item, tuple):
+        return item, value.lost
+    if value.lost is not None:
+        return (), value.lost
+    if item is None:
+        return (), None
+    if isinstance(item, str) and not item.strip():
+        return (), None
+    shown = item if isinstance(item, str) else repr(item)
+    return (), f"the export holds the text {shown.strip()[:80]!r} where a list was expected"

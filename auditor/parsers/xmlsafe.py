@@ -1,0 +1,217 @@
+"""Hardened XML loading shared by the CLIXML and web.config parsers.
+
+Every XML input is untrusted. This module owns the one way auditor turns bytes into an lxml
+tree:
+
+1. size: more than `max_bytes` is refused (TOO_LARGE) before anything is decoded;
+2. encoding: a UTF-8 or UTF-16 byte-order mark decides; without one, UTF-16 is recognised by
+   its `<` pattern and anything else must be UTF-8 (BAD_ENCODING otherwise);
+3. prolog scan: the decoded text before the root element is read (XML declaration, comments,
+   processing instructions, white space); a `<!DOCTYPE` there, internal or external, is refused
+   as HOSTILE before the parser sees the document. Entity declarations can only live inside a
+   DOCTYPE, so this also refuses every `<!ENTITY` (billion laughs, XXE by file or URL);
+4. parse: lxml with `resolve_entities=False, no_network=True, load_dtd=False,
+   dtd_validation=False, huge_tree=False` (libxml2 then also refuses nesting deeper than
+   256 elements and text nodes over 10 MB); comments and processing instructions are dropped,
+   so nothing inside a comment can count as configuration. A DOCTYPE that slipped through the
+   scan is still refused after parsing. Syntax errors become MALFORMED with lxml's line number.
+
+Nothing here ever raises for bad input: `load_xml` returns a `LoadedXml` or a `Problem`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+from dataclasses import dataclass
+
+from lxml import etree
+
+from auditor.model import Problem, ProblemCode
+from auditor.parsers.base import RawInput
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 256  # libxml2's own limit without XML_PARSE_HUGE; documented here, enforced there
+
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_local = threading.local()
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedXml:
+    """A parsed document: the root element, the decoded text (for evidence lines), the BOM."""
+
+    root: etree._Element
+    text: str
+    has_bom: bool
+
+    def source_lines(self) -> list[str]:
+        """The document's lines as lxml numbers them (`sourceline` N is item N - 1)."""
+        return self.text.split("\n")
+
+
+def source_line(element: etree._Element) -> int | None:
+    """The 1-based line lxml recorded for `element`, or None (the stubs leave it untyped)."""
+    line: object = element.sourceline
+    return line if isinstance(line, int) and line > 0 else None
+
+
+def start_line(element: etree._Element, lines: list[str], lookback: int = 200) -> int | None:
+    """The line where `element`'s start tag begins.
+
+    libxml2 records the line where a start tag *ends*; for a tag written over several lines
+    that is its last line. Walk back (at most `lookback` lines) to the line holding `<name`.
+    """
+    line = source_line(element)
+    if line is None or line > len(lines):
+        return line
+    tag = element.tag
+    if not isinstance(tag, str):
+        return line
+    local = tag.rpartition("}")[2]
+    opening = f"<{element.prefix}:{local}" if element.prefix else f"<{local}"
+    for candidate in range(line, max(0, line - lookback), -1):
+        if opening in lines[candidate - 1]:
+            return candidate
+    return line
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+            collect_ids=False,
+        )
+        _local.parser = parser
+    return parser
+
+
+def load_xml(raw: RawInput, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedXml | Problem:
+    """Parse `raw` as XML with every hardening above; bad input is returned as a Problem."""
+    data = raw.data
+    if len(data) > max_bytes:
+        return raw.problem(
+            ProblemCode.TOO_LARGE,
+            f"the file is {len(data)} bytes, more than the {max_bytes}-byte limit for XML input",
+        )
+    decoded = _decode(data)
+    if decoded is None:
+        return raw.problem(
+            ProblemCode.BAD_ENCODING,
+            "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark)",
+        )
+    text, has_bom = decoded
+    hostile = _scan_prolog(text)
+    if hostile is not None:
+        line, what = hostile
+        return raw.problem(
+            ProblemCode.HOSTILE,
+            f"the file declares {what}; DTDs and entity declarations are refused "
+            "(they can read local files, reach the network or expand without bound)",
+            line,
+        )
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as error:
+        return _syntax_problem(raw, error)
+    except (etree.LxmlError, ValueError, LookupError) as error:  # e.g. an unknown encoding
+        return raw.problem(ProblemCode.MALFORMED, f"the XML could not be parsed: {error}")
+    docinfo = root.getroottree().docinfo
+    doctype: object = getattr(docinfo, "doctype", "")
+    if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        return raw.problem(ProblemCode.HOSTILE, "the file declares a DTD; DTDs are refused")
+    return LoadedXml(root=root, text=text, has_bom=has_bom)
+
+
+def _decode(data: bytes) -> tuple[str, bool] | None:
+    """The document text and whether it started with a byte-order mark, or None."""
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[3:].decode("utf-8"), True
+        if data.startswith(_UTF16_BOMS):
+            return data.decode("utf-16"), True
+        if data.startswith(b"<\x00"):
+            return data.decode("utf-16-le"), False
+        if data.startswith(b"\x00<"):
+            return data.decode("utf-16-be"), False
+        try:
+            return data.decode("utf-8"), False
+        except UnicodeDecodeError:
+            declared = _DECLARED_ENCODING.match(data)
+            if declared is None:
+                return None
+            encoding = declared.group(1).decode("ascii")
+            if codecs.lookup(encoding).name.startswith("utf"):
+                return None
+            return data.decode(encoding), False
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _scan_prolog(text: str) -> tuple[int, str] | None:
+    """(line, what) of a DOCTYPE or entity declaration before the root element, else None.
+
+    Walks the prolog only: XML declaration, processing instructions, comments and white space.
+    Anything else that is not the start of the root element ends the scan (the parser reports
+    it); a `<!` that is not a comment is a DOCTYPE or worse and is refused.
+    """
+    position = 0
+    length = len(text)
+    while position < length:
+        if text[position] in " \t\r\n":
+            position += 1
+            continue
+        if text.startswith("<?", position):
+            end = text.find("?>", position + 2)
+            if end < 0:
+                return None
+            position = end + 2
+            continue
+        if text.startswith("<!--", position):
+            end = text.find("-->", position + 4)
+            if end < 0:
+                return None
+            position = end + 3
+            continue
+        if text.startswith("<!", position):
+            line = text.count("\n", 0, position) + 1
+            declaration = text[position + 2 : position + 9].upper()
+            if declaration.startswith("DOCTYPE"):
+                return line, "a DOCTYPE"
+            if declaration.startswith("ENTITY"):
+                return line, "an entity"
+            return line, "a markup declaration"
+        return None
+    return None
+
+
+def _syntax_problem(raw: RawInput, error: etree.XMLSyntaxError) -> Problem:
+    message = str(error.msg) if error.msg else str(error)
+    line = error.lineno if error.lineno else None
+    if "Excessive depth" in message:
+        return raw.problem(
+            ProblemCode.TOO_LARGE,
+            f"the XML nests elements deeper than {MAX_DEPTH} levels; refused",
+            line,
+        )
+    if "huge" in message.lower():
+        return raw.problem(
+            ProblemCode.TOO_LARGE, "the XML holds a node larger than the parser limit", line
+        )
+    return raw.problem(
+        ProblemCode.MALFORMED, f"the XML is not well-formed: {_strip_location(message)}", line
+    )
+
+
+def _strip_location(message: str) -> str:
+    """lxml appends `, line N, column M` to its messages; the Problem carries the line."""
+    return re.sub(r", line \d+, column \d+$", "", message.strip())

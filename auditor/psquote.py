@@ -1,0 +1,194 @@
+"""PowerShell literals for untrusted values, a reference decoder for them, and the allow-lists.
+
+Every value a generated script carries (application names, permission names, web.config text,
+change ids, paths) reaches PowerShell only through `ps_literal`, which emits an ASCII-only
+expression:
+
+* runs of printable ASCII (U+0020..U+007E) go inside single quotes, escaped the way PowerShell's
+  own `CodeGeneration.EscapeSingleQuotedStringContent` does (every single-quote character is
+  doubled with itself; after the ASCII-only split only `'` can remain);
+* every other UTF-16 code unit (non-ASCII, CR, LF, TAB, NUL, DEL; astral characters as their
+  surrogate pairs) is written as `[char]0xNNNN`;
+* several parts are joined with ` + ` inside parentheses, and such an expression always starts
+  with a string (`''` when the value starts with a `[char]`), so that PowerShell concatenates
+  strings and never adds two chars as numbers. The empty string is `''`.
+
+Because the output is ASCII, no file encoding (Windows PowerShell 5.1 reads BOM-less files in
+the ANSI code page) can turn a byte into a quote, and a CRLF conversion cannot change the data.
+
+`decode_ps_literal` reads such an expression back following PowerShell's tokenizer rules
+(`tokenizer.cs` `ScanStringLiteral`: any of the five single-quote characters ends the string
+unless the next character is one of them too, in which case the second one is kept); the
+property tests use it to prove that every emitted literal means exactly the input.
+
+The allow-lists (`is_valid_permission_name`, `is_valid_guid`, `is_valid_profile_token`,
+`is_valid_app_pool_name`) are the first line of defence: values that will be *written* to
+Exchange are checked before rendering, and a rejected value is a `ValueError` naming the value.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+
+# CharTraits.cs: CharExtensions.IsSingleQuote / IsDoubleQuote.
+SINGLE_QUOTE_CHARS = frozenset("'\u2018\u2019\u201a\u201b")
+DOUBLE_QUOTE_CHARS = frozenset('"\u201c\u201d\u201e')
+
+_PERMISSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
+_GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+_PROFILE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_APP_POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_MAX_NAME_LENGTH = 256
+
+
+def escape_single_quoted_content(value: str) -> str:
+    """`value` escaped for use between single quotes, exactly as PowerShell's codegen does it.
+
+    Every character PowerShell treats as a single quote (U+0027, U+2018, U+2019, U+201A,
+    U+201B) is doubled with itself; nothing else changes.
+    """
+    return "".join(char * 2 if char in SINGLE_QUOTE_CHARS else char for char in value)
+
+
+def _utf16_units(value: str) -> list[int]:
+    data = value.encode("utf-16-le", "surrogatepass")
+    return [int.from_bytes(data[index : index + 2], "little") for index in range(0, len(data), 2)]
+
+
+def ps_literal(value: str) -> str:
+    """An ASCII-only PowerShell expression whose value is exactly the string `value`."""
+    if value == "":
+        return "''"
+    parts: list[str] = []
+    run: list[str] = []
+    for unit in _utf16_units(value):
+        if 0x20 <= unit <= 0x7E:
+            run.append(chr(unit))
+            continue
+        if run:
+            parts.append("'" + escape_single_quoted_content("".join(run)) + "'")
+            run = []
+        parts.append(f"[char]0x{unit:04X}")
+    if run:
+        parts.append("'" + escape_single_quoted_content("".join(run)) + "'")
+    if len(parts) == 1 and parts[0].startswith("'"):
+        return parts[0]
+    if not parts[0].startswith("'"):
+        parts.insert(0, "''")
+    return "(" + " + ".join(parts) + ")"
+
+
+def ps_array(values: Iterable[str]) -> str:
+    """A PowerShell array expression `@(...)` of `ps_literal`s; `@()` when empty."""
+    return "@(" + ", ".join(ps_literal(value) for value in values) + ")"
+
+
+# --- reference decoder --------------------------------------------------------------------------
+
+_CHAR_PART = re.compile(r"\[char\]0x([0-9A-Fa-f]{4})")
+
+
+def _scan_single_quoted(text: str, start: int) -> tuple[list[int], int]:
+    """Scan a single-quoted string starting at `start` (a quote char); return units and end."""
+    if start >= len(text) or text[start] not in SINGLE_QUOTE_CHARS:
+        raise ValueError(f"expected a single-quoted string at offset {start}")
+    index = start + 1
+    content: list[str] = []
+    while True:
+        if index >= len(text):
+            raise ValueError("unterminated single-quoted string")
+        char = text[index]
+        if char in SINGLE_QUOTE_CHARS:
+            if index + 1 < len(text) and text[index + 1] in SINGLE_QUOTE_CHARS:
+                content.append(text[index + 1])
+                index += 2
+                continue
+            return _utf16_units("".join(content)), index + 1
+        content.append(char)
+        index += 1
+
+
+def _units_to_str(units: list[int]) -> str:
+    data = b"".join(unit.to_bytes(2, "little") for unit in units)
+    return data.decode("utf-16-le", "surrogatepass")
+
+
+def decode_ps_literal(text: str) -> str:
+    """The string value of an expression `ps_literal` emits, read by PowerShell's rules.
+
+    Accepts a single-quoted string (any of the five single-quote characters opens, closes and
+    escapes, as in PowerShell's tokenizer) or a parenthesised `+` chain of single-quoted strings
+    and `[char]0xNNNN` casts. Anything else raises ValueError: the decoder is a test oracle, not a
+    PowerShell parser.
+    """
+    if text and text[0] in SINGLE_QUOTE_CHARS:
+        content, end = _scan_single_quoted(text, 0)
+        if end != len(text):
+            raise ValueError(f"text after the closing quote: {text[end:]!r}")
+        return _units_to_str(content)
+    if not (text.startswith("(") and text.endswith(")")):
+        raise ValueError(f"not a literal emitted by ps_literal: {text!r}")
+    body = text[1:-1]
+    units: list[int] = []
+    index = 0
+    first = True
+    while True:
+        if not first:
+            if not body.startswith(" + ", index):
+                raise ValueError(f"expected ' + ' at offset {index + 1}")
+            index += 3
+        first = False
+        if index < len(body) and body[index] in SINGLE_QUOTE_CHARS:
+            part, index = _scan_single_quoted(body, index)
+            units.extend(part)
+        else:
+            match = _CHAR_PART.match(body, index)
+            if match is None:
+                raise ValueError(f"expected a string or [char]0xNNNN at offset {index + 1}")
+            units.append(int(match.group(1), 16))
+            index = match.end()
+        if index == len(body):
+            return _units_to_str(units)
+
+
+# --- allow-lists -------------------------------------------------------------------------------
+
+
+def is_valid_permission_name(name: str) -> bool:
+    """True for permission names like `Mail.Read`, `User.ReadWrite.All`, `full_access_as_app`."""
+    return len(name) <= _MAX_NAME_LENGTH and _PERMISSION_NAME.fullmatch(name) is not None
+
+
+def is_valid_guid(value: str) -> bool:
+    """True for a GUID in the 8-4-4-4-12 hexadecimal form (no braces, no URN prefix)."""
+    if _GUID.fullmatch(value) is None:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_valid_profile_token(token: str) -> bool:
+    """True for an `OAuthHttpModule.Profiles` token such as `S2SAppActAs` or `V1S2SAppOnly`."""
+    return len(token) <= 64 and _PROFILE_TOKEN.fullmatch(token) is not None
+
+
+def is_valid_app_pool_name(name: str) -> bool:
+    """True for an IIS application pool name like `MSExchangeRestFrontEndAppPool`."""
+    return len(name) <= _MAX_NAME_LENGTH and _APP_POOL_NAME.fullmatch(name) is not None
+
+
+def is_valid_sha256(value: str) -> bool:
+    """True for 64 hexadecimal digits."""
+    return _SHA256.fullmatch(value) is not None
+
+
+def require(valid: bool, what: str, value: str) -> None:
+    """Raise ValueError naming `what` and the (repr of the) value unless `valid`."""
+    if not valid:
+        raise ValueError(f"{what} {value!r} is not allowed in a generated script")

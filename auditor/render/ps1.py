@@ -1,0 +1,310 @@
+r"""Renders the PowerShell scripts of a change package, and the read-only collection script.
+
+Owns `templates/ps1/` (Jinja2) and the rules every generated script follows: ASCII only, CRLF
+line endings, no trailing whitespace; every value reaches the script through
+`auditor.psquote.ps_literal` (the Jinja `finalize` hook quotes every `{{ ... }}` unless it is
+`TrustedCode` that a filter produced from already-quoted parts), so values never land in
+comments, double-quoted strings, here-strings, XPath or filters. Values that will be written to
+Exchange (GUIDs, target permission names, profile tokens, paths, pool names, hashes) are
+allow-listed first; a rejected value raises ValueError naming it. Rendering is pure and
+deterministic.
+
+Script contract (for reviewers, and for the tests that run the scripts against stand-ins)
+-----------------------------------------------------------------------------------------
+
+Every script: `#Requires -Version 5.1` (web.config scripts also `#Requires -RunAsAdministrator`),
+`[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]` (so it prompts per
+change unless run with `-Confirm:$false`; `-WhatIf` changes and backs up nothing), one
+parameter `[string] $BackupDirectory`. When it is empty the folder is
+`$env:ExchangeInstallPath\Logging\auditor\<change folder>` (the change id when it is a safe
+folder name, otherwise `auditor.layout.safe_slug` of it); remediation creates it and writes its
+backups and transcript there, rollback reads the backups from there (and stops with
+AUDITOR-BACKUP-MISSING when it does not exist). Transcript:
+`<slug>-<remediation|rollback>-<yyyyMMdd-HHmmss>.log` in that folder.
+
+Backup files (`<slug>-NN` is the change set slug and the 1-based position of the change, two
+digits), never overwritten (AUDITOR-BACKUP-EXISTS before any change):
+
+* partner applications: `<slug>-NN.object.xml` (`Export-Clixml -Depth 4` of the object before
+  the change) and `<slug>-NN.state.xml` (`Export-Clixml` of ChangeId, ScriptSlug,
+  ApplicationIdentifier, Name, AuditedAppOnlyPermissions, TargetAppOnlyPermissions);
+* web.config: `<slug>-NN.web.config.bak` (byte copy, hash checked) and `<slug>-NN.state.xml`
+  (ChangeId, ScriptSlug, RelativePath, AuditedSha256, WrittenSha256, AuditedValue, TargetValue),
+  both written before the file is.
+
+Messages: status lines are `Write-Output` strings, errors are `throw`n strings; each starts with a
+stable code followed by `: `:
+
+=============================  =====================================================================
+AUDITOR-INFO                   change id, script, tool version, policy, backup directory, server
+AUDITOR-NOT-EMS                Get-/Set-PartnerApplication (collect: Get-ExchangeServer) missing
+AUDITOR-NO-PARAMETER           Set-PartnerApplication lacks -AppOnlyPermissions (build or RBAC)
+AUDITOR-NOT-FOUND              `Get-PartnerApplication -Identity <guid>` failed, returned not
+                               exactly one object, or an object with another identifier
+AUDITOR-NO-BACKUP-DIRECTORY    no -BackupDirectory and no $env:ExchangeInstallPath
+AUDITOR-NO-INSTALL-PATH        web.config scripts: $env:ExchangeInstallPath not set
+AUDITOR-FILE-MISSING           a web.config does not exist
+AUDITOR-EDIT-REFUSED           a web.config is not one effective Profiles element in UTF-8 XML
+                               that can be edited in place
+AUDITOR-DRIFT                  live value differs from the audited one (rollback: from what
+                               the remediation set); names every difference; nothing changed
+AUDITOR-ALREADY-COMPLIANT      a target (or every target) already has the target value
+AUDITOR-BACKUP-EXISTS          a backup file of this change already exists
+AUDITOR-BACKUP-FAILED          the web.config backup copy does not have the audited hash
+AUDITOR-VERIFY-FAILED          the value read back after the change is not the target
+AUDITOR-CHANGED                one target changed and verified
+AUDITOR-RECYCLED               one application pool recycled (`Restart-WebAppPool -Name`)
+AUDITOR-RECYCLE-MANUAL         a changed web.config whose application pool auditor does not know
+AUDITOR-DONE                   summary: N of M changed / restored
+AUDITOR-BACKUP-MISSING         rollback: the backup directory does not exist
+AUDITOR-NO-BACKUP              rollback: no state record for a target (it was not changed)
+AUDITOR-BACKUP-MISMATCH        rollback: a state record or backup copy is not this change's
+AUDITOR-ALREADY-ROLLED-BACK    rollback: a target (or every target) has its audited value
+AUDITOR-RESTORED               rollback: one target restored and verified
+=============================  =====================================================================
+
+Order of work: pre-flight, then the drift guard for every target (nothing changed on any
+failure), then the backup-exists check for every pending target, then per target inside
+`$PSCmdlet.ShouldProcess(<target>, <action>)`: backup, change, verify. Partner applications are
+selected with `Get-PartnerApplication -Identity '<ApplicationIdentifier>'` and changed with
+`Set-PartnerApplication -Identity <guid> -AppOnlyPermissions <string[] or $null> -Confirm:$false
+-ErrorAction Stop`. web.config files are edited as text (`ReadAllBytes`, strict UTF-8 with the
+BOM state kept, the value of the one `add key="OAuthHttpModule.Profiles"` start tag replaced,
+checked with the DOM before `WriteAllBytes`), then the pools of changed files are recycled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from auditor import resources
+from auditor.layout import safe_slug
+from auditor.model import ChangeKind, ChangeSet
+from auditor.psquote import (
+    is_valid_app_pool_name,
+    is_valid_guid,
+    is_valid_permission_name,
+    is_valid_profile_token,
+    is_valid_sha256,
+    ps_array,
+    ps_literal,
+    require,
+)
+
+
+class TrustedCode(str):
+    """PowerShell text produced by auditor itself (already-quoted values); emitted verbatim."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptHeader:
+    """What every script of a change package names: the change, the tool, policy and inputs."""
+
+    change_id: str
+    tool_version: str
+    policy_name: str
+    policy_sha256: str
+    input_hashes: tuple[tuple[str, str], ...]  # (input path, sha256)
+    finding_ids: tuple[str, ...]  # "<rule id>:<fingerprint>"
+
+
+# Every change kind and the templates of its (remediation, rollback) pair.
+TEMPLATES: dict[ChangeKind, tuple[str, str]] = {
+    ChangeKind.PARTNER_APPLICATIONS: (
+        "partner-applications.remediation.ps1.j2",
+        "partner-applications.rollback.ps1.j2",
+    ),
+    ChangeKind.WEB_CONFIG_PROFILES: (
+        "web-config-profiles.remediation.ps1.j2",
+        "web-config-profiles.rollback.ps1.j2",
+    ),
+}
+COLLECT_TEMPLATE = "collect.ps1.j2"
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{digit}" for digit in range(1, 10)}
+    | {f"lpt{digit}" for digit in range(1, 10)}
+)
+
+
+def _finalize(value: object) -> str:
+    if isinstance(value, TrustedCode):
+        return value
+    if isinstance(value, str):
+        return ps_literal(value)
+    raise TypeError(f"template value {value!r} is not a string; quote it with a filter")
+
+
+def _filter_ps_array(values: Iterable[str]) -> TrustedCode:
+    return TrustedCode(ps_array(list(values)))
+
+
+def _filter_ps_nullable(value: str | None) -> TrustedCode:
+    return TrustedCode("$null" if value is None else ps_literal(value))
+
+
+_environment: jinja2.Environment | None = None
+
+
+def _env() -> jinja2.Environment:
+    global _environment
+    if _environment is None:
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(resources.templates_dir() / "ps1")),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            finalize=_finalize,
+        )
+        environment.filters["ps_array"] = _filter_ps_array
+        environment.filters["ps_nullable"] = _filter_ps_nullable
+        _environment = environment
+    return _environment
+
+
+def _finish(text: str) -> str:
+    """CRLF line endings, no trailing whitespace, ASCII only; raise on a template defect."""
+    if "\r" in text:
+        raise ValueError("a rendered script holds a bare CR before line-ending normalisation")
+    lines = [line.rstrip(" \t") for line in text.split("\n")]
+    while lines and lines[-1] == "":
+        lines.pop()
+    result = "\r\n".join(lines) + "\r\n"
+    if not result.isascii():
+        raise ValueError("a rendered script is not ASCII")
+    return result
+
+
+def backup_folder_name(change_id: str) -> str:
+    """The folder (below Logging\\auditor) that holds a change's backups by default."""
+    if (
+        _FOLDER_NAME.fullmatch(change_id)
+        and not change_id.endswith(".")
+        and change_id.split(".")[0].lower() not in _WINDOWS_RESERVED
+    ):
+        return change_id
+    slug = safe_slug(change_id)
+    return f"{slug}-change" if slug in _WINDOWS_RESERVED else slug
+
+
+def _header_context(header: ScriptHeader, check: bool) -> dict[str, Any]:
+    if check:
+        require(is_valid_sha256(header.policy_sha256), "policy SHA-256", header.policy_sha256)
+        for path, digest in header.input_hashes:
+            require(is_valid_sha256(digest), f"SHA-256 of input {path!r}", digest)
+    return {
+        "change_id": header.change_id,
+        "tool_version": header.tool_version,
+        "policy_name": header.policy_name,
+        "policy_sha256": header.policy_sha256,
+        "input_hashes": list(header.input_hashes),
+        "finding_ids": list(header.finding_ids),
+    }
+
+
+def _partner_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
+    applications = []
+    for index, change in enumerate(change_set.partner_applications, start=1):
+        if check:
+            require(
+                is_valid_guid(change.application_identifier),
+                "ApplicationIdentifier",
+                change.application_identifier,
+            )
+            for name in change.target_app_only:
+                require(is_valid_permission_name(name), "permission name", name)
+        applications.append(
+            {
+                "application_identifier": change.application_identifier,
+                "name": change.name,
+                "audited": list(change.audited_app_only),
+                "target": list(change.target_app_only),
+                "backup_name": f"{change_set.slug}-{index:02d}",
+            }
+        )
+    return {"applications": applications}
+
+
+def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
+    files = []
+    for index, change in enumerate(change_set.web_configs, start=1):
+        segments = change.relative_path.split("\\")
+        if check:
+            for segment in segments:
+                require(
+                    _PATH_SEGMENT.fullmatch(segment) is not None and segment.strip(".") != "",
+                    "path segment",
+                    segment,
+                )
+            require(is_valid_sha256(change.audited_sha256), "SHA-256", change.audited_sha256)
+            if change.target_value:
+                for token in change.target_value.split("|"):
+                    require(is_valid_profile_token(token), "profile token", token)
+            if change.app_pool is not None:
+                require(
+                    is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool
+                )
+        files.append(
+            {
+                "vdir": change.vdir,
+                "segments": segments,
+                "app_pool": change.app_pool,
+                "audited_sha256": change.audited_sha256,
+                "audited_value": change.audited_value,
+                "target_value": change.target_value,
+                "backup_name": f"{change_set.slug}-{index:02d}",
+            }
+        )
+    return {"server": change_set.server or "", "web_configs": files}
+
+
+def render_change_set(
+    change_set: ChangeSet, header: ScriptHeader, *, check_allow_lists: bool = True
+) -> tuple[str, str]:
+    """The (remediation, rollback) script texts for one change set.
+
+    Raises ValueError when a value that would be written to Exchange fails its allow-list.
+    `check_allow_lists=False` exists only so that tests can push hostile values through the
+    quoting; auditor itself never passes it.
+    """
+    if check_allow_lists:
+        require(_SLUG.fullmatch(change_set.slug) is not None, "script slug", change_set.slug)
+    if change_set.kind is ChangeKind.PARTNER_APPLICATIONS:
+        context = _partner_context(change_set, check_allow_lists)
+    elif change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
+        context = _web_config_context(change_set, check_allow_lists)
+    else:  # pragma: no cover - every ChangeKind is handled above; a new one must be added
+        raise KeyError(f"no templates for change kind {change_set.kind!r}")
+    remediation_name, rollback_name = TEMPLATES[change_set.kind]
+    base = {
+        "header": _header_context(header, check_allow_lists),
+        **context,
+    }
+    texts = []
+    for kind, template_name in (("remediation", remediation_name), ("rollback", rollback_name)):
+        script = {
+            "slug": change_set.slug,
+            "kind": kind,
+            "backup_folder": backup_folder_name(header.change_id),
+        }
+        template = _env().get_template(template_name)
+        texts.append(_finish(template.render(**base, script=script)))
+    return texts[0], texts[1]
+
+
+def render_collect_script(tool_version: str) -> str:
+    """The read-only collection script that `auditor collect` writes."""
+    return _finish(_env().get_template(COLLECT_TEMPLATE).render(tool_version=tool_version))

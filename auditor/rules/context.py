@@ -1,0 +1,86 @@
+"""What every rule receives (`RuleContext`) and how every rule builds a `Finding`.
+
+The context is computed once per evaluation (the policy's vdir table, the known profile tokens,
+whether any app-only permission is approved) so that rules stay single passes over the
+inventory. `new_finding` is the one place where a finding gets its title and severity (from the
+policy's rule declaration, after overrides) and its fingerprint.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model import Evidence, Finding, Inventory, Location, Policy, VdirPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """The inventory, the policy and the facts derived from them that several rules share."""
+
+    inventory: Inventory
+    policy: Policy
+    as_of: datetime.date
+    any_app_only_approved: bool
+    vdir_policies: Mapping[str, VdirPolicy]  # keyed by casefolded vdir id
+    known_profile_tokens: frozenset[str]
+    known_profile_tokens_folded: Mapping[str, str]  # casefolded -> canonical spelling
+
+    @classmethod
+    def build(cls, inventory: Inventory, policy: Policy, as_of: datetime.date) -> RuleContext:
+        """Derive the shared facts once."""
+        known = tuple(policy.known_profile_tokens)
+        return cls(
+            inventory=inventory,
+            policy=policy,
+            as_of=as_of,
+            any_app_only_approved=any(app.approved_app_only for app in policy.applications),
+            vdir_policies={vdir.vdir.casefold(): vdir for vdir in policy.vdirs},
+            known_profile_tokens=frozenset(known),
+            known_profile_tokens_folded={token.casefold(): token for token in reversed(known)},
+        )
+
+    def vdir_policy(self, vdir: str) -> VdirPolicy | None:
+        return self.vdir_policies.get(vdir.casefold())
+
+
+def fingerprint(rule_id: str, subject: str, discriminator: str) -> str:
+    """A finding's stable identity: SHA-256 of rule id, subject and a rule-defined value."""
+    text = "\x1f".join((rule_id, subject, discriminator))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def new_finding(
+    context: RuleContext,
+    rule_id: str,
+    *,
+    subject: str,
+    message: str,
+    location: Location,
+    evidence: Sequence[Evidence] = (),
+    discriminator: str = "",
+    details: dict[str, Any] | None = None,
+) -> Finding:
+    """A finding of `rule_id`, titled and graded as the policy declares the rule."""
+    info = context.policy.rule(rule_id)
+    return Finding(
+        rule_id=rule_id,
+        severity=info.severity,
+        title=info.title,
+        message=message,
+        subject=subject,
+        location=location,
+        evidence=tuple(evidence),
+        fingerprint=fingerprint(rule_id, subject, discriminator),
+        details=details or {},
+    )
+
+
+def listing(names: Sequence[str], limit: int = 0) -> str:
+    """Names joined for a message; with `limit`, the rest are counted instead of listed."""
+    if limit and len(names) > limit:
+        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+    return ", ".join(names)

@@ -1,0 +1,99 @@
+"""Rule WV001 and waiver application: accepted risk, judged against the audit date.
+
+A waiver applies to a finding when the rule ids are equal and the subject matches: equal
+ignoring case (server names are case-insensitive), or, when the waiver's subject ends with `*`,
+the finding's subject starts with the rest. A waiver is in force up to and including its
+`expires` date; the suppressed finding stays in every output with `suppressed=True` and the
+waiver attached. An expired or malformed waiver suppresses nothing and is reported by WV001 at
+its line in the policy file. A waiver that matches no finding is not reported: it may belong to
+inputs this audit was not given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable, Iterator
+
+from auditor.model import Finding, Location, Policy, Waiver
+from auditor.rules.context import RuleContext, new_finding
+
+UNWAIVABLE = frozenset({"WV001"})
+
+
+def in_force(waiver: Waiver, as_of: datetime.date) -> bool:
+    """True when the waiver has not expired on `as_of` (its expiry day still counts)."""
+    try:
+        return datetime.date.fromisoformat(waiver.expires) >= as_of
+    except ValueError:
+        return False
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """A waiver subject against a finding subject: exact (case-insensitive) or trailing `*`."""
+    if pattern.endswith("*"):
+        return subject.casefold().startswith(pattern[:-1].casefold())
+    return subject.casefold() == pattern.casefold()
+
+
+def apply_waivers(
+    findings: Iterable[Finding], policy: Policy, as_of: datetime.date
+) -> list[Finding]:
+    """The findings, each one a waiver in force covers marked suppressed with that waiver."""
+    exact: dict[tuple[str, str], Waiver] = {}
+    prefixed: dict[str, list[Waiver]] = {}
+    for waiver in policy.waivers:
+        if waiver.rule in UNWAIVABLE or not in_force(waiver, as_of):
+            continue
+        if waiver.subject.endswith("*"):
+            prefixed.setdefault(waiver.rule, []).append(waiver)
+        else:
+            exact.setdefault((waiver.rule, waiver.subject.casefold()), waiver)
+    result: list[Finding] = []
+    for finding in findings:
+        match = exact.get((finding.rule_id, finding.subject.casefold()))
+        if match is None:
+            for candidate in prefixed.get(finding.rule_id, ()):
+                if subject_matches(candidate.subject, finding.subject):
+                    match = candidate
+                    break
+        if match is not None and finding.rule_id not in UNWAIVABLE:
+            finding = dataclasses.replace(finding, suppressed=True, waiver=match)
+        result.append(finding)
+    return result
+
+
+def check_wv001(context: RuleContext) -> Iterator[Finding]:
+    """WV001: every expired waiver and every malformed one."""
+    policy = context.policy
+    for waiver in policy.waivers:
+        if in_force(waiver, context.as_of):
+            continue
+        yield new_finding(
+            context,
+            "WV001",
+            subject=f"waiver:{waiver.rule}:{waiver.subject}",
+            message=(
+                f"The waiver of {waiver.rule} for {waiver.subject} (ticket {waiver.ticket}, "
+                f"owner {waiver.owner}) expired on {waiver.expires}; as of "
+                f"{context.as_of.isoformat()} it suppresses nothing."
+            ),
+            location=Location(waiver.source or "policy", waiver.line),
+            discriminator=f"expired:{waiver.ticket}:{waiver.expires}",
+            details={
+                "reason": "expired",
+                "waiver": waiver.to_json(),
+                "as_of": context.as_of.isoformat(),
+            },
+        )
+    sources = (*policy.malformed_waiver_sources, *(["policy"] * len(policy.malformed_waivers)))
+    for (line, why), source in zip(policy.malformed_waivers, sources, strict=False):
+        yield new_finding(
+            context,
+            "WV001",
+            subject="waiver:malformed",
+            message=f"A waiver in {source} is malformed and suppresses nothing: {why}.",
+            location=Location(source, line),
+            discriminator=f"malformed:{why}",
+            details={"reason": "malformed", "problem": why},
+        )

@@ -1,0 +1,254 @@
+"""web.config parser: what auditor reads from appSettings, as IIS and Exchange read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from parser_helpers import DATA, raw_input
+
+from auditor.model import ProblemCode, Severity
+from auditor.parsers import webconfig
+
+WEBCONFIG = DATA / "webconfig"
+REST = "Default Web Site/API"
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    tokens: tuple[str, ...] | None  # None: no OAuthHttpModule.Profiles at root scope
+    line: int | None
+    settings: tuple[tuple[str, str, str | None], ...]  # (key, value, location) in order
+    has_bom: bool = True
+
+
+CASES = [
+    Case(
+        "rest-default.config",
+        (
+            "S2SAppActAs",
+            "S2SAppOnly",
+            "V1AppActAs",
+            "V1AppOnly",
+            "Callback",
+            "V1S2SActAs",
+            "CallbackV2",
+        ),
+        10,
+        (
+            ("HttpProxy.ProtocolType", "Rest", None),
+            ("HttpProxy.NoMailboxFallbackRouting", "true", None),
+            (
+                "OAuthHttpModule.Profiles",
+                "S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2",
+                None,
+            ),
+            ("OAuthHttpModule.V1AppScopes", "*", None),
+            ("OAuthHttpModule.V1AppRoles", "*", None),
+        ),
+    ),
+    Case(
+        # The commented-out add and the Set-AppConfigValue comment do not count.
+        "rest-v1s2sapponly.config",
+        (
+            "S2SAppActAs",
+            "S2SAppOnly",
+            "V1AppActAs",
+            "V1AppOnly",
+            "Callback",
+            "V1S2SActAs",
+            "CallbackV2",
+            "V1S2SAppOnly",
+        ),
+        7,
+        (
+            ("HttpProxy.ProtocolType", "Rest", None),
+            (
+                "OAuthHttpModule.Profiles",
+                "S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2|"
+                "V1S2SAppOnly",
+                None,
+            ),
+        ),
+    ),
+    Case(
+        # Split exactly as Exchange does: padding, wrong case and empty segments are kept.
+        "messy-tokens.config",
+        (" V1AppActAs", " v1s2sapponly", "", "Callback ", ""),
+        4,
+        (("OAuthHttpModule.Profiles", " V1AppActAs| v1s2sapponly||Callback |", None),),
+    ),
+    Case(
+        # Duplicates stay, in order; the last add wins; a multi-line add has its first line.
+        "duplicates.config",
+        ("S2SAppActAs", "V1AppActAs", "V1S2SAppOnly"),
+        6,
+        (
+            ("OAuthHttpModule.Profiles", "S2SAppActAs|V1AppActAs", None),
+            ("OAuthHttpModule.V1AppScopes", "*", None),
+            ("OAuthHttpModule.Profiles", "S2SAppActAs|V1AppActAs|V1S2SAppOnly", None),
+        ),
+    ),
+    Case(
+        "remove-clear.config",
+        ("S2SAppActAs",),
+        10,
+        (
+            ("Kept", "yes", None),
+            ("OAuthHttpModule.Profiles", "S2SAppActAs", None),
+            ("OAuthHttpModule.Profiles", "V1S2SAppOnly", "ping.ecp"),
+            ("FromPathlessLocation", "root", None),
+        ),
+    ),
+    Case(
+        # An empty value enables nothing: no tokens (not one empty segment); no BOM recorded.
+        "no-bom-empty-profiles.config",
+        (),
+        5,
+        (("HttpProxy.ProtocolType", "Ews", None), ("OAuthHttpModule.Profiles", "", None)),
+        has_bom=False,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.file)
+def test_app_settings_and_profiles(case: Case) -> None:
+    result = webconfig.parse(raw_input(WEBCONFIG / case.file, server="EX01", vdir=REST))
+
+    assert result.problems == ()
+    (config,) = result.web_configs
+    assert [(s.key, s.value, s.location) for s in config.app_settings] == list(case.settings)
+    assert config.has_bom is case.has_bom
+    if case.tokens is None:
+        assert config.oauth_profiles is None
+        return
+    profiles = config.oauth_profiles
+    assert profiles is not None
+    assert profiles.tokens == case.tokens
+    assert profiles.line == case.line
+    assert profiles.evidence.line == case.line
+    assert profiles.evidence.raw.startswith("<add")
+    assert "OAuthHttpModule.Profiles" in profiles.evidence.raw
+
+
+def test_every_setting_carries_its_source_line() -> None:
+    path = WEBCONFIG / "rest-v1s2sapponly.config"
+    lines = path.read_bytes().decode("utf-8-sig").split("\n")
+    (config,) = webconfig.parse(raw_input(path, server="EX01", vdir=REST)).web_configs
+
+    for setting in config.app_settings:
+        assert setting.raw == lines[setting.line - 1].strip()
+
+
+def test_duplicates_are_found_by_the_model() -> None:
+    path = WEBCONFIG / "duplicates.config"
+    (config,) = webconfig.parse(raw_input(path, server="EX01", vdir=REST)).web_configs
+
+    (shadowed,) = config.duplicate_settings()
+    assert (shadowed.key, shadowed.line) == ("OAuthHttpModule.Profiles", 4)
+    assert config.effective_settings()["OAuthHttpModule.Profiles"].line == 6
+
+
+def test_raw_line_is_cut_at_500_characters(tmp_path: object) -> None:
+    value = "S2SAppActAs|" * 100
+    data = (
+        f'<configuration><appSettings><add key="OAuthHttpModule.Profiles" value="{value}" />'
+        "</appSettings></configuration>"
+    ).encode()
+    result = webconfig.parse(raw_input(WEBCONFIG / "x.config", server="S", vdir=REST, data=data))
+
+    (config,) = result.web_configs
+    assert config.oauth_profiles is not None
+    assert config.oauth_profiles.raw == value
+    assert len(config.oauth_profiles.evidence.raw) == 500
+
+
+@pytest.mark.parametrize(
+    ("file", "vdir"),
+    [
+        ("rest-default.config", "Default Web Site/API"),
+        ("no-bom-empty-profiles.config", "Default Web Site/EWS"),
+        ("backend-ecp.config", "Exchange Back End/ecp"),
+    ],
+)
+def test_vdir_falls_back_to_protocol_type(file: str, vdir: str) -> None:
+    result = webconfig.parse(raw_input(WEBCONFIG / file, server="EX01"))
+
+    assert result.problems == ()
+    assert result.web_configs[0].vdir == vdir
+
+
+def test_given_vdir_is_canonicalised() -> None:
+    result = webconfig.parse(
+        raw_input(WEBCONFIG / "rest-default.config", server="EX01", vdir="default web site/api")
+    )
+
+    assert result.web_configs[0].vdir == "Default Web Site/API"
+
+
+def test_unknown_server_and_vdir_are_reported_not_guessed() -> None:
+    result = webconfig.parse(raw_input(WEBCONFIG / "messy-tokens.config"))
+
+    (config,) = result.web_configs
+    assert (config.server, config.vdir) == ("unknown", "unknown")
+    assert [p.code for p in result.problems] == [ProblemCode.UNKNOWN_LAYOUT] * 2
+    assert all(p.severity is Severity.MEDIUM for p in result.problems)
+    assert "--server" in result.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("file", "code", "line"),
+    [
+        ("not-a-web-config.config", ProblemCode.MALFORMED, 2),
+        ("truncated.config", ProblemCode.MALFORMED, 5),
+    ],
+)
+def test_bad_files_are_problems_not_exceptions(file: str, code: ProblemCode, line: int) -> None:
+    result = webconfig.parse(raw_input(WEBCONFIG / file, server="EX01", vdir=REST))
+
+    assert result.web_configs == ()
+    (problem,) = result.problems
+    assert (problem.code, problem.line) == (code, line)
+    assert problem.path.endswith(file)
+
+
+def test_bad_encoding_is_a_problem() -> None:
+    data = b"<configuration><appSettings><add key='k' value='\xff\xfe\xfa' /></appSettings>"
+    result = webconfig.parse(raw_input(WEBCONFIG / "bad.config", server="S", data=data + b"</x>"))
+
+    assert [p.code for p in result.problems] == [ProblemCode.BAD_ENCODING]
+
+
+def test_too_large_is_refused_before_parsing() -> None:
+    data = b" " * (webconfig.MAX_WEB_CONFIG_BYTES + 1)
+    result = webconfig.parse(raw_input(WEBCONFIG / "big.config", server="S", data=data))
+
+    assert [p.code for p in result.problems] == [ProblemCode.TOO_LARGE]
+
+
+@pytest.mark.parametrize(
+    ("value", "tokens"),
+    [
+        ("", ()),
+        ("V1AppActAs", ("V1AppActAs",)),
+        ("|", ("", "")),
+        ("a||b", ("a", "", "b")),
+        (" a |b", (" a ", "b")),
+    ],
+)
+def test_split_profiles_matches_exchange(value: str, tokens: tuple[str, ...]) -> None:
+    assert webconfig.split_profiles(value) == tokens
+
+
+def test_namespaced_configuration_is_read() -> None:
+    data = (
+        b'<configuration xmlns="http://schemas.microsoft.com/.NetConfiguration/v2.0">\n'
+        b'<appSettings>\n<add key="OAuthHttpModule.Profiles" value="V1AppActAs" />\n'
+        b"</appSettings></configuration>"
+    )
+    result = webconfig.parse(raw_input(WEBCONFIG / "ns.config", server="S", vdir=REST, data=data))
+
+    profiles = result.web_configs[0].oauth_profiles
+    assert profiles is not None
+    assert (profiles.tokens, profiles.line) == (("V1AppActAs",), 3)

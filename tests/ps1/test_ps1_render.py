@@ -1,0 +1,440 @@
+"""auditor.render.ps1: snapshots of every template, parse and shape checks, hostile values, hygiene.
+
+Snapshots are the scripts themselves (`__snapshots__/test_ps1_render/*.ps1`, byte for byte,
+CRLF), so a reviewer reads them like the change board would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ps1_support import (
+    API,
+    GRAPH_ACT_AS,
+    GRAPH_ID,
+    HOSTILE_PIECES,
+    analyse,
+    finding,
+    header_for,
+    inventory,
+    make_policy,
+    parse,
+    partner_application,
+    sentinel_change_set,
+    sentinel_header,
+    shape_and_values,
+    syntax_problems,
+    web_config,
+)
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from auditor import resources
+from auditor.model import (
+    ChangeKind,
+    ChangeSet,
+    PartnerApplicationChange,
+    WebConfigChange,
+)
+from auditor.psquote import decode_ps_literal
+from auditor.remediation import plan, script_names
+from auditor.render.ps1 import (
+    TEMPLATES,
+    ScriptHeader,
+    backup_folder_name,
+    render_change_set,
+    render_collect_script,
+)
+
+RECIPE_PROFILES = (
+    "S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2|V1S2SAppOnly"
+)
+
+
+class PowerShellSnapshot(SingleFileSnapshotExtension):
+    file_extension = "ps1"
+    _write_mode = WriteMode.BINARY
+
+
+@pytest.fixture
+def ps1_snapshot(snapshot):  # type: ignore[no-untyped-def]
+    return snapshot.use_extension(PowerShellSnapshot)
+
+
+# --- scenarios: inventory + policy + findings -> plan -> scripts -------------------------------
+
+
+def _recipe() -> tuple[ChangeSet, ...]:
+    graph = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, GRAPH_ACT_AS)
+    findings = [finding("PA001", graph.subject, "copy"), finding("PA003", graph.subject, "send")]
+    return plan(inventory((graph,)), make_policy(), findings)
+
+
+def _approved_mail_read() -> tuple[ChangeSet, ...]:
+    graph = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, GRAPH_ACT_AS)
+    policy = make_policy({GRAPH_ID: ("Mail.Read",)})
+    return plan(inventory((graph,)), policy, [finding("PA002", graph.subject, "excess")])
+
+
+def _two_servers() -> tuple[ChangeSet, ...]:
+    configs = (
+        web_config("EX01", API, RECIPE_PROFILES, "11" * 32),
+        web_config("EX02", API, RECIPE_PROFILES, "22" * 32),
+    )
+    findings = [finding("WC001", config.subject, config.server) for config in configs]
+    return plan(inventory(configs=configs), make_policy(), findings)
+
+
+def _repair() -> tuple[ChangeSet, ...]:
+    config = web_config("EX01", API, "S2SAppActAs| V1AppActAs|v1appOnly||Callback", "33" * 32)
+    return plan(
+        inventory(configs=(config,)), make_policy(), [finding("WC002", config.subject, "x")]
+    )
+
+
+SCENARIOS: dict[str, Callable[[], tuple[ChangeSet, ...]]] = {
+    "recipe": _recipe,
+    "approved_mail_read": _approved_mail_read,
+    "two_servers": _two_servers,
+    "repair": _repair,
+}
+
+
+def scenario_scripts(name: str) -> list[tuple[str, str]]:
+    """(package-relative script name, text) of every script a scenario produces."""
+    scripts: list[tuple[str, str]] = []
+    for change_set in SCENARIOS[name]():
+        remediation, rollback = render_change_set(change_set, header_for(change_set))
+        names = script_names(change_set)
+        scripts += [(names[0], remediation), (names[1], rollback)]
+    return scripts
+
+
+ALL_SCRIPTS = [
+    pytest.param(script_name, text, id=f"{scenario}:{script_name}")
+    for scenario in SCENARIOS
+    for script_name, text in scenario_scripts(scenario)
+] + [pytest.param("collect.ps1", render_collect_script("0.1.0"), id="collect")]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_snapshots(scenario: str, ps1_snapshot) -> None:  # type: ignore[no-untyped-def]
+    for script_name, text in scenario_scripts(scenario):
+        name = script_name.replace("/", "-").removesuffix(".ps1")
+        assert text.encode("ascii") == ps1_snapshot(name=name)
+
+
+def test_collect_snapshot(ps1_snapshot) -> None:  # type: ignore[no-untyped-def]
+    assert render_collect_script("0.1.0").encode("ascii") == ps1_snapshot
+
+
+def test_scenarios_plan_what_the_issue_asks_for() -> None:
+    (recipe,) = _recipe()
+    assert recipe.partner_applications[0].target_app_only == ()
+    (approved,) = _approved_mail_read()
+    assert approved.partner_applications[0].target_app_only == ("Mail.Read",)
+    remediation, _ = render_change_set(approved, header_for(approved))
+    assert "Target = [string[]] @('Mail.Read')" in remediation
+    assert [cs.server for cs in _two_servers()] == ["EX01", "EX02"]
+    (repair,) = _repair()
+    assert repair.web_configs[0].target_value == "S2SAppActAs|V1AppActAs|V1AppOnly|Callback"
+
+
+def test_every_change_kind_has_its_templates() -> None:
+    folder = resources.templates_dir() / "ps1"
+    assert set(TEMPLATES) == set(ChangeKind)
+    for remediation, rollback in TEMPLATES.values():
+        assert (folder / remediation).is_file()
+        assert (folder / rollback).is_file()
+
+
+# --- every generated script ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)
+def test_script_is_ascii_crlf_and_tidy(script_name: str, text: str) -> None:
+    assert text.isascii()
+    assert re.search(r"\r(?!\n)|(?<!\r)\n", text) is None, "bare CR or LF"
+    assert text.endswith("\r\n") and not text.endswith("\r\n\r\n")
+    assert re.search(r"[ \t]\r\n", text) is None, "trailing whitespace"
+    assert "\t" not in text
+    lines = text.split("\r\n")
+    assert lines[0] == "#Requires -Version 5.1"
+    assert "Set-StrictMode -Version 3.0" in lines
+    assert "$ErrorActionPreference = 'Stop'" in lines
+    if script_name != "collect.ps1":
+        assert "[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]" in lines
+        assert "    [string] $BackupDirectory = ''" in lines
+
+
+@pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)
+def test_script_parses_without_error(script_name: str, text: str) -> None:
+    assert syntax_problems(text) == []
+
+
+# Node types and tokens that must never appear: PowerShell 7-only syntax and string forms that
+# can hold data unsafely (tree-sitter-powershell names).
+FORBIDDEN_NODE_TYPES = {
+    "expandable_string_literal",
+    "expandable_here_string_literal",
+    "verbatim_here_string_characters",
+    "&&",
+    "||",
+    "??",
+    "??=",
+    "?.",
+    "?[",
+    "?",
+    "clean",
+}
+FORBIDDEN_COMMANDS = {"invoke-expression", "iex", "add-pssnapin", "write-host", "out-host"}
+FORBIDDEN_PARAMETERS = {"-ashashtable", "-parallel", "-noenumerate"}
+
+
+def _nodes(text: str) -> list[tuple[str, str]]:
+    """(type, source text) of every node of the parse tree."""
+    data = text.encode("ascii")
+    found: list[tuple[str, str]] = []
+    stack = [parse(text).root_node]
+    while stack:
+        node = stack.pop()
+        found.append((node.type, data[node.start_byte : node.end_byte].decode("ascii")))
+        stack.extend(node.children)
+    return found
+
+
+@pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)
+def test_script_uses_only_windows_powershell_51_constructs(script_name: str, text: str) -> None:
+    nodes = _nodes(text)
+    assert {kind for kind, _ in nodes} & FORBIDDEN_NODE_TYPES == set()
+    commands = {source.lower() for kind, source in nodes if kind == "command_name"}
+    assert commands & FORBIDDEN_COMMANDS == set()
+    parameters = {source.lower() for kind, source in nodes if kind == "command_parameter"}
+    assert parameters & FORBIDDEN_PARAMETERS == set()
+    assert "@'" not in text and '@"' not in text
+
+
+EXCHANGE_AND_IIS_COMMANDS = {
+    "get-partnerapplication",
+    "set-partnerapplication",
+    "get-exchangeserver",
+    "restart-webapppool",
+}
+
+
+@pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)
+def test_every_exchange_and_iis_call_stops_on_error(script_name: str, text: str) -> None:
+    data = text.encode("ascii")
+    calls = 0
+    stack = [parse(text).root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type != "command":
+            continue
+        name = node.child_by_field_name("command_name") or node.children[0]
+        if (
+            data[name.start_byte : name.end_byte].decode("ascii").lower()
+            in EXCHANGE_AND_IIS_COMMANDS
+        ):
+            calls += 1
+            assert b"-ErrorAction Stop" in data[node.start_byte : node.end_byte]
+    assert calls > 0
+
+
+@pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)
+def test_double_quotes_only_inside_single_quoted_constants(script_name: str, text: str) -> None:
+    _, values = shape_and_values(text)
+    stripped = text
+    for value in sorted(set(values), key=len, reverse=True):
+        stripped = stripped.replace(value, "VALUE")
+    assert '"' not in stripped
+
+
+@pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)
+def test_comments_are_fixed_template_text(script_name: str, text: str) -> None:
+    comments = [source for kind, source in _nodes(text) if kind == "comment"]
+    for comment in comments:
+        for data in ("CHG-2024-001", "Microsoft Graph", "EX01", "EX02", GRAPH_ID, "exports/"):
+            assert data not in comment
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_shape_equals_sentinel_render(scenario: str) -> None:
+    for change_set in SCENARIOS[scenario]():
+        real = render_change_set(change_set, header_for(change_set))
+        sentinel = render_change_set(
+            sentinel_change_set(change_set),
+            sentinel_header(header_for(change_set)),
+            check_allow_lists=False,
+        )
+        for real_text, sentinel_text in zip(real, sentinel, strict=True):
+            assert shape_and_values(real_text)[0] == shape_and_values(sentinel_text)[0]
+
+
+def test_rendering_is_deterministic() -> None:
+    for scenario in SCENARIOS:
+        assert scenario_scripts(scenario) == scenario_scripts(scenario)
+    assert render_collect_script("0.1.0") == render_collect_script("0.1.0")
+
+
+# --- allow-lists --------------------------------------------------------------------------------
+
+_PA = ChangeSet(
+    ChangeKind.PARTNER_APPLICATIONS,
+    "partner-applications",
+    None,
+    partner_applications=(
+        PartnerApplicationChange(
+            GRAPH_ID, "Microsoft Graph", ("Mail.Send",), ("Mail.Read",), ("f",)
+        ),
+    ),
+)
+_WC = ChangeSet(
+    ChangeKind.WEB_CONFIG_PROFILES,
+    "web-config-ex01",
+    "EX01",
+    web_configs=(
+        WebConfigChange(
+            API,
+            "FrontEnd\\HttpProxy\\Rest\\web.config",
+            "MSExchangeRestFrontEndAppPool",
+            "11" * 32,
+            RECIPE_PROFILES,
+            "S2SAppActAs",
+            ("f",),
+        ),
+    ),
+)
+
+
+def _with_app(**changes: object) -> ChangeSet:
+    app = dataclasses.replace(_PA.partner_applications[0], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(_PA, partner_applications=(app,))
+
+
+def _with_file(**changes: object) -> ChangeSet:
+    file = dataclasses.replace(_WC.web_configs[0], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(_WC, web_configs=(file,))
+
+
+@pytest.mark.parametrize(
+    ("change_set", "message"),
+    [
+        (_with_app(application_identifier="Microsoft Graph"), "ApplicationIdentifier"),
+        (_with_app(target_app_only=("Mail.Read'",)), "permission name"),
+        (_with_file(target_value="S2SAppActAs| V1AppActAs"), "profile token"),
+        (_with_file(relative_path="FrontEnd\\..\\web.config"), "path segment"),
+        (_with_file(app_pool="Pool'"), "application pool"),
+        (_with_file(audited_sha256="x" * 64), "SHA-256"),
+        (dataclasses.replace(_PA, slug="Partner Apps"), "script slug"),
+    ],
+)
+def test_values_written_to_exchange_are_allow_listed(change_set: ChangeSet, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        render_change_set(change_set, header_for(change_set))
+
+
+def test_audited_values_and_names_are_free_text() -> None:
+    change_set = _with_app(name="Graph'; Stop-Computer; '", audited_app_only=("Mail Send\u2019",))
+    remediation, _ = render_change_set(change_set, header_for(change_set))
+    assert "Name = 'Graph''; Stop-Computer; '''" in remediation
+
+
+@pytest.mark.parametrize(
+    ("change_id", "folder"),
+    [
+        ("CHG-2024-001", "CHG-2024-001"),
+        ("AUDIT-20240501", "AUDIT-20240501"),
+        ("CON", "con-change"),
+        ("lpt1.txt", "lpt1-txt-"),
+        ("..", "x-"),
+        ("a/b", "a-b-"),
+    ],
+)
+def test_backup_folder_name_is_safe(change_id: str, folder: str) -> None:
+    name = backup_folder_name(change_id)
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)
+    assert name.startswith(folder)
+
+
+# --- hostile values -----------------------------------------------------------------------------
+
+hostile = st.lists(st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(max_size=4)), max_size=6).map(
+    "".join
+)
+
+
+@given(
+    change_id=hostile,
+    name=hostile,
+    audited=st.lists(hostile, max_size=3),
+    target=st.lists(hostile, max_size=3),
+    policy_name=hostile,
+    input_path=hostile,
+)
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_hostile_partner_application_values_stay_literals(
+    change_id: str,
+    name: str,
+    audited: list[str],
+    target: list[str],
+    policy_name: str,
+    input_path: str,
+) -> None:
+    change_set = _with_app(
+        name=name, audited_app_only=tuple(audited), target_app_only=tuple(target)
+    )
+    header = ScriptHeader(
+        change_id, "0.1.0", policy_name, "ab" * 32, ((input_path, "cd" * 32),), ("PA001:f",)
+    )
+    _check_hostile_render(
+        change_set, header, [change_id, name, *audited, *target, policy_name, input_path]
+    )
+
+
+@given(
+    change_id=hostile,
+    audited_value=hostile,
+    target_value=hostile,
+    server=hostile,
+    vdir=hostile,
+    finding_id=hostile,
+)
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_hostile_web_config_values_stay_literals(
+    change_id: str,
+    audited_value: str,
+    target_value: str,
+    server: str,
+    vdir: str,
+    finding_id: str,
+) -> None:
+    change_set = dataclasses.replace(
+        _with_file(audited_value=audited_value, target_value=target_value, vdir=vdir), server=server
+    )
+    header = ScriptHeader(change_id, "0.1.0", "default", "ab" * 32, (), (finding_id,))
+    _check_hostile_render(
+        change_set, header, [change_id, audited_value, target_value, server, vdir, finding_id]
+    )
+
+
+def _check_hostile_render(change_set: ChangeSet, header: ScriptHeader, inputs: list[str]) -> None:
+    texts = render_change_set(change_set, header, check_allow_lists=False)
+    sentinels = render_change_set(
+        sentinel_change_set(change_set), sentinel_header(header), check_allow_lists=False
+    )
+    decoded: set[str] = set()
+    for text, sentinel in zip(texts, sentinels, strict=True):
+        assert text.isascii()
+        assert re.search(r"\r(?!\n)|(?<!\r)\n", text) is None
+        analysis = analyse(text)
+        assert analysis.problems == ()
+        assert analysis.shape == analyse(sentinel).shape
+        decoded.update(decode_ps_literal(value) for value in analysis.values)
+    for value in inputs:
+        assert value in decoded

@@ -1,0 +1,462 @@
+<#
+Stand-ins for the Exchange and IIS commands that auditor's generated scripts call, so the tests
+can run those scripts in real PowerShell without Exchange or IIS.
+
+Command names, parameter names, parameter sets, positions and parameter types follow Microsoft's
+documentation:
+  - office-docs-powershell exchange/exchange-ps/ExchangePowerShell/Get-PartnerApplication.md
+  - office-docs-powershell exchange/exchange-ps/ExchangePowerShell/Set-PartnerApplication.md
+  - office-docs-powershell exchange/exchange-ps/ExchangePowerShell/Get-ExchangeServer.md
+  - office-docs-powershell exchange/exchange-ps/ExchangePowerShell/Get-ManagementRole.md
+  - learn.microsoft.com/powershell/module/webadministration/restart-webapppool
+  - learn.microsoft.com/powershell/module/webadministration/get-webapppoolstate
+Exchange-only parameter types (PartnerApplicationIdParameter, Fqdn, UserIdParameter, ...) are
+small classes below that convert from a string, as the real ones do.
+
+Like the implicit-remoting proxies of the Exchange Management Shell, these are functions of a
+script module: the calling script's $WhatIfPreference does not reach them, so a script that
+calls Set-PartnerApplication outside its own ShouldProcess block really changes the state.
+
+State: a JSON file named by $env:AUDITOR_STANDIN_STATE, prepared and inspected by the test:
+  {
+    "applications": [{"Name", "ApplicationIdentifier", "ActAsPermissions": [..] | null,
+                      "AppOnlyPermissions": [..] | null, "LinkedAccount": str | null,
+                      "Enabled": bool}],
+    "servers": [{"Name", "Fqdn", "AdminDisplayVersion", "ServerRole", "Edition"}],
+    "app_pools": {"<name>": {"state": "Started", "recycles": 0}},
+    "omit_app_only_parameter": false,       # Set-PartnerApplication without -AppOnlyPermissions
+    "fail_set_partner_application": false   # Set-PartnerApplication writes an error, changes nothing
+  }
+The state is read at every call and written only when a call changes something.
+Call log: every call of a stand-in, with its bound parameters, is appended as one JSON line to
+$env:AUDITOR_STANDIN_LOG (default: the state path + '.calls.jsonl'):
+  {"command": "Set-PartnerApplication", "parameters": {...}, "outcome": "applied" | "whatif" | ...}
+#>
+
+Set-StrictMode -Version 3.0
+
+if (-not $env:AUDITOR_STANDIN_STATE) {
+    throw 'ExchangeStandIn: set $env:AUDITOR_STANDIN_STATE to the JSON state file before importing.'
+}
+$script:StatePath = $env:AUDITOR_STANDIN_STATE
+$script:LogPath = if ($env:AUDITOR_STANDIN_LOG) { $env:AUDITOR_STANDIN_LOG } else { $script:StatePath + '.calls.jsonl' }
+$script:Utf8NoBom = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+$script:DomainController = 'dc01.contoso.com'
+$script:OrganizationDn = 'CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com'
+
+# --- Exchange parameter types (stand-ins: each converts from a string or a returned object) -----
+
+class PartnerApplicationIdParameter {
+    [string] $RawIdentity
+    PartnerApplicationIdParameter([object] $Value) {
+        if ($Value -is [string]) {
+            $this.RawIdentity = $Value
+        } elseif ($null -ne $Value -and $null -ne $Value.PSObject.Properties['ApplicationIdentifier']) {
+            $this.RawIdentity = [string] $Value.ApplicationIdentifier
+        } else {
+            $this.RawIdentity = [string] $Value
+        }
+    }
+    [string] ToString() { return $this.RawIdentity }
+}
+
+class ServerIdParameter {
+    [string] $RawIdentity
+    ServerIdParameter([object] $Value) {
+        if ($null -ne $Value -and $Value -isnot [string] -and $null -ne $Value.PSObject.Properties['Name']) {
+            $this.RawIdentity = [string] $Value.Name
+        } else {
+            $this.RawIdentity = [string] $Value
+        }
+    }
+    [string] ToString() { return $this.RawIdentity }
+}
+
+class RoleIdParameter {
+    [string] $RawIdentity
+    RoleIdParameter([string] $Value) { $this.RawIdentity = $Value }
+    [string] ToString() { return $this.RawIdentity }
+}
+
+class Fqdn {
+    [string] $Domain
+    Fqdn([string] $Value) { $this.Domain = $Value }
+    [string] ToString() { return $this.Domain }
+}
+
+class UserIdParameter {
+    [string] $RawIdentity
+    UserIdParameter([string] $Value) { $this.RawIdentity = $Value }
+    [string] ToString() { return $this.RawIdentity }
+}
+
+class OrganizationIdParameter {
+    [string] $RawIdentity
+    OrganizationIdParameter([string] $Value) { $this.RawIdentity = $Value }
+    [string] ToString() { return $this.RawIdentity }
+}
+
+enum SupportedAccountType {
+    OrganizationalAccount
+    ConsumerAccount
+}
+
+# --- state and call log -----------------------------------------------------------------------
+
+function Read-StandInState {
+    $text = [System.IO.File]::ReadAllText($script:StatePath)
+    return (ConvertFrom-Json -InputObject $text -AsHashtable -Depth 20)
+}
+
+function Write-StandInState {
+    param([System.Collections.IDictionary] $State)
+    $json = ConvertTo-Json -InputObject $State -Depth 20
+    $temporary = $script:StatePath + '.tmp'
+    [System.IO.File]::WriteAllText($temporary, $json, $script:Utf8NoBom)
+    Move-Item -LiteralPath $temporary -Destination $script:StatePath -Force
+}
+
+function ConvertTo-LogValue {
+    param([object] $Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [System.Management.Automation.SwitchParameter]) { return [bool] $Value }
+    if ($Value -is [bool] -or $Value -is [int]) { return $Value }
+    if ($Value -is [System.Collections.IEnumerable] -and $Value -isnot [string]) {
+        $items = [System.Collections.Generic.List[object]]::new()
+        foreach ($item in $Value) { $items.Add((ConvertTo-LogValue -Value $item)) }
+        return , $items.ToArray()
+    }
+    return [string] $Value
+}
+
+function New-StandInCall {
+    param([string] $Command, [System.Collections.IDictionary] $Bound)
+    $parameters = [ordered]@{}
+    foreach ($key in @($Bound.Keys | Sort-Object)) {
+        $parameters[$key] = ConvertTo-LogValue -Value $Bound[$key]
+    }
+    return [ordered]@{ command = $Command; parameters = $parameters; outcome = 'read' }
+}
+
+function Write-StandInCall {
+    param([System.Collections.IDictionary] $Call)
+    $line = (ConvertTo-Json -InputObject $Call -Depth 10 -Compress) + "`n"
+    [System.IO.File]::AppendAllText($script:LogPath, $line, $script:Utf8NoBom)
+}
+
+function Write-StandInError {
+    param(
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [string] $Message,
+        [System.Management.Automation.ErrorCategory] $Category,
+        [object] $Target
+    )
+    $exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $Message
+    $record = New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList @(
+        $exception, 'ExchangeStandIn', $Category, $Target)
+    $Cmdlet.WriteError($record)
+}
+
+# --- partner applications ---------------------------------------------------------------------
+
+function ConvertTo-StringArrayOrNull {
+    param([object] $Value)
+    if ($null -eq $Value) { return $null }
+    return , [string[]] @($Value)
+}
+
+function ConvertTo-PartnerApplicationObject {
+    # The property set (and order) of a real PartnerApplication object, as Format-List shows it.
+    param([System.Collections.IDictionary] $Application)
+    $name = [string] $Application['Name']
+    $distinguishedName = 'CN=' + $name + ',CN=Partner Applications,CN=Auth Configuration,' + $script:OrganizationDn
+    $guid = if ($Application.Contains('Guid')) { [guid] $Application['Guid'] } else { [guid]::Empty }
+    $linked = if ($Application.Contains('LinkedAccount')) { $Application['LinkedAccount'] } else { $null }
+    $enabled = if ($Application.Contains('Enabled')) { [bool] $Application['Enabled'] } else { $true }
+    $actAs = if ($Application.Contains('ActAsPermissions')) { $Application['ActAsPermissions'] } else { $null }
+    $appOnly = if ($Application.Contains('AppOnlyPermissions')) { $Application['AppOnlyPermissions'] } else { $null }
+    $object = [pscustomobject] [ordered] @{
+        PSTypeName                          = 'Microsoft.Exchange.Data.Directory.SystemConfiguration.PartnerApplication'
+        Enabled                             = $enabled
+        ApplicationIdentifier               = [string] $Application['ApplicationIdentifier']
+        CertificateStrings                  = [string[]] @()
+        AuthMetadataUrl                     = $null
+        Realm                               = ''
+        UseAuthServer                       = $true
+        AcceptSecurityIdentifierInformation = $false
+        LinkedAccount                       = $(if ($null -eq $linked) { $null } else { [string] $linked })
+        IssuerIdentifier                    = ''
+        AccountType                         = 'OrganizationalAccount'
+        AppOnlyPermissions                  = (ConvertTo-StringArrayOrNull -Value $appOnly)
+        ActAsPermissions                    = (ConvertTo-StringArrayOrNull -Value $actAs)
+        AdminDisplayName                    = ''
+        ExchangeVersion                     = '0.20 (15.0.0.0)'
+        Name                                = $name
+        DistinguishedName                   = $distinguishedName
+        Identity                            = $name
+        Guid                                = $guid
+        ObjectCategory                      = 'contoso.com/Configuration/Schema/ms-Exch-Auth-Partner-Application'
+        ObjectClass                         = [string[]] @('top', 'msExchAuthPartnerApplication')
+        OriginatingServer                   = $script:DomainController
+        IsValid                             = $true
+        ObjectState                         = 'Unchanged'
+    }
+    return $object
+}
+
+function Find-StandInApplication {
+    # Index of the applications matching an identity (Name, ApplicationIdentifier, DN or Guid).
+    param([object[]] $Applications, [string] $Identity)
+    $found = [System.Collections.Generic.List[int]]::new()
+    for ($index = 0; $index -lt $Applications.Count; $index++) {
+        $application = $Applications[$index]
+        $name = [string] $application['Name']
+        $candidates = @(
+            $name,
+            [string] $application['ApplicationIdentifier'],
+            ('CN=' + $name + ',CN=Partner Applications,CN=Auth Configuration,' + $script:OrganizationDn)
+        )
+        if ($application.Contains('Guid')) { $candidates += [string] $application['Guid'] }
+        if ($candidates -contains $Identity) { $found.Add($index) }
+    }
+    return , $found.ToArray()
+}
+
+function Get-PartnerApplication {
+    [CmdletBinding()]
+    param(
+        [Parameter(Position = 0, ValueFromPipeline = $true)]
+        [PartnerApplicationIdParameter] $Identity,
+        [Fqdn] $DomainController,
+        [OrganizationIdParameter] $Organization
+    )
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-PartnerApplication' -Bound $PSBoundParameters)
+        $applications = @((Read-StandInState)['applications'])
+        # As documented: $null or no Identity returns every object.
+        if ($null -eq $Identity -or [string]::IsNullOrEmpty($Identity.RawIdentity)) {
+            foreach ($application in $applications) { ConvertTo-PartnerApplicationObject -Application $application }
+            return
+        }
+        $matched = Find-StandInApplication -Applications $applications -Identity $Identity.RawIdentity
+        if ($matched.Count -eq 0) {
+            Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $Identity.RawIdentity -Message (
+                "The operation couldn't be performed because object '" + $Identity.RawIdentity +
+                "' couldn't be found on '" + $script:DomainController + "'.")
+            return
+        }
+        foreach ($index in $matched) { ConvertTo-PartnerApplicationObject -Application $applications[$index] }
+    }
+}
+
+$script:SetPartnerApplicationText = @'
+function Set-PartnerApplication {
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium', DefaultParameterSetName = 'ACSTrustApplication')]
+    param(
+        [Parameter(Mandatory = $true, Position = 0, ValueFromPipeline = $true)]
+        [PartnerApplicationIdParameter] $Identity,
+        [Parameter(ParameterSetName = 'ACSTrustApplication')] [string] $ApplicationIdentifier,
+        [Parameter(ParameterSetName = 'ACSTrustApplication')] [string] $Realm,
+        [Parameter(ParameterSetName = 'AuthMetadataUrl')] [string] $AuthMetadataUrl,
+        [Parameter(ParameterSetName = 'AuthMetadataUrl')] [switch] $TrustAnySSLCertificate,
+        [Parameter(ParameterSetName = 'RefreshAuthMetadata')] [switch] $RefreshAuthMetadata,
+        [bool] $AcceptSecurityIdentifierInformation,
+        [SupportedAccountType] $AccountType,
+        [string[]] $ActAsPermissions,
+        #APP_ONLY_PARAMETER#
+        [Fqdn] $DomainController,
+        [bool] $Enabled,
+        [string] $IssuerIdentifier,
+        [UserIdParameter] $LinkedAccount,
+        [string] $Name
+    )
+    process {
+        $call = New-StandInCall -Command 'Set-PartnerApplication' -Bound $PSBoundParameters
+        $state = Read-StandInState
+        $applications = @($state['applications'])
+        $matched = Find-StandInApplication -Applications $applications -Identity $Identity.RawIdentity
+        if ($matched.Count -ne 1) {
+            $call['outcome'] = 'not-found'
+            Write-StandInCall -Call $call
+            Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $Identity.RawIdentity -Message (
+                "The operation couldn't be performed because object '" + $Identity.RawIdentity +
+                "' couldn't be found on '" + $script:DomainController + "'.")
+            return
+        }
+        if (-not $PSCmdlet.ShouldProcess($Identity.RawIdentity, 'Set partner application')) {
+            $call['outcome'] = 'whatif'
+            Write-StandInCall -Call $call
+            return
+        }
+        if ($state.Contains('fail_set_partner_application') -and $state['fail_set_partner_application']) {
+            $call['outcome'] = 'failed'
+            Write-StandInCall -Call $call
+            Write-StandInError -Cmdlet $PSCmdlet -Category WriteError -Target $Identity.RawIdentity -Message (
+                'Active Directory operation failed on ' + $script:DomainController + '.')
+            return
+        }
+        $application = $applications[$matched[0]]
+        foreach ($key in @('ActAsPermissions', 'AppOnlyPermissions')) {
+            if ($PSBoundParameters.ContainsKey($key)) {
+                $value = $PSBoundParameters[$key]
+                $application[$key] = $(if ($null -eq $value) { $null } else { , [string[]] @($value) })
+            }
+        }
+        foreach ($key in @('Enabled', 'Name', 'ApplicationIdentifier')) {
+            if ($PSBoundParameters.ContainsKey($key)) { $application[$key] = $PSBoundParameters[$key] }
+        }
+        if ($PSBoundParameters.ContainsKey('LinkedAccount')) {
+            $application['LinkedAccount'] = $(if ($null -eq $LinkedAccount) { $null } else { $LinkedAccount.RawIdentity })
+        }
+        Write-StandInState -State $state
+        $call['outcome'] = 'applied'
+        Write-StandInCall -Call $call
+    }
+}
+'@
+
+# Builds and roles without -AppOnlyPermissions: the parameter does not exist at all, so
+# (Get-Command Set-PartnerApplication).Parameters.ContainsKey('AppOnlyPermissions') is false.
+$script:InitialState = Read-StandInState
+$script:OmitAppOnly = $script:InitialState.Contains('omit_app_only_parameter') -and [bool] $script:InitialState['omit_app_only_parameter']
+$script:AppOnlyParameterText = if ($script:OmitAppOnly) { '' } else { '[string[]] $AppOnlyPermissions,' }
+. ([scriptblock]::Create($script:SetPartnerApplicationText.Replace('#APP_ONLY_PARAMETER#', $script:AppOnlyParameterText)))
+
+# --- servers and management roles -------------------------------------------------------------
+
+function Get-ExchangeServer {
+    [CmdletBinding(DefaultParameterSetName = 'Identity')]
+    param(
+        [Parameter(ParameterSetName = 'Identity', Position = 0, ValueFromPipeline = $true)]
+        [ServerIdParameter] $Identity,
+        [Parameter(ParameterSetName = 'Domain', Mandatory = $true)]
+        [Fqdn] $Domain,
+        [Fqdn] $DomainController,
+        [switch] $Status
+    )
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-ExchangeServer' -Bound $PSBoundParameters)
+        $state = Read-StandInState
+        $servers = if ($state.Contains('servers')) { @($state['servers']) } else { @() }
+        $wanted = if ($null -ne $Identity) { $Identity.RawIdentity } else { $null }
+        $emitted = 0
+        foreach ($server in $servers) {
+            $name = [string] $server['Name']
+            $fqdn = [string] $server['Fqdn']
+            if ($null -ne $wanted -and $name -ne $wanted -and $fqdn -ne $wanted) { continue }
+            $emitted++
+            [pscustomobject] [ordered] @{
+                PSTypeName          = 'Microsoft.Exchange.Data.Directory.Management.ExchangeServer'
+                Name                = $name
+                Fqdn                = $fqdn
+                Edition             = [string] $server['Edition']
+                AdminDisplayVersion = [string] $server['AdminDisplayVersion']
+                ServerRole          = [string] $server['ServerRole']
+                Site                = 'contoso.com/Configuration/Sites/Default-First-Site-Name'
+                IsClientAccessServer = $true
+                IsMailboxServer     = $true
+                Identity            = $name
+            }
+        }
+        if ($null -ne $wanted -and $emitted -eq 0) {
+            Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $wanted -Message (
+                "The operation couldn't be performed because object '" + $wanted +
+                "' couldn't be found on '" + $script:DomainController + "'.")
+        }
+    }
+}
+
+function Get-ManagementRole {
+    # RoleType is an Exchange enum (RoleType); a string here.
+    [CmdletBinding(DefaultParameterSetName = 'Identity')]
+    param(
+        [Parameter(ParameterSetName = 'Identity', Position = 0, ValueFromPipeline = $true)]
+        [Parameter(ParameterSetName = 'Script', Position = 0, ValueFromPipeline = $true)]
+        [Parameter(ParameterSetName = 'GetChildren', Position = 0, ValueFromPipeline = $true, Mandatory = $true)]
+        [Parameter(ParameterSetName = 'Recurse', Position = 0, ValueFromPipeline = $true, Mandatory = $true)]
+        [RoleIdParameter] $Identity,
+        [Parameter(ParameterSetName = 'Identity')] [string] $Cmdlet,
+        [Parameter(ParameterSetName = 'Identity')] [string[]] $CmdletParameters,
+        [Parameter(ParameterSetName = 'Script')] [string] $Script,
+        [Parameter(ParameterSetName = 'Script')] [string[]] $ScriptParameters,
+        [Parameter(ParameterSetName = 'GetChildren', Mandatory = $true)] [switch] $GetChildren,
+        [Parameter(ParameterSetName = 'Recurse', Mandatory = $true)] [switch] $Recurse,
+        [Fqdn] $DomainController,
+        [string] $RoleType
+    )
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-ManagementRole' -Bound $PSBoundParameters)
+        $state = Read-StandInState
+        $omit = $state.Contains('omit_app_only_parameter') -and [bool] $state['omit_app_only_parameter']
+        if ($PSBoundParameters.ContainsKey('CmdletParameters') -and $omit -and ($CmdletParameters -contains 'AppOnlyPermissions')) {
+            return
+        }
+        [pscustomobject] [ordered] @{
+            PSTypeName = 'Microsoft.Exchange.Data.Directory.SystemConfiguration.ExchangeRole'
+            Name       = 'Organization Client Access'
+            RoleType   = 'OrganizationClientAccess'
+        }
+    }
+}
+
+# --- IIS (WebAdministration) ------------------------------------------------------------------
+
+function Get-StandInAppPool {
+    param([System.Collections.IDictionary] $State, [string] $Name)
+    if (-not $State.Contains('app_pools')) { $State['app_pools'] = [ordered]@{} }
+    $pools = $State['app_pools']
+    if (-not $pools.Contains($Name)) { return $null }
+    return $pools[$Name]
+}
+
+function Restart-WebAppPool {
+    [CmdletBinding()]
+    param(
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName = $true)]
+        [string] $Name
+    )
+    process {
+        $call = New-StandInCall -Command 'Restart-WebAppPool' -Bound $PSBoundParameters
+        $state = Read-StandInState
+        $pool = Get-StandInAppPool -State $state -Name $Name
+        if ($null -eq $pool) {
+            $call['outcome'] = 'not-found'
+            Write-StandInCall -Call $call
+            Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $Name -Message (
+                "Cannot find path 'IIS:\AppPools\" + $Name + "' because it does not exist.")
+            return
+        }
+        $pool['recycles'] = [int] $pool['recycles'] + 1
+        Write-StandInState -State $state
+        $call['outcome'] = 'applied'
+        Write-StandInCall -Call $call
+    }
+}
+
+function Get-WebAppPoolState {
+    [CmdletBinding()]
+    param(
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName = $true)]
+        [string] $Name
+    )
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-WebAppPoolState' -Bound $PSBoundParameters)
+        $state = Read-StandInState
+        $pool = Get-StandInAppPool -State $state -Name $Name
+        if ($null -eq $pool) {
+            Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $Name -Message (
+                "Cannot find path 'IIS:\AppPools\" + $Name + "' because it does not exist.")
+            return
+        }
+        [pscustomobject] [ordered] @{ Name = $Name; Value = [string] $pool['state'] }
+    }
+}
+
+Export-ModuleMember -Function @(
+    'Get-PartnerApplication',
+    'Set-PartnerApplication',
+    'Get-ExchangeServer',
+    'Get-ManagementRole',
+    'Restart-WebAppPool',
+    'Get-WebAppPoolState'
+)

@@ -1,0 +1,359 @@
+"""The scripts under test and the worlds they run in, for tests/pwsh.
+
+Scripts come from the script author's public API only: `auditor.render.ps1.render_change_set`
+(with change sets built from model classes, or planned by `auditor.audit.run_audit` from the
+bundled example exports) and `render_collect_script`. `render` honours the test-only variable
+`AUDITOR_TEST_PS1_TEMPLATES`: when set, the templates are read from that folder instead of
+`templates/ps1` (used to prove that the suite catches a broken template; see README.md here).
+
+web.config material: the real front-end files of the CSS-Exchange HealthChecker test data
+(`DefaultWebSite-*_web.config` with an `OAuthHttpModule.Profiles` key), into which
+`inject_profile` appends `|V1S2SAppOnly` as bytes, and this folder's own fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import harness
+
+from auditor import layout
+from auditor.model import (
+    ChangeKind,
+    ChangeSet,
+    Inventory,
+    PartnerApplicationChange,
+    Report,
+    WebConfigChange,
+)
+from auditor.render import ps1
+
+TEMPLATES_OVERRIDE_VARIABLE = "AUDITOR_TEST_PS1_TEMPLATES"
+FIXTURES = harness.PWSH_TESTS / "fixtures"
+EXAMPLES = harness.PROJECT_ROOT / "auditor" / "examples"
+PROFILES_KEY = b"OAuthHttpModule.Profiles"
+APP_ONLY_TOKEN = "V1S2SAppOnly"
+
+HEADER = ps1.ScriptHeader(
+    change_id="CHG-2024-0042",
+    tool_version="0.1.0",
+    policy_name="default",
+    policy_sha256="a" * 64,
+    input_hashes=(("exports/EX01/PartnerApplication.xml", "b" * 64),),
+    finding_ids=("PA001:" + "c" * 64, "PA003:" + "d" * 64),
+)
+
+# Microsoft Graph with the recipe's wholesale copy (29 delegated permissions, as in DESIGN.md),
+# a line-of-business app whose policy approves one permission, and an app the change leaves alone.
+GRAPH_PERMISSIONS = (
+    "Mail.Read",
+    "Mail.Write",
+    "Mail.Send",
+    "Calendars.Read",
+    "Calendars.ReadWrite",
+    "Calendars.Read.Shared",
+    "Calendars.ReadWrite.Shared",
+    "Contacts.Read",
+    "Contacts.ReadWrite",
+    "Contacts.Read.Shared",
+    "Contacts.ReadWrite.Shared",
+    "Mail.ReadWrite",
+    "Calendars.Write",
+    "Contacts.Write",
+    "Sites.Read.All",
+    "Sites.ReadWrite.All",
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "People.Read",
+    "People.ReadWrite",
+    "MailboxSettings.ReadWrite",
+    "Privilege.SkipClientAccessRules",
+    "Tasks.Read",
+    "Tasks.ReadWrite",
+)
+HR_APP_ID = "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
+HR_AUDITED = ("Calendars.Read", "Mail.Read", "User.Read.All")
+HR_TARGET = ("Calendars.Read",)
+
+PARTNER_CHANGE_SET = ChangeSet(
+    kind=ChangeKind.PARTNER_APPLICATIONS,
+    slug="partner-applications",
+    server=None,
+    partner_applications=(
+        PartnerApplicationChange(
+            application_identifier=harness.GRAPH_APP_ID,
+            name="Microsoft Graph",
+            audited_app_only=GRAPH_PERMISSIONS,
+            target_app_only=(),
+            fixes=("c" * 64,),
+        ),
+        PartnerApplicationChange(
+            application_identifier=HR_APP_ID,
+            name="Contoso HR Sync",
+            audited_app_only=HR_AUDITED,
+            target_app_only=HR_TARGET,
+            fixes=("d" * 64,),
+        ),
+    ),
+)
+
+
+def partner_state(**overrides: Any) -> dict[str, Any]:
+    """Stand-in state for PARTNER_CHANGE_SET as audited, plus an application it must not touch.
+
+    `overrides` maps an ApplicationIdentifier to replacement AppOnlyPermissions (drift).
+    """
+    applications = [
+        {
+            "Name": "Microsoft Graph",
+            "ApplicationIdentifier": harness.GRAPH_APP_ID,
+            "ActAsPermissions": list(GRAPH_PERMISSIONS),
+            "AppOnlyPermissions": list(GRAPH_PERMISSIONS),
+            "LinkedAccount": None,
+            "Enabled": True,
+        },
+        {
+            "Name": "Exchange Online",
+            "ApplicationIdentifier": harness.EXCHANGE_ONLINE_APP_ID,
+            "ActAsPermissions": None,
+            "AppOnlyPermissions": ["Mail.Read"],
+            "LinkedAccount": "contoso.com/Users/Exchange Online-ApplicationAccount",
+            "Enabled": True,
+        },
+        {
+            "Name": "Contoso HR Sync",
+            "ApplicationIdentifier": HR_APP_ID,
+            "ActAsPermissions": ["Calendars.Read", "Mail.Read", "User.Read.All"],
+            "AppOnlyPermissions": list(HR_AUDITED),
+            "LinkedAccount": None,
+            "Enabled": True,
+        },
+    ]
+    for application in applications:
+        key = application["ApplicationIdentifier"]
+        if key in overrides:
+            application["AppOnlyPermissions"] = overrides[key]
+    return harness.default_state(applications)
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _templates_override() -> Iterator[None]:
+    folder = os.environ.get(TEMPLATES_OVERRIDE_VARIABLE)
+    if not folder:
+        yield
+        return
+    import jinja2
+
+    saved = ps1._environment
+    ps1._environment = ps1._env().overlay(loader=jinja2.FileSystemLoader(folder))
+    try:
+        yield
+    finally:
+        ps1._environment = saved
+
+
+def render(
+    change_set: ChangeSet, header: ps1.ScriptHeader = HEADER, *, check_allow_lists: bool = True
+) -> tuple[str, str]:
+    """(remediation, rollback) texts from the script author's renderer."""
+    with _templates_override():
+        return ps1.render_change_set(change_set, header, check_allow_lists=check_allow_lists)
+
+
+def render_collect(tool_version: str = "0.1.0") -> str:
+    with _templates_override():
+        return ps1.render_collect_script(tool_version)
+
+
+def write_script(folder: Path, name: str, text: str) -> Path:
+    """Write a rendered script byte for byte (it is ASCII with CRLF already)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text.encode("ascii"))
+    return path
+
+
+@functools.cache
+def example_report() -> Report:
+    """The audit of the bundled example exports, exactly as `auditor audit` makes it."""
+    from auditor.audit import AuditRequest, run_audit
+
+    with _templates_override():
+        return run_audit(
+            AuditRequest(
+                paths=(EXAMPLES,), as_of=datetime.date(2025, 1, 15), change_id="CHG-EXAMPLE-1"
+            )
+        )
+
+
+def state_from_inventory(inventory: Inventory) -> dict[str, Any]:
+    """A stand-in state holding the inventory's partner applications as they were exported."""
+    applications = []
+    for app in inventory.partner_applications:
+        applications.append(
+            {
+                "Name": app.name,
+                "ApplicationIdentifier": app.application_identifier,
+                "ActAsPermissions": list(app.act_as_permissions.values) or None,
+                "AppOnlyPermissions": list(app.app_only_permissions.values) or None,
+                "LinkedAccount": app.linked_account,
+                "Enabled": True if app.enabled is None else app.enabled,
+            }
+        )
+    return harness.default_state(applications)
+
+
+# --- web.config material ----------------------------------------------------------------------
+
+_ADD_TAG = re.compile(rb"<add\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+_ATTRIBUTE = re.compile(rb"\s([^\s=/>]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
+
+
+def profiles_value_span(data: bytes) -> tuple[int, int]:
+    """Byte span of the value of the one `add` tag whose key is OAuthHttpModule.Profiles.
+
+    Comments are blanked first, so a key inside a comment does not count. Raises when there is
+    not exactly one such tag (the test then cannot say which bytes may change).
+    """
+    blanked = re.sub(rb"<!--.*?-->", lambda m: b" " * len(m.group(0)), data, flags=re.S)
+    spans = []
+    for tag in _ADD_TAG.finditer(blanked):
+        key = None
+        value_span = None
+        for attribute in _ATTRIBUTE.finditer(tag.group(0)):
+            name, quoted = attribute.group(1), attribute.group(2)
+            if name == b"key":
+                key = quoted[1:-1]
+            if name == b"value":
+                start = tag.start() + attribute.start(2) + 1
+                value_span = (start, start + len(quoted) - 2)
+        if key == PROFILES_KEY and value_span is not None:
+            spans.append(value_span)
+    if len(spans) != 1:
+        raise ValueError(f"expected one OAuthHttpModule.Profiles value, found {len(spans)}")
+    return spans[0]
+
+
+def inject_profile(original: bytes, token: str = APP_ONLY_TOKEN) -> bytes:
+    """`original` with `|<token>` appended to the Profiles value; every other byte identical."""
+    _start, end = profiles_value_span(original)
+    return original[:end] + b"|" + token.encode("ascii") + original[end:]
+
+
+def profiles_value(data: bytes) -> str:
+    start, end = profiles_value_span(data)
+    return data[start:end].decode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfigCase:
+    """One web.config for a server change set: where it goes, audited bytes, original bytes."""
+
+    label: str
+    vdir: str
+    relative_path: str
+    app_pool: str | None
+    original: bytes  # what the file held before the recipe (the remediation's target)
+    audited: bytes  # what the audit saw: the original with V1S2SAppOnly injected
+
+    def change(self) -> WebConfigChange:
+        return WebConfigChange(
+            vdir=self.vdir,
+            relative_path=self.relative_path,
+            app_pool=self.app_pool,
+            audited_sha256=hashlib.sha256(self.audited).hexdigest(),
+            audited_value=profiles_value(self.audited),
+            target_value=profiles_value(self.original),
+            fixes=(hashlib.sha256(self.label.encode()).hexdigest(),),
+        )
+
+
+def vdir_for_healthchecker_name(file_name: str) -> layout.Vdir:
+    """The layout table entry of a HealthChecker `<Site>-<VDir>_web.config` file name."""
+    stem = file_name.removesuffix("_web.config")
+    for vdir in layout.VDIRS:
+        if stem.lower() in (name.lower() for name in vdir.healthchecker_names):
+            return vdir
+    raise KeyError(file_name)
+
+
+def css_exchange_cases(version: str) -> list[WebConfigCase]:
+    """Every front-end web.config of one CSS-Exchange server folder (E16, E19) with Profiles."""
+    folder = harness.PROJECT_ROOT.parent / "shared" / "reference" / "css-exchange" / version / "IIS"
+    cases = []
+    for path in sorted(folder.glob("DefaultWebSite-*_web.config")):
+        original = path.read_bytes()
+        if PROFILES_KEY not in original:
+            continue
+        vdir = vdir_for_healthchecker_name(path.name)
+        assert vdir.install_path is not None
+        cases.append(
+            WebConfigCase(
+                label=f"{version}/{path.name}",
+                vdir=vdir.id,
+                relative_path=vdir.install_path,
+                app_pool=vdir.app_pool,
+                original=original,
+                audited=inject_profile(original),
+            )
+        )
+    return cases
+
+
+def fixture_cases() -> list[WebConfigCase]:
+    """This folder's own web.config fixtures (CRLF without BOM, single quotes, comments...)."""
+    cases = []
+    for path, vdir_id in (
+        (FIXTURES / "rest-crlf-no-bom.config", "Default Web Site/API"),
+        (FIXTURES / "ews-single-quoted.config", "Default Web Site/EWS"),
+    ):
+        original = path.read_bytes()
+        vdir = layout.vdir_by_id(vdir_id)
+        assert vdir.install_path is not None
+        cases.append(
+            WebConfigCase(
+                label=f"fixtures/{path.name}",
+                vdir=vdir.id,
+                relative_path=vdir.install_path,
+                app_pool=vdir.app_pool,
+                original=original,
+                audited=inject_profile(original),
+            )
+        )
+    return cases
+
+
+def web_config_change_set(server: str, cases: Sequence[WebConfigCase]) -> ChangeSet:
+    return ChangeSet(
+        kind=ChangeKind.WEB_CONFIG_PROFILES,
+        slug=f"web-config-{layout.safe_slug(server)}",
+        server=server,
+        web_configs=tuple(case.change() for case in cases),
+    )
+
+
+def lay_out(standin: harness.StandIn, files: Mapping[str, bytes]) -> None:
+    """Place each (relative path -> bytes) below the stand-in's ExchangeInstallPath."""
+    for relative_path, content in files.items():
+        standin.place(relative_path, content)
+
+
+def read_installed(standin: harness.StandIn, relative_paths: Sequence[str]) -> dict[str, bytes]:
+    return {path: standin.install_file(path).read_bytes() for path in relative_paths}

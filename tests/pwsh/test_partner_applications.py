@@ -1,0 +1,313 @@
+"""The partner-application remediation and rollback scripts, run in real PowerShell against the
+Exchange stand-ins: -WhatIf, a confirmed run, a second run, drift, a missing parameter, rollback.
+
+Every story runs on its own stand-in (its own temporary folder), so the stories run
+concurrently; each test then checks one thing the operator relies on.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import harness
+import pytest
+import scenarios
+
+pytestmark = pytest.mark.pwsh
+
+GRAPH = harness.GRAPH_APP_ID
+HR = scenarios.HR_APP_ID
+EXO = harness.EXCHANGE_ONLINE_APP_ID
+CONFIRM = "-Confirm:$false"
+
+
+def _apps(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {app["ApplicationIdentifier"]: app for app in state["applications"]}
+
+
+def _backup(standin: harness.StandIn) -> tuple[str, str]:
+    return "-BackupDirectory", harness.ps_quote(str(standin.backup_dir))
+
+
+def _backup_files(standin: harness.StandIn) -> list[str]:
+    """Backups (not transcripts) in the backup folder."""
+    return sorted(p.name for p in standin.backup_dir.iterdir() if not p.name.endswith(".log"))
+
+
+class Story:
+    """One stand-in and the runs made on it, with a snapshot of the state before each run."""
+
+    def __init__(self, root: Path, state: dict[str, Any]) -> None:
+        self.standin = harness.StandIn(root, state)
+        self.runs: dict[str, harness.Run] = {}
+        self.before: dict[str, bytes] = {}
+        self.after: dict[str, bytes] = {}
+        self.backups_after: dict[str, list[str]] = {}
+
+    def run(self, label: str, script: Path, *arguments: str) -> harness.Run:
+        self.before[label] = self.standin.state_bytes()
+        result = self.standin.run(script, *_backup(self.standin), *arguments)
+        self.runs[label] = result
+        self.after[label] = self.standin.state_bytes()
+        self.backups_after[label] = _backup_files(self.standin)
+        return result
+
+
+@pytest.fixture(scope="module")
+def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
+    harness.require_pwsh()
+    root = tmp_path_factory.mktemp("partner-applications")
+    remediation_text, rollback_text = scenarios.render(scenarios.PARTNER_CHANGE_SET)
+    remediation = scenarios.write_script(root / "scripts", "remediation.ps1", remediation_text)
+    rollback = scenarios.write_script(root / "scripts", "rollback.ps1", rollback_text)
+
+    def whatif() -> Story:
+        story = Story(root / "whatif", scenarios.partner_state())
+        story.run("remediation", remediation, "-WhatIf")
+        return story
+
+    def lifecycle() -> Story:
+        story = Story(root / "lifecycle", scenarios.partner_state())
+        story.run("remediation", remediation, CONFIRM)
+        story.run("remediation-again", remediation, CONFIRM)
+        story.run("rollback-whatif", rollback, "-WhatIf")
+        story.run("rollback", rollback, CONFIRM)
+        story.run("rollback-again", rollback, CONFIRM)
+        return story
+
+    def drift() -> Story:
+        # Someone added a permission to Graph after the export; HR is as audited.
+        drifted = [*scenarios.GRAPH_PERMISSIONS, "Mail.Send.Shared"]
+        story = Story(root / "drift", scenarios.partner_state(**{GRAPH: drifted}))
+        story.run("remediation", remediation, CONFIRM)
+        return story
+
+    def missing_application() -> Story:
+        state = scenarios.partner_state()
+        state["applications"] = [a for a in state["applications"] if a["ApplicationIdentifier"] != HR]
+        story = Story(root / "missing-application", state)
+        story.run("remediation", remediation, CONFIRM)
+        return story
+
+    def no_parameter() -> Story:
+        state = scenarios.partner_state()
+        state["omit_app_only_parameter"] = True
+        story = Story(root / "no-parameter", state)
+        story.run("remediation", remediation, CONFIRM)
+        story.run("rollback", rollback, CONFIRM)
+        return story
+
+    def rollback_drift() -> Story:
+        story = Story(root / "rollback-drift", scenarios.partner_state())
+        story.run("remediation", remediation, CONFIRM)
+        state = story.standin.read_state()
+        _apps(state)[GRAPH]["AppOnlyPermissions"] = ["Mail.Read"]  # changed after remediation
+        story.standin.write_state(state)
+        story.run("rollback", rollback, CONFIRM)
+        return story
+
+    makers: dict[str, Callable[[], Story]] = {
+        "whatif": whatif,
+        "lifecycle": lifecycle,
+        "drift": drift,
+        "missing-application": missing_application,
+        "no-parameter": no_parameter,
+        "rollback-drift": rollback_drift,
+    }
+    with ThreadPoolExecutor(max_workers=len(makers)) as pool:
+        futures = {name: pool.submit(make) for name, make in makers.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _set_calls(run: harness.Run) -> list[dict[str, Any]]:
+    return [call for call in run.calls if call["command"] == "Set-PartnerApplication"]
+
+
+# --- -WhatIf ------------------------------------------------------------------------------------
+
+
+def test_whatif_changes_nothing_and_names_every_change(stories: dict[str, Story]) -> None:
+    story = stories["whatif"]
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    assert story.after["remediation"] == story.before["remediation"]
+    assert [c for c in _set_calls(run) if c["outcome"] != "whatif"] == [], run.describe()
+    assert story.backups_after["remediation"] == []
+    for name, app_id in (("Microsoft Graph", GRAPH), ("Contoso HR Sync", HR)):
+        lines = [line for line in run.stdout.splitlines() if line.startswith("What if:")]
+        assert any(name in line and app_id in line for line in lines), run.describe()
+    assert "Exchange Online" not in run.output
+
+
+# --- confirmed run, second run ------------------------------------------------------------------
+
+
+def test_confirmed_run_applies_exactly_the_approved_change(stories: dict[str, Story]) -> None:
+    story = stories["lifecycle"]
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    before = _apps(json.loads(story.before["remediation"]))
+    after = _apps(run.state)
+    assert after[GRAPH]["AppOnlyPermissions"] in (None, [])
+    assert after[HR]["AppOnlyPermissions"] == list(scenarios.HR_TARGET)
+    # Nothing else changed: other properties, the untouched application, app pools.
+    expected = copy.deepcopy(before)
+    expected[GRAPH]["AppOnlyPermissions"] = after[GRAPH]["AppOnlyPermissions"]
+    expected[HR]["AppOnlyPermissions"] = list(scenarios.HR_TARGET)
+    assert after == expected
+    assert run.state["app_pools"] == json.loads(story.before["remediation"])["app_pools"]
+
+
+def test_confirmed_run_calls_set_once_per_application_by_identifier(
+    stories: dict[str, Story],
+) -> None:
+    run = stories["lifecycle"].runs["remediation"]
+    assert [c["command"] for c in run.changing_calls()] == ["Set-PartnerApplication"] * 2
+    by_identity = {c["parameters"]["Identity"]: c for c in _set_calls(run)}
+    assert set(by_identity) == {GRAPH, HR}
+    for app_id, target in ((GRAPH, None), (HR, list(scenarios.HR_TARGET))):
+        call = by_identity[app_id]
+        assert call["outcome"] == "applied"
+        assert call["parameters"] == {
+            "AppOnlyPermissions": target,
+            "Confirm": False,
+            "ErrorAction": "Stop",
+            "Identity": app_id,
+        }
+    # Every Exchange read is by ApplicationIdentifier, with -ErrorAction Stop; never "all apps".
+    for call in run.calls:
+        assert call["parameters"].get("ErrorAction") == "Stop", call
+        assert call["parameters"].get("Identity") in {GRAPH, HR}, call
+
+
+def test_confirmed_run_backs_up_each_application_before_the_change(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["lifecycle"]
+    assert story.backups_after["remediation"] == [
+        "partner-applications-01.object.xml",
+        "partner-applications-01.state.xml",
+        "partner-applications-02.object.xml",
+        "partner-applications-02.state.xml",
+    ]
+    # Export-Clixml writes UTF-16 in Windows PowerShell 5.1 and UTF-8 in PowerShell 7.
+    data = (story.standin.backup_dir / "partner-applications-01.object.xml").read_bytes()
+    object_backup = data.decode("utf-16" if data.startswith(b"\xff\xfe") else "utf-8-sig")
+    # The Export-Clixml of the live object before the change holds the 29 audited permissions.
+    assert "Privilege.SkipClientAccessRules" in object_backup
+    assert GRAPH in object_backup
+
+
+def test_second_run_changes_nothing_and_says_already_compliant(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["lifecycle"]
+    run = story.runs["remediation-again"]
+    assert run.exit_code == 0, run.describe()
+    assert run.changing_calls() == []
+    assert json.loads(story.before["remediation-again"]) == run.state
+    compliant = [line for line in run.stdout.splitlines() if "AUDITOR-ALREADY-COMPLIANT" in line]
+    assert any(GRAPH in line for line in compliant), run.describe()
+    assert any(HR in line for line in compliant), run.describe()
+
+
+# --- drift --------------------------------------------------------------------------------------
+
+
+def test_drift_stops_before_any_change_and_names_the_difference(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["drift"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert story.after["remediation"] == story.before["remediation"]
+    assert _set_calls(run) == [], run.describe()  # not even for the application that did not drift
+    assert "AUDITOR-DRIFT" in run.output
+    assert GRAPH in run.output and "Mail.Send.Shared" in run.output
+    assert story.backups_after["remediation"] == []
+
+
+def test_missing_application_stops_before_any_change(stories: dict[str, Story]) -> None:
+    story = stories["missing-application"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert story.after["remediation"] == story.before["remediation"]
+    assert _set_calls(run) == []
+    assert "AUDITOR-NOT-FOUND" in run.output and HR in run.output
+
+
+def test_rollback_stops_when_the_live_state_is_not_what_the_remediation_set(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["rollback-drift"]
+    assert story.runs["remediation"].exit_code == 0, story.runs["remediation"].describe()
+    run = story.runs["rollback"]
+    assert run.exit_code != 0, run.describe()
+    assert story.after["rollback"] == story.before["rollback"]
+    assert _set_calls(run) == [], run.describe()
+    assert "AUDITOR-DRIFT" in run.output and GRAPH in run.output
+
+
+# --- missing AppOnlyPermissions parameter ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["remediation", "rollback"])
+def test_missing_app_only_parameter_stops_with_the_explanation(
+    stories: dict[str, Story], label: str
+) -> None:
+    story = stories["no-parameter"]
+    run = story.runs[label]
+    if label == "rollback":
+        # Nothing was backed up, so the rollback stops at the pre-flight or finds no backup;
+        # either way it changes nothing.
+        assert story.after[label] == story.before[label]
+        assert _set_calls(run) == []
+        return
+    assert run.exit_code != 0, run.describe()
+    assert story.after[label] == story.before[label]
+    assert _set_calls(run) == [] and run.changing_calls() == []
+    assert "AUDITOR-NO-PARAMETER" in run.output
+    assert "AppOnlyPermissions" in run.output and "Exchange Server 2013" in run.output
+    assert story.backups_after[label] == []
+
+
+# --- rollback ---------------------------------------------------------------------------------
+
+
+def test_rollback_whatif_changes_nothing(stories: dict[str, Story]) -> None:
+    story = stories["lifecycle"]
+    run = story.runs["rollback-whatif"]
+    assert run.exit_code == 0, run.describe()
+    assert story.after["rollback-whatif"] == story.before["rollback-whatif"]
+    assert [c for c in _set_calls(run) if c["outcome"] != "whatif"] == []
+    lines = [line for line in run.stdout.splitlines() if line.startswith("What if:")]
+    assert any(GRAPH in line for line in lines) and any(HR in line for line in lines)
+
+
+def test_rollback_restores_the_audited_lists_exactly(stories: dict[str, Story]) -> None:
+    story = stories["lifecycle"]
+    run = story.runs["rollback"]
+    assert run.exit_code == 0, run.describe()
+    original = json.loads(story.before["remediation"])
+    assert run.state == original  # the whole state, not only the two lists
+    by_identity = {c["parameters"]["Identity"]: c for c in _set_calls(run)}
+    assert set(by_identity) == {GRAPH, HR}
+    assert by_identity[GRAPH]["parameters"]["AppOnlyPermissions"] == list(
+        scenarios.GRAPH_PERMISSIONS
+    )
+    assert by_identity[HR]["parameters"]["AppOnlyPermissions"] == list(scenarios.HR_AUDITED)
+    assert [c["command"] for c in run.changing_calls()] == ["Set-PartnerApplication"] * 2
+
+
+def test_rollback_again_changes_nothing(stories: dict[str, Story]) -> None:
+    story = stories["lifecycle"]
+    run = story.runs["rollback-again"]
+    assert run.exit_code == 0, run.describe()
+    assert run.changing_calls() == []
+    assert json.loads(story.before["rollback-again"]) == run.state
+    assert "AUDITOR-ALREADY-ROLLED-BACK" in run.output

@@ -1,0 +1,143 @@
+"""The real Exchange files of the reference corpus, read through auditor's parsers.
+
+Facts a human can check by opening the files in `../shared/reference/css-exchange`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from auditor.layout import identify
+from auditor.model import Inventory, ParseResult
+from auditor.parsers import clixml, read_inventory, webconfig
+from auditor.parsers.base import RawInput
+
+pytestmark = pytest.mark.corpus
+
+GRAPH = "00000003-0000-0000-c000-000000000000"
+REST_PROFILES = (
+    "S2SAppActAs",
+    "S2SAppOnly",
+    "V1AppActAs",
+    "V1AppOnly",
+    "Callback",
+    "V1S2SActAs",
+    "CallbackV2",
+)
+
+
+def _raw(path: Path) -> RawInput:
+    data = path.read_bytes()
+    placement = identify(path)
+    return RawInput(
+        path=str(path),
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        server=placement.server,
+        vdir=placement.vdir,
+    )
+
+
+def _web_configs(corpus: Path) -> list[Path]:
+    return sorted(path for path in corpus.rglob("*") if path.name.lower().endswith("web.config"))
+
+
+def test_partner_applications(css_exchange: Path) -> None:
+    result = clixml.parse(_raw(css_exchange / "E19" / "GetPartnerApplication.xml"))
+
+    assert result.problems == ()
+    assert [app.name for app in result.partner_applications] == [
+        "Exchange Online",
+        "Microsoft Graph",
+        "TeamsScheduler",
+        "CloudVoicemail",
+        "SfBLegacy",
+    ]
+    (graph,) = (app for app in result.partner_applications if app.application_identifier == GRAPH)
+    act_as = graph.act_as_permissions
+    assert act_as.complete and len(act_as.values) == 29
+    assert (act_as.values[0], act_as.values[-1]) == ("Mail.Read", "Tasks.ReadWrite")
+    assert "Privilege.SkipClientAccessRules" in act_as.values
+    assert graph.app_only_permissions.values == () and graph.app_only_permissions.complete
+    assert graph.app_only_permissions.evidence.raw == '<Nil N="AppOnlyPermissions" />'
+    assert graph.linked_account is None
+    # The E19 folder holds an IIS folder, so it is a server folder and names the server;
+    # without it, PSComputerName would (see the next test).
+    assert graph.server == "E19"
+
+
+def test_partner_application_server_from_the_export(css_exchange: Path) -> None:
+    path = css_exchange / "E19" / "GetPartnerApplication.xml"
+    data = path.read_bytes()
+    raw = RawInput(path=str(path), data=data, sha256=hashlib.sha256(data).hexdigest())
+
+    servers = {app.server for app in clixml.parse(raw).partner_applications}
+    assert servers == {"ex-02.contoso.lab"}  # PSComputerName, not OriginatingServer (a DC)
+
+
+def test_exchange_server_export_is_not_a_problem(css_exchange: Path) -> None:
+    raw = _raw(css_exchange / "E19" / "GetExchangeServer.xml")
+    result = clixml.parse(raw)
+
+    assert result.problems == () and result.partner_applications == ()
+    assert [server.name for server in clixml.exchange_servers(raw)] == ["SOLO-E19A"]
+
+
+def test_every_web_config_parses_with_server_and_vdir(css_exchange: Path) -> None:
+    paths = _web_configs(css_exchange)
+    assert len(paths) == 47  # E16: 23, E19: 24 (E19 also has ClientAccess_ecp_web.config)
+
+    vdirs: dict[str, set[str]] = {}
+    for path in paths:
+        result: ParseResult = webconfig.parse(_raw(path))
+        assert result.problems == (), path
+        (config,) = result.web_configs
+        assert config.server in ("E16", "E19"), path
+        assert config.vdir != "unknown", path
+        vdirs.setdefault(config.server, set()).add(config.vdir)
+    assert len(vdirs["E16"]) == 23
+    assert len(vdirs["E19"]) == 23  # ClientAccess_ecp and ExchangeBackEnd-ECP: the same vdir
+
+
+@pytest.mark.parametrize("server", ["E16", "E19"])
+def test_rest_front_end_profiles(css_exchange: Path, server: str) -> None:
+    path = css_exchange / server / "IIS" / "DefaultWebSite-Rest_web.config"
+    (config,) = webconfig.parse(_raw(path)).web_configs
+
+    assert (config.server, config.vdir) == (server, "Default Web Site/API")
+    profiles = config.oauth_profiles
+    assert profiles is not None
+    assert profiles.tokens == REST_PROFILES
+    assert profiles.line == 11
+    assert profiles.raw == "|".join(REST_PROFILES)
+    assert profiles.evidence.raw == (
+        f'<add key="OAuthHttpModule.Profiles" value="{"|".join(REST_PROFILES)}" />'
+    )
+
+
+def test_set_app_config_value_comment_does_not_count(css_exchange: Path) -> None:
+    # E16's EAS front end has a comment naming the old value `V1AppActAs|V1S2SActAs`.
+    path = css_exchange / "E16" / "IIS" / "DefaultWebSite-EAS_web.config"
+    (config,) = webconfig.parse(_raw(path)).web_configs
+
+    assert config.oauth_profiles is not None
+    assert config.oauth_profiles.tokens == ("V1AppActAs",)
+    assert config.oauth_profiles.line == 10
+
+
+def test_read_inventory_reads_the_whole_corpus(css_exchange: Path) -> None:
+    # README.md and LICENSE sit beside the exports; they are not inputs.
+    inventory: Inventory = read_inventory([css_exchange / "E16", css_exchange / "E19"])
+
+    assert inventory.problems == ()
+    assert len(inventory.partner_applications) == 5
+    assert len(inventory.web_configs) == 47
+    assert all(config.server in ("E16", "E19") for config in inventory.web_configs)
+    rest = [c for c in inventory.web_configs if c.vdir == "Default Web Site/API"]
+    assert [(c.server, c.oauth_profiles.tokens if c.oauth_profiles else None) for c in rest] == [
+        ("E16", REST_PROFILES),
+        ("E19", REST_PROFILES),
+    ]
