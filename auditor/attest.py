@@ -164,31 +164,36 @@ def attest(before: Inventory, after: Inventory, plan_text: str) -> AttestResult:
     for key in sorted(configs_before.keys() & configs_after.keys()):
         old_config, new_config = configs_before[key], configs_after[key]
         planned_config = changed_configs.get(key)
+        name = f"{old_config.server} {old_config.vdir}"
         if planned_config is None:
             check(
                 old_config.sha256 == new_config.sha256,
-                f"{key[0]} {key[1]}: web.config unchanged (sha256)",
+                f"{name}: web.config unchanged (sha256)",
             )
             continue
         check(
             _settings(old_config, without_profiles=True)
             == _settings(new_config, without_profiles=True),
-            f"{key[0]} {key[1]}: no appSetting but OAuthHttpModule.Profiles changed",
+            f"{name}: no appSetting but OAuthHttpModule.Profiles changed",
         )
         old_raw = old_config.oauth_profiles.raw if old_config.oauth_profiles else None
         new_raw = new_config.oauth_profiles.raw if new_config.oauth_profiles else None
         check(
             old_raw == planned_config.audited,
-            f"{key[0]} {key[1]}: before, OAuthHttpModule.Profiles equals the audited value "
+            f"{name}: before, OAuthHttpModule.Profiles equals the audited value "
             f"{planned_config.audited!r} (found {old_raw!r})",
         )
         check(
             new_raw == planned_config.target,
-            f"{key[0]} {key[1]}: after, OAuthHttpModule.Profiles equals the target "
+            f"{name}: after, OAuthHttpModule.Profiles equals the target "
             f"{planned_config.target!r} (found {new_raw!r})",
         )
     for planned_config in planned_configs:
         key = (planned_config.server.lower(), planned_config.vdir.lower())
         if key not in configs_before or key not in configs_after:
-            check(False, f"{key[0]} {key[1]}: planned web.config missing before or after")
+            check(
+                False,
+                f"{planned_config.server} {planned_config.vdir}: "
+                "planned web.config missing before or after",
+            )
     return AttestResult(checks=tuple(checks), differences=tuple(differences))

@@ -287,9 +287,11 @@ def visible(text: str) -> str:
 
 
 _C0_NAMES = (
-    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
-    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
-).split()
+    *("NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL"),
+    *("BS", "HT", "LF", "VT", "FF", "CR", "SO", "SI"),
+    *("DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB"),
+    *("CAN", "EM", "SUB", "ESC", "FS", "GS", "RS", "US"),
+)
 
 
 def _stand_in(match: re.Match[str]) -> str:
@@ -340,7 +342,9 @@ def _page(report: Report) -> Page:
     by_fingerprint: dict[str, Finding] = {}
     for finding in report.findings:
         by_fingerprint.setdefault(finding.fingerprint, finding)
-    script_anchors = {script.name: f"script-{index}" for index, script in enumerate(report.scripts, 1)}
+    script_anchors = {
+        script.name: f"script-{index}" for index, script in enumerate(report.scripts, 1)
+    }
     scripts_by_name = {script.name: script for script in report.scripts}
 
     def ref(finding: Finding) -> FindingRef:
@@ -590,4 +594,3 @@ def _script_view(
         unknown_fixes=unknown,
         pair=script_ref(script.pair) if script.pair else None,
     )
-

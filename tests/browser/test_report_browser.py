@@ -19,9 +19,9 @@ import pytest
 from conftest import PROJECT_ROOT, skip_or_fail
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "render"))
-import report_factory  # noqa: E402
+import report_factory
 
-from auditor.render.html import OPEN_GROUPS_UP_TO, render_html  # noqa: E402
+from auditor.render.html import OPEN_GROUPS_UP_TO, render_html
 
 pytestmark = pytest.mark.browser
 
@@ -103,7 +103,7 @@ def assert_quiet(seen: Observed) -> None:
 
 
 def test_canary_unescaped_payload_would_be_caught(browser: Any, tmp_path: Path) -> None:
-    """The detectors below are live: an unescaped payload without CSP sets __pwned and requests x."""
+    """The detectors are live: an unescaped payload without CSP sets __pwned and requests x."""
     page, seen = open_report(
         browser, f"<!DOCTYPE html><p>{report_factory.IMG}</p>", tmp_path / "canary.html"
     )
@@ -120,7 +120,8 @@ def test_recipe_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     text = page.inner_text("body")
     assert "FAIL: 2 critical, 2 high findings at or above high" in text
     assert "CHG0042137" in text
-    graph_rows = page.locator("table.matrix").nth(1).locator("tbody tr")
+    graph_matrix = page.locator("table.matrix", has_text="Microsoft Graph: permission matrix")
+    graph_rows = graph_matrix.locator("tbody tr")
     assert graph_rows.count() == 29
     shown = [name.strip() for name in graph_rows.locator("th").all_inner_texts()]
     assert shown == list(report_factory.GRAPH_ACT_AS)
@@ -135,7 +136,7 @@ def test_recipe_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     )
 
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "report-recipe.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "report-recipe.png"), full_page=True, timeout=120_000)
     page.emulate_media(media="print")
     for paper in ("A4", "Letter"):
         pdf = page.pdf(format=paper, print_background=True)
@@ -163,8 +164,9 @@ def test_hostile_values_run_nothing(browser: Any, tmp_path: Path, with_csp: bool
     assert report_factory.XSS in text
     assert "INCOMPLETE: evidence missing" in text
     if with_csp:
+        # The first screen only: the hostile page is taller than Chromium captures in one go.
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "report-hostile.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "report-hostile.png"))
     page.context.close()
 
 

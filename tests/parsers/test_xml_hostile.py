@@ -283,14 +283,14 @@ def test_arbitrary_clixml_shapes_never_raise(body: list[str]) -> None:
 def test_dangling_type_reference() -> None:
     """A nested object of unknown type is still read; a top-level one is reported, not guessed."""
     data = (
-        '<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04">\n'
-        '<Obj RefId="0"><TN RefId="0"><T>Microsoft.Exchange.Data.Directory.SystemConfiguration.'
-        'PartnerApplication</T></TN><Props><S N="ApplicationIdentifier">A</S>'
-        '<Obj N="ActAsPermissions" RefId="1"><TNRef RefId="9" /><LST><S>Mail.Read</S></LST></Obj>'
-        '<Nil N="AppOnlyPermissions" /></Props></Obj>\n'
-        '<Obj RefId="2"><TNRef RefId="8" /><Props><S N="ApplicationIdentifier">B</S></Props></Obj>'
-        "\n</Objs>"
-    ).encode()
+        b'<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04">\n'
+        b'<Obj RefId="0"><TN RefId="0"><T>Microsoft.Exchange.Data.Directory.SystemConfiguration.'
+        b'PartnerApplication</T></TN><Props><S N="ApplicationIdentifier">A</S>'
+        b'<Obj N="ActAsPermissions" RefId="1"><TNRef RefId="9" /><LST><S>Mail.Read</S></LST></Obj>'
+        b'<Nil N="AppOnlyPermissions" /></Props></Obj>\n'
+        b'<Obj RefId="2"><TNRef RefId="8" /><Props><S N="ApplicationIdentifier">B</S></Props></Obj>'
+        b"\n</Objs>"
+    )
 
     result = clixml.parse(raw_input(HOSTILE_CLIXML / "tnref.xml", data=data))
 

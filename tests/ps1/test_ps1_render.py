@@ -438,3 +438,23 @@ def _check_hostile_render(change_set: ChangeSet, header: ScriptHeader, inputs: l
         decoded.update(decode_ps_literal(value) for value in analysis.values)
     for value in inputs:
         assert value in decoded
+
+
+def test_shape_check_catches_a_value_that_escapes_its_literal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The oracle itself: with quoting switched off, an injected value changes the shape.
+    import auditor.render.ps1 as ps1
+
+    hostile_name = "x'; Stop-Computer; '"
+    change_set = _with_app(name=hostile_name)
+    header = header_for(change_set)
+    sentinel = render_change_set(
+        sentinel_change_set(change_set), sentinel_header(header), check_allow_lists=False
+    )[0]
+    monkeypatch.setattr(ps1, "ps_literal", lambda value: "'" + value + "'")
+    broken = render_change_set(change_set, header, check_allow_lists=False)[0]
+    assert analyse(broken).shape != analyse(sentinel).shape
+    monkeypatch.undo()
+    fixed = render_change_set(change_set, header, check_allow_lists=False)[0]
+    assert analyse(fixed).shape == analyse(sentinel).shape

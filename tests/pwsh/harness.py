@@ -234,8 +234,7 @@ class Run:
         """Everything about the run, for assertion messages."""
         return (
             f"exit code {self.exit_code}\n--- stdout ---\n{self.stdout}\n--- stderr ---\n"
-            f"{self.stderr}\n--- calls ---\n"
-            + "\n".join(json.dumps(call) for call in self.calls)
+            f"{self.stderr}\n--- calls ---\n" + "\n".join(json.dumps(call) for call in self.calls)
         )
 
 

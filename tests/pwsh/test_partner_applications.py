@@ -89,7 +89,9 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
 
     def missing_application() -> Story:
         state = scenarios.partner_state()
-        state["applications"] = [a for a in state["applications"] if a["ApplicationIdentifier"] != HR]
+        state["applications"] = [
+            a for a in state["applications"] if a["ApplicationIdentifier"] != HR
+        ]
         story = Story(root / "missing-application", state)
         story.run("remediation", remediation, CONFIRM)
         return story

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.pwsh
 # (snippet, the rule lint51.ps1 must report). Each is valid PowerShell 7 that 5.1 cannot run, or
 # a command the generated scripts must never call.
 BAD_SNIPPETS = {
-    "pipeline-chain-and": ("Get-Item -LiteralPath 'a' && Get-Item -LiteralPath 'b'", "pipeline-chain"),
+    "pipeline-chain-and": (
+        "Get-Item -LiteralPath 'a' && Get-Item -LiteralPath 'b'",
+        "pipeline-chain",
+    ),
     "pipeline-chain-or": ("Get-Item -LiteralPath 'a' || Write-Output 'x'", "pipeline-chain"),
     "ternary": ("$x = $true ? 'a' : 'b'", "ternary"),
     "null-coalescing": ("$x = $null ?? 'a'", "null-coalescing"),
@@ -27,9 +30,15 @@ BAD_SNIPPETS = {
     "background": ("Get-Item -LiteralPath 'a' &", "background"),
     "escape-e": ('Write-Output "`e[0m"', "escape-7"),
     "escape-u": ('Write-Output "`u{2018}"', "escape-7"),
-    "as-hashtable": ("ConvertTo-Json -InputObject 1 | ConvertFrom-Json -AsHashtable", "parameter-7"),
+    "as-hashtable": (
+        "ConvertTo-Json -InputObject 1 | ConvertFrom-Json -AsHashtable",
+        "parameter-7",
+    ),
     "foreach-parallel": ("1 | ForEach-Object -Parallel { $_ }", "parameter-7"),
-    "encoding-utf8nobom": ("Set-Content -LiteralPath 'a' -Value 'b' -Encoding utf8NoBOM", "encoding-7"),
+    "encoding-utf8nobom": (
+        "Set-Content -LiteralPath 'a' -Value 'b' -Encoding utf8NoBOM",
+        "encoding-7",
+    ),
     "invoke-expression": ("Invoke-Expression -Command 'Get-Date'", "command-not-allowed"),
     "stop-computer": ("Stop-Computer -Force", "command-not-allowed"),
     "alias": ("iex 'Get-Date'", "command-not-allowed"),
@@ -51,7 +60,7 @@ GOOD_SNIPPET = "\r\n".join(
         "    Set-PartnerApplication -Identity $app.ApplicationIdentifier -AppOnlyPermissions $null "
         "-Confirm:$false -ErrorAction Stop",
         "}",
-        "Write-Output \"done `n $name\"",
+        'Write-Output "done `n $name"',
         "",
     ]
 )
@@ -71,7 +80,7 @@ def lint_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, harness.
     for values_id, text in {
         "values-good": "$values = @(\r\n    'a',\r\n    ('' + [char]0x000A + 'b''c'),\r\n    ''\r\n)\r\n",
         "values-command": "$values = @(\r\n    'a',\r\n    (Get-Date)\r\n)\r\n",
-        "values-subexpression": "$values = @(\r\n    \"$(Get-Date)\"\r\n)\r\n",
+        "values-subexpression": '$values = @(\r\n    "$(Get-Date)"\r\n)\r\n',
         "values-variable": "$values = @(\r\n    $env:PATH\r\n)\r\n",
         "values-broken-quote": "$values = @(\r\n    'a\u2019; Stop-Computer; \u2018'\r\n)\r\n",
     }.items():

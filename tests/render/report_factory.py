@@ -149,7 +149,10 @@ _RULES: tuple[tuple[str, str, Severity, str, tuple[str, ...], str | None], ...] 
         Severity.CRITICAL,
         "Mail.Send, *.ReadWrite.All and Privilege.* grant organisation-wide write or bypass"
         " rights to an unattended credential.",
-        (f"{_DOCS}/set-partnerapplication", "https://learn.microsoft.com/graph/permissions-reference"),
+        (
+            f"{_DOCS}/set-partnerapplication",
+            "https://learn.microsoft.com/graph/permissions-reference",
+        ),
         "partner-application-app-only",
     ),
     (
@@ -207,7 +210,8 @@ _RULES: tuple[tuple[str, str, Severity, str, tuple[str, ...], str | None], ...] 
         "WV001",
         "A waiver has expired or is malformed",
         Severity.MEDIUM,
-        "An expired or malformed waiver no longer suppresses anything; renew it or fix the finding.",
+        "An expired or malformed waiver no longer suppresses anything; renew it or fix the"
+        " finding.",
         (),
         None,
     ),
@@ -262,8 +266,9 @@ def _remediation_text(change_id: str, policy_sha: str, input_sha: str) -> str:
             "$null = New-Item -ItemType Directory -Path $BackupFolder -Force",
             "Start-Transcript -Path (Join-Path -Path $BackupFolder -ChildPath 'remediation.log')",
             "try {",
-            "    if (-not (Get-Command -Name 'Set-PartnerApplication' -ErrorAction SilentlyContinue)) {",
-            "        throw 'Exchange cmdlets are not loaded: run this in the Exchange Management Shell.'",
+            "    $command = Get-Command 'Set-PartnerApplication' -ErrorAction SilentlyContinue",
+            "    if ($null -eq $command) {",
+            "        throw 'Exchange cmdlets are not loaded: run this in the Exchange shell.'",
             "    }",
             "    $parameters = (Get-Command -Name 'Set-PartnerApplication').Parameters",
             "    if (-not $parameters.ContainsKey('AppOnlyPermissions')) {",
@@ -275,17 +280,17 @@ def _remediation_text(change_id: str, policy_sha: str, input_sha: str) -> str:
             "    $target = @()",
             "    $app = Get-PartnerApplication -ErrorAction Stop |",
             "        Where-Object { $_.ApplicationIdentifier -eq $applicationId }",
-            "    if ($null -eq $app) { throw ('No partner application with id ' + $applicationId) }",
+            "    if ($null -eq $app) { throw ('No partner application ' + $applicationId) }",
             "    $live = @($app.AppOnlyPermissions)",
             "    if ($live.Count -eq 0) {",
-            "        Write-Output 'Already compliant: AppOnlyPermissions is empty. Nothing changed.'",
+            "        Write-Output 'Already compliant: AppOnlyPermissions is empty.'",
             "        return",
             "    }",
-            "    if (Compare-Object -ReferenceObject $audited -DifferenceObject $live -SyncWindow 0) {",
+            "    if (Compare-Object $audited $live -SyncWindow 0) {",
             "        throw 'Drift: the live AppOnlyPermissions differ from the audited export.'",
             "    }",
             "    $app | Export-Clixml -Path (Join-Path -Path $BackupFolder -ChildPath 'graph.xml')",
-            "    if ($PSCmdlet.ShouldProcess($app.Name, 'Set AppOnlyPermissions to the approved set')) {",
+            "    if ($PSCmdlet.ShouldProcess($app.Name, 'Set AppOnlyPermissions')) {",
             "        Set-PartnerApplication -Identity $app.Identity -AppOnlyPermissions $target"
             " -ErrorAction Stop",
             "        $after = Get-PartnerApplication -Identity $app.Identity -ErrorAction Stop",
@@ -410,9 +415,11 @@ def recipe_report() -> Report:
             path=export_path, line=line, raw=raw, sha256=export_sha, format=InputFormat.CLIXML
         )
 
-    act_as_raw = "<Obj N=\"ActAsPermissions\" RefId=\"7\"><TNRef RefId=\"1\" /><LST>" + "".join(
-        f"<S>{name}</S>" for name in GRAPH_ACT_AS
-    ) + "</LST></Obj>"
+    act_as_raw = (
+        '<Obj N="ActAsPermissions" RefId="7"><TNRef RefId="1" /><LST>'
+        + "".join(f"<S>{name}</S>" for name in GRAPH_ACT_AS)
+        + "</LST></Obj>"
+    )
     app_only_raw = act_as_raw.replace("ActAsPermissions", "AppOnlyPermissions").replace(
         'RefId="7"', 'RefId="8"'
     )
@@ -424,7 +431,9 @@ def recipe_report() -> Report:
         app_only_permissions=PermissionList(GRAPH_ACT_AS, True, evidence(92, app_only_raw)),
         linked_account=None,
         server="EX01",
-        source=evidence(40, '<Obj RefId="5"><TNRef RefId="0" /><ToString>Microsoft Graph</ToString>'),
+        source=evidence(
+            40, '<Obj RefId="5"><TNRef RefId="0" /><ToString>Microsoft Graph</ToString>'
+        ),
     )
     exo = PartnerApplication(
         name="Exchange Online",
@@ -485,7 +494,12 @@ def recipe_report() -> Report:
             ApplicationPolicy(application_identifier=EXO_ID, name="Exchange Online"),
         ),
         forbidden_app_only=FORBIDDEN_APP_ONLY,
-        known_profile_tokens=(*API_DEFAULT, "V1S2SAppOnly", "V1IdToken", "V1ExchangeSelfIssuedActAs"),
+        known_profile_tokens=(
+            *API_DEFAULT,
+            "V1S2SAppOnly",
+            "V1IdToken",
+            "V1ExchangeSelfIssuedActAs",
+        ),
         vdirs=(
             VdirPolicy(
                 vdir=API_VDIR,
@@ -534,7 +548,8 @@ def recipe_report() -> Report:
             policy,
             "PA002",
             graph.subject,
-            "AppOnlyPermissions of 'Microsoft Graph' hold 29 permissions; the policy approves none.",
+            "AppOnlyPermissions of 'Microsoft Graph' hold 29 permissions;"
+            " the policy approves none.",
             (graph.app_only_permissions.evidence,),
             partner_script,
             {"excess": list(GRAPH_ACT_AS)},
@@ -559,7 +574,8 @@ def recipe_report() -> Report:
             policy,
             "FL001",
             f"vdir:{EWS_VDIR}",
-            "EX02 lacks 'Callback' in OAuthHttpModule.Profiles of Default Web Site/EWS; EX01 has it.",
+            "EX02 lacks 'Callback' in OAuthHttpModule.Profiles of Default Web Site/EWS;"
+            " EX01 has it.",
             tuple(config.oauth_profiles.evidence for config in ews if config.oauth_profiles),
             None,
         )
@@ -618,7 +634,9 @@ def recipe_report() -> Report:
     scripts = (
         _script(partner_script, "remediation", remediation, partner_fixes, partner_rollback),
         _script(partner_rollback, "rollback", _rollback_text(CHANGE_ID), (), partner_script),
-        _script(web_script, "remediation", web_remediation, web_fixes, "rollback/web-config-ex01.ps1"),
+        _script(
+            web_script, "remediation", web_remediation, web_fixes, "rollback/web-config-ex01.ps1"
+        ),
         _script("rollback/web-config-ex01.ps1", "rollback", web_rollback, (), web_script),
     )
     change_sets = (
@@ -680,7 +698,7 @@ IMG = '"><img src=x onerror="window.__pwned=1;alert(1)">'
 SVG = "<svg onload=window.__pwned=2>"
 JS_URL = "javascript:window.__pwned=3"
 STYLE_BREAK = "</style><script>window.__pwned=4</script>"
-QUOTES = "it's \"quoted\" ‘curly’ “double” `tick`"
+QUOTES = 'it\'s "quoted" ‘curly’ “double” `tick`'
 NON_ASCII = "Ünïcödé 名前 Ελληνικά \u202eRTL-override\u202c"
 CONTROL = "NUL\x00CR\rESC\x1b[31mBEL\x07"
 LONG = "Very" + "Long" * 400 + "Value"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import itertools
 import time
 from html.parser import HTMLParser
 
@@ -141,8 +142,26 @@ def test_rendering_is_byte_identical(name: str) -> None:
 
 # --- self-contained: nothing the browser could fetch ---------------------------------------------
 
-LOADING_TAGS = {"script", "img", "iframe", "frame", "object", "embed", "audio", "video", "source",
-                "track", "base", "form", "input", "button", "picture", "image", "use", "portal"}
+LOADING_TAGS = {
+    "script",
+    "img",
+    "iframe",
+    "frame",
+    "object",
+    "embed",
+    "audio",
+    "video",
+    "source",
+    "track",
+    "base",
+    "form",
+    "input",
+    "button",
+    "picture",
+    "image",
+    "use",
+    "portal",
+}
 
 
 @pytest.mark.parametrize("name", ["recipe", "hostile"])
@@ -153,8 +172,17 @@ def test_page_loads_nothing_and_runs_nothing(name: str, request: pytest.FixtureR
     assert not tags & LOADING_TAGS, tags & LOADING_TAGS
     for tag, attrs in page.tags:
         for attr, value in attrs.items():
-            assert attr not in ("src", "srcset", "style", "action", "formaction", "ping",
-                                "background", "poster", "xlink:href"), (tag, attr)
+            assert attr not in (
+                "src",
+                "srcset",
+                "style",
+                "action",
+                "formaction",
+                "ping",
+                "background",
+                "poster",
+                "xlink:href",
+            ), (tag, attr)
             assert not attr.startswith("on"), (tag, attr, value)
             if attr == "href":
                 assert value is not None
@@ -170,13 +198,15 @@ def test_page_loads_nothing_and_runs_nothing(name: str, request: pytest.FixtureR
 
 
 @pytest.mark.parametrize("name", ["recipe", "hostile"])
-def test_csp_meta_allows_only_this_pages_stylesheet(name: str, request: pytest.FixtureRequest) -> None:
+def test_csp_meta_allows_only_this_pages_stylesheet(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     page = Page(request.getfixturevalue(f"{name}_html"))
     metas = [attrs for tag, attrs in page.tags if tag == "meta"]
     csp = [m for m in metas if (m.get("http-equiv") or "").lower() == "content-security-policy"]
     assert len(csp) == 1
     directives = dict(
-        (part.strip().split(" ", 1) + [""])[:2] for part in (csp[0]["content"] or "").split(";")
+        [*part.strip().split(" ", 1), ""][:2] for part in (csp[0]["content"] or "").split(";")
     )
     digest = base64.b64encode(hashlib.sha256(page.style_text.encode("utf-8")).digest()).decode()
     assert directives == {
@@ -188,7 +218,7 @@ def test_csp_meta_allows_only_this_pages_stylesheet(name: str, request: pytest.F
     }
     # The policy must come before the stylesheet it governs.
     tag_names = [tag for tag, _ in page.tags]
-    assert tag_names.index("style") > [i for i, (t, a) in enumerate(page.tags) if a is csp[0]][0]
+    assert tag_names.index("style") > next(i for i, (_, a) in enumerate(page.tags) if a is csp[0])
 
 
 # --- escaping -----------------------------------------------------------------------------------
@@ -249,12 +279,16 @@ def _with_findings(report: Report, keep: set[str]) -> Report:
     ("change", "headline"),
     [
         (lambda r: r, "FAIL: 2 critical, 2 high findings at or above high"),
-        (lambda r: dataclasses.replace(r, fail_on=Severity.CRITICAL),
-         "FAIL: 2 critical findings at or above critical"),
+        (
+            lambda r: dataclasses.replace(r, fail_on=Severity.CRITICAL),
+            "FAIL: 2 critical findings at or above critical",
+        ),
         (lambda r: _with_findings(r, {"WC001"}), "FAIL: 1 high finding at or above high"),
         (lambda r: _with_findings(r, {"FL001"}), "PASS: no findings at or above high"),
-        (lambda r: dataclasses.replace(_with_findings(r, {"FL001"}), complete=False),
-         "INCOMPLETE: evidence missing"),
+        (
+            lambda r: dataclasses.replace(_with_findings(r, {"FL001"}), complete=False),
+            "INCOMPLETE: evidence missing",
+        ),
         (lambda r: dataclasses.replace(r, complete=False), "INCOMPLETE: evidence missing"),
     ],
     ids=["fail", "fail-on-critical", "one-high", "pass", "incomplete-clean", "incomplete-failing"],
@@ -359,7 +393,9 @@ def test_fleet_shows_padded_and_empty_tokens(hostile_html: str) -> None:
     assert "(empty) ADDED" in text
 
 
-def test_every_finding_has_rule_rationale_evidence_and_fix(recipe: Report, recipe_html: str) -> None:
+def test_every_finding_has_rule_rationale_evidence_and_fix(
+    recipe: Report, recipe_html: str
+) -> None:
     text = Page(recipe_html).plain_text
     for finding in recipe.findings:
         rule = recipe.policy.rule(finding.rule_id)
@@ -399,7 +435,9 @@ def test_suppressed_findings_and_waivers(recipe_html: str) -> None:
     assert [row[0] for row in rows] == ["ACTIVE 75 days left", "EXPIRES SOON 12 days left"]
     assert rows[0][5] == "RISK-1187" and rows[0][8] == "WC001"
     assert "1 finding suppressed by a waiver" in page.plain_text
-    assert "Owner Dana Whitfield (Messaging) Ticket RISK-1187 Approver Priya Raman" in page.plain_text
+    assert (
+        "Owner Dana Whitfield (Messaging) Ticket RISK-1187 Approver Priya Raman" in page.plain_text
+    )
     assert (
         "Waivers expiring within 30 days of 2025-06-30, or expired EXPIRES SOON PA005"
         in page.plain_text
@@ -434,9 +472,11 @@ def test_approval_block(recipe_html: str) -> None:
 def test_accessibility_basics(recipe_html: str) -> None:
     page = Page(recipe_html)
     assert ("html", {"lang": "en"}) in page.tags
-    levels = [int(tag[1]) for tag, _ in page.tags if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit()]
+    levels = [
+        int(tag[1]) for tag, _ in page.tags if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit()
+    ]
     assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
     for tag, attrs in page.tags:
         if tag == "th":
             assert attrs.get("scope") in ("col", "row"), attrs
@@ -453,7 +493,9 @@ def test_five_thousand_findings_render_quickly_and_collapsed() -> None:
     elapsed = time.perf_counter() - start
     assert elapsed < 10, elapsed
     page = Page(html)
-    rule_groups = [attrs for tag, attrs in page.tags if tag == "details" and attrs.get("class") == "rule"]
+    rule_groups = [
+        attrs for tag, attrs in page.tags if tag == "details" and attrs.get("class") == "rule"
+    ]
     assert rule_groups and all("open" not in attrs for attrs in rule_groups)
     articles = [attrs for tag, attrs in page.tags if tag == "article"]
     assert len(articles) == 5000
