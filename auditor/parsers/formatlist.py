@@ -183,18 +183,19 @@ def _collection(text: str) -> tuple[tuple[str, ...] | None, str | None]:
     """The names in a `{a, b…}` collection and what was lost; None for `$null` or plain text."""
     if not text.startswith("{"):
         return None, None
-    lost: str | None = None
-    if text.endswith("}"):
-        inner = text[1:-1]
-    else:
-        inner = text[1:]
-        lost = "the list does not end with `}`: the file was cut short or edited"
-    inner = inner.rstrip()
+    if not text.endswith("}"):
+        # The last name shown may itself be cut: keep only the names before it.
+        shown = _names(text[1:])[:-1]
+        return shown, "the list does not end with `}`: the file was cut short or edited"
+    inner = text[1:-1].rstrip()
     for ellipsis in _ELLIPSES:
         if inner.endswith(ellipsis):
-            inner = inner[: -len(ellipsis)]
-            shown = tuple(name for name in (item.strip() for item in inner.split(",")) if name)
+            shown = _names(inner[: -len(ellipsis)])
             count = f"its first {len(shown)} item" + ("" if len(shown) == 1 else "s")
             return shown, f"the list ends in `{ellipsis}`: Format-List showed only {count}"
-    names = tuple(name for name in (item.strip() for item in inner.split(",")) if name)
-    return names, lost
+    return _names(inner), None
+
+
+def _names(inner: str) -> tuple[str, ...]:
+    """The comma-separated names inside a collection's braces, trimmed, empty ones dropped."""
+    return tuple(name for name in (item.strip() for item in inner.split(",")) if name)

@@ -164,6 +164,10 @@ def test_script_is_ascii_crlf_and_tidy(script_name: str, text: str) -> None:
     assert "\t" not in text
     lines = text.split("\r\n")
     assert lines[0] == "#Requires -Version 5.1"
+    # Comment-based help after the #Requires lines and one blank line (Get-Help finds it).
+    help_start = lines.index("<#")
+    assert all(line.startswith("#Requires ") for line in lines[: help_start - 1])
+    assert lines[help_start - 1] == "" and lines[help_start + 1] == ".SYNOPSIS"
     assert "Set-StrictMode -Version 3.0" in lines
     assert "$ErrorActionPreference = 'Stop'" in lines
     if script_name != "collect.ps1":

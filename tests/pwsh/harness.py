@@ -31,6 +31,7 @@ PWSH_TESTS = Path(__file__).resolve().parent
 PROJECT_ROOT = PWSH_TESTS.parent.parent
 STAND_IN_MODULE = PWSH_TESTS / "ExchangeStandIn.psm1"
 LINT_SCRIPT = PWSH_TESTS / "lint51.ps1"
+EVALUATE_SCRIPT = PWSH_TESTS / "evaluate_literals.ps1"
 BUNDLED_PWSH = PROJECT_ROOT / ".tools" / "pwsh" / "pwsh"
 PWSH_TIMEOUT = 120
 
@@ -363,8 +364,13 @@ def lint(
     files: Sequence[tuple[str, Path, str]],
     workdir: Path,
     allowed_commands: Sequence[str] = ALLOWED_COMMANDS,
+    *,
+    shape: bool = False,
 ) -> dict[str, LintResult]:
-    """Parse and lint (id, path, mode) files in ONE pwsh process; results by id."""
+    """Parse and lint (id, path, mode) files in ONE pwsh process; results by id.
+
+    `shape=True` also computes each file's AST shape (slower; the hostile-value tests need it).
+    """
     manifest = workdir / "lint-manifest.json"
     output = workdir / "lint-output.json"
     manifest.write_text(
@@ -372,7 +378,7 @@ def lint(
             {
                 "allowed_commands": list(allowed_commands),
                 "files": [
-                    {"id": file_id, "path": str(path), "mode": mode}
+                    {"id": file_id, "path": str(path), "mode": mode, "shape": shape}
                     for file_id, path, mode in files
                 ],
             }
@@ -407,23 +413,6 @@ def lint(
     return results
 
 
-_EVALUATE_LITERALS = r"""
-param([string] $ValuesPath, [string] $OutputPath)
-Set-StrictMode -Version 3.0
-$ErrorActionPreference = 'Stop'
-. $ValuesPath
-$encoded = New-Object -TypeName 'System.Collections.Generic.List[string]'
-foreach ($value in $values) {
-    if ($value -isnot [string]) { $encoded.Add('NOT-A-STRING:' + $value.GetType().FullName); continue }
-    $builder = New-Object -TypeName System.Text.StringBuilder
-    foreach ($unit in $value.ToCharArray()) { [void] $builder.Append(([int] $unit).ToString('x4')) }
-    $encoded.Add($builder.ToString())
-}
-$json = ConvertTo-Json -InputObject $encoded.ToArray() -Compress
-[System.IO.File]::WriteAllText($OutputPath, $json, (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false))
-"""
-
-
 def utf16_hex(value: str) -> str:
     """The UTF-16 code units of `value` as 4-digit lower-case hex, concatenated."""
     data = value.encode("utf-16-le", "surrogatepass")
@@ -443,23 +432,42 @@ def values_file_text(literals: Sequence[str]) -> str:
 def evaluate_literals(literals: Sequence[str], workdir: Path) -> list[str]:
     """Evaluate every literal in ONE pwsh process; each value's UTF-16 code units as hex.
 
-    The file is first linted in "values" mode (nothing but literals may be in it), so a broken
-    literal cannot run code in the test process; a violation raises AssertionError.
+    The same process first lints the file in "values" mode (nothing but literals may be in it),
+    so a broken literal cannot run code; a violation raises AssertionError with the findings.
     """
     values_path = workdir / "values.ps1"
     values_path.write_bytes(values_file_text(literals).encode("ascii"))
-    result = lint([("values", values_path, "values")], workdir)["values"]
-    if result.parse_errors or result.violations:
-        raise AssertionError(
-            "the literals file holds more than literals:\n"
-            + json.dumps([*result.parse_errors, *result.violations], indent=1)[:4000]
-        )
-    script = workdir / "evaluate-literals.ps1"
-    script.write_text(_EVALUATE_LITERALS, encoding="utf-8")
+    manifest = workdir / "values-manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "allowed_commands": [],
+                "files": [{"id": "values", "path": str(values_path), "mode": "values"}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    lint_output = workdir / "values-lint.json"
     output = workdir / "values.json"
     completed = run_pwsh(
-        ["-File", str(script), "-ValuesPath", str(values_path), "-OutputPath", str(output)]
+        [
+            "-File",
+            str(EVALUATE_SCRIPT),
+            "-ManifestPath",
+            str(manifest),
+            "-LintOutputPath",
+            str(lint_output),
+            "-ValuesPath",
+            str(values_path),
+            "-OutputPath",
+            str(output),
+        ]
     )
+    if completed.returncode == 3:
+        raise AssertionError(
+            "the literals file holds more than literals:\n"
+            + lint_output.read_text(encoding="utf-8")[:4000]
+        )
     if completed.returncode != 0:
         raise AssertionError(f"evaluating literals failed:\n{completed.stdout}\n{completed.stderr}")
     return [str(item) for item in _as_list(json.loads(output.read_text(encoding="utf-8")))]

@@ -3,12 +3,12 @@ Parses PowerShell files with PowerShell's own parser and lints them for Windows 
 
 Input: -ManifestPath, a JSON file
   {"allowed_commands": ["Get-PartnerApplication", ...],
-   "files": [{"id": "...", "path": "...", "mode": "script" | "values"}]}
+   "files": [{"id": "...", "path": "...", "mode": "script" | "values", "shape": bool}]}
 Output: -OutputPath, a JSON file with one result per input file, in order:
   {"id", "path", "parse_errors": [{"line", "id", "message"}],
    "violations": [{"rule", "line", "text"}],
    "commands": [{"name", "parameters": [..], "guarded": bool}],  # every CommandAst, in order
-   "shape": [..]}                                   # AST node types, values collapsed to VALUE
+   "shape": [..]}              # AST node types, values collapsed to VALUE (when asked for)
 
 "script" mode rejects what Windows PowerShell 5.1 cannot run (it parses with the 7.x parser, so
 7.x-only syntax shows up as AST nodes or flags) and every command outside the allow-list:
@@ -22,7 +22,8 @@ Output: -OutputPath, a JSON file with one result per input file, in order:
   parameter-7         parameters 5.1 cmdlets do not have (ConvertFrom-Json -AsHashtable, ...)
   encoding-7          -Encoding values 5.1 does not know (utf8NoBOM, utf8BOM, ansi)
   dynamic-command     a command whose name is computed (`& $x`, `. $x`)
-  command-not-allowed a command outside the allow-list (case-insensitive)
+  command-not-allowed a command outside the allow-list (case-insensitive) and not a function
+                      the file defines
 "values" mode is for files of literals (`$values = @(...)`): every AST node must be one of the
 few a literal needs (strings, [char] casts, +, parentheses, the array and $values), so that
 nothing in the file can run before the file is dot-sourced.
@@ -93,33 +94,31 @@ function Test-ValueExpression {
 }
 
 function Get-Shape {
-    # Node type names in document order; a value expression is one VALUE entry.
-    param([System.Management.Automation.Language.Ast] $Root)
+    # Node type names in the parser's visiting order (depth first, so a node's descendants
+    # follow it); a value expression is one VALUE entry and its descendants are skipped.
+    param([object[]] $Nodes)
     $shape = New-Object -TypeName 'System.Collections.Generic.List[string]'
-    $stack = New-Object -TypeName 'System.Collections.Generic.Stack[object]'
-    $stack.Push($Root)
-    $children = [System.Collections.Generic.Dictionary[object, object]]::new([System.Collections.Generic.ReferenceEqualityComparer]::Instance)
-    foreach ($node in $Root.FindAll({ $true }, $true)) {
-        if ($null -eq $node.Parent) { continue }
-        if (-not $children.ContainsKey($node.Parent)) { $children[$node.Parent] = New-Object -TypeName 'System.Collections.Generic.List[object]' }
-        $children[$node.Parent].Add($node)
-    }
-    while ($stack.Count -gt 0) {
-        $node = $stack.Pop()
-        if (Test-ValueExpression -Ast $node) {
+    $skipStart = -1
+    $skipEnd = -1
+    foreach ($node in $Nodes) {
+        $extent = $node.Extent
+        if ($extent.StartOffset -ge $skipStart -and $extent.EndOffset -le $skipEnd) { continue }
+        $candidate = $node -is [System.Management.Automation.Language.StringConstantExpressionAst] -or
+            $node -is [System.Management.Automation.Language.ConvertExpressionAst] -or
+            $node -is [System.Management.Automation.Language.BinaryExpressionAst] -or
+            $node -is [System.Management.Automation.Language.ParenExpressionAst]
+        if ($candidate -and (Test-ValueExpression -Ast $node)) {
             $shape.Add('VALUE')
+            $skipStart = $extent.StartOffset
+            $skipEnd = $extent.EndOffset
             continue
         }
         $name = $node.GetType().Name
         if ($node -is [System.Management.Automation.Language.CommandParameterAst]) { $name += ':' + $node.ParameterName }
-        if ($node -is [System.Management.Automation.Language.VariableExpressionAst]) { $name += ':' + $node.VariablePath.UserPath }
-        if ($node -is [System.Management.Automation.Language.StringConstantExpressionAst]) { $name += ':' + $node.StringConstantType + ':' + $node.Value }
-        if ($node -is [System.Management.Automation.Language.BinaryExpressionAst]) { $name += ':' + $node.Operator }
+        elseif ($node -is [System.Management.Automation.Language.VariableExpressionAst]) { $name += ':' + $node.VariablePath.UserPath }
+        elseif ($node -is [System.Management.Automation.Language.StringConstantExpressionAst]) { $name += ':' + $node.StringConstantType + ':' + $node.Value }
+        elseif ($node -is [System.Management.Automation.Language.BinaryExpressionAst]) { $name += ':' + $node.Operator }
         $shape.Add($name)
-        if ($children.ContainsKey($node)) {
-            $ordered = @($children[$node] | Sort-Object -Property { $_.Extent.StartOffset }, { - $_.Extent.EndOffset })
-            for ($index = $ordered.Count - 1; $index -ge 0; $index--) { $stack.Push($ordered[$index]) }
-        }
     }
     return , $shape.ToArray()
 }
@@ -201,64 +200,64 @@ foreach ($file in @($manifest.files)) {
             }
         }
     } else {
+        # Functions the file defines itself may be called; their bodies are linted like the rest.
+        $defined = New-Object -TypeName 'System.Collections.Generic.HashSet[string]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
         foreach ($node in $nodes) {
-            $typeName = $node.GetType().Name
-            switch ($typeName) {
-                'PipelineChainAst' {
+            if ($node -is [System.Management.Automation.Language.FunctionDefinitionAst]) { [void] $defined.Add($node.Name) }
+        }
+        foreach ($node in $nodes) {
+            if ($node -is [System.Management.Automation.Language.CommandAst]) {
+                $name = $node.GetCommandName()
+                $parameterNames = @(foreach ($element in $node.CommandElements) {
+                        if ($element -is [System.Management.Automation.Language.CommandParameterAst]) { $element.ParameterName }
+                    })
+                $commands.Add([ordered]@{ name = $name; parameters = $parameterNames; guarded = (Test-ShouldProcessGuard -Ast $node) })
+                if ($null -eq $name) {
+                    Add-Violation -List $violations -Rule 'dynamic-command' -Extent $node.Extent
+                    continue
+                }
+                if (-not $allowed.Contains($name) -and -not $defined.Contains($name)) {
+                    Add-Violation -List $violations -Rule 'command-not-allowed' -Extent $node.Extent
+                }
+                if ($parametersMissingIn51.ContainsKey($name)) {
+                    foreach ($parameterName in $parameterNames) {
+                        if ($parametersMissingIn51[$name] -contains $parameterName) {
+                            Add-Violation -List $violations -Rule 'parameter-7' -Extent $node.Extent
+                        }
+                    }
+                }
+                for ($index = 0; $index -lt $node.CommandElements.Count; $index++) {
+                    $element = $node.CommandElements[$index]
+                    if ($element -isnot [System.Management.Automation.Language.CommandParameterAst] -or $element.ParameterName -ne 'Encoding') { continue }
+                    $argument = $element.Argument
+                    if ($null -eq $argument -and ($index + 1) -lt $node.CommandElements.Count) { $argument = $node.CommandElements[$index + 1] }
+                    if ($argument -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $encodingsIn51 -notcontains $argument.Value) {
+                        Add-Violation -List $violations -Rule 'encoding-7' -Extent $node.Extent
+                    }
+                }
+            } elseif ($node -is [System.Management.Automation.Language.PipelineAst]) {
+                if ($node.Background) { Add-Violation -List $violations -Rule 'background' -Extent $node.Extent }
+            } elseif ($node -is [System.Management.Automation.Language.BinaryExpressionAst]) {
+                if ($node.Operator -eq [System.Management.Automation.Language.TokenKind]::QuestionQuestion) {
+                    Add-Violation -List $violations -Rule 'null-coalescing' -Extent $node.Extent
+                }
+            } elseif ($node -is [System.Management.Automation.Language.AssignmentStatementAst]) {
+                if ($node.Operator -eq [System.Management.Automation.Language.TokenKind]::QuestionQuestionEquals) {
+                    Add-Violation -List $violations -Rule 'null-coalescing' -Extent $node.Extent
+                }
+            } elseif ($node -is [System.Management.Automation.Language.MemberExpressionAst] -or
+                $node -is [System.Management.Automation.Language.IndexExpressionAst]) {
+                # InvokeMemberExpressionAst derives from MemberExpressionAst.
+                if ($node.NullConditional) { Add-Violation -List $violations -Rule 'null-conditional' -Extent $node.Extent }
+            } elseif ($node -is [System.Management.Automation.Language.ScriptBlockAst]) {
+                if ($null -ne $node.CleanBlock) { Add-Violation -List $violations -Rule 'clean-block' -Extent $node.CleanBlock.Extent }
+            } else {
+                $typeName = $node.GetType().Name
+                if ($typeName -eq 'PipelineChainAst') {
                     Add-Violation -List $violations -Rule 'pipeline-chain' -Extent $node.Extent
                     if ($node.Background) { Add-Violation -List $violations -Rule 'background' -Extent $node.Extent }
-                }
-                'TernaryExpressionAst' { Add-Violation -List $violations -Rule 'ternary' -Extent $node.Extent }
-                'BinaryExpressionAst' {
-                    if ($node.Operator -eq [System.Management.Automation.Language.TokenKind]::QuestionQuestion) {
-                        Add-Violation -List $violations -Rule 'null-coalescing' -Extent $node.Extent
-                    }
-                }
-                'AssignmentStatementAst' {
-                    if ($node.Operator -eq [System.Management.Automation.Language.TokenKind]::QuestionQuestionEquals) {
-                        Add-Violation -List $violations -Rule 'null-coalescing' -Extent $node.Extent
-                    }
-                }
-                { $_ -in @('MemberExpressionAst', 'InvokeMemberExpressionAst', 'IndexExpressionAst') } {
-                    if ($node.NullConditional) { Add-Violation -List $violations -Rule 'null-conditional' -Extent $node.Extent }
-                }
-                'ScriptBlockAst' {
-                    if ($null -ne $node.CleanBlock) { Add-Violation -List $violations -Rule 'clean-block' -Extent $node.CleanBlock.Extent }
-                }
-                'PipelineAst' {
-                    if ($node.Background) { Add-Violation -List $violations -Rule 'background' -Extent $node.Extent }
-                }
-                'CommandAst' {
-                    $name = $node.GetCommandName()
-                    $parameterNames = @(foreach ($element in $node.CommandElements) {
-                            if ($element -is [System.Management.Automation.Language.CommandParameterAst]) { $element.ParameterName }
-                        })
-                    if ($null -eq $name) {
-                        Add-Violation -List $violations -Rule 'dynamic-command' -Extent $node.Extent
-                        $commands.Add([ordered]@{ name = $null; parameters = $parameterNames; guarded = (Test-ShouldProcessGuard -Ast $node) })
-                        continue
-                    }
-                    $commands.Add([ordered]@{ name = $name; parameters = $parameterNames; guarded = (Test-ShouldProcessGuard -Ast $node) })
-                    if (-not $allowed.Contains($name)) {
-                        Add-Violation -List $violations -Rule 'command-not-allowed' -Extent $node.Extent
-                    }
-                    foreach ($key in $parametersMissingIn51.Keys) {
-                        if ($key -ne $name) { continue }
-                        foreach ($parameterName in $parameterNames) {
-                            foreach ($missing in $parametersMissingIn51[$key]) {
-                                if ($parameterName -eq $missing) { Add-Violation -List $violations -Rule 'parameter-7' -Extent $node.Extent }
-                            }
-                        }
-                    }
-                    for ($index = 0; $index -lt $node.CommandElements.Count; $index++) {
-                        $element = $node.CommandElements[$index]
-                        if ($element -isnot [System.Management.Automation.Language.CommandParameterAst] -or $element.ParameterName -ne 'Encoding') { continue }
-                        $argument = $element.Argument
-                        if ($null -eq $argument -and ($index + 1) -lt $node.CommandElements.Count) { $argument = $node.CommandElements[$index + 1] }
-                        if ($argument -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $encodingsIn51 -notcontains $argument.Value) {
-                            Add-Violation -List $violations -Rule 'encoding-7' -Extent $node.Extent
-                        }
-                    }
+                } elseif ($typeName -eq 'TernaryExpressionAst') {
+                    Add-Violation -List $violations -Rule 'ternary' -Extent $node.Extent
                 }
             }
         }
@@ -275,7 +274,7 @@ foreach ($file in @($manifest.files)) {
             parse_errors = $parseErrors
             violations   = $violations.ToArray()
             commands     = $commands.ToArray()
-            shape        = (Get-Shape -Root $ast)
+            shape        = $(if ($file.shape) { Get-Shape -Nodes $nodes } else { @() })
         })
 }
 

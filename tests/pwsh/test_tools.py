@@ -78,7 +78,9 @@ def lint_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, harness.
     good.write_text(GOOD_SNIPPET, encoding="ascii")
     files.append(("good", good, "script"))
     for values_id, text in {
-        "values-good": "$values = @(\r\n    'a',\r\n    ('' + [char]0x000A + 'b''c'),\r\n    ''\r\n)\r\n",
+        "values-good": (
+            "$values = @(\r\n    'a',\r\n    ('' + [char]0x000A + 'b''c'),\r\n    ''\r\n)\r\n"
+        ),
         "values-command": "$values = @(\r\n    'a',\r\n    (Get-Date)\r\n)\r\n",
         "values-subexpression": '$values = @(\r\n    "$(Get-Date)"\r\n)\r\n',
         "values-variable": "$values = @(\r\n    $env:PATH\r\n)\r\n",
@@ -87,7 +89,7 @@ def lint_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, harness.
         path = workdir / f"{values_id}.ps1"
         path.write_text(text, encoding="utf-8-sig")
         files.append((values_id, path, "values"))
-    return harness.lint(files, workdir, allowed_commands=harness.ALLOWED_COMMANDS)
+    return harness.lint(files, workdir, allowed_commands=harness.ALLOWED_COMMANDS, shape=True)
 
 
 @pytest.mark.parametrize("snippet_id", sorted(BAD_SNIPPETS))
@@ -137,40 +139,6 @@ def test_lint_values_mode_accepts_only_literals(
     assert broken.parse_errors or broken.violations
 
 
-_STAND_IN_PROBE = r"""
-$PSStyle.OutputRendering = 'PlainText'
-Import-Module -Name $args[0] -ErrorAction Stop
-$set = Get-Command -Name Set-PartnerApplication
-$get = Get-Command -Name Get-PartnerApplication
-$report = [ordered]@{
-    set_parameters = [ordered]@{}
-    get_identity_position = $get.Parameters['Identity'].Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] })[0].Position
-    set_supports_should_process = [bool] ($set.ScriptBlock.Attributes.Where({ $_ -is [System.Management.Automation.CmdletBindingAttribute] })[0].SupportsShouldProcess)
-    restart_parameters = @((Get-Command -Name Restart-WebAppPool).Parameters['Name'].ParameterType.FullName)
-    exchange_server_sets = @((Get-Command -Name Get-ExchangeServer).ParameterSets.Name | Sort-Object)
-}
-foreach ($name in @('Identity', 'AppOnlyPermissions', 'ActAsPermissions', 'Enabled', 'LinkedAccount', 'WhatIf', 'Confirm')) {
-    if ($set.Parameters.ContainsKey($name)) {
-        $report.set_parameters[$name] = $set.Parameters[$name].ParameterType.Name
-    }
-}
-$app = Get-PartnerApplication -Identity '00000003-0000-0000-c000-000000000000' -ErrorAction Stop
-$report.app_only_type = $app.AppOnlyPermissions.GetType().FullName
-$report.application_identifier_type = $app.ApplicationIdentifier.GetType().FullName
-$report.type_name = $app.PSObject.TypeNames[0]
-$other = Get-PartnerApplication -Identity 'Exchange Online' -ErrorAction Stop
-$report.null_app_only = $null -eq $other.AppOnlyPermissions
-$report.all_count = @(Get-PartnerApplication).Count
-$app | Export-Clixml -LiteralPath $args[1] -Depth 4
-$back = Import-Clixml -LiteralPath $args[1]
-$report.clixml_app_only = @($back.AppOnlyPermissions)
-try { Get-PartnerApplication -Identity 'no such app' -ErrorAction Stop; $report.missing = 'no error' }
-catch { $report.missing = $_.Exception.Message }
-Set-PartnerApplication -Identity '00000003-0000-0000-c000-000000000000' -AppOnlyPermissions 'Mail.Read' -WhatIf
-$report | ConvertTo-Json -Depth 5
-"""
-
-
 @pytest.mark.parametrize("omit_app_only", [False, True], ids=["full", "without-app-only"])
 def test_stand_in_module_matches_the_documented_commands(
     tmp_path: Path, omit_app_only: bool
@@ -197,10 +165,13 @@ def test_stand_in_module_matches_the_documented_commands(
     )
     state["omit_app_only_parameter"] = omit_app_only
     standin = harness.StandIn(tmp_path, state)
-    probe = tmp_path / "probe.ps1"
-    probe.write_text(_STAND_IN_PROBE, encoding="utf-8")
     completed = harness.run_pwsh(
-        ["-File", str(probe), str(harness.STAND_IN_MODULE), str(tmp_path / "app.xml")],
+        [
+            "-File",
+            str(harness.PWSH_TESTS / "probe_standin.ps1"),
+            str(harness.STAND_IN_MODULE),
+            str(tmp_path / "app.xml"),
+        ],
         env=standin.environment(),
     )
     assert completed.returncode == 0, completed.stderr

@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+
 <#
 .SYNOPSIS
 Collects what auditor needs from this Exchange server, read-only: partner applications, web.config files, server build.

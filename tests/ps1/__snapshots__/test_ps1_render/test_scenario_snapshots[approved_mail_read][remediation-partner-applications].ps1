@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+
 <#
 .SYNOPSIS
 Sets the AppOnlyPermissions of Exchange partner applications to the list the policy approves.

@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+
 <#
 .SYNOPSIS
 Rolls back the paired remediation script: restores the audited AppOnlyPermissions from its backups.

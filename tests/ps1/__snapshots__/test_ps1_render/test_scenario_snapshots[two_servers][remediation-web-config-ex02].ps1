@@ -1,5 +1,6 @@
 #Requires -Version 5.1
 #Requires -RunAsAdministrator
+
 <#
 .SYNOPSIS
 Sets OAuthHttpModule.Profiles in this server's Exchange web.config files to the reviewed value.
@@ -76,7 +77,7 @@ $AuditorWebConfigs = @(
 function Join-AuditorPath {
     # A path below a base folder, one literal segment at a time.
     param([Parameter(Mandatory = $true)] [string] $Base, [Parameter(Mandatory = $true)] [string[]] $Segments)
-    $path = $Base
+    $path = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Base)
     foreach ($segment in $Segments) {
         $path = Join-Path -Path $path -ChildPath $segment
     }

@@ -1,5 +1,6 @@
 #Requires -Version 5.1
 #Requires -RunAsAdministrator
+
 <#
 .SYNOPSIS
 Rolls back the paired remediation script: restores this server's web.config files from its backups.
@@ -69,7 +70,7 @@ $AuditorWebConfigs = @(
 function Join-AuditorPath {
     # A path below a base folder, one literal segment at a time.
     param([Parameter(Mandatory = $true)] [string] $Base, [Parameter(Mandatory = $true)] [string[]] $Segments)
-    $path = $Base
+    $path = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Base)
     foreach ($segment in $Segments) {
         $path = Join-Path -Path $path -ChildPath $segment
     }
