@@ -361,7 +361,7 @@ def policy_validate(
     from auditor.policy import PolicyError, load_policy
 
     try:
-        loaded = load_policy(files)
+        loaded = load_policy(files, strict_waivers=True)
     except PolicyError as error:
         _fail(str(error))
     typer.echo(f"valid: {loaded.name} (sha256 {loaded.sha256})")

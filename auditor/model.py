@@ -500,8 +500,10 @@ class ChangeSet:
     @property
     def fixes(self) -> tuple[str, ...]:
         found: list[str] = []
-        for change in (*self.partner_applications, *self.web_configs):
-            found.extend(change.fixes)
+        for app_change in self.partner_applications:
+            found.extend(app_change.fixes)
+        for config_change in self.web_configs:
+            found.extend(config_change.fixes)
         return tuple(found)
 
 

@@ -61,6 +61,9 @@ _SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "policy.schema.json
 _WAIVER_FIELDS = ("rule", "subject", "reason", "ticket", "owner", "approver", "expires")
 _WAIVER_LENIENT_VALIDATORS = frozenset({"required", "minLength", "pattern"})
 _UNWAIVABLE = frozenset({"WV001"})
+_SURROGATE = (
+    "the text holds an escape for a lone surrogate (\\ud800-\\udfff), which is not a character"
+)
 _RULES_IN_EXTENDING_POLICY = (
     "a policy that extends another may not declare rules; change a rule's severity or "
     "enabled with rule_overrides"
@@ -183,9 +186,8 @@ def policy_init_text() -> str:
 
 _INIT_TEXT = """\
 # Organisation policy for auditor. It extends the policy shipped with auditor and states only
-# what differs; `auditor policy show --policy THIS_FILE` prints the merged result and
-# `auditor policy validate THIS_FILE` checks it. Editors: the JSON Schema comes from
-# `auditor policy schema`.
+# what differs. `auditor policy validate THIS_FILE` checks it, `auditor policy show` prints the
+# effective (merged) policy and `auditor policy schema` gives editors the JSON Schema.
 name: contoso-exchange
 version: 1
 extends: default
@@ -332,7 +334,10 @@ def _read_file(path: Path, display: str) -> _PolicyFile:
 def _parse_yaml(
     text: str, display: str
 ) -> tuple[dict[str, Any], dict[DocPath, tuple[int, int]], dict[DocPath, tuple[int, int]]]:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(error, text, display) from None
     try:
         node = loader.get_single_node()
     except _Refused as refused:
@@ -340,6 +345,8 @@ def _parse_yaml(
     except yaml.MarkedYAMLError as error:
         problem = f"not valid YAML: {_yaml_problem(error)}"
         raise _mark_error(problem, display, error.problem_mark or error.context_mark) from None
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(error, text, display) from None
     except yaml.YAMLError as error:
         raise PolicyError(f"not valid YAML: {error}", path=display) from None
     except RecursionError:
@@ -395,6 +402,8 @@ class _Builder:
                 for index, item in enumerate(node.value)
             ]
         assert isinstance(node, yaml.ScalarNode)
+        if not _surrogate_free(node.value):
+            raise self._error(_SURROGATE, doc_path, node.start_mark)
         try:
             return self._constructor.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError):
@@ -414,6 +423,8 @@ class _Builder:
                     f"expected a text key, got {shown!r}; quote it", doc_path, key_node.start_mark
                 )
             key = str(key_node.value)
+            if not _surrogate_free(key):
+                raise self._error(_SURROGATE, doc_path, key_node.start_mark)
             line = key_node.start_mark.line + 1
             if key in first_line:
                 raise self._error(
@@ -432,6 +443,30 @@ class _Builder:
         return PolicyError(
             problem, path=self.display, line=line, column=column, where=_format_path(doc_path)
         )
+
+
+def _reader_error(error: yaml.reader.ReaderError, text: str, display: str) -> PolicyError:
+    """A character YAML refuses (NUL, other control characters), located in the text."""
+    position = max(0, min(error.position, len(text)))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    character = error.character
+    code = ord(character) if isinstance(character, str) else int(character)
+    return PolicyError(
+        f"the policy contains a character YAML does not allow (U+{code:04X}); save it as "
+        "plain UTF-8 text",
+        path=display,
+        line=line,
+        column=column,
+    )
+
+
+def _surrogate_free(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _yaml_problem(error: yaml.MarkedYAMLError) -> str:

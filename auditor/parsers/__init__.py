@@ -6,9 +6,12 @@
    order (names compared as strings). Skipped without a problem, because they are never exports:
    names starting with `.` (`.git`, `.DS_Store`, editor swap files) and the Windows shell files
    `Thumbs.db` and `desktop.ini`. Everything else found is read or reported: a missing path or an
-   unreadable folder or file is UNREADABLE, a symbolic link to a folder inside a walked folder is
-   not followed and reported (low severity), a device or pipe is UNREADABLE. A file reached twice
-   (given directly and inside a given folder) is read once, under its shortest display path.
+   unreadable folder or file is UNREADABLE, a device or pipe is UNREADABLE (never opened). A
+   symbolic link met while walking a folder (to a file or a folder) is not followed and is
+   reported UNREADABLE: a folder copied from a compromised server must not make auditor read
+   files outside it. A symbolic link named on the command line is followed (the user's choice).
+   A file reached twice (given directly and inside a given folder) is read once, under its
+   shortest display path.
 2. Reading. The size is checked before reading: over `max_bytes` is TOO_LARGE and the file is
    not read. The bytes are hashed (SHA-256); `auditor.layout.identify` gives server and vdir from
    the folder layout; `server` (`--server`) replaces the layout's server.
@@ -66,6 +69,10 @@ _XML_PROLOG_ITEM = re.compile(
 _XML_START_TAG = re.compile(r"<(?:[A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 _FORMAT_LIST_LABEL = re.compile(r"[^\s:][^:]*?\s:(?: |$)")
 _CSV_KEY_COLUMNS = frozenset({"applicationidentifier", "name"})
+_LINK = (
+    "a symbolic link met while walking a folder is not followed (it could point outside the "
+    "folder); it was not read: give its target on the command line if it is an input"
+)
 
 
 def sniff(data: bytes) -> InputFormat | None:
@@ -187,19 +194,23 @@ def _discover(path: Path, problems: list[Problem]) -> list[Path]:
         problems.append(_problem(ProblemCode.UNREADABLE, where, _os_reason(error)))
 
     for root, folders, names in os.walk(path, onerror=unreadable):
-        folders[:] = sorted(name for name in folders if not _ignored(name))
-        for folder in list(folders):
-            if os.path.islink(os.path.join(root, folder)):
-                folders.remove(folder)
-                problems.append(
-                    _problem(
-                        ProblemCode.UNREADABLE,
-                        str(Path(root) / folder),
-                        "a symbolic link to a folder is not followed; give its target instead",
-                        severity=Severity.LOW,
-                    )
-                )
-        files.extend(Path(root) / name for name in sorted(names) if not _ignored(name))
+        base = Path(root)
+        kept: list[str] = []
+        for name in sorted(folders):
+            if _ignored(name):
+                continue
+            if (base / name).is_symlink():
+                problems.append(_problem(ProblemCode.UNREADABLE, str(base / name), _LINK))
+            else:
+                kept.append(name)
+        folders[:] = kept
+        for name in sorted(names):
+            if _ignored(name):
+                continue
+            if (base / name).is_symlink():
+                problems.append(_problem(ProblemCode.UNREADABLE, str(base / name), _LINK))
+            else:
+                files.append(base / name)
     return files
 
 

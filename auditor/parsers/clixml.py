@@ -66,7 +66,9 @@ EXCHANGE_SERVER_TYPE = "Microsoft.Exchange.Data.Directory.Management.ExchangeSer
 RAW_LINE_LIMIT = 500
 
 _NS = "{" + CLIXML_NAMESPACE + "}"
-_ESCAPE = re.compile(r"_[xX]([0-9A-Fa-f]{4})_")
+_ESCAPE = re.compile(
+    r"_[xX](D[89ABab][0-9A-Fa-f]{2})__[xX](D[C-Fc-f][0-9A-Fa-f]{2})_|_[xX]([0-9A-Fa-f]{4})_"
+)
 _TYPE_PREFIXES = ("Deserialized.", "Selected.")
 _INTEGERS = frozenset({"I16", "I32", "I64", "U16", "U32", "U64", "By", "SB"})
 _TEXTS = frozenset(
@@ -124,14 +126,21 @@ class ExchangeServerInfo:
 
 
 def decode_string(text: str) -> str:
-    """Undo CLIXML's `_xHHHH_` escapes (case-insensitive; surrogate pairs recombined)."""
+    """Undo CLIXML's `_xHHHH_` escapes (case-insensitive; surrogate pairs recombined).
+
+    An escaped high surrogate directly followed by an escaped low surrogate becomes one
+    character; a lone surrogate stays a lone surrogate (shown, never interpreted).
+    """
     if "_" not in text:
         return text
-    decoded = _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
-    try:
-        return decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-    except UnicodeDecodeError:
-        return decoded  # a lone surrogate stays as it is (shown, never interpreted)
+    return _ESCAPE.sub(_unescape, text)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    high, low, single = match.groups()
+    if single is not None:
+        return chr(int(single, 16))
+    return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
 
 
 def strip_type_prefix(type_name: str) -> str:

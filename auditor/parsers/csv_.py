@@ -37,10 +37,15 @@ from collections.abc import Iterator
 from auditor.model import InputFormat, ParseResult, PartnerApplication, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
+    MAX_NAMES,
+    MAX_OBJECTS,
+    MAX_RAW,
     PERMISSION_PROPERTIES,
+    TOO_MANY_NAMES,
     ObjectSource,
     PropertyValue,
     build_partner_application,
+    too_many_objects,
 )
 from auditor.parsers.text import count_line_breaks, decode, split_lines
 
@@ -82,11 +87,16 @@ def parse(raw: RawInput, *, list_separator: str | None = ";") -> ParseResult:
         if header_problem is not None:
             return ParseResult(source=source, problems=(header_problem,))
         previous_end = reader.line_num
+        records = 0
         for row in reader:
             start = skipped + previous_end + 1
             previous_end = reader.line_num
             if not row:
                 continue
+            records += 1
+            if records > MAX_OBJECTS:
+                problems.append(too_many_objects(raw, start))
+                break
             if len(row) != len(header):
                 problems.append(
                     raw.problem(
@@ -102,7 +112,7 @@ def parse(raw: RawInput, *, list_separator: str | None = ";") -> ParseResult:
                 properties,
                 raw=raw,
                 input_format=InputFormat.CSV,
-                source=ObjectSource(line=start, raw=physical_lines[start - 1]),
+                source=ObjectSource(line=start, raw=physical_lines[start - 1][:MAX_RAW]),
             )
             problems.extend(found)
             if application is not None:
@@ -161,7 +171,7 @@ def _properties(
     properties: dict[str, PropertyValue] = {}
     line = start
     for name, cell in zip(header, row, strict=True):
-        quoted = '"' + cell.replace('"', '""') + '"'
+        quoted = '"' + cell[:MAX_RAW].replace('"', '""') + '"'
         if name.casefold() in _PERMISSION_COLUMNS:
             properties[name] = _permission_value(cell, line, quoted, list_separator)
         else:
@@ -194,4 +204,6 @@ def _permission_value(
             ),
         )
     names = tuple(name for name in (piece.strip() for piece in text.split(list_separator)) if name)
+    if len(names) > MAX_NAMES:
+        return PropertyValue(value=names[:MAX_NAMES], line=line, raw=quoted, lost=TOO_MANY_NAMES)
     return PropertyValue(value=names, line=line, raw=quoted)

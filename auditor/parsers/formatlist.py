@@ -28,19 +28,26 @@ A non-indented line that is not `Label : value` is reported (MALFORMED) and skip
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from auditor.model import InputFormat, ParseResult, PartnerApplication, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
+    MAX_NAMES,
+    MAX_OBJECTS,
+    MAX_RAW,
     PERMISSION_PROPERTIES,
+    TOO_MANY_NAMES,
     ObjectSource,
     PropertyValue,
     build_partner_application,
+    too_many_objects,
 )
 from auditor.parsers.text import decode, split_lines, strip_ansi
 
 _ELLIPSES = ("...", "…")
+_ITEM = re.compile(r"[^,]+")
 _PERMISSION_LABELS = frozenset(name.casefold() for name in PERMISSION_PROPERTIES)
 
 
@@ -135,7 +142,10 @@ def _objects(lines: list[str], raw: RawInput) -> tuple[list[_Object], list[Probl
         label, indent, value = label_and_rest
         folded = label.casefold()
         if current is None or separated or folded in current.labels:
-            current = _Object(line=number, first=line)
+            if len(objects) == MAX_OBJECTS:
+                problems.append(too_many_objects(raw, number))
+                break
+            current = _Object(line=number, first=line[:MAX_RAW])
             objects.append(current)
         prop = _Property(label=label, line=number, indent=indent, parts=[value], physical=[line])
         current.properties.append(prop)
@@ -183,6 +193,13 @@ def _collection(text: str) -> tuple[tuple[str, ...] | None, str | None]:
     """The names in a `{a, b…}` collection and what was lost; None for `$null` or plain text."""
     if not text.startswith("{"):
         return None, None
+    names, lost = _braced(text)
+    if len(names) > MAX_NAMES:
+        return names[:MAX_NAMES], TOO_MANY_NAMES
+    return names, lost
+
+
+def _braced(text: str) -> tuple[tuple[str, ...], str | None]:
     if not text.endswith("}"):
         # The last name shown may itself be cut: keep only the names before it.
         shown = _names(text[1:])[:-1]
@@ -197,5 +214,15 @@ def _collection(text: str) -> tuple[tuple[str, ...] | None, str | None]:
 
 
 def _names(inner: str) -> tuple[str, ...]:
-    """The comma-separated names inside a collection's braces, trimmed, empty ones dropped."""
-    return tuple(name for name in (item.strip() for item in inner.split(",")) if name)
+    """The comma-separated names inside a collection's braces, trimmed, empty ones dropped.
+
+    At most MAX_NAMES + 1 names are made, however long the list (see `_collection`).
+    """
+    names: list[str] = []
+    for match in _ITEM.finditer(inner):
+        name = match.group().strip()
+        if name:
+            names.append(name)
+            if len(names) > MAX_NAMES:
+                break
+    return tuple(names)

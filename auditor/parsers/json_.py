@@ -39,16 +39,21 @@ from typing import Any
 from auditor.model import InputFormat, ParseResult, PartnerApplication, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
+    MAX_NAMES,
+    MAX_OBJECTS,
+    MAX_RAW,
     PERMISSION_PROPERTIES,
+    TOO_MANY_NAMES,
     ObjectSource,
     PropertyValue,
     ScalarValue,
     build_partner_application,
+    too_many_objects,
 )
 from auditor.parsers.text import LineIndex, decode
 
 _WHITESPACE = " \t\r\n"
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
+_STRUCTURE = re.compile(r'["{}\[\],:]')
 _PERMISSION_KEYS = frozenset(name.casefold() for name in PERMISSION_PROPERTIES)
 
 
@@ -91,6 +96,9 @@ def parse(raw: RawInput) -> ParseResult:
     try:
         for item in items:
             count += 1
+            if count > MAX_OBJECTS:
+                problems.append(too_many_objects(raw, index.line_of(item.start)))
+                break
             application = _application(item, text, index, raw, problems)
             if application is not None:
                 applications.append(application)
@@ -188,6 +196,36 @@ def _skip_whitespace(text: str, pos: int) -> int:
     return pos
 
 
+def _tokens(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """Strings and structural characters of `text[start:end]` as (symbol, start, end).
+
+    A string is found by looking for its closing quote with `str.find`, never by a regular
+    expression over its content, so a 50 MB string costs one scan and no extra memory.
+    """
+    pos = start
+    while (match := _STRUCTURE.search(text, pos, end)) is not None:
+        symbol, at = match.group(), match.start()
+        if symbol == '"':
+            pos = _string_end(text, at, end)
+            yield symbol, at, pos
+        else:
+            pos = at + 1
+            yield symbol, at, pos
+
+
+def _string_end(text: str, quote: int, end: int) -> int:
+    """The position after the string whose opening quote is at `quote`."""
+    pos = quote + 1
+    while (closing := text.find('"', pos, end)) >= 0:
+        backslashes = 0
+        while closing - backslashes - 1 > quote and text[closing - backslashes - 1] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return closing + 1
+        pos = closing + 1
+    return end
+
+
 def _members(text: str, item: _Item) -> dict[str, _Member]:
     """Where each key of the object `item` starts and where its value ends (first occurrence)."""
     members: dict[str, _Member] = {}
@@ -196,37 +234,36 @@ def _members(text: str, item: _Item) -> dict[str, _Member]:
     key: str | None = None
     key_start = 0
     last_end = item.start
-    for token in _TOKEN.finditer(text, item.start, item.end):
-        symbol = token.group()
-        if symbol.startswith('"'):
+    for symbol, token_start, token_end in _tokens(text, item.start, item.end):
+        if symbol == '"':
             if depth == 1 and expecting_key:
-                key = json.loads(symbol)
-                key_start = token.start()
+                key = json.loads(text[token_start:token_end])
+                key_start = token_start
                 expecting_key = False
-            last_end = token.end()
+            last_end = token_end
         elif symbol in "[{":
             depth += 1
             if depth == 1:
                 expecting_key = True
         elif symbol in "]}":
             if depth == 1 and key is not None:
-                members.setdefault(key, _Member(key_start, _value_end(text, last_end, token)))
+                members.setdefault(key, _Member(key_start, _value_end(text, last_end, token_start)))
                 key = None
             depth -= 1
-            last_end = token.end()
+            last_end = token_end
             if depth == 0:
                 break
         elif symbol == "," and depth == 1:
             if key is not None:
-                members.setdefault(key, _Member(key_start, _value_end(text, last_end, token)))
+                members.setdefault(key, _Member(key_start, _value_end(text, last_end, token_start)))
                 key = None
             expecting_key = True
     return members
 
 
-def _value_end(text: str, last_end: int, token: re.Match[str]) -> int:
+def _value_end(text: str, last_end: int, closing: int) -> int:
     """The end of a member's value: just before the `,`/`}` that closes it, minus whitespace."""
-    end = token.start()
+    end = closing
     while end > last_end and text[end - 1] in _WHITESPACE:
         end -= 1
     return end
@@ -234,9 +271,7 @@ def _value_end(text: str, last_end: int, token: re.Match[str]) -> int:
 
 def _member_value_start(text: str, item: _Item, key: str) -> int:
     member = _members(text, item)[key]
-    key_token = _TOKEN.match(text, member.key_start)
-    key_end = key_token.end() if key_token else member.key_start
-    colon = text.index(":", key_end)
+    colon = text.index(":", _string_end(text, member.key_start, len(text)))
     return _skip_whitespace(text, colon + 1)
 
 
@@ -270,9 +305,13 @@ def _application(
     for key, value in item.value.items():
         member = members.get(key)
         key_line = index.line_of(member.key_start) if member else line
-        raw_text = text[member.key_start : member.value_end] if member else ""
+        raw_text = (
+            text[member.key_start : min(member.value_end, member.key_start + MAX_RAW)]
+            if member
+            else ""
+        )
         properties[key] = _property_value(key, value, key_line, raw_text)
-    object_text = text[item.start : item.end]
+    object_text = text[item.start : min(item.end, item.start + MAX_RAW)]
     application, found = build_partner_application(
         properties,
         raw=raw,
@@ -307,6 +346,13 @@ def _permission_value(value: Any, line: int, raw_text: str) -> PropertyValue:
     if wrapped is not None:
         value = wrapped
     if isinstance(value, list):
+        if len(value) > MAX_NAMES:
+            return PropertyValue(
+                value=tuple(item for item in value[:MAX_NAMES] if isinstance(item, str)),
+                line=line,
+                raw=raw_text,
+                lost=TOO_MANY_NAMES,
+            )
         names = tuple(item for item in value if isinstance(item, str))
         if len(names) != len(value):
             return PropertyValue(

@@ -44,6 +44,14 @@ from auditor.model import (
 from auditor.parsers.base import RawInput
 
 MAX_RAW = 500
+# Bounds against hostile exports (a real organisation has a handful of partner applications with
+# a few dozen permissions each): objects read per file, names read per permission list.
+MAX_OBJECTS = 10_000
+MAX_NAMES = 100_000
+TOO_MANY_NAMES = (
+    f"the list holds more than {MAX_NAMES} names, more than any Exchange partner application "
+    f"has; only the first {MAX_NAMES} were read"
+)
 
 ACT_AS = "ActAsPermissions"
 APP_ONLY = "AppOnlyPermissions"
@@ -219,6 +227,17 @@ def incomplete_problem(
         line=line,
         severity=Severity.HIGH,
         subject=subject,
+    )
+
+
+def too_many_objects(raw: RawInput, line: int | None) -> Problem:
+    """The TOO_LARGE problem for a file that holds more than MAX_OBJECTS objects."""
+    where = f" from line {line} on" if line is not None else ""
+    return raw.problem(
+        ProblemCode.TOO_LARGE,
+        f"the file holds more than {MAX_OBJECTS} objects, more than any Exchange organisation "
+        f"has partner applications; the objects{where} were not read",
+        line,
     )
 
 

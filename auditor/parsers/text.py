@@ -35,10 +35,14 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xfe\xff", "utf-16-be"),
 )
 
-_SNIFF_BYTES = 4096
+_UTF16_SAMPLE_BYTES = 256
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL` or `ESC ] ... ESC \`) and two-character escapes.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, hyperlinks
+    r"|\x1b[()*+][0-9A-Za-z]"  # character set designation, e.g. ESC ( B
+    r"|\x1b[@-Z\\-_]"  # other two-character escapes
+)
 # Both bytes of a UTF-16 code unit in the printable ASCII range (or tab/CR/LF): what 8-bit text
 # looks like when it is read as UTF-16. 17 units so that an even-aligned run of 16 always fits.
 _ASCII_PAIRS = re.compile(rb"(?:[\t\n\r\x20-\x7e]{2}){17}")
@@ -53,14 +57,16 @@ def detect_encoding(data: bytes) -> tuple[str, int]:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return codec, len(bom)
-    sample = data[: _SNIFF_BYTES - _SNIFF_BYTES % 2]
+    # Judge by the start only: a file that switches encoding later (`>>`) is judged by what
+    # it starts as, and decoding then reports where it stops making sense.
+    sample = data[:_UTF16_SAMPLE_BYTES]
     pairs = len(sample) // 2
     if pairs >= 2:
         even_zeros = sample[0::2].count(0)
         odd_zeros = sample[1::2].count(0)
-        if odd_zeros >= 0.3 * pairs and even_zeros <= 0.05 * pairs:
+        if odd_zeros >= 0.7 * pairs and even_zeros <= 0.05 * pairs:
             return "utf-16-le", 0
-        if even_zeros >= 0.3 * pairs and odd_zeros <= 0.05 * pairs:
+        if even_zeros >= 0.7 * pairs and odd_zeros <= 0.05 * pairs:
             return "utf-16-be", 0
     return "utf-8", 0
 

@@ -53,6 +53,7 @@ AUDITOR-BACKUP-EXISTS          a backup file of this change already exists
 AUDITOR-BACKUP-FAILED          the web.config backup copy does not have the audited hash
 AUDITOR-VERIFY-FAILED          the value read back after the change is not the target
 AUDITOR-CHANGED                one target changed and verified
+AUDITOR-NO-WEBADMINISTRATION   Restart-WebAppPool missing and WebAdministration not importable
 AUDITOR-RECYCLED               one application pool recycled (`Restart-WebAppPool -Name`)
 AUDITOR-RECYCLE-MANUAL         a changed web.config whose application pool auditor does not know
 AUDITOR-DONE                   summary: N of M changed / restored
@@ -61,6 +62,9 @@ AUDITOR-NO-BACKUP              rollback: no state record for a target (it was no
 AUDITOR-BACKUP-MISMATCH        rollback: a state record or backup copy is not this change's
 AUDITOR-ALREADY-ROLLED-BACK    rollback: a target (or every target) has its audited value
 AUDITOR-RESTORED               rollback: one target restored and verified
+AUDITOR-OUTPUT-EXISTS          collect: `<OutDir>\<server>` already exists
+AUDITOR-BAD-SERVER-NAME        collect: the computer name is not a safe folder name
+AUDITOR-COPY-FAILED            collect: a web.config copy differs from the original
 =============================  =====================================================================
 
 Order of work: pre-flight, then the drift guard for every target (nothing changed on any
@@ -71,6 +75,14 @@ selected with `Get-PartnerApplication -Identity '<ApplicationIdentifier>'` and c
 -ErrorAction Stop`. web.config files are edited as text (`ReadAllBytes`, strict UTF-8 with the
 BOM state kept, the value of the one `add key="OAuthHttpModule.Profiles"` start tag replaced,
 checked with the DOM before `WriteAllBytes`), then the pools of changed files are recycled.
+
+The collection script (`render_collect_script`) takes `-OutDir` (mandatory), runs in the Exchange
+Management Shell on each server, changes nothing on Exchange and writes `<OutDir>\<server>\`
+`PartnerApplication.xml` and `ExchangeServer.xml` (`Export-Clixml -Depth 4`), byte copies of
+`FrontEnd\HttpProxy\<folder>\web.config` and `ClientAccess\...\web.config` at the same
+relative paths, and `.sha256sums` (`<hex>  <relative/path>`, LF); its transcript is
+`<OutDir>\.auditor-collect-<server>-<time>.log`. Both side files start with a dot so that
+discovery skips them.
 """
 
 from __future__ import annotations

@@ -173,12 +173,14 @@ def json_duplicate_keys() -> bytes:
 
 
 def json_deep(depth: int = 10_000) -> bytes:
-    return (f'{{"ApplicationIdentifier": "{GRAPH}", "x": ' + "[" * depth + "]" * depth + "}").encode()
+    return (
+        f'{{"ApplicationIdentifier": "{GRAPH}", "x": ' + "[" * depth + "]" * depth + "}"
+    ).encode()
 
 
 def csv_embedded() -> bytes:
     return (
-        '#TYPE Microsoft.Exchange.Data.Directory.SystemConfiguration.PartnerApplication\r\n'
+        "#TYPE Microsoft.Exchange.Data.Directory.SystemConfiguration.PartnerApplication\r\n"
         '"Name","ApplicationIdentifier","ActAsPermissions","AppOnlyPermissions"\r\n'
         '"Line one\r\nline ""two"", with comma","' + GRAPH + '","Mail.Read;Mail.Send",""\r\n'
     ).encode()
@@ -215,13 +217,20 @@ def write_one_line(path: Path, kind: str, size: int = 50 * MB) -> Path:
     shapes: dict[str, Callable[[], bytes]] = {
         "format-list-value": lambda: format_list().encode() + b"LinkedAccount : " + filler,
         "format-list-list": lambda: (
-            format_list().encode()
+            format_list()
+            .encode()
             .replace(b"{Mail.Read, Mail.Send}", b"{" + b"Mail.Read, " * (size // 11) + b"}")
         ),
-        "json": lambda: b'{"Name":"' + filler + b'","ApplicationIdentifier":"' + GRAPH.encode()
-        + b'","ActAsPermissions":[],"AppOnlyPermissions":[]}',
-        "csv": lambda: b'"Name","ApplicationIdentifier"\r\n"' + filler + b'","' + GRAPH.encode()
-        + b'"\r\n',
+        "json": lambda: (
+            b'{"Name":"'
+            + filler
+            + b'","ApplicationIdentifier":"'
+            + GRAPH.encode()
+            + b'","ActAsPermissions":[],"AppOnlyPermissions":[]}'
+        ),
+        "csv": lambda: (
+            b'"Name","ApplicationIdentifier"\r\n"' + filler + b'","' + GRAPH.encode() + b'"\r\n'
+        ),
         "web.config": lambda: web_config("A|" * (size // 2)).encode(),
         "clixml": lambda: clixml('<S N="LinkedAccount">' + "x" * size + "</S>").encode(),
     }
@@ -245,36 +254,72 @@ def _const(data: Callable[[], bytes]) -> Callable[[Path], bytes]:
 
 
 HOSTILE_CASES: tuple[HostileCase, ...] = (
-    HostileCase("xxe-file.config", lambda folder: xxe_file(folder / "secret.txt"),
-                ProblemCode.HOSTILE, 2, "DOCTYPE"),
+    HostileCase(
+        "xxe-file.config",
+        lambda folder: xxe_file(folder / "secret.txt"),
+        ProblemCode.HOSTILE,
+        2,
+        "DOCTYPE",
+    ),
     HostileCase("xxe-url.xml", _const(xxe_url), ProblemCode.HOSTILE, 2, "DOCTYPE"),
-    HostileCase("billion-laughs.config", _const(billion_laughs), ProblemCode.HOSTILE, 2,
-                "DOCTYPE"),
-    HostileCase("quadratic-blowup.config", _const(quadratic_blowup), ProblemCode.HOSTILE, 2,
-                "DOCTYPE"),
+    HostileCase("billion-laughs.config", _const(billion_laughs), ProblemCode.HOSTILE, 2, "DOCTYPE"),
+    HostileCase(
+        "quadratic-blowup.config", _const(quadratic_blowup), ProblemCode.HOSTILE, 2, "DOCTYPE"
+    ),
     HostileCase("doctype-only.config", _const(doctype_only), ProblemCode.HOSTILE, 2, "DOCTYPE"),
     HostileCase("deep.config", _const(deep_xml), ProblemCode.TOO_LARGE, 1, "deeper than 256"),
-    HostileCase("clixml-ref-cycle.xml", _const(clixml_ref_cycle), ProblemCode.MALFORMED, 7,
-                "refers to an object that contains it"),
-    HostileCase("clixml-dangling-ref.xml", _const(clixml_dangling_ref), ProblemCode.MALFORMED, 7,
-                "refers to no earlier <Obj>"),
+    HostileCase(
+        "clixml-ref-cycle.xml",
+        _const(clixml_ref_cycle),
+        ProblemCode.MALFORMED,
+        7,
+        "refers to an object that contains it",
+    ),
+    HostileCase(
+        "clixml-dangling-ref.xml",
+        _const(clixml_dangling_ref),
+        ProblemCode.MALFORMED,
+        7,
+        "refers to no earlier <Obj>",
+    ),
     HostileCase("binary.bin", _const(binary), ProblemCode.UNKNOWN_FORMAT, None, "binary data"),
     HostileCase("empty.txt", _const(lambda: b""), ProblemCode.UNKNOWN_FORMAT, None, "empty"),
-    HostileCase("nul-early.txt", _const(nul_early), ProblemCode.UNKNOWN_FORMAT, None,
-                "NUL bytes"),
-    HostileCase("nul-late.txt", _const(nul_late), ProblemCode.BAD_ENCODING,
-                NUL_LATE_OBJECTS * 6 + 1, "NUL characters"),
-    HostileCase("utf16-odd-length.txt", _const(utf16_odd_length), ProblemCode.BAD_ENCODING, 6,
-                "middle of a character"),
-    HostileCase("utf16-lone-surrogate.txt", _const(utf16_lone_surrogate),
-                ProblemCode.BAD_ENCODING, 2, "surrogate"),
-    HostileCase("invalid-utf8.txt", _const(invalid_utf8), ProblemCode.BAD_ENCODING, 3,
-                "not valid UTF-8"),
+    HostileCase("nul-early.txt", _const(nul_early), ProblemCode.UNKNOWN_FORMAT, None, "NUL bytes"),
+    HostileCase(
+        "nul-late.txt",
+        _const(nul_late),
+        ProblemCode.BAD_ENCODING,
+        NUL_LATE_OBJECTS * 6 + 1,
+        "NUL characters",
+    ),
+    HostileCase(
+        "utf16-odd-length.txt",
+        _const(utf16_odd_length),
+        ProblemCode.BAD_ENCODING,
+        6,
+        "middle of a character",
+    ),
+    HostileCase(
+        "utf16-lone-surrogate.txt",
+        _const(utf16_lone_surrogate),
+        ProblemCode.BAD_ENCODING,
+        2,
+        "surrogate",
+    ),
+    HostileCase(
+        "invalid-utf8.txt", _const(invalid_utf8), ProblemCode.BAD_ENCODING, 3, "not valid UTF-8"
+    ),
     HostileCase("mixed-append.txt", _const(mixed_append), ProblemCode.BAD_ENCODING, 6, "`>>`"),
-    HostileCase("json-duplicate-keys.json", _const(json_duplicate_keys), ProblemCode.MALFORMED,
-                7, "more than once"),
-    HostileCase("json-deep.json", _const(json_deep), ProblemCode.MALFORMED, None,
-                "nested too deeply"),
+    HostileCase(
+        "json-duplicate-keys.json",
+        _const(json_duplicate_keys),
+        ProblemCode.MALFORMED,
+        7,
+        "more than once",
+    ),
+    HostileCase(
+        "json-deep.json", _const(json_deep), ProblemCode.MALFORMED, None, "nested too deeply"
+    ),
     HostileCase("cr-only.txt", _const(cr_only), None, None, ""),
     HostileCase("csv-embedded.csv", _const(csv_embedded), None, None, ""),
 )

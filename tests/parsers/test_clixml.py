@@ -102,6 +102,8 @@ def test_object_without_identifier_is_skipped_with_a_problem() -> None:
         ("_x005F_x0041_", "_x0041_"),  # escaped underscore, not an escape
         ("_xD83D__xDE00_", "\U0001f600"),  # surrogate pair recombined
         ("_x12_", "_x12_"),  # not four hex digits
+        ("_xD800__xD800__xDC00_", "\ud800\U00010000"),  # a lone surrogate, then a pair
+        ("_xDC00__xD800_", "\udc00\ud800"),  # wrong order: both stay lone
     ],
 )
 def test_string_escapes(text: str, decoded: str) -> None:

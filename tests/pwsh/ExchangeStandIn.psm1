@@ -25,7 +25,9 @@ State: a JSON file named by $env:AUDITOR_STANDIN_STATE, prepared and inspected b
     "servers": [{"Name", "Fqdn", "AdminDisplayVersion", "ServerRole", "Edition"}],
     "app_pools": {"<name>": {"state": "Started", "recycles": 0}},
     "omit_app_only_parameter": false,       # Set-PartnerApplication without -AppOnlyPermissions
-    "fail_set_partner_application": false   # Set-PartnerApplication writes an error, changes nothing
+    "fail_set_partner_application": false,  # Set-PartnerApplication writes an error, changes nothing
+    "deserialized": false                   # objects as the EMS remote session returns them:
+                                            # type names prefixed "Deserialized.", lists as ArrayList
   }
 The state is read at every call and written only when a call changes something.
 Call log: every call of a stand-in, with its bound parameters, is appended as one JSON line to
@@ -160,21 +162,30 @@ function Write-StandInError {
 # --- partner applications ---------------------------------------------------------------------
 
 function ConvertTo-StringArrayOrNull {
-    param([object] $Value)
+    param([object] $Value, [bool] $Deserialized)
     if ($null -eq $Value) { return $null }
+    if ($Deserialized) {
+        # A deserialized string[] arrives as an ArrayList.
+        $list = New-Object -TypeName System.Collections.ArrayList
+        foreach ($item in @($Value)) { [void] $list.Add([string] $item) }
+        return , $list
+    }
     return , [string[]] @($Value)
 }
 
 function ConvertTo-PartnerApplicationObject {
     # The property set (and order) of a real PartnerApplication object, as Format-List shows it.
-    param([System.Collections.IDictionary] $Application)
+    param([System.Collections.IDictionary] $Application, [bool] $Deserialized)
     $name = [string] $Application['Name']
     $distinguishedName = 'CN=' + $name + ',CN=Partner Applications,CN=Auth Configuration,' + $script:OrganizationDn
     $guid = if ($Application.Contains('Guid')) { [guid] $Application['Guid'] } else { [guid]::Empty }
     $linked = if ($Application.Contains('LinkedAccount')) { $Application['LinkedAccount'] } else { $null }
     $enabled = if ($Application.Contains('Enabled')) { [bool] $Application['Enabled'] } else { $true }
-    $actAs = if ($Application.Contains('ActAsPermissions')) { $Application['ActAsPermissions'] } else { $null }
-    $appOnly = if ($Application.Contains('AppOnlyPermissions')) { $Application['AppOnlyPermissions'] } else { $null }
+    # Assignments, not `if` expressions: an `if` would unroll an empty list into $null.
+    $actAs = $null
+    if ($Application.Contains('ActAsPermissions')) { $actAs = $Application['ActAsPermissions'] }
+    $appOnly = $null
+    if ($Application.Contains('AppOnlyPermissions')) { $appOnly = $Application['AppOnlyPermissions'] }
     $object = [pscustomobject] [ordered] @{
         PSTypeName                          = 'Microsoft.Exchange.Data.Directory.SystemConfiguration.PartnerApplication'
         Enabled                             = $enabled
@@ -187,8 +198,8 @@ function ConvertTo-PartnerApplicationObject {
         LinkedAccount                       = $(if ($null -eq $linked) { $null } else { [string] $linked })
         IssuerIdentifier                    = ''
         AccountType                         = 'OrganizationalAccount'
-        AppOnlyPermissions                  = (ConvertTo-StringArrayOrNull -Value $appOnly)
-        ActAsPermissions                    = (ConvertTo-StringArrayOrNull -Value $actAs)
+        AppOnlyPermissions                  = (ConvertTo-StringArrayOrNull -Value $appOnly -Deserialized $Deserialized)
+        ActAsPermissions                    = (ConvertTo-StringArrayOrNull -Value $actAs -Deserialized $Deserialized)
         AdminDisplayName                    = ''
         ExchangeVersion                     = '0.20 (15.0.0.0)'
         Name                                = $name
@@ -200,6 +211,9 @@ function ConvertTo-PartnerApplicationObject {
         OriginatingServer                   = $script:DomainController
         IsValid                             = $true
         ObjectState                         = 'Unchanged'
+    }
+    if ($Deserialized) {
+        $object.PSObject.TypeNames.Insert(0, 'Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.PartnerApplication')
     }
     return $object
 }
@@ -232,10 +246,14 @@ function Get-PartnerApplication {
     )
     process {
         Write-StandInCall -Call (New-StandInCall -Command 'Get-PartnerApplication' -Bound $PSBoundParameters)
-        $applications = @((Read-StandInState)['applications'])
+        $state = Read-StandInState
+        $applications = @($state['applications'])
+        $deserialized = $state.Contains('deserialized') -and [bool] $state['deserialized']
         # As documented: $null or no Identity returns every object.
         if ($null -eq $Identity -or [string]::IsNullOrEmpty($Identity.RawIdentity)) {
-            foreach ($application in $applications) { ConvertTo-PartnerApplicationObject -Application $application }
+            foreach ($application in $applications) {
+                ConvertTo-PartnerApplicationObject -Application $application -Deserialized $deserialized
+            }
             return
         }
         $matched = Find-StandInApplication -Applications $applications -Identity $Identity.RawIdentity
@@ -245,7 +263,9 @@ function Get-PartnerApplication {
                 "' couldn't be found on '" + $script:DomainController + "'.")
             return
         }
-        foreach ($index in $matched) { ConvertTo-PartnerApplicationObject -Application $applications[$index] }
+        foreach ($index in $matched) {
+            ConvertTo-PartnerApplicationObject -Application $applications[$index] -Deserialized $deserialized
+        }
     }
 }
 

@@ -19,13 +19,14 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import conftest
+import pytest
 
 PWSH_TESTS = Path(__file__).resolve().parent
 PROJECT_ROOT = PWSH_TESTS.parent.parent
@@ -104,6 +105,25 @@ class _Clock:
 
 
 POWERSHELL_TIME = _Clock()
+_TIME_REPORT_PLUGIN = "auditor-powershell-time"
+
+
+class _TimeReport:
+    """A pytest plugin that prints POWERSHELL_TIME in the terminal summary."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if POWERSHELL_TIME.processes:
+            terminalreporter.write_line(
+                f"PowerShell: {POWERSHELL_TIME.processes} pwsh processes, "
+                f"{POWERSHELL_TIME.seconds:.1f} s of pwsh wall time "
+                "(summed; stories run concurrently)"
+            )
+
+
+def register_time_report(config: pytest.Config) -> None:
+    """Make the session end with a line saying how much time PowerShell took (once)."""
+    if not config.pluginmanager.has_plugin(_TIME_REPORT_PLUGIN):
+        config.pluginmanager.register(_TimeReport(), _TIME_REPORT_PLUGIN)
 
 
 def find_pwsh() -> Path | None:
@@ -321,12 +341,15 @@ class StandIn:
         )
 
 
-def run_parallel(jobs: Sequence[tuple[StandIn, Path, Sequence[str]]]) -> list[Run]:
-    """Run independent (stand-in, script, arguments) jobs concurrently, results in order."""
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+T = TypeVar("T")
+
+
+def run_stories(makers: Mapping[str, Callable[[], T]]) -> dict[str, T]:
+    """Run independent stories (each on its own stand-in) concurrently, one per CPU at most."""
+    workers = max(1, min(len(makers), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(standin.run, script, *args) for standin, script, args in jobs]
-        return [future.result() for future in futures]
+        futures = {name: pool.submit(make) for name, make in makers.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 # --- batched checks -----------------------------------------------------------------------------
@@ -442,7 +465,9 @@ def evaluate_literals(literals: Sequence[str], workdir: Path) -> list[str]:
         json.dumps(
             {
                 "allowed_commands": [],
-                "files": [{"id": "values", "path": str(values_path), "mode": "values"}],
+                "files": [
+                    {"id": "values", "path": str(values_path), "mode": "values", "shape": False}
+                ],
             }
         ),
         encoding="utf-8",

@@ -274,7 +274,7 @@ foreach ($file in @($manifest.files)) {
             parse_errors = $parseErrors
             violations   = $violations.ToArray()
             commands     = $commands.ToArray()
-            shape        = $(if ($file.shape) { Get-Shape -Nodes $nodes } else { @() })
+            shape        = $(if ($null -ne $file.PSObject.Properties['shape'] -and $file.shape) { Get-Shape -Nodes $nodes } else { @() })
         })
 }
 

@@ -26,6 +26,8 @@ $report.type_name = $app.PSObject.TypeNames[0]
 $other = Get-PartnerApplication -Identity 'Exchange Online' -ErrorAction Stop
 $report.null_app_only = $null -eq $other.AppOnlyPermissions
 $report.all_count = @(Get-PartnerApplication).Count
+$empty = Get-PartnerApplication -Identity 'Empty List' -ErrorAction Stop
+$report.empty_app_only = $(if ($null -eq $empty.AppOnlyPermissions) { 'null' } else { 'count ' + $empty.AppOnlyPermissions.Count })
 $app | Export-Clixml -LiteralPath $args[1] -Depth 4
 $back = Import-Clixml -LiteralPath $args[1]
 $report.clixml_app_only = @($back.AppOnlyPermissions)

@@ -11,8 +11,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,12 @@ from auditor.psquote import decode_ps_literal, ps_literal
 from auditor.render import ps1
 
 pytestmark = pytest.mark.pwsh
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _report_powershell_time(pytestconfig: pytest.Config) -> None:
+    harness.register_time_report(pytestconfig)
+
 
 QUOTES = "'\u2018\u2019\u201a\u201b\"\u201c\u201d\u201e"
 HOSTILE = (
@@ -323,12 +329,12 @@ def _hostile_story(root: Path, case: dict[str, Any]) -> dict[str, Any]:
 def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     harness.require_pwsh()
     root = tmp_path_factory.mktemp("hostile-runs")
-    with ThreadPoolExecutor(max_workers=len(HOSTILE_RUNS)) as pool:
-        futures = {
-            name: pool.submit(_hostile_story, root / name, case)
+    return harness.run_stories(
+        {
+            name: functools.partial(_hostile_story, root / name, case)
             for name, case in HOSTILE_RUNS.items()
         }
-        return {name: future.result() for name, future in futures.items()}
+    )
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_RUNS))

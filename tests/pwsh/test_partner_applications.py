@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,12 @@ import pytest
 import scenarios
 
 pytestmark = pytest.mark.pwsh
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _report_powershell_time(pytestconfig: pytest.Config) -> None:
+    harness.register_time_report(pytestconfig)
+
 
 GRAPH = harness.GRAPH_APP_ID
 HR = scenarios.HR_APP_ID
@@ -121,9 +126,7 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         "no-parameter": no_parameter,
         "rollback-drift": rollback_drift,
     }
-    with ThreadPoolExecutor(max_workers=len(makers)) as pool:
-        futures = {name: pool.submit(make) for name, make in makers.items()}
-        return {name: future.result() for name, future in futures.items()}
+    return harness.run_stories(makers)
 
 
 def _set_calls(run: harness.Run) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ tests in this folder run, and the collection script. All are linted in ONE pwsh 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import conftest
@@ -15,6 +16,12 @@ import pytest
 import scenarios
 
 pytestmark = pytest.mark.pwsh
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _report_powershell_time(pytestconfig: pytest.Config) -> None:
+    harness.register_time_report(pytestconfig)
+
 
 EXCHANGE_COMMANDS_NEEDING_STOP = {
     "Get-PartnerApplication",
@@ -29,6 +36,7 @@ def _css_available() -> bool:
     return (conftest.CSS_EXCHANGE / "E16" / "IIS").is_dir()
 
 
+@functools.cache
 def generated_scripts() -> dict[str, str]:
     """Every generated script, by a readable id."""
     scripts: dict[str, str] = {}

@@ -12,6 +12,12 @@ import pytest
 
 pytestmark = pytest.mark.pwsh
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _report_powershell_time(pytestconfig: pytest.Config) -> None:
+    harness.register_time_report(pytestconfig)
+
+
 # (snippet, the rule lint51.ps1 must report). Each is valid PowerShell 7 that 5.1 cannot run, or
 # a command the generated scripts must never call.
 BAD_SNIPPETS = {
@@ -161,6 +167,14 @@ def test_stand_in_module_matches_the_documented_commands(
                 "LinkedAccount": "contoso.com/Users/Exchange Online-ApplicationAccount",
                 "Enabled": True,
             },
+            {
+                "Name": "Empty List",
+                "ApplicationIdentifier": harness.SKYPE_APP_ID,
+                "ActAsPermissions": [],
+                "AppOnlyPermissions": [],
+                "LinkedAccount": None,
+                "Enabled": False,
+            },
         ]
     )
     state["omit_app_only_parameter"] = omit_app_only
@@ -195,7 +209,8 @@ def test_stand_in_module_matches_the_documented_commands(
     assert report["application_identifier_type"] == "System.String"
     assert report["type_name"].endswith("SystemConfiguration.PartnerApplication")
     assert report["null_app_only"] is True
-    assert report["all_count"] == 2
+    assert report["all_count"] == 3
+    assert report["empty_app_only"] == "count 0"  # an empty list stays a list, $null stays $null
     assert report["clixml_app_only"] == ["Mail.Read", "Mail.Send"]
     assert "couldn't be found" in report["missing"]
     # -WhatIf reached the stand-in: logged, nothing changed.

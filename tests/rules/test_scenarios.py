@@ -8,7 +8,6 @@ import random
 import time
 from pathlib import Path
 
-import pytest
 from rule_case_loader import API_DEFAULT, GRAPH_ACT_AS, GRAPH_ID, build_inventory
 
 from auditor.model import Finding, Inventory, Policy
@@ -203,20 +202,21 @@ def test_incomplete_evidence_makes_the_audit_incomplete_unless_allowed() -> None
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("servers", [100])
-def test_evaluation_is_fast_and_linear(servers: int) -> None:
+def test_evaluation_is_fast_and_linear() -> None:
+    """2,400 web.configs (100 servers) well under a second; 4x the servers, about 4x the time."""
     policy = load_policy()
-    small = fleet_inventory(servers // 4)
-    large = fleet_inventory(servers)
-    assert len(large.web_configs) == 2400
+    hundred = fleet_inventory(100)
+    four_hundred = fleet_inventory(400)
+    assert len(hundred.web_configs) == 2400
 
     def timed(inventory: Inventory) -> float:
-        start = time.perf_counter()
-        evaluate(inventory, policy, as_of=datetime.date(2026, 3, 1))
-        return time.perf_counter() - start
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            evaluate(inventory, policy, as_of=datetime.date(2026, 3, 1))
+            runs.append(time.perf_counter() - start)
+        return min(runs)
 
-    timed(small)
-    small_time = min(timed(small) for _ in range(3))
-    large_time = min(timed(large) for _ in range(3))
-    assert large_time < 1.0
-    assert large_time < small_time * 4 * 2.5  # linear, with room for noise
+    hundred_time = timed(hundred)
+    assert hundred_time < 0.5
+    assert timed(four_hundred) < hundred_time * 4 * 3  # linear, with room for a busy machine

@@ -1,0 +1,196 @@
+"""Discovery, sniffing, dispatch and the fold: `read_inventory` over folders of real-world mess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from parser_helpers import DATA
+
+from auditor.model import InputFormat, Problem, ProblemCode, Severity
+from auditor.parsers import formatlist, read_inventory, sniff
+
+PARSERS = Path(__file__).resolve().parents[2] / "auditor" / "parsers"
+FORMAT_LIST_FILE = DATA / "formatlist" / "subset-widths-utf8bom-cr.txt"
+JSON_FILE = DATA / "json" / "two-apps-pwsh7-array.json"
+CSV_FILE = DATA / "csv" / "joined-embedded-newline.csv"
+
+
+@pytest.fixture
+def export_tree(tmp_path: Path) -> Path:
+    """A folder as an admin might hand it over: exports, notes, junk, links, a huge file."""
+    root = tmp_path / "exports"
+    (root / "srv-b").mkdir(parents=True)
+    (root / "srv-a").mkdir()
+    (root / ".git").mkdir()
+    shutil.copy(FORMAT_LIST_FILE, root / "srv-b" / "pa.txt")
+    shutil.copy(JSON_FILE, root / "srv-a" / "pa.json")
+    shutil.copy(CSV_FILE, root / "pa.csv")
+    (root / "srv-a" / "notes.md").write_text("# Notes\n\nExported on Monday.\n")
+    (root / ".git" / "config").write_text("[core]\n")
+    (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (root / "empty.txt").write_bytes(b"")
+    (root / "binary.dat").write_bytes((DATA / "mixed" / "binary.dat").read_bytes())
+    (root / "big.txt").write_bytes(b"Name : x\n" * 2000)
+    (root / "dangling.txt").symlink_to(root / "missing.txt")
+    (root / "linked-folder").symlink_to(root / "srv-a", target_is_directory=True)
+    return root
+
+
+def _codes(problems: tuple[Problem, ...]) -> list[tuple[str, str]]:
+    return [(Path(problem.path).name, problem.code.value) for problem in problems]
+
+
+def test_folder_is_walked_in_sorted_order_and_nothing_is_skipped_silently(
+    export_tree: Path,
+) -> None:
+    inventory = read_inventory([export_tree], max_bytes=10_000)
+
+    assert [
+        Path(source.path).relative_to(export_tree).as_posix() for source in inventory.inputs
+    ] == [
+        "binary.dat",
+        "empty.txt",
+        "pa.csv",
+        "srv-a/notes.md",
+        "srv-a/pa.json",
+        "srv-b/pa.txt",
+    ]
+    assert [source.format for source in inventory.inputs] == [
+        None,
+        None,
+        InputFormat.CSV,
+        None,
+        InputFormat.JSON,
+        InputFormat.FORMAT_LIST,
+    ]
+    assert sorted(_codes(inventory.problems)) == [
+        ("big.txt", "too-large"),
+        ("binary.dat", "unknown-format"),
+        ("dangling.txt", "unreadable"),
+        ("empty.txt", "unknown-format"),
+        ("linked-folder", "unreadable"),
+        ("notes.md", "unknown-format"),
+    ]
+    messages = {Path(problem.path).name: problem for problem in inventory.problems}
+    assert "binary data" in messages["binary.dat"].message
+    assert "empty" in messages["empty.txt"].message
+    assert "not read" in messages["big.txt"].message
+    for link in ("linked-folder", "dangling.txt"):
+        assert "symbolic link" in messages[link].message
+        assert messages[link].severity is Severity.HIGH
+    # Parsing went on past every bad file: all three exports were read.
+    assert [app.application_identifier for app in inventory.partner_applications] == [
+        "00000002-0000-0ff1-ce00-000000000000",
+        "00000003-0000-0000-c000-000000000000",
+        "00000003-0000-0000-c000-000000000000",
+        "00000003-0000-0000-c000-000000000000",
+        "00000004-0000-0ff1-ce00-000000000000",
+        "7557eb47-c689-4224-abcf-aef9bd7573df",
+    ]
+
+
+def test_inventory_does_not_depend_on_argument_order(export_tree: Path) -> None:
+    files = [export_tree / "srv-b" / "pa.txt", export_tree / "srv-a", export_tree / "pa.csv"]
+
+    forward = read_inventory(files, max_bytes=10_000)
+    backward = read_inventory(list(reversed(files)), max_bytes=10_000)
+    # The whole tree plus some of its files again: every file is read once.
+    overlapping = read_inventory([*files, export_tree], max_bytes=10_000)
+    whole = read_inventory([export_tree], max_bytes=10_000)
+
+    assert forward == backward
+    assert forward.to_json() == backward.to_json()
+    assert overlapping == whole
+    assert len({source.path for source in whole.inputs}) == len(whole.inputs)
+
+
+def test_problems_are_sorted_by_path_then_line(export_tree: Path) -> None:
+    inventory = read_inventory([export_tree], max_bytes=10_000)
+    keys = [(problem.path, problem.line or 0) for problem in inventory.problems]
+    assert keys == sorted(keys)
+
+
+def test_missing_paths_and_pipes_are_unreadable(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    inventory = read_inventory([tmp_path / "nowhere", fifo, FORMAT_LIST_FILE])
+
+    assert _codes(inventory.problems)[:2] == [("nowhere", "unreadable"), ("pipe", "unreadable")]
+    assert len(inventory.partner_applications) == 2
+
+
+def test_server_option_replaces_every_other_server(tmp_path: Path) -> None:
+    inventory = read_inventory([JSON_FILE, FORMAT_LIST_FILE], server="EX01")
+    assert {app.server for app in inventory.partner_applications} == {"EX01"}
+
+
+def test_a_parser_failure_is_a_problem_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_raw: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(formatlist, "parse", broken)
+    inventory = read_inventory([FORMAT_LIST_FILE, JSON_FILE])
+
+    assert [(Path(p.path).name, p.code) for p in inventory.problems] == [
+        (FORMAT_LIST_FILE.name, ProblemCode.MALFORMED)
+    ]
+    assert "internal error RuntimeError: boom" in inventory.problems[0].message
+    assert len(inventory.partner_applications) == 2  # the JSON file was still read
+
+
+CLIXML_HEAD = b'<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"\xef\xbb\xbf" + CLIXML_HEAD + b"</Objs>", InputFormat.CLIXML),
+        (b"\xff\xfe" + (CLIXML_HEAD + b"</Objs>").decode().encode("utf-16-le"), InputFormat.CLIXML),
+        (
+            b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\r\n<!-- copied -->\r\n'
+            b"<configuration>\r\n  <appSettings />\r\n</configuration>",
+            InputFormat.WEB_CONFIG,
+        ),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE configuration [<!ENTITY x "y">]><configuration/>',
+            InputFormat.WEB_CONFIG,
+        ),
+        (b"<html><body>hello</body></html>", None),
+        (b'[\r\n  {"ApplicationIdentifier": "x"}\r\n]', InputFormat.JSON),
+        (b'\xef\xbb\xbf{"value": [], "Count": 0}', InputFormat.JSON),
+        (b'#TYPE Selected.System.Object\r\n"Name","ApplicationIdentifier"\r\n', InputFormat.CSV),
+        (b'"ApplicationIdentifier";"ActAsPermissions"\n"x";"y"\n', InputFormat.CSV),
+        (b"Name,Enabled\nGraph,True\n", InputFormat.CSV),
+        (b"\r\nName    : Graph\r\nEnabled : True\r\n", InputFormat.FORMAT_LIST),
+        (b"\x1b[32;1mName : \x1b[0mGraph\n\x1b[32;1mId   : \x1b[0m1\n", InputFormat.FORMAT_LIST),
+        ("\r\nName    : Graph\r\nEnabled : True\r\n".encode("utf-16-le"), InputFormat.FORMAT_LIST),
+        (b"Note: exported on Monday\nby the admin\n", None),
+        (b"", None),
+        (b"   \r\n", None),
+        (b"MZ\x90\x00\x03\x00Name : x\nId : y\n", None),
+    ],
+)
+def test_sniff_by_content(data: bytes, expected: InputFormat | None) -> None:
+    assert sniff(data) is expected
+
+
+@pytest.mark.parametrize(
+    ("module", "file", "expected"),
+    [
+        ("clixml.py", "clixml/two-apps-utf16.xml", InputFormat.CLIXML),
+        ("webconfig.py", "webconfig/rest-default.config", InputFormat.WEB_CONFIG),
+    ],
+)
+def test_xml_inputs_are_dispatched_to_their_parsers(
+    module: str, file: str, expected: InputFormat
+) -> None:
+    if not (PARSERS / module).is_file() or not (DATA / file).is_file():
+        pytest.skip(f"auditor/parsers/{module} or its fixture is not written yet")
+    inventory = read_inventory([DATA / file])
+
+    assert [source.format for source in inventory.inputs] == [expected]
+    assert inventory.partner_applications or inventory.web_configs

@@ -1,0 +1,100 @@
+"""One partner application, exported every way an admin might: the same inventory record.
+
+The model is the real "Microsoft Graph" application of an Exchange 2019 organisation (CSS-Exchange
+HealthChecker test data, `E19/GetPartnerApplication.xml`): 29 ActAsPermissions in stored order,
+AppOnlyPermissions and LinkedAccount `$null`. The fixtures are our own exports of a stand-in
+object with the same shape (see data/mixed/README.md); the CLIXML one is written by hand after
+the real file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from parser_helpers import DATA
+
+from auditor.model import InputFormat
+from auditor.parsers import read_inventory
+
+EQUIVALENCE = DATA / "mixed" / "equivalence"
+CLIXML_MODULE = Path(__file__).resolve().parents[2] / "auditor" / "parsers" / "clixml.py"
+
+EXPECTED: dict[str, Any] = {
+    "name": "Microsoft Graph",
+    "application_identifier": "00000003-0000-0000-c000-000000000000",
+    "enabled": True,
+    "act_as_permissions": [
+        "Mail.Read",
+        "Mail.Write",
+        "Mail.Send",
+        "Calendars.Read",
+        "Calendars.ReadWrite",
+        "Calendars.Read.Shared",
+        "Calendars.ReadWrite.Shared",
+        "Contacts.Read",
+        "Contacts.ReadWrite",
+        "Contacts.Read.Shared",
+        "Contacts.ReadWrite.Shared",
+        "Mail.ReadWrite",
+        "Calendars.Write",
+        "Contacts.Write",
+        "Sites.Read.All",
+        "Sites.ReadWrite.All",
+        "User.Read",
+        "User.ReadWrite",
+        "User.ReadBasic.All",
+        "User.Read.All",
+        "User.ReadWrite.All",
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "People.Read",
+        "People.ReadWrite",
+        "MailboxSettings.ReadWrite",
+        "Privilege.SkipClientAccessRules",
+        "Tasks.Read",
+        "Tasks.ReadWrite",
+    ],
+    "act_as_complete": True,
+    "app_only_permissions": [],
+    "app_only_complete": True,
+    "linked_account": None,
+    "server": "mbx2.fabrikam.test",  # PSComputerName, present in every export
+}
+
+EXPORTS = {
+    "graph-formatlist-utf16le.txt": InputFormat.FORMAT_LIST,  # pwsh 7, UTF-16LE, cut at 80
+    "graph-formatlist-ps51-wordwrap.txt": InputFormat.FORMAT_LIST,  # 5.1 word wrap at 80
+    "graph.json": InputFormat.JSON,
+    "graph-joined.csv": InputFormat.CSV,
+    "graph.xml": InputFormat.CLIXML,
+}
+
+
+@pytest.mark.parametrize("file", sorted(EXPORTS), ids=str)
+def test_every_export_gives_the_same_application(file: str) -> None:
+    if EXPORTS[file] is InputFormat.CLIXML and not CLIXML_MODULE.is_file():
+        pytest.skip("auditor/parsers/clixml.py is not written yet")
+    inventory = read_inventory([EQUIVALENCE / file])
+
+    assert inventory.problems == ()
+    (app,) = inventory.partner_applications
+    data = app.to_json()
+    source = data.pop("source")
+    assert data == EXPECTED
+    assert source["format"] == EXPORTS[file].value
+    assert [item.format for item in inventory.inputs] == [EXPORTS[file]]
+
+
+def test_the_folder_reads_as_one_application_per_export() -> None:
+    if not CLIXML_MODULE.is_file():
+        pytest.skip("auditor/parsers/clixml.py is not written yet")
+    inventory = read_inventory([EQUIVALENCE])
+
+    assert inventory.problems == ()
+    records = [app.to_json() for app in inventory.partner_applications]
+    assert sorted(record.pop("source")["path"] for record in records) == sorted(
+        str(EQUIVALENCE / file) for file in EXPORTS
+    )
+    assert all(record == EXPECTED for record in records)
