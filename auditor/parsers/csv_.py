@@ -22,6 +22,9 @@ Other rules:
 - a repeated column name (case-insensitive) or a missing `ApplicationIdentifier` column makes the
   file MALFORMED; a record with the wrong number of fields is MALFORMED and skipped.
 
+At most MAX_OBJECTS objects per file and MAX_NAMES names per list are read (see
+`auditor.parsers.properties`).
+
 Line numbers are physical lines (CRLF, LF or CR end a line): a record's line is where it starts,
 a cell's line adds the line breaks inside the cells before it. A cell's raw evidence is the cell
 written as Export-Csv quotes it.

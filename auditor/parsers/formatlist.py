@@ -24,6 +24,8 @@ Items of a permission list are split on "," and trimmed, so a file whose trailin
 stripped by an editor still reads correctly (permission names never contain commas).
 A label that repeats inside one object starts a new object (two objects without a blank line).
 A non-indented line that is not `Label : value` is reported (MALFORMED) and skipped.
+Bounds (see `auditor.parsers.properties`): at most MAX_OBJECTS objects per file and MAX_NAMES
+names per list are read; beyond that a TOO_LARGE problem / an incomplete list says so.
 """
 
 from __future__ import annotations
@@ -179,7 +181,7 @@ def _dedent(line: str, indent: int) -> str:
 
 def _property_value(prop: _Property) -> PropertyValue:
     value = "".join(prop.parts)
-    raw_text = "\n".join(prop.physical)
+    raw_text = _shown(prop.physical)
     if prop.label.casefold() not in _PERMISSION_LABELS:
         return PropertyValue(value=value.strip() or None, line=prop.line, raw=raw_text)
     names, lost = _collection(value.strip())
@@ -187,6 +189,18 @@ def _property_value(prop: _Property) -> PropertyValue:
         shown: str | None = value.strip() or None
         return PropertyValue(value=shown, line=prop.line, raw=raw_text)
     return PropertyValue(value=names, line=prop.line, raw=raw_text, lost=lost)
+
+
+def _shown(physical: list[str]) -> str:
+    """The property's lines as shown in the file, joined by LF, cut after MAX_RAW characters."""
+    shown: list[str] = []
+    length = 0
+    for line in physical:
+        shown.append(line[: MAX_RAW - length + 1])
+        length += len(line) + 1
+        if length > MAX_RAW:
+            break
+    return "\n".join(shown)[:MAX_RAW]
 
 
 def _collection(text: str) -> tuple[tuple[str, ...] | None, str | None]:

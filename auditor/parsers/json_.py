@@ -23,6 +23,9 @@ What ConvertTo-Json does to the data, and what this parser makes of it:
 - invalid JSON is a MALFORMED problem at the line of the error; objects read before it are kept.
   Nesting too deep for Python's parser is a MALFORMED problem, not a crash.
 
+At most MAX_OBJECTS objects per file and MAX_NAMES names per list are read (see
+`auditor.parsers.properties`).
+
 Line numbers: each object's line is where its `{` is (found exactly by decoding array items one at
 a time). A property's line is where its key is, found by a token scan of the object's own text
 (strings and brackets only), and its raw evidence is the text from the key to the end of its value.

@@ -25,6 +25,11 @@ and calls `build_partner_application`, so that all formats normalise identically
 Property names are matched exactly first, then case-insensitively (PowerShell property names
 are case-insensitive). Every permission list carries `Evidence` of its property (line and raw
 text as shown in the file, cut at `MAX_RAW` characters); `source` is the evidence of the object.
+
+Bounds shared by the text parsers, against hostile exports: at most `MAX_OBJECTS` objects are
+read from one file (then a TOO_LARGE problem, `too_many_objects`), at most `MAX_NAMES` names from
+one permission list (then the list is incomplete, `TOO_MANY_NAMES`). Real organisations have a
+handful of partner applications with a few dozen permissions each.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ appends to, so one file can switch encodings half way. This module owns:
   BOM-less UTF-16 (every other byte NUL), else UTF-8;
 - `decode`: the whole file as text, or a `BAD_ENCODING` problem naming the line where decoding
   failed (invalid bytes, NUL bytes in a non-UTF-16 file, a UTF-16 file that continues in an
-  8-bit encoding). U+FEFF characters left inside the text (a BOM written again by an append) are
-  removed; line endings are kept as they are;
+  8-bit encoding). A U+FEFF at the start of a line (a BOM written again by an append) is
+  removed, one inside a line is kept; line endings are kept as they are;
 - `split_lines` and `LineIndex`: one definition of a line (ended by CRLF, LF or a lone CR) that
   every text parser shares, so that line numbers agree across formats;
 - `strip_ansi`: removes terminal escape sequences (PowerShell 7.2+ colours list labels) for the
@@ -37,6 +37,9 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 
 _UTF16_SAMPLE_BYTES = 256
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A byte order mark written again by an append sits at the start of a line; anywhere else U+FEFF
+# is part of a value and is kept (a permission named `Mail.Se\ufeffnd` is not `Mail.Send`).
+_REPEATED_BOM = re.compile(r"(?:^|(?<=[\r\n]))\ufeff+")
 _ANSI = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor movement
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, hyperlinks
@@ -114,7 +117,9 @@ def decode(raw: RawInput) -> str | Problem:
             f"UTF-16 text appended to a {name} file; {_MIXED_ADVICE}",
             line,
         )
-    return text.replace("\ufeff", "")
+    if "\ufeff" in text:
+        text = _REPEATED_BOM.sub("", text)
+    return text
 
 
 def _codec_label(codec: str, bom: int) -> str:

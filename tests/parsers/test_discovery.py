@@ -194,3 +194,59 @@ def test_xml_inputs_are_dispatched_to_their_parsers(
 
     assert [source.format for source in inventory.inputs] == [expected]
     assert inventory.partner_applications or inventory.web_configs
+
+
+# --- bounds against hostile exports ---------------------------------------------------------
+
+_MANY_OBJECTS = {
+    "many.txt": "".join(
+        f"ApplicationIdentifier : {i}\r\nActAsPermissions      : {{}}\r\n"
+        "AppOnlyPermissions    : {}\r\n\r\n"
+        for i in range(5)
+    ),
+    "many.json": "[\n"
+    + ",\n".join(
+        f'{{"ApplicationIdentifier": "{i}", "ActAsPermissions": [], "AppOnlyPermissions": []}}'
+        for i in range(5)
+    )
+    + "\n]\n",
+    "many.csv": '"ApplicationIdentifier","ActAsPermissions","AppOnlyPermissions"\n'
+    + "".join(f'"{i}","",""\n' for i in range(5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_MANY_OBJECTS), ids=str)
+def test_objects_per_file_are_bounded(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.parsers import csv_, json_
+
+    for module in (formatlist, json_, csv_):
+        monkeypatch.setattr(module, "MAX_OBJECTS", 3)
+    path = tmp_path / name
+    path.write_text(_MANY_OBJECTS[name])
+
+    inventory = read_inventory([path])
+
+    assert [app.application_identifier for app in inventory.partner_applications] == [
+        "0",
+        "1",
+        "2",
+    ]
+    ((code, message),) = [(p.code, p.message) for p in inventory.problems]
+    assert code is ProblemCode.TOO_LARGE and "more than 3 objects" in message
+
+
+def test_names_per_list_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(formatlist, "MAX_NAMES", 4)
+    path = tmp_path / "wide.txt"
+    names = ", ".join(f"Scope{i}.Read" for i in range(50))
+    path.write_text(
+        f"ApplicationIdentifier : x\nActAsPermissions      : {{{names}}}\nAppOnlyPermissions    :\n"
+    )
+
+    (app,) = read_inventory([path]).partner_applications
+
+    assert app.act_as_permissions.values == tuple(f"Scope{i}.Read" for i in range(4))
+    assert app.act_as_permissions.complete is False
+    assert len(app.act_as_permissions.evidence.raw) == 500

@@ -76,8 +76,9 @@ def test_binary_files_are_not_sniffed_as_any_format() -> None:
 
 
 def test_a_bom_written_again_by_an_append_is_dropped() -> None:
-    data = b"\xef\xbb\xbfName : a\n\xef\xbb\xbfName : b\n"
-    assert decode(raw_input(Path("twice.txt"), data=data)) == "Name : a\nName : b\n"
+    data = b"\xef\xbb\xbfName : a\r\xef\xbb\xbfName : b\n\xef\xbb\xbfId : Mail.Se\xef\xbb\xbfnd\n"
+    text = decode(raw_input(Path("twice.txt"), data=data))
+    assert text == "Name : a\rName : b\nId : Mail.Se\ufeffnd\n"  # kept inside a value
 
 
 def test_ansi_escapes_are_removed() -> None:
