@@ -98,7 +98,7 @@ def parse(raw: RawInput, *, list_separator: str | None = ";") -> ParseResult:
                 continue
             records += 1
             if records > MAX_OBJECTS:
-                problems.append(too_many_objects(raw, start))
+                problems.append(too_many_objects(raw, start, MAX_OBJECTS))
                 break
             if len(row) != len(header):
                 problems.append(

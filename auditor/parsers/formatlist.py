@@ -145,7 +145,7 @@ def _objects(lines: list[str], raw: RawInput) -> tuple[list[_Object], list[Probl
         folded = label.casefold()
         if current is None or separated or folded in current.labels:
             if len(objects) == MAX_OBJECTS:
-                problems.append(too_many_objects(raw, number))
+                problems.append(too_many_objects(raw, number, MAX_OBJECTS))
                 break
             current = _Object(line=number, first=line[:MAX_RAW])
             objects.append(current)

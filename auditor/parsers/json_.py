@@ -100,7 +100,7 @@ def parse(raw: RawInput) -> ParseResult:
         for item in items:
             count += 1
             if count > MAX_OBJECTS:
-                problems.append(too_many_objects(raw, index.line_of(item.start)))
+                problems.append(too_many_objects(raw, index.line_of(item.start), MAX_OBJECTS))
                 break
             application = _application(item, text, index, raw, problems)
             if application is not None:

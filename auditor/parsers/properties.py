@@ -235,12 +235,12 @@ def incomplete_problem(
     )
 
 
-def too_many_objects(raw: RawInput, line: int | None) -> Problem:
-    """The TOO_LARGE problem for a file that holds more than MAX_OBJECTS objects."""
+def too_many_objects(raw: RawInput, line: int | None, limit: int = MAX_OBJECTS) -> Problem:
+    """The TOO_LARGE problem for a file that holds more than `limit` objects."""
     where = f" from line {line} on" if line is not None else ""
     return raw.problem(
         ProblemCode.TOO_LARGE,
-        f"the file holds more than {MAX_OBJECTS} objects, more than any Exchange organisation "
+        f"the file holds more than {limit} objects, more than any Exchange organisation "
         f"has partner applications; the objects{where} were not read",
         line,
     )
