@@ -64,7 +64,11 @@ def run_audit(request: AuditRequest) -> Report:
             "A-Z a-z 0-9 . _ - starting with a letter or digit"
         )
     policy = load_policy(request.policy_paths)
-    inventory = read_inventory(list(request.paths), server=request.server)
+    inventory = read_inventory(
+        list(request.paths),
+        server=request.server,
+        csv_list_separator=policy.csv_list_separator,
+    )
     evaluation = evaluate(
         inventory, policy, as_of=request.as_of, allow_incomplete=request.allow_incomplete
     )

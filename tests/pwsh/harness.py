@@ -301,12 +301,22 @@ class StandIn:
         return target
 
     def command(self, script: Path, arguments: Sequence[str]) -> str:
-        """The `-Command` text: import the stand-in module, run the script, pass its exit code."""
-        return "; ".join(
+        """The `-Command` text: import the stand-in module, run the script, pass its exit code.
+
+        A terminating error that leaves the script ends the process with exit code 1, as pwsh
+        does, but its message is written to stderr on one line (pwsh's own error view wraps
+        long messages at the console width, which would split the words tests look for).
+        """
+        return "\n".join(
             [
                 "$PSStyle.OutputRendering = 'PlainText'",
                 f"Import-Module -Name {ps_quote(str(STAND_IN_MODULE))} -ErrorAction Stop",
-                f"& {ps_quote(str(script))} {' '.join(arguments)}",
+                "try {",
+                f"    & {ps_quote(str(script))} {' '.join(arguments)}",
+                "} catch {",
+                "    [Console]::Error.WriteLine('TERMINATING-ERROR: ' + $_.Exception.Message)",
+                "    exit 1",
+                "}",
                 "if ($LASTEXITCODE) { exit $LASTEXITCODE } else { exit 0 }",
             ]
         )
