@@ -386,3 +386,13 @@ def test_duplicate_profiles_key_is_refused_without_a_change(stories: dict[str, S
     assert story.recycles("remediation") == {}
     assert story.backups_after["remediation"] == {}
     assert "AUDITOR-EDIT-REFUSED" in run.output, run.describe()
+
+
+def test_own_fixtures_keep_the_byte_shapes_they_exist_for() -> None:
+    # A checkout that converted line endings or added a BOM would quietly weaken the tests above.
+    crlf = (scenarios.FIXTURES / "rest-crlf-no-bom.config").read_bytes()
+    assert not crlf.startswith(BOM)
+    assert crlf.count(b"\r\n") == crlf.count(b"\n") > 10
+    single = (scenarios.FIXTURES / "ews-single-quoted.config").read_bytes()
+    assert single.startswith(BOM) and b"\r" not in single
+    assert b"value='S2SAppActAs" in single
