@@ -14,8 +14,9 @@ def dumps(document: Any) -> str:
 
 
 def render_inventory(inventory: Inventory) -> str:
-    """The `auditor parse --json` document."""
-    return dumps(inventory.to_json())
+    """The `auditor parse --json` document, compact (it grows with the fleet; pipe it to jq)."""
+    document = inventory.to_json()
+    return json.dumps(document, sort_keys=True, ensure_ascii=True, separators=(",", ":")) + "\n"
 
 
 def findings_document(report: Report) -> dict[str, Any]:
