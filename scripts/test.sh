@@ -2,7 +2,7 @@
 # The project's one test command (README, .ci/run): creates .venv, installs auditor with its test
 # extras, installs PowerShell 7.6.9 as a .NET tool when dotnet exists, then runs pytest.
 # pip honours PIP_NO_INDEX and PIP_FIND_LINKS, so an air-gapped machine installs from a wheelhouse.
-# Extra arguments go to pytest.
+# Extra arguments go to pytest. AUDITOR_SETUP_ONLY=1 installs and stops before pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +22,7 @@ else
   echo "PowerShell: not available (dotnet missing); PowerShell tests will be skipped"
 fi
 
+if [ "${AUDITOR_SETUP_ONLY:-}" = 1 ]; then
+  exit 0
+fi
 exec .venv/bin/python -m pytest "$@"
