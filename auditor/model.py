@@ -479,7 +479,8 @@ class WebConfigChange:
     """Rewrite the OAuthHttpModule.Profiles value of one web.config on one server."""
 
     vdir: str
-    relative_path: str  # path below $env:ExchangeInstallPath, e.g. FrontEnd\\HttpProxy\\Rest\\web.config
+    # The path below $env:ExchangeInstallPath, e.g. FrontEnd\\HttpProxy\\Rest\\web.config.
+    relative_path: str
     app_pool: str | None
     audited_sha256: str
     audited_value: str

@@ -36,3 +36,38 @@ def article_sample() -> Path:
     if not ARTICLE_SAMPLE.is_file():
         skip_or_fail(f"article sample not found at {ARTICLE_SAMPLE}")
     return ARTICLE_SAMPLE
+
+
+# The 29 ActAsPermissions of the real "Microsoft Graph" partner application, in stored order
+# (CSS-Exchange E19 GetPartnerApplication.xml; reference/notes/exchange-domain.md section 3.1).
+GRAPH_ACT_AS: tuple[str, ...] = (
+    "Mail.Read",
+    "Mail.Write",
+    "Mail.Send",
+    "Calendars.Read",
+    "Calendars.ReadWrite",
+    "Calendars.Read.Shared",
+    "Calendars.ReadWrite.Shared",
+    "Contacts.Read",
+    "Contacts.ReadWrite",
+    "Contacts.Read.Shared",
+    "Contacts.ReadWrite.Shared",
+    "Mail.ReadWrite",
+    "Calendars.Write",
+    "Contacts.Write",
+    "Sites.Read.All",
+    "Sites.ReadWrite.All",
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "People.Read",
+    "People.ReadWrite",
+    "MailboxSettings.ReadWrite",
+    "Privilege.SkipClientAccessRules",
+    "Tasks.Read",
+    "Tasks.ReadWrite",
+)

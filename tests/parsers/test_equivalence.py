@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import GRAPH_ACT_AS
 from parser_helpers import DATA
 
 from auditor.model import InputFormat
@@ -25,37 +26,7 @@ EXPECTED: dict[str, Any] = {
     "name": "Microsoft Graph",
     "application_identifier": "00000003-0000-0000-c000-000000000000",
     "enabled": True,
-    "act_as_permissions": [
-        "Mail.Read",
-        "Mail.Write",
-        "Mail.Send",
-        "Calendars.Read",
-        "Calendars.ReadWrite",
-        "Calendars.Read.Shared",
-        "Calendars.ReadWrite.Shared",
-        "Contacts.Read",
-        "Contacts.ReadWrite",
-        "Contacts.Read.Shared",
-        "Contacts.ReadWrite.Shared",
-        "Mail.ReadWrite",
-        "Calendars.Write",
-        "Contacts.Write",
-        "Sites.Read.All",
-        "Sites.ReadWrite.All",
-        "User.Read",
-        "User.ReadWrite",
-        "User.ReadBasic.All",
-        "User.Read.All",
-        "User.ReadWrite.All",
-        "Group.Read.All",
-        "Group.ReadWrite.All",
-        "People.Read",
-        "People.ReadWrite",
-        "MailboxSettings.ReadWrite",
-        "Privilege.SkipClientAccessRules",
-        "Tasks.Read",
-        "Tasks.ReadWrite",
-    ],
+    "act_as_permissions": list(GRAPH_ACT_AS),
     "act_as_complete": True,
     "app_only_permissions": [],
     "app_only_complete": True,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from conftest import GRAPH_ACT_AS
 
 from auditor import layout
 from auditor.model import (
@@ -54,37 +55,7 @@ HEADER = ps1.ScriptHeader(
 
 # Microsoft Graph with the recipe's wholesale copy (29 delegated permissions, as in DESIGN.md),
 # a line-of-business app whose policy approves one permission, and an app the change leaves alone.
-GRAPH_PERMISSIONS = (
-    "Mail.Read",
-    "Mail.Write",
-    "Mail.Send",
-    "Calendars.Read",
-    "Calendars.ReadWrite",
-    "Calendars.Read.Shared",
-    "Calendars.ReadWrite.Shared",
-    "Contacts.Read",
-    "Contacts.ReadWrite",
-    "Contacts.Read.Shared",
-    "Contacts.ReadWrite.Shared",
-    "Mail.ReadWrite",
-    "Calendars.Write",
-    "Contacts.Write",
-    "Sites.Read.All",
-    "Sites.ReadWrite.All",
-    "User.Read",
-    "User.ReadWrite",
-    "User.ReadBasic.All",
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "People.Read",
-    "People.ReadWrite",
-    "MailboxSettings.ReadWrite",
-    "Privilege.SkipClientAccessRules",
-    "Tasks.Read",
-    "Tasks.ReadWrite",
-)
+GRAPH_PERMISSIONS = GRAPH_ACT_AS
 HR_APP_ID = "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
 HR_AUDITED = ("Calendars.Read", "Mail.Read", "User.Read.All")
 HR_TARGET = ("Calendars.Read",)

@@ -18,6 +18,8 @@ import dataclasses
 import hashlib
 from datetime import date, timedelta
 
+from conftest import GRAPH_ACT_AS
+
 from auditor.model import (
     ApplicationPolicy,
     AppSetting,
@@ -53,37 +55,7 @@ GRAPH_ID = "00000003-0000-0000-c000-000000000000"
 EXO_ID = "00000002-0000-0ff1-ce00-000000000000"
 
 # The real ActAsPermissions of "Microsoft Graph" (exchange-domain.md section 3.1), stored order.
-GRAPH_ACT_AS: tuple[str, ...] = (
-    "Mail.Read",
-    "Mail.Write",
-    "Mail.Send",
-    "Calendars.Read",
-    "Calendars.ReadWrite",
-    "Calendars.Read.Shared",
-    "Calendars.ReadWrite.Shared",
-    "Contacts.Read",
-    "Contacts.ReadWrite",
-    "Contacts.Read.Shared",
-    "Contacts.ReadWrite.Shared",
-    "Mail.ReadWrite",
-    "Calendars.Write",
-    "Contacts.Write",
-    "Sites.Read.All",
-    "Sites.ReadWrite.All",
-    "User.Read",
-    "User.ReadWrite",
-    "User.ReadBasic.All",
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "People.Read",
-    "People.ReadWrite",
-    "MailboxSettings.ReadWrite",
-    "Privilege.SkipClientAccessRules",
-    "Tasks.Read",
-    "Tasks.ReadWrite",
-)
+
 
 FORBIDDEN_APP_ONLY: tuple[str, ...] = ("Mail.Send", "*.ReadWrite.All", "Privilege.*")
 API_DEFAULT: tuple[str, ...] = (

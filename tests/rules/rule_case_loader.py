@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import GRAPH_ACT_AS
 
 from auditor.model import (
     OAUTH_PROFILES_KEY,
@@ -36,37 +37,7 @@ CASES_DIR = Path(__file__).resolve().parent / "cases"
 DEFAULT_AS_OF = datetime.date(2026, 3, 1)
 
 # The 29 ActAsPermissions of the real "Microsoft Graph" partner application (CSS-Exchange E19).
-GRAPH_ACT_AS = [
-    "Mail.Read",
-    "Mail.Write",
-    "Mail.Send",
-    "Calendars.Read",
-    "Calendars.ReadWrite",
-    "Calendars.Read.Shared",
-    "Calendars.ReadWrite.Shared",
-    "Contacts.Read",
-    "Contacts.ReadWrite",
-    "Contacts.Read.Shared",
-    "Contacts.ReadWrite.Shared",
-    "Mail.ReadWrite",
-    "Calendars.Write",
-    "Contacts.Write",
-    "Sites.Read.All",
-    "Sites.ReadWrite.All",
-    "User.Read",
-    "User.ReadWrite",
-    "User.ReadBasic.All",
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "People.Read",
-    "People.ReadWrite",
-    "MailboxSettings.ReadWrite",
-    "Privilege.SkipClientAccessRules",
-    "Tasks.Read",
-    "Tasks.ReadWrite",
-]
+
 GRAPH_ID = "00000003-0000-0000-c000-000000000000"
 API_DEFAULT = "S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2"
 
