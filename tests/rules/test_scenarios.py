@@ -83,7 +83,7 @@ def test_the_recipe_under_the_default_policy() -> None:
     assert pa003.location.to_json() == {"path": CLIXML, "line": 133}
 
     (pa002,) = found["PA002"]
-    assert pa002.details["excess"] == GRAPH_ACT_AS
+    assert pa002.details["excess"] == list(GRAPH_ACT_AS)
 
     (wc001,) = found["WC001"]
     assert wc001.subject == "web-config:EX01:Default Web Site/API"
