@@ -34,6 +34,8 @@ class AuditRequest:
     fail_on: Severity = Severity.HIGH
     server: str | None = None
     allow_incomplete: bool = False
+    requester: str = ""
+    reviewers: tuple[str, ...] = ()
 
 
 def default_change_id(as_of: datetime.date) -> str:
@@ -82,6 +84,8 @@ def run_audit(request: AuditRequest) -> Report:
         findings=evaluation.findings,
         not_applied=evaluation.not_applied,
         complete=evaluation.complete,
+        requester=request.requester,
+        reviewers=request.reviewers,
     )
     return attach_remediation(report)
 

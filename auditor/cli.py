@@ -185,6 +185,13 @@ def audit(
             help="Finish even when evidence is incomplete (still reported as EV001/EV002).",
         ),
     ] = False,
+    requester: Annotated[
+        str, typer.Option("--requester", help="Name printed as requester in the approval block.")
+    ] = "",
+    reviewer: Annotated[
+        list[str] | None,
+        typer.Option("--reviewer", help="Reviewer printed in the approval block (repeatable)."),
+    ] = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="Terminal output: summary text or findings.json."),
@@ -210,6 +217,8 @@ def audit(
         fail_on=Severity(fail_on.value),
         server=server,
         allow_incomplete=allow_incomplete,
+        requester=requester,
+        reviewers=tuple(reviewer or ()),
     )
     try:
         report = run_audit(request)

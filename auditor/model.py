@@ -546,6 +546,8 @@ class Report:
     change_sets: tuple[ChangeSet, ...] = ()
     scripts: tuple[Script, ...] = ()
     complete: bool = True  # False when evidence a rule needed was missing (exit 2)
+    requester: str = ""  # printed in the approval block; blank lines when empty
+    reviewers: tuple[str, ...] = ()
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

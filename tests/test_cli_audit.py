@@ -271,3 +271,18 @@ def test_collect_writes_an_ascii_script(tmp_path: Path) -> None:
     data.decode("ascii")
     assert b"Export-Clixml" in data
     assert run("collect", "--out", str(target))[0] == 2  # never overwritten
+
+
+def test_requester_and_reviewers_reach_the_approval_block(tmp_path: Path) -> None:
+    out = tmp_path / "pkg"
+    code, _ = audit_example(
+        out, "--requester", "Alice <script>x</script>", "--reviewer", "Bob", "--reviewer", "Eve"
+    )
+    assert code == 1
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Alice &lt;script&gt;x&lt;/script&gt;" in html
+    assert "<script>x</script>" not in html
+    assert html.count(">Reviewer</th>") == 2
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["requester"] == "Alice <script>x</script>"
+    assert document["reviewers"] == ["Bob", "Eve"]

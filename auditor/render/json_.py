@@ -26,6 +26,8 @@ def findings_document(report: Report) -> dict[str, Any]:
         "tool_version": report.tool_version,
         "as_of": report.as_of,
         "change_id": report.change_id,
+        "requester": report.requester,
+        "reviewers": list(report.reviewers),
         "fail_on": report.fail_on.value,
         "complete": report.complete,
         "verdict": verdict(report),
