@@ -5,7 +5,9 @@
 1. Discovery. Each argument is a file or a folder. Folders are walked recursively in sorted
    order (names compared as strings). Skipped without a problem, because they are never exports:
    names starting with `.` (`.git`, `.DS_Store`, editor swap files) and the Windows shell files
-   `Thumbs.db` and `desktop.ini`. Everything else found is read or reported: a missing path or an
+   `Thumbs.db` and `desktop.ini`, and documentation that travels with export folders (`README*`,
+   `LICENSE*`, `NOTICE*`, `*.md`; read and reported like any file when named on the command
+   line). Everything else found is read or reported: a missing path or an
    unreadable folder or file is UNREADABLE, a device or pipe is UNREADABLE (never opened). A
    symbolic link met while walking a folder (to a file or a folder) is not followed and is
    reported UNREADABLE: a folder copied from a compromised server must not make auditor read
@@ -61,6 +63,7 @@ __all__ = ["DEFAULT_MAX_BYTES", "IGNORED_NAMES", "read_inventory", "sniff"]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini"})
+DOCUMENTATION_PREFIXES = ("readme", "license", "licence", "notice")
 
 _SNIFF_BYTES = 64 * 1024
 _XML_PROLOG_ITEM = re.compile(
@@ -205,7 +208,7 @@ def _discover(path: Path, problems: list[Problem]) -> list[Path]:
                 kept.append(name)
         folders[:] = kept
         for name in sorted(names):
-            if _ignored(name):
+            if _ignored(name) or _documentation(name):
                 continue
             if (base / name).is_symlink():
                 problems.append(_problem(ProblemCode.UNREADABLE, str(base / name), _LINK))
@@ -216,6 +219,12 @@ def _discover(path: Path, problems: list[Problem]) -> list[Path]:
 
 def _ignored(name: str) -> bool:
     return name.startswith(".") or name.casefold() in IGNORED_NAMES
+
+
+def _documentation(name: str) -> bool:
+    """README, LICENSE, NOTICE and Markdown files: never exports, skipped while walking."""
+    folded = name.casefold()
+    return folded.endswith(".md") or folded.startswith(DOCUMENTATION_PREFIXES)
 
 
 def _read(

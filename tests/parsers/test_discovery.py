@@ -28,7 +28,7 @@ def export_tree(tmp_path: Path) -> Path:
     shutil.copy(FORMAT_LIST_FILE, root / "srv-b" / "pa.txt")
     shutil.copy(JSON_FILE, root / "srv-a" / "pa.json")
     shutil.copy(CSV_FILE, root / "pa.csv")
-    (root / "srv-a" / "notes.md").write_text("# Notes\n\nExported on Monday.\n")
+    (root / "srv-a" / "notes.html").write_text("# Notes\n\nExported on Monday.\n")
     (root / ".git" / "config").write_text("[core]\n")
     (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (root / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
@@ -55,7 +55,7 @@ def test_folder_is_walked_in_sorted_order_and_nothing_is_skipped_silently(
         "binary.dat",
         "empty.txt",
         "pa.csv",
-        "srv-a/notes.md",
+        "srv-a/notes.html",
         "srv-a/pa.json",
         "srv-b/pa.txt",
     ]
@@ -73,7 +73,7 @@ def test_folder_is_walked_in_sorted_order_and_nothing_is_skipped_silently(
         ("dangling.txt", "unreadable"),
         ("empty.txt", "unknown-format"),
         ("linked-folder", "unreadable"),
-        ("notes.md", "unknown-format"),
+        ("notes.html", "unknown-format"),
     ]
     messages = {Path(problem.path).name: problem for problem in inventory.problems}
     assert "binary data" in messages["binary.dat"].message
@@ -250,3 +250,17 @@ def test_names_per_list_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert app.act_as_permissions.values == tuple(f"Scope{i}.Read" for i in range(4))
     assert app.act_as_permissions.complete is False
     assert len(app.act_as_permissions.evidence.raw) == 500
+
+
+def test_documentation_beside_exports_is_skipped_only_while_walking(tmp_path: Path) -> None:
+    from auditor.parsers import read_inventory
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name in ("README.md", "LICENSE", "notes.md", "NOTICE.txt"):
+        (folder / name).write_text("not an export\n", encoding="utf-8")
+    walked = read_inventory([folder])
+    assert walked.problems == ()
+    assert walked.inputs == ()
+    named = read_inventory([folder / "LICENSE"])
+    assert [problem.code.value for problem in named.problems] == ["unknown-format"]
