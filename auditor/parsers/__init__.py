@@ -154,10 +154,11 @@ def read_inventory(
     """Read every file under `paths` into one deterministic `Inventory`; never raises."""
     problems: list[Problem] = []
     found: dict[str, tuple[str, Path]] = {}
+    real_folders: dict[Path, str] = {}
     for given in paths:
         for path in _discover(Path(given), problems):
             display = str(path)
-            identity = _identity(path)
+            identity = _identity(path, real_folders)
             kept = found.get(identity)
             if kept is None or (len(display), display) < (len(kept[0]), kept[0]):
                 found[identity] = (display, path)
@@ -168,9 +169,19 @@ def read_inventory(
     return _fold(results, problems)
 
 
-def _identity(path: Path) -> str:
+def _identity(path: Path, real_folders: dict[Path, str]) -> str:
+    """The real path of a file, the key that reads a file reached twice only once.
+
+    A file that is not a symbolic link resolves through its folder, whose real path is
+    computed once per folder (kept in `real_folders`) instead of once per file.
+    """
     try:
-        return os.path.realpath(path)
+        if path.is_symlink():
+            return os.path.realpath(path)
+        folder = real_folders.get(path.parent)
+        if folder is None:
+            folder = real_folders[path.parent] = os.path.realpath(path.parent)
+        return os.path.join(folder, path.name)
     except (OSError, ValueError):
         return str(path)
 
@@ -237,7 +248,11 @@ def _read(
         if status.st_size > max_bytes:
             return _too_large(display, status.st_size, max_bytes)
         with path.open("rb") as stream:
-            data = stream.read(max_bytes + 1)
+            # Sized by the stat (a huge read buffer per file is slow); a file that grew since
+            # is read on, up to the limit, so the size check below still sees it.
+            data = stream.read(status.st_size + 1)
+            if len(data) > status.st_size:
+                data += stream.read(max_bytes + 1 - len(data))
     except (OSError, ValueError) as error:
         return _problem(ProblemCode.UNREADABLE, display, _os_reason(error))
     if len(data) > max_bytes:
