@@ -151,6 +151,11 @@ def _print_inventory(inventory: Inventory) -> None:
             echo(f"  {where}: {problem.code.value}: {problem.message}")
 
 
+def _shortened(text: str, limit: int = 200) -> str:
+    """`text` cut to `limit` characters for the terminal; the package has the whole message."""
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
 def _printable(text: str) -> str:
     """Terminal-safe text: control characters (escape sequences included) shown escaped."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
@@ -266,7 +271,7 @@ def _print_summary(report: Report, out_dir: Path) -> None:
             where = f"{where}:{finding.location.line}"
         echo(
             f"  {finding.severity.value.upper():<8} {finding.rule_id}  "
-            f"{_printable(finding.message)}  [{where}]"
+            f"{_shortened(_printable(finding.message))}  [{where}]"
         )
     if len(report.active_findings) > 8:
         echo(f"  ... and {len(report.active_findings) - 8} more in the report")
