@@ -18,6 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from auditor.model import Inventory, Report
+    from auditor.package import VerifyResult
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -147,8 +148,12 @@ def _print_inventory(inventory: Inventory) -> None:
     if inventory.problems:
         echo(f"\n{len(inventory.problems)} problems")
         for problem in inventory.problems:
-            where = problem.path if problem.line is None else f"{problem.path}:{problem.line}"
-            echo(f"  {where}: {problem.code.value}: {problem.message}")
+            echo(f"  {_where(problem.path, problem.line)}: {problem.code.value}: {problem.message}")
+
+
+def _where(path: str, line: int | None) -> str:
+    """`path:line`, or the path alone when the input has no line."""
+    return path if line is None else f"{path}:{line}"
 
 
 def _shortened(text: str, limit: int = 200) -> str:
@@ -266,9 +271,7 @@ def _print_summary(report: Report, out_dir: Path) -> None:
     )
     echo(f"findings: {summary}; {suppressed} suppressed by waivers")
     for finding in report.active_findings[:8]:
-        where = finding.location.path
-        if finding.location.line is not None:
-            where = f"{where}:{finding.location.line}"
+        where = _where(finding.location.path, finding.location.line)
         echo(
             f"  {finding.severity.value.upper():<8} {finding.rule_id}  "
             f"{_shortened(_printable(finding.message))}  [{where}]"
@@ -276,8 +279,7 @@ def _print_summary(report: Report, out_dir: Path) -> None:
     if len(report.active_findings) > 8:
         echo(f"  ... and {len(report.active_findings) - 8} more in the report")
     for problem in report.inventory.problems[:8]:
-        where = problem.path if problem.line is None else f"{problem.path}:{problem.line}"
-        echo(f"  PROBLEM  {where}: {problem.message}")
+        echo(f"  PROBLEM  {_where(problem.path, problem.line)}: {problem.message}")
     for item in report.not_applied:
         echo(f"  not applied: {item.rule_id}: {item.reason}")
     echo(
@@ -296,6 +298,15 @@ def verify(
     package: Annotated[Path, typer.Argument(help="A change package folder.")],
 ) -> None:
     """Re-check every hash of a change package against its MANIFEST.sha256 before it is run."""
+    result = _verified(package)
+    if not result.ok:
+        typer.echo(f"{package}: {len(result.differences)} difference(s); do not run this package")
+        raise typer.Exit(EXIT_FINDINGS)
+    typer.echo(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
+
+
+def _verified(package: Path) -> VerifyResult:
+    """Verify `package` against its manifest, printing every difference; unreadable: exit 2."""
     from auditor.package import PackageError, verify_package
 
     try:
@@ -304,10 +315,7 @@ def verify(
         _fail(str(error))
     for difference in result.differences:
         typer.echo(f"DIFFERS  {difference}")
-    if not result.ok:
-        typer.echo(f"{package}: {len(result.differences)} difference(s); do not run this package")
-        raise typer.Exit(EXIT_FINDINGS)
-    typer.echo(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
+    return result
 
 
 @app.command()
@@ -320,17 +328,10 @@ def attest(
     """After the change: prove the approved change landed and nothing else changed."""
     from auditor.attest import AttestError
     from auditor.attest import attest as run_attest
-    from auditor.package import PackageError, verify_package
     from auditor.parsers import read_inventory
 
     _require_paths([before, after, package])
-    try:
-        verified = verify_package(package)
-    except PackageError as error:
-        _fail(str(error))
-    if not verified.ok:
-        for difference in verified.differences:
-            typer.echo(f"DIFFERS  {difference}")
+    if not _verified(package).ok:
         _fail(f"{package}: the package does not match its manifest", EXIT_FINDINGS)
     try:
         plan_text = (package / "plan.json").read_text(encoding="utf-8")
