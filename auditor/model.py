@@ -149,6 +149,9 @@ class PartnerApplication:
     linked_account: str | None
     server: str | None
     source: Evidence
+    # The same object read from further exports (one Get-PartnerApplication export per server
+    # is common): identical records fold into one, each extra source listed here.
+    also_in: tuple[Evidence, ...] = ()
 
     @property
     def subject(self) -> str:
@@ -453,6 +456,138 @@ class Policy:
         return None
 
 
+# --- judgements: what the rules decided, per permission and per token ---------------------------
+
+
+class Presence(StrEnum):
+    """Whether a name is in an exported list; UNKNOWN when the list is incomplete."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class PermissionMark(StrEnum):
+    """What the rules decided about one permission name of one application.
+
+    Renderers print these words (and colour them); they never decide a mark themselves.
+    """
+
+    FORBIDDEN = "FORBIDDEN"  # granted app-only and matching a forbidden pattern (PA003)
+    EXCESS = "EXCESS"  # granted app-only and not approved (PA002)
+    NOT_IN_ACT_AS = "NOT IN ACTAS"  # granted app-only and not among ActAsPermissions (PA004)
+    APPROVED = "APPROVED"  # granted app-only and approved
+    NOT_GRANTED = "APPROVED, NOT GRANTED"  # approved and not granted app-only
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionJudgement:
+    """One permission name of one application: where it is, and what the rules decided.
+
+    `after` says whether the name is in AppOnlyPermissions once the planned change ran
+    (`Presence.UNKNOWN` when the list cannot be judged; equal to `app_only` when no change is
+    planned for the application).
+    """
+
+    name: str
+    act_as: Presence
+    app_only: Presence
+    approved: bool
+    forbidden_by: str | None  # the forbidden pattern this name matches, when granted app-only
+    marks: tuple[PermissionMark, ...]
+    after: Presence = Presence.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationJudgement:
+    """The judgement of one partner application's permissions (one row per distinct name)."""
+
+    subject: str
+    application_identifier: str  # lower case
+    name: str
+    known: bool  # the policy knows this ApplicationIdentifier
+    judged: bool  # False when AppOnlyPermissions were incomplete: nothing below is a verdict
+    approved: tuple[str, ...]
+    permissions: tuple[PermissionJudgement, ...]
+    target_app_only: tuple[str, ...] | None  # approved minus forbidden; None when not judged
+
+    @property
+    def excess(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.permissions if PermissionMark.EXCESS in p.marks)
+
+    @property
+    def forbidden(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.permissions if PermissionMark.FORBIDDEN in p.marks)
+
+
+class TokenMark(StrEnum):
+    """What the rules decided about one segment of an `OAuthHttpModule.Profiles` value."""
+
+    HONOURED = "HONOURED"  # Exchange honours it as written (an exact known token)
+    FORBIDDEN = "FORBIDDEN"  # equals a forbidden token (after folding case, spaces, format chars)
+    DROPPED = "DROPPED"  # Exchange drops it (empty, padded, wrong case, unknown)
+    ADDED = "ADDED"  # honoured, and not in the vdir's shipped default
+    UNKNOWN_TOKEN = "UNKNOWN TOKEN"  # not a token the policy knows
+
+
+class TokenAction(StrEnum):
+    """What the planned change does with a segment."""
+
+    KEEP = "keep"  # stays as it is
+    REMOVE = "remove"  # removed from the value
+    ENABLE = "enable"  # rewritten to its canonical spelling, so it takes effect where today
+    # Exchange drops it: planned only when the policy approves the token on the vdir
+
+
+@dataclass(frozen=True, slots=True)
+class TokenJudgement:
+    """One `|`-separated segment as written, and what the rules decided about it."""
+
+    segment: str
+    canonical: str | None  # the known token it folds to, if any
+    marks: tuple[TokenMark, ...]
+    drop_kind: str | None  # "empty", "whitespace", "case", "unknown" when DROPPED
+    action: TokenAction = TokenAction.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilesJudgement:
+    """The judgement of one web.config's effective OAuthHttpModule.Profiles value."""
+
+    subject: str
+    server: str
+    vdir: str
+    path: str
+    line: int | None
+    raw: str | None  # None when the file has no effective Profiles key
+    tokens: tuple[TokenJudgement, ...]
+    default: tuple[str, ...] | None  # the vdir's shipped default, when the policy has one
+    missing_default: tuple[str, ...]  # default tokens Exchange does not honour here
+    target: str | None  # the value after the planned change; None when no change is judged
+
+    @property
+    def matches_default(self) -> bool:
+        if self.default is None or self.raw is None:
+            return False
+        honoured = {t.segment for t in self.tokens if TokenMark.HONOURED in t.marks}
+        clean = all(TokenMark.HONOURED in t.marks for t in self.tokens)
+        return clean and honoured == set(self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgements:
+    """Every per-permission and per-token decision of one audit, made once by the rules."""
+
+    applications: tuple[ApplicationJudgement, ...] = ()
+    profiles: tuple[ProfilesJudgement, ...] = ()
+
+    def application(self, subject: str) -> ApplicationJudgement | None:
+        for judgement in self.applications:
+            if judgement.subject == subject:
+                return judgement
+        return None
+
+
 # --- remediation plan and report ----------------------------------------------------------------
 
 
@@ -473,6 +608,18 @@ class PartnerApplicationChange:
     target_app_only: tuple[str, ...]
     fixes: tuple[str, ...]  # finding fingerprints
 
+    @property
+    def removes(self) -> tuple[str, ...]:
+        """Names the change takes away, in audited order."""
+        kept = set(self.target_app_only)
+        return tuple(dict.fromkeys(p for p in self.audited_app_only if p not in kept))
+
+    @property
+    def adds(self) -> tuple[str, ...]:
+        """Names the change grants that were not granted (only ever approved ones)."""
+        had = set(self.audited_app_only)
+        return tuple(p for p in self.target_app_only if p not in had)
+
 
 @dataclass(frozen=True, slots=True)
 class WebConfigChange:
@@ -486,6 +633,8 @@ class WebConfigChange:
     audited_value: str
     target_value: str
     fixes: tuple[str, ...]
+    removes: tuple[str, ...] = ()  # segments taken out, as written (a padded one as padded)
+    enables: tuple[str, ...] = ()  # tokens that take effect only after the change (ENABLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +681,18 @@ class NotApplied:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """A subject with active findings for which no change was planned, and why."""
+
+    subject: str
+    reason: str
+    fixes: tuple[str, ...]  # fingerprints of the findings left without a script
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subject": self.subject, "reason": self.reason, "fixes": list(self.fixes)}
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a renderer may show. Built once by the audit; renderers never add facts."""
 
@@ -548,6 +709,8 @@ class Report:
     complete: bool = True  # False when evidence a rule needed was missing (exit 2)
     requester: str = ""  # printed in the approval block; blank lines when empty
     reviewers: tuple[str, ...] = ()
+    judgements: Judgements = field(default_factory=Judgements)
+    skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:
