@@ -20,7 +20,11 @@ and calls `build_partner_application`, so that all formats normalise identically
   an empty, complete list. A list the export truncated (`PropertyValue.lost` set), a plain text
   where a list is expected, or a property missing from the export is incomplete evidence: the
   list keeps only what was shown, `complete` is False, and an INCOMPLETE_EVIDENCE problem at the
-  property tells the admin how to export completely (`REEXPORT_ADVICE`).
+  property tells the admin how to export completely (`REEXPORT_ADVICE`). A list whose items
+  look like names but one holds a character no permission name contains (space, `?`, `,`, `|`,
+  `;`, `…`, tab, CR, LF, any other control, format or Unicode separator character) is
+  incomplete too: it is a truncated Format-List saved as ASCII (`…` became `?`) or a list
+  written as one joined string (plain `Export-Csv`); its items are kept as shown.
 
 Property names are matched exactly first, then case-insensitively (PowerShell property names
 are case-insensitive). Every permission list carries `Evidence` of its property (line and raw
@@ -34,6 +38,7 @@ handful of partner applications with a few dozen permissions each.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -58,12 +63,17 @@ TOO_MANY_NAMES = (
     f"has; only the first {MAX_NAMES} were read"
 )
 
+# Characters no permission name contains (besides control, format and separator characters of
+# any script): a list item holding one is a truncated or glued list, not a name.
+_GLUE = frozenset(" ?,|;\t\r\n\u2026")
+_GLUE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
 ACT_AS = "ActAsPermissions"
 APP_ONLY = "AppOnlyPermissions"
 PERMISSION_PROPERTIES = (ACT_AS, APP_ONLY)
 
 _COMPLETE_EXPORT = (
-    "`Get-PartnerApplication | Export-Clixml -Depth 3 -Path pa.xml` exports every property "
+    "`Get-PartnerApplication | Export-Clixml -Depth 4 -Path pa.xml` exports every property "
     "completely (`auditor collect` writes a script that does this)"
 )
 
@@ -312,6 +322,10 @@ def _permission_list(
         )
         shown, lost = _names(value)
     if lost is None:
+        lost = _glued(shown)
+        if lost is not None:
+            advice = f"Export the lists as lists: {_COMPLETE_EXPORT}"
+    if lost is None:
         return PermissionList(values=shown, complete=True, evidence=evidence), None
     problem = incomplete_problem(
         raw,
@@ -324,6 +338,37 @@ def _permission_list(
         advice=advice,
     )
     return PermissionList(values=shown, complete=False, evidence=evidence), problem
+
+
+def _glued(names: tuple[str, ...]) -> str | None:
+    """What was lost when a list item holds a character no permission name contains, else None.
+
+    Permission names are dotted words (`Mail.Read`, `user_impersonation`). A list that looks
+    complete but carries such a character is not a list of names: PowerShell 7 Format-List
+    saved as ASCII turns its truncation mark `…` into `?`, a plain `Export-Csv` of
+    deserialised objects writes a whole list as one space-joined string, an admin's own join
+    leaves `,` `|` `;` or line breaks. The names stay as shown (a rule may still look inside
+    them); the list is incomplete.
+    """
+    for name in names:
+        for char in name:
+            if char in _GLUE or unicodedata.category(char) in _GLUE_CATEGORIES:
+                return (
+                    f"the item {name[:80]!r} holds {_describe_char(char)}, which no permission "
+                    "name contains: the list was probably truncated (`…` saved as `?` in an "
+                    "ASCII file) or written as one joined string (Export-Csv of a list), so "
+                    "its names cannot be trusted"
+                )
+    return None
+
+
+def _describe_char(char: str) -> str:
+    if char == " ":
+        return "a space"
+    name = unicodedata.name(char, "")
+    if char.isprintable() and name:
+        return f"{char!r} ({name.lower()})"
+    return f"the character U+{ord(char):04X}" + (f" ({name.lower()})" if name else "")
 
 
 def _names(value: PropertyValue) -> tuple[tuple[str, ...], str | None]:

@@ -171,7 +171,7 @@ def test_truncated_list_problem_names_the_fix() -> None:
     assert problem.line == 2
     assert "`...`" in problem.message
     assert "$FormatEnumerationLimit = -1" in problem.message
-    assert "Export-Clixml -Depth 3" in problem.message
+    assert "Export-Clixml -Depth 4" in problem.message
 
 
 def test_a_file_that_is_not_utf8_gives_a_located_encoding_problem() -> None:

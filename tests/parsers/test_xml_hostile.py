@@ -214,8 +214,12 @@ def test_ref_chains_share_objects_without_blowup() -> None:
 
 
 def test_deepest_allowed_clixml_nesting_is_read() -> None:
+    """A partner application in the deepest property bag the XML limit allows is found."""
     levels = 120  # Obj + MS per level: 240 elements, under the 256 limit
-    inner = '<S N="Leaf">x</S>'
+    inner = (
+        '<S N="ApplicationIdentifier">x</S>'
+        '<Nil N="ActAsPermissions" /><Nil N="AppOnlyPermissions" />'
+    )
     data = (
         '<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04">'
         + '<Obj RefId="0"><MS>'
@@ -228,6 +232,8 @@ def test_deepest_allowed_clixml_nesting_is_read() -> None:
     result = clixml.parse(raw_input(HOSTILE_CLIXML / "nested.xml", server="S", data=data))
 
     assert result.problems == ()
+    (app,) = result.partner_applications
+    assert app.application_identifier == "x"
 
 
 @settings(max_examples=200, deadline=None)
@@ -281,7 +287,7 @@ def test_arbitrary_clixml_shapes_never_raise(body: list[str]) -> None:
 
 
 def test_dangling_type_reference() -> None:
-    """A nested object of unknown type is still read; a top-level one is reported, not guessed."""
+    """A TNRef to no earlier TN is MALFORMED wherever it is; the object's properties still read."""
     data = (
         b'<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04">\n'
         b'<Obj RefId="0"><TN RefId="0"><T>Microsoft.Exchange.Data.Directory.SystemConfiguration.'
@@ -296,6 +302,8 @@ def test_dangling_type_reference() -> None:
 
     (app,) = result.partner_applications
     assert app.act_as_permissions.values == ("Mail.Read",) and app.act_as_permissions.complete
-    (problem,) = result.problems
-    assert (problem.code, problem.line) == (ProblemCode.MALFORMED, 3)
-    assert "'8'" in problem.message
+    nested, top = result.problems
+    assert (nested.code, nested.line) == (ProblemCode.MALFORMED, 2)
+    assert "'9'" in nested.message
+    assert (top.code, top.line) == (ProblemCode.MALFORMED, 3)
+    assert "'8'" in top.message
