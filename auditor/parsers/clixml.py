@@ -14,9 +14,11 @@ deserialised into plain values:
   crafted files): an `Obj` or `TN` registers its `RefId` when it starts, and a later definition
   of the same `RefId` replaces the earlier one, so a `Ref`/`TNRef` means the latest definition
   before it (two exports merged into one `<Objs>` reuse RefIds). A `Ref` to an enclosing `Obj`
-  (a cycle) or to a RefId not defined before it (dangling), and a `TNRef` to no earlier `TN`,
-  are MALFORMED problems and the value is treated as unknown; nothing is followed twice, so
-  hostile references cannot loop;
+  (a cycle) or to a RefId not defined before it (dangling) is a MALFORMED problem and the value
+  is treated as unknown; nothing is followed twice, so hostile references cannot loop. A
+  `TNRef` to no earlier `TN` leaves the type unknown: harmless inside an object (its
+  properties still read), a MALFORMED problem for an object of the file or of a list that is
+  not recognisable as a partner application by its properties;
 - a property name given twice in one object (in `Props`, `MS` or both, compared
   case-insensitively as PowerShell compares member names) or a key given twice in one `DCT`
   is MALFORMED: PowerShell silently keeps the last one, auditor does not guess, and a partner
@@ -153,7 +155,8 @@ class PSObject:
 
     `written_type` is the most specific type name as the file writes it (for evidence);
     `truncated` is True when its list or dictionary held more than `MAX_ITEMS` items (only
-    those were read); `ambiguous` is True when a property or key was given twice.
+    those were read); `ambiguous` is True when a property or key was given twice;
+    `dangling_type` is the RefId of a `TNRef` that names no earlier `TN`.
     """
 
     type_names: tuple[str, ...]
@@ -166,6 +169,7 @@ class PSObject:
     written_type: str | None = None
     truncated: bool = False
     ambiguous: bool = False
+    dangling_type: str | None = None
 
     def is_a(self, type_name: str) -> bool:
         return type_name in self.type_names
@@ -277,6 +281,7 @@ class _Reader:
         items: tuple[Value, ...] | None = None
         entries: tuple[Entry, ...] | None = None
         value: Value = None
+        dangling_type: str | None = None
         for child in element.iterchildren(tag=etree.Element):
             name = _local(child)
             if name == "TN":
@@ -286,11 +291,7 @@ class _Reader:
                 if tn_ref in self.type_names:
                     type_names, written_type = self.type_names[tn_ref]
                 else:
-                    self.problem(
-                        f"<TNRef RefId={tn_ref!r}> refers to no earlier <TN>: the type of the "
-                        f"object at line {line} is unknown",
-                        source_line(child),
-                    )
+                    dangling_type = tn_ref
             elif name == "ToString":
                 to_string = decode_string(child.text or "")
             elif name in ("Props", "MS"):
@@ -313,6 +314,7 @@ class _Reader:
             written_type=written_type,
             truncated=truncated,
             ambiguous=ambiguous,
+            dangling_type=dangling_type,
         )
         if ref_id is not None:
             self.in_progress.discard(ref_id)
@@ -468,6 +470,7 @@ class _Survey:
     applications: list[_Found] = field(default_factory=list)
     unrelated: int = 0
     others: list[Value] = field(default_factory=list)
+    untyped: list[PSObject] = field(default_factory=list)
     oversized: list[PSObject] = field(default_factory=list)
 
 
@@ -498,7 +501,9 @@ def _survey(values: tuple[Value, ...]) -> _Survey:
             survey.unrelated += 1
             continue
         is_container = value.items is not None or value.entries is not None
-        if is_item and not is_container:
+        if is_item and value.dangling_type is not None:
+            survey.untyped.append(value)
+        elif is_item and not is_container:
             survey.others.append(value)
         if value.truncated:
             survey.oversized.append(value)
@@ -553,6 +558,15 @@ def parse(raw: RawInput) -> ParseResult:
         return ParseResult(source=source, problems=tuple(problems))
     lines = loaded.source_lines()
     survey = _survey(values)
+    for untyped in survey.untyped:
+        problems.append(
+            raw.problem(
+                ProblemCode.MALFORMED,
+                f"the object's <TNRef RefId={untyped.dangling_type!r}> refers to no earlier "
+                "<TN>: its type is unknown and it was not read",
+                untyped.line,
+            )
+        )
     for container in survey.oversized:
         problems.append(
             raw.problem(
@@ -572,7 +586,7 @@ def parse(raw: RawInput) -> ParseResult:
         application = _partner_application(raw, found, lines, problems)
         if application is not None:
             applications.append(application)
-    if not survey.applications:
+    if not survey.applications and not survey.untyped:
         problem = _nothing_read(raw, survey)
         if problem is not None:
             problems.append(problem)
