@@ -20,6 +20,8 @@ What ConvertTo-Json does to the data, and what this parser makes of it:
   `DistinguishedName`, otherwise its `Name`;
 - a key repeated inside one object (compared case-insensitively, as ConvertFrom-Json does) makes
   that object ambiguous: a MALFORMED problem at the repeated key, and the object is skipped;
+  a key repeated in 5.1's wrapper itself (`{"value": [..], "Count": n, "value": [..]}`) makes
+  the whole wrapper ambiguous: a MALFORMED problem at the repeated key, nothing of it is read;
 - invalid JSON is a MALFORMED problem at the line of the error; objects read before it are kept.
   Nesting too deep for Python's parser is a MALFORMED problem, not a crash.
 
@@ -77,6 +79,8 @@ class _Item:
     start: int
     end: int
     duplicates: tuple[str, ...]
+    # Keys repeated in the outermost object itself (not in an object nested inside it).
+    top_duplicates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,13 @@ def _items(text: str) -> Iterator[_Item]:
             inner = _wrapped_array(item.value)
             if inner is None:
                 yield item
+            elif item.top_duplicates:
+                raise _JsonShapeError(
+                    'Windows PowerShell 5.1\'s {"value": [...], "Count": n} wrapper has the '
+                    f"key {item.top_duplicates[0]!r} more than once; it is ambiguous and was "
+                    "not read",
+                    _repeated_key_position(text, item, item.top_duplicates[0]),
+                )
             else:
                 array_start = _member_value_start(text, item, "value")
                 yield from _array_items(text, array_start)
@@ -148,6 +159,25 @@ def _items(text: str) -> Iterator[_Item]:
         else:
             raise _JsonShapeError("the JSON holds neither an object nor an array of objects", pos)
         pos = _skip_whitespace(text, pos)
+
+
+def _repeated_key_position(text: str, item: _Item, key: str) -> int:
+    """Where the last `"key"` of the object `item` starts (at its own level), else its start."""
+    position = item.start
+    depth = 0
+    for symbol, start, end in _tokens(text, item.start, item.end):
+        if symbol in "[{":
+            depth += 1
+        elif symbol in "]}":
+            depth -= 1
+        elif (
+            symbol == '"'
+            and depth == 1
+            and text.startswith(":", _skip_whitespace(text, end))
+            and json.loads(text[start:end]) == key
+        ):
+            position = start
+    return position
 
 
 def _wrapped_array(value: Any) -> list[Any] | None:
@@ -161,19 +191,23 @@ def _wrapped_array(value: Any) -> list[Any] | None:
 
 def _decode_at(text: str, pos: int) -> _Item:
     duplicates: list[str] = []
+    last: list[str] = []  # the repeated keys of the object decoded last: the outermost one
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
+        last.clear()
         for key, _ in pairs:
             folded = key.casefold()
             if folded in seen:
                 duplicates.append(key)
+                last.append(key)
             seen.add(folded)
         return dict(pairs)
 
     decoder = json.JSONDecoder(object_pairs_hook=pairs_hook)
     value, end = decoder.raw_decode(text, pos)
-    return _Item(value=value, start=pos, end=end, duplicates=tuple(duplicates))
+    top = tuple(last) if isinstance(value, dict) else ()
+    return _Item(value=value, start=pos, end=end, duplicates=tuple(duplicates), top_duplicates=top)
 
 
 def _array_items(text: str, pos: int) -> Generator[_Item, None, int]:
