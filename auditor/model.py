@@ -187,11 +187,16 @@ class AppSetting:
     line: int
     raw: str
     location: str | None = None
+    # The file the setting was read from when it is not the web.config itself: the file an
+    # `<appSettings file=...>` or `configSource=...` names (`line` and `raw` are in that file).
+    path: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "value": self.value, "line": self.line}
         if self.location is not None:
             data["location"] = self.location
+        if self.path is not None:
+            data["path"] = self.path
         return data
 
 

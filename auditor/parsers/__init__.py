@@ -18,8 +18,9 @@
    not read. The bytes are hashed (SHA-256); `auditor.layout.identify` gives server and vdir from
    the folder layout; `server` (`--server`) replaces the layout's server.
 3. Sniffing by content, never by extension (`sniff`): XML whose root is `Objs` is CLIXML, whose
-   root is `configuration` is a web.config; `{` or `[` first is JSON; an optional `#TYPE` line and
-   a header naming `ApplicationIdentifier` or `Name` is CSV; `Label : value` lines are
+   root is `configuration` is a web.config (or `appSettings`: a file that a web.config's
+   appSettings names with `file=`/`configSource=`); `{` or `[` first is JSON; an optional `#TYPE`
+   line and a header naming `ApplicationIdentifier` or `Name` is CSV; `Label : value` lines are
    Format-List. NUL bytes in a file that is not UTF-16 mean binary: UNKNOWN_FORMAT, as is anything
    else unrecognised and an empty file.
 4. Dispatch to one parser per format (`_parse`, an explicit `match`; the XML parsers are imported
@@ -108,7 +109,7 @@ def _xml_format(text: str) -> InputFormat | None:
         return None
     if root.group(1) == "Objs":
         return InputFormat.CLIXML
-    if root.group(1) == "configuration":
+    if root.group(1) in ("configuration", "appSettings"):  # appSettings: a file= / configSource=
         return InputFormat.WEB_CONFIG
     return None
 

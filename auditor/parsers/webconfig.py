@@ -27,6 +27,10 @@ UNKNOWN_LAYOUT problem (medium) telling the user to pass `--server` or use a doc
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
+
 from lxml import etree
 
 from auditor.layout import find_vdir
@@ -82,6 +86,7 @@ _PROTOCOL_TYPE_KEYS = (
     ("routingupdatemodule.protocoltype", BACK_END_PROTOCOL_TYPES),
 )
 _ROOT_LOCATIONS = ("", ".")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def parse(raw: RawInput) -> ParseResult:
@@ -91,6 +96,8 @@ def parse(raw: RawInput) -> ParseResult:
     if isinstance(loaded, Problem):
         return ParseResult(source=source, problems=(loaded,))
     root = loaded.root
+    if _local_name(root) == "appSettings":
+        return ParseResult(source=source, problems=_fragment_problems(raw, root))
     if _local_name(root) != "configuration":
         problem = raw.problem(
             ProblemCode.MALFORMED,
@@ -99,10 +106,10 @@ def parse(raw: RawInput) -> ParseResult:
         )
         return ParseResult(source=source, problems=(problem,))
 
-    lines = loaded.source_lines()
-    settings = _app_settings(root, lines)
-
     problems: list[Problem] = []
+    reader = _SettingsReader(raw, loaded.source_lines(), problems)
+    settings = reader.read(root)
+
     server = raw.server
     if not server:
         server = UNKNOWN
@@ -114,7 +121,7 @@ def parse(raw: RawInput) -> ParseResult:
                 "<server>/ClientAccess/<vdir>/web.config or <server>/<Site>-<VDir>_web.config)",
             )
         )
-    vdir = _vdir(raw.vdir, settings)
+    vdir = _vdir(raw, settings, problems)
     if vdir is None:
         vdir = UNKNOWN
         problems.append(
@@ -125,13 +132,14 @@ def parse(raw: RawInput) -> ParseResult:
                 "the vdir",
             )
         )
+    _located_profiles(raw, settings, problems)
     config = WebConfig(
         server=server,
         vdir=vdir,
         path=raw.path,
         sha256=raw.sha256,
         app_settings=settings,
-        oauth_profiles=_oauth_profiles(raw, settings),
+        oauth_profiles=_oauth_profiles(raw, settings, reader.hashes),
         has_bom=loaded.has_bom,
     )
     return ParseResult(source=source, web_configs=(config,), problems=tuple(problems))
@@ -154,49 +162,201 @@ def _local_name(element: etree._Element) -> str:
     return tag.rpartition("}")[2]
 
 
-def _app_settings(root: etree._Element, lines: list[str]) -> tuple[AppSetting, ...]:
-    """Every surviving `add` of the root and `<location>` appSettings, in document order."""
-    scopes: dict[str | None, list[AppSetting]] = {}
-    order: list[AppSetting] = []
-    for child in root.iterchildren("{*}appSettings", "{*}location"):
-        if _local_name(child) == "appSettings":
-            _read_section(child, None, scopes, order, lines)
-            continue
-        path = child.get("path")
-        location = None if path is None or path.strip() in _ROOT_LOCATIONS else path
-        for section in child.iterchildren("{*}appSettings"):
-            _read_section(section, location, scopes, order, lines)
-    if len(scopes) == 1 and len(order) == len(next(iter(scopes.values()))):
-        return tuple(order)  # nothing was removed
-    surviving = {id(setting) for scope in scopes.values() for setting in scope}
-    return tuple(setting for setting in order if id(setting) in surviving)
+class _SettingsReader:
+    """Reads the appSettings sections of one web.config, and the files they take settings from.
 
+    `hashes` maps the display path of every external file read to its SHA-256, `external_lines`
+    to its lines.
+    """
 
-def _read_section(
-    section: etree._Element,
-    location: str | None,
-    scopes: dict[str | None, list[AppSetting]],
-    order: list[AppSetting],
-    lines: list[str],
-) -> None:
-    scope = scopes.setdefault(location, [])
-    for element in section.iterchildren("{*}add", "{*}remove", "{*}clear"):
-        name = _local_name(element)
-        if name == "add":
-            key = element.get("key")
-            value = element.get("value")
-            if key is None or value is None:
-                continue
-            line = start_line(element, lines) or 0
-            raw_line = _tag_text(lines, line, source_line(element) or line)
-            setting = AppSetting(key=key, value=value, line=line, raw=raw_line, location=location)
-            scope.append(setting)
-            order.append(setting)
-        elif name == "remove":
-            removed = (element.get("key") or "").lower()
-            scope[:] = [setting for setting in scope if setting.key.lower() != removed]
+    def __init__(self, raw: RawInput, lines: list[str], problems: list[Problem]) -> None:
+        self.raw = raw
+        self.lines = lines
+        self.problems = problems
+        self.scopes: dict[str | None, list[AppSetting]] = {}
+        self.order: list[AppSetting] = []
+        self.hashes: dict[str, str] = {}
+        self.external_lines: dict[str, list[str]] = {}
+
+    def read(self, root: etree._Element) -> tuple[AppSetting, ...]:
+        """Every surviving `add` of the root and `<location>` appSettings, in document order."""
+        sections: dict[str | None, int | None] = {}
+        for child in root.iterchildren("{*}appSettings", "{*}location"):
+            found: list[tuple[etree._Element, str | None]]
+            if _local_name(child) == "appSettings":
+                found = [(child, None)]
+            else:
+                path = child.get("path")
+                location = None if path is None or path.strip() in _ROOT_LOCATIONS else path
+                found = [(section, location) for section in child.iterchildren("{*}appSettings")]
+            for section, location in found:
+                line = start_line(section, self.lines)
+                if location in sections:
+                    where = "" if location is None else f" of <location path={location!r}>"
+                    self.problems.append(
+                        self.raw.problem(
+                            ProblemCode.MALFORMED,
+                            f"a second <appSettings> section{where} (the first is at line "
+                            f"{sections[location]}): .NET refuses a configuration file in which a "
+                            "section appears twice, so IIS serves nothing from this vdir; both "
+                            "sections were read in order",
+                            line,
+                        )
+                    )
+                sections.setdefault(location, line)
+                self.section(section, location, line)
+        if len(self.scopes) <= 1 and all(
+            len(scope) == len(self.order) for scope in self.scopes.values()
+        ):
+            return tuple(self.order)  # nothing was removed
+        surviving = {id(setting) for scope in self.scopes.values() for setting in scope}
+        return tuple(setting for setting in self.order if id(setting) in surviving)
+
+    def section(self, section: etree._Element, location: str | None, line: int | None) -> None:
+        """One `<appSettings>`, with .NET's `configSource=` (replaces) and `file=` (merges)."""
+        config_source = section.get("configSource")
+        if config_source is not None:
+            if len(section):
+                self.problems.append(
+                    self.raw.problem(
+                        ProblemCode.MALFORMED,
+                        f"the <appSettings> section at line {line} has configSource= and "
+                        "elements of its own; .NET refuses such a section",
+                        line,
+                    )
+                )
+            external = self.external(config_source, "configSource", line)
+            if external is not None:
+                self.elements(external[1], location, external[0])
         else:
-            scope.clear()
+            self.elements(section, location, None)
+        file = section.get("file")
+        if file is not None and file.strip():
+            external = self.external(file, "file", line)
+            if external is not None:
+                self.elements(external[1], location, external[0])
+
+    def elements(self, section: etree._Element, location: str | None, path: str | None) -> None:
+        """The `add`, `remove` and `clear` of one section, applied in order to its scope."""
+        scope = self.scopes.setdefault(location, [])
+        lines = self.lines if path is None else self.external_lines[path]
+        for element in section.iterchildren("{*}add", "{*}remove", "{*}clear"):
+            name = _local_name(element)
+            if name == "add":
+                key = element.get("key")
+                line = start_line(element, lines) or 0
+                if key is None:
+                    self.problems.append(
+                        self.raw.problem(
+                            ProblemCode.MALFORMED,
+                            f"the <add> at line {line}{_in(path)} has no key; .NET refuses it",
+                            line if path is None else None,
+                        )
+                    )
+                    continue
+                setting = AppSetting(
+                    key=key,
+                    value=element.get("value") or "",  # .NET reads a missing value as ""
+                    line=line,
+                    raw=_tag_text(lines, line, source_line(element) or line),
+                    location=location,
+                    path=path,
+                )
+                scope.append(setting)
+                self.order.append(setting)
+            elif name == "remove":
+                removed = (element.get("key") or "").lower()
+                scope[:] = [setting for setting in scope if setting.key.lower() != removed]
+            else:
+                scope.clear()
+
+    def external(
+        self, name: str, attribute: str, line: int | None
+    ) -> tuple[str, etree._Element] | None:
+        """The display path and `<appSettings>` root of the file `name`, or None (a problem)."""
+        relative = name.strip().replace("\\", "/")
+        parts = [part for part in relative.split("/") if part not in ("", ".")]
+        candidate = Path(self.raw.path).parent.joinpath(*parts) if parts else None
+        if candidate is None or relative.startswith("/") or _DRIVE.match(relative) or ".." in parts:
+            self.missing(
+                name, attribute, line, "auditor reads such a file only from the web.config's folder"
+            )
+            return None
+        display = str(candidate)
+        try:
+            if candidate.is_symlink() or not candidate.is_file():
+                self.missing(name, attribute, line, "it was not supplied beside the web.config")
+                return None
+            data = candidate.read_bytes()
+        except OSError as error:
+            self.missing(name, attribute, line, f"it cannot be read ({error.strerror})")
+            return None
+        external = RawInput(
+            path=display, data=data, sha256=hashlib.sha256(data).hexdigest(), server=self.raw.server
+        )
+        loaded = load_xml(external, max_bytes=MAX_WEB_CONFIG_BYTES)
+        if isinstance(loaded, Problem):
+            self.problems.append(loaded)
+            return None
+        if _local_name(loaded.root) != "appSettings":
+            self.problems.append(
+                external.problem(
+                    ProblemCode.MALFORMED,
+                    f"the file named by {attribute}= at line {line} of {self.raw.path} has the "
+                    f"root <{_local_name(loaded.root)}>, not <appSettings>; .NET refuses it",
+                    source_line(loaded.root),
+                )
+            )
+            return None
+        self.hashes[display] = external.sha256
+        self.external_lines[display] = loaded.source_lines()
+        return display, loaded.root
+
+    def missing(self, name: str, attribute: str, line: int | None, why: str) -> None:
+        self.problems.append(
+            Problem(
+                code=ProblemCode.INCOMPLETE_EVIDENCE,
+                message=(
+                    f"the <appSettings> section at line {line} takes its settings from "
+                    f"{name!r} ({attribute}=), which was not read: {why}. Its settings (possibly "
+                    "OAuthHttpModule.Profiles) are unknown; copy that file beside the web.config "
+                    "(the script `auditor collect` writes copies it) and audit again"
+                ),
+                path=self.raw.path,
+                line=line,
+                severity=Severity.HIGH,
+            )
+        )
+
+
+def _in(path: str | None) -> str:
+    return "" if path is None else f" of {path}"
+
+
+def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ...]:
+    """A file whose root is `<appSettings>`: read with the web.config beside it that names it."""
+    name = Path(raw.path).name
+    web_config = Path(raw.path).parent / "web.config"
+    try:
+        data = web_config.read_bytes() if web_config.is_file() else b""
+    except OSError:
+        data = b""
+    if data and len(data) <= MAX_WEB_CONFIG_BYTES:
+        loaded = load_xml(RawInput(path=str(web_config), data=data, sha256=""))
+        if not isinstance(loaded, Problem):
+            for section in loaded.root.iter("{*}appSettings"):
+                for attribute in ("file", "configSource"):
+                    named = (section.get(attribute) or "").strip().replace("\\", "/")
+                    if named and Path(named).name.casefold() == name.casefold():
+                        return ()
+    return (
+        raw.problem(
+            ProblemCode.MALFORMED,
+            "an <appSettings> file that no web.config beside it names (file= or configSource=): "
+            "its settings apply to nothing auditor read; copy it with the web.config that uses it",
+            source_line(root),
+        ),
+    )
 
 
 def _tag_text(lines: list[str], first: int, last: int) -> str:
@@ -209,34 +369,85 @@ def _tag_text(lines: list[str], first: int, last: int) -> str:
     return joined[:RAW_LINE_LIMIT]
 
 
-def _vdir(given: str | None, settings: tuple[AppSetting, ...]) -> str | None:
-    if given:
-        known = find_vdir(given)
-        return known.id if known is not None else given
-    effective: dict[str, str] = {}
+def _effective_root(settings: tuple[AppSetting, ...]) -> dict[str, AppSetting]:
+    """The last surviving root-scope setting of each key, keys compared case-insensitively."""
+    effective: dict[str, AppSetting] = {}
     for setting in settings:
         if setting.location is None:
-            effective[setting.key.lower()] = setting.value
+            effective[setting.key.lower()] = setting
+    return effective
+
+
+def _vdir(raw: RawInput, settings: tuple[AppSetting, ...], problems: list[Problem]) -> str | None:
+    """The vdir from the layout, cross-checked with the file's own ProtocolType setting."""
+    effective = _effective_root(settings)
+    claimed: list[tuple[AppSetting, str]] = []
     for key, table in _PROTOCOL_TYPE_KEYS:
-        value = effective.get(key)
-        if value is not None and value.lower() in table:
-            return table[value.lower()]
-    return None
+        setting = effective.get(key)
+        if setting is not None and setting.value.lower() in table:
+            claimed.append((setting, table[setting.value.lower()]))
+    if not raw.vdir:
+        return claimed[0][1] if claimed else None
+    known = find_vdir(raw.vdir)
+    vdir = known.id if known is not None else raw.vdir
+    for setting, named in claimed:
+        if named.casefold() != vdir.casefold():
+            problems.append(
+                Problem(
+                    code=ProblemCode.UNKNOWN_LAYOUT,
+                    message=(
+                        f"the folder layout places this web.config in {vdir!r}, but its own "
+                        f"{setting.key}={setting.value!r} says it belongs to {named!r}: the copy "
+                        "was put in the wrong folder or renamed; copy it again with the script "
+                        "`auditor collect` writes (the verdict for either vdir would be a guess)"
+                    ),
+                    path=setting.path or raw.path,
+                    line=setting.line,
+                    severity=Severity.HIGH,
+                )
+            )
+    return vdir
 
 
-def _oauth_profiles(raw: RawInput, settings: tuple[AppSetting, ...]) -> OAuthProfiles | None:
+def _located_profiles(
+    raw: RawInput, settings: tuple[AppSetting, ...], problems: list[Problem]
+) -> None:
+    """An `OAuthHttpModule.Profiles` inside `<location path="...">` is not judged: a problem.
+
+    Exchange's OAuth module reads the application's own appSettings; a value set for a sub-path
+    may or may not be what a request there sees, so auditor does not guess either way.
+    """
     wanted = OAUTH_PROFILES_KEY.lower()
-    effective: AppSetting | None = None
     for setting in settings:
-        if setting.location is None and setting.key.lower() == wanted:
-            effective = setting
+        if setting.location is not None and setting.key.lower() == wanted:
+            problems.append(
+                Problem(
+                    code=ProblemCode.INCOMPLETE_EVIDENCE,
+                    message=(
+                        f"{setting.key} is set inside <location path={setting.location!r}> to "
+                        f"{setting.value!r}: IIS applies it to requests below that path, where "
+                        "auditor cannot tell which profiles Exchange then enables; only the "
+                        "application's own value was judged. Move the setting to the "
+                        "application's <appSettings> or remove it"
+                    ),
+                    path=setting.path or raw.path,
+                    line=setting.line,
+                    severity=Severity.HIGH,
+                )
+            )
+
+
+def _oauth_profiles(
+    raw: RawInput, settings: tuple[AppSetting, ...], hashes: dict[str, str]
+) -> OAuthProfiles | None:
+    effective = _effective_root(settings).get(OAUTH_PROFILES_KEY.lower())
     if effective is None:
         return None
     evidence = Evidence(
-        path=raw.path,
+        path=effective.path or raw.path,
         line=effective.line,
         raw=effective.raw,
-        sha256=raw.sha256,
+        sha256=hashes.get(effective.path, raw.sha256) if effective.path else raw.sha256,
         format=InputFormat.WEB_CONFIG,
     )
     return OAuthProfiles(

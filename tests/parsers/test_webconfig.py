@@ -21,6 +21,8 @@ class Case:
     line: int | None
     settings: tuple[tuple[str, str, str | None], ...]  # (key, value, location) in order
     has_bom: bool = True
+    vdir: str = REST  # the vdir the folder layout gives
+    problems: tuple[tuple[ProblemCode, int], ...] = ()  # (code, line)
 
 
 CASES = [
@@ -100,23 +102,34 @@ CASES = [
             ("OAuthHttpModule.Profiles", "V1S2SAppOnly", "ping.ecp"),
             ("FromPathlessLocation", "root", None),
         ),
+        # A Profiles value for a sub-path is not judged: a located problem. A <location>
+        # without path is the root scope, so its <appSettings> is a second root section, which
+        # .NET refuses (BaseConfigurationRecord: Config_sections_must_be_unique).
+        problems=((ProblemCode.INCOMPLETE_EVIDENCE, 14), (ProblemCode.MALFORMED, 20)),
     ),
     Case(
         # An empty value enables nothing: no tokens (not one empty segment); no BOM recorded.
         "no-bom-empty-profiles.config",
         (),
         5,
-        (("HttpProxy.ProtocolType", "Ews", None), ("OAuthHttpModule.Profiles", "", None)),
+        (
+            ("HttpProxy.ProtocolType", "Ews", None),
+            ("OAuthHttpModule.Profiles", "", None),
+            ("NoValue", "", None),  # an <add> without value is "" for .NET
+        ),
         has_bom=False,
+        vdir="Default Web Site/EWS",
     ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.file)
 def test_app_settings_and_profiles(case: Case) -> None:
-    result = webconfig.parse(raw_input(WEBCONFIG / case.file, server="EX01", vdir=REST))
+    result = webconfig.parse(raw_input(WEBCONFIG / case.file, server="EX01", vdir=case.vdir))
 
-    assert result.problems == ()
+    assert sorted((p.line or 0, p.code) for p in result.problems) == sorted(
+        (line, code) for code, line in case.problems
+    )
     (config,) = result.web_configs
     assert [(s.key, s.value, s.location) for s in config.app_settings] == list(case.settings)
     assert config.has_bom is case.has_bom
