@@ -12,6 +12,7 @@ reads from Exchange and from the Exchange install folder; it writes only below -
     <OutDir>\<server>\ExchangeServer.xml       Get-ExchangeServer (this server) | Export-Clixml -Depth 4
     <OutDir>\<server>\FrontEnd\HttpProxy\<folder>\web.config
     <OutDir>\<server>\ClientAccess\<folder...>\web.config
+    ... and beside each web.config the files its appSettings name with file= or configSource=
     <OutDir>\<server>\.sha256sums               one line per file: hash, two spaces, path
     <OutDir>\.auditor-collect-<server>-<time>.log  the transcript
 
@@ -49,6 +50,50 @@ function Copy-AuditorFile {
         throw ('AUDITOR-COPY-FAILED: the copy of ' + $Source + ' differs from the original.')
     }
     return [pscustomobject]@{ Path = ($Segments -join '/'); Sha256 = $copyHash }
+}
+
+function Copy-AuditorAppSettingsFile {
+    # Copy the files a copied web.config's appSettings take settings from (file=, configSource=)
+    # into the same folder of the copy; return one entry per file copied.
+    param([Parameter(Mandatory = $true)] [string] $WebConfig, [Parameter(Mandatory = $true)] [string] $Root, [Parameter(Mandatory = $true)] [string[]] $Segments)
+    $copied = @()
+    $settings = New-Object -TypeName System.Xml.XmlReaderSettings
+    $settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
+    $settings.XmlResolver = $null
+    $document = New-Object -TypeName System.Xml.XmlDocument
+    $reader = [System.Xml.XmlReader]::Create($WebConfig, $settings)
+    try {
+        $document.Load($reader)
+    }
+    catch {
+        Write-Warning ('AUDITOR-UNREADABLE: ' + $WebConfig + ' is not well-formed XML (' + $_.Exception.Message + '); it was copied as it is.')
+        return $copied
+    }
+    finally {
+        $reader.Close()
+    }
+    $folder = Split-Path -Path $WebConfig -Parent
+    $folderSegments = @($Segments[0..($Segments.Count - 2)])
+    foreach ($section in @($document.SelectNodes('/configuration/appSettings | /configuration/location/appSettings'))) {
+        foreach ($attribute in @('file', 'configSource')) {
+            $name = $section.GetAttribute($attribute)
+            if ([string]::IsNullOrEmpty($name.Trim())) {
+                continue
+            }
+            $parts = @($name.Trim() -split '[\\/]' | Where-Object { $_ -ne '' -and $_ -ne '.' })
+            if ([System.IO.Path]::IsPathRooted($name) -or $parts.Count -eq 0 -or ($parts -contains '..')) {
+                Write-Warning ('AUDITOR-NOT-COPIED: ' + $WebConfig + ' takes appSettings from ' + $name + ' (' + $attribute + '=), outside its folder; copy that file beside the web.config copy by hand.')
+                continue
+            }
+            $source = Join-Path -Path $folder -ChildPath ($parts -join '\')
+            if (-not (Test-Path -LiteralPath $source -PathType Leaf)) {
+                Write-Warning ('AUDITOR-MISSING: ' + $WebConfig + ' takes appSettings from ' + $name + ' (' + $attribute + '=), which does not exist.')
+                continue
+            }
+            $copied += Copy-AuditorFile -Source $source -Root $Root -Segments ($folderSegments + $parts)
+        }
+    }
+    return $copied
 }
 
 foreach ($commandName in @('Get-PartnerApplication', 'Get-ExchangeServer')) {
@@ -91,7 +136,11 @@ try {
         foreach ($folder in @(Get-ChildItem -LiteralPath $frontEnd -Directory -ErrorAction Stop | Sort-Object -Property Name)) {
             $source = Join-Path -Path $folder.FullName -ChildPath 'web.config'
             if (Test-Path -LiteralPath $source -PathType Leaf) {
-                $collected.Add((Copy-AuditorFile -Source $source -Root $serverDirectory -Segments @('FrontEnd', 'HttpProxy', $folder.Name, 'web.config')))
+                $segments = @('FrontEnd', 'HttpProxy', $folder.Name, 'web.config')
+                $collected.Add((Copy-AuditorFile -Source $source -Root $serverDirectory -Segments $segments))
+                foreach ($entry in @(Copy-AuditorAppSettingsFile -WebConfig $source -Root $serverDirectory -Segments $segments)) {
+                    $collected.Add($entry)
+                }
             }
         }
     }
@@ -105,6 +154,9 @@ try {
             $relative = $file.FullName.Substring($prefixLength)
             $segments = @('ClientAccess') + @($relative -split '[\\/]')
             $collected.Add((Copy-AuditorFile -Source $file.FullName -Root $serverDirectory -Segments $segments))
+            foreach ($entry in @(Copy-AuditorAppSettingsFile -WebConfig $file.FullName -Root $serverDirectory -Segments $segments)) {
+                $collected.Add($entry)
+            }
         }
     }
 
