@@ -78,12 +78,6 @@ def is_utf16(codec: str) -> bool:
     return codec.startswith(("utf-16", "utf-32"))
 
 
-def decode_prefix(data: bytes, limit: int = 65536) -> str:
-    """The start of `data` as text, for sniffing only: undecodable bytes become U+FFFD."""
-    codec, bom = detect_encoding(data)
-    return data[bom : bom + limit].decode(codec, errors="replace")
-
-
 def decode(raw: RawInput) -> str | Problem:
     """The whole input as text, or a BAD_ENCODING problem saying at which line decoding failed."""
     codec, bom = detect_encoding(raw.data)

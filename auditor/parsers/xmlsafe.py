@@ -4,8 +4,12 @@ Every XML input is untrusted. This module owns the one way auditor turns bytes i
 tree:
 
 1. size: more than `max_bytes` is refused (TOO_LARGE) before anything is decoded;
-2. encoding: a UTF-8 or UTF-16 byte-order mark decides; without one, UTF-16 is recognised by
-   its `<` pattern and anything else must be UTF-8 (BAD_ENCODING otherwise);
+2. encoding: a UTF-8 or UTF-16 byte-order mark decides; without one, a first `<` written as a
+   UTF-16 code unit (`<` NUL or NUL `<`) means UTF-16, anything else is UTF-8, except that bytes
+   which are not valid UTF-8 are decoded with the encoding their XML declaration names when
+   that is not a Unicode encoding (a legacy code page such as `windows-1252`); anything else is
+   BAD_ENCODING. The decoded text serves the prolog scan and the evidence lines; lxml parses
+   the bytes itself, following the same byte-order mark and declaration;
 3. prolog scan: the decoded text before the root element is read (XML declaration, comments,
    processing instructions, white space); a `<!DOCTYPE` there, internal or external, is refused
    as HOSTILE before the parser sees the document. Entity declarations can only live inside a
@@ -107,7 +111,8 @@ def load_xml(raw: RawInput, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedXml 
     if decoded is None:
         return raw.problem(
             ProblemCode.BAD_ENCODING,
-            "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark)",
+            "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark), and its "
+            "XML declaration names no other encoding it can be read in",
         )
     text, has_bom = decoded
     hostile = _scan_prolog(text)
