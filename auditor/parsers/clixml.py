@@ -101,6 +101,9 @@ UNRELATED_TYPES = frozenset(
     }
 )
 RAW_LINE_LIMIT = 500
+# An object's evidence is its source line (cut here, a one-line file is one long line) and the
+# type and container it was read from.
+ORIGIN_LINE_LIMIT = 120
 MAX_ITEMS = MAX_NAMES
 
 _NS = "{" + CLIXML_NAMESPACE + "}"
@@ -674,7 +677,9 @@ def _partner_application(
         properties,
         raw=raw,
         input_format=InputFormat.CLIXML,
-        source=ObjectSource(line=obj.line, raw=f"{_line_text(lines, obj.line)} ({origin})"),
+        source=ObjectSource(
+            line=obj.line, raw=f"{_line_text(lines, obj.line)[:ORIGIN_LINE_LIMIT]} ({origin})"
+        ),
     )
     problems.extend(found_problems)
     return application

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from auditor.model import ParseResult
+from auditor.model import InputFormat, ParseResult
 
 SUFFIX = ".expected.json"
 
@@ -35,6 +35,8 @@ def summary(result: ParseResult) -> dict[str, Any]:
     for app in result.partner_applications:
         data = app.to_json()
         data["source"] = {"line": app.source.line, "format": app.source.format.value}
+        if app.source.format is InputFormat.CLIXML:
+            data["source"]["raw"] = app.source.raw  # names the type the object was read from
         data["evidence_lines"] = {
             "act_as": app.act_as_permissions.evidence.line,
             "app_only": app.app_only_permissions.evidence.line,
