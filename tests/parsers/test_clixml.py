@@ -137,3 +137,56 @@ def test_wrong_root_is_malformed() -> None:
 
     assert [p.code for p in result.problems] == [ProblemCode.MALFORMED]
     assert "Objs" in result.problems[0].message
+
+
+def test_a_list_of_objects_over_the_bound_is_too_large() -> None:
+    items = "<S>x</S>" * (clixml.MAX_ITEMS + 1)
+    data = (
+        '<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04">\n'
+        f'<Obj RefId="0"><TN RefId="0"><T>System.Object[]</T></TN><LST>{items}</LST></Obj>'
+        "</Objs>"
+    ).encode()
+
+    result = clixml.parse(raw_input(CLIXML / "big.xml", data=data))
+
+    codes = [(problem.code, problem.line) for problem in result.problems]
+    assert (ProblemCode.TOO_LARGE, 2) in codes
+    assert f"more than {clixml.MAX_ITEMS} items" in result.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "count"),
+    [
+        # A Ref inside an object that redefines the RefId means that object: a cycle.
+        (
+            '<Obj RefId="0"><MS><S N="Name">A</S></MS></Obj>'
+            '<Obj RefId="0"><MS><S N="ApplicationIdentifier">x</S><Nil N="ActAsPermissions" />'
+            '<Ref N="AppOnlyPermissions" RefId="0" /></MS></Obj>',
+            "contains it",
+            1,
+        ),
+        # A TN redefined: the later TNRef names the latest definition (a PartnerApplication), so
+        # both objects named B and C are partner applications (without identifier).
+        (
+            '<Obj RefId="0"><TN RefId="0"><T>Other</T></TN></Obj>'
+            '<Obj RefId="1"><TN RefId="0"><T>Microsoft.Exchange.Data.Directory.'
+            'SystemConfiguration.PartnerApplication</T></TN><MS><S N="Name">B</S></MS></Obj>'
+            '<Obj RefId="2"><TNRef RefId="0" /><MS><S N="Name">C</S></MS></Obj>',
+            "no ApplicationIdentifier",
+            2,
+        ),
+    ],
+)
+def test_redefined_refids_resolve_as_import_clixml(text: str, problem: str, count: int) -> None:
+    """Checked with pwsh 7.6: Import-Clixml registers a RefId when the Obj or TN starts."""
+    data = f'<Objs xmlns="http://schemas.microsoft.com/powershell/2004/04">{text}</Objs>'.encode()
+
+    result = clixml.parse(raw_input(CLIXML / "refs.xml", data=data))
+
+    assert sum(problem in found.message for found in result.problems) == count, result.problems
+
+
+def test_type_names_are_compared_without_prefixes_and_white_space() -> None:
+    assert clixml.strip_type_prefix("\n  Deserialized.Selected.X.PartnerApplication \n") == (
+        "X.PartnerApplication"
+    )
