@@ -268,6 +268,7 @@ def _read(
         sha256=hashlib.sha256(data).hexdigest(),
         server=server or placement.server,
         vdir=placement.vdir,
+        location=path,
     )
     input_format = sniff(data)
     if input_format is None:

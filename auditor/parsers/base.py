@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from auditor.model import InputFormat, Problem, ProblemCode, SourceFile
 
@@ -12,7 +13,9 @@ class RawInput:
     """One input file. `path` is the path as the user gave or discovery found it (display form).
 
     `server` and `vdir` come from the folder layout or `--server`; a parser may refine `server`
-    from the content (CLIXML `PSComputerName` / `OriginatingServer`).
+    from the content (CLIXML `PSComputerName` / `OriginatingServer`). `location` is where the
+    file is on disk when that differs from `path` (or is unknown from it); the web.config parser
+    reads the files an `<appSettings file=...>` / `configSource=...` names from its folder.
     """
 
     path: str
@@ -20,6 +23,7 @@ class RawInput:
     sha256: str
     server: str | None = None
     vdir: str | None = None
+    location: Path | None = None
 
     def source(self, input_format: InputFormat | None) -> SourceFile:
         return SourceFile(path=self.path, sha256=self.sha256, format=input_format)

@@ -28,6 +28,7 @@ UNKNOWN_LAYOUT problem (medium) telling the user to pass `--server` or use a doc
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -276,20 +277,32 @@ class _SettingsReader:
         """The display path and `<appSettings>` root of the file `name`, or None (a problem)."""
         relative = name.strip().replace("\\", "/")
         parts = [part for part in relative.split("/") if part not in ("", ".")]
-        candidate = Path(self.raw.path).parent.joinpath(*parts) if parts else None
-        if candidate is None or relative.startswith("/") or _DRIVE.match(relative) or ".." in parts:
+        if not parts or relative.startswith("/") or _DRIVE.match(relative) or ".." in parts:
             self.missing(
                 name, attribute, line, "auditor reads such a file only from the web.config's folder"
             )
             return None
-        display = str(candidate)
+        folder = (self.raw.location or Path(self.raw.path)).parent
+        candidate = folder.joinpath(*parts)
+        display = str(Path(self.raw.path).parent.joinpath(*parts))
         try:
-            if candidate.is_symlink() or not candidate.is_file():
+            if not candidate.is_file():
                 self.missing(name, attribute, line, "it was not supplied beside the web.config")
                 return None
+            real_folder = os.path.realpath(folder)
+            if not os.path.realpath(candidate).startswith(real_folder + os.sep):
+                self.missing(
+                    name, attribute, line, "it is a symbolic link out of the web.config's folder"
+                )
+                return None
+            if candidate.stat().st_size > MAX_WEB_CONFIG_BYTES:
+                self.missing(
+                    name, attribute, line, f"it is larger than {MAX_WEB_CONFIG_BYTES} bytes"
+                )
+                return None
             data = candidate.read_bytes()
-        except OSError as error:
-            self.missing(name, attribute, line, f"it cannot be read ({error.strerror})")
+        except (OSError, ValueError) as error:
+            self.missing(name, attribute, line, f"it cannot be read ({error})")
             return None
         external = RawInput(
             path=display, data=data, sha256=hashlib.sha256(data).hexdigest(), server=self.raw.server
@@ -335,13 +348,15 @@ def _in(path: str | None) -> str:
 
 def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ...]:
     """A file whose root is `<appSettings>`: read with the web.config beside it that names it."""
-    name = Path(raw.path).name
-    web_config = Path(raw.path).parent / "web.config"
+    location = raw.location or Path(raw.path)
+    name = location.name
+    web_config = location.parent / "web.config"
     try:
-        data = web_config.read_bytes() if web_config.is_file() else b""
-    except OSError:
+        small = web_config.is_file() and web_config.stat().st_size <= MAX_WEB_CONFIG_BYTES
+        data = web_config.read_bytes() if small else b""
+    except (OSError, ValueError):
         data = b""
-    if data and len(data) <= MAX_WEB_CONFIG_BYTES:
+    if data:
         loaded = load_xml(RawInput(path=str(web_config), data=data, sha256=""))
         if not isinstance(loaded, Problem):
             for section in loaded.root.iter("{*}appSettings"):

@@ -12,6 +12,7 @@ from parser_helpers import DATA, raw_input
 from auditor.layout import identify
 from auditor.model import ProblemCode, Severity
 from auditor.parsers import webconfig
+from auditor.parsers.base import RawInput
 
 WEBCONFIG = DATA / "webconfig"
 WEBCONFIG_CASES = WEBCONFIG / "cases"
@@ -281,3 +282,55 @@ def test_namespaced_configuration_is_read() -> None:
     profiles = result.web_configs[0].oauth_profiles
     assert profiles is not None
     assert (profiles.tokens, profiles.line) == (("V1AppActAs",), 3)
+
+
+def _appsettings_case(folder: Path, reference: str) -> Path:
+    folder.mkdir(parents=True)
+    web_config = folder / "web.config"
+    web_config.write_text(
+        f'<configuration>\n  <appSettings file="{reference}" />\n</configuration>\n',
+        encoding="utf-8",
+    )
+    return web_config
+
+
+def test_appsettings_file_behind_a_symbolic_link_is_not_read(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.config"
+    outside.write_text(
+        '<appSettings><add key="OAuthHttpModule.Profiles" value="V1S2SAppOnly" /></appSettings>',
+        encoding="utf-8",
+    )
+    web_config = _appsettings_case(tmp_path / "Rest", "linked.config")
+    (tmp_path / "Rest" / "linked.config").symlink_to(outside)
+
+    result = webconfig.parse(raw_input(web_config, server="EX01", vdir=REST))
+
+    (problem,) = result.problems
+    assert (problem.code, problem.line) == (ProblemCode.INCOMPLETE_EVIDENCE, 2)
+    assert "symbolic link" in problem.message
+    assert result.web_configs[0].oauth_profiles is None
+
+
+def test_appsettings_file_is_read_from_the_location_on_disk(tmp_path: Path) -> None:
+    """The display path may be relative to another folder; the file is found by `location`."""
+    web_config = _appsettings_case(tmp_path / "EX01" / "Rest", "oauth.config")
+    (web_config.parent / "oauth.config").write_text(
+        '<appSettings><add key="OAuthHttpModule.Profiles" value="S2SAppActAs" /></appSettings>',
+        encoding="utf-8",
+    )
+    data = web_config.read_bytes()
+    raw = RawInput(
+        path="EX01/Rest/web.config",
+        data=data,
+        sha256="0" * 64,
+        server="EX01",
+        vdir=REST,
+        location=web_config,
+    )
+
+    result = webconfig.parse(raw)
+
+    assert result.problems == ()
+    profiles = result.web_configs[0].oauth_profiles
+    assert profiles is not None and profiles.tokens == ("S2SAppActAs",)
+    assert profiles.evidence.path == str(Path("EX01/Rest/oauth.config"))
