@@ -2,26 +2,42 @@
 
 Owns what auditor keeps of a web.config (nothing but `appSettings`, never the DOM):
 
-- every `configuration/appSettings/add` with a `key` and a `value`, and those of
+- every `configuration/appSettings/add` with a `key`, and those of
   `configuration/location/appSettings` (with the location's `path`), in document order, each
   with its line number and its source text (stripped, at most 500 characters) as evidence;
   for a start tag written over several lines, the line where `<add` begins and the tag's lines
-  joined by single spaces;
+  joined by single spaces. An `add` without `value` has the value "" (as .NET reads it); one
+  without `key` is MALFORMED (.NET refuses it);
 - a `<location>` without a `path` (or with `path=""` / `path="."`) applies to the application
-  itself, so its appSettings count as root scope (`location=None`);
+  itself, so its appSettings count as root scope (`location=None`). A second `<appSettings>` in
+  one scope is MALFORMED: .NET refuses the file (`Config_sections_must_be_unique`); both are
+  read in order;
+- `<appSettings configSource="x">` replaces the section with the `<appSettings>` file `x`,
+  `<appSettings file="x">` applies the file's `add`/`remove`/`clear` after the section's own
+  (the file wins), as .NET does. The file is read from the web.config's folder on disk
+  (`RawInput.location`): a relative path without `..`, not through a symbolic link out of the
+  folder, at most `MAX_WEB_CONFIG_BYTES`. Settings read from it carry its path
+  (`AppSetting.path`); the profiles' evidence names it. A file that is absent or not readable
+  there is INCOMPLETE_EVIDENCE at the section, naming the file (`auditor collect` copies it).
+  A file whose root is `<appSettings>` given on its own is read with the web.config beside it
+  that names it: silent when one does, MALFORMED when none does;
 - comments do not count (the loader drops them); `<remove key=...>` drops the earlier adds of
   that key in the same scope, `<clear/>` drops every earlier add of the scope; keys compare
-  case-insensitively, as .NET's appSettings collection does; duplicate adds stay, in order (the
-  last one wins in IIS; `WebConfig.duplicate_settings()` finds them);
+  case-insensitively, as .NET's appSettings collection does, and are kept as written;
+  duplicate adds stay, in order (the last one wins, whatever its case;
+  `WebConfig.duplicate_settings()` finds them);
 - the effective `OAuthHttpModule.Profiles` (root scope, last surviving add) split on `|` exactly
   as Exchange does: no trimming, no case folding, empty segments kept. An empty value gives
   `tokens=()`: Exchange's split of "" yields one empty token that it drops, so an empty value
-  enables nothing and is not reported as an empty segment.
+  enables nothing and is not reported as an empty segment. A Profiles value inside
+  `<location path="sub">` applies to requests below that path; it is not judged and is
+  INCOMPLETE_EVIDENCE at its line.
 
 Server and vdir come from `RawInput.server` / `RawInput.vdir` (set by discovery from
-`auditor.layout.identify` or `--server`). When the vdir is unknown, the file's own
-`HttpProxy.ProtocolType` (front end) or `RoutingUpdateModule.ProtocolType` (back end) appSetting
-names it when present. A server or vdir that stays unknown is recorded as `"unknown"` with an
+`auditor.layout.identify` or `--server`). The file's own `HttpProxy.ProtocolType` (front end)
+or `RoutingUpdateModule.ProtocolType` (back end) appSetting names a vdir: when the layout gave
+none it is used, when the layout gave another one that is an UNKNOWN_LAYOUT problem (high) at
+the setting's line. A server or vdir that stays unknown is recorded as `"unknown"` with an
 UNKNOWN_LAYOUT problem (medium) telling the user to pass `--server` or use a documented layout.
 """
 

@@ -334,3 +334,17 @@ def test_appsettings_file_is_read_from_the_location_on_disk(tmp_path: Path) -> N
     profiles = result.web_configs[0].oauth_profiles
     assert profiles is not None and profiles.tokens == ("S2SAppActAs",)
     assert profiles.evidence.path == str(Path("EX01/Rest/oauth.config"))
+
+
+def test_add_without_key_is_malformed() -> None:
+    data = (
+        b"<configuration>\n<appSettings>\n"
+        b'<add value="V1S2SAppOnly" />\n'
+        b"</appSettings>\n</configuration>"
+    )
+
+    result = webconfig.parse(raw_input(WEBCONFIG / "x.config", server="EX01", vdir=REST, data=data))
+
+    (problem,) = result.problems
+    assert (problem.code, problem.line) == (ProblemCode.MALFORMED, 3)
+    assert result.web_configs[0].app_settings == ()
