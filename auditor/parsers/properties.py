@@ -351,6 +351,8 @@ def _glued(names: tuple[str, ...]) -> str | None:
     them); the list is incomplete.
     """
     for name in names:
+        if name.isprintable() and _GLUE.isdisjoint(name):
+            continue  # the common case, without a per-character loop
         for char in name:
             if char in _GLUE or unicodedata.category(char) in _GLUE_CATEGORIES:
                 return (
