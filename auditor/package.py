@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from auditor.model import Report
@@ -43,7 +43,11 @@ def package_files(report: Report) -> dict[str, bytes]:
         "summary.md": render_markdown,
         "report.html": render_html,
     }
-    files = {name: render(report).encode("utf-8") for name, render in text_renderers.items()}
+    # A lone surrogate (from a hostile export) cannot be UTF-8: written as `\udXXX` text.
+    files = {
+        name: render(report).encode("utf-8", "backslashreplace")
+        for name, render in text_renderers.items()
+    }
     for script in report.scripts:
         files[script.name] = script.content.encode("ascii")
     return files
@@ -59,18 +63,75 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
+def is_package(folder: Path) -> bool:
+    """True when `folder` is an earlier auditor package: its manifest lists every file in it."""
+    try:
+        manifest = (folder / MANIFEST_NAME).read_bytes().decode("ascii")
+        listed: set[str] = set()
+        for line in manifest.splitlines():
+            match = _MANIFEST_LINE.fullmatch(line)
+            if match is None:
+                return False
+            listed.add(match.group(2))
+        present = {
+            path.relative_to(folder).as_posix()
+            for path in folder.rglob("*")
+            if path.is_symlink() or not path.is_dir()
+        }
+    except (OSError, UnicodeDecodeError):
+        return False
+    present.discard(MANIFEST_NAME)
+    return present <= listed
+
+
+def check_out_dir(out_dir: Path, *, force: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse, before anything is written, an `--out` that would lose or mix a user's files.
+
+    Refused: `-` (a package is a folder, not a stream), an existing file, a folder that equals,
+    contains or lies inside an input, and a non-empty folder unless `force` is given and the
+    folder is an earlier auditor package (`is_package`): `--force` never deletes anything else.
+    """
+    if str(out_dir) == "-":
+        raise PackageError(
+            "--out -: a change package is a folder of files and cannot go to stdout; "
+            "use --format json, sarif or markdown to print a document instead"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PackageError(f"{out_dir}: exists and is not a folder; --out must be a folder")
+    target = os.path.realpath(out_dir)
+    for given in inputs:
+        source = os.path.realpath(given)
+        if _within(target, source) or _within(source, target):
+            raise PackageError(
+                f"{out_dir}: the package folder would equal, contain or lie inside the input "
+                f"{given}; choose an --out outside the inputs"
+            )
+    if not out_dir.is_dir() or _is_empty_dir(out_dir):
+        return
+    if not force:
+        raise PackageError(
+            f"{out_dir}: folder is not empty; choose another --out, or pass --force to "
+            "replace an earlier auditor package"
+        )
+    if not is_package(out_dir):
+        raise PackageError(
+            f"{out_dir}: not an earlier auditor package (its {MANIFEST_NAME} does not list "
+            "every file in it); --force replaces only a package, nothing else: choose another --out"
+        )
+
+
+def _within(path: str, folder: str) -> bool:
+    """True when `path` is `folder` or lies below it (both real, absolute paths)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def write_package(report: Report, out_dir: Path, *, force: bool = False) -> dict[str, bytes]:
     """Write the package for `report` to `out_dir` atomically; returns what was written.
 
-    Refuses a non-empty `out_dir` unless `force`; a forced run replaces it only once the new
-    package is complete.
+    Refuses what `check_out_dir` refuses; a forced run replaces an earlier package only once the
+    new package is complete.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise PackageError(f"{out_dir}: exists and is not a folder")
-    if out_dir.is_dir() and not _is_empty_dir(out_dir) and not force:
-        raise PackageError(
-            f"{out_dir}: folder is not empty; choose another --out or pass --force to replace it"
-        )
+    check_out_dir(out_dir, force=force)
     files = package_files(report)
     files_with_manifest = dict(files)
     files_with_manifest[MANIFEST_NAME] = manifest_text(files).encode("ascii")
