@@ -875,7 +875,8 @@ def policy_validate(
     """
     judged_at = _parse_date(as_of, "--as-of")
     loaded = _load_policy(_PolicyChoice(tuple(files), "arguments"), strict_waivers=True)
-    _out(f"valid: {_printable(loaded.name)} (sha256 {loaded.sha256})")
+    _out(f"valid: {_printable(loaded.name)}")
+    _out(f"  sha256 {loaded.sha256}")
     expired = 0
     for waiver in loaded.waivers:
         expires = datetime.date.fromisoformat(waiver.expires)
@@ -886,7 +887,10 @@ def policy_validate(
             _error(f"{where}: {what} expired on {waiver.expires}; it suppresses nothing (WV001)")
         elif (expires - judged_at).days <= SOON_DAYS:
             days = (expires - judged_at).days
-            _out(f"warning: {where}: {what} expires on {waiver.expires} (in {days} days)")
+            typer.echo(
+                f"warning: {where}: {what} expires on {waiver.expires} (in {days} days)",
+                err=True,
+            )
     if expired:
         raise typer.Exit(EXIT_FINDINGS)
 
