@@ -31,9 +31,8 @@ import typer
 from typer.core import TyperCommand
 
 if TYPE_CHECKING:
-    from auditor.baseline import Comparison
     from auditor.model import Finding, Inventory, Policy, Report
-    from auditor.package import VerifyResult
+    from auditor.package import Comparison, VerifyResult
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -547,9 +546,16 @@ def audit(
     With no PATH, audits the bundled example exports of a two-server hybrid organisation.
     """
     from auditor.audit import AuditError, AuditRequest, run_audit
-    from auditor.baseline import BaselineError, compare, read_baseline
     from auditor.model import Severity
-    from auditor.package import PackageError, check_out_dir, is_package, write_package
+    from auditor.package import (
+        BaselineError,
+        PackageError,
+        check_out_dir,
+        compare,
+        is_package,
+        read_baseline,
+        write_package,
+    )
     from auditor.parsers import ServerOptionError
     from auditor.resources import examples_dir
 
