@@ -76,7 +76,7 @@ def test_folder_is_walked_in_sorted_order_and_nothing_is_skipped_silently(
         ("linked-folder", "unreadable"),
         ("notes.html", "unknown-format"),
         # The three exports hold different copies of Microsoft Graph: each disagreement is a
-        # problem naming both files (see test_fold.py).
+        # problem naming both files (tests/test_cli_inputs.py).
         ("pa.json", "incomplete-evidence"),
         ("pa.txt", "incomplete-evidence"),
     ]
