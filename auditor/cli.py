@@ -951,9 +951,26 @@ def main() -> None:
     """The console script: every failure is an exit code and one line, never a traceback."""
     _prepare_streams()
     try:
-        app()
+        result = app(standalone_mode=False, prog_name="auditor")
+    except typer.TyperException as error:  # click's usage errors: one `error:` line, exit 2
+        sys.exit(_usage_error(error))
+    except typer.Abort:
+        _error("aborted")
+        sys.exit(EXIT_INCOMPLETE)
     except Exception as error:  # the last line of defence: one line, exit 2
         sys.exit(_internal_error(error))
+    sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _usage_error(error: typer.TyperException) -> int:
+    """A bad command line in the one error style, naming the help to read; help alone as is."""
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError":  # `auditor` alone: the help, exit 2
+        typer.echo(error.format_message(), err=True)
+        return EXIT_INCOMPLETE
+    hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+    _error(f"{error.format_message()}{hint}")
+    return EXIT_INCOMPLETE
 
 
 def _internal_error(error: BaseException) -> int:

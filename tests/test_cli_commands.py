@@ -274,13 +274,22 @@ def test_an_internal_error_is_one_line_naming_the_input_and_exit_2(
     assert err.splitlines()[-1].startswith("error: internal error while auditing ")
 
 
-def test_main_keeps_the_exit_codes(
+def test_main_keeps_the_exit_codes_and_the_one_error_style(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _main(monkeypatch, "--version") == 0
     assert _main(monkeypatch, "audit", "--no-package", "--as-of", AS_OF, "-q") == 1
-    assert _main(monkeypatch, "audit", "--no-such-option") == 2
     capsys.readouterr()
+    assert _main(monkeypatch, "audit", "--fail-on", "severe") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Invalid value for '--fail-on': ")
+    assert "'severe' is not one of" in err and err.endswith("(see `auditor audit --help`)\n")
+    assert _main(monkeypatch, "audit", "--no-such-option") == 2
+    assert capsys.readouterr().err == (
+        "error: No such option: --no-such-option (see `auditor audit --help`)\n"
+    )
+    assert _main(monkeypatch) == 2  # no command: the help, on stderr
+    assert capsys.readouterr().err.startswith("Usage: auditor [OPTIONS] COMMAND")
 
 
 @pytest.mark.parametrize(
