@@ -15,28 +15,34 @@ shows input paths relative to the working directory and reports every error as o
 from __future__ import annotations
 
 import datetime
-import io
 import os
-import shutil
 import sys
-import textwrap
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperCommand
+
+from auditor.cli.terminal import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    WordedCommand,
+    fail,
+    paths_for,
+    place,
+    prepare_streams,
+    printable,
+    say,
+    show_error,
+)
 
 if TYPE_CHECKING:
-    from auditor.model import Finding, Inventory, Policy, Report
+    from auditor.model import Policy, Report
     from auditor.package import Comparison, VerifyResult
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_INCOMPLETE = 2
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -48,7 +54,6 @@ EXIT_CODES_HELP = (
 POLICY_ENV = "AUDITOR_POLICY"
 LOCAL_POLICY = Path("auditor.yaml")
 SOON_DAYS = 30
-SHOWN_FINDINGS = 8
 
 # Plain click help (no rich): `auditor --help` starts as fast as `import typer`.
 app = typer.Typer(
@@ -80,40 +85,6 @@ app.add_typer(
 )
 
 
-class _Command(TyperCommand):
-    """A command whose arguments read as words in usage and help (`PATH...`, `DIR`, `ID`).
-
-    Typer would print `[PATH]...`, `{package}` and a Python type (`<list[Path]>`); here an
-    argument is shown by its metavar alone, in brackets when it is optional.
-    """
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces = [self.options_metavar] if self.options_metavar else []
-        for param in self.get_params(ctx):
-            if param.param_type_name == "argument":
-                metavar = param.metavar or (param.name or "").upper()
-                pieces.append(metavar if param.required else f"[{metavar}]")
-        return pieces
-
-    def format_options(self, ctx: Any, formatter: Any) -> None:
-        arguments: list[tuple[str, str]] = []
-        options: list[tuple[str, str]] = []
-        for param in self.get_params(ctx):
-            if param.param_type_name == "argument":
-                metavar = param.metavar or (param.name or "").upper()
-                arguments.append((metavar, getattr(param, "help", None) or ""))
-            else:
-                record = param.get_help_record(ctx)
-                if record is not None:
-                    options.append(record)
-        if arguments:
-            with formatter.section("Arguments"):
-                formatter.write_dl(arguments)
-        if options:
-            with formatter.section("Options"):
-                formatter.write_dl(options)
-
-
 @dataclass(slots=True)
 class _Run:
     """What one run of the command line knows beyond its arguments."""
@@ -143,147 +114,24 @@ class OutputFormat(StrEnum):
 # --- output -----------------------------------------------------------------------------------
 
 
-class _PipeSafeStdout(io.TextIOBase):
-    """stdout that goes quiet once its reader has gone (`| head`), instead of raising.
-
-    Once a write fails with a broken pipe, the descriptor is pointed at the null device, so
-    buffered output and the final flush at exit go nowhere and nothing is printed to stderr.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__()
-        self._stream = stream
-        self._gone = False
-
-    def write(self, text: str) -> int:
-        if not self._gone:
-            try:
-                self._stream.write(text)
-            except BrokenPipeError:
-                self._reader_gone()
-        return len(text)
-
-    def flush(self) -> None:
-        if not self._gone:
-            try:
-                self._stream.flush()
-            except BrokenPipeError:
-                self._reader_gone()
-
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self._stream.encoding
-
-    def writable(self) -> bool:
-        return True
-
-    def _reader_gone(self) -> None:
-        self._gone = True
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass
-
-
-def _prepare_streams() -> None:
-    """Undecodable text is shown escaped, never an error; a closed stdout ends quietly."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
-    sys.stdout = cast(TextIO, _PipeSafeStdout(sys.stdout))
-
-
-def _width() -> int:
-    """The terminal width: `COLUMNS`, else the terminal's, else 80."""
-    return max(40, shutil.get_terminal_size((80, 24)).columns)
-
-
-def _out(text: str = "") -> None:
-    """One logical line on stdout, wrapped to the terminal width with a hanging indent."""
-    typer.echo(_wrapped(text))
-
-
-def _wrapped(text: str) -> str:
-    if not text:
-        return ""
-    indent = text[: len(text) - len(text.lstrip(" "))]
-    return "\n".join(
-        textwrap.wrap(
-            text,
-            width=_width(),
-            subsequent_indent=indent + "    ",
-            break_long_words=True,
-            break_on_hyphens=False,
-        )
-    )
-
-
-def _error(message: str) -> None:
-    """`error: message` on stderr: always one line, whatever the width, for grep and CI logs."""
-    typer.echo(f"error: {_printable(message)}", err=True)
-
-
-def _fail(message: str, code: int = EXIT_INCOMPLETE) -> NoReturn:
-    _error(message)
-    raise typer.Exit(code)
-
-
-def _printable(text: str) -> str:
-    """Terminal-safe text: control characters (escape sequences included) shown escaped."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
-def _where(path: str, line: int | None) -> str:
-    """`path:line`, or the path alone when the input has no line."""
-    return path if line is None else f"{path}:{line}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Paths:
-    """Shows package paths (relative to the inputs' common root) relative to the working folder."""
-
-    root: str
-
-    def shown(self, display: str) -> str:
-        return _printable(os.path.relpath(os.path.join(self.root, display)))
-
-
-def _paths_for(inputs: Sequence[Path]) -> _Paths:
-    from auditor.parsers.discover import common_root
-
-    return _Paths(common_root(inputs))
-
-
-# --- arguments --------------------------------------------------------------------------------
-
-
 def _parse_date(value: str | None, option: str) -> datetime.date:
     if value is None:
         return datetime.date.today()
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        _fail(f"{option} {value}: not a date; expected YYYY-MM-DD")
+        fail(f"{option} {value}: not a date; expected YYYY-MM-DD")
 
 
 def _require_paths(paths: Sequence[Path]) -> None:
     missing = [str(path) for path in paths if not os.path.lexists(path)]
     if missing:
-        _fail("no such file or folder: " + ", ".join(missing))
+        fail("no such file or folder: " + ", ".join(missing))
 
 
 def _refuse_dash(out: Path | None) -> None:
     if out is not None and str(out) == "-":
-        _fail("--out -: not a file name; leave out --out to write to stdout")
+        fail("--out -: not a file name; leave out --out to write to stdout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +161,7 @@ def _load_policy(choice: _PolicyChoice, *, strict_waivers: bool = False) -> Poli
     try:
         return load_policy(choice.files, strict_waivers=strict_waivers)
     except PolicyError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 PathsArgument = Annotated[
@@ -380,7 +228,7 @@ def _root(
 
 
 @app.command(
-    cls=_Command, short_help="Show exactly what was read from the exports (the inventory)."
+    cls=WordedCommand, short_help="Show exactly what was read from the exports (the inventory)."
 )
 def parse(
     paths: PathsArgument = None,
@@ -388,77 +236,30 @@ def parse(
     server: ServerOption = None,
 ) -> None:
     """Show exactly what was read from the exports (the inventory), to check the parser."""
+    from auditor.cli.summary import print_inventory, print_problems
     from auditor.parsers import ServerOptionError, read_inventory
     from auditor.render.json_ import render_inventory
 
     if not paths:
-        _fail("give at least one export file or folder")
+        fail("give at least one export file or folder")
     _require_paths(paths)
     _run.doing = "reading " + ", ".join(str(path) for path in paths)
     try:
         inventory = read_inventory(paths, server=server)
     except ServerOptionError as error:
-        _fail(str(error))
-    shown = _paths_for(paths)
+        fail(str(error))
+    shown = paths_for(paths)
     if as_json:
         typer.echo(render_inventory(inventory), nl=False)
     else:
-        _print_inventory(inventory, shown)
-    _print_problems(inventory, shown)
+        print_inventory(inventory, shown)
+    print_problems(inventory, shown)
     if inventory.problems:
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
-def _print_inventory(inventory: Inventory, shown: _Paths) -> None:
-    _out(f"{len(inventory.inputs)} input files")
-    for source in inventory.inputs:
-        fmt = source.format.value if source.format else "unknown"
-        _out(f"  {fmt:<12} {source.sha256[:12]}  {shown.shown(source.path)}")
-    if inventory.skipped:
-        _out(f"{len(inventory.skipped)} skipped (never an export)")
-        for skipped in inventory.skipped:
-            _out(f"  {shown.shown(skipped)}")
-    _out()
-    _out(f"{len(inventory.partner_applications)} partner applications")
-    for record in inventory.partner_applications:
-        act_as = record.act_as_permissions
-        app_only = record.app_only_permissions
-        enabled = {True: "yes", False: "no", None: "not in the export"}[record.enabled]
-        _out(f"  {_printable(record.name)} ({_printable(record.application_identifier)})")
-        _out(f"    enabled: {enabled}")
-        _out(f"    linked account: {_printable(record.linked_account or 'none')}")
-        _out(
-            f"    ActAs ({len(act_as.values)}{'' if act_as.complete else ', INCOMPLETE'}): "
-            + (_printable(", ".join(act_as.values)) or "none")
-        )
-        _out(
-            f"    AppOnly ({len(app_only.values)}{'' if app_only.complete else ', INCOMPLETE'}): "
-            + (_printable(", ".join(app_only.values)) or "none")
-        )
-        for evidence in (record.source, *record.also_in):
-            _out(f"    source: {_where(shown.shown(evidence.path), evidence.line)}")
-    _out()
-    _out(f"{len(inventory.web_configs)} web.config files")
-    for config in inventory.web_configs:
-        profiles = config.oauth_profiles
-        value = (
-            "no OAuthHttpModule.Profiles"
-            if profiles is None
-            else f"{_printable(profiles.raw)}  (line {profiles.line})"
-        )
-        _out(f"  {_printable(config.server)}  {_printable(config.vdir)}: {value}")
-
-
-def _print_problems(inventory: Inventory, shown: _Paths) -> None:
-    for problem in inventory.problems:
-        _error(f"{_where(shown.shown(problem.path), problem.line)}: {problem.message}")
-
-
-# --- audit ------------------------------------------------------------------------------------
-
-
 @app.command(
-    cls=_Command, short_help="Audit exports against the policy and write the change package."
+    cls=WordedCommand, short_help="Audit exports against the policy and write the change package."
 )
 def audit(
     paths: PathsArgument = None,
@@ -546,6 +347,7 @@ def audit(
     With no PATH, audits the bundled example exports of a two-server hybrid organisation.
     """
     from auditor.audit import AuditError, AuditRequest, run_audit
+    from auditor.cli.summary import print_problems, print_summary
     from auditor.model import Severity
     from auditor.package import (
         BaselineError,
@@ -561,7 +363,7 @@ def audit(
 
     judged_at = _parse_date(as_of, "--as-of")
     if fail_on_new and baseline is None:
-        _fail("--fail-on-new needs --baseline FILE (the findings.json to compare with)")
+        fail("--fail-on-new needs --baseline FILE (the findings.json to compare with)")
     input_paths = list(paths) if paths else [examples_dir()]
     _require_paths(input_paths)
     choice = _policy_choice(policy)
@@ -570,12 +372,12 @@ def audit(
         try:
             earlier = read_baseline(baseline)
         except BaselineError as error:
-            _fail(str(error))
+            fail(str(error))
     if out is not None and not no_package:
         try:
             check_out_dir(out, force=force, inputs=input_paths)
         except PackageError as error:
-            _fail(str(error))
+            fail(str(error))
     request = AuditRequest(
         paths=tuple(input_paths),
         policy_paths=choice.files,
@@ -591,7 +393,7 @@ def audit(
     try:
         report = run_audit(request)
     except (AuditError, ServerOptionError) as error:
-        _fail(str(error))
+        fail(str(error))
     out_dir = out if out is not None else Path("reports") / report.change_id
     if not no_package:
         # The default folder may be replaced when it holds an earlier auditor package.
@@ -601,16 +403,22 @@ def audit(
             check_out_dir(out_dir, force=replace, inputs=input_paths)
             write_package(report, out_dir, force=replace)
         except PackageError as error:
-            _fail(str(error))
+            fail(str(error))
     comparison = compare(report.findings, earlier) if earlier is not None else None
-    shown = _paths_for(input_paths)
+    shown = paths_for(input_paths)
     _run.doing = "printing the result"
     if output_format is OutputFormat.TEXT:
         if not quiet:
-            _print_summary(report, choice, None if no_package else out_dir, shown, comparison)
+            print_summary(
+                report,
+                _policy_line(report.policy, choice),
+                None if no_package else out_dir,
+                shown,
+                comparison,
+            )
     else:
         typer.echo(_document(report, output_format), nl=False)
-    _print_problems(report.inventory, shown)
+    print_problems(report.inventory, shown)
     raise typer.Exit(_audit_exit_code(report, allow_incomplete, comparison, fail_on_new))
 
 
@@ -633,6 +441,15 @@ def _document(report: Report, output_format: OutputFormat) -> str:
             raise ValueError("the text format is the summary, not a document")
 
 
+def _policy_line(policy: Policy, choice: _PolicyChoice) -> str:
+    if not choice.files:
+        return (
+            f"{printable(policy.name)} (the shipped default; no ./auditor.yaml, no ${POLICY_ENV})"
+        )
+    files = ", ".join(printable(str(path)) for path in choice.files)
+    return f"{printable(policy.name)} from {files} (found via {choice.origin})"
+
+
 def _audit_exit_code(
     report: Report, allow_incomplete: bool, comparison: Comparison | None, fail_on_new: bool
 ) -> int:
@@ -643,101 +460,18 @@ def _audit_exit_code(
     return EXIT_FINDINGS if report.failing() else EXIT_OK
 
 
-def _print_summary(
-    report: Report,
-    choice: _PolicyChoice,
-    out_dir: Path | None,
-    shown: _Paths,
-    comparison: Comparison | None,
-) -> None:
-    from auditor.model import Severity
-    from auditor.render.json_ import verdict
-
-    counts = report.counts()
-    summary = ", ".join(f"{counts[severity]} {severity.value}" for severity in Severity)
-    suppressed = sum(1 for finding in report.findings if finding.suppressed)
-    inventory = report.inventory
-    _out(
-        f"auditor {report.tool_version}: {verdict(report).upper()} (as of {report.as_of}, "
-        f"fail on {report.fail_on.value})"
-    )
-    _out(f"policy: {_policy_line(report.policy, choice)}")
-    _out(
-        f"inputs: {len(inventory.inputs)} files, "
-        f"{len(inventory.partner_applications)} partner applications, "
-        f"{len(inventory.web_configs)} web.config files; {len(inventory.skipped)} skipped"
-    )
-    _out(f"findings: {summary}; {suppressed} suppressed by waivers")
-    if comparison is not None:
-        _out(
-            f"baseline: {len(comparison.new)} new, {len(comparison.unchanged)} unchanged, "
-            f"{len(comparison.fixed)} fixed"
-        )
-    active = report.active_findings
-    for finding in active[:SHOWN_FINDINGS]:
-        _out(_finding_line(finding, shown, comparison))
-    if len(active) > SHOWN_FINDINGS:
-        _out(f"  ... and {len(active) - SHOWN_FINDINGS} more in the report")
-    if comparison is not None:
-        for fixed in comparison.fixed:
-            _out(f"  FIXED    {fixed.rule_id}  {_printable(fixed.subject)}")
-    for skipped in report.skipped:
-        _out(f"  no script for {_printable(skipped.subject)}: {_printable(skipped.reason)}")
-    for item in report.not_applied:
-        _out(f"  not applied: {item.rule_id}: {item.reason}")
-    if out_dir is not None:
-        _out(
-            f"package: {_printable(os.path.relpath(out_dir))} (report.html, "
-            f"findings.json/.sarif, junit.xml, summary.md, {len(report.scripts)} scripts, "
-            "MANIFEST.sha256)"
-        )
-    else:
-        _out("package: not written (--no-package)")
-    if not report.complete:
-        _out(
-            "the audit is INCOMPLETE: evidence a rule needed is missing (exit 2); "
-            "see the errors below"
-        )
-
-
-def _policy_line(policy: Policy, choice: _PolicyChoice) -> str:
-    if not choice.files:
-        return (
-            f"{_printable(policy.name)} (the shipped default; no ./auditor.yaml, no ${POLICY_ENV})"
-        )
-    files = ", ".join(_printable(str(path)) for path in choice.files)
-    return f"{_printable(policy.name)} from {files} (found via {choice.origin})"
-
-
-def _finding_line(finding: Finding, shown: _Paths, comparison: Comparison | None) -> str:
-    where = _where(shown.shown(finding.location.path), finding.location.line)
-    mark = ""
-    if comparison is not None:
-        mark = "NEW " if comparison.is_new(finding) else "    "
-    return (
-        f"  {mark}{finding.severity.value.upper():<8} {finding.rule_id}  "
-        f"{_shortened(_printable(finding.message))}  [{where}]"
-    )
-
-
-def _shortened(text: str, limit: int = 160) -> str:
-    """`text` cut to `limit` characters for the terminal; the package has the whole message."""
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
-# --- verify, attest, collect ------------------------------------------------------------------
-
-
-@app.command(cls=_Command, short_help="Re-check every hash of a change package before it is run.")
+@app.command(
+    cls=WordedCommand, short_help="Re-check every hash of a change package before it is run."
+)
 def verify(
     package: Annotated[Path, typer.Argument(metavar="DIR", help="A change package folder.")],
 ) -> None:
     """Re-check every hash of a change package against its MANIFEST.sha256 before it is run."""
     result = _verified(package)
     if not result.ok:
-        _out(f"{package}: {len(result.differences)} difference(s); do not run this package")
+        say(f"{package}: {len(result.differences)} difference(s); do not run this package")
         raise typer.Exit(EXIT_FINDINGS)
-    _out(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
+    say(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
 
 
 def _verified(package: Path) -> VerifyResult:
@@ -748,14 +482,15 @@ def _verified(package: Path) -> VerifyResult:
     try:
         result = verify_package(package)
     except PackageError as error:
-        _fail(str(error))
+        fail(str(error))
     for difference in result.differences:
-        _out(f"DIFFERS  {_printable(difference)}")
+        say(f"DIFFERS  {printable(difference)}")
     return result
 
 
 @app.command(
-    cls=_Command, short_help="After the change: prove the approved change landed, nothing else."
+    cls=WordedCommand,
+    short_help="After the change: prove the approved change landed, nothing else.",
 )
 def attest(
     before: Annotated[
@@ -776,7 +511,7 @@ def attest(
 
     _require_paths([before, after, package])
     if not _verified(package).ok:
-        _out(f"{package}: the package does not match its manifest; nothing was attested")
+        say(f"{package}: the package does not match its manifest; nothing was attested")
         raise typer.Exit(EXIT_FINDINGS)
     _run.doing = f"attesting {before} and {after} against {package}"
     try:
@@ -787,17 +522,17 @@ def attest(
             plan_text,
         )
     except (OSError, UnicodeDecodeError, AttestError, ServerOptionError) as error:
-        _fail(str(error))
+        fail(str(error))
     for check in result.checks:
-        _out(f"{'FAIL' if check in result.differences else 'ok  '}  {_printable(check)}")
+        say(f"{'FAIL' if check in result.differences else 'ok  '}  {printable(check)}")
     if not result.ok:
-        _out(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
+        say(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
         raise typer.Exit(EXIT_FINDINGS)
-    _out(f"attest: all {len(result.checks)} checks passed")
+    say(f"attest: all {len(result.checks)} checks passed")
 
 
 @app.command(
-    cls=_Command, short_help="Write the read-only collection script an Exchange admin runs."
+    cls=WordedCommand, short_help="Write the read-only collection script an Exchange admin runs."
 )
 def collect(
     out: Annotated[
@@ -817,7 +552,7 @@ def collect(
         typer.echo(script, nl=False)
         return
     _write_new_file(out, script.encode("ascii"))
-    _out(f"wrote {out}: run it in the Exchange Management Shell on each server")
+    say(f"wrote {out}: run it in the Exchange Management Shell on each server")
 
 
 def _write_new_file(out: Path, data: bytes) -> None:
@@ -826,9 +561,9 @@ def _write_new_file(out: Path, data: bytes) -> None:
         with open(out, "xb") as handle:
             handle.write(data)
     except FileExistsError:
-        _fail(f"{out}: already exists; not overwritten")
+        fail(f"{out}: already exists; not overwritten")
     except OSError as error:
-        _fail(f"{out}: cannot write: {error.strerror or error}")
+        fail(f"{out}: cannot write: {error.strerror or error}")
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -842,11 +577,11 @@ def rules_list(context: typer.Context) -> None:
     loaded = _load_policy(_policy_choice(None))
     for info in loaded.rules:
         state = "" if info.enabled else " (disabled)"
-        _out(f"{info.id}  {info.severity.value:<8}  {info.title}{state}")
+        say(f"{info.id}  {info.severity.value:<8}  {info.title}{state}")
 
 
 @rules_app.command(
-    "explain", cls=_Command, short_help="Explain one rule: why, when, fix, waiver, sources."
+    "explain", cls=WordedCommand, short_help="Explain one rule: why, when, fix, waiver, sources."
 )
 def rules_explain(
     rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id, e.g. PA001.")],
@@ -858,7 +593,7 @@ def rules_explain(
     try:
         info = loaded.rule(rule_id.strip().upper())
     except KeyError:
-        _fail(f"unknown rule {rule_id}; `auditor rules` lists every rule")
+        fail(f"unknown rule {rule_id}; `auditor rules` lists every rule")
     typer.echo(rule_markdown(info), nl=False)
 
 
@@ -866,7 +601,7 @@ def rules_explain(
 
 
 @policy_app.command(
-    "validate", cls=_Command, short_help="Validate policy files and report waiver expiry."
+    "validate", cls=WordedCommand, short_help="Validate policy files and report waiver expiry."
 )
 def policy_validate(
     files: Annotated[
@@ -881,16 +616,18 @@ def policy_validate(
     """
     judged_at = _parse_date(as_of, "--as-of")
     loaded = _load_policy(_PolicyChoice(tuple(files), "arguments"), strict_waivers=True)
-    _out(f"valid: {_printable(loaded.name)}")
-    _out(f"  sha256 {loaded.sha256}")
+    say(f"valid: {printable(loaded.name)}")
+    say(f"  sha256 {loaded.sha256}")
     expired = 0
     for waiver in loaded.waivers:
         expires = datetime.date.fromisoformat(waiver.expires)
-        where = _where(_printable(waiver.source or "policy"), waiver.line)
-        what = f"waiver of {waiver.rule} on {_printable(waiver.subject)}"
+        where = place(printable(waiver.source or "policy"), waiver.line)
+        what = f"waiver of {waiver.rule} on {printable(waiver.subject)}"
         if expires < judged_at:
             expired += 1
-            _error(f"{where}: {what} expired on {waiver.expires}; it suppresses nothing (WV001)")
+            show_error(
+                f"{where}: {what} expired on {waiver.expires}; it suppresses nothing (WV001)"
+            )
         elif (expires - judged_at).days <= SOON_DAYS:
             days = (expires - judged_at).days
             typer.echo(
@@ -902,7 +639,7 @@ def policy_validate(
 
 
 @policy_app.command(
-    "show", cls=_Command, short_help="Print the effective policy (default plus yours)."
+    "show", cls=WordedCommand, short_help="Print the effective policy (default plus yours)."
 )
 def policy_show(policy: PolicyOption = None) -> None:
     """Print the effective policy: the shipped default merged with the given policies."""
@@ -913,7 +650,7 @@ def policy_show(policy: PolicyOption = None) -> None:
 
 
 @policy_app.command(
-    "init", cls=_Command, short_help="Print a starter policy that extends the default."
+    "init", cls=WordedCommand, short_help="Print a starter policy that extends the default."
 )
 def policy_init(
     out: Annotated[
@@ -930,11 +667,11 @@ def policy_init(
         typer.echo(text, nl=False)
         return
     _write_new_file(out, text.encode("utf-8"))
-    _out(f"wrote {out}")
+    say(f"wrote {out}")
 
 
 @policy_app.command(
-    "schema", cls=_Command, short_help="Print the policy JSON Schema for editors and CI."
+    "schema", cls=WordedCommand, short_help="Print the policy JSON Schema for editors and CI."
 )
 def policy_schema() -> None:
     """Print the policy JSON Schema (Draft 2020-12) for editors and CI."""
@@ -949,13 +686,13 @@ def policy_schema() -> None:
 
 def main() -> None:
     """The console script: every failure is an exit code and one line, never a traceback."""
-    _prepare_streams()
+    prepare_streams()
     try:
         result = app(standalone_mode=False, prog_name="auditor")
     except typer.TyperException as error:  # click's usage errors: one `error:` line, exit 2
         sys.exit(_usage_error(error))
     except typer.Abort:
-        _error("aborted")
+        show_error("aborted")
         sys.exit(EXIT_INCOMPLETE)
     except Exception as error:  # the last line of defence: one line, exit 2
         sys.exit(_internal_error(error))
@@ -969,7 +706,7 @@ def _usage_error(error: typer.TyperException) -> int:
         typer.echo(error.format_message(), err=True)
         return EXIT_INCOMPLETE
     hint = f" (see `{context.command_path} --help`)" if context is not None else ""
-    _error(f"{error.format_message()}{hint}")
+    show_error(f"{error.format_message()}{hint}")
     return EXIT_INCOMPLETE
 
 
@@ -977,7 +714,7 @@ def _internal_error(error: BaseException) -> int:
     if _run.debug:
         traceback.print_exception(error)
     hint = "" if _run.debug else "; run `auditor --debug ...` for the traceback"
-    _error(
+    show_error(
         f"internal error while {_run.doing}: {type(error).__name__}: {error}{hint}; "
         "please report it"
     )
