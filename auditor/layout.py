@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -330,8 +331,13 @@ def safe_slug(name: str) -> str:
     return f"{slug}-{digest}" if slug else f"x-{digest}"
 
 
-def identify(path: Path) -> Placement:
-    """The server and vdir a file belongs to according to the documented folder layouts."""
+def identify(path: Path, *, server_folder: bool | None = None) -> Placement:
+    """The server and vdir a file belongs to according to the documented folder layouts.
+
+    `server_folder` says whether the file's folder holds a `FrontEnd`, `ClientAccess`, `V15`
+    or `IIS` folder, when the caller already knows (discovery lists each folder once); None
+    makes `identify` list the folder itself.
+    """
     parts = path.parts
     if not parts:
         return Placement(None, None, None)
@@ -344,7 +350,12 @@ def identify(path: Path) -> Placement:
         if placement is not None:
             return placement
         return Placement(None, None, None)
-    return _identify_export(path)
+    return _identify_export(path, server_folder)
+
+
+def is_server_folder(child_folders: Iterable[str]) -> bool:
+    """True when a folder holding these sub-folders is a server folder of layouts (a)-(c)."""
+    return any(name.casefold() in _SERVER_FOLDER_MARKERS for name in child_folders)
 
 
 def _identify_install_tree(parts: tuple[str, ...], folded: list[str]) -> Placement:
@@ -375,18 +386,19 @@ def _identify_healthchecker(parts: tuple[str, ...], file_name: str) -> Placement
     return Placement(server, vdir.id, relative)
 
 
-def _identify_export(path: Path) -> Placement:
+def _identify_export(path: Path, server_folder: bool | None) -> Placement:
     folder = path.parent
     if folder == path or not folder.name:
         return Placement(None, None, None)
-    try:
-        markers = {
-            child.name.casefold()
-            for child in folder.iterdir()
-            if child.name.casefold() in _SERVER_FOLDER_MARKERS and child.is_dir()
-        }
-    except OSError:
-        markers = set()
-    if not markers:
+    if server_folder is None:
+        try:
+            server_folder = is_server_folder(
+                child.name
+                for child in folder.iterdir()
+                if child.name.casefold() in _SERVER_FOLDER_MARKERS and child.is_dir()
+            )
+        except OSError:
+            server_folder = False
+    if not server_folder:
         return Placement(None, None, None)
     return Placement(clean_server_name(folder.name), None, path.name)

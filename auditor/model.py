@@ -289,6 +289,9 @@ class Inventory:
     partner_applications: tuple[PartnerApplication, ...] = ()
     web_configs: tuple[WebConfig, ...] = ()
     problems: tuple[Problem, ...] = ()
+    # Files found while walking a folder and not read because they are never exports
+    # (documentation by exact name, shell files, dot-files that are not exports), by path.
+    skipped: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -297,6 +300,7 @@ class Inventory:
             "partner_applications": [app.to_json() for app in self.partner_applications],
             "web_configs": [config.to_json() for config in self.web_configs],
             "problems": [problem.to_json() for problem in self.problems],
+            "skipped": list(self.skipped),
         }
 
 

@@ -1,4 +1,5 @@
-"""The change package on disk: what files it holds, atomic writing, the manifest, verification.
+"""The change package on disk: what files it holds, atomic writing, the manifest, verification,
+and what changed since an earlier package's `findings.json` (`audit --baseline`).
 
 A package is written into a fresh temporary folder beside `--out`, the manifest last, and only
 then renamed into place, so an interrupted run never leaves a package that looks complete.
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from auditor.model import Report
+from auditor.model import Finding, Report, Severity
 
 MANIFEST_NAME = "MANIFEST.sha256"
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9._/-]+)$")
@@ -43,7 +46,11 @@ def package_files(report: Report) -> dict[str, bytes]:
         "summary.md": render_markdown,
         "report.html": render_html,
     }
-    files = {name: render(report).encode("utf-8") for name, render in text_renderers.items()}
+    # A lone surrogate (from a hostile export) cannot be UTF-8: written as `\udXXX` text.
+    files = {
+        name: render(report).encode("utf-8", "backslashreplace")
+        for name, render in text_renderers.items()
+    }
     for script in report.scripts:
         files[script.name] = script.content.encode("ascii")
     return files
@@ -59,18 +66,75 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
+def is_package(folder: Path) -> bool:
+    """True when `folder` is an earlier auditor package: its manifest lists every file in it."""
+    try:
+        manifest = (folder / MANIFEST_NAME).read_bytes().decode("ascii")
+        listed: set[str] = set()
+        for line in manifest.splitlines():
+            match = _MANIFEST_LINE.fullmatch(line)
+            if match is None:
+                return False
+            listed.add(match.group(2))
+        present = {
+            path.relative_to(folder).as_posix()
+            for path in folder.rglob("*")
+            if path.is_symlink() or not path.is_dir()
+        }
+    except (OSError, UnicodeDecodeError):
+        return False
+    present.discard(MANIFEST_NAME)
+    return present <= listed
+
+
+def check_out_dir(out_dir: Path, *, force: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse, before anything is written, an `--out` that would lose or mix a user's files.
+
+    Refused: `-` (a package is a folder, not a stream), an existing file, a folder that equals,
+    contains or lies inside an input, and a non-empty folder unless `force` is given and the
+    folder is an earlier auditor package (`is_package`): `--force` never deletes anything else.
+    """
+    if str(out_dir) == "-":
+        raise PackageError(
+            "--out -: a change package is a folder of files and cannot go to stdout; "
+            "use --format json, sarif or markdown to print a document instead"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PackageError(f"{out_dir}: exists and is not a folder; --out must be a folder")
+    target = os.path.realpath(out_dir)
+    for given in inputs:
+        source = os.path.realpath(given)
+        if _within(target, source) or _within(source, target):
+            raise PackageError(
+                f"{out_dir}: the package folder would equal, contain or lie inside the input "
+                f"{given}; choose an --out outside the inputs"
+            )
+    if not out_dir.is_dir() or _is_empty_dir(out_dir):
+        return
+    if not force:
+        raise PackageError(
+            f"{out_dir}: folder is not empty; choose another --out, or pass --force to "
+            "replace an earlier auditor package"
+        )
+    if not is_package(out_dir):
+        raise PackageError(
+            f"{out_dir}: not an earlier auditor package (its {MANIFEST_NAME} does not list "
+            "every file in it); --force replaces only a package, nothing else: choose another --out"
+        )
+
+
+def _within(path: str, folder: str) -> bool:
+    """True when `path` is `folder` or lies below it (both real, absolute paths)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def write_package(report: Report, out_dir: Path, *, force: bool = False) -> dict[str, bytes]:
     """Write the package for `report` to `out_dir` atomically; returns what was written.
 
-    Refuses a non-empty `out_dir` unless `force`; a forced run replaces it only once the new
-    package is complete.
+    Refuses what `check_out_dir` refuses; a forced run replaces an earlier package only once the
+    new package is complete.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise PackageError(f"{out_dir}: exists and is not a folder")
-    if out_dir.is_dir() and not _is_empty_dir(out_dir) and not force:
-        raise PackageError(
-            f"{out_dir}: folder is not empty; choose another --out or pass --force to replace it"
-        )
+    check_out_dir(out_dir, force=force)
     files = package_files(report)
     files_with_manifest = dict(files)
     files_with_manifest[MANIFEST_NAME] = manifest_text(files).encode("ascii")
@@ -174,3 +238,88 @@ def verify_package(package_dir: Path) -> VerifyResult:
     for name in sorted(present - listed.keys()):
         differences.append(f"{name}: present but not listed in the manifest")
     return VerifyResult(checked=len(listed), differences=tuple(differences))
+
+
+# --- an earlier package's findings.json as a baseline -------------------------------------------
+#
+# A fingerprint does not depend on paths or line numbers (see `Finding`), so the same problem
+# found again in a re-export is `unchanged`; a finding whose fingerprint the baseline lacks is
+# `new`; a baseline finding that is no longer found is `fixed`. Suppressed findings count too: a
+# waiver does not make a finding new or fixed.
+
+
+class BaselineError(Exception):
+    """The baseline is not a readable `findings.json`; the message names the file and why."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BaselineFinding:
+    """What the baseline says of a finding: enough to name a fixed one."""
+
+    fingerprint: str
+    rule_id: str
+    severity: str
+    subject: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Comparison:
+    """Each current finding as new or unchanged, and the baseline findings no longer found."""
+
+    new: tuple[Finding, ...]
+    unchanged: tuple[Finding, ...]
+    fixed: tuple[BaselineFinding, ...]
+
+    def is_new(self, finding: Finding) -> bool:
+        return finding in self.new
+
+    def new_failing(self, fail_on: Severity) -> tuple[Finding, ...]:
+        """New unsuppressed findings at or above `fail_on`: what `--fail-on-new` fails on."""
+        return tuple(
+            finding
+            for finding in self.new
+            if not finding.suppressed and finding.severity.at_least(fail_on)
+        )
+
+
+def read_baseline(path: Path) -> tuple[BaselineFinding, ...]:
+    """The findings of an earlier `findings.json`; raises BaselineError when it is not one."""
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"{path}: the baseline does not exist") from None
+    except OSError as error:
+        raise BaselineError(f"{path}: cannot be read: {error.strerror}") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BaselineError(f"{path}: not JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("schema_version") != 1:
+        raise BaselineError(f"{path}: not an auditor findings.json (schema_version 1)")
+    findings = document.get("findings")
+    if not isinstance(findings, list):
+        raise BaselineError(f"{path}: not an auditor findings.json (no findings list)")
+    return tuple(_baseline_finding(path, number, item) for number, item in enumerate(findings))
+
+
+def _baseline_finding(path: Path, number: int, item: Any) -> BaselineFinding:
+    fields = ("fingerprint", "rule_id", "severity", "subject")
+    if not isinstance(item, dict) or not all(isinstance(item.get(key), str) for key in fields):
+        raise BaselineError(
+            f"{path}: finding {number + 1} lacks a fingerprint, rule_id, severity or subject"
+        )
+    return BaselineFinding(
+        fingerprint=item["fingerprint"],
+        rule_id=item["rule_id"],
+        severity=item["severity"],
+        subject=item["subject"],
+    )
+
+
+def compare(findings: Sequence[Finding], baseline: Sequence[BaselineFinding]) -> Comparison:
+    """Mark each finding against the baseline by fingerprint."""
+    known = {item.fingerprint for item in baseline}
+    current = {finding.fingerprint for finding in findings}
+    return Comparison(
+        new=tuple(finding for finding in findings if finding.fingerprint not in known),
+        unchanged=tuple(finding for finding in findings if finding.fingerprint in known),
+        fixed=tuple(item for item in baseline if item.fingerprint not in current),
+    )

@@ -180,3 +180,34 @@ def test_manifest_with_traversal_is_rejected(report: Report, tmp_path: Path) -> 
     result = verify_package(out)
     assert not result.ok
     assert any("not a '<sha256>  <path>' line" in d for d in result.differences)
+
+
+def test_only_a_folder_whose_manifest_lists_every_file_is_a_package(
+    report: Report, tmp_path: Path
+) -> None:
+    from auditor.package import is_package
+
+    out = tmp_path / "out"
+    write_package(report, out)
+    assert is_package(out)
+    (out / "remediation" / "partner-applications.ps1").unlink()  # fewer files: still a package
+    assert is_package(out)
+    (out / "notes.txt").symlink_to(tmp_path)  # anything unlisted, a link included: not one
+    assert not is_package(out)
+    (out / "notes.txt").unlink()
+    (out / MANIFEST_NAME).write_text("not a manifest\n")
+    assert not is_package(out)
+    assert not is_package(tmp_path / "missing")
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_package(
+    report: Report, tmp_path: Path
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "exports.xml").write_text("the user's file\n")
+
+    with pytest.raises(PackageError, match="not an earlier auditor package"):
+        write_package(report, mine, force=True)
+
+    assert _tree(mine) == {"exports.xml": b"the user's file\n"}

@@ -51,6 +51,7 @@ def findings_document(report: Report) -> dict[str, Any]:
             for script in report.scripts
         ],
         "problems": [problem.to_json() for problem in report.inventory.problems],
+        "skipped_inputs": list(report.inventory.skipped),
     }
 
 

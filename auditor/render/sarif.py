@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from auditor.model import Finding, Report, RuleInfo, Severity
 from auditor.render.json_ import dumps
+from auditor.render.rule_doc import rule_markdown
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -44,7 +45,8 @@ def _rule(info: RuleInfo) -> dict[str, Any]:
         "name": info.title,
         "shortDescription": {"text": info.title},
         "fullDescription": {"text": info.rationale},
-        "help": {"text": "\n".join(help_lines)},
+        # The same explanation as `auditor rules explain` and docs/rules/<ID>.md, offline.
+        "help": {"text": "\n".join(help_lines), "markdown": rule_markdown(info)},
         "defaultConfiguration": {"level": _LEVEL[info.severity], "enabled": info.enabled},
         "properties": {
             "security-severity": _SECURITY_SEVERITY[info.severity],

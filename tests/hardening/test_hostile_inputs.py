@@ -67,8 +67,19 @@ PACKAGE_FILES = {
 SCRIPT_NAME = re.compile(r"^(remediation|rollback)/[a-z0-9-]+\.ps1$")
 
 
-def _problems_of(inventory: Inventory, path: Path) -> list[tuple[ProblemCode, int | None, str]]:
-    return [(p.code, p.line, p.message) for p in inventory.problems if p.path == str(path)]
+def _problems_of(
+    inventory: Inventory, path: Path, root: Path | None = None
+) -> list[tuple[ProblemCode, int | None, str]]:
+    """The problems about the file `path` (shown relative to `root`, by default its folder).
+
+    The problem an audit that read nothing adds (subject `inputs`) is not about the file.
+    """
+    shown = path.relative_to(root or path.parent).as_posix()
+    return [
+        (p.code, p.line, p.message)
+        for p in inventory.problems
+        if p.path == shown and p.subject != "inputs"
+    ]
 
 
 # --- one file at a time --------------------------------------------------------------------------
@@ -254,7 +265,7 @@ def test_symlinked_folder_inside_an_input_folder_is_reported_not_followed(
     inventory = read_inventory([inputs])
 
     assert SECRET not in repr(inventory.partner_applications)
-    ((code, _line, message),) = _problems_of(inventory, inputs / "EX01")
+    ((code, _line, message),) = _problems_of(inventory, inputs / "EX01", tmp_path)
     assert code is ProblemCode.UNREADABLE and "symbolic link" in message
 
 
@@ -269,7 +280,7 @@ def test_symlinked_file_inside_an_input_folder_is_reported_not_followed(
 
     assert SECRET not in repr(inventory)
     assert inventory.inputs == ()
-    ((code, _line, message),) = _problems_of(inventory, inputs / "PartnerApplication.txt")
+    ((code, _line, message),) = _problems_of(inventory, inputs / "PartnerApplication.txt", tmp_path)
     assert code is ProblemCode.UNREADABLE and "symbolic link" in message
 
 

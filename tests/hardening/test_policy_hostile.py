@@ -3,7 +3,7 @@
 tests/policy already pins the loader's messages for an alias bomb, `!!python/object`, Latin-1,
 UTF-16, an oversize file, 200-deep flow nesting and two documents (library level, snapshots).
 This file adds what those do not cover: the command line (`auditor policy validate FILE` exits 2
-with `auditor: error: FILE:LINE...`, never a traceback), characters YAML itself refuses (NUL,
+with `error: FILE:LINE...`, never a traceback), characters YAML itself refuses (NUL,
 control characters), escapes that produce lone surrogates, deep block nesting, 100,000-deep flow
 nesting, merge keys, other tags, and bounded time for the largest policy the loader accepts.
 """
@@ -111,9 +111,9 @@ def test_policy_validate_exits_2_naming_the_file_and_line(
 
     assert "Traceback" not in completed.stderr, completed.stderr[-2000:]
     assert completed.returncode == 2, completed.stdout + completed.stderr
-    assert completed.stderr.startswith(f"auditor: error: {name}")
+    assert completed.stderr.startswith(f"error: {name}")
     if line is not None:
-        assert completed.stderr.startswith(f"auditor: error: {name}:{line}:")
+        assert completed.stderr.startswith(f"error: {name}:{line}:")
     assert not (tmp_path / "pwned").exists()
 
 

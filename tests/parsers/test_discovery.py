@@ -49,16 +49,17 @@ def test_folder_is_walked_in_sorted_order_and_nothing_is_skipped_silently(
 ) -> None:
     inventory = read_inventory([export_tree], max_bytes=10_000)
 
-    assert [
-        Path(source.path).relative_to(export_tree).as_posix() for source in inventory.inputs
-    ] == [
-        "binary.dat",
-        "empty.txt",
-        "pa.csv",
-        "srv-a/notes.html",
-        "srv-a/pa.json",
-        "srv-b/pa.txt",
+    # Paths are relative to the common root of the inputs; the folder keeps its name.
+    assert [source.path for source in inventory.inputs] == [
+        "exports/binary.dat",
+        "exports/empty.txt",
+        "exports/pa.csv",
+        "exports/srv-a/notes.html",
+        "exports/srv-a/pa.json",
+        "exports/srv-b/pa.txt",
     ]
+    # What was skipped is listed, never dropped silently.
+    assert inventory.skipped == ("exports/.DS_Store", "exports/.git/", "exports/Thumbs.db")
     assert [source.format for source in inventory.inputs] == [
         None,
         None,
@@ -74,6 +75,10 @@ def test_folder_is_walked_in_sorted_order_and_nothing_is_skipped_silently(
         ("empty.txt", "unknown-format"),
         ("linked-folder", "unreadable"),
         ("notes.html", "unknown-format"),
+        # The three exports hold different copies of Microsoft Graph: each disagreement is a
+        # problem naming both files (tests/test_cli_inputs.py).
+        ("pa.json", "incomplete-evidence"),
+        ("pa.txt", "incomplete-evidence"),
     ]
     messages = {Path(problem.path).name: problem for problem in inventory.problems}
     assert "binary data" in messages["binary.dat"].message
@@ -123,7 +128,7 @@ def test_missing_paths_and_pipes_are_unreadable(tmp_path: Path) -> None:
     assert len(inventory.partner_applications) == 2
 
 
-def test_server_option_replaces_every_other_server(tmp_path: Path) -> None:
+def test_server_option_names_the_server_of_inputs_whose_layout_names_none() -> None:
     inventory = read_inventory([JSON_FILE, FORMAT_LIST_FILE], server="EX01")
     assert {app.server for app in inventory.partner_applications} == {"EX01"}
 
@@ -251,15 +256,74 @@ def test_names_per_list_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(app.act_as_permissions.evidence.raw) == 500
 
 
-def test_documentation_beside_exports_is_skipped_only_while_walking(tmp_path: Path) -> None:
-    from auditor.parsers import read_inventory
-
+def test_documentation_is_skipped_by_exact_name_and_listed(tmp_path: Path) -> None:
     folder = tmp_path / "exports"
     folder.mkdir()
-    for name in ("README.md", "LICENSE", "notes.md", "NOTICE.txt"):
+    for name in ("README.md", "LICENSE", "notes.md", "NOTICE.txt", "readme"):
         (folder / name).write_text("not an export\n", encoding="utf-8")
+
     walked = read_inventory([folder])
-    assert walked.problems == ()
+
     assert walked.inputs == ()
+    assert walked.skipped == tuple(
+        f"exports/{name}" for name in ("LICENSE", "NOTICE.txt", "README.md", "notes.md", "readme")
+    )
+    # Nothing was read: that is never a clean audit.
+    ((problem,),) = [walked.problems]
+    assert problem.code is ProblemCode.INCOMPLETE_EVIDENCE
+    assert problem.path == "exports"
+    assert "no partner-application export and no web.config was read" in problem.message
+    assert "5 skipped" in problem.message
     named = read_inventory([folder / "LICENSE"])
-    assert [problem.code.value for problem in named.problems] == ["unknown-format"]
+    assert sorted(problem.code.value for problem in named.problems) == [
+        "incomplete-evidence",
+        "unknown-format",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["notice-PartnerApplication.xml", "README-pa.json", "license.xml", "readme.txt.json"],
+)
+def test_an_export_named_like_documentation_is_read(name: str, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    shutil.copy(JSON_FILE, folder / name)
+
+    inventory = read_inventory([folder])
+
+    assert [source.path for source in inventory.inputs] == [f"exports/{name}"]
+    assert len(inventory.partner_applications) == 2
+    assert inventory.skipped == ()
+
+
+def test_a_dot_file_is_read_when_it_is_an_export_and_listed_otherwise(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    (folder / ".cache").mkdir(parents=True)
+    shutil.copy(JSON_FILE, folder / ".pa.json")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (folder / ".sha256sums").write_text("0" * 64 + "  PartnerApplication.xml\n")
+    (folder / ".auditor-collect-EX01.log").write_text("transcript\n")
+    (folder / ".cache" / "pa.json").write_bytes(JSON_FILE.read_bytes())
+
+    inventory = read_inventory([folder])
+
+    assert [source.path for source in inventory.inputs] == ["exports/.pa.json"]
+    assert inventory.skipped == (
+        "exports/.DS_Store",
+        "exports/.auditor-collect-EX01.log",
+        "exports/.cache/",
+        "exports/.sha256sums",
+    )
+    assert inventory.problems == ()
+
+
+def test_an_empty_folder_is_an_incomplete_audit(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+
+    inventory = read_inventory([tmp_path / "empty"])
+
+    ((problem,),) = [inventory.problems]
+    assert problem.code is ProblemCode.INCOMPLETE_EVIDENCE
+    assert problem.path == "empty"
+    assert "from empty: no file was read, 0 skipped" in problem.message

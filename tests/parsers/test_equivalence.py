@@ -54,12 +54,15 @@ def test_every_export_gives_the_same_application(file: str) -> None:
     assert [item.format for item in inventory.inputs] == [EXPORTS[file]]
 
 
-def test_the_folder_reads_as_one_application_per_export() -> None:
+def test_the_folder_reads_as_one_application_with_every_export_as_a_source() -> None:
     inventory = read_inventory([EQUIVALENCE])
 
     assert inventory.problems == ()
-    records = [app.to_json() for app in inventory.partner_applications]
-    assert sorted(record.pop("source")["path"] for record in records) == sorted(
-        str(EQUIVALENCE / file) for file in EXPORTS
+    (app,) = inventory.partner_applications
+    sources = [app.source, *app.also_in]
+    assert sorted(source.path for source in sources) == sorted(
+        f"equivalence/{file}" for file in EXPORTS
     )
-    assert all(record == EXPECTED for record in records)
+    record = app.to_json()
+    record.pop("source")
+    assert record == EXPECTED

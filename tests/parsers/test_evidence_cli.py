@@ -137,7 +137,7 @@ def test_clixml_list_over_the_bound_is_incomplete(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["parse", "--json", str(export)])
 
     assert result.exit_code == 2
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)
     (application,) = document["partner_applications"]
     assert len(application["app_only_permissions"]) == MAX_ITEMS
     assert application["app_only_complete"] is False

@@ -1,0 +1,721 @@
+"""The command line (Typer): the only module that prints or exits.
+
+Exit codes, for every command: 0 complete and nothing at or above `--fail-on`; 1 findings at or
+above it (for `verify` and `attest`: a difference); 2 the command could not complete (bad
+arguments, bad input, invalid policy, incomplete evidence a rule needed, an internal error:
+one line naming what was being processed, `auditor --debug ...` for the traceback). A closed
+stdout (`auditor rules | head`) ends the output quietly; the exit code stays the command's.
+
+Terminal output fits the terminal (`COLUMNS`, 80 when unset and stdout is not a terminal),
+shows input paths relative to the working directory and reports every error as one line,
+`error: file:line: message`. Heavy modules are imported inside the commands so that
+`auditor --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from auditor.cli.terminal import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    WordedCommand,
+    fail,
+    paths_for,
+    place,
+    prepare_streams,
+    printable,
+    say,
+    show_error,
+)
+
+if TYPE_CHECKING:
+    from auditor.model import Policy, Report
+    from auditor.package import Comparison, VerifyResult
+
+EXIT_CODES_HELP = (
+    "\b\nExit codes:\n"
+    "  0  complete: nothing at or above --fail-on\n"
+    "  1  findings at or above --fail-on (verify, attest: a difference)\n"
+    "  2  could not complete: bad arguments or input, invalid policy, incomplete\n"
+    "     evidence, internal error (auditor --debug ... shows the traceback)"
+)
+POLICY_ENV = "AUDITOR_POLICY"
+LOCAL_POLICY = Path("auditor.yaml")
+SOON_DAYS = 30
+
+# Plain click help (no rich): `auditor --help` starts as fast as `import typer`.
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Offline compliance auditor for Exchange partner applications and OAuth web.config "
+    "profiles. Nothing here touches the network.",
+    epilog=EXIT_CODES_HELP,
+)
+policy_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Author and check policies.",
+    epilog=EXIT_CODES_HELP,
+)
+rules_app = typer.Typer(
+    rich_markup_mode=None,
+    subcommand_metavar="[explain ID]",
+    help="The rule catalogue: every rule auditor checks (id, severity, title).",
+    epilog=EXIT_CODES_HELP,
+)
+app.add_typer(policy_app, name="policy", short_help="Author and check policies.")
+app.add_typer(
+    rules_app,
+    name="rules",
+    short_help="List the rule catalogue; `rules explain ID` explains one rule.",
+)
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one run of the command line knows beyond its arguments."""
+
+    debug: bool = False
+    doing: str = "starting"  # what is being processed, for the one-line internal error
+
+
+_run = _Run()
+
+
+class SeverityChoice(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    MARKDOWN = "markdown"
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _parse_date(value: str | None, option: str) -> datetime.date:
+    if value is None:
+        return datetime.date.today()
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value}: not a date; expected YYYY-MM-DD")
+
+
+def _require_paths(paths: Sequence[Path]) -> None:
+    missing = [str(path) for path in paths if not os.path.lexists(path)]
+    if missing:
+        fail("no such file or folder: " + ", ".join(missing))
+
+
+def _refuse_dash(out: Path | None) -> None:
+    if out is not None and str(out) == "-":
+        fail("--out -: not a file name; leave out --out to write to stdout")
+
+
+@dataclass(frozen=True, slots=True)
+class _PolicyChoice:
+    """The policy files in force and where they were found (for the summary)."""
+
+    files: tuple[Path, ...]
+    origin: str
+
+
+def _policy_choice(given: Sequence[Path] | None) -> _PolicyChoice:
+    """`--policy` files, else `AUDITOR_POLICY`, else `./auditor.yaml`, else the default only."""
+    if given:
+        return _PolicyChoice(tuple(given), "--policy")
+    from_env = os.environ.get(POLICY_ENV, "")
+    if from_env:
+        return _PolicyChoice((Path(from_env),), POLICY_ENV)
+    if LOCAL_POLICY.is_file():
+        return _PolicyChoice((LOCAL_POLICY,), "the working folder")
+    return _PolicyChoice((), "shipped default")
+
+
+def _load_policy(choice: _PolicyChoice, *, strict_waivers: bool = False) -> Policy:
+    from auditor.policy import PolicyError, load_policy
+
+    _run.doing = "reading the policy " + ", ".join(str(path) for path in choice.files)
+    try:
+        return load_policy(choice.files, strict_waivers=strict_waivers)
+    except PolicyError as error:
+        fail(str(error))
+
+
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        metavar="PATH...",
+        help="Export files or folders (folders are walked). Formats are sniffed from content.",
+        show_default=False,
+    ),
+]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="NAME",
+        help="Server name for inputs whose folder layout names no server.",
+    ),
+]
+PolicyOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        metavar="FILE",
+        help="Policy file on top of the shipped default (repeatable; later ones win). "
+        f"Default: ${POLICY_ENV}, else ./auditor.yaml when it exists.",
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", metavar="DATE", help="Judge waivers and expiry on this date (YYYY-MM-DD)."
+    ),
+]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from auditor import __version__
+
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
+) -> None:
+    _run.debug = debug
+
+
+# --- parse ------------------------------------------------------------------------------------
+
+
+@app.command(
+    cls=WordedCommand, short_help="Show exactly what was read from the exports (the inventory)."
+)
+def parse(
+    paths: PathsArgument = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
+    server: ServerOption = None,
+) -> None:
+    """Show exactly what was read from the exports (the inventory), to check the parser."""
+    from auditor.cli.summary import print_inventory, print_problems
+    from auditor.parsers import ServerOptionError, read_inventory
+    from auditor.render.json_ import render_inventory
+
+    if not paths:
+        fail("give at least one export file or folder")
+    _require_paths(paths)
+    _run.doing = "reading " + ", ".join(str(path) for path in paths)
+    try:
+        inventory = read_inventory(paths, server=server)
+    except ServerOptionError as error:
+        fail(str(error))
+    shown = paths_for(paths)
+    if as_json:
+        typer.echo(render_inventory(inventory), nl=False)
+    else:
+        print_inventory(inventory, shown)
+    print_problems(inventory, shown)
+    if inventory.problems:
+        raise typer.Exit(EXIT_INCOMPLETE)
+
+
+@app.command(
+    cls=WordedCommand, short_help="Audit exports against the policy and write the change package."
+)
+def audit(
+    paths: PathsArgument = None,
+    policy: PolicyOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Package folder (default: reports/<change-id>). A non-empty folder is refused.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        SeverityChoice,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Exit 1 at or above this severity: critical, high, medium, low or info.",
+        ),
+    ] = SeverityChoice.HIGH,
+    as_of: AsOfOption = None,
+    change_id: Annotated[
+        str | None,
+        typer.Option("--change-id", metavar="ID", help="Change id named in every script."),
+    ] = None,
+    server: ServerOption = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an earlier auditor package in --out (only that)."),
+    ] = False,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete",
+            help="Finish even when evidence is incomplete (still reported as EV001/EV002).",
+        ),
+    ] = False,
+    requester: Annotated[
+        str,
+        typer.Option(
+            "--requester", metavar="NAME", help="Requester printed in the approval block."
+        ),
+    ] = "",
+    reviewer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reviewer",
+            metavar="NAME",
+            help="Reviewer printed in the approval block (repeatable).",
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="What goes to stdout: text (a summary), json (findings.json), sarif or markdown.",
+        ),
+    ] = OutputFormat.TEXT,
+    no_package: Annotated[
+        bool, typer.Option("--no-package", help="Evaluate only: write no change package.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No text summary; errors are still shown.")
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="An earlier findings.json: mark each finding new, unchanged or fixed.",
+        ),
+    ] = None,
+    fail_on_new: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-new",
+            help="With --baseline: exit 1 only for new findings at or above --fail-on.",
+        ),
+    ] = False,
+) -> None:
+    """Audit exports against the policy and write the change package (the main job).
+
+    With no PATH, audits the bundled example exports of a two-server hybrid organisation.
+    """
+    from auditor.audit import AuditError, AuditRequest, run_audit
+    from auditor.cli.summary import print_problems, print_summary
+    from auditor.model import Severity
+    from auditor.package import (
+        BaselineError,
+        PackageError,
+        check_out_dir,
+        compare,
+        is_package,
+        read_baseline,
+        write_package,
+    )
+    from auditor.parsers import ServerOptionError
+    from auditor.resources import examples_dir
+
+    judged_at = _parse_date(as_of, "--as-of")
+    if fail_on_new and baseline is None:
+        fail("--fail-on-new needs --baseline FILE (the findings.json to compare with)")
+    input_paths = list(paths) if paths else [examples_dir()]
+    _require_paths(input_paths)
+    choice = _policy_choice(policy)
+    earlier = None
+    if baseline is not None:
+        try:
+            earlier = read_baseline(baseline)
+        except BaselineError as error:
+            fail(str(error))
+    if out is not None and not no_package:
+        try:
+            check_out_dir(out, force=force, inputs=input_paths)
+        except PackageError as error:
+            fail(str(error))
+    request = AuditRequest(
+        paths=tuple(input_paths),
+        policy_paths=choice.files,
+        as_of=judged_at,
+        change_id=change_id or "",
+        fail_on=Severity(fail_on.value),
+        server=server,
+        allow_incomplete=allow_incomplete,
+        requester=requester,
+        reviewers=tuple(reviewer or ()),
+    )
+    _run.doing = "auditing " + ", ".join(str(path) for path in input_paths)
+    try:
+        report = run_audit(request)
+    except (AuditError, ServerOptionError) as error:
+        fail(str(error))
+    out_dir = out if out is not None else Path("reports") / report.change_id
+    if not no_package:
+        # The default folder may be replaced when it holds an earlier auditor package.
+        replace = force or (out is None and is_package(out_dir))
+        _run.doing = f"writing the package {out_dir}"
+        try:
+            check_out_dir(out_dir, force=replace, inputs=input_paths)
+            write_package(report, out_dir, force=replace)
+        except PackageError as error:
+            fail(str(error))
+    comparison = compare(report.findings, earlier) if earlier is not None else None
+    shown = paths_for(input_paths)
+    _run.doing = "printing the result"
+    if output_format is OutputFormat.TEXT:
+        if not quiet:
+            print_summary(
+                report,
+                _policy_line(report.policy, choice),
+                None if no_package else out_dir,
+                shown,
+                comparison,
+            )
+    else:
+        typer.echo(_document(report, output_format), nl=False)
+    print_problems(report.inventory, shown)
+    raise typer.Exit(_audit_exit_code(report, allow_incomplete, comparison, fail_on_new))
+
+
+def _document(report: Report, output_format: OutputFormat) -> str:
+    """The document `--format` prints: the same bytes as the package file."""
+    match output_format:
+        case OutputFormat.JSON:
+            from auditor.render.json_ import render_findings
+
+            return render_findings(report)
+        case OutputFormat.SARIF:
+            from auditor.render.sarif import render_sarif
+
+            return render_sarif(report)
+        case OutputFormat.MARKDOWN:
+            from auditor.render.markdown import render_markdown
+
+            return render_markdown(report)
+        case OutputFormat.TEXT:
+            raise ValueError("the text format is the summary, not a document")
+
+
+def _policy_line(policy: Policy, choice: _PolicyChoice) -> str:
+    if not choice.files:
+        return (
+            f"{printable(policy.name)} (the shipped default; no ./auditor.yaml, no ${POLICY_ENV})"
+        )
+    files = ", ".join(printable(str(path)) for path in choice.files)
+    return f"{printable(policy.name)} from {files} (found via {choice.origin})"
+
+
+def _audit_exit_code(
+    report: Report, allow_incomplete: bool, comparison: Comparison | None, fail_on_new: bool
+) -> int:
+    if not report.complete and not allow_incomplete:
+        return EXIT_INCOMPLETE
+    if fail_on_new and comparison is not None:
+        return EXIT_FINDINGS if comparison.new_failing(report.fail_on) else EXIT_OK
+    return EXIT_FINDINGS if report.failing() else EXIT_OK
+
+
+@app.command(
+    cls=WordedCommand, short_help="Re-check every hash of a change package before it is run."
+)
+def verify(
+    package: Annotated[Path, typer.Argument(metavar="DIR", help="A change package folder.")],
+) -> None:
+    """Re-check every hash of a change package against its MANIFEST.sha256 before it is run."""
+    result = _verified(package)
+    if not result.ok:
+        say(f"{package}: {len(result.differences)} difference(s); do not run this package")
+        raise typer.Exit(EXIT_FINDINGS)
+    say(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
+
+
+def _verified(package: Path) -> VerifyResult:
+    """Verify `package` against its manifest, printing every difference; unreadable: exit 2."""
+    from auditor.package import PackageError, verify_package
+
+    _run.doing = f"verifying {package}"
+    try:
+        result = verify_package(package)
+    except PackageError as error:
+        fail(str(error))
+    for difference in result.differences:
+        say(f"DIFFERS  {printable(difference)}")
+    return result
+
+
+@app.command(
+    cls=WordedCommand,
+    short_help="After the change: prove the approved change landed, nothing else.",
+)
+def attest(
+    before: Annotated[
+        Path, typer.Option("--before", metavar="DIR", help="Exports taken before the change.")
+    ],
+    after: Annotated[
+        Path, typer.Option("--after", metavar="DIR", help="Exports taken after the change.")
+    ],
+    package: Annotated[
+        Path, typer.Option("--package", metavar="DIR", help="The approved change package.")
+    ],
+    server: ServerOption = None,
+) -> None:
+    """After the change: prove the approved change landed and nothing else changed."""
+    from auditor.attest import AttestError
+    from auditor.attest import attest as run_attest
+    from auditor.parsers import ServerOptionError, read_inventory
+
+    _require_paths([before, after, package])
+    if not _verified(package).ok:
+        say(f"{package}: the package does not match its manifest; nothing was attested")
+        raise typer.Exit(EXIT_FINDINGS)
+    _run.doing = f"attesting {before} and {after} against {package}"
+    try:
+        plan_text = (package / "plan.json").read_text(encoding="utf-8")
+        result = run_attest(
+            read_inventory([before], server=server),
+            read_inventory([after], server=server),
+            plan_text,
+        )
+    except (OSError, UnicodeDecodeError, AttestError, ServerOptionError) as error:
+        fail(str(error))
+    for check in result.checks:
+        say(f"{'FAIL' if check in result.differences else 'ok  '}  {printable(check)}")
+    if not result.ok:
+        say(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
+        raise typer.Exit(EXIT_FINDINGS)
+    say(f"attest: all {len(result.checks)} checks passed")
+
+
+@app.command(
+    cls=WordedCommand, short_help="Write the read-only collection script an Exchange admin runs."
+)
+def collect(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Write the script here instead of stdout."
+        ),
+    ] = None,
+) -> None:
+    """Write the read-only collection script an Exchange admin runs to produce complete exports."""
+    from auditor import __version__
+    from auditor.render.ps1 import render_collect_script
+
+    _refuse_dash(out)
+    script = render_collect_script(__version__)
+    if out is None:
+        typer.echo(script, nl=False)
+        return
+    _write_new_file(out, script.encode("ascii"))
+    say(f"wrote {out}: run it in the Exchange Management Shell on each server")
+
+
+def _write_new_file(out: Path, data: bytes) -> None:
+    """Write `data` to a new file `out`; an existing file or an unwritable place is exit 2."""
+    try:
+        with open(out, "xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        fail(f"{out}: already exists; not overwritten")
+    except OSError as error:
+        fail(f"{out}: cannot write: {error.strerror or error}")
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+@rules_app.callback(invoke_without_command=True)
+def rules_list(context: typer.Context) -> None:
+    """List every rule: id, severity, title (from the catalogue, with the policy's overrides)."""
+    if context.invoked_subcommand is not None:
+        return
+    loaded = _load_policy(_policy_choice(None))
+    for info in loaded.rules:
+        state = "" if info.enabled else " (disabled)"
+        say(f"{info.id}  {info.severity.value:<8}  {info.title}{state}")
+
+
+@rules_app.command(
+    "explain", cls=WordedCommand, short_help="Explain one rule: why, when, fix, waiver, sources."
+)
+def rules_explain(
+    rule_id: Annotated[str, typer.Argument(metavar="ID", help="A rule id, e.g. PA001.")],
+) -> None:
+    """Explain one rule: rationale, what triggers it, remediation, how to waive, references."""
+    from auditor.render.rule_doc import rule_markdown
+
+    loaded = _load_policy(_policy_choice(None))
+    try:
+        info = loaded.rule(rule_id.strip().upper())
+    except KeyError:
+        fail(f"unknown rule {rule_id}; `auditor rules` lists every rule")
+    typer.echo(rule_markdown(info), nl=False)
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+
+@policy_app.command(
+    "validate", cls=WordedCommand, short_help="Validate policy files and report waiver expiry."
+)
+def policy_validate(
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Policy files, applied in order.")
+    ],
+    as_of: AsOfOption = None,
+) -> None:
+    """Validate policy files (schema, duplicate keys, dates, waivers) on top of the default.
+
+    Waivers that expired by --as-of (default: today) are errors (exit 1); waivers that expire
+    within 30 days are warnings.
+    """
+    judged_at = _parse_date(as_of, "--as-of")
+    loaded = _load_policy(_PolicyChoice(tuple(files), "arguments"), strict_waivers=True)
+    say(f"valid: {printable(loaded.name)}")
+    say(f"  sha256 {loaded.sha256}")
+    expired = 0
+    for waiver in loaded.waivers:
+        expires = datetime.date.fromisoformat(waiver.expires)
+        where = place(printable(waiver.source or "policy"), waiver.line)
+        what = f"waiver of {waiver.rule} on {printable(waiver.subject)}"
+        if expires < judged_at:
+            expired += 1
+            show_error(
+                f"{where}: {what} expired on {waiver.expires}; it suppresses nothing (WV001)"
+            )
+        elif (expires - judged_at).days <= SOON_DAYS:
+            days = (expires - judged_at).days
+            typer.echo(
+                f"warning: {where}: {what} expires on {waiver.expires} (in {days} days)",
+                err=True,
+            )
+    if expired:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@policy_app.command(
+    "show", cls=WordedCommand, short_help="Print the effective policy (default plus yours)."
+)
+def policy_show(policy: PolicyOption = None) -> None:
+    """Print the effective policy: the shipped default merged with the given policies."""
+    from auditor.policy import policy_as_yaml
+
+    loaded = _load_policy(_policy_choice(policy))
+    typer.echo(policy_as_yaml(loaded), nl=False)
+
+
+@policy_app.command(
+    "init", cls=WordedCommand, short_help="Print a starter policy that extends the default."
+)
+def policy_init(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+) -> None:
+    """Print a starter organisation policy that extends the shipped default."""
+    from auditor.policy import policy_init_text
+
+    _refuse_dash(out)
+    text = policy_init_text()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    _write_new_file(out, text.encode("utf-8"))
+    say(f"wrote {out}")
+
+
+@policy_app.command(
+    "schema", cls=WordedCommand, short_help="Print the policy JSON Schema for editors and CI."
+)
+def policy_schema() -> None:
+    """Print the policy JSON Schema (Draft 2020-12) for editors and CI."""
+    from auditor.policy import policy_schema as schema
+    from auditor.render.json_ import dumps
+
+    typer.echo(dumps(schema()), nl=False)
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+
+def main() -> None:
+    """The console script: every failure is an exit code and one line, never a traceback."""
+    prepare_streams()
+    try:
+        result = app(standalone_mode=False, prog_name="auditor")
+    except typer.TyperException as error:  # click's usage errors: one `error:` line, exit 2
+        sys.exit(_usage_error(error))
+    except typer.Abort:
+        show_error("aborted")
+        sys.exit(EXIT_INCOMPLETE)
+    except Exception as error:  # the last line of defence: one line, exit 2
+        sys.exit(_internal_error(error))
+    sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _usage_error(error: typer.TyperException) -> int:
+    """A bad command line in the one error style, naming the help to read; help alone as is."""
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError":  # `auditor` alone: the help, exit 2
+        typer.echo(error.format_message(), err=True)
+        return EXIT_INCOMPLETE
+    hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+    show_error(f"{error.format_message()}{hint}")
+    return EXIT_INCOMPLETE
+
+
+def _internal_error(error: BaseException) -> int:
+    if _run.debug:
+        traceback.print_exception(error)
+    hint = "" if _run.debug else "; run `auditor --debug ...` for the traceback"
+    show_error(
+        f"internal error while {_run.doing}: {type(error).__name__}: {error}{hint}; "
+        "please report it"
+    )
+    return EXIT_INCOMPLETE

@@ -1,0 +1,187 @@
+"""The fold: every file's parse result into one `Inventory`, whatever the order of the inputs.
+
+- Order: inputs by path; partner applications by (application identifier, server, path, line);
+  web.configs by (server, vdir, path); problems by (path, line, code, message); skipped files
+  by path. `inputs` lists every file that was read (with its hash and the format it was read
+  as, None when unknown); files that were not read (too large, unreadable) appear only as
+  problems.
+- One organisation-wide object, many exports: partner applications are Active Directory
+  objects, and one `Get-PartnerApplication` export per server is common. Records of one
+  ApplicationIdentifier that agree on every property (name, Enabled, both permission lists and
+  whether each is complete, LinkedAccount) become one record, the first by path keeping its
+  source and the others listed in `also_in`, so findings are raised once. Records that disagree
+  are all kept (each is judged) and every disagreement is one located problem naming both files
+  and both values: the audit cannot say which export is right.
+- An audit that read nothing is not clean: when no partner application and no web.config was
+  read, one problem says what was looked at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from auditor.model import (
+    Inventory,
+    ParseResult,
+    PartnerApplication,
+    Problem,
+    ProblemCode,
+    Severity,
+    SourceFile,
+    WebConfig,
+)
+
+__all__ = ["fold"]
+
+_SHOWN_FILES = 5
+
+
+def fold(
+    results: Sequence[ParseResult | Problem],
+    problems: Sequence[Problem],
+    *,
+    skipped: Sequence[str] = (),
+    looked_at: Sequence[str] = (),
+) -> Inventory:
+    """One deterministic `Inventory` from the parse results and the discovery problems."""
+    inputs: list[SourceFile] = []
+    applications: list[PartnerApplication] = []
+    web_configs: list[WebConfig] = []
+    found_problems = list(problems)
+    for result in results:
+        if isinstance(result, Problem):
+            found_problems.append(result)
+            continue
+        inputs.append(result.source)
+        applications.extend(result.partner_applications)
+        web_configs.extend(result.web_configs)
+        found_problems.extend(result.problems)
+    merged, conflicts = _merge_copies(applications)
+    found_problems.extend(conflicts)
+    if not merged and not web_configs:
+        found_problems.append(_nothing_read(looked_at, inputs, skipped))
+    return Inventory(
+        inputs=tuple(sorted(inputs, key=lambda source: source.path)),
+        partner_applications=tuple(sorted(merged, key=_application_order)),
+        web_configs=tuple(
+            sorted(web_configs, key=lambda config: (config.server, config.vdir, config.path))
+        ),
+        problems=tuple(sorted(found_problems, key=_problem_order)),
+        skipped=tuple(sorted(set(skipped))),
+    )
+
+
+def _application_order(app: PartnerApplication) -> tuple[str, str, str, int]:
+    return (app.application_identifier, app.server or "", app.source.path, app.source.line or 0)
+
+
+def _problem_order(problem: Problem) -> tuple[str, bool, int, str, str]:
+    return (
+        problem.path,
+        problem.line is not None,
+        problem.line or 0,
+        problem.code.value,
+        problem.message,
+    )
+
+
+def _properties(app: PartnerApplication) -> dict[str, object]:
+    """What two copies of one application must agree on, by the property name an admin knows."""
+    return {
+        "Name": app.name,
+        "Enabled": app.enabled,
+        "ActAsPermissions": (app.act_as_permissions.values, app.act_as_permissions.complete),
+        "AppOnlyPermissions": (
+            app.app_only_permissions.values,
+            app.app_only_permissions.complete,
+        ),
+        "LinkedAccount": app.linked_account,
+    }
+
+
+def _merge_copies(
+    applications: Sequence[PartnerApplication],
+) -> tuple[list[PartnerApplication], list[Problem]]:
+    """Identical copies of one application folded into one record; disagreements as problems."""
+    groups: dict[str, list[PartnerApplication]] = {}
+    for app in sorted(applications, key=lambda app: (app.source.path, app.source.line or 0)):
+        groups.setdefault(app.application_identifier.casefold(), []).append(app)
+    merged: list[PartnerApplication] = []
+    conflicts: list[Problem] = []
+    for copies in groups.values():
+        first = copies[0]
+        same = [app for app in copies[1:] if not _differences(first, app)]
+        different = [app for app in copies[1:] if _differences(first, app)]
+        also_in = tuple(app.source for app in same)
+        merged.append(dataclasses.replace(first, also_in=first.also_in + also_in))
+        merged.extend(different)
+        conflicts.extend(_conflict(first, app) for app in different)
+    return merged, conflicts
+
+
+def _differences(first: PartnerApplication, other: PartnerApplication) -> list[str]:
+    mine, theirs = _properties(first), _properties(other)
+    return [label for label in mine if mine[label] != theirs[label]]
+
+
+def _conflict(first: PartnerApplication, other: PartnerApplication) -> Problem:
+    mine, theirs = _properties(first), _properties(other)
+    details = "; ".join(
+        f"{label} is {_shown(mine[label])} in {_where(first)} "
+        f"but {_shown(theirs[label])} in {_where(other)}"
+        for label in _differences(first, other)
+    )
+    return Problem(
+        code=ProblemCode.INCOMPLETE_EVIDENCE,
+        message=(
+            f"two exports disagree on partner application {first.application_identifier}: "
+            f"{details}; auditor cannot tell which is current, so both are judged and the "
+            "audit is incomplete: export it again (auditor collect) and audit the new export"
+        ),
+        path=other.source.path,
+        line=other.source.line,
+        severity=Severity.HIGH,
+        subject=first.subject,
+    )
+
+
+def _where(app: PartnerApplication) -> str:
+    line = app.source.line
+    return app.source.path if line is None else f"{app.source.path}:{line}"
+
+
+def _shown(value: object) -> str:
+    """A value as a sentence fragment: lists in braces, a truncated list said so, no reprs."""
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bool):
+        names, complete = value
+        listed = "{" + ", ".join(str(name) for name in names) + "}"
+        return listed if complete else f"{listed} (incomplete)"
+    if value is None:
+        return "absent"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return f"'{value}'"
+
+
+def _nothing_read(
+    looked_at: Sequence[str], inputs: Sequence[SourceFile], skipped: Sequence[str]
+) -> Problem:
+    where = ", ".join(looked_at) if looked_at else "no path"
+    files = sorted(source.path for source in inputs)
+    shown = ", ".join(files[:_SHOWN_FILES]) + (
+        f" and {len(files) - _SHOWN_FILES} more" if len(files) > _SHOWN_FILES else ""
+    )
+    read = f"{len(files)} file(s) were read ({shown})" if files else "no file was read"
+    message = (
+        f"no partner-application export and no web.config was read from {where}: {read}, "
+        f"{len(skipped)} skipped as never an export; nothing was audited, so the audit is "
+        "incomplete: give the exports `auditor collect` writes"
+    )
+    return Problem(
+        code=ProblemCode.INCOMPLETE_EVIDENCE,
+        message=message,
+        path=looked_at[0] if looked_at else ".",
+        severity=Severity.HIGH,
+        subject="inputs",
+    )
