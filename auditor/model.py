@@ -66,6 +66,11 @@ class ProblemCode(StrEnum):
     UNKNOWN_LAYOUT = "unknown-layout"
 
 
+def format_place(path: str, line: int | None) -> str:
+    """How every output names a place: `path:line`, or `path` alone when there is no line."""
+    return path if line is None else f"{path}:{line}"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing that went wrong with one input, located as precisely as the input allows."""
@@ -76,6 +81,10 @@ class Problem:
     line: int | None = None
     severity: Severity = Severity.HIGH
     subject: str | None = None
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +121,10 @@ class Evidence:
     raw: str
     sha256: str
     format: InputFormat
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -297,8 +310,14 @@ class Inventory:
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """A place in an input: file and 1-based line (None when the format has no lines)."""
+
     path: str
     line: int | None
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "line": self.line}
@@ -510,6 +529,7 @@ class ApplicationJudgement:
     approved: tuple[str, ...]
     permissions: tuple[PermissionJudgement, ...]
     target_app_only: tuple[str, ...] | None  # approved minus forbidden; None when not judged
+    source: Location | None = None  # the export record judged (file and line)
 
     @property
     def excess(self) -> tuple[str, ...]:
@@ -548,6 +568,7 @@ class TokenJudgement:
     marks: tuple[TokenMark, ...]
     drop_kind: str | None  # "empty", "whitespace", "case", "unknown" when DROPPED
     action: TokenAction = TokenAction.KEEP
+    forbidden_reason: str | None = None  # "forbidden" or "no-approved-app-only" when FORBIDDEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,6 +713,14 @@ class Skipped:
         return {"subject": self.subject, "reason": self.reason, "fixes": list(self.fixes)}
 
 
+class Verdict(StrEnum):
+    """The one word every output leads with."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCOMPLETE = "incomplete"
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """Everything a renderer may show. Built once by the audit; renderers never add facts."""
@@ -725,3 +754,10 @@ class Report:
 
     def failing(self) -> bool:
         return any(f.severity.at_least(self.fail_on) for f in self.active_findings)
+
+    @property
+    def verdict(self) -> Verdict:
+        """INCOMPLETE when evidence was missing, else FAIL at or above `fail_on`, else PASS."""
+        if not self.complete:
+            return Verdict.INCOMPLETE
+        return Verdict.FAIL if self.failing() else Verdict.PASS
