@@ -587,6 +587,10 @@ class ProfilesJudgement:
     target: str | None  # the value after the planned change; None when no change is judged
 
     @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
+
+    @property
     def matches_default(self) -> bool:
         if self.default is None or self.raw is None:
             return False
@@ -630,6 +634,11 @@ class PartnerApplicationChange:
     fixes: tuple[str, ...]  # finding fingerprints
 
     @property
+    def subject(self) -> str:
+        """The subject of the application's findings: `partner-application:<app id>`."""
+        return f"partner-application:{self.application_identifier.lower()}"
+
+    @property
     def removes(self) -> tuple[str, ...]:
         """Names the change takes away, in audited order."""
         kept = set(self.target_app_only)
@@ -656,6 +665,8 @@ class WebConfigChange:
     fixes: tuple[str, ...]
     removes: tuple[str, ...] = ()  # segments taken out, as written (a padded one as padded)
     enables: tuple[str, ...] = ()  # tokens that take effect only after the change (ENABLES)
+    subject: str = ""  # the subject of the file's findings, `web-config:<server>:<vdir>`
+    path: str = ""  # the audited copy of the file (display path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -667,6 +678,16 @@ class ChangeSet:
     server: str | None
     partner_applications: tuple[PartnerApplicationChange, ...] = ()
     web_configs: tuple[WebConfigChange, ...] = ()
+
+    @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the set's remediation and rollback scripts."""
+        return f"remediation/{self.slug}.ps1", f"rollback/{self.slug}.ps1"
+
+    @property
+    def changes(self) -> tuple[PartnerApplicationChange | WebConfigChange, ...]:
+        """Every plan item of the set, applications first, in plan order."""
+        return (*self.partner_applications, *self.web_configs)
 
     @property
     def fixes(self) -> tuple[str, ...]:
@@ -713,6 +734,23 @@ class Skipped:
         return {"subject": self.subject, "reason": self.reason, "fixes": list(self.fixes)}
 
 
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One planned change (one application, or one web.config) and the change set holding it."""
+
+    change_set: ChangeSet
+    change: PartnerApplicationChange | WebConfigChange
+
+    @property
+    def subject(self) -> str:
+        return self.change.subject
+
+    @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the remediation and rollback scripts that make it."""
+        return self.change_set.script_names
+
+
 class Verdict(StrEnum):
     """The one word every output leads with."""
 
@@ -740,6 +778,20 @@ class Report:
     reviewers: tuple[str, ...] = ()
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
+
+    def plan_items(self) -> tuple[PlanItem, ...]:
+        """Every planned change beside its change set, in plan order."""
+        return tuple(
+            PlanItem(change_set, change)
+            for change_set in self.change_sets
+            for change in change_set.changes
+        )
+
+    def plan_items_by_fix(self) -> dict[str, PlanItem]:
+        """The planned change that fixes each finding, by the finding's fingerprint."""
+        return {
+            fingerprint: item for item in self.plan_items() for fingerprint in item.change.fixes
+        }
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

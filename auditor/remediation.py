@@ -119,7 +119,7 @@ def plan(
 
 def script_names(change_set: ChangeSet) -> tuple[str, str]:
     """Package-relative names of the remediation and rollback scripts of `change_set`."""
-    return f"remediation/{change_set.slug}.ps1", f"rollback/{change_set.slug}.ps1"
+    return change_set.script_names
 
 
 # --- which findings drive which change -----------------------------------------------------------
@@ -264,6 +264,8 @@ def _web_config_change(
         fixes=fixes,
         removes=tuple(dict.fromkeys(removes)),
         enables=tuple(dict.fromkeys(token for token in enables if token is not None)),
+        subject=config.subject,
+        path=config.path,
     )
 
 
