@@ -30,6 +30,7 @@ against the audit's `--as-of` date, by the rules (an expired waiver also suppres
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -45,13 +46,17 @@ from yaml.constructor import SafeConstructor
 
 from auditor import resources
 from auditor.model import (
+    UNWAIVABLE,
     ApplicationPolicy,
     Policy,
+    RuleId,
     RuleInfo,
     Severity,
     VdirPolicy,
     Waiver,
 )
+
+RULE_IDS: tuple[RuleId, ...] = tuple(RuleId)
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_NESTING = 32
@@ -60,7 +65,6 @@ DEFAULT_POLICY = "default"
 _SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "policy.schema.json"
 _WAIVER_FIELDS = ("rule", "subject", "reason", "ticket", "owner", "approver", "expires")
 _WAIVER_LENIENT_VALIDATORS = frozenset({"required", "minLength", "pattern"})
-_UNWAIVABLE = frozenset({"WV001"})
 _SURROGATE = (
     "the text holds an escape for a lone surrogate (\\ud800-\\udfff), which is not a character"
 )
@@ -137,7 +141,7 @@ def policy_as_yaml(policy: Policy) -> str:
         "name": policy.name,
         "version": 1,
         "rules": {
-            info.id: {
+            str(info.id): {
                 "title": info.title,
                 "severity": info.severity.value,
                 "rationale": info.rationale,
@@ -854,8 +858,6 @@ class _MergeState:
                     merged[name] = tuple(entry[name])
 
     def finish(self, files: Sequence[_PolicyFile], *, strict_waivers: bool) -> Policy:
-        from auditor.rules import RULE_IDS
-
         for rule_id, (policy_file, doc_path) in self.rule_origin.items():
             if rule_id not in RULE_IDS:
                 raise policy_file.error(
@@ -879,7 +881,7 @@ class _MergeState:
             rule_problem = None
             if why is None and waived not in self.rules:
                 rule_problem = f"no rule {waived} is declared by the policy"
-            elif why is None and waived in _UNWAIVABLE:
+            elif why is None and waived in UNWAIVABLE:
                 rule_problem = f"rule {waived} cannot be waived"
             if rule_problem is not None:
                 if strict_waivers:
@@ -911,7 +913,9 @@ class _MergeState:
             name=self.name,
             sha256=digest.hexdigest(),
             sources=tuple(policy_file.display for policy_file in files),
-            rules=tuple(self.rules.values()),
+            rules=tuple(
+                dataclasses.replace(info, id=RuleId(info.id)) for info in self.rules.values()
+            ),
             applications=tuple(
                 ApplicationPolicy(
                     application_identifier=key,

@@ -22,6 +22,7 @@ from auditor.model import (
     Judgements,
     Location,
     Policy,
+    RuleId,
     VdirPolicy,
 )
 from auditor.rules.judge import judge
@@ -64,7 +65,7 @@ def fingerprint(rule_id: str, subject: str, discriminator: str) -> str:
 
 def new_finding(
     context: RuleContext,
-    rule_id: str,
+    rule_id: RuleId,
     *,
     subject: str,
     message: str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from auditor.model import Evidence, Finding, Location, WebConfig
+from auditor.model import Evidence, Finding, Location, RuleId, WebConfig
 from auditor.rules.context import RuleContext, listing, new_finding
 
 _SERVERS_SHOWN = 5
@@ -87,7 +87,7 @@ def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Findi
             evidence.append(sample.oauth_profiles.evidence)
     return new_finding(
         context,
-        "FL001",
+        RuleId.FL001,
         subject=f"fleet:{vdir}",
         message=f"Servers disagree on the OAuth profiles of {vdir}: " + "; ".join(parts) + ".",
         location=Location(first.path, decisive.line if decisive else None),

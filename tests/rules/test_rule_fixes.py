@@ -7,40 +7,23 @@ exports is reported once; two exports that disagree get no plan item but a reaso
 
 from __future__ import annotations
 
-import datetime
 import json
 
+from report_support import audit_report
 from rule_case_loader import build_inventory
 
-from auditor.audit import attach_remediation
-from auditor.model import Inventory, Report, Severity
+from auditor.model import Inventory, Report
 from auditor.policy import load_policy
 from auditor.render.json_ import render_findings, render_plan
 from auditor.render.junit import render_junit
 from auditor.render.markdown import render_markdown
 from auditor.render.sarif import artifact_uri, render_sarif
-from auditor.rules import evaluate
 
-AS_OF = datetime.date(2026, 3, 1)
 GRAPH_SUBJECT = "partner-application:00000003-0000-0000-c000-000000000000"
 
 
 def _report(inventory: Inventory) -> Report:
-    policy = load_policy(())
-    evaluation = evaluate(inventory, policy, as_of=AS_OF)
-    report = Report(
-        tool_version="0",
-        as_of=AS_OF.isoformat(),
-        change_id="CHG-1",
-        fail_on=Severity.HIGH,
-        policy=policy,
-        inventory=inventory,
-        findings=evaluation.findings,
-        not_applied=evaluation.not_applied,
-        complete=evaluation.complete,
-        judgements=evaluation.judgements,
-    )
-    return attach_remediation(report)
+    return audit_report(inventory, load_policy(()))
 
 
 def test_lone_surrogates_reach_every_output_without_a_traceback() -> None:
