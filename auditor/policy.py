@@ -523,8 +523,6 @@ def _pattern_meanings() -> dict[str, str]:
         "(letters, digits, '.', '_', '-', '*', '?', '[...]')",
         defs["profile_token"]["pattern"]: "a profile token such as V1S2SAppOnly "
         "(letters and digits)",
-        defs["rule"]["properties"]["remediation"]["pattern"]: "a remediation template id "
-        "such as partner-application-app-only, or null",
         defs["waiver"]["properties"]["expires"]["pattern"]: "a date written YYYY-MM-DD",
         defs["rule"]["properties"]["references"]["items"]["pattern"]: "an https:// URL",
     }
@@ -586,7 +584,7 @@ def _describe(error: Any, doc_path: DocPath, policy_file: _PolicyFile) -> _Schem
             doc_path, f"expected {expected}, got {_kind(instance)}{_shown(instance)}", False, None
         )
     if validator == "enum":
-        choices = ", ".join(str(choice) for choice in schema["enum"])
+        choices = ", ".join("null" if choice is None else str(choice) for choice in schema["enum"])
         return _SchemaIssue(
             doc_path,
             f"expected one of: {choices}; got {_kind(instance)}{_shown(instance)}",

@@ -28,9 +28,6 @@ def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
         classname=f"auditor.{finding.rule_id}",
         name=xml_text(f"{finding.rule_id} {finding.subject}"),
     )
-    location = finding.location.path
-    if finding.location.line is not None:
-        location = f"{location}:{finding.location.line}"
     if finding.suppressed:
         waiver = finding.waiver
         reason = "suppressed"
@@ -44,7 +41,9 @@ def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
         message=xml_text(finding.message),
         type=finding.severity.value,
     )
-    failure.text = xml_text(f"{finding.title}\nat {location}\nfingerprint {finding.fingerprint}")
+    failure.text = xml_text(
+        f"{finding.title}\nat {finding.location.place}\nfingerprint {finding.fingerprint}"
+    )
     return 1, 0
 
 
