@@ -8,6 +8,7 @@ exports is reported once; two exports that disagree get no plan item but a reaso
 from __future__ import annotations
 
 import json
+import re
 
 from report_support import audit_report
 from rule_case_loader import build_inventory
@@ -102,3 +103,21 @@ def test_two_exports_that_disagree_are_skipped_naming_both_files() -> None:
     document = json.loads(render_findings(report))
     assert document["skipped"] == [skipped.to_json()]
     assert "EX01/apps.xml" in render_markdown(report)
+
+
+def test_hostile_names_do_not_change_the_structure_of_the_summary() -> None:
+    hostile = ["Mail.Send|x", "Mail.Read\n| injected | row |", "<b>`code`</b>"]
+    inventory = build_inventory(
+        {
+            "partner_applications": [
+                {"name": "Evil|App\n# heading", "act_as": hostile, "app_only": hostile}
+            ],
+            "web_configs": [{"server": "EX01", "profiles": "S2SAppActAs|V1S2SAppOnly\u202e"}],
+        }
+    )
+    markdown = render_markdown(_report(inventory))
+    for line in markdown.splitlines():
+        if line.startswith("| "):
+            assert len(re.findall(r"(?<!\\)\|", line)) in (3, 4, 6, 7), line
+        assert not line.startswith("# heading")
+        assert "<b>" not in line and "\u202e" not in line
