@@ -156,6 +156,7 @@ def render_sarif(report: Report) -> str:
                 "properties": {
                     "asOf": report.as_of,
                     "changeId": report.change_id,
+                    "verdict": report.verdict.value,
                     "policy": {"name": report.policy.name, "sha256": report.policy.sha256},
                 },
             }
