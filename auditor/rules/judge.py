@@ -21,6 +21,8 @@ Matching, chosen to fail closed:
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,17 +69,34 @@ def fold_token(segment: str) -> str:
     return "".join(kept).casefold()
 
 
+@functools.lru_cache(maxsize=8)
+def _glob_matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for every glob, case-folded; the matching group names the first pattern."""
+    alternatives = (
+        f"(?P<p{index}>{fnmatch.translate(pattern.casefold())})"
+        for index, pattern in enumerate(patterns)
+    )
+    return re.compile("|".join(alternatives) or "(?!)")
+
+
 def forbidden_pattern(name: str, patterns: Sequence[str]) -> str | None:
-    """The first forbidden glob that `name`, or any whitespace-separated part of it, matches."""
-    candidates = [name.casefold()]
+    """The first forbidden glob that `name`, or any whitespace-separated part of it, matches.
+
+    Globs match case-insensitively (both sides case-folded), as `fnmatch.fnmatchcase` would.
+    """
+    wanted = tuple(patterns)
+    matcher = _glob_matcher(wanted)
+    candidates = [name]
     parts = name.split()
     if len(parts) > 1 or (parts and parts[0] != name):
-        candidates.extend(part.casefold() for part in parts)
-    for pattern in patterns:
-        folded = pattern.casefold()
-        if any(fnmatch.fnmatchcase(candidate, folded) for candidate in candidates):
-            return pattern
-    return None
+        candidates.extend(parts)
+    first: int | None = None
+    for candidate in candidates:
+        match = matcher.match(candidate.casefold())
+        if match is not None and match.lastgroup is not None:
+            index = int(match.lastgroup[1:])
+            first = index if first is None else min(first, index)
+    return wanted[first] if first is not None else None
 
 
 # --- partner applications ----------------------------------------------------------------------
