@@ -252,6 +252,11 @@ class OAuthProfiles:
 OAUTH_PROFILES_KEY = "OAuthHttpModule.Profiles"
 
 
+def fleet_subject(vdir: str) -> str:
+    """The subject of a finding about every server's copy of one vdir: `fleet:<vdir>`."""
+    return f"fleet:{vdir}"
+
+
 @dataclass(frozen=True, slots=True)
 class WebConfig:
     """What auditor keeps of one web.config: its appSettings, nothing else of the DOM.
@@ -818,11 +823,17 @@ class Report:
             for change in change_set.changes
         )
 
-    def plan_items_by_fix(self) -> dict[str, PlanItem]:
-        """The planned change that fixes each finding, by the finding's fingerprint."""
-        return {
-            fingerprint: item for item in self.plan_items() for fingerprint in item.change.fixes
-        }
+    def plan_items_by_fix(self) -> dict[str, tuple[PlanItem, ...]]:
+        """The planned changes that fix each finding, by the finding's fingerprint.
+
+        Usually one; a fleet finding (FL001) that the changes on several servers resolve
+        together lists each of them.
+        """
+        found: dict[str, list[PlanItem]] = {}
+        for item in self.plan_items():
+            for fingerprint in dict.fromkeys(item.change.fixes):
+                found.setdefault(fingerprint, []).append(item)
+        return {fingerprint: tuple(items) for fingerprint, items in found.items()}
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:

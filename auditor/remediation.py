@@ -14,6 +14,11 @@ names a remediation template; the template id selects the kind of change (`TEMPL
   tokens it enables (`TokenAction.ENABLE`, only ever a token the policy approves on the vdir)
   are listed on the change.
 
+A finding about a whole fleet (`fleet:<vdir>`, FL001: servers disagree) has no script of its
+own: when every server honours the same profiles on that vdir once the planned changes ran, the
+changes to that vdir list it among what they fix ("resolved by web-config-ex01, ..."); when they
+do not, a `Skipped` says that the servers still disagree.
+
 Whatever cannot be planned safely is not planned: a `Skipped` says what and why, and the report
 shows it. Values that would be written to Exchange are allow-listed here (`auditor.psquote`); a
 rejected value skips that change with a reason, it never reaches a template. The judgements
@@ -41,8 +46,10 @@ from auditor.model import (
     ProfilesJudgement,
     Skipped,
     TokenAction,
+    TokenMark,
     WebConfig,
     WebConfigChange,
+    fleet_subject,
 )
 from auditor.psquote import (
     is_valid_app_pool_name,
@@ -100,7 +107,7 @@ def make_plan(
     config_sets, profiles = _plan_web_configs(
         inventory.web_configs, judgements.profiles, fixes, notes
     )
-    change_sets.extend(config_sets)
+    change_sets.extend(_with_fleet_fixes(config_sets, profiles, findings, notes))
     return Plan(
         change_sets=tuple(change_sets),
         skipped=tuple(notes),
@@ -323,3 +330,56 @@ def _plan_web_configs(
             )
         )
     return change_sets, completed
+
+
+# --- fleet findings --------------------------------------------------------------------------
+
+
+def _honoured_after(judgement: ProfilesJudgement) -> frozenset[str] | None:
+    """The profiles Exchange honours on a file once the plan ran; None when it has no key."""
+    if judgement.raw is None:
+        return None
+    if judgement.target is not None:
+        return frozenset(token for token in judgement.target.split(PROFILE_SEPARATOR) if token)
+    return frozenset(t.segment for t in judgement.tokens if TokenMark.HONOURED in t.marks)
+
+
+def _with_fleet_fixes(
+    change_sets: list[ChangeSet],
+    profiles: Sequence[ProfilesJudgement],
+    findings: Sequence[Finding],
+    notes: list[Skipped],
+) -> list[ChangeSet]:
+    """The change sets, each change listing the active fleet findings the whole plan resolves."""
+    by_vdir: dict[str, list[ProfilesJudgement]] = {}
+    for judgement in profiles:
+        by_vdir.setdefault(fleet_subject(judgement.vdir).casefold(), []).append(judgement)
+    resolved: dict[str, list[str]] = {}  # casefolded vdir -> fingerprints the plan resolves
+    for finding in findings:
+        key = finding.subject.casefold()
+        if finding.suppressed or key not in by_vdir:
+            continue
+        changed = any(j.target is not None for j in by_vdir[key])
+        variants = {_honoured_after(judgement) for judgement in by_vdir[key]}
+        if changed and len(variants) == 1:
+            resolved.setdefault(key, []).append(finding.fingerprint)
+            continue
+        reason = (
+            "the planned changes leave the servers disagreeing on these profiles"
+            if changed
+            else "no planned change touches this vdir; align its servers by hand"
+        )
+        notes.append(Skipped(finding.subject, reason, (finding.fingerprint,)))
+    if not resolved:
+        return change_sets
+    updated: list[ChangeSet] = []
+    for change_set in change_sets:
+        changes = tuple(
+            dataclasses.replace(
+                change,
+                fixes=(*change.fixes, *resolved.get(fleet_subject(change.vdir).casefold(), ())),
+            )
+            for change in change_set.web_configs
+        )
+        updated.append(dataclasses.replace(change_set, web_configs=changes))
+    return updated

@@ -174,15 +174,19 @@ def test_findings_json_carries_each_findings_plan_and_the_skipped(report: Report
     document = json.loads(render_findings(report))
     assert document["skipped"] == []
     by_rule = {finding["rule_id"]: finding for finding in document["findings"]}
-    assert by_rule["FL001"]["plan"] is None
-    plan = by_rule["WC002"]["plan"]
+    (plan,) = by_rule["WC002"]["plans"]
     assert plan["target"] == "web-config:EX02:Default Web Site/API"
     assert plan["before"].endswith("| V1S2SAppOnly")
     assert plan["after"] == plan["before"].removesuffix("| V1S2SAppOnly")
     assert plan["removes"] == [" V1S2SAppOnly"]
     assert plan["remediation"] == "remediation/web-config-ex02.ps1"
-    graph = by_rule["PA001"]["plan"]
+    (graph,) = by_rule["PA001"]["plans"]
     assert (len(graph["before"]), len(graph["after"])) == (29, 0)
+    # FL001 has no script of its own: the two servers' changes make them agree
+    assert [p["target"] for p in by_rule["FL001"]["plans"]] == [
+        "web-config:EX01:Default Web Site/API",
+        "web-config:EX02:Default Web Site/API",
+    ]
     assert [change["target"] for change in document["changes"]] == [
         "partner-application:00000003-0000-0000-c000-000000000000",
         "web-config:EX01:Default Web Site/API",

@@ -107,10 +107,10 @@ def change_json(item: PlanItem) -> dict[str, Any]:
     return document
 
 
-def _finding_json(finding: Finding, plans: dict[str, PlanItem]) -> dict[str, Any]:
+def _finding_json(finding: Finding, plans: dict[str, tuple[PlanItem, ...]]) -> dict[str, Any]:
+    """The finding, with every planned change that fixes it (before and after per target)."""
     document = finding.to_json()
-    item = plans.get(finding.fingerprint)
-    document["plan"] = change_json(item) if item is not None else None
+    document["plans"] = [change_json(item) for item in plans.get(finding.fingerprint, ())]
     return document
 
 

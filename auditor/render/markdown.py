@@ -236,14 +236,19 @@ def _findings(report: Report) -> list[str]:
         "| rule | severity | subject | where | status | script |",
         "|---|---|---|---|---|---|",
     ]
+    plans = report.plan_items_by_fix()
     for finding in report.findings:
         status = "active"
         if finding.suppressed and finding.waiver is not None:
             status = f"waived ({finding.waiver.ticket}, until {finding.waiver.expires})"
+        fixed_by = plans.get(finding.fingerprint, ())
+        slugs = list(dict.fromkeys(item.change_set.slug for item in fixed_by))
+        script = finding.remediation or "-"
+        if len(slugs) > 1:
+            script = "resolved by " + ", ".join(slugs)
         lines.append(
             f"| {finding.rule_id} | {finding.severity.value} | {md_cell(finding.subject)} | "
-            f"{md_cell(finding.location.place)} | {md_cell(status)} | "
-            f"{md_cell(finding.remediation or '-')} |"
+            f"{md_cell(finding.location.place)} | {md_cell(status)} | {md_cell(script)} |"
         )
     return [*lines, ""]
 

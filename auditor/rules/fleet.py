@@ -19,6 +19,7 @@ from auditor.model import (
     RuleId,
     TokenMark,
     WebConfig,
+    fleet_subject,
 )
 from auditor.rules.context import RuleContext, listing, new_finding
 
@@ -97,7 +98,7 @@ def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Findi
     return new_finding(
         context,
         RuleId.FL001,
-        subject=f"fleet:{vdir}",
+        subject=fleet_subject(vdir),
         message=f"Servers disagree on the OAuth profiles of {vdir}: " + "; ".join(parts) + ".",
         location=Location(first.path, decisive.line if decisive else None),
         evidence=evidence,

@@ -393,3 +393,44 @@ def test_every_remediation_template_id_has_a_change_and_scripts() -> None:
             assert (templates_dir() / "ps1" / f"{kind.value}.{script}.ps1.j2").is_file()
     used = {info.remediation for info in make_policy().rules} - {None}
     assert used == set(TEMPLATES)
+
+
+def _fleet_finding(vdir: str = API) -> Finding:
+    return dataclasses.replace(finding("FL001", f"fleet:{vdir}", "x"), fingerprint="fl001")
+
+
+def test_a_fleet_finding_the_plan_resolves_is_listed_by_every_change_to_the_vdir() -> None:
+    configs = (
+        web_config("EX01", API, RECIPE_PROFILES, "11" * 32),
+        web_config("EX02", API, f"{DEFAULT_PROFILES}| V1S2SAppOnly", "22" * 32),
+        web_config("EX03", API, DEFAULT_PROFILES, "33" * 32),
+    )
+    findings = [
+        finding("WC001", configs[0].subject, "a"),
+        finding("WC002", configs[1].subject, "b"),
+        _fleet_finding(),
+    ]
+    result = full_plan(inventory(configs=configs), make_policy(), findings)
+    assert [cs.web_configs[0].fixes for cs in result.change_sets] == [
+        ("wc001-a", "fl001"),
+        ("wc002-b", "fl001"),
+    ]
+    assert result.skipped == ()
+
+
+def test_a_fleet_finding_the_plan_leaves_is_skipped_with_the_reason() -> None:
+    policy = make_policy({GRAPH_ID: ("Mail.Read",)})
+    allowed = tuple(
+        dataclasses.replace(vdir, allowed_profiles=("V1S2SAppOnly",)) if vdir.vdir == API else vdir
+        for vdir in policy.vdirs
+    )
+    policy = dataclasses.replace(policy, vdirs=allowed)
+    configs = (
+        web_config("EX01", API, RECIPE_PROFILES, "11" * 32),  # allowed: stays
+        web_config("EX02", API, DEFAULT_PROFILES, "22" * 32),
+    )
+    result = full_plan(inventory(configs=configs), policy, [_fleet_finding()])
+    assert result.change_sets == ()
+    (note,) = result.skipped
+    assert note.subject == f"fleet:{API}"
+    assert "no planned change touches this vdir" in note.reason
