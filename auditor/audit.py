@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor import __version__
-from auditor.model import Finding, Inventory, Policy, Report, Script, Severity
+from auditor.model import Finding, Inventory, Policy, Report, Script, ScriptKind, Severity
 
 CHANGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -86,16 +86,22 @@ def run_audit(request: AuditRequest) -> Report:
         complete=evaluation.complete,
         requester=request.requester,
         reviewers=request.reviewers,
+        judgements=evaluation.judgements,
     )
     return attach_remediation(report)
 
 
 def attach_remediation(report: Report) -> Report:
-    """Plan the changes the active findings call for, render their scripts, link the findings."""
-    from auditor.remediation import plan, script_names
+    """Plan the changes the active findings call for, render their scripts, link the findings.
+
+    The report gets the plan's change sets, what could not be planned (`skipped`) and the
+    judgements completed with what the plan does.
+    """
+    from auditor.remediation import make_plan, script_names
     from auditor.render.ps1 import ScriptHeader, render_change_set
 
-    change_sets = plan(report.inventory, report.policy, report.findings)
+    planned = make_plan(report.inventory, report.judgements, report.policy, report.findings)
+    change_sets = planned.change_sets
     scripts: list[Script] = []
     remediation_of: dict[str, str] = {}
     for change_set in change_sets:
@@ -111,9 +117,13 @@ def attach_remediation(report: Report) -> Report:
         remediation_text, rollback_text = render_change_set(change_set, header)
         remediation_name, rollback_name = script_names(change_set)
         scripts.append(
-            _script(remediation_name, "remediation", remediation_text, fixes, rollback_name)
+            _script(
+                remediation_name, ScriptKind.REMEDIATION, remediation_text, fixes, rollback_name
+            )
         )
-        scripts.append(_script(rollback_name, "rollback", rollback_text, fixes, remediation_name))
+        scripts.append(
+            _script(rollback_name, ScriptKind.ROLLBACK, rollback_text, fixes, remediation_name)
+        )
         for fingerprint in fixes:
             remediation_of.setdefault(fingerprint, remediation_name)
     findings = tuple(
@@ -121,11 +131,16 @@ def attach_remediation(report: Report) -> Report:
         for finding in report.findings
     )
     return dataclasses.replace(
-        report, findings=findings, change_sets=change_sets, scripts=tuple(scripts)
+        report,
+        findings=findings,
+        change_sets=change_sets,
+        scripts=tuple(scripts),
+        skipped=planned.skipped,
+        judgements=planned.judgements,
     )
 
 
-def _script(name: str, kind: str, content: str, fixes: tuple[str, ...], pair: str) -> Script:
+def _script(name: str, kind: ScriptKind, content: str, fixes: tuple[str, ...], pair: str) -> Script:
     digest = hashlib.sha256(content.encode("ascii")).hexdigest()
     return Script(name=name, kind=kind, content=content, sha256=digest, fixes=fixes, pair=pair)
 

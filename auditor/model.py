@@ -2,7 +2,10 @@
 
 Everything here is a frozen, slotted dataclass or a closed enum. Parsers build
 `PartnerApplication` and `WebConfig` records (each carrying its `Evidence`), `normalise` folds
-them into one `Inventory`, rules turn an inventory into `Finding`s, and renderers read a `Report`.
+them into one `Inventory`, rules judge every permission and profile token once (`Judgements`)
+and raise `Finding`s from those judgements, the planner turns them into plan items
+(`ChangeSet`, `PlanItem`, `Skipped`), and renderers read a `Report`: they display judgements,
+plan items, `Report.verdict` and `Location.place`, and never re-derive them.
 "Changing" a value means `dataclasses.replace`.
 """
 
@@ -40,6 +43,27 @@ _SEVERITY_RANK = {
 }
 
 
+class RuleId(StrEnum):
+    """Every rule auditor implements (the catalogue in `policies/default.yaml` declares each)."""
+
+    EV001 = "EV001"
+    EV002 = "EV002"
+    PA001 = "PA001"
+    PA002 = "PA002"
+    PA003 = "PA003"
+    PA004 = "PA004"
+    PA005 = "PA005"
+    WC001 = "WC001"
+    WC002 = "WC002"
+    WC003 = "WC003"
+    FL001 = "FL001"
+    WV001 = "WV001"
+
+
+# Rules no waiver can suppress: a waiver about waivers would hide its own expiry.
+UNWAIVABLE: frozenset[RuleId] = frozenset({RuleId.WV001})
+
+
 class InputFormat(StrEnum):
     """Every input format auditor reads."""
 
@@ -66,6 +90,11 @@ class ProblemCode(StrEnum):
     UNKNOWN_LAYOUT = "unknown-layout"
 
 
+def format_place(path: str, line: int | None) -> str:
+    """How every output names a place: `path:line`, or `path` alone when there is no line."""
+    return path if line is None else f"{path}:{line}"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing that went wrong with one input, located as precisely as the input allows."""
@@ -76,6 +105,10 @@ class Problem:
     line: int | None = None
     severity: Severity = Severity.HIGH
     subject: str | None = None
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +145,10 @@ class Evidence:
     raw: str
     sha256: str
     format: InputFormat
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -220,6 +257,11 @@ class OAuthProfiles:
 OAUTH_PROFILES_KEY = "OAuthHttpModule.Profiles"
 
 
+def fleet_subject(vdir: str) -> str:
+    """The subject of a finding about every server's copy of one vdir: `fleet:<vdir>`."""
+    return f"fleet:{vdir}"
+
+
 @dataclass(frozen=True, slots=True)
 class WebConfig:
     """What auditor keeps of one web.config: its appSettings, nothing else of the DOM.
@@ -306,8 +348,14 @@ class Inventory:
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """A place in an input: file and 1-based line (None when the format has no lines)."""
+
     path: str
     line: int | None
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "line": self.line}
@@ -349,7 +397,7 @@ class Finding:
     excess permissions); it is JSON-safe.
     """
 
-    rule_id: str
+    rule_id: RuleId
     severity: Severity
     title: str
     message: str
@@ -386,7 +434,7 @@ class Finding:
 class RuleInfo:
     """A rule's metadata as the (merged) policy declares it: the one place it is written."""
 
-    id: str
+    id: str  # a RuleId value (the loader refuses any other); typed str while html.py keys on it
     title: str
     severity: Severity
     rationale: str
@@ -519,6 +567,7 @@ class ApplicationJudgement:
     approved: tuple[str, ...]
     permissions: tuple[PermissionJudgement, ...]
     target_app_only: tuple[str, ...] | None  # approved minus forbidden; None when not judged
+    source: Location | None = None  # the export record judged (file and line)
 
     @property
     def excess(self) -> tuple[str, ...]:
@@ -557,6 +606,7 @@ class TokenJudgement:
     marks: tuple[TokenMark, ...]
     drop_kind: str | None  # "empty", "whitespace", "case", "unknown" when DROPPED
     action: TokenAction = TokenAction.KEEP
+    forbidden_reason: str | None = None  # "forbidden" or "no-approved-app-only" when FORBIDDEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,6 +623,10 @@ class ProfilesJudgement:
     default: tuple[str, ...] | None  # the vdir's shipped default, when the policy has one
     missing_default: tuple[str, ...]  # default tokens Exchange does not honour here
     target: str | None  # the value after the planned change; None when no change is judged
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     @property
     def matches_default(self) -> bool:
@@ -618,6 +672,11 @@ class PartnerApplicationChange:
     fixes: tuple[str, ...]  # finding fingerprints
 
     @property
+    def subject(self) -> str:
+        """The subject of the application's findings: `partner-application:<app id>`."""
+        return f"partner-application:{self.application_identifier.lower()}"
+
+    @property
     def removes(self) -> tuple[str, ...]:
         """Names the change takes away, in audited order."""
         kept = set(self.target_app_only)
@@ -644,6 +703,8 @@ class WebConfigChange:
     fixes: tuple[str, ...]
     removes: tuple[str, ...] = ()  # segments taken out, as written (a padded one as padded)
     enables: tuple[str, ...] = ()  # tokens that take effect only after the change (ENABLES)
+    subject: str = ""  # the subject of the file's findings, `web-config:<server>:<vdir>`
+    path: str = ""  # the audited copy of the file (display path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -657,6 +718,16 @@ class ChangeSet:
     web_configs: tuple[WebConfigChange, ...] = ()
 
     @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the set's remediation and rollback scripts."""
+        return f"remediation/{self.slug}.ps1", f"rollback/{self.slug}.ps1"
+
+    @property
+    def changes(self) -> tuple[PartnerApplicationChange | WebConfigChange, ...]:
+        """Every plan item of the set, applications first, in plan order."""
+        return (*self.partner_applications, *self.web_configs)
+
+    @property
     def fixes(self) -> tuple[str, ...]:
         found: list[str] = []
         for app_change in self.partner_applications:
@@ -666,12 +737,19 @@ class ChangeSet:
         return tuple(found)
 
 
+class ScriptKind(StrEnum):
+    """A generated script either makes the change or takes it back."""
+
+    REMEDIATION = "remediation"
+    ROLLBACK = "rollback"
+
+
 @dataclass(frozen=True, slots=True)
 class Script:
     """A generated PowerShell script: package-relative name, text, and what it fixes."""
 
     name: str  # e.g. "remediation/partner-applications.ps1"
-    kind: str  # "remediation" or "rollback"
+    kind: ScriptKind
     content: str
     sha256: str
     fixes: tuple[str, ...]
@@ -682,7 +760,7 @@ class Script:
 class NotApplied:
     """A rule that could not be evaluated, and why (no input of the kind it reads, incomplete)."""
 
-    rule_id: str
+    rule_id: RuleId
     reason: str
 
     def to_json(self) -> dict[str, Any]:
@@ -699,6 +777,31 @@ class Skipped:
 
     def to_json(self) -> dict[str, Any]:
         return {"subject": self.subject, "reason": self.reason, "fixes": list(self.fixes)}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One planned change (one application, or one web.config) and the change set holding it."""
+
+    change_set: ChangeSet
+    change: PartnerApplicationChange | WebConfigChange
+
+    @property
+    def subject(self) -> str:
+        return self.change.subject
+
+    @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the remediation and rollback scripts that make it."""
+        return self.change_set.script_names
+
+
+class Verdict(StrEnum):
+    """The one word every output leads with."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -721,6 +824,26 @@ class Report:
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
 
+    def plan_items(self) -> tuple[PlanItem, ...]:
+        """Every planned change beside its change set, in plan order."""
+        return tuple(
+            PlanItem(change_set, change)
+            for change_set in self.change_sets
+            for change in change_set.changes
+        )
+
+    def plan_items_by_fix(self) -> dict[str, tuple[PlanItem, ...]]:
+        """The planned changes that fix each finding, by the finding's fingerprint.
+
+        Usually one; a fleet finding (FL001) that the changes on several servers resolve
+        together lists each of them.
+        """
+        found: dict[str, list[PlanItem]] = {}
+        for item in self.plan_items():
+            for fingerprint in dict.fromkeys(item.change.fixes):
+                found.setdefault(fingerprint, []).append(item)
+        return {fingerprint: tuple(items) for fingerprint, items in found.items()}
+
     @property
     def active_findings(self) -> tuple[Finding, ...]:
         return tuple(finding for finding in self.findings if not finding.suppressed)
@@ -734,3 +857,10 @@ class Report:
 
     def failing(self) -> bool:
         return any(f.severity.at_least(self.fail_on) for f in self.active_findings)
+
+    @property
+    def verdict(self) -> Verdict:
+        """INCOMPLETE when evidence was missing, else FAIL at or above `fail_on`, else PASS."""
+        if not self.complete:
+            return Verdict.INCOMPLETE
+        return Verdict.FAIL if self.failing() else Verdict.PASS

@@ -172,8 +172,18 @@ def test_sarif_rules_carry_the_explanation() -> None:
 
 
 def test_exit_0_when_nothing_is_at_or_above_fail_on(tmp_path: Path) -> None:
-    # EX02 alone: web.config files only, one medium finding (a dropped token).
-    result = invoke("audit", str(examples_dir() / "EX02"), "--out", "p", "--as-of", AS_OF)
+    # EX02 alone: web.config files only; its padded ' V1S2SAppOnly' is WC001 (high, a
+    # forbidden token in another spelling) and WC002 (medium): nothing is critical.
+    result = invoke(
+        "audit",
+        str(examples_dir() / "EX02"),
+        "--out",
+        "p",
+        "--as-of",
+        AS_OF,
+        "--fail-on",
+        "critical",
+    )
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("auditor ") and ": PASS (as of 2026-11-26" in result.stdout
@@ -375,11 +385,14 @@ def test_baseline_round_trip_marks_new_unchanged_and_fixed(tmp_path: Path, input
     )
 
     assert result.exit_code == 1
-    assert "baseline: 1 new, 5 unchanged, 1 fixed" in result.stdout
+    # Fixed: WC001 and WC002 on EX02's padded token; new: the duplicate key.
+    assert "baseline: 1 new, 5 unchanged, 2 fixed" in result.stdout
     (new,) = [line for line in result.stdout.splitlines() if line.startswith("  NEW ")]
     assert "WC003" in new
-    (fixed,) = [line for line in result.stdout.splitlines() if line.startswith("  FIXED ")]
-    assert "WC002  web-config:EX02:Default Web Site/API" in fixed
+    fixed = [line for line in result.stdout.splitlines() if line.startswith("  FIXED ")]
+    assert len(fixed) == 2
+    assert any("WC001  web-config:EX02:Default Web Site/API" in line for line in fixed)
+    assert any("WC002  web-config:EX02:Default Web Site/API" in line for line in fixed)
     # Only new findings at or above --fail-on fail the run: the new one is medium.
     gate = ("--baseline", "before/findings.json", "--fail-on-new", "--no-package", "-q")
     again = ("audit", str(inputs), "--as-of", AS_OF, *gate)

@@ -74,14 +74,13 @@ def print_summary(
 ) -> None:
     """`auditor audit`: the verdict, the policy used, counts, the first findings, the package."""
     from auditor.model import Severity
-    from auditor.render.json_ import verdict
 
     counts = report.counts()
     summary = ", ".join(f"{counts[severity]} {severity.value}" for severity in Severity)
     suppressed = sum(1 for finding in report.findings if finding.suppressed)
     inventory = report.inventory
     say(
-        f"auditor {report.tool_version}: {verdict(report).upper()} (as of {report.as_of}, "
+        f"auditor {report.tool_version}: {report.verdict.value.upper()} (as of {report.as_of}, "
         f"fail on {report.fail_on.value})"
     )
     say(f"policy: {policy_line}")

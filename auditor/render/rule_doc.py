@@ -8,8 +8,7 @@ by SARIF rules as `help.markdown`, so it reads offline and never needs a URL.
 
 from __future__ import annotations
 
-from auditor.model import RuleInfo
-from auditor.rules.waivers import UNWAIVABLE
+from auditor.model import UNWAIVABLE, RuleInfo
 
 # What each remediation template of the catalogue does, for readers who do not read PowerShell.
 REMEDIATION_TEMPLATES: dict[str, str] = {

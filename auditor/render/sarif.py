@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.model import Finding, Report, RuleInfo, Severity
-from auditor.render.json_ import dumps
+from auditor.render.canonical import dumps
 from auditor.render.rule_doc import rule_markdown
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -34,8 +34,18 @@ _SECURITY_SEVERITY = {
 
 
 def artifact_uri(path: str) -> str:
-    """A relative URI reference for an input path (forward slashes, percent-encoded)."""
-    return quote(path.replace("\\", "/"), safe="/:@-._~")
+    """A relative URI reference for an input path (forward slashes, percent-encoded).
+
+    A file name that is not UTF-8 arrives with its bytes as lone surrogates (`os.fsdecode`):
+    they are percent-encoded as those original bytes; any other lone surrogate as its
+    `surrogatepass` bytes. Never an exception.
+    """
+    text = path.replace("\\", "/")
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    return quote(data, safe="/:@-._~")
 
 
 def _rule(info: RuleInfo) -> dict[str, Any]:
@@ -98,7 +108,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 def render_sarif(report: Report) -> str:
     """The SARIF 2.1.0 log of one audit."""
     rules = [_rule(info) for info in report.policy.rules]
-    rule_index = {info.id: index for index, info in enumerate(report.policy.rules)}
+    rule_index: dict[str, int] = {info.id: i for i, info in enumerate(report.policy.rules)}
     log = {
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
@@ -148,6 +158,7 @@ def render_sarif(report: Report) -> str:
                 "properties": {
                     "asOf": report.as_of,
                     "changeId": report.change_id,
+                    "verdict": report.verdict.value,
                     "policy": {"name": report.policy.name, "sha256": report.policy.sha256},
                 },
             }

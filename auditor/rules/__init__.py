@@ -5,7 +5,9 @@ metadata (title, severity, rationale, references, remediation template) is decla
 `policies/default.yaml` and read through `Policy.rule(id)`. Rules are pure functions of a
 `RuleContext` (inventory, policy, the audit date) and live one family per module:
 `evidence` (EV001, EV002), `partner_apps` (PA001-PA005), `web_config` (WC001-WC003), `fleet`
-(FL001) and `waivers` (WV001, and applying waivers to the other findings).
+(FL001) and `waivers` (WV001, and applying waivers to the other findings). The decision per
+permission and per profile token that PA001-PA004 and WC001/WC002 rest on is made once, in
+`judge`, and returned with the findings.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auditor.model import Finding, Inventory, NotApplied, Policy
+from auditor.model import Finding, Inventory, Judgements, NotApplied, Policy, RuleId
 from auditor.rules import evidence, fleet, partner_apps, waivers, web_config
 from auditor.rules.context import RuleContext
 
@@ -40,36 +42,27 @@ _NOT_APPLIED_REASON = {
 class Rule:
     """One rule: its id, the input it needs and the pure function that checks it."""
 
-    id: str
+    id: RuleId
     needs: Needs
     check: Callable[[RuleContext], Iterable[Finding]]
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("EV001", Needs.NOTHING, evidence.check_ev001),
-    Rule("EV002", Needs.NOTHING, evidence.check_ev002),
-    Rule("PA001", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa001),
-    Rule("PA002", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa002),
-    Rule("PA003", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa003),
-    Rule("PA004", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa004),
-    Rule("PA005", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa005),
-    Rule("WC001", Needs.WEB_CONFIGS, web_config.check_wc001),
-    Rule("WC002", Needs.WEB_CONFIGS, web_config.check_wc002),
-    Rule("WC003", Needs.WEB_CONFIGS, web_config.check_wc003),
-    Rule("FL001", Needs.SEVERAL_SERVERS, fleet.check_fl001),
-    Rule("WV001", Needs.NOTHING, waivers.check_wv001),
+    Rule(RuleId.EV001, Needs.NOTHING, evidence.check_ev001),
+    Rule(RuleId.EV002, Needs.NOTHING, evidence.check_ev002),
+    Rule(RuleId.PA001, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa001),
+    Rule(RuleId.PA002, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa002),
+    Rule(RuleId.PA003, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa003),
+    Rule(RuleId.PA004, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa004),
+    Rule(RuleId.PA005, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa005),
+    Rule(RuleId.WC001, Needs.WEB_CONFIGS, web_config.check_wc001),
+    Rule(RuleId.WC002, Needs.WEB_CONFIGS, web_config.check_wc002),
+    Rule(RuleId.WC003, Needs.WEB_CONFIGS, web_config.check_wc003),
+    Rule(RuleId.FL001, Needs.SEVERAL_SERVERS, fleet.check_fl001),
+    Rule(RuleId.WV001, Needs.NOTHING, waivers.check_wv001),
 )
 
-RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
-_BY_ID = {rule.id: rule for rule in RULES}
-
-
-def rule_by_id(rule_id: str) -> Rule:
-    """The registered rule `rule_id`; an unknown id raises KeyError naming it."""
-    try:
-        return _BY_ID[rule_id]
-    except KeyError:
-        raise KeyError(f"unknown rule id {rule_id!r}") from None
+RULE_IDS: tuple[RuleId, ...] = tuple(rule.id for rule in RULES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +73,14 @@ class Evaluation:
     suppressed findings stay in the list. `not_applied` lists disabled rules and rules that
     had no input of their kind. `complete` is False when evidence was incomplete or an input
     could not be read (EV001/EV002), unless the caller allowed an incomplete audit.
+    `judgements` holds the decision per permission and per profile token that the PA and WC
+    findings were raised from (what a remediation would do, before any plan is made).
     """
 
     findings: tuple[Finding, ...]
     not_applied: tuple[NotApplied, ...]
     complete: bool
+    judgements: Judgements
 
 
 def evaluate(
@@ -116,6 +112,7 @@ def evaluate(
         findings=_ordered(waived),
         not_applied=tuple(not_applied),
         complete=allow_incomplete or not _evidence_missing(inventory),
+        judgements=context.judgements,
     )
 
 
