@@ -86,16 +86,22 @@ def run_audit(request: AuditRequest) -> Report:
         complete=evaluation.complete,
         requester=request.requester,
         reviewers=request.reviewers,
+        judgements=evaluation.judgements,
     )
     return attach_remediation(report)
 
 
 def attach_remediation(report: Report) -> Report:
-    """Plan the changes the active findings call for, render their scripts, link the findings."""
-    from auditor.remediation import plan, script_names
+    """Plan the changes the active findings call for, render their scripts, link the findings.
+
+    The report gets the plan's change sets, what could not be planned (`skipped`) and the
+    judgements completed with what the plan does.
+    """
+    from auditor.remediation import make_plan, script_names
     from auditor.render.ps1 import ScriptHeader, render_change_set
 
-    change_sets = plan(report.inventory, report.policy, report.findings)
+    planned = make_plan(report.inventory, report.judgements, report.policy, report.findings)
+    change_sets = planned.change_sets
     scripts: list[Script] = []
     remediation_of: dict[str, str] = {}
     for change_set in change_sets:
@@ -121,7 +127,12 @@ def attach_remediation(report: Report) -> Report:
         for finding in report.findings
     )
     return dataclasses.replace(
-        report, findings=findings, change_sets=change_sets, scripts=tuple(scripts)
+        report,
+        findings=findings,
+        change_sets=change_sets,
+        scripts=tuple(scripts),
+        skipped=planned.skipped,
+        judgements=planned.judgements,
     )
 
 

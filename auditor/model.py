@@ -66,6 +66,11 @@ class ProblemCode(StrEnum):
     UNKNOWN_LAYOUT = "unknown-layout"
 
 
+def format_place(path: str, line: int | None) -> str:
+    """How every output names a place: `path:line`, or `path` alone when there is no line."""
+    return path if line is None else f"{path}:{line}"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing that went wrong with one input, located as precisely as the input allows."""
@@ -76,6 +81,10 @@ class Problem:
     line: int | None = None
     severity: Severity = Severity.HIGH
     subject: str | None = None
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +121,10 @@ class Evidence:
     raw: str
     sha256: str
     format: InputFormat
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -297,8 +310,14 @@ class Inventory:
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """A place in an input: file and 1-based line (None when the format has no lines)."""
+
     path: str
     line: int | None
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "line": self.line}
@@ -510,6 +529,7 @@ class ApplicationJudgement:
     approved: tuple[str, ...]
     permissions: tuple[PermissionJudgement, ...]
     target_app_only: tuple[str, ...] | None  # approved minus forbidden; None when not judged
+    source: Location | None = None  # the export record judged (file and line)
 
     @property
     def excess(self) -> tuple[str, ...]:
@@ -548,6 +568,7 @@ class TokenJudgement:
     marks: tuple[TokenMark, ...]
     drop_kind: str | None  # "empty", "whitespace", "case", "unknown" when DROPPED
     action: TokenAction = TokenAction.KEEP
+    forbidden_reason: str | None = None  # "forbidden" or "no-approved-app-only" when FORBIDDEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,6 +585,10 @@ class ProfilesJudgement:
     default: tuple[str, ...] | None  # the vdir's shipped default, when the policy has one
     missing_default: tuple[str, ...]  # default tokens Exchange does not honour here
     target: str | None  # the value after the planned change; None when no change is judged
+
+    @property
+    def place(self) -> str:
+        return format_place(self.path, self.line)
 
     @property
     def matches_default(self) -> bool:
@@ -609,6 +634,11 @@ class PartnerApplicationChange:
     fixes: tuple[str, ...]  # finding fingerprints
 
     @property
+    def subject(self) -> str:
+        """The subject of the application's findings: `partner-application:<app id>`."""
+        return f"partner-application:{self.application_identifier.lower()}"
+
+    @property
     def removes(self) -> tuple[str, ...]:
         """Names the change takes away, in audited order."""
         kept = set(self.target_app_only)
@@ -635,6 +665,8 @@ class WebConfigChange:
     fixes: tuple[str, ...]
     removes: tuple[str, ...] = ()  # segments taken out, as written (a padded one as padded)
     enables: tuple[str, ...] = ()  # tokens that take effect only after the change (ENABLES)
+    subject: str = ""  # the subject of the file's findings, `web-config:<server>:<vdir>`
+    path: str = ""  # the audited copy of the file (display path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -646,6 +678,16 @@ class ChangeSet:
     server: str | None
     partner_applications: tuple[PartnerApplicationChange, ...] = ()
     web_configs: tuple[WebConfigChange, ...] = ()
+
+    @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the set's remediation and rollback scripts."""
+        return f"remediation/{self.slug}.ps1", f"rollback/{self.slug}.ps1"
+
+    @property
+    def changes(self) -> tuple[PartnerApplicationChange | WebConfigChange, ...]:
+        """Every plan item of the set, applications first, in plan order."""
+        return (*self.partner_applications, *self.web_configs)
 
     @property
     def fixes(self) -> tuple[str, ...]:
@@ -693,6 +735,31 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One planned change (one application, or one web.config) and the change set holding it."""
+
+    change_set: ChangeSet
+    change: PartnerApplicationChange | WebConfigChange
+
+    @property
+    def subject(self) -> str:
+        return self.change.subject
+
+    @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the remediation and rollback scripts that make it."""
+        return self.change_set.script_names
+
+
+class Verdict(StrEnum):
+    """The one word every output leads with."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a renderer may show. Built once by the audit; renderers never add facts."""
 
@@ -712,6 +779,20 @@ class Report:
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
 
+    def plan_items(self) -> tuple[PlanItem, ...]:
+        """Every planned change beside its change set, in plan order."""
+        return tuple(
+            PlanItem(change_set, change)
+            for change_set in self.change_sets
+            for change in change_set.changes
+        )
+
+    def plan_items_by_fix(self) -> dict[str, PlanItem]:
+        """The planned change that fixes each finding, by the finding's fingerprint."""
+        return {
+            fingerprint: item for item in self.plan_items() for fingerprint in item.change.fixes
+        }
+
     @property
     def active_findings(self) -> tuple[Finding, ...]:
         return tuple(finding for finding in self.findings if not finding.suppressed)
@@ -725,3 +806,10 @@ class Report:
 
     def failing(self) -> bool:
         return any(f.severity.at_least(self.fail_on) for f in self.active_findings)
+
+    @property
+    def verdict(self) -> Verdict:
+        """INCOMPLETE when evidence was missing, else FAIL at or above `fail_on`, else PASS."""
+        if not self.complete:
+            return Verdict.INCOMPLETE
+        return Verdict.FAIL if self.failing() else Verdict.PASS

@@ -1,38 +1,46 @@
-"""The remediation plan: which change each active finding calls for, as `ChangeSet`s.
+"""The remediation planner: from the rules' judgements and the active findings to plan items.
 
-Only unsuppressed findings drive changes, and a change only ever removes privilege unless the
-policy explicitly approves it:
+The planner decides nothing about a permission or a token: `auditor.rules.judge` did that once
+(`Judgements`). It decides what gets a script. A subject gets a plan item when it has an
+unsuppressed finding of a rule whose catalogue entry (`remediation` in `policies/default.yaml`)
+names a remediation template; the template id selects the kind of change (`TEMPLATES`):
 
-* Partner applications (one org-wide change set, slug `partner-applications`): every
-  application with an active PA001-PA004 finding gets AppOnlyPermissions = the policy's approved
-  list for it (default: empty) minus anything the policy forbids, in the policy's order. The
-  audited list is what the export showed; the script's drift guard compares it with the live
-  value. An application whose export is incomplete is not planned (EV001 covers it).
-* web.config (one change set per server, slug `web-config-<server slug>`): every file with an
-  active WC001/WC002 finding gets OAuthHttpModule.Profiles = the audited tokens, repaired and
-  without forbidden tokens (`target_profiles`).
+* `partner-application-app-only` (one org-wide change set, slug `partner-applications`):
+  AppOnlyPermissions set from the audited list to the judgement's target (approved minus
+  forbidden, in policy order; default: empty). The drift guard compares the audited list with
+  the live value.
+* `web-config-oauth-profiles` (one change set per server, slug `web-config-<server slug>`):
+  OAuthHttpModule.Profiles set to the judgement's target: the segments it removes and the
+  tokens it enables (`TokenAction.ENABLE`, only ever a token the policy approves on the vdir)
+  are listed on the change.
 
-Whatever cannot be planned safely is not planned: `skipped` says what and why, so the report
-can show it. Values that would be written to Exchange are allow-listed here (`auditor.psquote`);
-a rejected value skips that change with a note, it never reaches a template.
+Whatever cannot be planned safely is not planned: a `Skipped` says what and why, and the report
+shows it. Values that would be written to Exchange are allow-listed here (`auditor.psquote`); a
+rejected value skips that change with a reason, it never reaches a template. The judgements
+come back completed with what the plan does (`after`, `action`, `target`): a subject without a
+plan item keeps everything as it is.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor import layout
 from auditor.model import (
+    ApplicationJudgement,
     ChangeKind,
     ChangeSet,
     Finding,
     Inventory,
+    Judgements,
     PartnerApplication,
     PartnerApplicationChange,
     Policy,
-    VdirPolicy,
+    ProfilesJudgement,
+    Skipped,
+    TokenAction,
     WebConfig,
     WebConfigChange,
 )
@@ -44,59 +52,42 @@ from auditor.psquote import (
     is_valid_sha256,
 )
 
-PARTNER_APPLICATION_RULES = frozenset({"PA001", "PA002", "PA003", "PA004"})
-WEB_CONFIG_RULES = frozenset({"WC001", "WC002"})
+# The remediation template ids a rule's catalogue entry may name, and the change each makes.
+TEMPLATES: dict[str, ChangeKind] = {
+    "partner-application-app-only": ChangeKind.PARTNER_APPLICATIONS,
+    "web-config-oauth-profiles": ChangeKind.WEB_CONFIG_PROFILES,
+}
 PARTNER_APPLICATIONS_SLUG = "partner-applications"
 PROFILE_SEPARATOR = "|"
 
 
 @dataclass(frozen=True, slots=True)
-class Skipped:
-    """A subject with active findings for which no change was planned, and why."""
+class Plan:
+    """The change sets, what could not be planned and why, and the completed judgements."""
 
-    subject: str
-    reason: str
-    fixes: tuple[str, ...]  # fingerprints of the findings left without a script
-
-
-def plan(
-    inventory: Inventory, policy: Policy, findings: Sequence[Finding]
-) -> tuple[ChangeSet, ...]:
-    """The change sets the active findings call for, in a deterministic order."""
-    return _plan(inventory, policy, findings)[0]
+    change_sets: tuple[ChangeSet, ...]
+    skipped: tuple[Skipped, ...]
+    judgements: Judgements
 
 
-def skipped(
-    inventory: Inventory, policy: Policy, findings: Sequence[Finding]
-) -> tuple[Skipped, ...]:
-    """The subjects with active remediable findings that `plan` left out, with the reason."""
-    return _plan(inventory, policy, findings)[1]
+def template_kind(template: str) -> ChangeKind:
+    """The change a remediation template id makes; an unknown id raises naming it."""
+    try:
+        return TEMPLATES[template]
+    except KeyError:
+        raise KeyError(f"unknown remediation template {template!r}") from None
 
 
-def script_names(change_set: ChangeSet) -> tuple[str, str]:
-    """Package-relative names of the remediation and rollback scripts of `change_set`."""
-    return f"remediation/{change_set.slug}.ps1", f"rollback/{change_set.slug}.ps1"
-
-
-# --- planning --------------------------------------------------------------------------------
-
-
-def _active_fixes(findings: Sequence[Finding], subject: str, rules: frozenset[str]) -> list[str]:
-    fixes: list[str] = []
-    for finding in findings:
-        if finding.suppressed or finding.rule_id not in rules or finding.subject != subject:
-            continue
-        if finding.fingerprint not in fixes:
-            fixes.append(finding.fingerprint)
-    return fixes
-
-
-def _plan(
-    inventory: Inventory, policy: Policy, findings: Sequence[Finding]
-) -> tuple[tuple[ChangeSet, ...], tuple[Skipped, ...]]:
+def make_plan(
+    inventory: Inventory, judgements: Judgements, policy: Policy, findings: Sequence[Finding]
+) -> Plan:
+    """Plan the changes the active findings call for, in a deterministic order."""
+    fixes = _active_fixes(findings, policy)
     notes: list[Skipped] = []
     change_sets: list[ChangeSet] = []
-    app_changes = _plan_partner_applications(inventory, policy, findings, notes)
+    app_changes, applications = _plan_partner_applications(
+        inventory.partner_applications, judgements.applications, fixes, notes
+    )
     if app_changes:
         change_sets.append(
             ChangeSet(
@@ -106,138 +97,144 @@ def _plan(
                 partner_applications=app_changes,
             )
         )
-    change_sets.extend(_plan_web_configs(inventory, policy, findings, notes))
-    return tuple(change_sets), tuple(notes)
+    config_sets, profiles = _plan_web_configs(
+        inventory.web_configs, judgements.profiles, fixes, notes
+    )
+    change_sets.extend(config_sets)
+    return Plan(
+        change_sets=tuple(change_sets),
+        skipped=tuple(notes),
+        judgements=Judgements(applications=applications, profiles=profiles),
+    )
 
 
-def target_app_only(application_identifier: str, policy: Policy) -> tuple[str, ...]:
-    """The AppOnlyPermissions the policy wants: approved minus forbidden, in policy order.
+def plan(
+    inventory: Inventory, policy: Policy, findings: Sequence[Finding]
+) -> tuple[ChangeSet, ...]:
+    """The change sets for `findings`, judging `inventory` against `policy` first."""
+    from auditor.rules.judge import judge
 
-    Forbidden globs match case-insensitively, as rule PA003 matches them.
-    """
-    entry = policy.application(application_identifier)
-    approved = entry.approved_app_only if entry is not None else ()
-    patterns = [pattern.casefold() for pattern in policy.forbidden_app_only]
-    target: list[str] = []
-    for name in approved:
-        if any(fnmatch.fnmatchcase(name.casefold(), pattern) for pattern in patterns):
+    return make_plan(inventory, judge(inventory, policy), policy, findings).change_sets
+
+
+def script_names(change_set: ChangeSet) -> tuple[str, str]:
+    """Package-relative names of the remediation and rollback scripts of `change_set`."""
+    return change_set.script_names
+
+
+# --- which findings drive which change -----------------------------------------------------------
+
+_Fixes = dict[tuple[ChangeKind, str], list[str]]
+
+
+def _active_fixes(findings: Sequence[Finding], policy: Policy) -> _Fixes:
+    """Fingerprints of the active findings per (change kind, subject), from the catalogue."""
+    fixes: _Fixes = {}
+    for finding in findings:
+        template = policy.rule(finding.rule_id).remediation
+        if finding.suppressed or template is None:
             continue
-        if name not in target:
-            target.append(name)
-    return tuple(target)
+        found = fixes.setdefault((template_kind(template), finding.subject), [])
+        if finding.fingerprint not in found:
+            found.append(finding.fingerprint)
+    return fixes
+
+
+# --- partner applications --------------------------------------------------------------------
+
+
+def _facts(app: PartnerApplication) -> tuple[object, ...]:
+    return (
+        app.name,
+        app.enabled,
+        app.linked_account,
+        app.act_as_permissions.values,
+        app.act_as_permissions.complete,
+        app.app_only_permissions.values,
+        app.app_only_permissions.complete,
+    )
+
+
+def _unplanned(judgement: ApplicationJudgement) -> ApplicationJudgement:
+    rows = tuple(dataclasses.replace(row, after=row.app_only) for row in judgement.permissions)
+    return dataclasses.replace(judgement, permissions=rows)
 
 
 def _plan_partner_applications(
-    inventory: Inventory, policy: Policy, findings: Sequence[Finding], notes: list[Skipped]
-) -> tuple[PartnerApplicationChange, ...]:
-    by_id: dict[str, PartnerApplication] = {}
-    duplicates: set[str] = set()
-    for app in inventory.partner_applications:
-        key = app.application_identifier.lower()
-        if key in by_id and by_id[key].app_only_permissions.values != (
-            app.app_only_permissions.values
-        ):
-            duplicates.add(key)
-        by_id.setdefault(key, app)
+    apps: Sequence[PartnerApplication],
+    judgements: Sequence[ApplicationJudgement],
+    fixes: _Fixes,
+    notes: list[Skipped],
+) -> tuple[tuple[PartnerApplicationChange, ...], tuple[ApplicationJudgement, ...]]:
+    records: dict[str, list[tuple[PartnerApplication, ApplicationJudgement]]] = {}
+    for app, judgement in zip(apps, judgements, strict=True):
+        records.setdefault(judgement.application_identifier, []).append((app, judgement))
     changes: list[PartnerApplicationChange] = []
-    for key in sorted(by_id):
-        app = by_id[key]
-        fixes = _active_fixes(findings, app.subject, PARTNER_APPLICATION_RULES)
-        if not fixes:
+    planned: set[str] = set()
+    for key in sorted(records):
+        app, judgement = records[key][0]
+        subject_fixes = tuple(fixes.get((ChangeKind.PARTNER_APPLICATIONS, app.subject), ()))
+        if not subject_fixes:
             continue
-
-        def skip(reason: str, app: PartnerApplication = app, fixes: list[str] = fixes) -> None:
-            notes.append(Skipped(app.subject, reason, tuple(fixes)))
-
-        if not is_valid_guid(app.application_identifier):
-            skip("the ApplicationIdentifier is not a GUID; the script selects applications by it")
+        change = _app_change(records[key], subject_fixes)
+        if isinstance(change, str):
+            notes.append(Skipped(app.subject, change, subject_fixes))
             continue
-        if key in duplicates:
-            skip(
-                "the inputs disagree on this application's AppOnlyPermissions; "
-                "export it once more and audit again"
+        changes.append(change)
+        planned.add(key)
+    completed = tuple(
+        judgement if judgement.application_identifier in planned else _unplanned(judgement)
+        for judgement in judgements
+    )
+    return tuple(changes), completed
+
+
+def _app_change(
+    records: list[tuple[PartnerApplication, ApplicationJudgement]], fixes: tuple[str, ...]
+) -> PartnerApplicationChange | str:
+    """The change for one application, or the reason it cannot be planned."""
+    app, judgement = records[0]
+    for other, _ in records[1:]:
+        if _facts(other) != _facts(app):
+            return (
+                f"the exports disagree on this application ({app.source.place} and "
+                f"{other.source.place}); export it once more and audit again"
             )
-            continue
-        if not app.app_only_permissions.complete:
-            skip("the exported AppOnlyPermissions are incomplete; the drift guard needs them whole")
-            continue
-        target = target_app_only(key, policy)
-        invalid = [name for name in target if not is_valid_permission_name(name)]
-        if invalid:
-            skip(f"the policy approves names that are not permission names: {invalid!r}")
-            continue
-        audited = app.app_only_permissions.values
-        if audited == target:
-            skip("AppOnlyPermissions already equal the approved list")
-            continue
-        changes.append(
-            PartnerApplicationChange(
-                application_identifier=key,
-                name=app.name,
-                audited_app_only=audited,
-                target_app_only=target,
-                fixes=tuple(fixes),
-            )
-        )
-    return tuple(changes)
+    if not is_valid_guid(app.application_identifier):
+        return "the ApplicationIdentifier is not a GUID; the script selects applications by it"
+    target = judgement.target_app_only
+    if not judgement.judged or target is None:
+        return "the exported AppOnlyPermissions are incomplete; the drift guard needs them whole"
+    invalid = [name for name in target if not is_valid_permission_name(name)]
+    if invalid:
+        return f"the policy approves names that are not permission names: {invalid!r}"
+    audited = app.app_only_permissions.values
+    if audited == target:
+        return "AppOnlyPermissions already equal the approved list"
+    return PartnerApplicationChange(
+        application_identifier=judgement.application_identifier,
+        name=app.name,
+        audited_app_only=audited,
+        target_app_only=target,
+        fixes=fixes,
+    )
 
 
-def forbidden_profiles(vdir_policy: VdirPolicy | None, policy: Policy) -> frozenset[str]:
-    """Profile tokens that must not stay in a vdir's OAuthHttpModule.Profiles.
-
-    The vdir's forbidden tokens plus the ones forbidden everywhere, minus the vdir's allowed
-    ones; plus the app-only tokens (`V1S2SAppOnly`) when no application has approved app-only
-    permissions (as rule WC001 judges them).
-    """
-    forbidden = set(policy.forbidden_profiles_everywhere)
-    if vdir_policy is not None:
-        forbidden.update(vdir_policy.forbidden_profiles)
-        forbidden.difference_update(vdir_policy.allowed_profiles)
-    if not any(entry.approved_app_only for entry in policy.applications):
-        forbidden.update(policy.app_only_profile_tokens)
-    return frozenset(forbidden)
+# --- web.config ------------------------------------------------------------------------------
 
 
-def target_profiles(audited: Sequence[str], vdir_policy: VdirPolicy | None, policy: Policy) -> str:
-    """The repaired OAuthHttpModule.Profiles value for the audited tokens (split on `|`).
-
-    Tokens are trimmed and their case fixed to the known token; empty segments, unknown tokens
-    (Exchange drops them anyway) and forbidden tokens are removed; order is kept, duplicates
-    go. A token that needed repair is only kept when the vdir's policy allows it or ships it by
-    default (when the vdir policy names either), so a repair never enables a profile that the
-    policy did not ask for.
-    """
-    forbidden = {token.casefold() for token in forbidden_profiles(vdir_policy, policy)}
-    known = {token.casefold(): token for token in reversed(policy.known_profile_tokens)}
-    endorsed: set[str] | None = None
-    if vdir_policy is not None and (vdir_policy.allowed_profiles or vdir_policy.default_profiles):
-        endorsed = set(vdir_policy.allowed_profiles) | set(vdir_policy.default_profiles or ())
-    kept: list[str] = []
-    for raw in audited:
-        token = raw.strip()
-        if not token or token.casefold() in forbidden:
-            continue
-        if known:
-            canonical = known.get(token.casefold())
-            if canonical is None:
-                continue
-        elif is_valid_profile_token(token):
-            canonical = token
-        else:
-            continue
-        repaired = canonical != raw
-        if repaired and endorsed is not None and canonical not in endorsed:
-            continue
-        if is_valid_profile_token(canonical) and canonical not in kept:
-            kept.append(canonical)
-    return PROFILE_SEPARATOR.join(kept)
+def _unplanned_profiles(judgement: ProfilesJudgement) -> ProfilesJudgement:
+    tokens = tuple(
+        dataclasses.replace(token, action=TokenAction.KEEP) for token in judgement.tokens
+    )
+    return dataclasses.replace(judgement, tokens=tokens, target=None)
 
 
 def _web_config_change(
-    config: WebConfig, policy: Policy, fixes: list[str]
+    config: WebConfig, judgement: ProfilesJudgement, fixes: tuple[str, ...]
 ) -> WebConfigChange | str:
     """The change for one web.config, or the reason it cannot be planned."""
-    if config.oauth_profiles is None:
+    if config.oauth_profiles is None or judgement.target is None:
         return "the file has no effective OAuthHttpModule.Profiles setting"
     try:
         vdir = layout.vdir_by_id(config.vdir)
@@ -247,11 +244,16 @@ def _web_config_change(
         return f"the web.config of {vdir.id!r} lives outside the Exchange install folder"
     if not is_valid_sha256(config.sha256):
         return "the file's SHA-256 is missing, so the drift guard cannot check it"
-    app_pool = vdir.app_pool if vdir.app_pool and is_valid_app_pool_name(vdir.app_pool) else None
+    target = judgement.target
+    invalid = [t for t in target.split(PROFILE_SEPARATOR) if t and not is_valid_profile_token(t)]
+    if invalid:
+        return f"the policy names profile tokens that are not token names: {invalid!r}"
     audited = config.oauth_profiles.raw
-    target = target_profiles(config.oauth_profiles.tokens, policy.vdir(vdir.id), policy)
     if target == audited:
         return "OAuthHttpModule.Profiles already has the target value"
+    app_pool = vdir.app_pool if vdir.app_pool and is_valid_app_pool_name(vdir.app_pool) else None
+    removes = [t.segment for t in judgement.tokens if t.action is TokenAction.REMOVE]
+    enables = [t.canonical for t in judgement.tokens if t.action is TokenAction.ENABLE]
     return WebConfigChange(
         vdir=vdir.id,
         relative_path=vdir.install_path,
@@ -259,31 +261,49 @@ def _web_config_change(
         audited_sha256=config.sha256.lower(),
         audited_value=audited,
         target_value=target,
-        fixes=tuple(fixes),
+        fixes=fixes,
+        removes=tuple(dict.fromkeys(removes)),
+        enables=tuple(dict.fromkeys(token for token in enables if token is not None)),
+        subject=config.subject,
+        path=config.path,
     )
 
 
 def _plan_web_configs(
-    inventory: Inventory, policy: Policy, findings: Sequence[Finding], notes: list[Skipped]
-) -> list[ChangeSet]:
+    configs: Sequence[WebConfig],
+    judgements: Sequence[ProfilesJudgement],
+    fixes: _Fixes,
+    notes: list[Skipped],
+) -> tuple[list[ChangeSet], tuple[ProfilesJudgement, ...]]:
     by_server: dict[str, list[WebConfigChange]] = {}
-    seen: set[tuple[str, str]] = set()
-    ordered = sorted(inventory.web_configs, key=lambda c: (c.server, c.vdir, c.path, c.sha256))
-    for config in ordered:
-        fixes = _active_fixes(findings, config.subject, WEB_CONFIG_RULES)
-        if not fixes:
+    first_input: dict[tuple[str, str], WebConfig] = {}
+    planned: set[int] = set()
+    pairs = sorted(
+        enumerate(zip(configs, judgements, strict=True)),
+        key=lambda item: (item[1][0].server, item[1][0].vdir, item[1][0].path, item[1][0].sha256),
+    )
+    for index, (config, judgement) in pairs:
+        subject_fixes = tuple(fixes.get((ChangeKind.WEB_CONFIG_PROFILES, config.subject), ()))
+        if not subject_fixes:
             continue
-        if (config.server, config.vdir) in seen:
-            notes.append(
-                Skipped(config.subject, "more than one input holds this web.config", tuple(fixes))
+        first = first_input.setdefault((config.server, config.vdir), config)
+        if first is not config:
+            reason = (
+                f"more than one input holds this web.config ({first.path} and {config.path}); "
+                "give one copy per server and vdir"
             )
+            notes.append(Skipped(config.subject, reason, subject_fixes))
             continue
-        seen.add((config.server, config.vdir))
-        change = _web_config_change(config, policy, fixes)
+        change = _web_config_change(config, judgement, subject_fixes)
         if isinstance(change, str):
-            notes.append(Skipped(config.subject, change, tuple(fixes)))
+            notes.append(Skipped(config.subject, change, subject_fixes))
             continue
         by_server.setdefault(config.server, []).append(change)
+        planned.add(index)
+    completed = tuple(
+        judgement if index in planned else _unplanned_profiles(judgement)
+        for index, judgement in enumerate(judgements)
+    )
     change_sets: list[ChangeSet] = []
     used_slugs = {PARTNER_APPLICATIONS_SLUG}
     for server in sorted(by_server, key=lambda name: (name.casefold(), name)):
@@ -302,4 +322,4 @@ def _plan_web_configs(
                 web_configs=tuple(changes),
             )
         )
-    return change_sets
+    return change_sets, completed

@@ -1,16 +1,24 @@
-"""`findings.json` and `auditor parse --json`: the stable JSON contracts of DESIGN.md section 5."""
+"""`findings.json`, `plan.json` and `auditor parse --json`: the stable JSON contracts.
+
+DESIGN.md section 5 fixes the shape of `findings.json` and `auditor parse --json`; `plan.json`
+follows `auditor/schemas/plan.schema.json`. Every planned change is written from the plan items
+(`Report.plan_items`): its target, the value before and after, what it removes, adds or
+enables, and its scripts; `skipped` says what has findings but no plan item, and why.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from auditor.model import Inventory, Report
-
-
-def dumps(document: Any) -> str:
-    """Canonical JSON text: sorted keys, two-space indent, ASCII-safe, trailing newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+from auditor.model import (
+    Finding,
+    Inventory,
+    PartnerApplicationChange,
+    PlanItem,
+    Report,
+)
+from auditor.render.canonical import dumps as dumps  # re-exported for the CLI
 
 
 def render_inventory(inventory: Inventory) -> str:
@@ -21,6 +29,7 @@ def render_inventory(inventory: Inventory) -> str:
 
 def findings_document(report: Report) -> dict[str, Any]:
     """The `findings.json` document as a JSON-ready dict."""
+    plans = report.plan_items_by_fix()
     return {
         "schema_version": 1,
         "tool_version": report.tool_version,
@@ -30,7 +39,7 @@ def findings_document(report: Report) -> dict[str, Any]:
         "reviewers": list(report.reviewers),
         "fail_on": report.fail_on.value,
         "complete": report.complete,
-        "verdict": verdict(report),
+        "verdict": report.verdict.value,
         "policy": {
             "name": report.policy.name,
             "sha256": report.policy.sha256,
@@ -38,7 +47,9 @@ def findings_document(report: Report) -> dict[str, Any]:
         },
         "inputs": [source.to_json() for source in report.inventory.inputs],
         "counts": {severity.value: count for severity, count in report.counts().items()},
-        "findings": [finding.to_json() for finding in report.findings],
+        "findings": [_finding_json(finding, plans) for finding in report.findings],
+        "changes": [change_json(item) for item in report.plan_items()],
+        "skipped": [item.to_json() for item in report.skipped],
         "rules_not_applied": [item.to_json() for item in report.not_applied],
         "scripts": [
             {
@@ -59,10 +70,48 @@ def render_findings(report: Report) -> str:
 
 
 def verdict(report: Report) -> str:
-    """`incomplete`, `fail` or `pass`: the one word every output leads with."""
-    if not report.complete:
-        return "incomplete"
-    return "fail" if report.failing() else "pass"
+    """The verdict word; kept for callers not yet reading `Report.verdict` directly."""
+    return report.verdict.value
+
+
+def change_json(item: PlanItem) -> dict[str, Any]:
+    """One plan item as the findings document shows it: target, before and after, scripts."""
+    remediation, rollback = item.script_names
+    change = item.change
+    document: dict[str, Any] = {
+        "target": change.subject,
+        "kind": item.change_set.kind.value,
+        "server": item.change_set.server,
+        "remediation": remediation,
+        "rollback": rollback,
+    }
+    if isinstance(change, PartnerApplicationChange):
+        document |= {
+            "application_identifier": change.application_identifier,
+            "name": change.name,
+            "before": list(change.audited_app_only),
+            "after": list(change.target_app_only),
+            "removes": list(change.removes),
+            "adds": list(change.adds),
+        }
+    else:
+        document |= {
+            "vdir": change.vdir,
+            "path": change.path,
+            "app_pool": change.app_pool,
+            "before": change.audited_value,
+            "after": change.target_value,
+            "removes": list(change.removes),
+            "enables": list(change.enables),
+        }
+    return document
+
+
+def _finding_json(finding: Finding, plans: dict[str, PlanItem]) -> dict[str, Any]:
+    document = finding.to_json()
+    item = plans.get(finding.fingerprint)
+    document["plan"] = change_json(item) if item is not None else None
+    return document
 
 
 def plan_document(report: Report) -> dict[str, Any]:
@@ -81,8 +130,11 @@ def plan_document(report: Report) -> dict[str, Any]:
                     {
                         "application_identifier": change.application_identifier,
                         "name": change.name,
+                        "subject": change.subject,
                         "audited_app_only": list(change.audited_app_only),
                         "target_app_only": list(change.target_app_only),
+                        "removes": list(change.removes),
+                        "adds": list(change.adds),
                         "fixes": list(change.fixes),
                     }
                     for change in change_set.partner_applications
@@ -90,11 +142,15 @@ def plan_document(report: Report) -> dict[str, Any]:
                 "web_configs": [
                     {
                         "vdir": change.vdir,
+                        "subject": change.subject,
+                        "path": change.path,
                         "relative_path": change.relative_path,
                         "app_pool": change.app_pool,
                         "audited_sha256": change.audited_sha256,
                         "audited_value": change.audited_value,
                         "target_value": change.target_value,
+                        "removes": list(change.removes),
+                        "enables": list(change.enables),
                         "fixes": list(change.fixes),
                     }
                     for change in change_set.web_configs
@@ -102,6 +158,7 @@ def plan_document(report: Report) -> dict[str, Any]:
             }
             for change_set in report.change_sets
         ],
+        "skipped": [item.to_json() for item in report.skipped],
     }
 
 

@@ -1,9 +1,36 @@
-"""`summary.md`: the short human summary of an audit (also what a ticket or a PR comment shows)."""
+"""`summary.md`: the short human summary of an audit (what a ticket or a PR comment shows).
+
+It opens with the proposed change (what changes, where, before -> after, which scripts), built
+from the plan items and the rules' judgements: per partner application AppOnlyPermissions
+before (n) -> after (m) with the names removed or added, per server and file the Profiles value
+with only the changed segments marked (`- token` removed, `ENABLES token` where a change makes a
+token take effect). Then what could not be planned and why, the judgements that are not plain
+(forbidden, excess, dropped ...), the findings, scripts and problems. Every mark printed here is
+a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner decided; nothing is
+re-derived from the policy.
+"""
 
 from __future__ import annotations
 
-from auditor.model import Report, Severity
-from auditor.render.json_ import verdict
+from auditor.model import (
+    ApplicationJudgement,
+    PartnerApplicationChange,
+    PermissionMark,
+    PlanItem,
+    Presence,
+    ProfilesJudgement,
+    Report,
+    Severity,
+    TokenAction,
+    TokenJudgement,
+    TokenMark,
+    Verdict,
+    WebConfigChange,
+)
+
+REMOVED = "-"  # printed before a removed permission name or profile segment
+ADDED = "+"  # printed before a granted permission name
+ENABLES = "ENABLES"  # printed before a profile token the change makes take effect
 
 
 def md_cell(value: str) -> str:
@@ -14,12 +41,146 @@ def md_cell(value: str) -> str:
     return cleaned
 
 
+def shown_segment(segment: str) -> str:
+    """A profile segment as written, with what Exchange trips over made visible.
+
+    An empty segment is `(empty)`; a character outside printable ASCII is `[U+XXXX]`; a
+    segment with a space at either end is quoted.
+    """
+    if segment == "":
+        return "(empty)"
+    text = "".join(ch if " " <= ch <= "~" else f"[U+{ord(ch):04X}]" for ch in segment)
+    return f"'{text}'" if segment != segment.strip(" ") else text
+
+
+def token_cell(token: TokenJudgement) -> str:
+    """One segment of a Profiles value in the proposed change: marked only when it changes."""
+    if token.action is TokenAction.REMOVE:
+        return f"**{REMOVED} {md_cell(shown_segment(token.segment))}**"
+    if token.action is TokenAction.ENABLE:
+        was = md_cell(shown_segment(token.segment))
+        return f"**{ENABLES} {md_cell(token.canonical or '')}** (was {was})"
+    return md_cell(shown_segment(token.segment))
+
+
+def _application_row(item: PlanItem, judgement: ApplicationJudgement | None) -> str:
+    change = item.change
+    assert isinstance(change, PartnerApplicationChange)
+    removed: list[str] = []
+    added: list[str] = []
+    if judgement is not None:
+        for row in judgement.permissions:
+            if row.app_only is Presence.YES and row.after is Presence.NO:
+                removed.append(row.name)
+            elif row.app_only is not Presence.YES and row.after is Presence.YES:
+                added.append(row.name)
+    before, after = len(change.audited_app_only), len(change.target_app_only)
+    parts = [f"AppOnlyPermissions ({before}) -> ({after})"]
+    if removed:
+        parts.append("removes " + ", ".join(f"{REMOVED} {md_cell(name)}" for name in removed))
+    if added:
+        parts.append("grants " + ", ".join(f"{ADDED} {md_cell(name)}" for name in added))
+    target = f"{md_cell(change.name)} ({change.application_identifier})"
+    return _row(target, "organisation (partner application)", "; ".join(parts), "-", item)
+
+
+def _web_config_row(item: PlanItem, judgement: ProfilesJudgement | None) -> str:
+    change = item.change
+    assert isinstance(change, WebConfigChange)
+    if judgement is not None and judgement.tokens:
+        value = "\\|".join(token_cell(token) for token in judgement.tokens)
+    else:
+        value = md_cell(change.audited_value)
+    after = md_cell(change.target_value) if change.target_value else "(empty)"
+    what = f"OAuthHttpModule.Profiles {value} -> {after}"
+    target = f"{md_cell(item.change_set.server or '')} {md_cell(change.vdir)}"
+    return _row(target, md_cell(change.path or change.relative_path), what, change.app_pool, item)
+
+
+def _row(target: str, where: str, what: str, recycles: str | None, item: PlanItem) -> str:
+    remediation, rollback = item.script_names
+    scripts = f"{md_cell(remediation)}; {md_cell(rollback)}"
+    return f"| {target} | {where} | {what} | {md_cell(recycles or '-')} | {scripts} |"
+
+
+def proposed_change(report: Report) -> list[str]:
+    """The proposed-change table (or the sentence saying there is none) and what was skipped."""
+    lines = ["## Proposed change", ""]
+    items = report.plan_items()
+    if items:
+        applications = {j.subject: j for j in reversed(report.judgements.applications)}
+        profiles = {j.subject: j for j in reversed(report.judgements.profiles)}
+        lines += [
+            "| target | where | before -> after | app pool recycled | remediation; rollback |",
+            "|---|---|---|---|---|",
+        ]
+        for item in items:
+            if isinstance(item.change, PartnerApplicationChange):
+                lines.append(_application_row(item, applications.get(item.subject)))
+            else:
+                lines.append(_web_config_row(item, profiles.get(item.subject)))
+    elif report.verdict is Verdict.PASS and not report.active_findings:
+        lines.append("No change required.")
+    else:
+        lines.append("No change is proposed.")
+    lines.append("")
+    if report.skipped:
+        lines += [
+            "### Not planned",
+            "",
+            "| subject | why no script | findings left |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {md_cell(item.subject)} | {md_cell(item.reason)} | {len(item.fixes)} |"
+            for item in report.skipped
+        ]
+        lines.append("")
+    return lines
+
+
+_PERMISSION_MARKS = (
+    PermissionMark.FORBIDDEN,
+    PermissionMark.EXCESS,
+    PermissionMark.NOT_IN_ACT_AS,
+    PermissionMark.APPROVED,
+    PermissionMark.NOT_GRANTED,
+)
+
+
+def application_line(judgement: ApplicationJudgement) -> str | None:
+    """`- name (id): MARK: a, b; MARK: c`, or None when no permission carries a mark."""
+    parts: list[str] = []
+    for mark in _PERMISSION_MARKS:
+        names = [row.name for row in judgement.permissions if mark in row.marks]
+        if names:
+            parts.append(f"{mark.value}: " + ", ".join(md_cell(name) for name in names))
+    if not parts:
+        return None
+    status = "" if judgement.judged else " (AppOnlyPermissions incomplete: forbidden names only)"
+    name = md_cell(judgement.name)
+    return f"- {name} ({judgement.application_identifier}){status}: " + "; ".join(parts)
+
+
+def profiles_line(judgement: ProfilesJudgement) -> str | None:
+    """`- server vdir (place): segment MARK, MARK -> action; ...` for the segments not plain."""
+    parts: list[str] = []
+    for token in judgement.tokens:
+        if token.marks == (TokenMark.HONOURED,):
+            continue
+        marks = ", ".join(mark.value for mark in token.marks)
+        parts.append(f"{md_cell(shown_segment(token.segment))} {marks} -> {token.action.value}")
+    if not parts:
+        return None
+    where = f"{md_cell(judgement.server)} {md_cell(judgement.vdir)} ({md_cell(judgement.place)})"
+    return f"- {where}: " + "; ".join(parts)
+
+
 def render_markdown(report: Report) -> str:
     """The Markdown summary of one audit."""
     counts = report.counts()
-    lines = [
-        f"# auditor: {verdict(report).upper()}",
-        "",
+    lines = [f"# auditor: {report.verdict.value.upper()}", "", *proposed_change(report)]
+    lines += [
         f"- change id: `{md_cell(report.change_id)}`",
         f"- judged as of: {report.as_of}",
         f"- policy: {md_cell(report.policy.name)} (sha256 `{report.policy.sha256}`)",
@@ -39,6 +200,16 @@ def render_markdown(report: Report) -> str:
             "Fix the inputs listed under problems and audit again.",
             "",
         ]
+    judged = [
+        line
+        for line in (
+            *(application_line(j) for j in report.judgements.applications),
+            *(profiles_line(j) for j in report.judgements.profiles),
+        )
+        if line is not None
+    ]
+    if judged:
+        lines += ["## Judgements", "", *judged, ""]
     lines += ["## Findings", ""]
     if report.findings:
         lines += [
@@ -46,15 +217,13 @@ def render_markdown(report: Report) -> str:
             "|---|---|---|---|---|---|",
         ]
         for finding in report.findings:
-            where = finding.location.path
-            if finding.location.line is not None:
-                where = f"{where}:{finding.location.line}"
             status = "active"
             if finding.suppressed and finding.waiver is not None:
                 status = f"waived ({finding.waiver.ticket}, until {finding.waiver.expires})"
             lines.append(
                 f"| {finding.rule_id} | {finding.severity.value} | {md_cell(finding.subject)} | "
-                f"{md_cell(where)} | {md_cell(status)} | {md_cell(finding.remediation or '-')} |"
+                f"{md_cell(finding.location.place)} | {md_cell(status)} | "
+                f"{md_cell(finding.remediation or '-')} |"
             )
     else:
         lines.append("No findings.")
@@ -70,7 +239,8 @@ def render_markdown(report: Report) -> str:
     if report.inventory.problems:
         lines += ["## Problems", ""]
         for problem in report.inventory.problems:
-            where = problem.path if problem.line is None else f"{problem.path}:{problem.line}"
-            lines.append(f"- `{md_cell(where)}` {problem.code.value}: {md_cell(problem.message)}")
+            lines.append(
+                f"- `{md_cell(problem.place)}` {problem.code.value}: {md_cell(problem.message)}"
+            )
         lines.append("")
     return "\n".join(lines)

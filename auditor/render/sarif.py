@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.model import Finding, Report, RuleInfo, Severity
-from auditor.render.json_ import dumps
+from auditor.render.canonical import dumps
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -33,8 +33,18 @@ _SECURITY_SEVERITY = {
 
 
 def artifact_uri(path: str) -> str:
-    """A relative URI reference for an input path (forward slashes, percent-encoded)."""
-    return quote(path.replace("\\", "/"), safe="/:@-._~")
+    """A relative URI reference for an input path (forward slashes, percent-encoded).
+
+    A file name that is not UTF-8 arrives with its bytes as lone surrogates (`os.fsdecode`):
+    they are percent-encoded as those original bytes; any other lone surrogate as its
+    `surrogatepass` bytes. Never an exception.
+    """
+    text = path.replace("\\", "/")
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    return quote(data, safe="/:@-._~")
 
 
 def _rule(info: RuleInfo) -> dict[str, Any]:

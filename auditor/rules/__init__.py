@@ -5,7 +5,9 @@ metadata (title, severity, rationale, references, remediation template) is decla
 `policies/default.yaml` and read through `Policy.rule(id)`. Rules are pure functions of a
 `RuleContext` (inventory, policy, the audit date) and live one family per module:
 `evidence` (EV001, EV002), `partner_apps` (PA001-PA005), `web_config` (WC001-WC003), `fleet`
-(FL001) and `waivers` (WV001, and applying waivers to the other findings).
+(FL001) and `waivers` (WV001, and applying waivers to the other findings). The decision per
+permission and per profile token that PA001-PA004 and WC001/WC002 rest on is made once, in
+`judge`, and returned with the findings.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auditor.model import Finding, Inventory, NotApplied, Policy
+from auditor.model import Finding, Inventory, Judgements, NotApplied, Policy
 from auditor.rules import evidence, fleet, partner_apps, waivers, web_config
 from auditor.rules.context import RuleContext
 
@@ -61,15 +63,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
-_BY_ID = {rule.id: rule for rule in RULES}
-
-
-def rule_by_id(rule_id: str) -> Rule:
-    """The registered rule `rule_id`; an unknown id raises KeyError naming it."""
-    try:
-        return _BY_ID[rule_id]
-    except KeyError:
-        raise KeyError(f"unknown rule id {rule_id!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +73,14 @@ class Evaluation:
     suppressed findings stay in the list. `not_applied` lists disabled rules and rules that
     had no input of their kind. `complete` is False when evidence was incomplete or an input
     could not be read (EV001/EV002), unless the caller allowed an incomplete audit.
+    `judgements` holds the decision per permission and per profile token that the PA and WC
+    findings were raised from (what a remediation would do, before any plan is made).
     """
 
     findings: tuple[Finding, ...]
     not_applied: tuple[NotApplied, ...]
     complete: bool
+    judgements: Judgements
 
 
 def evaluate(
@@ -116,6 +112,7 @@ def evaluate(
         findings=_ordered(waived),
         not_applied=tuple(not_applied),
         complete=allow_incomplete or not _evidence_missing(inventory),
+        judgements=context.judgements,
     )
 
 

@@ -1,9 +1,10 @@
 """What every rule receives (`RuleContext`) and how every rule builds a `Finding`.
 
 The context is computed once per evaluation (the policy's vdir table, the known profile tokens,
-whether any app-only permission is approved) so that rules stay single passes over the
-inventory. `new_finding` is the one place where a finding gets its title and severity (from the
-policy's rule declaration, after overrides) and its fingerprint.
+whether any app-only permission is approved, and the judgement of every permission and profile
+token, `auditor.rules.judge`) so that rules stay single passes over the inventory.
+`new_finding` is the one place where a finding gets its title and severity (from the policy's
+rule declaration, after overrides) and its fingerprint.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.model import Evidence, Finding, Inventory, Location, Policy, VdirPolicy
+from auditor.model import (
+    Evidence,
+    Finding,
+    Inventory,
+    Judgements,
+    Location,
+    Policy,
+    VdirPolicy,
+)
+from auditor.rules.judge import judge
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,20 +37,19 @@ class RuleContext:
     any_app_only_approved: bool
     vdir_policies: Mapping[str, VdirPolicy]  # keyed by casefolded vdir id
     known_profile_tokens: frozenset[str]
-    known_profile_tokens_folded: Mapping[str, str]  # casefolded -> canonical spelling
+    judgements: Judgements  # per permission and per token, aligned with the inventory
 
     @classmethod
     def build(cls, inventory: Inventory, policy: Policy, as_of: datetime.date) -> RuleContext:
         """Derive the shared facts once."""
-        known = tuple(policy.known_profile_tokens)
         return cls(
             inventory=inventory,
             policy=policy,
             as_of=as_of,
             any_app_only_approved=any(app.approved_app_only for app in policy.applications),
             vdir_policies={vdir.vdir.casefold(): vdir for vdir in policy.vdirs},
-            known_profile_tokens=frozenset(known),
-            known_profile_tokens_folded={token.casefold(): token for token in reversed(known)},
+            known_profile_tokens=frozenset(policy.known_profile_tokens),
+            judgements=judge(inventory, policy),
         )
 
     def vdir_policy(self, vdir: str) -> VdirPolicy | None:
@@ -50,7 +59,7 @@ class RuleContext:
 def fingerprint(rule_id: str, subject: str, discriminator: str) -> str:
     """A finding's stable identity: SHA-256 of rule id, subject and a rule-defined value."""
     text = "\x1f".join((rule_id, subject, discriminator))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_finding(

@@ -1,10 +1,14 @@
 """Rules WC001-WC003: one web.config's appSettings and OAuthHttpModule.Profiles.
 
 Exchange splits `OAuthHttpModule.Profiles` on `|` without trimming and keeps only tokens that
-match a profile exactly (case-sensitive). So WC001 judges only tokens Exchange honours (an exact
-match of a forbidden token), while WC002 reports every segment Exchange would drop: an empty
-segment, surrounding whitespace, a known token in the wrong case, an unknown token. An empty
-value (`value=""`, OAuth off for the vdir) is not a dropped segment.
+match a profile exactly (case-sensitive). Each segment is judged once in `auditor.rules.judge`
+(`ProfilesJudgement`); these rules raise findings from that judgement. WC001 reports every
+segment that is a forbidden token, honoured or not: a token that equals a forbidden one after
+case folding and removing Unicode spaces and format characters (`v1s2sapponly`, a trailing
+NBSP, a zero-width space inside) is WC001 too, since the next edit that "repairs" it enables it.
+WC002 reports every segment Exchange would drop: an empty segment, whitespace or an invisible
+character, a known token in the wrong case, an unknown token. An empty value (`value=""`, OAuth
+off for the vdir) has no segments.
 """
 
 from __future__ import annotations
@@ -18,97 +22,117 @@ from auditor.model import (
     InputFormat,
     Location,
     OAuthProfiles,
+    ProfilesJudgement,
+    TokenJudgement,
+    TokenMark,
     WebConfig,
 )
 from auditor.rules.context import RuleContext, new_finding
+from auditor.rules.judge import (
+    DROP_CASE,
+    DROP_EMPTY,
+    DROP_WHITESPACE,
+    FORBIDDEN_BY_POLICY,
+)
 
 
 def _profiles_location(config: WebConfig, profiles: OAuthProfiles) -> Location:
     return Location(profiles.evidence.path or config.path, profiles.line)
 
 
-def forbidden_tokens(context: RuleContext, vdir: str) -> frozenset[str]:
-    """The profiles the policy forbids on `vdir`: its own and everywhere's, minus allowed."""
-    vdir_policy = context.vdir_policy(vdir)
-    forbidden = set(context.policy.forbidden_profiles_everywhere)
-    if vdir_policy is not None:
-        forbidden.update(vdir_policy.forbidden_profiles)
-        forbidden.difference_update(vdir_policy.allowed_profiles)
-    return frozenset(forbidden)
+def _judged(context: RuleContext) -> Iterator[tuple[WebConfig, OAuthProfiles, ProfilesJudgement]]:
+    configs = context.inventory.web_configs
+    for config, judgement in zip(configs, context.judgements.profiles, strict=True):
+        if config.oauth_profiles is not None:
+            yield config, config.oauth_profiles, judgement
+
+
+def _forbidden_why(token: TokenJudgement, vdir: str) -> str:
+    if token.forbidden_reason == FORBIDDEN_BY_POLICY:
+        return f"the policy forbids it on {vdir}"
+    return "it accepts app-only tokens and the policy approves no app-only permission"
 
 
 def check_wc001(context: RuleContext) -> Iterator[Finding]:
     """WC001: a forbidden profile, or an app-only profile while no app-only access is approved."""
-    forbidden_by_vdir: dict[str, frozenset[str]] = {}
-    app_only_tokens = frozenset(context.policy.app_only_profile_tokens)
-    for config in context.inventory.web_configs:
-        profiles = config.oauth_profiles
-        if profiles is None:
-            continue
-        key = config.vdir.casefold()
-        if key not in forbidden_by_vdir:
-            forbidden_by_vdir[key] = forbidden_tokens(context, config.vdir)
-        forbidden = forbidden_by_vdir[key]
-        for token in dict.fromkeys(profiles.tokens):
-            if token in forbidden:
-                reason = "forbidden"
-                why = f"the policy forbids it on {config.vdir}"
-            elif token in app_only_tokens and not context.any_app_only_approved:
-                reason = "no-approved-app-only"
-                why = "it accepts app-only tokens and the policy approves no app-only permission"
-            else:
+    for config, profiles, judgement in _judged(context):
+        reported: set[str] = set()
+        for token in judgement.tokens:
+            if TokenMark.FORBIDDEN not in token.marks or token.segment in reported:
                 continue
+            reported.add(token.segment)
+            why = _forbidden_why(token, config.vdir)
+            if TokenMark.HONOURED in token.marks:
+                what = f"enables {token.segment}"
+            else:
+                what = (
+                    f"holds {token.segment!r}, which is {token.canonical} written so that "
+                    "Exchange drops it today; an edit that repairs it enables it"
+                )
             yield new_finding(
                 context,
                 "WC001",
                 subject=config.subject,
                 message=(
-                    f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles enables "
-                    f"{token}; {why}."
+                    f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles {what}; "
+                    f"{why}."
                 ),
                 location=_profiles_location(config, profiles),
                 evidence=(profiles.evidence,),
-                discriminator=token,
+                discriminator=token.segment,
                 details={
-                    "token": token,
+                    "token": token.segment,
+                    "canonical": token.canonical,
                     "vdir": config.vdir,
                     "server": config.server,
-                    "reason": reason,
+                    "reason": token.forbidden_reason,
                     "profiles": list(profiles.tokens),
                     "raw": profiles.raw,
                 },
             )
 
 
+_DROP_WHY = {
+    DROP_EMPTY: "is empty (a doubled, leading or trailing '|')",
+    DROP_CASE: "is {intended} in the wrong case",
+}
+
+
+def _drop_why(token: TokenJudgement) -> str:
+    if token.drop_kind == DROP_WHITESPACE:
+        if token.segment.strip() != token.segment and token.segment.strip().isprintable():
+            return "has leading or trailing whitespace"
+        return "holds a space, an invisible or a format character"
+    if token.drop_kind in _DROP_WHY:
+        return _DROP_WHY[token.drop_kind].format(intended=token.canonical)
+    return "is not a profile token the policy knows"
+
+
 def check_wc002(context: RuleContext) -> Iterator[Finding]:
     """WC002: a profile segment Exchange silently drops."""
-    for config in context.inventory.web_configs:
-        profiles = config.oauth_profiles
-        if profiles is None or profiles.raw == "":
-            continue
-        reported: set[tuple[str, str]] = set()
-        for segment in profiles.tokens:
-            judged = _dropped(context, segment)
-            if judged is None:
+    for config, profiles, judgement in _judged(context):
+        reported: set[tuple[str | None, str]] = set()
+        for token in judgement.tokens:
+            if TokenMark.DROPPED not in token.marks:
                 continue
-            kind, why, intended = judged
-            if (kind, segment) in reported:
+            if (token.drop_kind, token.segment) in reported:
                 continue
-            reported.add((kind, segment))
+            reported.add((token.drop_kind, token.segment))
+            intended = token.canonical if TokenMark.UNKNOWN_TOKEN not in token.marks else None
             yield new_finding(
                 context,
                 "WC002",
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles segment "
-                    f"{segment!r} {why}; Exchange drops it without an error."
+                    f"{token.segment!r} {_drop_why(token)}; Exchange drops it without an error."
                 ),
                 location=_profiles_location(config, profiles),
                 evidence=(profiles.evidence,),
-                discriminator=f"{kind}:{segment}",
+                discriminator=f"{token.drop_kind}:{token.segment}",
                 details={
-                    "token": segment,
-                    "kind": kind,
+                    "token": token.segment,
+                    "kind": token.drop_kind,
                     "intended": intended,
                     "vdir": config.vdir,
                     "server": config.server,
@@ -118,32 +142,22 @@ def check_wc002(context: RuleContext) -> Iterator[Finding]:
             )
 
 
-def _dropped(context: RuleContext, segment: str) -> tuple[str, str, str | None] | None:
-    """(kind, why, intended token) when Exchange drops `segment`, else None."""
-    if segment in context.known_profile_tokens:
-        return None
-    if segment == "":
-        return "empty", "is empty (a doubled, leading or trailing '|')", None
-    stripped = segment.strip()
-    if stripped != segment:
-        intended = context.known_profile_tokens_folded.get(stripped.casefold())
-        return "whitespace", "has leading or trailing whitespace", intended
-    intended = context.known_profile_tokens_folded.get(segment.casefold())
-    if intended is not None:
-        return "case", f"is {intended} in the wrong case", intended
-    return "unknown", "is not a profile token the policy knows", None
-
-
 def check_wc003(context: RuleContext) -> Iterator[Finding]:
-    """WC003: the same appSettings key added more than once in one scope."""
+    """WC003: the same appSettings key added more than once in one scope.
+
+    Keys and `<location>` paths compare ignoring case, as .NET reads appSettings; the finding
+    names the key as the effective (last) entry spells it.
+    """
     for config in context.inventory.web_configs:
         groups: dict[tuple[str | None, str], list[AppSetting]] = {}
         for setting in config.app_settings:
-            groups.setdefault((setting.location, setting.key), []).append(setting)
-        for (scope, key), settings in groups.items():
+            scope_key = (_folded(setting.location), setting.key.casefold())
+            groups.setdefault(scope_key, []).append(setting)
+        for settings in groups.values():
             if len(settings) < 2:
                 continue
             effective = settings[-1]
+            scope, key = effective.location, effective.key
             lines = ", ".join(str(setting.line) for setting in settings)
             where = f" (location {scope!r})" if scope is not None else ""
             yield new_finding(
@@ -168,6 +182,10 @@ def check_wc003(context: RuleContext) -> Iterator[Finding]:
                     "server": config.server,
                 },
             )
+
+
+def _folded(value: str | None) -> str | None:
+    return value.casefold() if value is not None else None
 
 
 def _setting_evidence(config: WebConfig, setting: AppSetting) -> Evidence:

@@ -29,6 +29,7 @@ from auditor.model import (
     PartnerApplication,
     PermissionList,
     Policy,
+    RuleInfo,
     Severity,
     VdirPolicy,
     WebConfig,
@@ -265,6 +266,13 @@ FORBIDDEN_APP_ONLY = (
 )
 
 
+def _catalogue() -> tuple[RuleInfo, ...]:
+    """The shipped rule catalogue: its `remediation` ids decide which findings get a script."""
+    from auditor.policy import load_policy
+
+    return load_policy(()).rules
+
+
 def make_policy(approved: dict[str, tuple[str, ...]] | None = None) -> Policy:
     """A policy shaped like the shipped default, with `approved` app-only grants per app id."""
     approved = approved or {}
@@ -272,7 +280,7 @@ def make_policy(approved: dict[str, tuple[str, ...]] | None = None) -> Policy:
         name="default",
         sha256="ab" * 32,
         sources=("default",),
-        rules=(),
+        rules=_catalogue(),
         applications=(
             ApplicationPolicy(EXO_ID, "Exchange Online", approved.get(EXO_ID, ())),
             ApplicationPolicy(GRAPH_ID, "Microsoft Graph", approved.get(GRAPH_ID, ())),

@@ -91,6 +91,7 @@ def test_the_recipe_under_the_default_policy() -> None:
     assert wc001.evidence[0].raw.endswith('|V1S2SAppOnly" />')
     assert wc001.details == {
         "token": "V1S2SAppOnly",
+        "canonical": "V1S2SAppOnly",
         "vdir": "Default Web Site/API",
         "server": "EX01",
         "reason": "forbidden",

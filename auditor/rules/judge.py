@@ -1,0 +1,308 @@
+"""The one judgement: per permission of each application and per token of each Profiles value.
+
+Every policy decision auditor makes about a single name is made here, once: whether an
+app-only permission is approved, excess, forbidden (by which pattern) or not in ActAs, and
+whether a `OAuthHttpModule.Profiles` segment is honoured, forbidden, dropped by Exchange or
+added to the shipped default, and what a remediation would do with it (keep, remove, enable).
+The PA and WC rules raise their findings from these judgements; the remediation planner turns
+them into plan items; every renderer only displays them. Nothing else matches a forbidden
+pattern or folds a profile token.
+
+Matching, chosen to fail closed:
+
+* Forbidden permission patterns are globs matched case-insensitively against the name and
+  against each whitespace-separated part of it, so `mail.send` and `Mail.Send` glued into one
+  string (`Mail.Read Mail.Send`) are both forbidden. Approvals match exactly.
+* A profile segment is compared after case folding and removing every Unicode space, format
+  and control character, so `v1s2sapponly`, `V1S2SAppOnly` + NBSP and a zero-width space inside
+  all count as the forbidden token, although Exchange (exact, case-sensitive) drops them today.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from auditor.model import (
+    ApplicationJudgement,
+    Inventory,
+    Judgements,
+    Location,
+    PartnerApplication,
+    PermissionJudgement,
+    PermissionList,
+    PermissionMark,
+    Policy,
+    Presence,
+    ProfilesJudgement,
+    TokenAction,
+    TokenJudgement,
+    TokenMark,
+    VdirPolicy,
+    WebConfig,
+)
+
+# Why a profile token is forbidden on a vdir (`TokenJudgement.forbidden_reason`).
+FORBIDDEN_BY_POLICY = "forbidden"
+NO_APPROVED_APP_ONLY = "no-approved-app-only"
+
+# How Exchange drops a segment (`TokenJudgement.drop_kind`).
+DROP_EMPTY = "empty"
+DROP_WHITESPACE = "whitespace"
+DROP_CASE = "case"
+DROP_UNKNOWN = "unknown"
+
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
+
+
+def fold_token(segment: str) -> str:
+    """`segment` without any Unicode space, format or control character, case-folded."""
+    kept = (
+        ch
+        for ch in segment
+        if not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+    )
+    return "".join(kept).casefold()
+
+
+def forbidden_pattern(name: str, patterns: Sequence[str]) -> str | None:
+    """The first forbidden glob that `name`, or any whitespace-separated part of it, matches."""
+    candidates = [name.casefold()]
+    parts = name.split()
+    if len(parts) > 1 or (parts and parts[0] != name):
+        candidates.extend(part.casefold() for part in parts)
+    for pattern in patterns:
+        folded = pattern.casefold()
+        if any(fnmatch.fnmatchcase(candidate, folded) for candidate in candidates):
+            return pattern
+    return None
+
+
+# --- partner applications ----------------------------------------------------------------------
+
+
+def _presence(name: str, permissions: PermissionList, names: frozenset[str]) -> Presence:
+    if name in names:
+        return Presence.YES
+    return Presence.NO if permissions.complete else Presence.UNKNOWN
+
+
+def approved_target(approved: Iterable[str], patterns: Sequence[str]) -> tuple[str, ...]:
+    """The AppOnlyPermissions a remediation sets: approved minus forbidden, in policy order."""
+    target: list[str] = []
+    for name in approved:
+        if forbidden_pattern(name, patterns) is None and name not in target:
+            target.append(name)
+    return tuple(target)
+
+
+def judge_application(app: PartnerApplication, policy: Policy) -> ApplicationJudgement:
+    """Every permission name of `app` (ActAs, AppOnly, approved), judged against `policy`.
+
+    When AppOnlyPermissions are incomplete (`judged` False) only the names the export shows are
+    judged, and only as forbidden: a forbidden name that is shown is certainly granted.
+    """
+    app_policy = policy.application(app.application_identifier)
+    approved = app_policy.approved_app_only if app_policy is not None else ()
+    act_as, app_only = app.act_as_permissions, app.app_only_permissions
+    judged = app_only.complete
+    act_as_names, app_only_names = frozenset(act_as.values), frozenset(app_only.values)
+    approved_names = frozenset(approved)
+    target = approved_target(approved, policy.forbidden_app_only) if judged else None
+    target_names = frozenset(target or ())
+    rows: list[PermissionJudgement] = []
+    for name in dict.fromkeys((*act_as.values, *app_only.values, *approved)):
+        in_act_as = _presence(name, act_as, act_as_names)
+        in_app_only = _presence(name, app_only, app_only_names)
+        is_approved = name in approved_names
+        forbidden_by = None
+        marks: list[PermissionMark] = []
+        if in_app_only is Presence.YES:
+            forbidden_by = forbidden_pattern(name, policy.forbidden_app_only)
+            if forbidden_by is not None:
+                marks.append(PermissionMark.FORBIDDEN)
+            if judged:
+                if not is_approved:
+                    marks.append(PermissionMark.EXCESS)
+                if in_act_as is Presence.NO:
+                    marks.append(PermissionMark.NOT_IN_ACT_AS)
+                if not marks:
+                    marks.append(PermissionMark.APPROVED)
+        elif in_app_only is Presence.NO and is_approved:
+            marks.append(PermissionMark.NOT_GRANTED)
+        if target is None:
+            after = Presence.UNKNOWN
+        else:
+            after = Presence.YES if name in target_names else Presence.NO
+        rows.append(
+            PermissionJudgement(
+                name=name,
+                act_as=in_act_as,
+                app_only=in_app_only,
+                approved=is_approved,
+                forbidden_by=forbidden_by,
+                marks=tuple(marks),
+                after=after,
+            )
+        )
+    return ApplicationJudgement(
+        subject=app.subject,
+        application_identifier=app.application_identifier.lower(),
+        name=app.name,
+        known=app_policy is not None,
+        judged=judged,
+        approved=approved,
+        permissions=tuple(rows),
+        target_app_only=target,
+        source=Location(app.source.path, app.source.line),
+    )
+
+
+# --- OAuthHttpModule.Profiles ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileTables:
+    """The policy's profile tokens, folded once per evaluation."""
+
+    known: frozenset[str]
+    known_folded: Mapping[str, str]  # folded -> canonical spelling
+    any_app_only_approved: bool
+
+    @classmethod
+    def build(cls, policy: Policy) -> ProfileTables:
+        known = tuple(policy.known_profile_tokens)
+        return cls(
+            known=frozenset(known),
+            known_folded={fold_token(token): token for token in reversed(known)},
+            any_app_only_approved=any(app.approved_app_only for app in policy.applications),
+        )
+
+
+def forbidden_profiles(
+    policy: Policy, vdir_policy: VdirPolicy | None, tables: ProfileTables
+) -> dict[str, tuple[str, str]]:
+    """Folded token -> (spelling, reason) for every profile token forbidden on a vdir.
+
+    The vdir's forbidden tokens and the ones forbidden everywhere, minus the vdir's allowed
+    ones (reason `forbidden`); then the app-only tokens (`V1S2SAppOnly`) while the policy
+    approves no app-only permission at all (reason `no-approved-app-only`).
+    """
+    forbidden: dict[str, tuple[str, str]] = {}
+    allowed = {fold_token(t) for t in vdir_policy.allowed_profiles} if vdir_policy else set()
+    vdir_forbidden = vdir_policy.forbidden_profiles if vdir_policy else ()
+    for token in (*policy.forbidden_profiles_everywhere, *vdir_forbidden):
+        folded = fold_token(token)
+        if folded not in allowed:
+            forbidden.setdefault(folded, (token, FORBIDDEN_BY_POLICY))
+    if not tables.any_app_only_approved:
+        for token in policy.app_only_profile_tokens:
+            forbidden.setdefault(fold_token(token), (token, NO_APPROVED_APP_ONLY))
+    return forbidden
+
+
+def _drop_kind(segment: str, canonical: str | None) -> str:
+    if segment == "":
+        return DROP_EMPTY
+    if canonical is None:
+        return DROP_UNKNOWN
+    if fold_token(segment) != segment.casefold():
+        return DROP_WHITESPACE
+    return DROP_CASE
+
+
+def judge_profiles(config: WebConfig, policy: Policy, tables: ProfileTables) -> ProfilesJudgement:
+    """Every segment of the file's effective Profiles value, and the value a repair would set.
+
+    A segment is kept when Exchange honours it and nothing forbids it; removed when it is
+    forbidden, empty, unknown or a duplicate; and enabled (rewritten to its canonical spelling,
+    `TokenAction.ENABLE`) only when it folds to a token the policy approves on this vdir
+    (`allowed_profiles`, or the vdir's shipped default) that is not forbidden and not already
+    in effect. By default a padded or mis-cased forbidden token is therefore removed.
+    """
+    vdir_policy = policy.vdir(config.vdir)
+    default = vdir_policy.default_profiles if vdir_policy else None
+    profiles = config.oauth_profiles
+    if profiles is None:
+        return ProfilesJudgement(
+            subject=config.subject,
+            server=config.server,
+            vdir=config.vdir,
+            path=config.path,
+            line=None,
+            raw=None,
+            tokens=(),
+            default=default,
+            missing_default=tuple(default or ()),
+            target=None,
+        )
+    forbidden = forbidden_profiles(policy, vdir_policy, tables)
+    approved = set(vdir_policy.allowed_profiles) | set(default or ()) if vdir_policy else set()
+    segments = profiles.tokens if profiles.raw != "" else ()
+    honoured = {segment for segment in segments if segment in tables.known}
+    effective_after: list[str] = []
+    judgements: list[TokenJudgement] = []
+    for segment in segments:
+        folded = fold_token(segment)
+        exact = segment in tables.known
+        canonical = tables.known_folded.get(folded) if folded else None
+        marks: list[TokenMark] = []
+        drop_kind = None
+        if exact:
+            marks.append(TokenMark.HONOURED)
+        else:
+            marks.append(TokenMark.DROPPED)
+            drop_kind = _drop_kind(segment, canonical)
+            if canonical is None and segment != "":
+                marks.append(TokenMark.UNKNOWN_TOKEN)
+        spelling, reason = forbidden.get(folded, (None, None)) if folded else (None, None)
+        if reason is not None:
+            marks.append(TokenMark.FORBIDDEN)
+            canonical = canonical or spelling
+        if exact and default is not None and segment not in default:
+            marks.append(TokenMark.ADDED)
+        if reason is not None or canonical is None:
+            action = TokenAction.REMOVE
+        elif exact:
+            action = TokenAction.REMOVE if segment in effective_after else TokenAction.KEEP
+        elif canonical in honoured or canonical in effective_after or canonical not in approved:
+            action = TokenAction.REMOVE
+        else:
+            action = TokenAction.ENABLE
+        if action is not TokenAction.REMOVE and canonical is not None:
+            effective_after.append(canonical)
+        judgements.append(
+            TokenJudgement(
+                segment=segment,
+                canonical=canonical,
+                marks=tuple(marks),
+                drop_kind=drop_kind,
+                action=action,
+                forbidden_reason=reason,
+            )
+        )
+    return ProfilesJudgement(
+        subject=config.subject,
+        server=config.server,
+        vdir=config.vdir,
+        path=profiles.evidence.path or config.path,
+        line=profiles.line,
+        raw=profiles.raw,
+        tokens=tuple(judgements),
+        default=default,
+        missing_default=tuple(token for token in default or () if token not in honoured),
+        target="|".join(effective_after),
+    )
+
+
+def judge(inventory: Inventory, policy: Policy) -> Judgements:
+    """The judgement of every partner application and every web.config of `inventory`."""
+    tables = ProfileTables.build(policy)
+    return Judgements(
+        applications=tuple(
+            judge_application(app, policy) for app in inventory.partner_applications
+        ),
+        profiles=tuple(judge_profiles(config, policy, tables) for config in inventory.web_configs),
+    )
