@@ -1021,7 +1021,7 @@ def _app_summary(app: PartnerApplication, judgement: ApplicationJudgement | None
             f" ActAs {act_as})."
         )
     approved = len(judgement.approved)
-    text = f"No app-only permission; {plural(act_as, 'delegated (ActAs) permission')}"
+    text = f"no app-only permission; {plural(act_as, 'delegated (ActAs) permission')}"
     if approved:
         text += f"; {approved} approved for app-only use, none granted"
     return text + "."

@@ -498,7 +498,10 @@ def test_permission_matrix_approved_and_unlisted_names(recipe: Report) -> None:
 def test_application_without_app_only_is_one_line(recipe_html: str) -> None:
     page = Page(recipe_html)
     assert "Exchange Online: permission matrix" not in [t["caption"] for t in page.tables]
-    assert "No app-only permission; 0 delegated (ActAs) permissions." in page.plain_text
+    assert (
+        f"Exchange Online ({report_factory.EXO_ID}, enabled; exports/partner-applications.xml,"
+        " line 3): no app-only permission; 0 delegated (ActAs) permissions." in page.plain_text
+    )
 
 
 def test_application_in_many_exports_is_shown_once(recipe: Report) -> None:
