@@ -352,9 +352,7 @@ def test_proposed_change_table_sits_under_the_verdict(recipe_html: str) -> None:
     assert rows[0] == ["Target", "Where", "Before → after", "Restart", "Scripts"]
     graph, ex01 = rows[1], rows[2]
     assert graph[0] == f"Microsoft Graph {report_factory.GRAPH_ID}"
-    assert graph[2].startswith(
-        "AppOnly before (29) → after (0) removes 29: - Mail.Read - Mail.Write"
-    )
+    assert graph[2].startswith("AppOnly before (29) → after (0) removes 29: Mail.Read, Mail.Write,")
     assert graph[4] == "remediation/partner-applications.ps1 rollback/partner-applications.ps1"
     assert ex01[0] == "EX01"
     assert ex01[1] == "Default Web Site/API FrontEnd\\HttpProxy\\Rest\\web.config"
