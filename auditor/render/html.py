@@ -212,6 +212,7 @@ class FindingRow:
     same_as: FindingRef | None  # the evidence is the same as that finding's, shown there
     script: ScriptRef | None
     resolved_by: tuple[str, ...]  # change-set slugs that fix it without a script of its own
+    skipped: str | None  # why the planner left it without a change (report.skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,7 @@ class ApplicationView:
     record: PartnerApplication
     exports: int
     places: str  # where it was exported from, as server ranges or paths
+    source: str  # the first export, relative to the audit root, with its line
     differences: tuple[str, ...]  # one sentence per export that differs from `record`
     judgement: ApplicationJudgement | None
     rows: tuple[PermissionRow, ...]  # empty: the one-line form
@@ -907,6 +909,8 @@ def _applications(report: Report, context: _Context) -> tuple[ApplicationView, .
                 record=first,
                 exports=sum(len(places) for places in exports_of),
                 places=_place_list(exports_of[0]),
+                source=_relative(first.source.path, _root(report))
+                + (f":{first.source.line}" if first.source.line is not None else ""),
                 differences=differences,
                 judgement=judgement,
                 rows=rows,
@@ -1180,6 +1184,11 @@ def _finding_row(
         same_as=same_as,
         script=script,
         resolved_by=resolved_by,
+        skipped=(
+            context.skipped_for[finding.fingerprint].reason
+            if finding.fingerprint in context.skipped_for
+            else None
+        ),
     )
 
 

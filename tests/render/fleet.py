@@ -11,6 +11,7 @@ parsers, rules and planner make of it.
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 from collections.abc import Collection
 from pathlib import Path
@@ -34,15 +35,24 @@ def spread(servers: int, changed: int) -> tuple[int, ...]:
 
 
 def build_fleet(root: Path, e19: Path, servers: int, changed: Collection[int]) -> Path:
+    """The fleet under `root`; unchanged files are hard links to the corpus (never written)."""
     for index in range(1, servers + 1):
         target = root / server_name(index)
-        shutil.copytree(e19, target)
+        shutil.copytree(e19, target, copy_function=_link_or_copy)
         if index in changed:
             rest = target / REST_FILE
             text = rest.read_bytes()
             assert REST_DEFAULT in text, "the E19 Rest web.config no longer holds the default"
+            rest.unlink()  # a hard link: write a new file, never the corpus
             rest.write_bytes(text.replace(REST_DEFAULT, REST_DEFAULT[:-1] + b'|V1S2SAppOnly"', 1))
     return root
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def fleet_report(root: Path, change_id: str = "CHG0042137") -> Report:

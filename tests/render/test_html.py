@@ -418,8 +418,12 @@ def test_skipped_findings_say_why(recipe: Report) -> None:
             ),
         ),
     )
-    text = _first_screen(render_html(report))
-    assert "FL001 vdir:Default Web Site/EWS: remains: no server can be chosen" in text
+    html = render_html(report)
+    assert "FL001 vdir:Default Web Site/EWS: remains: no server can be chosen" in _first_screen(
+        html
+    )
+    fl001_rows = Page(html).table("FL001 findings")
+    assert fl001_rows[1][3] == "no script: no server can be chosen to follow the others"
 
 
 def test_pass_asks_for_no_signature(recipe: Report) -> None:
@@ -497,8 +501,8 @@ def test_application_without_app_only_is_one_line(recipe_html: str) -> None:
     page = Page(recipe_html)
     assert "Exchange Online: permission matrix" not in [t["caption"] for t in page.tables]
     assert (
-        f"Exchange Online ({report_factory.EXO_ID}, enabled; exports/partner-applications.xml,"
-        " line 3): no app-only permission; 0 delegated (ActAs) permissions." in page.plain_text
+        f"Exchange Online ({report_factory.EXO_ID}, enabled; partner-applications.xml:3):"
+        " no app-only permission; 0 delegated (ActAs) permissions." in page.plain_text
     )
 
 
