@@ -1368,21 +1368,17 @@ def _relative(path: str, root: str) -> str:
 
 def _inputs(report: Report, context: _Context) -> Inputs:
     root = _root(report)
-    server_of = dict(context.server_of_path)
-    for app in report.inventory.partner_applications:
-        if app.server:
-            server_of.setdefault(app.source.path, app.server)
+    servers = set(context.servers)
+    servers.update(app.server for app in report.inventory.partner_applications if app.server)
     grouped: dict[tuple[str, str, str | None], list[str]] = {}
     for source in report.inventory.inputs:
         relative = _relative(source.path, root)
-        server = server_of.get(source.path)
-        head, _, tail = relative.partition("/")
-        if server and head == server and tail:
-            key = (tail, source.sha256, source.format.value if source.format else None)
-            grouped.setdefault(key, []).append(server)
+        head, _, tail = relative.replace("\\", "/").partition("/")
+        fmt = source.format.value if source.format else None
+        if head in servers and tail:
+            grouped.setdefault((tail, source.sha256, fmt), []).append(head)
         else:
-            key = (relative, source.sha256, source.format.value if source.format else None)
-            grouped.setdefault(key, [])
+            grouped.setdefault((relative, source.sha256, fmt), [])
     rows = tuple(
         InputRow(
             path=path,
