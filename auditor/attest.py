@@ -5,15 +5,23 @@ package's `plan.json`. It checks that the "before" exports are the ones that wer
 state as the plan's audited values), that every planned change reached its target, and that
 nothing else differs: no other partner-application property, no other appSetting, no web.config
 appeared or vanished.
+
+`plan.json` has one schema, `auditor/schemas/plan.schema.json` (JSON Schema 2020-12): the
+document is validated against it before anything is read from it, so the reader trusts the
+same shape the writer (`auditor.render.json_.plan_document`) produces.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+from pathlib import Path
 from typing import Any
 
 from auditor.model import Inventory, PartnerApplication, WebConfig
+
+PLAN_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan.schema.json"
 
 
 class AttestError(Exception):
@@ -47,33 +55,50 @@ class _PlannedConfig:
     target: str
 
 
+@functools.cache
+def plan_schema() -> dict[str, Any]:
+    """The JSON Schema every `plan.json` follows."""
+    schema: dict[str, Any] = json.loads(PLAN_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def validate_plan(plan: Any) -> None:
+    """Raise AttestError naming the first place where `plan` departs from the plan schema."""
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+
+    error = best_match(Draft202012Validator(plan_schema()).iter_errors(plan))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "(the document)"
+        raise AttestError(f"plan.json is not a valid auditor plan: at {where}: {error.message}")
+
+
 def _planned(plan_text: str) -> tuple[list[_PlannedApp], list[_PlannedConfig]]:
     try:
         plan = json.loads(plan_text)
-        if plan.get("schema_version") != 1:
-            raise AttestError("plan.json: unsupported schema_version (expected 1)")
-        apps: list[_PlannedApp] = []
-        configs: list[_PlannedConfig] = []
-        for change_set in plan["change_sets"]:
-            for change in change_set["partner_applications"]:
-                apps.append(
-                    _PlannedApp(
-                        application_identifier=str(change["application_identifier"]).lower(),
-                        audited=tuple(str(v) for v in change["audited_app_only"]),
-                        target=tuple(str(v) for v in change["target_app_only"]),
-                    )
+    except ValueError as error:
+        raise AttestError(f"plan.json is not JSON: {error}") from None
+    validate_plan(plan)
+    apps: list[_PlannedApp] = []
+    configs: list[_PlannedConfig] = []
+    for change_set in plan["change_sets"]:
+        for change in change_set["partner_applications"]:
+            apps.append(
+                _PlannedApp(
+                    application_identifier=change["application_identifier"],
+                    audited=tuple(change["audited_app_only"]),
+                    target=tuple(change["target_app_only"]),
                 )
-            for change in change_set["web_configs"]:
-                configs.append(
-                    _PlannedConfig(
-                        server=str(change_set["server"]),
-                        vdir=str(change["vdir"]),
-                        audited=str(change["audited_value"]),
-                        target=str(change["target_value"]),
-                    )
+            )
+        for change in change_set["web_configs"]:
+            configs.append(
+                _PlannedConfig(
+                    server=change_set["server"] or "",
+                    vdir=change["vdir"],
+                    audited=change["audited_value"],
+                    target=change["target_value"],
                 )
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise AttestError(f"plan.json is not a valid auditor plan: {error}") from None
+            )
     return apps, configs
 
 
@@ -114,8 +139,7 @@ def attest(before: Inventory, after: Inventory, plan_text: str) -> AttestResult:
 
     for label, inventory in (("before", before), ("after", after)):
         for problem in inventory.problems:
-            where = problem.path if problem.line is None else f"{problem.path}:{problem.line}"
-            check(False, f"{label}: {where}: {problem.message}")
+            check(False, f"{label}: {problem.place}: {problem.message}")
 
     apps_before = {app.application_identifier: app for app in before.partner_applications}
     apps_after = {app.application_identifier: app for app in after.partner_applications}

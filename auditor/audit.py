@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor import __version__
-from auditor.model import Finding, Inventory, Policy, Report, Script, Severity
+from auditor.model import Finding, Inventory, Policy, Report, Script, ScriptKind, Severity
 
 CHANGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -117,9 +117,13 @@ def attach_remediation(report: Report) -> Report:
         remediation_text, rollback_text = render_change_set(change_set, header)
         remediation_name, rollback_name = script_names(change_set)
         scripts.append(
-            _script(remediation_name, "remediation", remediation_text, fixes, rollback_name)
+            _script(
+                remediation_name, ScriptKind.REMEDIATION, remediation_text, fixes, rollback_name
+            )
         )
-        scripts.append(_script(rollback_name, "rollback", rollback_text, fixes, remediation_name))
+        scripts.append(
+            _script(rollback_name, ScriptKind.ROLLBACK, rollback_text, fixes, remediation_name)
+        )
         for fingerprint in fixes:
             remediation_of.setdefault(fingerprint, remediation_name)
     findings = tuple(
@@ -136,7 +140,7 @@ def attach_remediation(report: Report) -> Report:
     )
 
 
-def _script(name: str, kind: str, content: str, fixes: tuple[str, ...], pair: str) -> Script:
+def _script(name: str, kind: ScriptKind, content: str, fixes: tuple[str, ...], pair: str) -> Script:
     digest = hashlib.sha256(content.encode("ascii")).hexdigest()
     return Script(name=name, kind=kind, content=content, sha256=digest, fixes=fixes, pair=pair)
 

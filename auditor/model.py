@@ -40,6 +40,27 @@ _SEVERITY_RANK = {
 }
 
 
+class RuleId(StrEnum):
+    """Every rule auditor implements (the catalogue in `policies/default.yaml` declares each)."""
+
+    EV001 = "EV001"
+    EV002 = "EV002"
+    PA001 = "PA001"
+    PA002 = "PA002"
+    PA003 = "PA003"
+    PA004 = "PA004"
+    PA005 = "PA005"
+    WC001 = "WC001"
+    WC002 = "WC002"
+    WC003 = "WC003"
+    FL001 = "FL001"
+    WV001 = "WV001"
+
+
+# Rules no waiver can suppress: a waiver about waivers would hide its own expiry.
+UNWAIVABLE: frozenset[RuleId] = frozenset({RuleId.WV001})
+
+
 class InputFormat(StrEnum):
     """Every input format auditor reads."""
 
@@ -359,7 +380,7 @@ class Finding:
     excess permissions); it is JSON-safe.
     """
 
-    rule_id: str
+    rule_id: RuleId
     severity: Severity
     title: str
     message: str
@@ -396,7 +417,7 @@ class Finding:
 class RuleInfo:
     """A rule's metadata as the (merged) policy declares it: the one place it is written."""
 
-    id: str
+    id: str  # a RuleId value (the loader refuses any other); typed str while html.py keys on it
     title: str
     severity: Severity
     rationale: str
@@ -699,12 +720,19 @@ class ChangeSet:
         return tuple(found)
 
 
+class ScriptKind(StrEnum):
+    """A generated script either makes the change or takes it back."""
+
+    REMEDIATION = "remediation"
+    ROLLBACK = "rollback"
+
+
 @dataclass(frozen=True, slots=True)
 class Script:
     """A generated PowerShell script: package-relative name, text, and what it fixes."""
 
     name: str  # e.g. "remediation/partner-applications.ps1"
-    kind: str  # "remediation" or "rollback"
+    kind: ScriptKind
     content: str
     sha256: str
     fixes: tuple[str, ...]
@@ -715,7 +743,7 @@ class Script:
 class NotApplied:
     """A rule that could not be evaluated, and why (no input of the kind it reads, incomplete)."""
 
-    rule_id: str
+    rule_id: RuleId
     reason: str
 
     def to_json(self) -> dict[str, Any]:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -16,6 +19,7 @@ from conftest import SARIF_SCHEMA, skip_or_fail
 from lxml import etree
 from syrupy.assertion import SnapshotAssertion
 
+from auditor.attest import AttestError, attest, plan_schema, validate_plan
 from auditor.audit import AuditRequest, run_audit
 from auditor.model import Report, Severity
 from auditor.render.json_ import render_findings, render_plan
@@ -129,3 +133,57 @@ def test_xml_text_keeps_junit_well_formed(hostile: str) -> None:
 )
 def test_md_cell_neutralises_markdown(value: str, forbidden: str) -> None:
     assert forbidden not in md_cell(value)
+
+
+def test_plan_json_follows_its_schema(report: Report) -> None:
+    plan = json.loads(render_plan(report))
+    jsonschema.Draft202012Validator.check_schema(plan_schema())
+    jsonschema.Draft202012Validator(plan_schema()).validate(plan)
+    validate_plan(plan)
+    (web_config,) = plan["change_sets"][1]["web_configs"]
+    assert web_config["removes"] == ["V1S2SAppOnly"]
+    assert web_config["enables"] == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "where"),
+    [
+        (lambda plan: plan.pop("change_sets"), "(the document)"),
+        (
+            lambda plan: plan["change_sets"][0].update(kind="delete-everything"),
+            "change_sets/0/kind",
+        ),
+        (
+            lambda plan: plan["change_sets"][1]["web_configs"][0].update(target_value=None),
+            "change_sets/1/web_configs/0/target_value",
+        ),
+        (lambda plan: plan.update(schema_version=2), "schema_version"),
+    ],
+)
+def test_attest_refuses_a_plan_outside_the_schema_naming_the_place(
+    report: Report, damage: Callable[[dict[str, Any]], object], where: str
+) -> None:
+    plan = json.loads(render_plan(report))
+    damage(plan)
+    with pytest.raises(AttestError, match=f"at {re.escape(where)}: "):
+        attest(report.inventory, report.inventory, json.dumps(plan))
+
+
+def test_findings_json_carries_each_findings_plan_and_the_skipped(report: Report) -> None:
+    document = json.loads(render_findings(report))
+    assert document["skipped"] == []
+    by_rule = {finding["rule_id"]: finding for finding in document["findings"]}
+    assert by_rule["FL001"]["plan"] is None
+    plan = by_rule["WC002"]["plan"]
+    assert plan["target"] == "web-config:EX02:Default Web Site/API"
+    assert plan["before"].endswith("| V1S2SAppOnly")
+    assert plan["after"] == plan["before"].removesuffix("| V1S2SAppOnly")
+    assert plan["removes"] == [" V1S2SAppOnly"]
+    assert plan["remediation"] == "remediation/web-config-ex02.ps1"
+    graph = by_rule["PA001"]["plan"]
+    assert (len(graph["before"]), len(graph["after"])) == (29, 0)
+    assert [change["target"] for change in document["changes"]] == [
+        "partner-application:00000003-0000-0000-c000-000000000000",
+        "web-config:EX01:Default Web Site/API",
+        "web-config:EX02:Default Web Site/API",
+    ]

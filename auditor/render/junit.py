@@ -28,9 +28,6 @@ def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
         classname=f"auditor.{finding.rule_id}",
         name=xml_text(f"{finding.rule_id} {finding.subject}"),
     )
-    location = finding.location.path
-    if finding.location.line is not None:
-        location = f"{location}:{finding.location.line}"
     if finding.suppressed:
         waiver = finding.waiver
         reason = "suppressed"
@@ -44,7 +41,9 @@ def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
         message=xml_text(finding.message),
         type=finding.severity.value,
     )
-    failure.text = xml_text(f"{finding.title}\nat {location}\nfingerprint {finding.fingerprint}")
+    failure.text = xml_text(
+        f"{finding.title}\nat {finding.location.place}\nfingerprint {finding.fingerprint}"
+    )
     return 1, 0
 
 
@@ -57,7 +56,7 @@ def render_junit(report: Report) -> str:
     by_rule: dict[str, list[Finding]] = {}
     for finding in report.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding)
-    not_applied = {item.rule_id: item.reason for item in report.not_applied}
+    not_applied: dict[str, str] = {item.rule_id: item.reason for item in report.not_applied}
     for info in report.policy.rules:
         findings = by_rule.get(info.id, [])
         if findings:

@@ -80,7 +80,7 @@ def _application_row(item: PlanItem, judgement: ApplicationJudgement | None) -> 
         parts.append("removes " + ", ".join(f"{REMOVED} {md_cell(name)}" for name in removed))
     if added:
         parts.append("grants " + ", ".join(f"{ADDED} {md_cell(name)}" for name in added))
-    target = f"{md_cell(change.name)} ({change.application_identifier})"
+    target = f"{md_cell(change.name)} ({md_cell(change.application_identifier)})"
     return _row(target, "organisation (partner application)", "; ".join(parts), "-", item)
 
 
@@ -159,7 +159,8 @@ def application_line(judgement: ApplicationJudgement) -> str | None:
         return None
     status = "" if judgement.judged else " (AppOnlyPermissions incomplete: forbidden names only)"
     name = md_cell(judgement.name)
-    return f"- {name} ({judgement.application_identifier}){status}: " + "; ".join(parts)
+    identifier = md_cell(judgement.application_identifier)
+    return f"- {name} ({identifier}){status}: " + "; ".join(parts)
 
 
 def profiles_line(judgement: ProfilesJudgement) -> str | None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auditor.model import Finding, Inventory, Judgements, NotApplied, Policy
+from auditor.model import Finding, Inventory, Judgements, NotApplied, Policy, RuleId
 from auditor.rules import evidence, fleet, partner_apps, waivers, web_config
 from auditor.rules.context import RuleContext
 
@@ -42,27 +42,27 @@ _NOT_APPLIED_REASON = {
 class Rule:
     """One rule: its id, the input it needs and the pure function that checks it."""
 
-    id: str
+    id: RuleId
     needs: Needs
     check: Callable[[RuleContext], Iterable[Finding]]
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("EV001", Needs.NOTHING, evidence.check_ev001),
-    Rule("EV002", Needs.NOTHING, evidence.check_ev002),
-    Rule("PA001", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa001),
-    Rule("PA002", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa002),
-    Rule("PA003", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa003),
-    Rule("PA004", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa004),
-    Rule("PA005", Needs.PARTNER_APPLICATIONS, partner_apps.check_pa005),
-    Rule("WC001", Needs.WEB_CONFIGS, web_config.check_wc001),
-    Rule("WC002", Needs.WEB_CONFIGS, web_config.check_wc002),
-    Rule("WC003", Needs.WEB_CONFIGS, web_config.check_wc003),
-    Rule("FL001", Needs.SEVERAL_SERVERS, fleet.check_fl001),
-    Rule("WV001", Needs.NOTHING, waivers.check_wv001),
+    Rule(RuleId.EV001, Needs.NOTHING, evidence.check_ev001),
+    Rule(RuleId.EV002, Needs.NOTHING, evidence.check_ev002),
+    Rule(RuleId.PA001, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa001),
+    Rule(RuleId.PA002, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa002),
+    Rule(RuleId.PA003, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa003),
+    Rule(RuleId.PA004, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa004),
+    Rule(RuleId.PA005, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa005),
+    Rule(RuleId.WC001, Needs.WEB_CONFIGS, web_config.check_wc001),
+    Rule(RuleId.WC002, Needs.WEB_CONFIGS, web_config.check_wc002),
+    Rule(RuleId.WC003, Needs.WEB_CONFIGS, web_config.check_wc003),
+    Rule(RuleId.FL001, Needs.SEVERAL_SERVERS, fleet.check_fl001),
+    Rule(RuleId.WV001, Needs.NOTHING, waivers.check_wv001),
 )
 
-RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
+RULE_IDS: tuple[RuleId, ...] = tuple(rule.id for rule in RULES)
 
 
 @dataclass(frozen=True, slots=True)

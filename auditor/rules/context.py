@@ -1,8 +1,8 @@
 """What every rule receives (`RuleContext`) and how every rule builds a `Finding`.
 
-The context is computed once per evaluation (the policy's vdir table, the known profile tokens,
-whether any app-only permission is approved, and the judgement of every permission and profile
-token, `auditor.rules.judge`) so that rules stay single passes over the inventory.
+The context is computed once per evaluation (the policy's vdir table and the judgement of every
+permission and profile token, `auditor.rules.judge`) so that rules stay single passes over the
+inventory.
 `new_finding` is the one place where a finding gets its title and severity (from the policy's
 rule declaration, after overrides) and its fingerprint.
 """
@@ -22,6 +22,7 @@ from auditor.model import (
     Judgements,
     Location,
     Policy,
+    RuleId,
     VdirPolicy,
 )
 from auditor.rules.judge import judge
@@ -34,9 +35,7 @@ class RuleContext:
     inventory: Inventory
     policy: Policy
     as_of: datetime.date
-    any_app_only_approved: bool
     vdir_policies: Mapping[str, VdirPolicy]  # keyed by casefolded vdir id
-    known_profile_tokens: frozenset[str]
     judgements: Judgements  # per permission and per token, aligned with the inventory
 
     @classmethod
@@ -46,9 +45,7 @@ class RuleContext:
             inventory=inventory,
             policy=policy,
             as_of=as_of,
-            any_app_only_approved=any(app.approved_app_only for app in policy.applications),
             vdir_policies={vdir.vdir.casefold(): vdir for vdir in policy.vdirs},
-            known_profile_tokens=frozenset(policy.known_profile_tokens),
             judgements=judge(inventory, policy),
         )
 
@@ -64,7 +61,7 @@ def fingerprint(rule_id: str, subject: str, discriminator: str) -> str:
 
 def new_finding(
     context: RuleContext,
-    rule_id: str,
+    rule_id: RuleId,
     *,
     subject: str,
     message: str,

@@ -17,6 +17,7 @@ from auditor.model import (
     PermissionList,
     Problem,
     ProblemCode,
+    RuleId,
 )
 from auditor.rules.context import RuleContext, new_finding
 
@@ -35,7 +36,7 @@ def check_ev001(context: RuleContext) -> Iterator[Finding]:
             continue
         covered_subjects.add(problem_subject(problem))
         covered_places.add((problem.path, problem.line))
-        yield _problem_finding(context, "EV001", problem)
+        yield _problem_finding(context, RuleId.EV001, problem)
     for app in context.inventory.partner_applications:
         for label, permissions in _permission_lists(app):
             place = (permissions.evidence.path, permissions.evidence.line)
@@ -50,14 +51,14 @@ def check_ev002(context: RuleContext) -> Iterator[Finding]:
     """EV002: one finding per problem that is not about incomplete evidence."""
     for problem in context.inventory.problems:
         if problem.code is not ProblemCode.INCOMPLETE_EVIDENCE:
-            yield _problem_finding(context, "EV002", problem)
+            yield _problem_finding(context, RuleId.EV002, problem)
 
 
-def _problem_finding(context: RuleContext, rule_id: str, problem: Problem) -> Finding:
+def _problem_finding(context: RuleContext, rule_id: RuleId, problem: Problem) -> Finding:
     place = problem.path if problem.line is None else f"{problem.path}, line {problem.line}"
     consequence = (
         "rules that need it were not evaluated"
-        if rule_id == "EV001"
+        if rule_id is RuleId.EV001
         else "its content was not audited"
     )
     return new_finding(
@@ -89,7 +90,7 @@ def _incomplete_list_finding(
     evidence = permissions.evidence
     return new_finding(
         context,
-        "EV001",
+        RuleId.EV001,
         subject=app.subject,
         message=(
             f"Partner application '{app.name}' ({app.application_identifier}): {label} is "

@@ -1,7 +1,7 @@
 """Rule FL001: servers that disagree on the OAuth profiles of the same vdir.
 
-The comparison uses the profiles Exchange honours (exact known tokens, order and duplicates
-ignored); dropped segments are WC002's business. A web.config without an
+The comparison uses the profiles Exchange honours (the segments the judgement marks HONOURED,
+order and duplicates ignored); dropped segments are WC002's business. A web.config without an
 `OAuthHttpModule.Profiles` key is a variant of its own. One finding per vdir, located at the
 first server of the first variant that differs from the majority.
 """
@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from auditor.model import Evidence, Finding, Location, WebConfig
+from auditor.model import (
+    Evidence,
+    Finding,
+    Location,
+    ProfilesJudgement,
+    RuleId,
+    TokenMark,
+    WebConfig,
+)
 from auditor.rules.context import RuleContext, listing, new_finding
 
 _SERVERS_SHOWN = 5
@@ -32,22 +40,23 @@ class _Variant:
         return "|".join(self.profiles) if self.profiles else "no profile Exchange honours"
 
 
-def effective_profiles(context: RuleContext, config: WebConfig) -> tuple[str, ...] | None:
-    """The profiles Exchange honours on this web.config, in first-seen order; None: no key."""
-    if config.oauth_profiles is None:
+def effective_profiles(judgement: ProfilesJudgement) -> tuple[str, ...] | None:
+    """The profiles Exchange honours on a web.config, in first-seen order; None: no key."""
+    if judgement.raw is None:
         return None
-    known = context.known_profile_tokens
-    return tuple(dict.fromkeys(t for t in config.oauth_profiles.tokens if t in known))
+    honoured = (t.segment for t in judgement.tokens if TokenMark.HONOURED in t.marks)
+    return tuple(dict.fromkeys(honoured))
 
 
 def check_fl001(context: RuleContext) -> Iterator[Finding]:
     """FL001: one finding per vdir whose servers do not all honour the same profiles."""
     by_vdir: dict[str, dict[frozenset[str] | None, _Variant]] = {}
     vdir_names: dict[str, str] = {}
-    for config in context.inventory.web_configs:
+    configs = context.inventory.web_configs
+    for config, judgement in zip(configs, context.judgements.profiles, strict=True):
         key = config.vdir.casefold()
         vdir_names.setdefault(key, config.vdir)
-        profiles = effective_profiles(context, config)
+        profiles = effective_profiles(judgement)
         variant_key = None if profiles is None else frozenset(profiles)
         variants = by_vdir.setdefault(key, {})
         if variant_key not in variants:
@@ -87,7 +96,7 @@ def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Findi
             evidence.append(sample.oauth_profiles.evidence)
     return new_finding(
         context,
-        "FL001",
+        RuleId.FL001,
         subject=f"fleet:{vdir}",
         message=f"Servers disagree on the OAuth profiles of {vdir}: " + "; ".join(parts) + ".",
         location=Location(first.path, decisive.line if decisive else None),

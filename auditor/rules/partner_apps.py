@@ -26,6 +26,7 @@ from auditor.model import (
     PartnerApplication,
     PermissionJudgement,
     PermissionMark,
+    RuleId,
 )
 from auditor.rules.context import RuleContext, listing, new_finding
 
@@ -106,7 +107,7 @@ def check_pa001(context: RuleContext) -> Iterator[Finding]:
         count = len(set(app.act_as_permissions.values))
         yield new_finding(
             context,
-            "PA001",
+            RuleId.PA001,
             subject=app.subject,
             message=(
                 f"{judgement.label} has AppOnlyPermissions identical to its ActAsPermissions: "
@@ -128,7 +129,7 @@ def check_pa002(context: RuleContext) -> Iterator[Finding]:
         approved_text = listing(approved) if approved else "none"
         yield new_finding(
             context,
-            "PA002",
+            RuleId.PA002,
             subject=judgement.app.subject,
             message=(
                 f"{judgement.label} holds {len(excess)} app-only permission(s) the "
@@ -151,7 +152,7 @@ def check_pa003(context: RuleContext) -> Iterator[Finding]:
         named = [f"{permission} ({pattern})" for permission, pattern in judgement.forbidden]
         yield new_finding(
             context,
-            "PA003",
+            RuleId.PA003,
             subject=judgement.app.subject,
             message=(
                 f"{judgement.label} holds {len(named)} app-only permission(s) forbidden "
@@ -170,7 +171,7 @@ def check_pa004(context: RuleContext) -> Iterator[Finding]:
             continue
         yield new_finding(
             context,
-            "PA004",
+            RuleId.PA004,
             subject=judgement.app.subject,
             message=(
                 f"{judgement.label} holds app-only permission(s) that are not among its "
@@ -189,7 +190,7 @@ def check_pa005(context: RuleContext) -> Iterator[Finding]:
             continue
         yield new_finding(
             context,
-            "PA005",
+            RuleId.PA005,
             subject=app.subject,
             message=(
                 f"Partner application '{app.name}' ({app.application_identifier}) is not known "

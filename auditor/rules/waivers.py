@@ -15,10 +15,8 @@ import dataclasses
 import datetime
 from collections.abc import Iterable, Iterator
 
-from auditor.model import Finding, Location, Policy, Waiver
+from auditor.model import UNWAIVABLE, Finding, Location, Policy, RuleId, Waiver
 from auditor.rules.context import RuleContext, new_finding
-
-UNWAIVABLE = frozenset({"WV001"})
 
 
 def in_force(waiver: Waiver, as_of: datetime.date) -> bool:
@@ -71,7 +69,7 @@ def check_wv001(context: RuleContext) -> Iterator[Finding]:
             continue
         yield new_finding(
             context,
-            "WV001",
+            RuleId.WV001,
             subject=f"waiver:{waiver.rule}:{waiver.subject}",
             message=(
                 f"The waiver of {waiver.rule} for {waiver.subject} (ticket {waiver.ticket}, "
@@ -90,7 +88,7 @@ def check_wv001(context: RuleContext) -> Iterator[Finding]:
     for (line, why), source in zip(policy.malformed_waivers, sources, strict=False):
         yield new_finding(
             context,
-            "WV001",
+            RuleId.WV001,
             subject="waiver:malformed",
             message=f"A waiver in {source} is malformed and suppresses nothing: {why}.",
             location=Location(source, line),

@@ -23,6 +23,7 @@ from auditor.model import (
     Location,
     OAuthProfiles,
     ProfilesJudgement,
+    RuleId,
     TokenJudgement,
     TokenMark,
     WebConfig,
@@ -71,7 +72,7 @@ def check_wc001(context: RuleContext) -> Iterator[Finding]:
                 )
             yield new_finding(
                 context,
-                "WC001",
+                RuleId.WC001,
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles {what}; "
@@ -121,7 +122,7 @@ def check_wc002(context: RuleContext) -> Iterator[Finding]:
             intended = token.canonical if TokenMark.UNKNOWN_TOKEN not in token.marks else None
             yield new_finding(
                 context,
-                "WC002",
+                RuleId.WC002,
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles segment "
@@ -162,7 +163,7 @@ def check_wc003(context: RuleContext) -> Iterator[Finding]:
             where = f" (location {scope!r})" if scope is not None else ""
             yield new_finding(
                 context,
-                "WC003",
+                RuleId.WC003,
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: appSettings key {key!r}{where} is "

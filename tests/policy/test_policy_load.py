@@ -170,7 +170,10 @@ def test_a_base_given_twice_is_loaded_once(in_policy_tests: Path) -> None:
             ["PA001"],
             r"standalone\.yaml:1:1: the policy does not declare rule\(s\) EV001, EV002, PA002",
         ),
-        ([*RULE_IDS, "XX999"], r"standalone\.yaml:\d+:3: rules\.XX999: auditor has no rule XX999"),
+        (
+            [*map(str, RULE_IDS), "XX999"],
+            r"standalone\.yaml:\d+:3: rules\.XX999: auditor has no rule XX999",
+        ),
     ],
 )
 def test_a_standalone_policy_must_declare_exactly_the_implemented_rules(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from pathlib import Path
 
 import pytest
 from conftest import GRAPH_ACT_AS
@@ -374,3 +375,21 @@ def test_unplanned_profiles_keep_every_token() -> None:
     (judgement,) = result.judgements.profiles
     assert judgement.target is None
     assert {token.action for token in judgement.tokens} == {TokenAction.KEEP}
+
+
+def test_every_remediation_template_id_has_a_change_and_scripts() -> None:
+    import json
+
+    from auditor.remediation import TEMPLATES
+    from auditor.resources import templates_dir
+
+    schema_path = Path(__file__).resolve().parents[2] / "auditor/schemas/policy.schema.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    declared = schema["$defs"]["rule"]["properties"]["remediation"]["enum"]
+    assert set(TEMPLATES) == {template for template in declared if template is not None}
+    assert set(TEMPLATES.values()) == set(ChangeKind)
+    for kind in ChangeKind:
+        for script in ("remediation", "rollback"):
+            assert (templates_dir() / "ps1" / f"{kind.value}.{script}.ps1.j2").is_file()
+    used = {info.remediation for info in make_policy().rules} - {None}
+    assert used == set(TEMPLATES)

@@ -7,40 +7,24 @@ exports is reported once; two exports that disagree get no plan item but a reaso
 
 from __future__ import annotations
 
-import datetime
 import json
+import re
 
+from report_support import audit_report
 from rule_case_loader import build_inventory
 
-from auditor.audit import attach_remediation
-from auditor.model import Inventory, Report, Severity
+from auditor.model import Inventory, Report
 from auditor.policy import load_policy
 from auditor.render.json_ import render_findings, render_plan
 from auditor.render.junit import render_junit
 from auditor.render.markdown import render_markdown
 from auditor.render.sarif import artifact_uri, render_sarif
-from auditor.rules import evaluate
 
-AS_OF = datetime.date(2026, 3, 1)
 GRAPH_SUBJECT = "partner-application:00000003-0000-0000-c000-000000000000"
 
 
 def _report(inventory: Inventory) -> Report:
-    policy = load_policy(())
-    evaluation = evaluate(inventory, policy, as_of=AS_OF)
-    report = Report(
-        tool_version="0",
-        as_of=AS_OF.isoformat(),
-        change_id="CHG-1",
-        fail_on=Severity.HIGH,
-        policy=policy,
-        inventory=inventory,
-        findings=evaluation.findings,
-        not_applied=evaluation.not_applied,
-        complete=evaluation.complete,
-        judgements=evaluation.judgements,
-    )
-    return attach_remediation(report)
+    return audit_report(inventory, load_policy(()))
 
 
 def test_lone_surrogates_reach_every_output_without_a_traceback() -> None:
@@ -119,3 +103,21 @@ def test_two_exports_that_disagree_are_skipped_naming_both_files() -> None:
     document = json.loads(render_findings(report))
     assert document["skipped"] == [skipped.to_json()]
     assert "EX01/apps.xml" in render_markdown(report)
+
+
+def test_hostile_names_do_not_change_the_structure_of_the_summary() -> None:
+    hostile = ["Mail.Send|x", "Mail.Read\n| injected | row |", "<b>`code`</b>"]
+    inventory = build_inventory(
+        {
+            "partner_applications": [
+                {"name": "Evil|App\n# heading", "act_as": hostile, "app_only": hostile}
+            ],
+            "web_configs": [{"server": "EX01", "profiles": "S2SAppActAs|V1S2SAppOnly\u202e"}],
+        }
+    )
+    markdown = render_markdown(_report(inventory))
+    for line in markdown.splitlines():
+        if line.startswith("| "):
+            assert len(re.findall(r"(?<!\\)\|", line)) in (3, 4, 6, 7), line
+        assert not line.startswith("# heading")
+        assert "<b>" not in line and "\u202e" not in line

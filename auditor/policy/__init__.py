@@ -1,0 +1,54 @@
+"""Policies: reading, validating and merging YAML policy files into one `Policy`.
+
+The package owns the policy file format (`auditor/schemas/policy.schema.json`), the rules for
+layering an organisation policy on the shipped default, and every message a policy author sees
+when a policy is wrong. A bad policy raises `PolicyError`, whose text names the file, the line
+and column, the path inside the document (`applications[0].approved_app_only[2]`) and what was
+expected.
+
+Reading is defensive: at most `MAX_POLICY_BYTES`, UTF-8 only (a UTF-8 BOM is accepted), one YAML
+document, safe scalars only (strings, integers, booleans, null), no anchors or aliases (no alias
+bombs), duplicate keys rejected with both lines, dates kept as text (`2026-02-30` is a message,
+not a crash).
+
+Layering (`load_policy`): the shipped default first, then every given file; a file's `extends`
+(a path relative to the file, or `default`) is loaded before it, once. Scalars and lists
+override, `applications` merge by `application_identifier` and `vdirs` by vdir id (an entry
+changes only the fields it states), `waivers` append. Rules are declared only by a policy
+without `extends` (the shipped default); other policies change a rule with `rule_overrides`
+(`severity`, `enabled`). The merged policy must declare exactly the rules auditor implements.
+
+Waivers fail closed. A waiver with a wrong type or an unknown key is a `PolicyError` like any
+other (the file is plainly wrong). A waiver that is incomplete (a missing or empty field), names
+a rule the policy does not declare (or WV001 itself), or has an expiry that is not a real
+calendar date (`YYYY-MM-DD`) does not stop an audit: it is kept in `Policy.malformed_waivers`,
+suppresses nothing and is reported by rule WV001. `load_policy(..., strict_waivers=True)` (for
+`auditor policy validate`) turns those into `PolicyError`s as well. Expiry is judged later,
+against the audit's `--as-of` date, by the rules (an expired waiver also suppresses nothing).
+
+The package is split by job: `files` reads and validates one file (and owns `PolicyError`),
+`merge` layers the files (`extends`) into one `Policy`, `text` writes the policy back out for
+its author (`policy show`, `policy init`).
+"""
+
+from auditor.policy.files import (
+    DEFAULT_POLICY,
+    MAX_NESTING,
+    MAX_POLICY_BYTES,
+    PolicyError,
+    policy_schema,
+)
+from auditor.policy.merge import RULE_IDS, load_policy
+from auditor.policy.text import policy_as_yaml, policy_init_text
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "MAX_NESTING",
+    "MAX_POLICY_BYTES",
+    "RULE_IDS",
+    "PolicyError",
+    "load_policy",
+    "policy_as_yaml",
+    "policy_init_text",
+    "policy_schema",
+]

@@ -1,0 +1,510 @@
+"""Reading and validating one policy file: every message a policy author sees when it is wrong.
+
+A bad policy raises `PolicyError`, whose text names the file, the line and column, the path
+inside the document (`applications[0].approved_app_only[2]`) and what was expected. Reading is
+defensive: at most `MAX_POLICY_BYTES`, UTF-8 only (a UTF-8 BOM is accepted), one YAML document,
+safe scalars only (strings, integers, booleans, null), no anchors or aliases (no alias bombs),
+duplicate keys rejected with both lines, dates kept as text (`2026-02-30` is a message, not a
+crash). The document is then checked against `auditor/schemas/policy.schema.json`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from auditor import resources
+
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_NESTING = 32
+DEFAULT_POLICY = "default"
+
+_SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"
+_WAIVER_LENIENT_VALIDATORS = frozenset({"required", "minLength", "pattern"})
+_SURROGATE = (
+    "the text holds an escape for a lone surrogate (\\ud800-\\udfff), which is not a character"
+)
+RULES_IN_EXTENDING_POLICY = (
+    "a policy that extends another may not declare rules; change a rule's severity or "
+    "enabled with rule_overrides"
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+DocPath = tuple[str | int, ...]
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used; `str()` is one message naming file, line, path and why."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        where: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = path
+        self.line = line
+        self.column = column
+        self.where = where
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        place = ""
+        if self.path is not None:
+            place = self.path
+            if self.line is not None:
+                place += f":{self.line}"
+                if self.column is not None:
+                    place += f":{self.column}"
+        parts = [part for part in (place, self.where) if part]
+        return ": ".join([*parts, self.problem])
+
+
+def policy_schema() -> dict[str, Any]:
+    """The policy JSON Schema (Draft 2020-12), as `auditor policy schema` prints it."""
+    return copy.deepcopy(_schema())
+
+
+def default_policy_path() -> Path:
+    try:
+        return resources.default_policy_path()
+    except FileNotFoundError as error:
+        raise PolicyError(f"the shipped default policy is missing: {error}") from None
+
+
+# --- reading one file -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFile:
+    """One policy file as read: display path, parsed document, where each node starts."""
+
+    display: str
+    resolved: Path
+    document: dict[str, Any]
+    marks: dict[DocPath, tuple[int, int]]  # value node start (1-based line, column)
+    key_marks: dict[DocPath, tuple[int, int]]  # key node start for mapping entries
+    canonical: bytes
+
+    def error(self, problem: str, doc_path: DocPath = (), *, key: bool = False) -> PolicyError:
+        mark = (self.key_marks if key else self.marks).get(doc_path) or self.marks.get(doc_path)
+        line, column = mark if mark else (None, None)
+        return PolicyError(
+            problem, path=self.display, line=line, column=column, where=format_doc_path(doc_path)
+        )
+
+    def line(self, doc_path: DocPath) -> int | None:
+        mark = self.marks.get(doc_path)
+        return mark[0] if mark else None
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that composes nodes only, keeps dates as text and refuses anchors and aliases."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(
+                "YAML anchors and aliases are not allowed in a policy; write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _Refused(Exception):
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.mark = mark
+
+
+_ALLOWED_TAGS = frozenset(
+    {
+        "tag:yaml.org,2002:map",
+        "tag:yaml.org,2002:seq",
+        "tag:yaml.org,2002:str",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:null",
+        "tag:yaml.org,2002:float",
+    }
+)
+
+
+def read_policy_file(path: Path, display: str) -> PolicyFile:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_POLICY_BYTES + 1)
+    except FileNotFoundError:
+        raise PolicyError("policy file not found", path=display) from None
+    except OSError as error:
+        raise PolicyError(f"cannot read the policy file ({error.strerror})", path=display) from None
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"policy file is larger than {MAX_POLICY_BYTES} bytes; a policy is a short text file",
+            path=display,
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PolicyError("policy file is UTF-16; save it as UTF-8", path=display, line=1)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise PolicyError(
+            f"policy file is not UTF-8 (byte 0x{data[error.start]:02x} cannot be decoded); "
+            "save it as UTF-8",
+            path=display,
+            line=line,
+            column=column,
+        ) from None
+    canonical = text.replace("\r\n", "\n").encode("utf-8")
+    document, marks, key_marks = _parse_yaml(text, display)
+    return PolicyFile(display, path.resolve(), document, marks, key_marks, canonical)
+
+
+def _parse_yaml(
+    text: str, display: str
+) -> tuple[dict[str, Any], dict[DocPath, tuple[int, int]], dict[DocPath, tuple[int, int]]]:
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(error, text, display) from None
+    try:
+        node = loader.get_single_node()
+    except _Refused as refused:
+        raise _mark_error(refused.problem, display, refused.mark) from None
+    except yaml.MarkedYAMLError as error:
+        problem = f"not valid YAML: {_yaml_problem(error)}"
+        raise _mark_error(problem, display, error.problem_mark or error.context_mark) from None
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(error, text, display) from None
+    except yaml.YAMLError as error:
+        raise PolicyError(f"not valid YAML: {error}", path=display) from None
+    except RecursionError:
+        raise PolicyError("policy is nested too deeply", path=display) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise PolicyError(
+            "policy file is empty; expected a mapping with name and version", path=display, line=1
+        )
+    builder = _Builder(display)
+    document = builder.value(node, (), 0)
+    if not isinstance(document, dict):
+        raise _mark_error(
+            f"expected a mapping at the top of the policy, got {_kind(document)}",
+            display,
+            node.start_mark,
+        )
+    return document, builder.marks, builder.key_marks
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain values, recording where every node starts."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.marks: dict[DocPath, tuple[int, int]] = {}
+        self.key_marks: dict[DocPath, tuple[int, int]] = {}
+        self._constructor = SafeConstructor()
+
+    def value(self, node: yaml.Node, doc_path: DocPath, depth: int) -> Any:
+        self.marks[doc_path] = _position(node.start_mark)
+        if depth > MAX_NESTING:
+            line, column = _position(node.start_mark)
+            raise PolicyError(
+                f"policy is nested more than {MAX_NESTING} levels deep",
+                path=self.display,
+                line=line,
+                column=column,
+            )
+        if node.tag not in _ALLOWED_TAGS:
+            raise self._error(
+                f"unsupported YAML tag {node.tag!r}; use plain text, numbers, true/false, "
+                "lists and mappings",
+                doc_path,
+                node.start_mark,
+            )
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, doc_path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                self.value(item, (*doc_path, index), depth + 1)
+                for index, item in enumerate(node.value)
+            ]
+        assert isinstance(node, yaml.ScalarNode)
+        if not _surrogate_free(node.value):
+            raise self._error(_SURROGATE, doc_path, node.start_mark)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError):
+            raise self._error(
+                f"cannot read the value {node.value!r}", doc_path, node.start_mark
+            ) from None
+
+    def _mapping(self, node: yaml.MappingNode, doc_path: DocPath, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not (
+                isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:str"
+            ):
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "..."
+                raise self._error(
+                    f"expected a text key, got {shown!r}; quote it", doc_path, key_node.start_mark
+                )
+            key = str(key_node.value)
+            if not _surrogate_free(key):
+                raise self._error(_SURROGATE, doc_path, key_node.start_mark)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise self._error(
+                    f"duplicate key {key!r} (first on line {first_line[key]}, again on line "
+                    f"{line}); a key may appear only once",
+                    (*doc_path, key),
+                    key_node.start_mark,
+                )
+            first_line[key] = line
+            self.key_marks[(*doc_path, key)] = _position(key_node.start_mark)
+            result[key] = self.value(value_node, (*doc_path, key), depth + 1)
+        return result
+
+    def _error(self, problem: str, doc_path: DocPath, mark: yaml.Mark) -> PolicyError:
+        line, column = _position(mark)
+        return PolicyError(
+            problem, path=self.display, line=line, column=column, where=format_doc_path(doc_path)
+        )
+
+
+def _reader_error(error: yaml.reader.ReaderError, text: str, display: str) -> PolicyError:
+    """A character YAML refuses (NUL, other control characters), located in the text."""
+    position = max(0, min(error.position, len(text)))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    character = error.character
+    code = ord(character) if isinstance(character, str) else int(character)
+    return PolicyError(
+        f"the policy contains a character YAML does not allow (U+{code:04X}); save it as "
+        "plain UTF-8 text",
+        path=display,
+        line=line,
+        column=column,
+    )
+
+
+def _surrogate_free(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError) -> str:
+    problem = error.problem or ""
+    if error.context and problem.startswith("but "):
+        return f"{error.context}, {problem}"
+    if error.context and problem:
+        return f"{problem} ({error.context})"
+    return problem or error.context or "syntax error"
+
+
+def _position(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+def _mark_error(problem: str, display: str, mark: yaml.Mark | None) -> PolicyError:
+    if mark is None:
+        return PolicyError(problem, path=display)
+    line, column = _position(mark)
+    return PolicyError(problem, path=display, line=line, column=column)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    Draft202012Validator.check_schema(_schema())
+    return Draft202012Validator(_schema())
+
+
+@lru_cache(maxsize=1)
+def _pattern_meanings() -> dict[str, str]:
+    """What each schema pattern means, in words, keyed by the pattern."""
+    defs = _schema()["$defs"]
+    meanings = {
+        defs["rule_id"]["pattern"]: "a rule id such as PA001 (two capital letters, three digits)",
+        defs["guid"]["pattern"]: "a GUID such as 00000003-0000-0000-c000-000000000000",
+        defs["permission"]["pattern"]: "a permission name such as Mail.Read "
+        "(letters, digits, '.', '_', '-')",
+        defs["permission_pattern"]["pattern"]: "a permission pattern such as *.ReadWrite* "
+        "(letters, digits, '.', '_', '-', '*', '?', '[...]')",
+        defs["profile_token"]["pattern"]: "a profile token such as V1S2SAppOnly "
+        "(letters and digits)",
+        defs["waiver"]["properties"]["expires"]["pattern"]: "a date written YYYY-MM-DD",
+        defs["rule"]["properties"]["references"]["items"]["pattern"]: "an https:// URL",
+    }
+    return meanings
+
+
+@dataclass(slots=True)
+class SchemaIssue:
+    doc_path: DocPath
+    problem: str
+    key: bool
+    lenient_waiver: int | None  # index of the waiver, when the issue only makes it malformed
+
+
+def schema_issues(policy_file: PolicyFile) -> list[SchemaIssue]:
+    issues: list[SchemaIssue] = []
+    for error in _validator().iter_errors(policy_file.document):
+        doc_path: DocPath = tuple(error.absolute_path)
+        if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
+            issue = _describe(error, (*doc_path, error.instance), policy_file)
+            issue.key = True
+        else:
+            issue = _describe(error, doc_path, policy_file)
+        if (
+            len(doc_path) >= 2
+            and doc_path[0] == "waivers"
+            and isinstance(doc_path[1], int)
+            and error.validator in _WAIVER_LENIENT_VALIDATORS
+        ):
+            issue.lenient_waiver = doc_path[1]
+        issues.append(issue)
+    return issues
+
+
+def _describe(error: Any, doc_path: DocPath, policy_file: PolicyFile) -> SchemaIssue:
+    validator = error.validator
+    instance = error.instance
+    schema = error.schema
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        extra = [key for key in instance if key not in allowed]
+        extra.sort(key=lambda key: policy_file.key_marks.get((*doc_path, key), (0, 0)))
+        expected = ", ".join(allowed)
+        return SchemaIssue(
+            (*doc_path, extra[0]),
+            f"unknown key {extra[0]!r}; expected one of: {expected}",
+            key=True,
+            lenient_waiver=None,
+        )
+    if validator == "not" and "dependentSchemas" in error.absolute_schema_path:
+        return SchemaIssue(("rules",), RULES_IN_EXTENDING_POLICY, True, None)
+    if validator == "required":
+        missing = [key for key in schema["required"] if key not in instance]
+        return SchemaIssue(doc_path, f"missing required key {missing[0]!r}", False, None)
+    if validator == "type":
+        expected_types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        expected = " or ".join(_TYPE_WORDS.get(str(name), str(name)) for name in expected_types)
+        return SchemaIssue(
+            doc_path, f"expected {expected}, got {_kind(instance)}{_shown(instance)}", False, None
+        )
+    if validator == "enum":
+        choices = ", ".join("null" if choice is None else str(choice) for choice in schema["enum"])
+        return SchemaIssue(
+            doc_path,
+            f"expected one of: {choices}; got {_kind(instance)}{_shown(instance)}",
+            False,
+            None,
+        )
+    if validator == "const":
+        return SchemaIssue(
+            doc_path,
+            f"expected {schema['const']!r}, got {_kind(instance)}{_shown(instance)}",
+            False,
+            None,
+        )
+    if validator == "pattern":
+        meaning = _pattern_meanings().get(schema["pattern"], f"text matching {schema['pattern']}")
+        return SchemaIssue(doc_path, f"expected {meaning}, got {instance!r}", False, None)
+    if validator == "minLength":
+        return SchemaIssue(doc_path, "expected a non-empty text", False, None)
+    if validator == "maxLength":
+        return SchemaIssue(
+            doc_path, f"expected at most {schema['maxLength']} characters", False, None
+        )
+    if validator == "minProperties":
+        keys = ", ".join(sorted(schema.get("properties", {})))
+        return SchemaIssue(doc_path, f"expected at least one of: {keys}", False, None)
+    return SchemaIssue(doc_path, str(error.message), False, None)
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a text",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return f" ({'true' if value else 'false'})"
+    if isinstance(value, (int, float)):
+        return f" ({value})"
+    if isinstance(value, str):
+        return f" ({value[:60]!r})"
+    return ""
+
+
+def format_doc_path(doc_path: DocPath) -> str:
+    text = ""
+    for part in doc_path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _IDENTIFIER.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part)}]"
+    return text

@@ -1,0 +1,351 @@
+"""Layering policy files into one `Policy`: `extends`, merging, and the waivers' fate.
+
+`load_policy`: the shipped default first, then every given file; a file's `extends` (a path
+relative to the file, or `default`) is loaded before it, once. Scalars and lists override,
+`applications` merge by `application_identifier` and `vdirs` by vdir id (an entry changes only
+the fields it states), `waivers` append. Rules are declared only by a policy without `extends`
+(the shipped default); other policies change a rule with `rule_overrides` (`severity`,
+`enabled`). The merged policy must declare exactly the rules auditor implements (`RuleId`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from auditor.model import (
+    UNWAIVABLE,
+    ApplicationPolicy,
+    Policy,
+    RuleId,
+    RuleInfo,
+    Severity,
+    VdirPolicy,
+    Waiver,
+)
+from auditor.policy.files import (
+    DEFAULT_POLICY,
+    RULES_IN_EXTENDING_POLICY,
+    DocPath,
+    PolicyError,
+    PolicyFile,
+    SchemaIssue,
+    default_policy_path,
+    format_doc_path,
+    read_policy_file,
+    schema_issues,
+)
+
+RULE_IDS: tuple[RuleId, ...] = tuple(RuleId)
+
+
+def load_policy(
+    paths: Sequence[Path] = (), *, default: bool = True, strict_waivers: bool = False
+) -> Policy:
+    """The effective policy: the shipped default (unless `default` is False), then `paths`.
+
+    Each file's `extends` is honoured (loaded first, once). Raises `PolicyError` for any policy
+    that is unreadable or invalid; malformed waivers are kept for rule WV001 unless
+    `strict_waivers` is set, in which case they are errors too.
+    """
+    chain = _Chain()
+    if default:
+        chain.add(default_policy_path(), DEFAULT_POLICY, via=None)
+    for path in paths:
+        chain.add(Path(path), str(path), via=None)
+    if not chain.files:
+        raise PolicyError("no policy to load: give a policy file or use the shipped default")
+    return _merge(chain.files, strict_waivers=strict_waivers)
+
+
+# --- loading the chain of files -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Chain:
+    """The policy files in load order, each once, with `extends` resolved before the file."""
+
+    files: list[PolicyFile] = field(default_factory=list)
+    _loaded: set[Path] = field(default_factory=set)
+    _loading: list[Path] = field(default_factory=list)
+
+    def add(self, path: Path, display: str, via: tuple[PolicyFile, DocPath] | None) -> None:
+        resolved = path.resolve()
+        if resolved in self._loaded:
+            return
+        if resolved in self._loading:
+            if via is not None:
+                raise via[0].error("`extends` makes a cycle: a policy extends itself", via[1])
+            raise PolicyError("`extends` makes a cycle", path=display)
+        self._loading.append(resolved)
+        try:
+            if via is not None and not path.is_file():
+                raise via[0].error(f"the policy it extends was not found ({display})", via[1])
+            policy_file = read_policy_file(path, display)
+            base = policy_file.document.get("extends")
+            if isinstance(base, str) and base:
+                self._add_base(policy_file, base)
+            self.files.append(policy_file)
+            self._loaded.add(resolved)
+        finally:
+            self._loading.pop()
+
+    def _add_base(self, policy_file: PolicyFile, base: str) -> None:
+        if base == DEFAULT_POLICY:
+            self.add(default_policy_path(), DEFAULT_POLICY, (policy_file, ("extends",)))
+            return
+        target = policy_file.resolved.parent / base
+        display = str(PurePath(policy_file.display).parent / base)
+        self.add(target, display, (policy_file, ("extends",)))
+
+
+def _merge(files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
+    state = _MergeState()
+    for policy_file in files:
+        issues = schema_issues(policy_file)
+        hard = [issue for issue in issues if issue.lenient_waiver is None]
+        if hard or (strict_waivers and issues):
+            raise _first_issue(policy_file, hard or issues)
+        lenient: dict[int | None, SchemaIssue] = {}
+        for issue in issues:
+            lenient.setdefault(issue.lenient_waiver, issue)
+        state.apply(policy_file, lenient, strict_waivers=strict_waivers)
+    return state.finish(files, strict_waivers=strict_waivers)
+
+
+def _first_issue(policy_file: PolicyFile, issues: Sequence[SchemaIssue]) -> PolicyError:
+    def order(issue: SchemaIssue) -> tuple[tuple[int, int], int]:
+        marks = policy_file.key_marks if issue.key else policy_file.marks
+        return marks.get(issue.doc_path, (0, 0)), -len(issue.doc_path)
+
+    first = min(issues, key=order)
+    return policy_file.error(first.problem, first.doc_path, key=first.key)
+
+
+@dataclass(slots=True)
+class _MergeState:
+    name: str = ""
+    rules: dict[str, RuleInfo] = field(default_factory=dict)
+    rule_origin: dict[str, tuple[PolicyFile, DocPath]] = field(default_factory=dict)
+    applications: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vdirs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    csv_list_separator: str | None = None
+    waivers: list[tuple[PolicyFile, int, dict[str, Any], str | None]] = field(default_factory=list)
+
+    def apply(
+        self,
+        policy_file: PolicyFile,
+        lenient: Mapping[int | None, SchemaIssue],
+        *,
+        strict_waivers: bool,
+    ) -> None:
+        document = policy_file.document
+        self.name = document["name"]
+        if "rules" in document:
+            if "extends" in document:
+                raise policy_file.error(RULES_IN_EXTENDING_POLICY, ("rules",), key=True)
+            for rule_id, declared in document["rules"].items():
+                self.rules[rule_id] = RuleInfo(
+                    id=rule_id,
+                    title=declared["title"],
+                    severity=Severity(declared["severity"]),
+                    rationale=declared["rationale"],
+                    references=tuple(declared["references"]),
+                    remediation=declared["remediation"],
+                    enabled=declared.get("enabled", True),
+                )
+                self.rule_origin[rule_id] = (policy_file, ("rules", rule_id))
+        for rule_id, override in document.get("rule_overrides", {}).items():
+            if rule_id not in self.rules:
+                raise policy_file.error(
+                    f"no rule {rule_id} is declared by the policies below this one",
+                    ("rule_overrides", rule_id),
+                    key=True,
+                )
+            info = self.rules[rule_id]
+            self.rules[rule_id] = RuleInfo(
+                id=info.id,
+                title=info.title,
+                severity=Severity(override.get("severity", info.severity)),
+                rationale=info.rationale,
+                references=info.references,
+                remediation=info.remediation,
+                enabled=override.get("enabled", info.enabled),
+            )
+        self._merge_applications(policy_file)
+        self._merge_vdirs(policy_file)
+        for key in (
+            "forbidden_app_only",
+            "known_profile_tokens",
+            "app_only_profile_tokens",
+            "forbidden_profiles_everywhere",
+        ):
+            if key in document:
+                self.lists[key] = tuple(document[key])
+        if "csv_list_separator" in document:
+            self.csv_list_separator = document["csv_list_separator"]
+        for index, waiver in enumerate(document.get("waivers", [])):
+            issue = lenient.get(index)
+            why = None
+            if issue is not None:
+                why = f"{format_doc_path(issue.doc_path)}: {issue.problem}"
+            else:
+                why = _waiver_date_problem(waiver["expires"])
+                if why is not None and strict_waivers:
+                    raise policy_file.error(why, ("waivers", index, "expires"))
+                if why is not None:
+                    why = f"waivers[{index}].expires: {why}"
+            self.waivers.append((policy_file, index, waiver, why))
+
+    def _merge_applications(self, policy_file: PolicyFile) -> None:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(policy_file.document.get("applications", [])):
+            key = entry["application_identifier"].lower()
+            if key in seen:
+                raise policy_file.error(
+                    f"application {key} is listed twice in this policy (also "
+                    f"applications[{seen[key]}], line "
+                    f"{policy_file.line(('applications', seen[key]))})",
+                    ("applications", index, "application_identifier"),
+                )
+            seen[key] = index
+            merged = self.applications.setdefault(
+                key, {"name": entry.get("name", key), "approved_app_only": ()}
+            )
+            if "name" in entry:
+                merged["name"] = entry["name"]
+            if "approved_app_only" in entry:
+                merged["approved_app_only"] = tuple(dict.fromkeys(entry["approved_app_only"]))
+
+    def _merge_vdirs(self, policy_file: PolicyFile) -> None:
+        from auditor.layout import find_vdir
+
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(policy_file.document.get("vdirs", [])):
+            known = find_vdir(entry["vdir"])
+            if known is None:
+                raise policy_file.error(
+                    f"unknown vdir {entry['vdir']!r}; expected a canonical IIS path such as "
+                    "'Default Web Site/API' or 'Exchange Back End/ecp'",
+                    ("vdirs", index, "vdir"),
+                )
+            key = known.id.casefold()
+            if key in seen:
+                raise policy_file.error(
+                    f"vdir {known.id!r} is listed twice in this policy (also vdirs[{seen[key]}], "
+                    f"line {policy_file.line(('vdirs', seen[key]))})",
+                    ("vdirs", index, "vdir"),
+                )
+            seen[key] = index
+            merged = self.vdirs.setdefault(
+                key,
+                {
+                    "vdir": known.id,
+                    "default_profiles": None,
+                    "allowed_profiles": (),
+                    "forbidden_profiles": (),
+                },
+            )
+            for name in ("default_profiles", "allowed_profiles", "forbidden_profiles"):
+                if name in entry:
+                    merged[name] = tuple(entry[name])
+
+    def finish(self, files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
+        for rule_id, (policy_file, doc_path) in self.rule_origin.items():
+            if rule_id not in RULE_IDS:
+                raise policy_file.error(
+                    f"auditor has no rule {rule_id}; known rules: {', '.join(RULE_IDS)}",
+                    doc_path,
+                    key=True,
+                )
+        missing = [rule_id for rule_id in RULE_IDS if rule_id not in self.rules]
+        if missing:
+            last = files[-1]
+            raise last.error(
+                f"the policy does not declare rule(s) {', '.join(missing)}; start from "
+                "`extends: default`",
+            )
+        waivers: list[Waiver] = []
+        malformed: list[tuple[int | None, str]] = []
+        malformed_sources: list[str] = []
+        for policy_file, index, entry, problem in self.waivers:
+            why = problem
+            waived = entry.get("rule")
+            rule_problem = None
+            if why is None and waived not in self.rules:
+                rule_problem = f"no rule {waived} is declared by the policy"
+            elif why is None and waived in UNWAIVABLE:
+                rule_problem = f"rule {waived} cannot be waived"
+            if rule_problem is not None:
+                if strict_waivers:
+                    raise policy_file.error(rule_problem, ("waivers", index, "rule"))
+                why = f"waivers[{index}].rule: {rule_problem}"
+            if why is not None:
+                malformed.append((policy_file.line(("waivers", index)), why))
+                malformed_sources.append(policy_file.display)
+                continue
+            waivers.append(
+                Waiver(
+                    rule=entry["rule"],
+                    subject=entry["subject"],
+                    reason=entry["reason"],
+                    ticket=entry["ticket"],
+                    owner=entry["owner"],
+                    approver=entry["approver"],
+                    expires=entry["expires"],
+                    line=policy_file.line(("waivers", index)),
+                    source=policy_file.display,
+                )
+            )
+        digest = hashlib.sha256()
+        for policy_file in files:
+            digest.update(f"{len(policy_file.canonical)}:".encode("ascii"))
+            digest.update(policy_file.canonical)
+        lists = self.lists
+        return Policy(
+            name=self.name,
+            sha256=digest.hexdigest(),
+            sources=tuple(policy_file.display for policy_file in files),
+            rules=tuple(
+                dataclasses.replace(info, id=RuleId(info.id)) for info in self.rules.values()
+            ),
+            applications=tuple(
+                ApplicationPolicy(
+                    application_identifier=key,
+                    name=entry["name"],
+                    approved_app_only=entry["approved_app_only"],
+                )
+                for key, entry in self.applications.items()
+            ),
+            forbidden_app_only=lists.get("forbidden_app_only", ()),
+            known_profile_tokens=lists.get("known_profile_tokens", ()),
+            app_only_profile_tokens=lists.get("app_only_profile_tokens", ("V1S2SAppOnly",)),
+            vdirs=tuple(
+                VdirPolicy(
+                    vdir=entry["vdir"],
+                    default_profiles=entry["default_profiles"],
+                    allowed_profiles=entry["allowed_profiles"],
+                    forbidden_profiles=entry["forbidden_profiles"],
+                )
+                for entry in self.vdirs.values()
+            ),
+            forbidden_profiles_everywhere=lists.get("forbidden_profiles_everywhere", ()),
+            csv_list_separator=self.csv_list_separator,
+            waivers=tuple(waivers),
+            malformed_waivers=tuple(malformed),
+            malformed_waiver_sources=tuple(malformed_sources),
+        )
+
+
+def _waiver_date_problem(expires: str) -> str | None:
+    try:
+        datetime.date.fromisoformat(expires)
+    except ValueError:
+        return f"{expires!r} is not a calendar date (expected YYYY-MM-DD)"
+    return None
