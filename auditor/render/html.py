@@ -346,7 +346,6 @@ class Page:
     print_header_css: Markup
     expiry_days: int
     approval_script_rows: int
-    open_rows_up_to: int
 
 
 def render_html(report: Report) -> str:
@@ -355,7 +354,6 @@ def render_html(report: Report) -> str:
     return template.render(
         page=_page(report),
         PermissionMark=PermissionMark,
-        Presence=Presence,
         CellKind=CellKind,
     )
 
@@ -575,7 +573,6 @@ def _page(report: Report) -> Page:
         ),
         expiry_days=EXPIRY_WARNING_DAYS,
         approval_script_rows=APPROVAL_SCRIPT_ROWS,
-        open_rows_up_to=OPEN_ROWS_UP_TO,
     )
 
 
@@ -592,6 +589,7 @@ class _Context:
         script_ref: _ScriptRefMaker,
     ) -> None:
         self.report = report
+        self.root = _common_root(source.path for source in report.inventory.inputs)
         self.anchors = anchors
         self.script_ref = script_ref
         self.server_of_path: dict[str, str] = {}
@@ -802,10 +800,10 @@ def _config_row(
 ) -> ConfigChangeRow:
     first = items[0][1]
     enables = set(first.enables)
+    # The value after the change, then what it takes out; an emptied value shows only that.
+    kept = _segments(first.target_value) if first.target_value or not first.removes else ()
     segments = [
-        Segment(_shown(seg), CellKind.ENABLE if seg in enables else CellKind.KEEP)
-        for seg in _segments(first.target_value)
-        if first.target_value or not first.removes
+        Segment(_shown(seg), CellKind.ENABLE if seg in enables else CellKind.KEEP) for seg in kept
     ]
     segments.extend(Segment(_shown(seg), CellKind.REMOVE) for seg in first.removes)
     remediation: list[ScriptRef] = []
@@ -898,7 +896,7 @@ def _applications(report: Report, context: _Context) -> tuple[ApplicationView, .
         first = groups[0][0]
         exports_of = [_exports(group, context) for group in groups]
         differences = tuple(
-            f"{_place_list(exports_of[i])}: {_app_diff(first, group[0])}"
+            f"{ranges(exports_of[i])}: {_app_diff(first, group[0])}"
             for i, group in enumerate(groups[1:], 1)
         )
         judgement = report.judgements.application(first.subject)
@@ -908,8 +906,8 @@ def _applications(report: Report, context: _Context) -> tuple[ApplicationView, .
                 anchor=f"app-{index}",
                 record=first,
                 exports=sum(len(places) for places in exports_of),
-                places=_place_list(exports_of[0]),
-                source=_relative(first.source.path, _root(report))
+                places=ranges(exports_of[0]),
+                source=_relative(first.source.path, context.root)
                 + (f":{first.source.line}" if first.source.line is not None else ""),
                 differences=differences,
                 judgement=judgement,
@@ -941,10 +939,6 @@ def _exports(records: Sequence[PartnerApplication], context: _Context) -> list[s
             server = record.server if evidence is record.source else None
             places.append(server or context.server_of_path.get(evidence.path) or evidence.path)
     return places
-
-
-def _place_list(places: Sequence[str]) -> str:
-    return ranges(places)
 
 
 def _app_diff(first: PartnerApplication, other: PartnerApplication) -> str:
@@ -1179,7 +1173,7 @@ def _finding_row(
         finding=finding,
         anchor=context.anchors[id(finding)],
         target=context.target(finding),
-        where=_relative(finding.location.path, _root(context.report)) + line,
+        where=_relative(finding.location.path, context.root) + line,
         variants=() if same_as else _variants(finding.evidence, context),
         same_as=same_as,
         script=script,
@@ -1197,7 +1191,7 @@ def _variants(evidence: Sequence[Evidence], context: _Context) -> tuple[Variant,
     for item in evidence:
         groups.setdefault(item.raw, []).append(item)
     ordered = sorted(groups.values(), key=lambda items: -len(items))
-    root = _root(context.report)
+    root = context.root
     base_tokens = context.tokens_of_path.get(ordered[0][0].path) if ordered else None
     variants = []
     for index, items in enumerate(ordered):
@@ -1335,12 +1329,8 @@ def _data_rows(change_set: ChangeSet) -> tuple[DataRow, ...]:
 # --- inputs ----------------------------------------------------------------------------------
 
 
-def _root(report: Report) -> str:
-    return _common_root(source.path for source in report.inventory.inputs)
-
-
-@functools.lru_cache(maxsize=8)
-def _common_root_of(paths: tuple[str, ...]) -> str:
+def _common_root(paths: Iterable[str]) -> str:
+    """The deepest folder that holds every input (display only: paths are shown below it)."""
     split = [path.replace("\\", "/").split("/")[:-1] for path in paths]
     if not split:
         return ""
@@ -1355,10 +1345,6 @@ def _common_root_of(paths: tuple[str, ...]) -> str:
     return "/".join(prefix)
 
 
-def _common_root(paths: Iterable[str]) -> str:
-    return _common_root_of(tuple(paths))
-
-
 def _relative(path: str, root: str) -> str:
     normal = path.replace("\\", "/")
     if root and normal.startswith(root + "/"):
@@ -1367,7 +1353,7 @@ def _relative(path: str, root: str) -> str:
 
 
 def _inputs(report: Report, context: _Context) -> Inputs:
-    root = _root(report)
+    root = context.root
     servers = set(context.servers)
     servers.update(app.server for app in report.inventory.partner_applications if app.server)
     grouped: dict[tuple[str, str, str | None], list[str]] = {}
