@@ -656,6 +656,9 @@ class _Context:
         name = self.app_names.get(finding.subject)
         if name is not None:
             return name
+        vdir = finding.details.get("vdir")
+        if isinstance(vdir, str) and finding.details.get("variants"):
+            return f"{vdir}, across servers"
         return finding.subject
 
 
@@ -1174,7 +1177,9 @@ def _finding_row(
         anchor=context.anchors[id(finding)],
         target=context.target(finding),
         where=_relative(finding.location.path, context.root) + line,
-        variants=() if same_as else _variants(finding.evidence, context),
+        variants=()
+        if same_as
+        else (_rule_variants(finding) or _variants(finding.evidence, context)),
         same_as=same_as,
         script=script,
         resolved_by=resolved_by,
@@ -1184,6 +1189,35 @@ def _finding_row(
             else None
         ),
     )
+
+
+def _rule_variants(finding: Finding) -> tuple[Variant, ...]:
+    """The variants a rule recorded in its details (FL001: each distinct Profiles value and every
+    server that has it), the first in full and the others as a token diff against it."""
+    recorded = finding.details.get("variants")
+    if not isinstance(recorded, list) or not recorded:
+        return ()
+    parsed: list[tuple[list[str], list[str]]] = []
+    for item in recorded:
+        if not isinstance(item, dict):
+            return ()
+        servers, profiles = item.get("servers"), item.get("profiles")
+        if not isinstance(servers, list) or not isinstance(profiles, list):
+            return ()
+        parsed.append(([str(s) for s in servers], [str(p) for p in profiles]))
+    base = parsed[0][1]
+    variants = []
+    for index, (servers, profiles) in enumerate(parsed):
+        place = f"{plural(len(servers), 'server')} ({ranges(servers)})"
+        if index == 0:
+            variants.append(Variant(place, "|".join(profiles), None))
+            continue
+        diff = tuple(
+            [*(f"+{_shown(t)}" for t in profiles if t not in base)]
+            + [f"-{_shown(t)}" for t in base if t not in profiles]
+        )
+        variants.append(Variant(place, "|".join(profiles), diff))
+    return tuple(variants)
 
 
 def _variants(evidence: Sequence[Evidence], context: _Context) -> tuple[Variant, ...]:

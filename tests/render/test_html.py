@@ -851,3 +851,26 @@ def test_five_thousand_findings_render_quickly_and_compactly() -> None:
     page = Page(html)
     assert "Findings by rule" in page.plain_text
     assert len([attrs for tag, attrs in page.tags if tag == "tr" and attrs.get("id")]) == 5000
+
+
+def test_rule_variants_list_every_server(recipe: Report) -> None:
+    """FL001 records each distinct value with all its servers: the page lists them in full."""
+    servers = [f"EX{index:03d}" for index in range(1, 61)]
+    deviating = servers[2::6]
+    variants = [
+        {
+            "profiles": list(report_factory.API_DEFAULT),
+            "servers": [s for s in servers if s not in deviating],
+        },
+        {"profiles": [*report_factory.API_DEFAULT, "V1S2SAppOnly"], "servers": deviating},
+    ]
+    findings = tuple(
+        dataclasses.replace(f, details={"vdir": report_factory.API_VDIR, "variants": variants})
+        if f.rule_id == "FL001"
+        else f
+        for f in recipe.findings
+    )
+    rows = Page(render_html(dataclasses.replace(recipe, findings=findings))).table("FL001 findings")
+    assert rows[1][0] == "Default Web Site/API, across servers"
+    assert "50 servers (EX001, EX002, EX004-EX008, EX010-EX014," in rows[1][2]
+    assert f"10 servers ({', '.join(deviating)}): +V1S2SAppOnly" in rows[1][2]

@@ -37,6 +37,9 @@ def _assert_fleet_page(html: str, servers: int, changed: int) -> None:
     assert html.count(f"identical in {servers} exports, EX001-EX{servers:03d}") == 5
     # Only the servers that deviate get a grid row; the others are one sentence.
     assert f"No deviation on {servers - changed} servers:" in html
+    # FL001 lists every server of each variant, the deviating ones as a token diff.
+    assert f"{changed} servers ({', '.join(names)}):" in html
+    assert "across servers" in html
     grid = html[html.index("<caption>Servers that deviate") :]
     grid = grid[: grid.index("</table>")]
     assert f"Servers that deviate ({changed})" in grid
