@@ -126,23 +126,38 @@ def _settings(config: WebConfig, *, without_profiles: bool) -> list[tuple[str | 
     ]
 
 
+@dataclasses.dataclass(slots=True)
+class _Checks:
+    """Every check made, in order, and the ones that failed."""
+
+    made: list[str] = dataclasses.field(default_factory=list)
+    failed: list[str] = dataclasses.field(default_factory=list)
+
+    def check(self, ok: bool, what: str) -> None:
+        self.made.append(what)
+        if not ok:
+            self.failed.append(what)
+
+
 def attest(before: Inventory, after: Inventory, plan_text: str) -> AttestResult:
     """Compare before/after inventories against the plan; see the module docstring."""
     planned_apps, planned_configs = _planned(plan_text)
-    checks: list[str] = []
-    differences: list[str] = []
-
-    def check(ok: bool, what: str) -> None:
-        checks.append(what)
-        if not ok:
-            differences.append(what)
-
+    checks = _Checks()
     for label, inventory in (("before", before), ("after", after)):
         for problem in inventory.problems:
-            check(False, f"{label}: {problem.place}: {problem.message}")
+            checks.check(False, f"{label}: {problem.place}: {problem.message}")
+    _check_applications(checks, before, after, planned_apps)
+    _check_web_configs(checks, before, after, planned_configs)
+    return AttestResult(checks=tuple(checks.made), differences=tuple(checks.failed))
 
-    apps_before = {app.application_identifier: app for app in before.partner_applications}
-    apps_after = {app.application_identifier: app for app in after.partner_applications}
+
+def _check_applications(
+    checks: _Checks, before: Inventory, after: Inventory, planned_apps: list[_PlannedApp]
+) -> None:
+    """Only the planned AppOnlyPermissions changed, from the audited list to the target."""
+    check = checks.check
+    apps_before = {app.application_identifier.lower(): app for app in before.partner_applications}
+    apps_after = {app.application_identifier.lower(): app for app in after.partner_applications}
     check(
         apps_before.keys() == apps_after.keys(),
         "the same partner applications exist before and after "
@@ -178,6 +193,12 @@ def attest(before: Inventory, after: Inventory, plan_text: str) -> AttestResult:
             f"{list(planned.target)} (found {list(new_app.app_only_permissions.values)})",
         )
 
+
+def _check_web_configs(
+    checks: _Checks, before: Inventory, after: Inventory, planned_configs: list[_PlannedConfig]
+) -> None:
+    """Only the planned Profiles values changed; every other web.config is byte-identical."""
+    check = checks.check
     configs_before = {(c.server.lower(), c.vdir.lower()): c for c in before.web_configs}
     configs_after = {(c.server.lower(), c.vdir.lower()): c for c in after.web_configs}
     check(
@@ -220,4 +241,3 @@ def attest(before: Inventory, after: Inventory, plan_text: str) -> AttestResult:
                 f"{planned_config.server} {planned_config.vdir}: "
                 "planned web.config missing before or after",
             )
-    return AttestResult(checks=tuple(checks), differences=tuple(differences))

@@ -2,7 +2,10 @@
 
 Everything here is a frozen, slotted dataclass or a closed enum. Parsers build
 `PartnerApplication` and `WebConfig` records (each carrying its `Evidence`), `normalise` folds
-them into one `Inventory`, rules turn an inventory into `Finding`s, and renderers read a `Report`.
+them into one `Inventory`, rules judge every permission and profile token once (`Judgements`)
+and raise `Finding`s from those judgements, the planner turns them into plan items
+(`ChangeSet`, `PlanItem`, `Skipped`), and renderers read a `Report`: they display judgements,
+plan items, `Report.verdict` and `Location.place`, and never re-derive them.
 "Changing" a value means `dataclasses.replace`.
 """
 

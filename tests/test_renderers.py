@@ -6,6 +6,7 @@ the project is checked out.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import re
@@ -187,3 +188,18 @@ def test_findings_json_carries_each_findings_plan_and_the_skipped(report: Report
         "web-config:EX01:Default Web Site/API",
         "web-config:EX02:Default Web Site/API",
     ]
+
+
+def test_attest_matches_applications_whatever_the_case_of_their_identifier(
+    report: Report,
+) -> None:
+    upper = tuple(
+        dataclasses.replace(app, application_identifier=app.application_identifier.upper())
+        for app in report.inventory.partner_applications
+    )
+    before = dataclasses.replace(report.inventory, partner_applications=upper)
+    result = attest(before, before, render_plan(report))
+    graph = "00000003-0000-0000-c000-000000000000"
+    assert not [d for d in result.differences if "missing before or after" in d]
+    assert any(c.startswith(f"{graph}: before, AppOnlyPermissions equal") for c in result.checks)
+    assert [d for d in result.differences if d.startswith(f"{graph}: after,")]

@@ -256,7 +256,8 @@ class _MergeState:
                 if name in entry:
                     merged[name] = tuple(entry[name])
 
-    def finish(self, files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
+    def _check_rules(self, files: Sequence[PolicyFile]) -> None:
+        """The merged policy declares exactly the rules auditor implements."""
         for rule_id, (policy_file, doc_path) in self.rule_origin.items():
             if rule_id not in RULE_IDS:
                 raise policy_file.error(
@@ -271,6 +272,11 @@ class _MergeState:
                 f"the policy does not declare rule(s) {', '.join(missing)}; start from "
                 "`extends: default`",
             )
+
+    def _waivers(
+        self, *, strict_waivers: bool
+    ) -> tuple[list[Waiver], list[tuple[int | None, str]], list[str]]:
+        """The usable waivers, and (line, why) plus the file of every malformed one."""
         waivers: list[Waiver] = []
         malformed: list[tuple[int | None, str]] = []
         malformed_sources: list[str] = []
@@ -303,6 +309,11 @@ class _MergeState:
                     source=policy_file.display,
                 )
             )
+        return waivers, malformed, malformed_sources
+
+    def finish(self, files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
+        self._check_rules(files)
+        waivers, malformed, malformed_sources = self._waivers(strict_waivers=strict_waivers)
         digest = hashlib.sha256()
         for policy_file in files:
             digest.update(f"{len(policy_file.canonical)}:".encode("ascii"))

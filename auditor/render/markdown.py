@@ -179,9 +179,21 @@ def profiles_line(judgement: ProfilesJudgement) -> str | None:
 
 def render_markdown(report: Report) -> str:
     """The Markdown summary of one audit."""
+    lines = [
+        f"# auditor: {report.verdict.value.upper()}",
+        "",
+        *proposed_change(report),
+        *_overview(report),
+        *_judgement_lines(report),
+        *_findings(report),
+        *_scripts_rules_problems(report),
+    ]
+    return "\n".join(lines)
+
+
+def _overview(report: Report) -> list[str]:
     counts = report.counts()
-    lines = [f"# auditor: {report.verdict.value.upper()}", "", *proposed_change(report)]
-    lines += [
+    lines = [
         f"- change id: `{md_cell(report.change_id)}`",
         f"- judged as of: {report.as_of}",
         f"- policy: {md_cell(report.policy.name)} (sha256 `{report.policy.sha256}`)",
@@ -201,6 +213,10 @@ def render_markdown(report: Report) -> str:
             "Fix the inputs listed under problems and audit again.",
             "",
         ]
+    return lines
+
+
+def _judgement_lines(report: Report) -> list[str]:
     judged = [
         line
         for line in (
@@ -209,26 +225,31 @@ def render_markdown(report: Report) -> str:
         )
         if line is not None
     ]
-    if judged:
-        lines += ["## Judgements", "", *judged, ""]
-    lines += ["## Findings", ""]
-    if report.findings:
-        lines += [
-            "| rule | severity | subject | where | status | script |",
-            "|---|---|---|---|---|---|",
-        ]
-        for finding in report.findings:
-            status = "active"
-            if finding.suppressed and finding.waiver is not None:
-                status = f"waived ({finding.waiver.ticket}, until {finding.waiver.expires})"
-            lines.append(
-                f"| {finding.rule_id} | {finding.severity.value} | {md_cell(finding.subject)} | "
-                f"{md_cell(finding.location.place)} | {md_cell(status)} | "
-                f"{md_cell(finding.remediation or '-')} |"
-            )
-    else:
-        lines.append("No findings.")
-    lines.append("")
+    return ["## Judgements", "", *judged, ""] if judged else []
+
+
+def _findings(report: Report) -> list[str]:
+    lines = ["## Findings", ""]
+    if not report.findings:
+        return [*lines, "No findings.", ""]
+    lines += [
+        "| rule | severity | subject | where | status | script |",
+        "|---|---|---|---|---|---|",
+    ]
+    for finding in report.findings:
+        status = "active"
+        if finding.suppressed and finding.waiver is not None:
+            status = f"waived ({finding.waiver.ticket}, until {finding.waiver.expires})"
+        lines.append(
+            f"| {finding.rule_id} | {finding.severity.value} | {md_cell(finding.subject)} | "
+            f"{md_cell(finding.location.place)} | {md_cell(status)} | "
+            f"{md_cell(finding.remediation or '-')} |"
+        )
+    return [*lines, ""]
+
+
+def _scripts_rules_problems(report: Report) -> list[str]:
+    lines: list[str] = []
     if report.scripts:
         lines += ["## Scripts", "", "| script | sha256 |", "|---|---|"]
         lines += [f"| {md_cell(script.name)} | `{script.sha256}` |" for script in report.scripts]
@@ -244,4 +265,4 @@ def render_markdown(report: Report) -> str:
                 f"- `{md_cell(problem.place)}` {problem.code.value}: {md_cell(problem.message)}"
             )
         lines.append("")
-    return "\n".join(lines)
+    return lines

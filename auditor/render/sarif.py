@@ -106,7 +106,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 def render_sarif(report: Report) -> str:
     """The SARIF 2.1.0 log of one audit."""
     rules = [_rule(info) for info in report.policy.rules]
-    rule_index = {info.id: index for index, info in enumerate(report.policy.rules)}
+    rule_index: dict[str, int] = {info.id: i for i, info in enumerate(report.policy.rules)}
     log = {
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
@@ -156,6 +156,7 @@ def render_sarif(report: Report) -> str:
                 "properties": {
                     "asOf": report.as_of,
                     "changeId": report.change_id,
+                    "verdict": report.verdict.value,
                     "policy": {"name": report.policy.name, "sha256": report.policy.sha256},
                 },
             }

@@ -20,7 +20,10 @@ Matching, chosen to fail closed:
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import functools
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,17 +70,34 @@ def fold_token(segment: str) -> str:
     return "".join(kept).casefold()
 
 
+@functools.lru_cache(maxsize=8)
+def _glob_matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for every glob, case-folded; the matching group names the first pattern."""
+    alternatives = (
+        f"(?P<p{index}>{fnmatch.translate(pattern.casefold())})"
+        for index, pattern in enumerate(patterns)
+    )
+    return re.compile("|".join(alternatives) or "(?!)")
+
+
 def forbidden_pattern(name: str, patterns: Sequence[str]) -> str | None:
-    """The first forbidden glob that `name`, or any whitespace-separated part of it, matches."""
-    candidates = [name.casefold()]
+    """The first forbidden glob that `name`, or any whitespace-separated part of it, matches.
+
+    Globs match case-insensitively (both sides case-folded), as `fnmatch.fnmatchcase` would.
+    """
+    wanted = tuple(patterns)
+    matcher = _glob_matcher(wanted)
+    candidates = [name]
     parts = name.split()
     if len(parts) > 1 or (parts and parts[0] != name):
-        candidates.extend(part.casefold() for part in parts)
-    for pattern in patterns:
-        folded = pattern.casefold()
-        if any(fnmatch.fnmatchcase(candidate, folded) for candidate in candidates):
-            return pattern
-    return None
+        candidates.extend(parts)
+    first: int | None = None
+    for candidate in candidates:
+        match = matcher.match(candidate.casefold())
+        if match is not None and match.lastgroup is not None:
+            index = int(match.lastgroup[1:])
+            first = index if first is None else min(first, index)
+    return wanted[first] if first is not None else None
 
 
 # --- partner applications ----------------------------------------------------------------------
@@ -213,6 +233,57 @@ def _drop_kind(segment: str, canonical: str | None) -> str:
     return DROP_CASE
 
 
+@dataclass(frozen=True, slots=True)
+class _VdirTokens:
+    """What the policy says about profile tokens on one vdir."""
+
+    tables: ProfileTables
+    forbidden: Mapping[str, tuple[str, str]]  # from `forbidden_profiles`
+    approved: frozenset[str]  # tokens a repair may enable: allowed here, or shipped default
+    default: tuple[str, ...] | None
+
+    def segment(self, segment: str) -> TokenJudgement:
+        """The marks of one segment (its action is decided with the whole value in view)."""
+        folded = fold_token(segment)
+        exact = segment in self.tables.known
+        canonical = self.tables.known_folded.get(folded) if folded else None
+        marks: list[TokenMark] = []
+        drop_kind = None
+        if exact:
+            marks.append(TokenMark.HONOURED)
+        else:
+            marks.append(TokenMark.DROPPED)
+            drop_kind = _drop_kind(segment, canonical)
+            if canonical is None and segment != "":
+                marks.append(TokenMark.UNKNOWN_TOKEN)
+        spelling, reason = self.forbidden.get(folded, (None, None)) if folded else (None, None)
+        if reason is not None:
+            marks.append(TokenMark.FORBIDDEN)
+            canonical = canonical or spelling
+        if exact and self.default is not None and segment not in self.default:
+            marks.append(TokenMark.ADDED)
+        return TokenJudgement(
+            segment=segment,
+            canonical=canonical,
+            marks=tuple(marks),
+            drop_kind=drop_kind,
+            forbidden_reason=reason,
+        )
+
+    def action(
+        self, token: TokenJudgement, honoured: set[str], effective_after: list[str]
+    ) -> TokenAction:
+        """Keep, remove or enable `token`, given what is honoured and what stays so far."""
+        if token.forbidden_reason is not None or token.canonical is None:
+            return TokenAction.REMOVE
+        if TokenMark.HONOURED in token.marks:
+            return TokenAction.REMOVE if token.segment in effective_after else TokenAction.KEEP
+        canonical = token.canonical
+        if canonical in honoured or canonical in effective_after or canonical not in self.approved:
+            return TokenAction.REMOVE
+        return TokenAction.ENABLE
+
+
 def judge_profiles(config: WebConfig, policy: Policy, tables: ProfileTables) -> ProfilesJudgement:
     """Every segment of the file's effective Profiles value, and the value a repair would set.
 
@@ -238,51 +309,25 @@ def judge_profiles(config: WebConfig, policy: Policy, tables: ProfileTables) -> 
             missing_default=tuple(default or ()),
             target=None,
         )
-    forbidden = forbidden_profiles(policy, vdir_policy, tables)
-    approved = set(vdir_policy.allowed_profiles) | set(default or ()) if vdir_policy else set()
+    approved = set(default or ())
+    if vdir_policy is not None:
+        approved.update(vdir_policy.allowed_profiles)
+    rules = _VdirTokens(
+        tables=tables,
+        forbidden=forbidden_profiles(policy, vdir_policy, tables),
+        approved=frozenset(approved),
+        default=default,
+    )
     segments = profiles.tokens if profiles.raw != "" else ()
     honoured = {segment for segment in segments if segment in tables.known}
     effective_after: list[str] = []
     judgements: list[TokenJudgement] = []
     for segment in segments:
-        folded = fold_token(segment)
-        exact = segment in tables.known
-        canonical = tables.known_folded.get(folded) if folded else None
-        marks: list[TokenMark] = []
-        drop_kind = None
-        if exact:
-            marks.append(TokenMark.HONOURED)
-        else:
-            marks.append(TokenMark.DROPPED)
-            drop_kind = _drop_kind(segment, canonical)
-            if canonical is None and segment != "":
-                marks.append(TokenMark.UNKNOWN_TOKEN)
-        spelling, reason = forbidden.get(folded, (None, None)) if folded else (None, None)
-        if reason is not None:
-            marks.append(TokenMark.FORBIDDEN)
-            canonical = canonical or spelling
-        if exact and default is not None and segment not in default:
-            marks.append(TokenMark.ADDED)
-        if reason is not None or canonical is None:
-            action = TokenAction.REMOVE
-        elif exact:
-            action = TokenAction.REMOVE if segment in effective_after else TokenAction.KEEP
-        elif canonical in honoured or canonical in effective_after or canonical not in approved:
-            action = TokenAction.REMOVE
-        else:
-            action = TokenAction.ENABLE
-        if action is not TokenAction.REMOVE and canonical is not None:
-            effective_after.append(canonical)
-        judgements.append(
-            TokenJudgement(
-                segment=segment,
-                canonical=canonical,
-                marks=tuple(marks),
-                drop_kind=drop_kind,
-                action=action,
-                forbidden_reason=reason,
-            )
-        )
+        token = rules.segment(segment)
+        action = rules.action(token, honoured, effective_after)
+        if action is not TokenAction.REMOVE and token.canonical is not None:
+            effective_after.append(token.canonical)
+        judgements.append(dataclasses.replace(token, action=action))
     return ProfilesJudgement(
         subject=config.subject,
         server=config.server,
