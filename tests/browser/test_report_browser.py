@@ -152,6 +152,8 @@ def test_hostile_values_run_nothing(browser: Any, tmp_path: Path, with_csp: bool
 # --- real audits on the first screen, on a phone and on paper ------------------------------------
 
 DESKTOP = (1400, 900)
+# Letter less the page margins (12 mm each side, 16 mm top and bottom) at 96 px per inch.
+LETTER_CONTENT = (725, 933)
 PHONE = (390, 844)
 SCREENS = Path("/work/.notes/screens")
 
@@ -243,6 +245,14 @@ def test_first_screen_phone_and_paper(
     page.screenshot(path=str(SCREENS / f"{name}-phone-390.png"))
 
     page.emulate_media(media="print")
+    # Verdict, proposed change and the approval block (never split) end on the second printed
+    # page of Letter, the shorter paper (with room for rows the printer moves to the next page).
+    page.set_viewport_size({"width": LETTER_CONTENT[0], "height": LETTER_CONTENT[1]})
+    summary = page.locator("#summary").bounding_box()["height"]
+    approval = page.locator("#approval").bounding_box()["height"]
+    assert approval < LETTER_CONTENT[1], approval
+    assert summary + approval < 2 * LETTER_CONTENT[1] - 100, (summary, approval)
+    assert page.locator("#approval").evaluate("e => getComputedStyle(e).breakInside") == "avoid"
     ARTIFACTS.mkdir(exist_ok=True)
     for paper in ("A4", "Letter"):
         pdf = page.pdf(format=paper, print_background=True)
