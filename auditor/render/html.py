@@ -70,6 +70,8 @@ SOURCE_BUDGET_TOTAL = 160_000
 # The approval block lists each script's SHA-256 up to this many scripts; above it, it points at
 # the Scripts section (one row per script) so that the block stays on one printed page.
 APPROVAL_SCRIPT_ROWS = 8
+# Up to this many scripts each gets its own block (facts, data table); more share one table.
+SCRIPT_BLOCKS_UP_TO = 4
 # Tables longer than this start closed (and are left out of print, with a sentence saying so).
 OPEN_ROWS_UP_TO = 40
 
@@ -346,6 +348,7 @@ class Page:
     print_header_css: Markup
     expiry_days: int
     approval_script_rows: int
+    script_blocks_up_to: int
 
 
 def render_html(report: Report) -> str:
@@ -573,6 +576,7 @@ def _page(report: Report) -> Page:
         ),
         expiry_days=EXPIRY_WARNING_DAYS,
         approval_script_rows=APPROVAL_SCRIPT_ROWS,
+        script_blocks_up_to=SCRIPT_BLOCKS_UP_TO,
     )
 
 
