@@ -40,6 +40,10 @@ def _assert_fleet_page(html: str, servers: int, changed: int) -> None:
     # FL001 lists every server of each variant, the deviating ones as a token diff.
     assert f"{changed} servers ({', '.join(names)}):" in html
     assert "across servers" in html
+    # Scripts share one table: name, SHA-256, fixes and the values each works with.
+    assert (
+        f"<caption>{2 * changed} scripts: what each changes, its SHA-256 and size</caption>" in html
+    )
     grid = html[html.index("<caption>Servers that deviate") :]
     grid = grid[: grid.index("</table>")]
     assert f"Servers that deviate ({changed})" in grid
