@@ -95,10 +95,7 @@ def test_parsers_do_not_import_rules(module: str) -> None:
     assert not {name for name in _imports(MODULES[module]) if name.startswith("auditor.rules")}
 
 
-_NOT_YET = {
-    "auditor.render.html": "html.py still re-derives marks from the policy; the report "
-    "engineer switches it to Report.judgements (issue 12)",
-}
+_NOT_YET: dict[str, str] = {}  # renderer -> why it still reads the policy (none left)
 
 
 @pytest.mark.parametrize(

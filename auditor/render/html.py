@@ -1,13 +1,20 @@
 """The change-board HTML report: one self-contained page rendered from a `Report`.
 
-This module owns the view of a report that the page needs (permission matrices, the fleet of
-web.config profiles against the shipped defaults, findings grouped by severity then rule, waiver
-expiry relative to `report.as_of`) and hands it to the Jinja2 templates in
-`templates/html/`, which build every piece of markup. Jinja2 autoescaping is on for every
-template; the only `Markup` made here is Pygments' highlighted PowerShell (Pygments escapes it)
-and Pygments' own stylesheet. Every other value is plain text and is escaped by Jinja2. Before
-escaping, control, bidirectional-override and zero-width characters are replaced by visible
-stand-ins, so a hostile name can neither hide characters nor reorder what the board reads.
+This module shapes the report into what the page shows and hands it to the Jinja2 templates in
+`templates/html/`, which build every piece of markup. It displays decisions and never makes them:
+permission and token marks are the rules' judgements (`report.judgements`), the proposed change
+is the plan (`report.change_sets`, `report.skipped`); nothing here reads the policy's patterns or
+matches a name against one. What it does compute is arithmetic on those values (how many findings
+the plan fixes, which servers change), grouping for scale (an application identical in 60 exports
+shown once, vdirs that match the shipped default folded into one sentence, inputs identical on
+many servers on one row) and text (a server list as ranges, a token list as a diff).
+
+Jinja2 autoescaping is on for every template. The only `Markup` made here is Pygments'
+highlighted PowerShell (Pygments escapes it), Pygments' own stylesheet, rule texts with their
+backticks turned into `<code>` (escaped first) and the running print header, whose only report
+value (the change id) is CSS-escaped code point by code point. Before escaping, control,
+bidirectional-override and zero-width characters are replaced by visible stand-ins, so a hostile
+name can neither hide characters nor reorder what the board reads.
 
 The page loads nothing: inline CSS only (allowed by its SHA-256 in the Content-Security-Policy
 meta tag), no script, no URL that the browser fetches. Rendering is pure: the same `Report`
@@ -20,54 +27,65 @@ import base64
 import functools
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from fnmatch import fnmatchcase
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PowerShellLexer
 
 from auditor.model import (
+    ApplicationJudgement,
+    ChangeKind,
+    ChangeSet,
+    Evidence,
     Finding,
     PartnerApplication,
-    Policy,
+    PermissionJudgement,
+    PermissionMark,
+    Presence,
+    ProfilesJudgement,
     Report,
     RuleInfo,
     Script,
     Severity,
+    Skipped,
+    TokenAction,
+    TokenMark,
     Waiver,
-    WebConfig,
+    WebConfigChange,
 )
 from auditor.resources import templates_dir
 
-# Rule groups start expanded while the report is this small; above it they start collapsed
-# (print expands them all through CSS).
-OPEN_GROUPS_UP_TO = 200
 # Waivers that run out within this many days of `as_of` are called out in the summary.
 EXPIRY_WARNING_DAYS = 30
+# Script source is embedded (in a closed <details>) only while it stays this small: per script,
+# and for all embedded scripts together. Above it the page names the file and its hash.
+SOURCE_BUDGET_PER_SCRIPT = 64_000
+SOURCE_BUDGET_TOTAL = 160_000
+# The approval block lists each script's SHA-256 up to this many scripts; above it, it points at
+# the Scripts section (one row per script) so that the block stays on one printed page.
+APPROVAL_SCRIPT_ROWS = 8
+# Up to this many scripts each gets its own block (facts, data table); more share one table.
+SCRIPT_BLOCKS_UP_TO = 4
+# Tables longer than this start closed (and are left out of print, with a sentence saying so).
+OPEN_ROWS_UP_TO = 40
 
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069"
     "\ud800-\udfff\ufeff\ufff9-\ufffb\ufffe\uffff]"
 )
+_FUNCTION = re.compile(r"^function\s+([A-Za-z][A-Za-z0-9-]*)", re.MULTILINE)
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
 
 
-class Mark(StrEnum):
-    """Text markers printed next to a value, so the meaning survives black-and-white print."""
+class WaiverStatus(StrEnum):
+    """A waiver judged against `report.as_of` (arithmetic on two dates, no policy)."""
 
-    FORBIDDEN = "FORBIDDEN"
-    EXCESS = "EXCESS"
-    NOT_IN_ACT_AS = "NOT IN ACTAS"
-    APPROVED = "APPROVED"
-    NOT_GRANTED = "APPROVED, NOT GRANTED"
-    ADDED = "ADDED"
-    MISSING = "MISSING"
-    UNKNOWN_TOKEN = "UNKNOWN TOKEN"
     EXPIRED = "EXPIRED"
     EXPIRES_SOON = "EXPIRES SOON"
     ACTIVE = "ACTIVE"
@@ -78,18 +96,23 @@ class Mark(StrEnum):
         return self.name.lower().replace("_", "-")
 
 
-class Presence(StrEnum):
-    """Whether a name is in an exported permission list; UNKNOWN when the list is incomplete."""
+class Current(StrEnum):
+    """The state of the audited configuration as the first line states it."""
 
-    YES = "yes"
-    NO = "no"
-    UNKNOWN = "unknown"
-
-
-class VerdictStatus(StrEnum):
     PASS = "PASS"
-    FAIL = "FAIL"
+    NON_COMPLIANT = "NON-COMPLIANT"
     INCOMPLETE = "INCOMPLETE"
+
+
+class CellKind(StrEnum):
+    """How one segment of a proposed Profiles value is shown."""
+
+    KEEP = "keep"
+    REMOVE = "remove"
+    ENABLE = "enable"
+
+
+# --- views -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,54 +124,9 @@ class SeverityCount:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    status: VerdictStatus
-    at_or_above: tuple[SeverityCount, ...]  # non-zero counts at or above `fail_on`
-    below: int  # active findings below `fail_on`
-    suppressed: int
-
-
-@dataclass(frozen=True, slots=True)
-class FindingRef:
-    """A link to a finding on the page."""
-
-    anchor: str
-    rule_id: str
-    severity: Severity
-    subject: str
-
-
-@dataclass(frozen=True, slots=True)
-class PermissionRow:
-    name: str
-    act_as: Presence
-    app_only: Presence
-    approved: bool
-    marks: tuple[Mark, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ApplicationView:
-    application: PartnerApplication
-    known: bool
-    rows: tuple[PermissionRow, ...]
-    excess: int
-    forbidden: int
-    findings: tuple[FindingRef, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TokenView:
-    shown: str  # the token with spaces shown as U+2423; "(empty)" for an empty segment
-    marks: tuple[Mark, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class FleetRow:
-    config: WebConfig
-    tokens: tuple[TokenView, ...]
-    missing: tuple[str, ...]
-    default: tuple[str, ...] | None
-    findings: tuple[FindingRef, ...]
+    current: Current
+    sentence: str  # the first line of the page, word for word
+    change_required: bool  # False: nothing to approve, no signature lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,55 +137,187 @@ class ScriptRef:
 
 
 @dataclass(frozen=True, slots=True)
-class FindingView:
+class Segment:
+    text: str  # as written, spaces shown as U+2423, "(empty)" for an empty segment
+    kind: CellKind
+
+
+@dataclass(frozen=True, slots=True)
+class AppChangeRow:
+    name: str
+    application_identifier: str
+    before: int
+    after: int
+    removes: tuple[str, ...]
+    adds: tuple[str, ...]
+    remediation: ScriptRef
+    rollback: ScriptRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChangeRow:
+    """One web.config change, or the same change on several servers."""
+
+    servers: tuple[str, ...]
+    vdir: str
+    relative_path: str
+    segments: tuple[Segment, ...]
+    app_pool: str | None
+    remediation: tuple[ScriptRef, ...]
+    rollback: tuple[ScriptRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Remains:
+    rule_id: str
+    anchor: str
+    target: str
+    text: str  # "resolved by web-config-ex01, web-config-ex02", or why nothing changes
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    apps: tuple[AppChangeRow, ...]
+    configs: tuple[ConfigChangeRow, ...]
+    changing_servers: tuple[str, ...]
+    all_servers: tuple[str, ...]
+    impact: tuple[str, ...]
+    back_out: str
+    safety: str
+    remains: tuple[Remains, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRef:
+    """A link to a finding on the page."""
+
+    anchor: str
+    rule_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """Evidence items with the same text: where they are, and the text (or its diff)."""
+
+    places: str
+    raw: str
+    diff: tuple[str, ...] | None  # tokens added (+) and missing (-) against the first variant
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
     finding: Finding
     anchor: str
+    target: str
+    where: str
+    variants: tuple[Variant, ...]
+    same_as: FindingRef | None  # the evidence is the same as that finding's, shown there
     script: ScriptRef | None
+    resolved_by: tuple[str, ...]  # change-set slugs that fix it without a script of its own
+    skipped: str | None  # why the planner left it without a change (report.skipped)
 
 
 @dataclass(frozen=True, slots=True)
 class RuleGroup:
     rule: RuleInfo
+    severity: Severity
     anchor: str
-    findings: tuple[FindingView, ...]
-    open: bool
+    scope: str  # "on 10 servers", "on the organisation", ""
+    rows: tuple[FindingRow, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class SeverityGroup:
-    severity: Severity
-    anchor: str
-    count: int
-    rules: tuple[RuleGroup, ...]
+class PermissionRow:
+    judgement: PermissionJudgement
+    css: str
+    after: str
 
 
 @dataclass(frozen=True, slots=True)
-class RuleSummary:
-    rule: RuleInfo
-    severity: Severity
-    active: int
-    suppressed: int
-    anchor: str | None
+class ApplicationView:
+    anchor: str
+    record: PartnerApplication
+    exports: int
+    places: str  # where it was exported from, as server ranges or paths
+    source: str  # the first export, relative to the audit root, with its line
+    differences: tuple[str, ...]  # one sentence per export that differs from `record`
+    judgement: ApplicationJudgement | None
+    rows: tuple[PermissionRow, ...]  # empty: the one-line form
+    summary: str  # the one line shown when there is no app-only permission
+    findings: tuple[FindingRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    text: tuple[str, ...]  # "default", "+V1S2SAppOnly", "- Callback", ...
+    css: str
+    finding: FindingRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    server: str
+    cells: tuple[GridCell, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    vdirs: tuple[str, ...]  # columns: vdirs that deviate somewhere
+    rows: tuple[GridRow, ...]  # servers with a deviation
+    matching: int  # vdirs that match the shipped default
+    matching_servers: int
+    quiet_vdirs: tuple[str, ...]  # vdirs that carry the key and match the default everywhere
+    clean_servers: str  # servers without any deviation, as ranges
+    clean_count: int
+    not_compared: int  # vdirs with no shipped default in the policy
+    judged: int
 
 
 @dataclass(frozen=True, slots=True)
 class WaiverView:
     waiver: Waiver
-    status: Mark
+    status: WaiverStatus
     days_left: int | None
     suppresses: tuple[FindingRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DataRow:
+    target: str
+    audited: str
+    new: str
 
 
 @dataclass(frozen=True, slots=True)
 class ScriptView:
     script: Script
     anchor: str
-    code: Markup
     lines: int
     line_endings: str
-    fixes: tuple[FindingRef, ...]
+    fixes: tuple[str, ...]  # rule ids, in order
     unknown_fixes: tuple[str, ...]
     pair: ScriptRef | None
+    data: tuple[DataRow, ...]
+    own_functions: tuple[str, ...]  # helper functions no earlier script defines
+    functions_as_in: ScriptRef | None  # an earlier script that defines the same helpers
+    code: Markup | None  # None: over the source budget
+
+
+@dataclass(frozen=True, slots=True)
+class InputRow:
+    path: str  # relative to the audit root; below the server folder when `servers` is set
+    servers: str
+    count: int
+    format: str | None
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    root: str
+    rows: tuple[InputRow, ...]
+    files: int
+    open: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,32 +332,33 @@ class Page:
 
     report: Report
     verdict: Verdict
+    plan: Plan
     counts: tuple[SeverityCount, ...]
-    max_count: int
-    rule_summary: tuple[RuleSummary, ...]
     applications: tuple[ApplicationView, ...]
-    fleet: tuple[FleetRow, ...]
-    servers: tuple[str, ...]
-    groups: tuple[SeverityGroup, ...]
-    suppressed: tuple[FindingView, ...]
-    suppressed_rules: tuple[RuleInfo, ...]
+    grid: Grid
+    groups: tuple[RuleGroup, ...]
+    suppressed: tuple[RuleGroup, ...]
     waivers: tuple[WaiverView, ...]
     expiring: tuple[WaiverView, ...]
     scripts: tuple[ScriptView, ...]
+    common_functions: tuple[str, ...]
+    inputs: Inputs
     not_applied: tuple[NotAppliedView, ...]
     pygments_css: Markup
+    print_header_css: Markup
     expiry_days: int
-
-
-_ViewFinding = Callable[[Finding], FindingView]
-_RefFinding = Callable[[Finding], FindingRef]
-_RefScript = Callable[[str], ScriptRef]
+    approval_script_rows: int
+    script_blocks_up_to: int
 
 
 def render_html(report: Report) -> str:
     """Render the change-board report for `report` as one self-contained HTML document."""
     template = _environment().get_template("report.html.j2")
-    return template.render(page=_page(report), Mark=Mark, Presence=Presence)
+    return template.render(
+        page=_page(report),
+        PermissionMark=PermissionMark,
+        CellKind=CellKind,
+    )
 
 
 # --- environment -----------------------------------------------------------------------------
@@ -266,6 +377,9 @@ def _environment() -> jinja2.Environment:
         finalize=_finalize,
     )
     environment.filters["csp_sha256"] = _csp_sha256
+    environment.filters["inline_code"] = inline_code
+    environment.filters["mark_css"] = _mark_css
+    environment.filters["thousands"] = "{:,}".format
     return environment
 
 
@@ -303,9 +417,38 @@ def _stand_in(match: re.Match[str]) -> str:
     return f"[U+{code:04X}]"
 
 
+def inline_code(text: str) -> Markup:
+    """Escape `text` and show each `backticked` span as code, as the policy's texts mean it.
+
+    An unpaired backtick stays a literal backtick.
+    """
+    parts = visible(str(text)).split("`")
+    if len(parts) % 2 == 0:  # unpaired: keep the last backtick as text
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        escaped = str(escape(part))
+        out.append(f"<code>{escaped}</code>" if index % 2 else escaped)
+    return Markup("".join(out))
+
+
+def _mark_css(mark: StrEnum) -> str:
+    return mark.name.lower().replace("_", "-")
+
+
 def _csp_sha256(text: str) -> str:
     digest = hashlib.sha256(str(text).encode("utf-8")).digest()
     return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def _css_string(text: str) -> str:
+    """`text` as the inside of a double-quoted CSS string: letters, digits and spaces as they
+    are, every other code point as a hexadecimal escape (so it can end neither the string nor
+    the style element)."""
+    return "".join(
+        char if char.isascii() and (char.isalnum() or char == " ") else f"\\{ord(char):06x}"
+        for char in visible(text)
+    )
 
 
 @functools.cache
@@ -333,92 +476,214 @@ def _line_endings(content: str) -> str:
     return "mixed"
 
 
-# --- view ------------------------------------------------------------------------------------
+# --- text helpers ----------------------------------------------------------------------------
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def ranges(names: Iterable[str]) -> str:
+    """Names as a list with runs folded: `EX001-EX004, EX007, EX009-EX010`.
+
+    A run is consecutive numbers with the same prefix and width (EX001, EX002, EX003); names
+    are kept in the order given otherwise, each once.
+    """
+    unique = list(dict.fromkeys(names))
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= 3:
+            out.append(f"{run[0]}-{run[-1]}")
+        else:
+            out.extend(run)
+        run.clear()
+
+    previous: tuple[str, int, int] | None = None
+    for name in unique:
+        match = _NUMBERED.match(name)
+        key = (match.group(1), int(match.group(2)), len(match.group(2))) if match else None
+        if (
+            key is not None
+            and previous is not None
+            and run
+            and key[0] == previous[0]
+            and key[2] == previous[2]
+            and key[1] == previous[1] + 1
+        ):
+            run.append(name)
+        else:
+            flush()
+            run.append(name)
+        previous = key
+    flush()
+    return ", ".join(out)
+
+
+def _shown(segment: str) -> str:
+    return segment.replace(" ", "\u2423") if segment else "(empty)"
+
+
+def _segments(value: str) -> tuple[str, ...]:
+    """A Profiles value split on `|` exactly as Exchange splits it (for display only)."""
+    return tuple(value.split("|"))
+
+
+# --- page ------------------------------------------------------------------------------------
 
 
 def _page(report: Report) -> Page:
-    policy = report.policy
     anchors = {id(finding): f"finding-{index}" for index, finding in enumerate(report.findings, 1)}
-    by_fingerprint: dict[str, Finding] = {}
-    for finding in report.findings:
-        by_fingerprint.setdefault(finding.fingerprint, finding)
+    scripts_by_name = {script.name: script for script in report.scripts}
     script_anchors = {
         script.name: f"script-{index}" for index, script in enumerate(report.scripts, 1)
     }
-    scripts_by_name = {script.name: script for script in report.scripts}
-
-    def ref(finding: Finding) -> FindingRef:
-        return FindingRef(anchors[id(finding)], finding.rule_id, finding.severity, finding.subject)
 
     def script_ref(name: str) -> ScriptRef:
         script = scripts_by_name.get(name)
-        return ScriptRef(
-            anchor=script_anchors.get(name),
-            name=name,
-            sha256=script.sha256 if script else None,
-        )
+        return ScriptRef(script_anchors.get(name), name, script.sha256 if script else None)
 
-    def view(finding: Finding) -> FindingView:
-        script = script_ref(finding.remediation) if finding.remediation else None
-        return FindingView(finding, anchors[id(finding)], script)
-
-    by_subject: dict[str, list[FindingRef]] = {}
-    for finding in report.findings:
-        by_subject.setdefault(finding.subject, []).append(ref(finding))
-
-    counts = report.counts()
-    suppressed_counts = dict.fromkeys(Severity, 0)
-    for finding in report.findings:
-        if finding.suppressed:
-            suppressed_counts[finding.severity] += 1
-    severity_counts = tuple(
-        SeverityCount(severity, counts[severity], suppressed_counts[severity])
-        for severity in _severities()
-    )
-
-    groups = _groups(report, view)
-    group_anchors = {
-        (group.severity, rule_group.rule.id): rule_group.anchor
-        for group in groups
-        for rule_group in group.rules
-    }
-    summary = _rule_summary(report, group_anchors)
-    waivers = _waivers(report, ref)
-
+    context = _Context(report, anchors, script_ref)
+    counts = _counts(report)
+    waivers = _waivers(report, context)
+    scripts, common = _scripts(report, context)
     return Page(
         report=report,
-        verdict=_verdict(report, severity_counts),
-        counts=severity_counts,
-        max_count=max((count.active for count in severity_counts), default=0),
-        rule_summary=summary,
-        applications=tuple(
-            _application(app, policy, tuple(by_subject.get(app.subject, ())))
-            for app in report.inventory.partner_applications
-        ),
-        fleet=tuple(
-            _fleet_row(config, policy, tuple(by_subject.get(config.subject, ())))
-            for config in report.inventory.web_configs
-        ),
-        servers=tuple(dict.fromkeys(config.server for config in report.inventory.web_configs)),
-        groups=groups,
-        suppressed=tuple(view(finding) for finding in report.findings if finding.suppressed),
-        suppressed_rules=tuple(
-            policy.rule(rule_id)
-            for rule_id in dict.fromkeys(f.rule_id for f in report.findings if f.suppressed)
-        ),
+        verdict=_verdict(report, context),
+        plan=_plan(report, context),
+        counts=counts,
+        applications=_applications(report, context),
+        grid=_grid(report, context),
+        groups=_groups(report, context, suppressed=False),
+        suppressed=_groups(report, context, suppressed=True),
         waivers=waivers,
         expiring=tuple(
-            waiver for waiver in waivers if waiver.status in (Mark.EXPIRES_SOON, Mark.EXPIRED)
+            view
+            for view in waivers
+            if view.status in (WaiverStatus.EXPIRES_SOON, WaiverStatus.EXPIRED)
         ),
-        scripts=tuple(
-            _script_view(script, script_anchors[script.name], by_fingerprint, ref, script_ref)
-            for script in report.scripts
-        ),
+        scripts=scripts,
+        common_functions=common,
+        inputs=_inputs(report, context),
         not_applied=tuple(
-            NotAppliedView(policy.rule(item.rule_id), item.reason) for item in report.not_applied
+            NotAppliedView(report.policy.rule(item.rule_id), item.reason)
+            for item in report.not_applied
         ),
         pygments_css=_pygments_css(),
+        print_header_css=Markup(
+            '"Change ' + _css_string(report.change_id) + " \\00b7  " + context.current + '"'
+        ),
         expiry_days=EXPIRY_WARNING_DAYS,
+        approval_script_rows=APPROVAL_SCRIPT_ROWS,
+        script_blocks_up_to=SCRIPT_BLOCKS_UP_TO,
+    )
+
+
+_ScriptRefMaker = Callable[[str], ScriptRef]
+
+
+class _Context:
+    """Lookups every section shares, built once per page."""
+
+    def __init__(
+        self,
+        report: Report,
+        anchors: dict[int, str],
+        script_ref: _ScriptRefMaker,
+    ) -> None:
+        self.report = report
+        self.root = _common_root(source.path for source in report.inventory.inputs)
+        self.anchors = anchors
+        self.script_ref = script_ref
+        self.server_of_path: dict[str, str] = {}
+        for config in report.inventory.web_configs:
+            self.server_of_path.setdefault(config.path, config.server)
+        self.tokens_of_path = {
+            config.path: config.oauth_profiles.tokens
+            for config in report.inventory.web_configs
+            if config.oauth_profiles is not None
+        }
+        self.profiles = {judgement.subject: judgement for judgement in report.judgements.profiles}
+        self.app_names = {app.subject: app.name for app in report.inventory.partner_applications}
+        self.servers = tuple(
+            dict.fromkeys(config.server for config in report.inventory.web_configs)
+        )
+        # Which change sets list a finding among their fixes (the plan's word, not ours).
+        self.fixed_by: dict[str, list[str]] = {}
+        for change_set in report.change_sets:
+            for fingerprint in dict.fromkeys(change_set.fixes):
+                self.fixed_by.setdefault(fingerprint, []).append(change_set.slug)
+        self.skipped_for: dict[str, Skipped] = {}
+        for item in report.skipped:
+            for fingerprint in item.fixes:
+                self.skipped_for.setdefault(fingerprint, item)
+        self.remediation_of = {
+            change_set.slug: _script_of(report, change_set, "remediation")
+            for change_set in report.change_sets
+        }
+        self.rollback_of = {
+            change_set.slug: _script_of(report, change_set, "rollback")
+            for change_set in report.change_sets
+        }
+        active = report.active_findings
+        fixed = [f for f in active if f.fingerprint in self.fixed_by]
+        remaining = [f for f in active if f.fingerprint not in self.fixed_by]
+        self.active = active
+        self.fixed = fixed
+        self.remaining = remaining
+        if not report.complete:
+            self.current = Current.INCOMPLETE
+        elif report.failing():
+            self.current = Current.NON_COMPLIANT
+        else:
+            self.current = Current.PASS
+
+    def resolved_by(self, finding: Finding) -> tuple[str, ...]:
+        """The change sets that fix `finding` when no script of its own does: several change
+        sets list it, or its rule has no remediation template (FL001 fixed by the per-server
+        changes)."""
+        slugs = self.fixed_by.get(finding.fingerprint, [])
+        if len(slugs) > 1 or (
+            slugs and self.report.policy.rule(finding.rule_id).remediation is None
+        ):
+            return tuple(slugs)
+        return ()
+
+    def ref(self, finding: Finding) -> FindingRef:
+        return FindingRef(self.anchors[id(finding)], finding.rule_id)
+
+    def target(self, finding: Finding) -> str:
+        judgement = self.profiles.get(finding.subject)
+        if judgement is not None:
+            return f"{judgement.server} {judgement.vdir}"
+        name = self.app_names.get(finding.subject)
+        if name is not None:
+            return name
+        vdir = finding.details.get("vdir")
+        if isinstance(vdir, str) and finding.details.get("variants"):
+            return f"{vdir}, across servers"
+        return finding.subject
+
+
+def _script_of(report: Report, change_set: ChangeSet, kind: str) -> str | None:
+    """The package name of `change_set`'s script of `kind` (its file stem is the slug)."""
+    suffix = f"/{change_set.slug}.ps1"
+    for script in report.scripts:
+        if script.kind == kind and script.name.endswith(suffix):
+            return script.name
+    return None
+
+
+def _counts(report: Report) -> tuple[SeverityCount, ...]:
+    active = report.counts()
+    suppressed = dict.fromkeys(Severity, 0)
+    for finding in report.findings:
+        if finding.suppressed:
+            suppressed[finding.severity] += 1
+    return tuple(
+        SeverityCount(severity, active[severity], suppressed[severity])
+        for severity in _severities()
     )
 
 
@@ -426,171 +691,731 @@ def _severities() -> tuple[Severity, ...]:
     return tuple(sorted(Severity, key=lambda severity: -severity.rank))
 
 
-def _verdict(report: Report, counts: tuple[SeverityCount, ...]) -> Verdict:
-    at_or_above = tuple(
-        count for count in counts if count.severity.at_least(report.fail_on) and count.active
-    )
-    below = sum(count.active for count in counts if not count.severity.at_least(report.fail_on))
-    if not report.complete:
-        status = VerdictStatus.INCOMPLETE
-    elif report.failing():
-        status = VerdictStatus.FAIL
+def _severity_list(findings: Sequence[Finding], threshold: Severity | None) -> str:
+    counts = dict.fromkeys(_severities(), 0)
+    for finding in findings:
+        if threshold is None or finding.severity.at_least(threshold):
+            counts[finding.severity] += 1
+    return ", ".join(f"{n} {severity.value}" for severity, n in counts.items() if n)
+
+
+# --- verdict and plan ------------------------------------------------------------------------
+
+
+def _verdict(report: Report, context: _Context) -> Verdict:
+    fail_on = report.fail_on
+    failing = _severity_list(context.active, fail_on)
+    if context.current is Current.INCOMPLETE:
+        found = f"; in what could be read: {failing}" if failing else ""
+        current = f"Current configuration: INCOMPLETE (evidence missing{found})."
+    elif context.current is Current.NON_COMPLIANT:
+        current = f"Current configuration: NON-COMPLIANT ({failing})."
     else:
-        status = VerdictStatus.PASS
-    suppressed = sum(count.suppressed for count in counts)
-    return Verdict(status, at_or_above, below, suppressed)
+        below = _severity_list(context.active, None)
+        detail = f"{below} below {fail_on.value}" if below else "no findings"
+        current = f"Current configuration: PASS ({detail})."
+    if not report.change_sets:
+        if context.active:
+            rest = (
+                f" No change is proposed: none of the {plural(len(context.active), 'finding')}"
+                " has a generated change (see what remains)."
+            )
+        else:
+            rest = " No change required."
+        return Verdict(context.current, current + rest, change_required=False)
+    where = _where(report.change_sets)
+    fixes = (
+        f" The proposed change fixes {len(context.fixed)} of"
+        f" {plural(len(context.active), 'finding')} on {where}."
+    )
+    remaining_failing = _severity_list(context.remaining, fail_on)
+    if context.current is Current.INCOMPLETE:
+        after = "INCOMPLETE until the missing evidence is supplied"
+    elif remaining_failing:
+        after = f"NON-COMPLIANT ({remaining_failing} remain)"
+    else:
+        after = "PASS"
+    return Verdict(context.current, f"{current}{fixes} Expected after the change: {after}.", True)
 
 
-def _groups(report: Report, view: _ViewFinding) -> tuple[SeverityGroup, ...]:
-    active = report.active_findings
-    open_groups = len(active) <= OPEN_GROUPS_UP_TO
-    groups: list[SeverityGroup] = []
-    for severity in _severities():
-        by_rule: dict[str, list[FindingView]] = {}
-        for finding in active:
-            if finding.severity == severity:
-                by_rule.setdefault(finding.rule_id, []).append(view(finding))
-        if not by_rule:
+def _where(change_sets: Sequence[ChangeSet]) -> str:
+    servers = list(dict.fromkeys(cs.server for cs in change_sets if cs.server is not None))
+    organisation = any(cs.server is None for cs in change_sets)
+    parts = []
+    if servers:
+        parts.append(plural(len(servers), "server"))
+    if organisation:
+        parts.append("the organisation")
+    return " and ".join(parts)
+
+
+def _plan(report: Report, context: _Context) -> Plan:
+    apps: list[AppChangeRow] = []
+    grouped: dict[tuple[object, ...], list[tuple[str, WebConfigChange, str]]] = {}
+    for change_set in report.change_sets:
+        remediation = context.remediation_of[change_set.slug]
+        rollback = context.rollback_of[change_set.slug]
+        for app_change in change_set.partner_applications:
+            apps.append(
+                AppChangeRow(
+                    name=app_change.name,
+                    application_identifier=app_change.application_identifier,
+                    before=len(app_change.audited_app_only),
+                    after=len(app_change.target_app_only),
+                    removes=app_change.removes,
+                    adds=app_change.adds,
+                    remediation=context.script_ref(remediation or change_set.slug),
+                    rollback=context.script_ref(rollback) if rollback else None,
+                )
+            )
+        for change in change_set.web_configs:
+            key = (
+                change.vdir,
+                change.relative_path,
+                change.audited_value,
+                change.target_value,
+                change.removes,
+                change.enables,
+                change.app_pool,
+            )
+            grouped.setdefault(key, []).append((change_set.server or "", change, change_set.slug))
+    configs = tuple(_config_row(items, context) for items in grouped.values())
+    changing = tuple(dict.fromkeys(cs.server for cs in report.change_sets if cs.server))
+    return Plan(
+        apps=tuple(apps),
+        configs=configs,
+        changing_servers=changing,
+        all_servers=context.servers,
+        impact=_impact(apps, configs),
+        back_out=(
+            "Run the paired rollback/<name>.ps1 of each remediation script that ran, on the same"
+            " server and with the same -BackupDirectory: it restores what the remediation backed"
+            " up before it changed anything (web.config bytes, the audited AppOnlyPermissions)."
+        ),
+        safety=(
+            "Each script first compares the live state with the audited one (drift guard:"
+            " a web.config's SHA-256 and Profiles value, an application's AppOnlyPermissions)"
+            " and changes nothing on any difference; it backs up before each change, asks for"
+            " confirmation and honours -WhatIf."
+        ),
+        remains=_remains(context),
+    )
+
+
+def _config_row(
+    items: list[tuple[str, WebConfigChange, str]], context: _Context
+) -> ConfigChangeRow:
+    first = items[0][1]
+    enables = set(first.enables)
+    # The value after the change, then what it takes out; an emptied value shows only that.
+    kept = _segments(first.target_value) if first.target_value or not first.removes else ()
+    segments = [
+        Segment(_shown(seg), CellKind.ENABLE if seg in enables else CellKind.KEEP) for seg in kept
+    ]
+    segments.extend(Segment(_shown(seg), CellKind.REMOVE) for seg in first.removes)
+    remediation: list[ScriptRef] = []
+    rollback: list[ScriptRef] = []
+    for _, _, slug in items:
+        name = context.remediation_of.get(slug)
+        if name:
+            remediation.append(context.script_ref(name))
+        back = context.rollback_of.get(slug)
+        if back:
+            rollback.append(context.script_ref(back))
+    return ConfigChangeRow(
+        servers=tuple(server for server, _, _ in items),
+        vdir=first.vdir,
+        relative_path=first.relative_path,
+        segments=tuple(segments),
+        app_pool=first.app_pool,
+        remediation=tuple(remediation),
+        rollback=tuple(rollback),
+    )
+
+
+def _impact(apps: Sequence[AppChangeRow], configs: Sequence[ConfigChangeRow]) -> tuple[str, ...]:
+    lines: list[str] = []
+    for app in apps:
+        text = (
+            f"{app.name}: AppOnlyPermissions go from {app.before} to {app.after}."
+            " Whatever calls Exchange with this application's app-only (client credentials)"
+            " token loses the removed permissions at once; its delegated (ActAs) permissions"
+            " do not change."
+        )
+        if app.adds:
+            text += f" Newly granted: {', '.join(app.adds)}."
+        lines.append(text)
+    pools: dict[str, list[str]] = {}
+    files = 0
+    for row in configs:
+        files += len(row.servers)
+        if row.app_pool:
+            pools.setdefault(row.app_pool, []).extend(row.servers)
+    if configs:
+        servers = {server for row in configs for server in row.servers}
+        text = (
+            f"{plural(files, 'web.config file')} on {plural(len(servers), 'server')}:"
+            " the OAuthHttpModule.Profiles value is rewritten, nothing else in the file."
+        )
+        for pool, where in pools.items():
+            text += (
+                f" Application pool {pool} is recycled on {ranges(where)}"
+                " (a short interruption of that vdir's requests)."
+            )
+        lines.append(text)
+    return tuple(lines)
+
+
+def _remains(context: _Context) -> tuple[Remains, ...]:
+    out: list[Remains] = []
+    for finding in context.active:
+        slugs = context.resolved_by(finding)
+        if slugs:
+            text = "resolved by " + ", ".join(slugs)
+        elif finding.fingerprint in context.fixed_by:
             continue
-        rules = tuple(
+        elif finding.fingerprint in context.skipped_for:
+            text = "remains: " + context.skipped_for[finding.fingerprint].reason
+        else:
+            text = "remains: no change is planned for it"
+        out.append(
+            Remains(finding.rule_id, context.anchors[id(finding)], context.target(finding), text)
+        )
+    return tuple(out)
+
+
+# --- partner applications --------------------------------------------------------------------
+
+
+def _applications(report: Report, context: _Context) -> tuple[ApplicationView, ...]:
+    by_id: dict[str, list[PartnerApplication]] = {}
+    for app in report.inventory.partner_applications:
+        by_id.setdefault(app.application_identifier.lower(), []).append(app)
+    findings_of: dict[str, list[FindingRef]] = {}
+    for finding in report.findings:
+        findings_of.setdefault(finding.subject, []).append(context.ref(finding))
+    views: list[ApplicationView] = []
+    for index, records in enumerate(by_id.values(), 1):
+        variants: dict[tuple[object, ...], list[PartnerApplication]] = {}
+        for record in records:
+            variants.setdefault(_content(record), []).append(record)
+        groups = list(variants.values())
+        first = groups[0][0]
+        exports_of = [_exports(group, context) for group in groups]
+        differences = tuple(
+            f"{ranges(exports_of[i])}: {_app_diff(first, group[0])}"
+            for i, group in enumerate(groups[1:], 1)
+        )
+        judgement = report.judgements.application(first.subject)
+        rows = _permission_rows(judgement)
+        views.append(
+            ApplicationView(
+                anchor=f"app-{index}",
+                record=first,
+                exports=sum(len(places) for places in exports_of),
+                places=ranges(exports_of[0]),
+                source=_relative(first.source.path, context.root)
+                + (f":{first.source.line}" if first.source.line is not None else ""),
+                differences=differences,
+                judgement=judgement,
+                rows=rows,
+                summary=_app_summary(first, judgement),
+                findings=tuple(findings_of.get(first.subject, ())),
+            )
+        )
+    return tuple(views)
+
+
+def _content(app: PartnerApplication) -> tuple[object, ...]:
+    return (
+        app.name,
+        app.enabled,
+        app.linked_account,
+        app.act_as_permissions.values,
+        app.act_as_permissions.complete,
+        app.app_only_permissions.values,
+        app.app_only_permissions.complete,
+    )
+
+
+def _exports(records: Sequence[PartnerApplication], context: _Context) -> list[str]:
+    """Where each copy of these records was read: the server if known, else the file."""
+    places: list[str] = []
+    for record in records:
+        for evidence in (record.source, *record.also_in):
+            server = record.server if evidence is record.source else None
+            places.append(server or context.server_of_path.get(evidence.path) or evidence.path)
+    return places
+
+
+def _app_diff(first: PartnerApplication, other: PartnerApplication) -> str:
+    parts: list[str] = []
+    for label, left, right in (
+        ("ActAs", first.act_as_permissions.values, other.act_as_permissions.values),
+        ("AppOnly", first.app_only_permissions.values, other.app_only_permissions.values),
+    ):
+        added = [name for name in right if name not in left]
+        missing = [name for name in left if name not in right]
+        if added or missing:
+            parts.append(
+                f"{label} " + " ".join([*(f"+{n}" for n in added), *(f"-{n}" for n in missing)])
+            )
+    if first.enabled != other.enabled:
+        parts.append(f"Enabled {other.enabled}")
+    if first.linked_account != other.linked_account:
+        parts.append(f"LinkedAccount {other.linked_account}")
+    if first.name != other.name:
+        parts.append(f"Name {other.name}")
+    if not parts:
+        parts.append("lists complete in one export and incomplete in another")
+    return "; ".join(parts)
+
+
+_ROW_ORDER = (
+    PermissionMark.FORBIDDEN,
+    PermissionMark.EXCESS,
+    PermissionMark.NOT_IN_ACT_AS,
+    PermissionMark.APPROVED,
+    PermissionMark.NOT_GRANTED,
+)
+
+
+def _row_rank(judgement: PermissionJudgement) -> int:
+    for rank, mark in enumerate(_ROW_ORDER):
+        if mark in judgement.marks:
+            return rank
+    return len(_ROW_ORDER)
+
+
+def _permission_rows(judgement: ApplicationJudgement | None) -> tuple[PermissionRow, ...]:
+    if judgement is None or not any(
+        p.app_only is not Presence.NO or p.after is Presence.YES for p in judgement.permissions
+    ):
+        return ()
+    ordered = sorted(judgement.permissions, key=_row_rank)  # stable: stored order within a rank
+    rows = []
+    for permission in ordered:
+        if PermissionMark.FORBIDDEN in permission.marks:
+            css = "forbidden"
+        elif PermissionMark.EXCESS in permission.marks:
+            css = "excess"
+        else:
+            css = ""
+        rows.append(PermissionRow(permission, css, _after(permission)))
+    return tuple(rows)
+
+
+def _after(permission: PermissionJudgement) -> str:
+    before, after = permission.app_only, permission.after
+    if after is Presence.UNKNOWN or before is Presence.UNKNOWN:
+        return "unknown"
+    if before is Presence.YES and after is Presence.NO:
+        return "removed"
+    if before is Presence.NO and after is Presence.YES:
+        return "granted"
+    if after is Presence.YES:
+        return "kept"
+    return "-"
+
+
+def _app_summary(app: PartnerApplication, judgement: ApplicationJudgement | None) -> str:
+    act_as = len(app.act_as_permissions.values)
+    if judgement is None:
+        return (
+            f"Not judged by the rules (AppOnly {len(app.app_only_permissions.values)},"
+            f" ActAs {act_as})."
+        )
+    approved = len(judgement.approved)
+    text = f"no app-only permission; {plural(act_as, 'delegated (ActAs) permission')}"
+    if approved:
+        text += f"; {approved} approved for app-only use, none granted"
+    return text + "."
+
+
+# --- servers x vdirs grid --------------------------------------------------------------------
+
+
+def _grid(report: Report, context: _Context) -> Grid:
+    judgements = [j for j in report.judgements.profiles if j.raw is not None]
+    finding_of: dict[str, FindingRef] = {}
+    for finding in report.active_findings:
+        finding_of.setdefault(finding.subject, context.ref(finding))
+    deviating: dict[str, dict[str, ProfilesJudgement]] = {}
+    carrying: dict[str, None] = {}
+    deviating_vdirs: dict[str, None] = {}
+    matching: list[ProfilesJudgement] = []
+    not_compared = 0
+    for judgement in judgements:
+        carrying[judgement.vdir] = None
+        if judgement.matches_default:
+            matching.append(judgement)
+            continue
+        if judgement.default is None and _plain(judgement):
+            not_compared += 1
+            continue
+        deviating.setdefault(judgement.server, {})[judgement.vdir] = judgement
+        deviating_vdirs[judgement.vdir] = None
+    columns = tuple(vdir for vdir in carrying if vdir in deviating_vdirs)
+    rows = []
+    for server in sorted(deviating):
+        cells = []
+        for vdir in columns:
+            found = deviating[server].get(vdir)
+            if found is None:
+                cells.append(GridCell(("default",), "default", None))
+            else:
+                cells.append(_cell(found, finding_of.get(found.subject)))
+        rows.append(GridRow(server, tuple(cells)))
+    all_servers = list(dict.fromkeys(j.server for j in judgements))
+    clean = [server for server in all_servers if server not in deviating]
+    return Grid(
+        vdirs=columns,
+        rows=tuple(rows),
+        matching=len(matching),
+        matching_servers=len({j.server for j in matching}),
+        quiet_vdirs=tuple(vdir for vdir in carrying if vdir not in deviating_vdirs),
+        clean_servers=ranges(sorted(clean)),
+        clean_count=len(clean),
+        not_compared=not_compared,
+        judged=len(judgements),
+    )
+
+
+def _plain(judgement: ProfilesJudgement) -> bool:
+    """No mark other than HONOURED and no planned action on any token."""
+    return all(
+        token.marks == (TokenMark.HONOURED,) and token.action is TokenAction.KEEP
+        for token in judgement.tokens
+    )
+
+
+def _cell(judgement: ProfilesJudgement, finding: FindingRef | None) -> GridCell:
+    """What one vdir of one server shows: `default`, or each marked token and each default
+    token Exchange does not honour here, as the rules marked them."""
+    text: list[str] = []
+    css = "changed"
+    if judgement.default is None:
+        text.append("no default known: " + "|".join(_shown(t.segment) for t in judgement.tokens))
+    for token in judgement.tokens:
+        marks = [mark for mark in token.marks if mark is not TokenMark.HONOURED]
+        if not marks and token.action is TokenAction.KEEP:
+            continue
+        prefix = "+" if TokenMark.ADDED in marks else ""
+        words = [prefix + _shown(token.segment)]
+        words.extend(mark.value for mark in marks if mark is not TokenMark.ADDED)
+        if token.action is TokenAction.REMOVE:
+            words.append("(the change removes it)")
+        elif token.action is TokenAction.ENABLE:
+            words.append("(the change ENABLES it)")
+        if TokenMark.FORBIDDEN in marks:
+            css = "forbidden"
+        text.append(" ".join(words))
+    text.extend(f"- {name}" for name in judgement.missing_default)
+    if not text:
+        text.append("default")
+        css = "default"
+    return GridCell(tuple(text), css, finding)
+
+
+# --- findings --------------------------------------------------------------------------------
+
+
+def _groups(report: Report, context: _Context, suppressed: bool) -> tuple[RuleGroup, ...]:
+    chosen = [f for f in report.findings if f.suppressed == suppressed]
+    by_rule: dict[tuple[Severity, str], list[Finding]] = {}
+    for finding in chosen:
+        by_rule.setdefault((finding.severity, finding.rule_id), []).append(finding)
+    ordered = sorted(by_rule.items(), key=lambda item: (-item[0][0].rank, item[0][1]))
+    prefix = "waived" if suppressed else "rule"
+    groups = []
+    shown: dict[tuple[tuple[str, int | None, str], ...], FindingRef] = {}
+    for (severity, rule_id), findings in ordered:
+        rows = tuple(_finding_row(finding, context, shown) for finding in findings)
+        servers: dict[str, None] = {}
+        organisation = False
+        for finding in findings:
+            judgement = context.profiles.get(finding.subject)
+            if judgement is not None:
+                servers[judgement.server] = None
+            elif finding.subject in context.app_names:
+                organisation = True
+            else:
+                for item in finding.evidence:
+                    server = context.server_of_path.get(item.path)
+                    if server:
+                        servers[server] = None
+        if servers:
+            scope = f"on {plural(len(servers), 'server')}"
+        elif organisation:
+            scope = "on the organisation"
+        else:
+            scope = ""
+        groups.append(
             RuleGroup(
                 rule=report.policy.rule(rule_id),
-                anchor=f"rule-{severity.value}-{index}",
-                findings=tuple(views),
-                open=open_groups,
+                severity=severity,
+                anchor=f"{prefix}-{rule_id.lower()}-{severity.value}",
+                scope=scope,
+                rows=rows,
             )
-            for index, (rule_id, views) in enumerate(sorted(by_rule.items()), 1)
         )
-        count = sum(len(group.findings) for group in rules)
-        groups.append(SeverityGroup(severity, f"severity-{severity.value}", count, rules))
     return tuple(groups)
 
 
-def _rule_summary(
-    report: Report, anchors: dict[tuple[Severity, str], str]
-) -> tuple[RuleSummary, ...]:
-    tally: dict[tuple[Severity, str], list[int]] = {}
-    for finding in report.findings:
-        entry = tally.setdefault((finding.severity, finding.rule_id), [0, 0])
-        entry[1 if finding.suppressed else 0] += 1
-    ordered = sorted(tally.items(), key=lambda item: (-item[0][0].rank, item[0][1]))
-    return tuple(
-        RuleSummary(
-            rule=report.policy.rule(rule_id),
-            severity=severity,
-            active=active,
-            suppressed=suppressed,
-            anchor=anchors.get((severity, rule_id)),
+def _finding_row(
+    finding: Finding,
+    context: _Context,
+    shown: dict[tuple[tuple[str, int | None, str], ...], FindingRef],
+) -> FindingRow:
+    resolved_by = context.resolved_by(finding)
+    script = (
+        context.script_ref(finding.remediation) if finding.remediation and not resolved_by else None
+    )
+    line = f":{finding.location.line}" if finding.location.line is not None else ""
+    key = tuple((item.path, item.line, item.raw) for item in finding.evidence)
+    same_as = shown.get(key) if key else None
+    if key and same_as is None:
+        shown[key] = context.ref(finding)
+    return FindingRow(
+        finding=finding,
+        anchor=context.anchors[id(finding)],
+        target=context.target(finding),
+        where=_relative(finding.location.path, context.root) + line,
+        variants=()
+        if same_as
+        else (_rule_variants(finding) or _variants(finding.evidence, context)),
+        same_as=same_as,
+        script=script,
+        resolved_by=resolved_by,
+        skipped=(
+            context.skipped_for[finding.fingerprint].reason
+            if finding.fingerprint in context.skipped_for
+            else None
+        ),
+    )
+
+
+def _rule_variants(finding: Finding) -> tuple[Variant, ...]:
+    """The variants a rule recorded in its details (FL001: each distinct Profiles value and every
+    server that has it), the first in full and the others as a token diff against it."""
+    recorded = finding.details.get("variants")
+    if not isinstance(recorded, list) or not recorded:
+        return ()
+    parsed: list[tuple[list[str], list[str]]] = []
+    for item in recorded:
+        if not isinstance(item, dict):
+            return ()
+        servers, profiles = item.get("servers"), item.get("profiles")
+        if not isinstance(servers, list) or not isinstance(profiles, list):
+            return ()
+        parsed.append(([str(s) for s in servers], [str(p) for p in profiles]))
+    base = parsed[0][1]
+    variants = []
+    for index, (servers, profiles) in enumerate(parsed):
+        place = f"{plural(len(servers), 'server')} ({ranges(servers)})"
+        if index == 0:
+            variants.append(Variant(place, "|".join(profiles), None))
+            continue
+        diff = tuple(
+            [*(f"+{_shown(t)}" for t in profiles if t not in base)]
+            + [f"-{_shown(t)}" for t in base if t not in profiles]
         )
-        for (severity, rule_id), (active, suppressed) in ordered
-    )
+        variants.append(Variant(place, "|".join(profiles), diff))
+    return tuple(variants)
 
 
-def _application(
-    app: PartnerApplication, policy: Policy, findings: tuple[FindingRef, ...]
-) -> ApplicationView:
-    approval = policy.application(app.application_identifier)
-    approved = approval.approved_app_only if approval else ()
-    act_as = app.act_as_permissions
-    app_only = app.app_only_permissions
-    names = dict.fromkeys((*act_as.values, *app_only.values, *approved))
-    rows: list[PermissionRow] = []
-    for name in names:
-        in_act_as = _presence(name, act_as.values, act_as.complete)
-        in_app_only = _presence(name, app_only.values, app_only.complete)
-        marks: list[Mark] = []
-        if in_app_only is Presence.YES:
-            if any(fnmatchcase(name, pattern) for pattern in policy.forbidden_app_only):
-                marks.append(Mark.FORBIDDEN)
-            if name not in approved:
-                marks.append(Mark.EXCESS)
-            if in_act_as is Presence.NO:
-                marks.append(Mark.NOT_IN_ACT_AS)
-            if not marks:
-                marks.append(Mark.APPROVED)
-        elif in_app_only is Presence.NO and name in approved:
-            marks.append(Mark.NOT_GRANTED)
-        rows.append(PermissionRow(name, in_act_as, in_app_only, name in approved, tuple(marks)))
-    return ApplicationView(
-        application=app,
-        known=approval is not None,
-        rows=tuple(rows),
-        excess=sum(Mark.EXCESS in row.marks for row in rows),
-        forbidden=sum(Mark.FORBIDDEN in row.marks for row in rows),
-        findings=findings,
-    )
+def _variants(evidence: Sequence[Evidence], context: _Context) -> tuple[Variant, ...]:
+    groups: dict[str, list[Evidence]] = {}
+    for item in evidence:
+        groups.setdefault(item.raw, []).append(item)
+    ordered = sorted(groups.values(), key=lambda items: -len(items))
+    root = context.root
+    base_tokens = context.tokens_of_path.get(ordered[0][0].path) if ordered else None
+    variants = []
+    for index, items in enumerate(ordered):
+        places = [
+            context.server_of_path.get(item.path)
+            or _relative(item.path, root) + (f":{item.line}" if item.line is not None else "")
+            for item in items
+        ]
+        if len(evidence) == 1:
+            place = _relative(items[0].path, root) + (
+                f":{items[0].line}" if items[0].line is not None else ""
+            )
+            places = [place]
+        tokens = context.tokens_of_path.get(items[0].path)
+        diff: tuple[str, ...] | None = None
+        if index and tokens is not None and base_tokens is not None:
+            diff = tuple(
+                [*(f"+{_shown(t)}" for t in tokens if t not in base_tokens)]
+                + [f"-{_shown(t)}" for t in base_tokens if t not in tokens]
+            )
+        variants.append(Variant(ranges(places), items[0].raw, diff))
+    return tuple(variants)
 
 
-def _presence(name: str, values: tuple[str, ...], complete: bool) -> Presence:
-    if name in values:
-        return Presence.YES
-    return Presence.NO if complete else Presence.UNKNOWN
+# --- waivers ---------------------------------------------------------------------------------
 
 
-def _fleet_row(config: WebConfig, policy: Policy, findings: tuple[FindingRef, ...]) -> FleetRow:
-    vdir_policy = policy.vdir(config.vdir)
-    default = vdir_policy.default_profiles if vdir_policy else None
-    forbidden = set(policy.forbidden_profiles_everywhere)
-    if vdir_policy:
-        forbidden.update(vdir_policy.forbidden_profiles)
-    known = set(policy.known_profile_tokens) | set(default or ())
-    tokens = config.oauth_profiles.tokens if config.oauth_profiles else ()
-    views: list[TokenView] = []
-    for token in tokens:
-        marks: list[Mark] = []
-        if token in forbidden:
-            marks.append(Mark.FORBIDDEN)
-        if default is not None and token not in default:
-            marks.append(Mark.ADDED)
-        if known and token not in known:
-            marks.append(Mark.UNKNOWN_TOKEN)
-        views.append(TokenView(token.replace(" ", "\u2423") if token else "(empty)", tuple(marks)))
-    missing = tuple(token for token in default or () if token not in tokens)
-    return FleetRow(config, tuple(views), missing, default, findings)
-
-
-def _waivers(report: Report, ref: _RefFinding) -> tuple[WaiverView, ...]:
+def _waivers(report: Report, context: _Context) -> tuple[WaiverView, ...]:
     as_of = _date(report.as_of)
     views: list[WaiverView] = []
     for waiver in report.policy.waivers:
         expires = _date(waiver.expires)
         days = (expires - as_of).days if expires and as_of else None
         if days is None:
-            status = Mark.INVALID
+            status = WaiverStatus.INVALID
         elif days < 0:
-            status = Mark.EXPIRED
+            status = WaiverStatus.EXPIRED
         elif days <= EXPIRY_WARNING_DAYS:
-            status = Mark.EXPIRES_SOON
+            status = WaiverStatus.EXPIRES_SOON
         else:
-            status = Mark.ACTIVE
-        suppresses = tuple(ref(finding) for finding in report.findings if finding.waiver == waiver)
+            status = WaiverStatus.ACTIVE
+        suppresses = tuple(
+            context.ref(finding) for finding in report.findings if finding.waiver == waiver
+        )
         views.append(WaiverView(waiver, status, days, suppresses))
     return tuple(views)
 
 
 def _date(text: str) -> date | None:
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(str(text))
     except ValueError:
         return None
 
 
-def _script_view(
-    script: Script,
-    anchor: str,
-    by_fingerprint: dict[str, Finding],
-    ref: _RefFinding,
-    script_ref: _RefScript,
-) -> ScriptView:
-    fixes = tuple(ref(by_fingerprint[fp]) for fp in script.fixes if fp in by_fingerprint)
-    unknown = tuple(fp for fp in script.fixes if fp not in by_fingerprint)
-    return ScriptView(
-        script=script,
-        anchor=anchor,
-        code=_highlight(script.content),
-        lines=len(script.content.splitlines()),
-        line_endings=_line_endings(script.content),
-        fixes=fixes,
-        unknown_fixes=unknown,
-        pair=script_ref(script.pair) if script.pair else None,
+# --- scripts ---------------------------------------------------------------------------------
+
+
+def _scripts(report: Report, context: _Context) -> tuple[tuple[ScriptView, ...], tuple[str, ...]]:
+    functions = {
+        script.name: tuple(dict.fromkeys(_FUNCTION.findall(script.content)))
+        for script in report.scripts
+    }
+    common: tuple[str, ...] = ()
+    if len(report.scripts) > 1:
+        shared = set.intersection(*(set(names) for names in functions.values()))
+        first = functions[report.scripts[0].name]
+        common = tuple(name for name in first if name in shared)
+    rule_of = {finding.fingerprint: finding.rule_id for finding in report.findings}
+    data_of: dict[str, tuple[DataRow, ...]] = {}
+    for change_set in report.change_sets:
+        rows = _data_rows(change_set)
+        for kind in ("remediation", "rollback"):
+            name = _script_of(report, change_set, kind)
+            if name is not None:
+                data_of[name] = rows if kind == "remediation" else ()
+    embedded = 0
+    views = []
+    seen: set[str] = set(common)
+    first_with: dict[tuple[str, ...], str] = {}
+    for index, script in enumerate(report.scripts, 1):
+        names = tuple(n for n in functions[script.name] if n not in common)
+        own = tuple(n for n in names if n not in seen)
+        seen.update(names)
+        same = first_with.get(tuple(sorted(names))) if names and not own else None
+        first_with.setdefault(tuple(sorted(names)), script.name)
+        size = len(script.content)
+        code: Markup | None = None
+        if size <= SOURCE_BUDGET_PER_SCRIPT and embedded + size <= SOURCE_BUDGET_TOTAL:
+            code = _highlight(script.content)
+            embedded += size
+        views.append(
+            ScriptView(
+                script=script,
+                anchor=f"script-{index}",
+                lines=len(script.content.splitlines()),
+                line_endings=_line_endings(script.content),
+                fixes=tuple(dict.fromkeys(rule_of[fp] for fp in script.fixes if fp in rule_of)),
+                unknown_fixes=tuple(fp for fp in script.fixes if fp not in rule_of),
+                pair=context.script_ref(script.pair) if script.pair else None,
+                data=data_of.get(script.name, ()),
+                own_functions=own,
+                functions_as_in=context.script_ref(same) if same else None,
+                code=code,
+            )
+        )
+    return tuple(views), common
+
+
+def _data_rows(change_set: ChangeSet) -> tuple[DataRow, ...]:
+    rows: list[DataRow] = []
+    if change_set.kind is ChangeKind.PARTNER_APPLICATIONS:
+        for app in change_set.partner_applications:
+            rows.append(
+                DataRow(
+                    target=f"{app.name} ({app.application_identifier}) AppOnlyPermissions",
+                    audited=", ".join(app.audited_app_only) or "(empty)",
+                    new=", ".join(app.target_app_only) or "(empty)",
+                )
+            )
+    for change in change_set.web_configs:
+        rows.append(
+            DataRow(
+                target=(
+                    f"{change_set.server} {change.relative_path} ({change.vdir})"
+                    f" OAuthHttpModule.Profiles; audited SHA-256 {change.audited_sha256}"
+                ),
+                audited=change.audited_value,
+                new=change.target_value,
+            )
+        )
+    return tuple(rows)
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def _common_root(paths: Iterable[str]) -> str:
+    """The deepest folder that holds every input (display only: paths are shown below it)."""
+    split = [path.replace("\\", "/").split("/")[:-1] for path in paths]
+    if not split:
+        return ""
+    prefix = split[0]
+    for parts in split[1:]:
+        length = 0
+        for left, right in zip(prefix, parts, strict=False):
+            if left != right:
+                break
+            length += 1
+        prefix = prefix[:length]
+    return "/".join(prefix)
+
+
+def _relative(path: str, root: str) -> str:
+    normal = path.replace("\\", "/")
+    if root and normal.startswith(root + "/"):
+        return normal[len(root) + 1 :]
+    return path
+
+
+def _inputs(report: Report, context: _Context) -> Inputs:
+    root = context.root
+    servers = set(context.servers)
+    servers.update(app.server for app in report.inventory.partner_applications if app.server)
+    grouped: dict[tuple[str, str, str | None], list[str]] = {}
+    for source in report.inventory.inputs:
+        relative = _relative(source.path, root)
+        head, _, tail = relative.replace("\\", "/").partition("/")
+        fmt = source.format.value if source.format else None
+        if head in servers and tail:
+            grouped.setdefault((tail, source.sha256, fmt), []).append(head)
+        else:
+            grouped.setdefault((relative, source.sha256, fmt), [])
+    rows = tuple(
+        InputRow(
+            path=path,
+            servers=ranges(servers),
+            count=max(1, len(servers)),
+            format=fmt,
+            sha256=sha,
+        )
+        for (path, sha, fmt), servers in grouped.items()
+    )
+    return Inputs(
+        root=root,
+        rows=rows,
+        files=len(report.inventory.inputs),
+        open=len(rows) <= OPEN_ROWS_UP_TO,
     )

@@ -2,7 +2,11 @@
 
 The report is written to a file and opened through a file:// URL, as a reviewer opens it, so
 that every request the page might make is observable. Every request other than the document is
-recorded and aborted. Screenshots and PDFs go to `test-artifacts/` at the project root.
+recorded and aborted. Three real audits are opened: the bundled two-server example, a PASS (two
+untouched copies of the reference Exchange 2019 server) and a 60-server fleet (E19 copied per
+server, `|V1S2SAppOnly` on 10). Each must answer on its first screen at 1400 px, fit its size,
+screen and printed-page budgets, and not scroll sideways on a 390 px phone. Screenshots and PDFs
+go to `test-artifacts/` at the project root.
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ import pytest
 from conftest import PROJECT_ROOT, skip_or_fail
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "render"))
+import fleet
 import report_factory
+from conftest import CSS_EXCHANGE
 
-from auditor.render.html import OPEN_GROUPS_UP_TO, render_html
+from auditor.audit import AuditRequest, run_audit
+from auditor.model import Report
+from auditor.render.html import render_html
 
 pytestmark = pytest.mark.browser
 
@@ -63,11 +71,20 @@ class Observed:
     dialogs: list[str] = field(default_factory=list)
 
 
-def open_report(browser: Any, html: str, path: Path, media: str = "screen") -> tuple[Any, Observed]:
+def open_report(
+    browser: Any,
+    html: str,
+    path: Path,
+    media: str = "screen",
+    width: int = 1280,
+    height: int = 900,
+) -> tuple[Any, Observed]:
     path.write_text(html, encoding="utf-8")
     url = path.as_uri()
     seen = Observed()
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=True)
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, java_script_enabled=True
+    )
     page = context.new_page()
 
     def on_route(route: Any) -> None:
@@ -112,42 +129,6 @@ def test_canary_unescaped_payload_would_be_caught(browser: Any, tmp_path: Path) 
     assert any(url.endswith("/x") for url in seen.requests)
 
 
-def test_recipe_report_in_chromium(browser: Any, tmp_path: Path) -> None:
-    report = report_factory.recipe_report()
-    page, seen = open_report(browser, render_html(report), tmp_path / "report.html")
-    assert_quiet(seen)
-
-    text = page.inner_text("body")
-    assert "FAIL: 2 critical, 2 high findings at or above high" in text
-    assert "CHG0042137" in text
-    graph_matrix = page.locator("table.matrix", has_text="Microsoft Graph: permission matrix")
-    graph_rows = graph_matrix.locator("tbody tr")
-    assert graph_rows.count() == 29
-    shown = [name.strip() for name in graph_rows.locator("th").all_inner_texts()]
-    assert shown == list(report_factory.GRAPH_ACT_AS)
-    assert page.locator("table.matrix tr.forbidden").count() == 5
-    for script in report.scripts:
-        assert script.sha256 in text
-
-    # The hashed stylesheet was applied (a CSP mismatch would leave the page unstyled).
-    assert page.eval_on_selector("h2", "e => getComputedStyle(e).borderBottomWidth") == "2px"
-    assert page.eval_on_selector(".mark-forbidden", "e => getComputedStyle(e).color") == (
-        "rgb(139, 17, 17)"
-    )
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "report-recipe.png"), full_page=True, timeout=120_000)
-    page.emulate_media(media="print")
-    for paper in ("A4", "Letter"):
-        pdf = page.pdf(format=paper, print_background=True)
-        assert pdf.startswith(b"%PDF-")
-        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-        assert 3 <= pages <= 40, pages
-        (ARTIFACTS / f"report-recipe-{paper.lower()}.pdf").write_bytes(pdf)
-    assert_quiet(seen)
-    page.context.close()
-
-
 @pytest.mark.parametrize("with_csp", [True, False], ids=["as-rendered", "csp-removed"])
 def test_hostile_values_run_nothing(browser: Any, tmp_path: Path, with_csp: bool) -> None:
     """Escaping alone must hold: the payloads stay inert even with the CSP meta tag removed."""
@@ -158,26 +139,152 @@ def test_hostile_values_run_nothing(browser: Any, tmp_path: Path, with_csp: bool
     page, seen = open_report(browser, html, tmp_path / "hostile.html")
     assert_quiet(seen)
     assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert page.locator("script, img, iframe, object, embed").count() == 0
-    assert page.locator("svg").count() == 1  # the severity chart, nothing injected
+    assert page.locator("script, img, iframe, object, embed, svg").count() == 0
     text = page.inner_text("body")
     assert report_factory.XSS in text
-    assert "INCOMPLETE: evidence missing" in text
+    assert "Current configuration: INCOMPLETE" in text
     if with_csp:
-        # The first screen only: the hostile page is taller than Chromium captures in one go.
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report-hostile.png"))
     page.context.close()
 
 
-def test_collapsed_groups_open_in_print(browser: Any, tmp_path: Path) -> None:
-    """A large report starts with its rule groups closed; print shows every finding."""
-    report = report_factory.large_report(OPEN_GROUPS_UP_TO + 100)
-    page, seen = open_report(browser, render_html(report), tmp_path / "large.html")
-    first_finding = page.locator("details.rule article.finding").first
-    assert not first_finding.is_visible()
+# --- real audits on the first screen, on a phone and on paper ------------------------------------
+
+DESKTOP = (1400, 900)
+# Letter less the page margins (12 mm each side, 16 mm top and bottom) at 96 px per inch.
+LETTER_CONTENT = (725, 933)
+PHONE = (390, 844)
+SCREENS = Path("/work/.notes/screens")
+
+
+@dataclass(frozen=True)
+class Budget:
+    bytes: int
+    screens: float  # page height at 1400 px over the 900 px viewport
+    pages: int  # printed pages, A4 and Letter, strictly fewer
+
+
+BUDGETS = {
+    "example": Budget(bytes=1_000_000, screens=15, pages=10),
+    "pass": Budget(bytes=1_000_000, screens=15, pages=10),
+    "fleet60": Budget(bytes=1_000_000, screens=30, pages=40),
+}
+
+
+@pytest.fixture(scope="module")
+def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+    e19 = CSS_EXCHANGE / "E19"
+    if not e19.is_dir():
+        skip_or_fail(f"reference corpus not found at {e19}")
+    root = tmp_path_factory.mktemp("audits")
+    example = run_audit(
+        AuditRequest(
+            paths=(PROJECT_ROOT / "auditor" / "examples",),
+            as_of=fleet.AS_OF,
+            change_id="CHG0042137",
+        )
+    )
+    passing = fleet.fleet_report(fleet.build_fleet(root / "pass", e19, 2, ()), "CHG0042138")
+    fleet60 = fleet.fleet_report(
+        fleet.build_fleet(root / "fleet60", e19, 60, fleet.spread(60, 10)), "CHG0042139"
+    )
+    return {"example": example, "pass": passing, "fleet60": fleet60}
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+@pytest.mark.parametrize("name", ["example", "pass", "fleet60"])
+def test_first_screen_phone_and_paper(
+    browser: Any, tmp_path: Path, audits: dict[str, Report], name: str
+) -> None:
+    report = audits[name]
+    budget = BUDGETS[name]
+    html = render_html(report)
+    assert len(html.encode("utf-8")) < budget.bytes
+
+    page, seen = open_report(browser, html, tmp_path / f"{name}.html", width=DESKTOP[0])
+    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    assert_quiet(seen)
+    first_screen = page.evaluate(
+        """() => Array.from(document.querySelectorAll('main *'))
+            .filter(e => { const r = e.getBoundingClientRect();
+                           return r.top < innerHeight && r.bottom > 0 && e.children.length === 0; })
+            .map(e => e.textContent).join(' ')"""
+    )
+    first_screen = " ".join(first_screen.split())
+    sentence = " ".join(page.inner_text(".verdict .headline").split())
+    assert sentence.startswith("Current configuration: ")
+    assert page.locator(".verdict").bounding_box()["y"] + 40 < DESKTOP[1]
+    changing = sorted({cs.server for cs in report.change_sets if cs.server})
+    if report.change_sets:
+        assert "The proposed change fixes" in sentence
+        assert "Expected after the change: PASS." in sentence
+        plan_top = page.locator("table.plan").bounding_box()["y"]
+        assert plan_top < DESKTOP[1], plan_top
+        for server in changing:
+            assert server in first_screen, server
+    else:
+        assert sentence.endswith("No change required.")
+        assert page.locator("table.plan").count() == 0
+        assert page.locator(".signatures, .decision").count() == 0
+    if name == "fleet60":
+        servers = ", ".join(fleet.server_name(i) for i in fleet.spread(60, 10))
+        assert f"10 of 60 servers change: {servers}; 50 unchanged." in first_screen
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height / DESKTOP[1] < budget.screens, height
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}-desktop-1400.png"))
+
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
+    assert page.evaluate("document.body.scrollWidth") <= PHONE[0]
+    page.screenshot(path=str(SCREENS / f"{name}-phone-390.png"))
+
     page.emulate_media(media="print")
-    assert first_finding.is_visible()
-    assert page.locator("details.rule:not([open])").count() > 0
+    # Verdict, proposed change and the approval block (never split) end on the second printed
+    # page of Letter, the shorter paper (with room for rows the printer moves to the next page).
+    page.set_viewport_size({"width": LETTER_CONTENT[0], "height": LETTER_CONTENT[1]})
+    summary = page.locator("#summary").bounding_box()["height"]
+    approval = page.locator("#approval").bounding_box()["height"]
+    assert approval < LETTER_CONTENT[1], approval
+    assert summary + approval < 2 * LETTER_CONTENT[1] - 100, (summary, approval)
+    assert page.locator("#approval").evaluate("e => getComputedStyle(e).breakInside") == "avoid"
+    ARTIFACTS.mkdir(exist_ok=True)
+    for paper in ("A4", "Letter"):
+        pdf = page.pdf(format=paper, print_background=True)
+        assert pdf.startswith(b"%PDF-")
+        pages = _pdf_pages(pdf)
+        assert 1 <= pages < budget.pages, (paper, pages)
+        (ARTIFACTS / f"report-{name}-{paper.lower()}.pdf").write_bytes(pdf)
+    assert_quiet(seen)
+    page.context.close()
+
+
+def test_marks_and_styles_in_chromium(browser: Any, tmp_path: Path) -> None:
+    """The factory's recipe: the hashed stylesheet applies (a CSP mismatch would leave the page
+    unstyled) and the Graph matrix shows the rules' FORBIDDEN rows first."""
+    report = report_factory.recipe_report()
+    page, seen = open_report(browser, render_html(report), tmp_path / "report.html")
+    assert_quiet(seen)
+    rows = page.locator("table.matrix", has_text="Microsoft Graph: permission matrix").locator(
+        "tbody tr"
+    )
+    assert rows.count() == 29
+    assert page.locator("table.matrix tr.forbidden").count() == 5
+    assert "forbidden" in (rows.first.get_attribute("class") or "")
+    assert page.eval_on_selector(
+        "h2#change-title", "e => getComputedStyle(e).borderBottomWidth"
+    ) == ("2px")
+    assert page.eval_on_selector(".mark-forbidden", "e => getComputedStyle(e).color") == (
+        "rgb(139, 17, 17)"
+    )
+    # Script sources stay closed on screen and are left out of print.
+    assert not page.locator("details.source .highlight").first.is_visible()
+    page.emulate_media(media="print")
+    assert not page.locator("details.source").first.is_visible()
     assert_quiet(seen)
     page.context.close()

@@ -17,10 +17,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from datetime import date, timedelta
+from fnmatch import fnmatchcase
 
 from conftest import GRAPH_ACT_AS
 
 from auditor.model import (
+    ApplicationJudgement,
     ApplicationPolicy,
     AppSetting,
     ChangeKind,
@@ -29,20 +31,28 @@ from auditor.model import (
     Finding,
     InputFormat,
     Inventory,
+    Judgements,
     Location,
     NotApplied,
     OAuthProfiles,
     PartnerApplication,
     PartnerApplicationChange,
+    PermissionJudgement,
     PermissionList,
+    PermissionMark,
     Policy,
+    Presence,
     Problem,
     ProblemCode,
+    ProfilesJudgement,
     Report,
     RuleInfo,
     Script,
     Severity,
     SourceFile,
+    TokenAction,
+    TokenJudgement,
+    TokenMark,
     VdirPolicy,
     Waiver,
     WebConfig,
@@ -376,6 +386,158 @@ def _finding(
     )
 
 
+# --- judgements as the rules make them (test data: the renderer must only display these) ------
+
+
+def judge_application(
+    app: PartnerApplication, policy: Policy, change: PartnerApplicationChange | None
+) -> ApplicationJudgement:
+    """The judgement of one application, made the way the rules make it (case-insensitive
+    patterns), so that renderer tests have realistic judgements to display."""
+    approval = policy.application(app.application_identifier)
+    approved = approval.approved_app_only if approval else ()
+    act_as, app_only = app.act_as_permissions, app.app_only_permissions
+    after_values = change.target_app_only if change else app_only.values
+    permissions = []
+    for name in dict.fromkeys((*act_as.values, *app_only.values, *approved)):
+        in_act_as = _presence(name, act_as.values, act_as.complete)
+        in_app_only = _presence(name, app_only.values, app_only.complete)
+        forbidden_by = next(
+            (p for p in policy.forbidden_app_only if fnmatchcase(name.lower(), p.lower())), None
+        )
+        marks: list[PermissionMark] = []
+        if in_app_only is Presence.YES:
+            if forbidden_by:
+                marks.append(PermissionMark.FORBIDDEN)
+            if name not in approved:
+                marks.append(PermissionMark.EXCESS)
+            if in_act_as is Presence.NO:
+                marks.append(PermissionMark.NOT_IN_ACT_AS)
+            if not marks:
+                marks.append(PermissionMark.APPROVED)
+        elif in_app_only is Presence.NO and name in approved:
+            marks.append(PermissionMark.NOT_GRANTED)
+        if not app_only.complete:
+            after = Presence.UNKNOWN
+        else:
+            after = Presence.YES if name in after_values else Presence.NO
+        permissions.append(
+            PermissionJudgement(
+                name=name,
+                act_as=in_act_as,
+                app_only=in_app_only,
+                approved=name in approved,
+                forbidden_by=forbidden_by if in_app_only is Presence.YES else None,
+                marks=tuple(marks),
+                after=after,
+            )
+        )
+    return ApplicationJudgement(
+        subject=app.subject,
+        application_identifier=app.application_identifier.lower(),
+        name=app.name,
+        known=approval is not None,
+        judged=app_only.complete,
+        approved=approved,
+        permissions=tuple(permissions),
+        target_app_only=change.target_app_only if change else None,
+    )
+
+
+def _presence(name: str, values: tuple[str, ...], complete: bool) -> Presence:
+    if name in values:
+        return Presence.YES
+    return Presence.NO if complete else Presence.UNKNOWN
+
+
+def judge_profiles(
+    config: WebConfig, policy: Policy, change: WebConfigChange | None
+) -> ProfilesJudgement:
+    """The judgement of one Profiles value, made the way the rules make it."""
+    vdir = policy.vdir(config.vdir)
+    default = vdir.default_profiles if vdir else None
+    allowed = set(vdir.allowed_profiles) if vdir else set()
+    forbidden = {t.lower() for t in policy.forbidden_profiles_everywhere}
+    if vdir:
+        forbidden |= {t.lower() for t in vdir.forbidden_profiles}
+    known = {t.lower(): t for t in (*policy.known_profile_tokens, *(default or ()))}
+    profiles = config.oauth_profiles
+    tokens = []
+    for segment in profiles.tokens if profiles else ():
+        canonical = known.get(segment.strip().lower())
+        marks: list[TokenMark] = []
+        drop_kind = None
+        if segment in known.values():
+            marks.append(TokenMark.HONOURED)
+        else:
+            marks.append(TokenMark.DROPPED)
+            if not segment:
+                drop_kind = "empty"
+            elif segment != segment.strip():
+                drop_kind = "whitespace"
+            elif canonical:
+                drop_kind = "case"
+            else:
+                drop_kind = "unknown"
+                marks.append(TokenMark.UNKNOWN_TOKEN)
+        if segment.strip().lower() in forbidden and segment.strip().lower() not in {
+            a.lower() for a in allowed
+        }:
+            marks.insert(0, TokenMark.FORBIDDEN)
+        if TokenMark.HONOURED in marks and default is not None and segment not in default:
+            marks.append(TokenMark.ADDED)
+        action = TokenAction.KEEP
+        if change and segment in change.removes:
+            action = TokenAction.REMOVE
+        elif change and canonical in change.enables and segment != canonical:
+            action = TokenAction.ENABLE
+        tokens.append(TokenJudgement(segment, canonical, tuple(marks), drop_kind, action))
+    honoured = {t.segment for t in tokens if TokenMark.HONOURED in t.marks}
+    return ProfilesJudgement(
+        subject=config.subject,
+        server=config.server,
+        vdir=config.vdir,
+        path=config.path,
+        line=profiles.line if profiles else None,
+        raw=profiles.raw if profiles else None,
+        tokens=tuple(tokens),
+        default=default,
+        missing_default=tuple(t for t in default or () if t not in honoured),
+        target=change.target_value if change else None,
+    )
+
+
+def with_judgements(report: Report) -> Report:
+    """`report` with the judgements its inventory, policy and plan call for."""
+    app_changes = {
+        change.application_identifier.lower(): change
+        for change_set in report.change_sets
+        for change in change_set.partner_applications
+    }
+    config_changes = {
+        (change_set.server, change.vdir): change
+        for change_set in report.change_sets
+        for change in change_set.web_configs
+    }
+    return dataclasses.replace(
+        report,
+        judgements=Judgements(
+            applications=tuple(
+                judge_application(
+                    app, report.policy, app_changes.get(app.application_identifier.lower())
+                )
+                for app in report.inventory.partner_applications
+            ),
+            profiles=tuple(
+                judge_profiles(
+                    config, report.policy, config_changes.get((config.server, config.vdir))
+                )
+                for config in report.inventory.web_configs
+            ),
+        ),
+    )
+
+
 def recipe_report() -> Report:
     """The recipe scenario: Graph app-only = its 29 ActAs permissions, V1S2SAppOnly on API."""
     as_of = date.fromisoformat(AS_OF)
@@ -639,11 +801,12 @@ def recipe_report() -> Report:
                     audited_value="|".join((*API_DEFAULT, "V1S2SAppOnly")),
                     target_value="|".join(API_DEFAULT),
                     fixes=web_fixes,
+                    removes=("V1S2SAppOnly",),
                 ),
             ),
         ),
     )
-    return Report(
+    report = Report(
         tool_version="0.1.0",
         as_of=AS_OF,
         change_id=CHANGE_ID,
@@ -661,6 +824,7 @@ def recipe_report() -> Report:
         scripts=scripts,
         complete=True,
     )
+    return with_judgements(report)
 
 
 # --- hostile variant ---------------------------------------------------------------------------
@@ -822,7 +986,7 @@ def hostile_report() -> Report:
         )
         for script in base.scripts
     )
-    return dataclasses.replace(
+    hostile = dataclasses.replace(
         base,
         change_id=_hostile_text(base.change_id),
         tool_version=IMG,
@@ -840,6 +1004,7 @@ def hostile_report() -> Report:
         scripts=scripts,
         complete=False,
     )
+    return with_judgements(hostile)
 
 
 # --- large report for the benchmark ------------------------------------------------------------
@@ -885,12 +1050,14 @@ def large_report(finding_count: int = 5000) -> Report:
         SourceFile(path=config.path, sha256=config.sha256, format=InputFormat.WEB_CONFIG)
         for config in web_configs
     )
-    return dataclasses.replace(
-        base,
-        inventory=dataclasses.replace(
-            base.inventory,
-            inputs=(base.inventory.inputs[0], *inputs),
-            web_configs=tuple(web_configs),
-        ),
-        findings=(*base.findings, *extra),
+    return with_judgements(
+        dataclasses.replace(
+            base,
+            inventory=dataclasses.replace(
+                base.inventory,
+                inputs=(base.inventory.inputs[0], *inputs),
+                web_configs=tuple(web_configs),
+            ),
+            findings=(*base.findings, *extra),
+        )
     )
