@@ -48,7 +48,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "reference" / "css-exchange" / "E19"
 PYTHON = sys.executable
-AUDITOR = [PYTHON, "-m", "auditor"]
+# The installed console script (what users run; no runpy), else `python -m auditor`.
+_SCRIPT = Path(PYTHON).parent / "auditor"
+AUDITOR = [str(_SCRIPT)] if _SCRIPT.is_file() else [PYTHON, "-m", "auditor"]
 AS_OF = "2026-11-26"
 CHANGED_FILE = "DefaultWebSite-Rest_web.config"
 PROFILES = re.compile(rb'(key="OAuthHttpModule\.Profiles"\s+value="[^"]*)(")')
