@@ -9,6 +9,7 @@ original file, byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -179,7 +180,7 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
     drift_cases = _cases(drift_set)
     drift_remediation, drift_rollback = _scripts(root, f"{drift_set}-drift", drift_cases)
     drift_server = f"EX-{drift_set}-drift"
-    first, last = drift_cases[0], drift_cases[-1]
+    first = drift_cases[0]
 
     def value_drift() -> Story:
         files = {case.relative_path: case.audited for case in drift_cases}
@@ -268,7 +269,7 @@ def issue_13_stories(
 ) -> dict[str, Callable[[], Story]]:
     """Wrong server, -WhatIf with a new backup folder, an unrelated edit, a failed write, a
     failed recycle, enablement, ConstrainedLanguage: each on its own stand-in."""
-    first, last = cases[0], cases[-1]
+    last = cases[-1]
 
     def wrong_server() -> Story:
         story = _new_story(root / "wrong-server", cases, computer_name="EX99")
@@ -336,7 +337,62 @@ def issue_13_stories(
             ]
         )
 
+    def enablement() -> Story:
+        # EX02's padded " V1S2SAppOnly" (Exchange drops it: app-only is off today). By default
+        # the change removes it; only a policy approval makes it an ENABLES item.
+        rest = next(case for case in scenarios.fixture_cases() if "rest" in case.label)
+        padded = scenarios.inject_profile(rest.original, " V1S2SAppOnly")
+        value = scenarios.profiles_value(rest.original)
+        base = WebConfigChange(
+            vdir=rest.vdir,
+            relative_path=rest.relative_path,
+            app_pool=rest.app_pool,
+            audited_sha256=hashlib.sha256(padded).hexdigest(),
+            audited_value=value + "| V1S2SAppOnly",
+            target_value=value,
+            fixes=("f" * 64,),
+            removes=(" V1S2SAppOnly",),
+        )
+        approved = dataclasses.replace(
+            base, target_value=value + "|V1S2SAppOnly", removes=(), enables=("V1S2SAppOnly",)
+        )
+        scripts = {}
+        for label, change in (("default", base), ("approved", approved)):
+            change_set = ChangeSet(
+                kind=ChangeKind.WEB_CONFIG_PROFILES,
+                slug=f"web-config-ex02-{label}",
+                server="EX02",
+                web_configs=(change,),
+            )
+            text, _ = scenarios.render(change_set)
+            scripts[label] = scenarios.write_script(
+                root / "scripts" / "enable", f"{label}.ps1", text
+            )
+        case = dataclasses.replace(rest, audited=padded)
+        story = _new_story(root / "enablement", [case], {rest.relative_path: padded}, "EX02")
+        return story.play(
+            [
+                step("approved-whatif", scripts["approved"], story, WhatIf=True),
+                step("default-whatif", scripts["default"], story, WhatIf=True),
+                step("default", scripts["default"], story, Confirm=False),
+            ]
+        )
+
+    def constrained_language() -> Story:
+        story = _new_story(root / "constrained", cases, computer_name=server)
+        fresh = story.standin.root / "new-backup"
+        story.runs["remediation"] = story.standin.run(
+            remediation,
+            "-BackupDirectory",
+            harness.ps_quote(str(fresh)),
+            "-Confirm:$false",
+            prelude="$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'",
+        )
+        return story
+
     return {
+        "enablement": enablement,
+        "constrained": constrained_language,
         "wrong-server": wrong_server,
         "unrelated-edit": unrelated_edit,
         "write-fails": write_fails,
@@ -620,3 +676,31 @@ def test_failed_recycle_is_retried_on_the_next_run(stories: dict[str, Story]) ->
     again = story.runs["again"]
     assert again.exit_code == 0 and story.recycles("again") == {}
     assert "AUDITOR-RESUMED" not in again.stdout
+
+
+def test_enablement_is_shown_in_the_prompt_and_only_when_planned(stories: dict[str, Story]) -> None:
+    story = stories["enablement"]
+    approved = story.runs["approved-whatif"]
+    assert approved.exit_code == 0, approved.describe()
+    (line,) = [line for line in approved.stdout.splitlines() if line.startswith("What if:")][:1]
+    assert "ENABLES V1S2SAppOnly" in line
+    # The padded token is visible in the prompt: quoted, the space shown.
+    assert "| V1S2SAppOnly'" in line
+    default = story.runs["default-whatif"]
+    whatif = [line for line in default.stdout.splitlines() if line.startswith("What if:")]
+    assert whatif and not any("ENABLES" in line for line in whatif)
+    assert any("REMOVES ' V1S2SAppOnly'" in line for line in whatif)
+    run = story.runs["default"]
+    assert run.exit_code == 0, run.describe()
+    (case,) = story.cases
+    assert story.files_after["default"][case.relative_path] == scenarios.fixture_cases()[0].original
+
+
+def test_constrained_language_stops_the_web_config_script(stories: dict[str, Story]) -> None:
+    story = stories["constrained"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "TERMINATING-ERROR: AUDITOR-LANGUAGE-MODE" in run.output
+    for case in story.cases:
+        assert story.standin.install_file(case.relative_path).read_bytes() == case.audited
+    assert not (story.standin.root / "new-backup").exists()
