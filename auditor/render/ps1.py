@@ -87,16 +87,18 @@ discovery skips them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import jinja2
 
 from auditor import resources
 from auditor.layout import safe_slug
-from auditor.model import ChangeKind, ChangeSet, WebConfigChange
+from auditor.model import ChangeKind, ChangeSet, Inventory, WebConfigChange
 from auditor.psquote import (
     is_valid_app_pool_name,
     is_valid_guid,
@@ -149,6 +151,50 @@ _WINDOWS_RESERVED = frozenset(
     | {f"com{digit}" for digit in range(1, 10)}
     | {f"lpt{digit}" for digit in range(1, 10)}
 )
+
+
+def script_inputs(inventory: Inventory, change_set: ChangeSet) -> tuple[tuple[str, str], ...]:
+    """The (path, SHA-256) of the inputs one script was made from, relative to the audit root.
+
+    A per-server web.config script names only that server's files, the partner-application
+    script only the exports its applications were read from. Paths are relative to the folder
+    all inputs share, so that no path of the auditor's machine reaches a script.
+    """
+    if change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
+        wanted = {c.path for c in inventory.web_configs if c.server == change_set.server}
+    else:
+        changed = {c.application_identifier.lower() for c in change_set.partner_applications}
+        wanted = set()
+        for app in inventory.partner_applications:
+            if app.application_identifier.lower() in changed:
+                wanted.add(app.source.path)
+                wanted.update(evidence.path for evidence in app.also_in)
+    root = _audit_root([source.path for source in inventory.inputs])
+    return tuple(
+        (_relative(source.path, root), source.sha256)
+        for source in inventory.inputs
+        if source.path in wanted
+    )
+
+
+def _audit_root(paths: list[str]) -> str | None:
+    parents = [os.path.dirname(path) for path in paths]
+    if not parents:
+        return None
+    try:
+        return os.path.commonpath(parents)
+    except ValueError:  # absolute and relative paths mixed, or different drives
+        return None
+
+
+def _relative(path: str, root: str | None) -> str:
+    pure = PurePath(path)
+    if root is not None:
+        try:
+            return pure.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return PurePath(*pure.parts[1:]).as_posix() if pure.anchor else pure.as_posix()
 
 
 def _finalize(value: object) -> str:
