@@ -248,7 +248,8 @@ def test_script_is_ascii_crlf_and_tidy(script_name: str, text: str) -> None:
     assert "$ErrorActionPreference = 'Stop'" in lines
     if script_name != "collect.ps1":
         assert "[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]" in lines
-        assert {"    [string] $BackupDirectory = ''", "    [string] $BackupDirectory = '',"} & set(lines)
+        parameter = "    [string] $BackupDirectory = ''"
+        assert {parameter, parameter + ","} & set(lines)
 
 
 @pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)

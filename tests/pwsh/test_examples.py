@@ -90,14 +90,16 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
             files: dict[str, bytes] = files,
             remediation: Path = remediation,
             rollback: Path = rollback,
+            server: str = change_set.server or "EX01",
+            regrant: tuple[str, ...] = ("-ConfirmRegrant",) if change_set.server is None else (),
         ) -> Story:
-            standin = harness.StandIn(root / slug, state)
+            standin = harness.StandIn(root / slug, state, computer_name=server)
             scenarios.lay_out(standin, files)
             result = Story(standin=standin, relative_paths=sorted(files))
             result.run("whatif", remediation, "-WhatIf")
             result.run("remediation", remediation, CONFIRM)
             result.run("remediation-again", remediation, CONFIRM)
-            result.run("rollback", rollback, CONFIRM)
+            result.run("rollback", rollback, CONFIRM, *regrant)
             return result
 
         jobs[change_set.slug] = story
