@@ -161,15 +161,18 @@ ALL_SCRIPTS = [
     for script_name, text in scenario_scripts(scenario)
 ] + [pytest.param("collect.ps1", render_collect_script("0.1.0"), id="collect")]
 
-DATA_START = "# What this script was generated from."
-
-
 def data_block(text: str) -> str:
-    """The lines of a script that carry data: from the header variables to the first function."""
-    lines = text.split("\r\n")
-    start = next(i for i, line in enumerate(lines) if line.startswith(DATA_START))
-    end = next(i for i, line in enumerate(lines) if line.startswith("function "))
-    return "\n".join(lines[start:end]).strip() + "\n"
+    """The lines of a script that carry data: every top-level `$Auditor... = ...` assignment."""
+    kept: list[str] = []
+    inside = False
+    for line in text.split("\r\n"):
+        if inside:
+            kept.append(line)
+            inside = line != ")"
+        elif line.startswith("$Auditor") and " = " in line:
+            kept.append(line)
+            inside = line.endswith("@(")
+    return "\n".join(kept) + "\n"
 
 
 @pytest.mark.parametrize("kind", list(ChangeKind))
