@@ -151,7 +151,21 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         )
         return story
 
+    def no_exchange_shell() -> Story:
+        # Outside the Exchange Management Shell: no Exchange cmdlets at all.
+        story = Story(root / "no-ems", scenarios.partner_state())
+        fresh = story.standin.root / "new-backup"
+        story.runs["remediation"] = story.standin.run(
+            remediation,
+            "-BackupDirectory",
+            harness.ps_quote(str(fresh)),
+            "-Confirm:$false",
+            prelude="Remove-Module -Name ExchangeStandIn",
+        )
+        return story
+
     makers: dict[str, Callable[[], Story]] = {
+        "no-ems": no_exchange_shell,
         "whatif": whatif,
         "lifecycle": lifecycle,
         "drift": drift,
@@ -418,5 +432,14 @@ def test_constrained_language_stops_before_anything(stories: dict[str, Story]) -
     assert run.exit_code != 0, run.describe()
     assert "TERMINATING-ERROR: AUDITOR-LANGUAGE-MODE" in run.output
     assert "ConstrainedLanguage" in run.output
+    assert run.calls == ()
+    assert not (story.standin.root / "new-backup").exists()
+
+
+def test_outside_the_exchange_shell_stops_before_anything(stories: dict[str, Story]) -> None:
+    story = stories["no-ems"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "AUDITOR-NOT-EMS" in run.stderr and "Exchange Management Shell" in run.stderr
     assert run.calls == ()
     assert not (story.standin.root / "new-backup").exists()
