@@ -193,6 +193,8 @@ def test_whatif_changes_nothing_and_names_every_change(stories: dict[str, Story]
     assert story.after["remediation"] == story.before["remediation"]
     assert [c for c in _set_calls(run) if c["outcome"] != "whatif"] == [], run.describe()
     assert story.backups_after["remediation"] == []
+    # -WhatIf writes nothing on the server: not even a transcript.
+    assert list(story.standin.backup_dir.iterdir()) == []
     for name, app_id in (("Microsoft Graph", GRAPH), ("Contoso HR Sync", HR)):
         lines = [line for line in run.stdout.splitlines() if line.startswith("What if:")]
         assert any(name in line and app_id in line for line in lines), run.describe()
