@@ -161,6 +161,7 @@ ALL_SCRIPTS = [
     for script_name, text in scenario_scripts(scenario)
 ] + [pytest.param("collect.ps1", render_collect_script("0.1.0"), id="collect")]
 
+
 def data_block(text: str) -> str:
     """The lines of a script that carry data: every top-level `$Auditor... = ...` assignment."""
     kept: list[str] = []

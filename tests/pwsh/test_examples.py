@@ -27,8 +27,6 @@ def _report_powershell_time(pytestconfig: pytest.Config) -> None:
     harness.register_time_report(pytestconfig)
 
 
-
-
 @dataclass
 class Story:
     standin: harness.StandIn
