@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor import __version__
-from auditor.model import Finding, Inventory, Policy, Report, Script, ScriptKind, Severity
+from auditor.model import Finding, Policy, Report, Script, ScriptKind, Severity
 
 CHANGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -98,7 +98,7 @@ def attach_remediation(report: Report) -> Report:
     judgements completed with what the plan does.
     """
     from auditor.remediation import make_plan, script_names
-    from auditor.render.ps1 import ScriptHeader, render_change_set
+    from auditor.render.ps1 import ScriptHeader, render_change_set, script_inputs
 
     planned = make_plan(report.inventory, report.judgements, report.policy, report.findings)
     change_sets = planned.change_sets
@@ -111,7 +111,7 @@ def attach_remediation(report: Report) -> Report:
             tool_version=report.tool_version,
             policy_name=report.policy.name,
             policy_sha256=report.policy.sha256,
-            input_hashes=_input_hashes(report.inventory),
+            input_hashes=script_inputs(report.inventory, change_set),
             finding_ids=_finding_ids(report.findings, fixes),
         )
         remediation_text, rollback_text = render_change_set(change_set, header)
@@ -143,10 +143,6 @@ def attach_remediation(report: Report) -> Report:
 def _script(name: str, kind: ScriptKind, content: str, fixes: tuple[str, ...], pair: str) -> Script:
     digest = hashlib.sha256(content.encode("ascii")).hexdigest()
     return Script(name=name, kind=kind, content=content, sha256=digest, fixes=fixes, pair=pair)
-
-
-def _input_hashes(inventory: Inventory) -> tuple[tuple[str, str], ...]:
-    return tuple((source.path, source.sha256) for source in inventory.inputs)
 
 
 def _finding_ids(findings: Sequence[Finding], fixes: tuple[str, ...]) -> tuple[str, ...]:

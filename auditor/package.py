@@ -36,6 +36,7 @@ def package_files(report: Report) -> dict[str, bytes]:
     from auditor.render.json_ import render_findings, render_plan
     from auditor.render.junit import render_junit
     from auditor.render.markdown import render_markdown
+    from auditor.render.runbook import render_runbook
     from auditor.render.sarif import render_sarif
 
     text_renderers: dict[str, Callable[[Report], str]] = {
@@ -45,6 +46,7 @@ def package_files(report: Report) -> dict[str, bytes]:
         "junit.xml": render_junit,
         "summary.md": render_markdown,
         "report.html": render_html,
+        "RUNBOOK.md": render_runbook,
     }
     # A lone surrogate (from a hostile export) cannot be UTF-8: written as `\udXXX` text.
     files = {

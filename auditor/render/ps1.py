@@ -12,31 +12,43 @@ deterministic.
 Script contract (for reviewers, and for the tests that run the scripts against stand-ins)
 -----------------------------------------------------------------------------------------
 
-Every script: `#Requires -Version 5.1` (web.config scripts also `#Requires -RunAsAdministrator`),
+Every script: `#Requires -Version 5.1` (web.config scripts also `#Requires -RunAsAdministrator`:
+Windows PowerShell refuses a non-elevated run before the script starts),
 `[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]` (so it prompts per
-change unless run with `-Confirm:$false`; `-WhatIf` changes and backs up nothing), one
-parameter `[string] $BackupDirectory`. When it is empty the folder is
-`$env:ExchangeInstallPath\Logging\auditor\<change folder>` (the change id when it is a safe
-folder name, otherwise `auditor.layout.safe_slug` of it); remediation creates it and writes its
-backups and transcript there, rollback reads the backups from there (and stops with
-AUDITOR-BACKUP-MISSING when it does not exist). Transcript:
-`<slug>-<remediation|rollback>-<yyyyMMdd-HHmmss>.log` in that folder.
+change unless run with `-Confirm:$false`), a parameter `[string] $BackupDirectory` (the
+partner-application rollback also `[switch] $ConfirmRegrant`), comment help with `.EXAMPLE`s
+for `-WhatIf`, a confirmed run and the paired script. When `$BackupDirectory` is empty the
+folder is `$env:ExchangeInstallPath\Logging\auditor\<change folder>` (the change id when it is a
+safe folder name, otherwise `auditor.layout.safe_slug` of it).
 
-Backup files (`<slug>-NN` is the change set slug and the 1-based position of the change, two
-digits), never overwritten (AUDITOR-BACKUP-EXISTS before any change):
+Pre-flight, before anything is written: a per-server script stops unless `$env:COMPUTERNAME`
+equals the audited server (case-insensitive); every script stops unless the language mode is
+FullLanguage; partner-application scripts stop without the Exchange cmdlets or the
+AppOnlyPermissions parameter. `-WhatIf` writes nothing on the server: no backup folder, no
+transcript (`<slug>-<remediation|rollback>-<yyyyMMdd-HHmmss>.log` in the backup folder otherwise).
+
+Backup files (`<slug>-NN` is the change set slug and the 1-based position of the change):
 
 * partner applications: `<slug>-NN.object.xml` (`Export-Clixml -Depth 4` of the object before
-  the change) and `<slug>-NN.state.xml` (`Export-Clixml` of ChangeId, ScriptSlug,
-  ApplicationIdentifier, Name, AuditedAppOnlyPermissions, TargetAppOnlyPermissions);
-* web.config: `<slug>-NN.web.config.bak` (byte copy, hash checked) and `<slug>-NN.state.xml`
-  (ChangeId, ScriptSlug, RelativePath, AuditedSha256, WrittenSha256, AuditedValue, TargetValue),
-  both written before the file is.
+  the change) and `<slug>-NN.state.xml` (ChangeId, ScriptSlug, ApplicationIdentifier, Name,
+  AuditedAppOnlyPermissions, TargetAppOnlyPermissions, ObjectSha256 of the object backup);
+* web.config: `<slug>-NN.web.config.bak` (byte copy of the live file) and `<slug>-NN.state.xml`
+  (ChangeId, ScriptSlug, RelativePath, AuditedSha256, OriginalSha256 = the copy's hash,
+  WrittenSha256, AuditedValue, TargetValue), both written before the file is; then
+  `<slug>-NN.recycled.xml` once its pool recycled, and the rollback's `<slug>-NN.restored.xml`
+  and `<slug>-NN.restore-recycled.xml`.
+
+A state record whose change id, slug, target and backup hash match is this change's own: a
+re-run resumes (continues with what is left, retries a pool recycle that failed); any other
+backup file stops the script before any change (AUDITOR-BACKUP-EXISTS).
 
 Messages: status lines are `Write-Output` strings, errors are `throw`n strings; each starts with a
 stable code followed by `: `:
 
 =============================  =====================================================================
 AUDITOR-INFO                   change id, script, tool version, policy, backup directory, server
+AUDITOR-WRONG-SERVER           per-server script on another computer (names both); nothing written
+AUDITOR-LANGUAGE-MODE          not FullLanguage (AppLocker/WDAC); nothing written
 AUDITOR-NOT-EMS                Get-/Set-PartnerApplication (collect: Get-ExchangeServer) missing
 AUDITOR-NO-PARAMETER           Set-PartnerApplication lacks -AppOnlyPermissions (build or RBAC)
 AUDITOR-NOT-FOUND              `Get-PartnerApplication -Identity <guid>` failed, returned not
@@ -44,22 +56,34 @@ AUDITOR-NOT-FOUND              `Get-PartnerApplication -Identity <guid>` failed,
 AUDITOR-NO-BACKUP-DIRECTORY    no -BackupDirectory and no $env:ExchangeInstallPath
 AUDITOR-NO-INSTALL-PATH        web.config scripts: $env:ExchangeInstallPath not set
 AUDITOR-FILE-MISSING           a web.config does not exist
-AUDITOR-EDIT-REFUSED           a web.config is not one effective Profiles element in UTF-8 XML
-                               that can be edited in place
-AUDITOR-DRIFT                  live value differs from the audited one (rollback: from what
-                               the remediation set); names every difference; nothing changed
+AUDITOR-EDIT-REFUSED           a web.config is not one effective Profiles setting (no remove,
+                               clear, file, configSource) in UTF-8 XML that can be edited in place
+AUDITOR-DRIFT                  the live value the audit judged (AppOnlyPermissions; the effective
+                               Profiles value) differs from the audited one (rollback: the live
+                               state differs from what the remediation set); nothing changed
+AUDITOR-NOTE                   a web.config's SHA-256 differs from the audited one while its
+                               Profiles value is as audited: noted, the change goes ahead
 AUDITOR-ALREADY-COMPLIANT      a target (or every target) already has the target value
-AUDITOR-BACKUP-EXISTS          a backup file of this change already exists
-AUDITOR-BACKUP-FAILED          the web.config backup copy does not have the audited hash
-AUDITOR-VERIFY-FAILED          the value read back after the change is not the target
+AUDITOR-RESUMED                a re-run found this change's own backup and continues
+AUDITOR-BACKUP-EXISTS          a backup file that is not this change's own
+AUDITOR-BACKUP-FAILED          the web.config backup copy does not have the live file's hash
+AUDITOR-VERIFY-FAILED          the value read back is not the target; the partner application
+                               was restored from the backup just written, in the same run
+AUDITOR-WRITE-FAILED           a web.config write failed or did not read back; the original
+                               bytes are verified or restored in the same run (says which)
 AUDITOR-CHANGED                one target changed and verified
 AUDITOR-NO-WEBADMINISTRATION   Restart-WebAppPool missing and WebAdministration not importable
 AUDITOR-RECYCLED               one application pool recycled (`Restart-WebAppPool -Name`)
 AUDITOR-RECYCLE-MANUAL         a changed web.config whose application pool auditor does not know
+AUDITOR-PARTIAL                any failure after the first change: the cause, what changed, what
+                               did not (pools not recycled), what to run next; one line
 AUDITOR-DONE                   summary: N of M changed / restored
 AUDITOR-BACKUP-MISSING         rollback: the backup directory does not exist
 AUDITOR-NO-BACKUP              rollback: no state record for a target (it was not changed)
 AUDITOR-BACKUP-MISMATCH        rollback: a state record or backup copy is not this change's
+AUDITOR-REGRANT                rollback: the app-only permissions it re-grants organisation-wide
+AUDITOR-REGRANT-NOT-CONFIRMED  rollback: re-grants without -ConfirmRegrant (-Confirm:$false does
+                               not replace it); nothing changed
 AUDITOR-ALREADY-ROLLED-BACK    rollback: a target (or every target) has its audited value
 AUDITOR-RESTORED               rollback: one target restored and verified
 AUDITOR-OUTPUT-EXISTS          collect: `<OutDir>\<server>` already exists
@@ -67,14 +91,19 @@ AUDITOR-BAD-SERVER-NAME        collect: the computer name is not a safe folder n
 AUDITOR-COPY-FAILED            collect: a web.config copy differs from the original
 =============================  =====================================================================
 
-Order of work: pre-flight, then the drift guard for every target (nothing changed on any
-failure), then the backup-exists check for every pending target, then per target inside
-`$PSCmdlet.ShouldProcess(<target>, <action>)`: backup, change, verify. Partner applications are
-selected with `Get-PartnerApplication -Identity '<ApplicationIdentifier>'` and changed with
+Order of work: pre-flight, then the drift guard and resume check for every target (nothing
+changed on any failure), then per target inside `$PSCmdlet.ShouldProcess(<target>, <action>)`
+(the action names what it REMOVES, ADDS and ENABLES, padded values quoted and invisible
+characters shown as [U+XXXX]): backup, change, verify. Partner applications are selected with
+`Get-PartnerApplication -Identity '<ApplicationIdentifier>'` and changed with
 `Set-PartnerApplication -Identity <guid> -AppOnlyPermissions <string[] or $null> -Confirm:$false
 -ErrorAction Stop`. web.config files are edited as text (`ReadAllBytes`, strict UTF-8 with the
 BOM state kept, the value of the one `add key="OAuthHttpModule.Profiles"` start tag replaced,
-checked with the DOM before `WriteAllBytes`), then the pools of changed files are recycled.
+checked with the DOM), written to `<file>.<slug>-NN.tmp` in the same folder, checked, and put in
+place with `[System.IO.File]::Replace` (the file keeps its ACL); then the pools of changed files
+are recycled. A web.config change whose target makes a token take effect that does not today
+(not a segment of the audited value as written) must list it in `WebConfigChange.enables`, or
+rendering raises ValueError: no repair widens access unannounced.
 
 The collection script (`render_collect_script`) takes `-OutDir` (mandatory), runs in the Exchange
 Management Shell on each server, changes nothing on Exchange and writes `<OutDir>\<server>\`
@@ -87,16 +116,18 @@ discovery skips them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import jinja2
 
 from auditor import resources
 from auditor.layout import safe_slug
-from auditor.model import ChangeKind, ChangeSet
+from auditor.model import ChangeKind, ChangeSet, Inventory, WebConfigChange
 from auditor.psquote import (
     is_valid_app_pool_name,
     is_valid_guid,
@@ -139,6 +170,7 @@ TEMPLATES: dict[ChangeKind, tuple[str, str]] = {
     ),
 }
 COLLECT_TEMPLATE = "collect.ps1.j2"
+PROFILE_SEPARATOR = "|"
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -148,6 +180,50 @@ _WINDOWS_RESERVED = frozenset(
     | {f"com{digit}" for digit in range(1, 10)}
     | {f"lpt{digit}" for digit in range(1, 10)}
 )
+
+
+def script_inputs(inventory: Inventory, change_set: ChangeSet) -> tuple[tuple[str, str], ...]:
+    """The (path, SHA-256) of the inputs one script was made from, relative to the audit root.
+
+    A per-server web.config script names only that server's files, the partner-application
+    script only the exports its applications were read from. Paths are relative to the folder
+    all inputs share, so that no path of the auditor's machine reaches a script.
+    """
+    if change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
+        wanted = {c.path for c in inventory.web_configs if c.server == change_set.server}
+    else:
+        changed = {c.application_identifier.lower() for c in change_set.partner_applications}
+        wanted = set()
+        for app in inventory.partner_applications:
+            if app.application_identifier.lower() in changed:
+                wanted.add(app.source.path)
+                wanted.update(evidence.path for evidence in app.also_in)
+    root = _audit_root([source.path for source in inventory.inputs])
+    return tuple(
+        (_relative(source.path, root), source.sha256)
+        for source in inventory.inputs
+        if source.path in wanted
+    )
+
+
+def _audit_root(paths: list[str]) -> str | None:
+    parents = [os.path.dirname(path) for path in paths]
+    if not parents:
+        return None
+    try:
+        return os.path.commonpath(parents)
+    except ValueError:  # absolute and relative paths mixed, or different drives
+        return None
+
+
+def _relative(path: str, root: str | None) -> str:
+    pure = PurePath(path)
+    if root is not None:
+        try:
+            return pure.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return PurePath(*pure.parts[1:]).as_posix() if pure.anchor else pure.as_posix()
 
 
 def _finalize(value: object) -> str:
@@ -244,6 +320,8 @@ def _partner_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                 "name": change.name,
                 "audited": list(change.audited_app_only),
                 "target": list(change.target_app_only),
+                "removes": list(change.removes),
+                "adds": list(change.adds),
                 "backup_name": f"{change_set.slug}-{index:02d}",
             }
         )
@@ -269,6 +347,9 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                 require(
                     is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool
                 )
+            for token in change.enables:
+                require(is_valid_profile_token(token), "profile token", token)
+            _require_declared_enablement(change)
         files.append(
             {
                 "vdir": change.vdir,
@@ -277,10 +358,34 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                 "audited_sha256": change.audited_sha256,
                 "audited_value": change.audited_value,
                 "target_value": change.target_value,
+                "removes": list(change.removes),
+                "enables": list(change.enables),
                 "backup_name": f"{change_set.slug}-{index:02d}",
             }
         )
     return {"server": change_set.server or "", "web_configs": files}
+
+
+def _require_declared_enablement(change: WebConfigChange) -> None:
+    """Refuse a change that makes a token take effect without listing it in `enables`.
+
+    Exchange splits the value on `|` and honours a segment only as written, so a target token
+    that is not a segment of the audited value takes effect only after the change. Such a token
+    must be its own plan item (ENABLES, planned only when the policy approves it); a renderer
+    never lets it pass as a repair.
+    """
+    honoured_today = set(change.audited_value.split(PROFILE_SEPARATOR))
+    target = [token for token in change.target_value.split(PROFILE_SEPARATOR) if token]
+    undeclared = [token for token in target if token not in honoured_today]
+    undeclared = [token for token in undeclared if token not in change.enables]
+    if undeclared:
+        raise ValueError(
+            f"the change to {change.vdir!r} makes {undeclared!r} take effect without an "
+            "ENABLES plan item"
+        )
+    stray = [token for token in change.enables if token not in target]
+    if stray:
+        raise ValueError(f"ENABLES {stray!r} is not in the target value of {change.vdir!r}")
 
 
 def render_change_set(

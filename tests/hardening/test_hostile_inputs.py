@@ -57,6 +57,7 @@ PYTHON = sys.executable
 AS_OF = "2026-11-26"
 PACKAGE_FILES = {
     "MANIFEST.sha256",
+    "RUNBOOK.md",
     "findings.json",
     "findings.sarif",
     "junit.xml",

@@ -27,6 +27,7 @@ from auditor.model import (
     Location,
     OAuthProfiles,
     PartnerApplication,
+    PartnerApplicationChange,
     PermissionList,
     Policy,
     RuleInfo,
@@ -155,6 +156,12 @@ SENTINEL_GUID = "11111111-2222-3333-4444-555555555555"
 SENTINEL_SHA = "0" * 64
 
 
+def _sentinel_names(change: PartnerApplicationChange) -> dict[str, str]:
+    """One harmless name per distinct permission name (so removes/adds keep their length)."""
+    names = dict.fromkeys((*change.audited_app_only, *change.target_app_only))
+    return {name: f"S{index}" for index, name in enumerate(names)}
+
+
 def sentinel_change_set(change_set: ChangeSet) -> ChangeSet:
     """`change_set` with every value replaced by a harmless one of the same structure."""
     return dataclasses.replace(
@@ -166,8 +173,12 @@ def sentinel_change_set(change_set: ChangeSet) -> ChangeSet:
                 change,
                 application_identifier=SENTINEL_GUID,
                 name=SENTINEL,
-                audited_app_only=tuple(SENTINEL for _ in change.audited_app_only),
-                target_app_only=tuple(SENTINEL for _ in change.target_app_only),
+                audited_app_only=tuple(
+                    _sentinel_names(change)[name] for name in change.audited_app_only
+                ),
+                target_app_only=tuple(
+                    _sentinel_names(change)[name] for name in change.target_app_only
+                ),
             )
             for change in change_set.partner_applications
         ),
@@ -180,6 +191,8 @@ def sentinel_change_set(change_set: ChangeSet) -> ChangeSet:
                 audited_sha256=SENTINEL_SHA,
                 audited_value=SENTINEL,
                 target_value=SENTINEL,
+                removes=tuple(SENTINEL for _ in change.removes),
+                enables=tuple(SENTINEL for _ in change.enables),
             )
             for change in change_set.web_configs
         ),

@@ -19,17 +19,12 @@ from ps1_support import (
     GRAPH_ID,
     HOSTILE_PIECES,
     analyse,
-    finding,
     header_for,
-    inventory,
-    make_policy,
     parse,
-    partner_application,
     sentinel_change_set,
     sentinel_header,
     shape_and_values,
     syntax_problems,
-    web_config,
 )
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -41,7 +36,7 @@ from auditor.model import (
     WebConfigChange,
 )
 from auditor.psquote import decode_ps_literal
-from auditor.remediation import plan, script_names
+from auditor.remediation import script_names
 from auditor.render.ps1 import (
     TEMPLATES,
     ScriptHeader,
@@ -65,34 +60,79 @@ def ps1_snapshot(snapshot):  # type: ignore[no-untyped-def]
     return snapshot.use_extension(PowerShellSnapshot)
 
 
-# --- scenarios: inventory + policy + findings -> plan -> scripts -------------------------------
+# --- scenarios: change sets as the planner hands them over ------------------------------------
+# Built directly (the planner is tested in test_ps1_remediation.py): what a script must do with
+# a change does not depend on how the change was planned.
+
+API_PATH = "FrontEnd\\HttpProxy\\Rest\\web.config"
+REST_POOL = "MSExchangeRestFrontEndAppPool"
+DEFAULT_API = "S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2"
+
+
+def _partner(target: tuple[str, ...]) -> ChangeSet:
+    return ChangeSet(
+        ChangeKind.PARTNER_APPLICATIONS,
+        "partner-applications",
+        None,
+        partner_applications=(
+            PartnerApplicationChange(
+                GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, target, ("pa001-copy", "pa003-send")
+            ),
+        ),
+    )
+
+
+def _server(server: str, audited: str, target: str, **plan_item: tuple[str, ...]) -> ChangeSet:
+    change = WebConfigChange(
+        API,
+        API_PATH,
+        REST_POOL,
+        f"{len(server):02d}" * 32,
+        audited,
+        target,
+        (f"wc-{server}",),
+        **plan_item,
+    )
+    return ChangeSet(
+        ChangeKind.WEB_CONFIG_PROFILES,
+        f"web-config-{server.lower()}",
+        server,
+        web_configs=(change,),
+    )
 
 
 def _recipe() -> tuple[ChangeSet, ...]:
-    graph = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, GRAPH_ACT_AS)
-    findings = [finding("PA001", graph.subject, "copy"), finding("PA003", graph.subject, "send")]
-    return plan(inventory((graph,)), make_policy(), findings)
+    return (_partner(()),)
 
 
 def _approved_mail_read() -> tuple[ChangeSet, ...]:
-    graph = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, GRAPH_ACT_AS)
-    policy = make_policy({GRAPH_ID: ("Mail.Read",)})
-    return plan(inventory((graph,)), policy, [finding("PA002", graph.subject, "excess")])
+    return (_partner(("Mail.Read",)),)
 
 
 def _two_servers() -> tuple[ChangeSet, ...]:
-    configs = (
-        web_config("EX01", API, RECIPE_PROFILES, "11" * 32),
-        web_config("EX02", API, RECIPE_PROFILES, "22" * 32),
+    return tuple(
+        _server(server, RECIPE_PROFILES, DEFAULT_API, removes=("V1S2SAppOnly",))
+        for server in ("EX01", "EX02")
     )
-    findings = [finding("WC001", config.subject, config.server) for config in configs]
-    return plan(inventory(configs=configs), make_policy(), findings)
 
 
-def _repair() -> tuple[ChangeSet, ...]:
-    config = web_config("EX01", API, "S2SAppActAs| V1AppActAs|v1appOnly||Callback", "33" * 32)
-    return plan(
-        inventory(configs=(config,)), make_policy(), [finding("WC002", config.subject, "x")]
+def _padded_removed() -> tuple[ChangeSet, ...]:
+    # EX02's padded " V1S2SAppOnly" is dropped by Exchange; by default it is removed.
+    return (
+        _server("EX02", DEFAULT_API + "| V1S2SAppOnly", DEFAULT_API, removes=(" V1S2SAppOnly",)),
+    )
+
+
+def _approved_enables() -> tuple[ChangeSet, ...]:
+    # With a policy that approves V1S2SAppOnly on the vdir: its own ENABLES plan item.
+    return (
+        _server(
+            "EX02",
+            DEFAULT_API + "| V1S2SAppOnly",
+            DEFAULT_API + "|V1S2SAppOnly",
+            removes=(" V1S2SAppOnly",),
+            enables=("V1S2SAppOnly",),
+        ),
     )
 
 
@@ -100,7 +140,8 @@ SCENARIOS: dict[str, Callable[[], tuple[ChangeSet, ...]]] = {
     "recipe": _recipe,
     "approved_mail_read": _approved_mail_read,
     "two_servers": _two_servers,
-    "repair": _repair,
+    "padded_removed": _padded_removed,
+    "approved_enables": _approved_enables,
 }
 
 
@@ -121,27 +162,66 @@ ALL_SCRIPTS = [
 ] + [pytest.param("collect.ps1", render_collect_script("0.1.0"), id="collect")]
 
 
+def data_block(text: str) -> str:
+    """The lines of a script that carry data: every top-level `$Auditor... = ...` assignment."""
+    kept: list[str] = []
+    inside = False
+    for line in text.split("\r\n"):
+        if inside:
+            kept.append(line)
+            inside = line != ")"
+        elif line.startswith("$Auditor") and " = " in line:
+            kept.append(line)
+            inside = line.endswith("@(")
+    return "\n".join(kept) + "\n"
+
+
+@pytest.mark.parametrize("kind", list(ChangeKind))
+def test_template_snapshots(kind: ChangeKind, ps1_snapshot) -> None:  # type: ignore[no-untyped-def]
+    """One whole-script snapshot per template, rendered from the first scenario of its kind."""
+    scenario = {
+        ChangeKind.PARTNER_APPLICATIONS: "recipe",
+        ChangeKind.WEB_CONFIG_PROFILES: "approved_enables",
+    }[kind]
+    (change_set,) = SCENARIOS[scenario]()
+    remediation, rollback = render_change_set(change_set, header_for(change_set))
+    assert remediation.encode("ascii") == ps1_snapshot(name=f"{kind.value}.remediation")
+    assert rollback.encode("ascii") == ps1_snapshot(name=f"{kind.value}.rollback")
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario_snapshots(scenario: str, ps1_snapshot) -> None:  # type: ignore[no-untyped-def]
-    for script_name, text in scenario_scripts(scenario):
-        name = script_name.replace("/", "-").removesuffix(".ps1")
-        assert text.encode("ascii") == ps1_snapshot(name=name)
+def test_scenario_data_snapshots(scenario: str, snapshot) -> None:  # type: ignore[no-untyped-def]
+    """Per scenario only what differs between scenarios: each script's data block."""
+    blocks = {name: data_block(text) for name, text in scenario_scripts(scenario)}
+    assert blocks == snapshot
 
 
 def test_collect_snapshot(ps1_snapshot) -> None:  # type: ignore[no-untyped-def]
     assert render_collect_script("0.1.0").encode("ascii") == ps1_snapshot
 
 
-def test_scenarios_plan_what_the_issue_asks_for() -> None:
-    (recipe,) = _recipe()
-    assert recipe.partner_applications[0].target_app_only == ()
-    (approved,) = _approved_mail_read()
-    assert approved.partner_applications[0].target_app_only == ("Mail.Read",)
+def test_enablement_must_be_its_own_plan_item() -> None:
+    (approved,) = _approved_enables()
+    (change,) = approved.web_configs
+    hidden = dataclasses.replace(change, enables=())
+    with pytest.raises(ValueError, match="ENABLES"):
+        render_change_set(
+            dataclasses.replace(approved, web_configs=(hidden,)), header_for(approved)
+        )
+    # A repaired (trimmed, re-cased) token takes effect too: the same rule.
+    repaired = dataclasses.replace(
+        change,
+        audited_value="S2SAppActAs| V1AppActAs",
+        target_value="S2SAppActAs|V1AppActAs",
+        enables=(),
+    )
+    with pytest.raises(ValueError, match="V1AppActAs"):
+        render_change_set(
+            dataclasses.replace(approved, web_configs=(repaired,)), header_for(approved)
+        )
     remediation, _ = render_change_set(approved, header_for(approved))
-    assert "Target = [string[]] @('Mail.Read')" in remediation
-    assert [cs.server for cs in _two_servers()] == ["EX01", "EX02"]
-    (repair,) = _repair()
-    assert repair.web_configs[0].target_value == "S2SAppActAs|V1AppActAs|V1AppOnly|Callback"
+    assert "Enables = [string[]] @('V1S2SAppOnly')" in remediation
+    assert "Removes = [string[]] @(' V1S2SAppOnly')" in remediation
 
 
 def test_every_change_kind_has_its_templates() -> None:
@@ -172,7 +252,8 @@ def test_script_is_ascii_crlf_and_tidy(script_name: str, text: str) -> None:
     assert "$ErrorActionPreference = 'Stop'" in lines
     if script_name != "collect.ps1":
         assert "[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]" in lines
-        assert "    [string] $BackupDirectory = ''" in lines
+        parameter = "    [string] $BackupDirectory = ''"
+        assert {parameter, parameter + ","} & set(lines)
 
 
 @pytest.mark.parametrize(("script_name", "text"), ALL_SCRIPTS)

@@ -26,6 +26,11 @@ State: a JSON file named by $env:AUDITOR_STANDIN_STATE, prepared and inspected b
     "app_pools": {"<name>": {"state": "Started", "recycles": 0}},
     "omit_app_only_parameter": false,       # Set-PartnerApplication without -AppOnlyPermissions
     "fail_set_partner_application": false,  # Set-PartnerApplication writes an error, changes nothing
+    "fail_set_calls": [2],                  # only the 2nd Set-PartnerApplication call fails
+    "mangle_set_calls": [1],                # the 1st Set-PartnerApplication call stores the value
+                                            # plus 'Mangled.Extra' (the read-back then differs)
+    "fail_recycle_calls": [1],              # the 1st Restart-WebAppPool call fails
+                                            # (call counters: "set_calls", "recycle_calls")
     "deserialized": false                   # objects as the EMS remote session returns them:
                                             # type names prefixed "Deserialized.", lists as ArrayList
   }
@@ -308,7 +313,15 @@ function Set-PartnerApplication {
             Write-StandInCall -Call $call
             return
         }
-        if ($state.Contains('fail_set_partner_application') -and $state['fail_set_partner_application']) {
+        $failThisCall = $false
+        $mangleThisCall = $false
+        if ($state.Contains('fail_set_calls') -or $state.Contains('mangle_set_calls')) {
+            $state['set_calls'] = 1 + $(if ($state.Contains('set_calls')) { [int] $state['set_calls'] } else { 0 })
+            $failThisCall = $state.Contains('fail_set_calls') -and (@($state['fail_set_calls']) -contains $state['set_calls'])
+            $mangleThisCall = $state.Contains('mangle_set_calls') -and (@($state['mangle_set_calls']) -contains $state['set_calls'])
+            Write-StandInState -State $state
+        }
+        if ($failThisCall -or ($state.Contains('fail_set_partner_application') -and $state['fail_set_partner_application'])) {
             $call['outcome'] = 'failed'
             Write-StandInCall -Call $call
             Write-StandInError -Cmdlet $PSCmdlet -Category WriteError -Target $Identity.RawIdentity -Message (
@@ -321,6 +334,10 @@ function Set-PartnerApplication {
                 $value = $PSBoundParameters[$key]
                 $application[$key] = $(if ($null -eq $value) { $null } else { , [string[]] @($value) })
             }
+        }
+        if ($mangleThisCall) {
+            # The value read back is not the value set (a replication race, a policy agent).
+            $application['AppOnlyPermissions'] = , [string[]] @(@($application['AppOnlyPermissions']) + @('Mangled.Extra') | Where-Object { $null -ne $_ })
         }
         foreach ($key in @('Enabled', 'Name', 'ApplicationIdentifier')) {
             if ($PSBoundParameters.ContainsKey($key)) { $application[$key] = $PSBoundParameters[$key] }
@@ -445,6 +462,17 @@ function Restart-WebAppPool {
             Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $Name -Message (
                 "Cannot find path 'IIS:\AppPools\" + $Name + "' because it does not exist.")
             return
+        }
+        if ($state.Contains('fail_recycle_calls')) {
+            $state['recycle_calls'] = 1 + $(if ($state.Contains('recycle_calls')) { [int] $state['recycle_calls'] } else { 0 })
+            Write-StandInState -State $state
+            if (@($state['fail_recycle_calls']) -contains $state['recycle_calls']) {
+                $call['outcome'] = 'failed'
+                Write-StandInCall -Call $call
+                Write-StandInError -Cmdlet $PSCmdlet -Category InvalidOperation -Target $Name -Message (
+                    'The service cannot accept control messages at this time (IIS:\AppPools\' + $Name + ').')
+                return
+            }
         }
         $pool['recycles'] = [int] $pool['recycles'] + 1
         Write-StandInState -State $state

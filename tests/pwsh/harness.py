@@ -13,6 +13,7 @@ one process. `POWERSHELL_TIME` adds up the wall time of every pwsh process the t
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ PROJECT_ROOT = PWSH_TESTS.parent.parent
 STAND_IN_MODULE = PWSH_TESTS / "ExchangeStandIn.psm1"
 LINT_SCRIPT = PWSH_TESTS / "lint51.ps1"
 EVALUATE_SCRIPT = PWSH_TESTS / "evaluate_literals.ps1"
+RUN_STEPS_SCRIPT = PWSH_TESTS / "run_steps.ps1"
 BUNDLED_PWSH = PROJECT_ROOT / ".tools" / "pwsh" / "pwsh"
 PWSH_TIMEOUT = 120
 
@@ -70,6 +72,7 @@ CORE_COMMANDS = (
     "Out-File",
     "Out-Null",
     "Out-String",
+    "Remove-Item",
     "Resolve-Path",
     "Select-Object",
     "Set-Content",
@@ -229,7 +232,11 @@ def default_state(applications: Iterable[Mapping[str, Any]] = ()) -> dict[str, A
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One script run: exit code, output, the stand-in calls it made and the state after it."""
+    """One script run: exit code, output, the stand-in calls it made and the state after it.
+
+    Runs made by `StandIn.run_steps` also carry what the watched files, the stand-in state and
+    the backup folder (without transcripts) held before and after the run.
+    """
 
     exit_code: int
     stdout: str
@@ -237,6 +244,11 @@ class Run:
     seconds: float
     calls: tuple[dict[str, Any], ...]
     state: dict[str, Any]
+    files_before: dict[str, bytes | None] = field(default_factory=dict)
+    files_after: dict[str, bytes | None] = field(default_factory=dict)
+    state_before: bytes = b""
+    state_after: bytes = b""
+    backups_after: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def output(self) -> str:
@@ -259,10 +271,32 @@ class Run:
         )
 
 
-class StandIn:
-    """One fake Exchange server in `root`: state, call log, install folder, backup folder."""
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One script run of a story: parameters are splatted (True/False for switches).
 
-    def __init__(self, root: Path, state: Mapping[str, Any] | None = None) -> None:
+    `env` changes environment variables from this step on; `before` prepares files first:
+    `("write", path, bytes)`, `("remove", path, None)`, `("mkdir", path, None)`.
+    """
+
+    label: str
+    script: Path
+    parameters: Mapping[str, str | bool] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    before: tuple[tuple[str, Path, bytes | None], ...] = ()
+
+
+class StandIn:
+    """One fake Exchange server in `root`: state, call log, install folder, backup folder.
+
+    `computer_name` is `$env:COMPUTERNAME` for the scripts (a per-server script refuses to run
+    anywhere but on its server).
+    """
+
+    def __init__(
+        self, root: Path, state: Mapping[str, Any] | None = None, computer_name: str = "EX01"
+    ) -> None:
+        self.computer_name = computer_name
         self.root = root
         self.state_path = root / "standin-state.json"
         self.log_path = root / "standin-calls.jsonl"
@@ -300,7 +334,7 @@ class StandIn:
         target.write_bytes(content)
         return target
 
-    def command(self, script: Path, arguments: Sequence[str]) -> str:
+    def command(self, script: Path, arguments: Sequence[str], prelude: str = "") -> str:
         """The `-Command` text: import the stand-in module, run the script, pass its exit code.
 
         A terminating error that leaves the script ends the process with exit code 1, as pwsh
@@ -312,9 +346,16 @@ class StandIn:
                 "$PSStyle.OutputRendering = 'PlainText'",
                 f"Import-Module -Name {ps_quote(str(STAND_IN_MODULE))} -ErrorAction Stop",
                 "try {",
+                f"    {prelude}",
                 f"    & {ps_quote(str(script))} {' '.join(arguments)}",
                 "} catch {",
-                "    [Console]::Error.WriteLine('TERMINATING-ERROR: ' + $_.Exception.Message)",
+                "    $message = 'TERMINATING-ERROR: ' + $_.Exception.Message",
+                "    # ConstrainedLanguage allows no [Console] call: stdout then.",
+                "    if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {",
+                "        Write-Output $message",
+                "    } else {",
+                "        [Console]::Error.WriteLine($message)",
+                "    }",
                 "    exit 1",
                 "}",
                 "if ($LASTEXITCODE) { exit $LASTEXITCODE } else { exit 0 }",
@@ -327,15 +368,95 @@ class StandIn:
             "AUDITOR_STANDIN_LOG": str(self.log_path),
             # On Windows the variable ends with a backslash; here with the platform separator.
             "ExchangeInstallPath": str(self.install_path) + os.sep,
-            "COMPUTERNAME": "EX01",
+            "COMPUTERNAME": self.computer_name,
         }
 
-    def run(self, script: Path, *arguments: str) -> Run:
-        """Run `script` with `arguments` (PowerShell syntax, e.g. `-WhatIf`) in a fresh pwsh."""
+    def run_steps(self, steps: Sequence[Step], watch: Sequence[Path] = ()) -> dict[str, Run]:
+        """Run every step in ONE pwsh process (`run_steps.ps1`); each step's Run by label.
+
+        Output is the host transcript of the step (stdout); a terminating error is stderr,
+        `TERMINATING-ERROR: <message>`, and exit code 1, as with `run`.
+        """
+        manifest = self.root / "steps-manifest.json"
+        output = self.root / "steps-output.json"
+        manifest.write_text(
+            json.dumps(
+                {
+                    "module": str(STAND_IN_MODULE),
+                    "state_path": str(self.state_path),
+                    "log_path": str(self.log_path),
+                    "backup_dir": str(self.backup_dir),
+                    "watch": [str(path) for path in watch],
+                    "steps": [
+                        {
+                            "label": step.label,
+                            "script": str(step.script),
+                            "parameters": dict(step.parameters),
+                            "env": {**self.environment(), **step.env},
+                            "before": [
+                                {
+                                    "op": op,
+                                    "path": str(path),
+                                    "base64": base64.b64encode(data or b"").decode("ascii"),
+                                }
+                                for op, path, data in step.before
+                            ],
+                        }
+                        for step in steps
+                    ],
+                }
+            ),
+            encoding="utf-8",
+        )
+        started = time.perf_counter()
+        completed = run_pwsh(
+            [
+                "-File",
+                str(RUN_STEPS_SCRIPT),
+                "-ManifestPath",
+                str(manifest),
+                "-OutputPath",
+                str(output),
+            ],
+            env=self.environment(),
+            cwd=self.work_dir,
+        )
+        seconds = time.perf_counter() - started
+        if completed.returncode != 0 or not output.exists():
+            raise AssertionError(
+                f"run_steps.ps1 failed (exit {completed.returncode}):\n{completed.stdout}\n"
+                f"{completed.stderr}"
+            )
+        runs: dict[str, Run] = {}
+        for record in _as_list(json.loads(output.read_text(encoding="utf-8"))):
+            error = str(record["error"] or "")
+            runs[record["label"]] = Run(
+                exit_code=int(record["exit_code"]),
+                stdout=str(record["output"] or ""),
+                stderr=f"TERMINATING-ERROR: {error}" if error else "",
+                seconds=seconds / max(1, len(steps)),
+                calls=tuple(json.loads(line) for line in _as_list(record["calls"]) if line),
+                state=json.loads(record["state_after"]),
+                files_before=_decode_files(record["files_before"]),
+                files_after=_decode_files(record["files_after"]),
+                state_before=str(record["state_before"]).encode("utf-8"),
+                state_after=str(record["state_after"]).encode("utf-8"),
+                backups_after={
+                    name: base64.b64decode(data)
+                    for name, data in (record["backups_after"] or {}).items()
+                },
+            )
+        return runs
+
+    def run(self, script: Path, *arguments: str, prelude: str = "") -> Run:
+        """Run `script` with `arguments` (PowerShell syntax, e.g. `-WhatIf`) in a fresh pwsh.
+
+        `prelude` is PowerShell run first in the same session (e.g. setting the language mode).
+        """
         before = len(self.all_calls())
         started = time.perf_counter()
         completed = run_pwsh(
-            ["-Command", self.command(script, arguments)],
+            ["-Command", self.command(script, arguments, prelude)],
             env=self.environment(),
             cwd=self.work_dir,
         )
@@ -349,6 +470,13 @@ class StandIn:
             calls=calls,
             state=self.read_state(),
         )
+
+
+def _decode_files(snapshot: Mapping[str, str | None] | None) -> dict[str, bytes | None]:
+    return {
+        path: None if data is None else base64.b64decode(data)
+        for path, data in (snapshot or {}).items()
+    }
 
 
 T = TypeVar("T")

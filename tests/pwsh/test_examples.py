@@ -27,9 +27,6 @@ def _report_powershell_time(pytestconfig: pytest.Config) -> None:
     harness.register_time_report(pytestconfig)
 
 
-CONFIRM = "-Confirm:$false"
-
-
 @dataclass
 class Story:
     standin: harness.StandIn
@@ -39,14 +36,28 @@ class Story:
     files_after: dict[str, dict[str, bytes]] = field(default_factory=dict)
     state_before: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def run(self, label: str, script: Path, *arguments: str) -> harness.Run:
-        self.files_before[label] = scenarios.read_installed(self.standin, self.relative_paths)
-        self.state_before[label] = self.standin.read_state()
-        backup = ("-BackupDirectory", harness.ps_quote(str(self.standin.backup_dir)))
-        result = self.standin.run(script, *backup, *arguments)
-        self.runs[label] = result
-        self.files_after[label] = scenarios.read_installed(self.standin, self.relative_paths)
-        return result
+    def play(self, *steps: tuple[str, Path, dict[str, str | bool]]) -> Story:
+        """Run every step in one pwsh process, recording files and state around each."""
+        paths = {rel: self.standin.install_file(rel) for rel in self.relative_paths}
+        runs = self.standin.run_steps(
+            [
+                harness.Step(
+                    label, script, {"BackupDirectory": str(self.standin.backup_dir), **switches}
+                )
+                for label, script, switches in steps
+            ],
+            watch=list(paths.values()),
+        )
+        for label, run in runs.items():
+            self.runs[label] = run
+            self.files_before[label] = {
+                rel: run.files_before[str(path)] or b"" for rel, path in paths.items()
+            }
+            self.files_after[label] = {
+                rel: run.files_after[str(path)] or b"" for rel, path in paths.items()
+            }
+            self.state_before[label] = json.loads(run.state_before)
+        return self
 
 
 def _script_paths(report: Report, change_set: ChangeSet, folder: Path) -> tuple[Path, Path]:
@@ -90,15 +101,19 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
             files: dict[str, bytes] = files,
             remediation: Path = remediation,
             rollback: Path = rollback,
+            server: str = change_set.server or "EX01",
+            regrant: dict[str, bool] = (
+                {"ConfirmRegrant": True} if change_set.server is None else {}
+            ),
         ) -> Story:
-            standin = harness.StandIn(root / slug, state)
+            standin = harness.StandIn(root / slug, state, computer_name=server)
             scenarios.lay_out(standin, files)
-            result = Story(standin=standin, relative_paths=sorted(files))
-            result.run("whatif", remediation, "-WhatIf")
-            result.run("remediation", remediation, CONFIRM)
-            result.run("remediation-again", remediation, CONFIRM)
-            result.run("rollback", rollback, CONFIRM)
-            return result
+            return Story(standin=standin, relative_paths=sorted(files)).play(
+                ("whatif", remediation, {"WhatIf": True}),
+                ("remediation", remediation, {"Confirm": False}),
+                ("remediation-again", remediation, {"Confirm": False}),
+                ("rollback", rollback, {"Confirm": False, **regrant}),
+            )
 
         jobs[change_set.slug] = story
     return harness.run_stories(jobs)

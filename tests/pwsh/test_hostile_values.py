@@ -321,7 +321,7 @@ def _hostile_story(root: Path, case: dict[str, Any]) -> dict[str, Any]:
     standin = harness.StandIn(root, state)
     backup = ("-BackupDirectory", harness.ps_quote(str(standin.backup_dir)))
     remediated = standin.run(remediation, *backup, "-Confirm:$false")
-    rolled_back = standin.run(rollback, *backup, "-Confirm:$false")
+    rolled_back = standin.run(rollback, *backup, "-Confirm:$false", "-ConfirmRegrant")
     return {"remediation": remediated, "rollback": rolled_back, "state": state}
 
 

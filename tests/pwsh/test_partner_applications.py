@@ -35,32 +35,33 @@ def _apps(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {app["ApplicationIdentifier"]: app for app in state["applications"]}
 
 
-def _backup(standin: harness.StandIn) -> tuple[str, str]:
-    return "-BackupDirectory", harness.ps_quote(str(standin.backup_dir))
-
-
-def _backup_files(standin: harness.StandIn) -> list[str]:
-    """Backups (not transcripts) in the backup folder."""
-    return sorted(p.name for p in standin.backup_dir.iterdir() if not p.name.endswith(".log"))
-
-
 class Story:
-    """One stand-in and the runs made on it, with a snapshot of the state before each run."""
+    """One stand-in and the runs made on it, all in one pwsh process."""
 
     def __init__(self, root: Path, state: dict[str, Any]) -> None:
         self.standin = harness.StandIn(root, state)
         self.runs: dict[str, harness.Run] = {}
-        self.before: dict[str, bytes] = {}
-        self.after: dict[str, bytes] = {}
-        self.backups_after: dict[str, list[str]] = {}
 
-    def run(self, label: str, script: Path, *arguments: str) -> harness.Run:
-        self.before[label] = self.standin.state_bytes()
-        result = self.standin.run(script, *_backup(self.standin), *arguments)
-        self.runs[label] = result
-        self.after[label] = self.standin.state_bytes()
-        self.backups_after[label] = _backup_files(self.standin)
-        return result
+    def step(self, label: str, script: Path, **switches: bool) -> harness.Step:
+        parameters: dict[str, str | bool] = {"BackupDirectory": str(self.standin.backup_dir)}
+        parameters.update(switches)
+        return harness.Step(label, script, parameters)
+
+    def play(self, *steps: harness.Step) -> Story:
+        self.runs = self.standin.run_steps(steps)
+        return self
+
+    @property
+    def before(self) -> dict[str, bytes]:
+        return {label: run.state_before for label, run in self.runs.items()}
+
+    @property
+    def after(self) -> dict[str, bytes]:
+        return {label: run.state_after for label, run in self.runs.items()}
+
+    @property
+    def backups_after(self) -> dict[str, list[str]]:
+        return {label: sorted(run.backups_after) for label, run in self.runs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -73,24 +74,24 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
 
     def whatif() -> Story:
         story = Story(root / "whatif", scenarios.partner_state())
-        story.run("remediation", remediation, "-WhatIf")
-        return story
+        return story.play(story.step("remediation", remediation, WhatIf=True))
 
     def lifecycle() -> Story:
         story = Story(root / "lifecycle", scenarios.partner_state())
-        story.run("remediation", remediation, CONFIRM)
-        story.run("remediation-again", remediation, CONFIRM)
-        story.run("rollback-whatif", rollback, "-WhatIf")
-        story.run("rollback", rollback, CONFIRM)
-        story.run("rollback-again", rollback, CONFIRM)
-        return story
+        return story.play(
+            story.step("remediation", remediation, Confirm=False),
+            story.step("remediation-again", remediation, Confirm=False),
+            story.step("rollback-whatif", rollback, WhatIf=True),
+            story.step("rollback-unconfirmed", rollback, Confirm=False),
+            story.step("rollback", rollback, Confirm=False, ConfirmRegrant=True),
+            story.step("rollback-again", rollback, Confirm=False, ConfirmRegrant=True),
+        )
 
     def drift() -> Story:
         # Someone added a permission to Graph after the export; HR is as audited.
         drifted = [*scenarios.GRAPH_PERMISSIONS, "Mail.Send.Shared"]
         story = Story(root / "drift", scenarios.partner_state(**{GRAPH: drifted}))
-        story.run("remediation", remediation, CONFIRM)
-        return story
+        return story.play(story.step("remediation", remediation, Confirm=False))
 
     def missing_application() -> Story:
         state = scenarios.partner_state()
@@ -98,33 +99,82 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
             a for a in state["applications"] if a["ApplicationIdentifier"] != HR
         ]
         story = Story(root / "missing-application", state)
-        story.run("remediation", remediation, CONFIRM)
-        return story
+        return story.play(story.step("remediation", remediation, Confirm=False))
 
     def no_parameter() -> Story:
         state = scenarios.partner_state()
         state["omit_app_only_parameter"] = True
         story = Story(root / "no-parameter", state)
-        story.run("remediation", remediation, CONFIRM)
-        story.run("rollback", rollback, CONFIRM)
-        return story
+        return story.play(
+            story.step("remediation", remediation, Confirm=False),
+            story.step("rollback", rollback, Confirm=False, ConfirmRegrant=True),
+        )
 
     def rollback_drift() -> Story:
         story = Story(root / "rollback-drift", scenarios.partner_state())
-        story.run("remediation", remediation, CONFIRM)
+        story.play(story.step("remediation", remediation, Confirm=False))
+        first = story.runs
         state = story.standin.read_state()
         _apps(state)[GRAPH]["AppOnlyPermissions"] = ["Mail.Read"]  # changed after remediation
         story.standin.write_state(state)
-        story.run("rollback", rollback, CONFIRM)
+        story.play(story.step("rollback", rollback, Confirm=False, ConfirmRegrant=True))
+        story.runs = {**first, **story.runs}
+        return story
+
+    def readback_fails() -> Story:
+        # The first Set-PartnerApplication stores something else than it was given.
+        state = scenarios.partner_state()
+        state["mangle_set_calls"] = [1]
+        story = Story(root / "readback-fails", state)
+        return story.play(story.step("remediation", remediation, Confirm=False))
+
+    def set_fails_between_applications() -> Story:
+        # Graph changes, the Set for HR fails; the re-run continues with HR.
+        state = scenarios.partner_state()
+        state["fail_set_calls"] = [2]
+        story = Story(root / "set-fails", state)
+        return story.play(
+            story.step("remediation", remediation, Confirm=False),
+            story.step("resume", remediation, Confirm=False),
+            story.step("rollback", rollback, Confirm=False, ConfirmRegrant=True),
+        )
+
+    def constrained_language() -> Story:
+        story = Story(root / "constrained", scenarios.partner_state())
+        fresh = story.standin.root / "new-backup"
+        story.runs["remediation"] = story.standin.run(
+            remediation,
+            "-BackupDirectory",
+            harness.ps_quote(str(fresh)),
+            "-Confirm:$false",
+            prelude="$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'",
+        )
+        return story
+
+    def no_exchange_shell() -> Story:
+        # Outside the Exchange Management Shell: no Exchange cmdlets at all.
+        story = Story(root / "no-ems", scenarios.partner_state())
+        fresh = story.standin.root / "new-backup"
+        story.runs["remediation"] = story.standin.run(
+            remediation,
+            "-BackupDirectory",
+            harness.ps_quote(str(fresh)),
+            "-Confirm:$false",
+            prelude="Remove-Module -Name ExchangeStandIn",
+        )
         return story
 
     makers: dict[str, Callable[[], Story]] = {
+        "no-ems": no_exchange_shell,
         "whatif": whatif,
         "lifecycle": lifecycle,
         "drift": drift,
         "missing-application": missing_application,
         "no-parameter": no_parameter,
         "rollback-drift": rollback_drift,
+        "readback-fails": readback_fails,
+        "set-fails": set_fails_between_applications,
+        "constrained": constrained_language,
     }
     return harness.run_stories(makers)
 
@@ -143,6 +193,8 @@ def test_whatif_changes_nothing_and_names_every_change(stories: dict[str, Story]
     assert story.after["remediation"] == story.before["remediation"]
     assert [c for c in _set_calls(run) if c["outcome"] != "whatif"] == [], run.describe()
     assert story.backups_after["remediation"] == []
+    # -WhatIf writes nothing on the server: not even a transcript.
+    assert list(story.standin.backup_dir.iterdir()) == []
     for name, app_id in (("Microsoft Graph", GRAPH), ("Contoso HR Sync", HR)):
         lines = [line for line in run.stdout.splitlines() if line.startswith("What if:")]
         assert any(name in line and app_id in line for line in lines), run.describe()
@@ -311,3 +363,85 @@ def test_rollback_again_changes_nothing(stories: dict[str, Story]) -> None:
     assert run.changing_calls() == []
     assert json.loads(story.before["rollback-again"]) == run.state
     assert "AUDITOR-ALREADY-ROLLED-BACK" in run.output
+
+
+# --- issue 13: same-run restore, resume, the regrant switch, ConstrainedLanguage ----------------
+
+
+def test_failed_read_back_is_restored_in_the_same_run(stories: dict[str, Story]) -> None:
+    story = stories["readback-fails"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "AUDITOR-VERIFY-FAILED" in run.stderr and "Mangled.Extra" in run.stderr
+    assert "in this run and verified" in run.stderr
+    sets = _set_calls(run)
+    assert [c["parameters"]["AppOnlyPermissions"] for c in sets] == [
+        None,
+        list(scenarios.GRAPH_PERMISSIONS),
+    ]
+    # Every application is as audited again (only the stand-in's call counter moved).
+    after = _apps(run.state)
+    before = _apps(json.loads(story.before["remediation"]))
+    assert after == before
+
+
+def test_failure_between_two_applications_ends_partial_and_resumes(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["set-fails"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert run.stderr.startswith("TERMINATING-ERROR: AUDITOR-PARTIAL:")
+    changed = run.stderr.split("Changed:")[1].split("Not changed:")[0]
+    not_changed = run.stderr.split("Not changed:")[1].split("Next:")[0]
+    assert GRAPH in changed and HR not in changed
+    assert HR in not_changed and GRAPH not in not_changed
+    assert "run this script again" in run.stderr
+    assert _apps(run.state)[GRAPH]["AppOnlyPermissions"] in (None, [])
+    assert _apps(run.state)[HR]["AppOnlyPermissions"] == list(scenarios.HR_AUDITED)
+
+    resumed = story.runs["resume"]
+    assert resumed.exit_code == 0, resumed.describe()
+    assert "AUDITOR-BACKUP-EXISTS" not in resumed.output
+    assert "AUDITOR-RESUMED" in resumed.stdout
+    assert [c["parameters"]["Identity"] for c in _set_calls(resumed)] == [HR]
+    assert _apps(resumed.state)[HR]["AppOnlyPermissions"] == list(scenarios.HR_TARGET)
+    rollback = story.runs["rollback"]
+    assert rollback.exit_code == 0, rollback.describe()
+    assert _apps(rollback.state)[GRAPH]["AppOnlyPermissions"] == list(scenarios.GRAPH_PERMISSIONS)
+
+
+def test_rollback_prints_the_regrant_and_needs_confirm_regrant(stories: dict[str, Story]) -> None:
+    story = stories["lifecycle"]
+    run = story.runs["rollback-unconfirmed"]
+    assert run.exit_code != 0, run.describe()
+    assert "AUDITOR-REGRANT-NOT-CONFIRMED" in run.stderr and "-ConfirmRegrant" in run.stderr
+    assert story.after["rollback-unconfirmed"] == story.before["rollback-unconfirmed"]
+    assert _set_calls(run) == []
+    regrants = [line for line in run.stdout.splitlines() if line.startswith("AUDITOR-REGRANT:")]
+    graph_line = next(line for line in regrants if GRAPH in line)
+    assert "Mail.Send" in graph_line and "Privilege.SkipClientAccessRules" in graph_line
+    assert "organisation-wide" in graph_line
+    hr_line = next(line for line in regrants if HR in line)
+    assert "Mail.Read" in hr_line and "User.Read.All" in hr_line
+    # The confirmed rollback (-ConfirmRegrant) then restores.
+    assert story.runs["rollback"].exit_code == 0
+
+
+def test_constrained_language_stops_before_anything(stories: dict[str, Story]) -> None:
+    story = stories["constrained"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "TERMINATING-ERROR: AUDITOR-LANGUAGE-MODE" in run.output
+    assert "ConstrainedLanguage" in run.output
+    assert run.calls == ()
+    assert not (story.standin.root / "new-backup").exists()
+
+
+def test_outside_the_exchange_shell_stops_before_anything(stories: dict[str, Story]) -> None:
+    story = stories["no-ems"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "AUDITOR-NOT-EMS" in run.stderr and "Exchange Management Shell" in run.stderr
+    assert run.calls == ()
+    assert not (story.standin.root / "new-backup").exists()

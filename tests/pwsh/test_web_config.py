@@ -9,6 +9,7 @@ original file, byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -50,38 +51,50 @@ def _css_available() -> bool:
 
 @dataclass
 class Story:
-    """One stand-in server, its files and the runs made on it, with snapshots around each run."""
+    """One stand-in server, its files and the runs made on it (all in one pwsh process)."""
 
     standin: harness.StandIn
     cases: Sequence[scenarios.WebConfigCase]
     runs: dict[str, harness.Run] = field(default_factory=dict)
-    files_before: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    files_after: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    state_before: dict[str, bytes] = field(default_factory=dict)
-    state_after: dict[str, bytes] = field(default_factory=dict)
-    backups_after: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
-    def files(self) -> dict[str, bytes]:
-        return scenarios.read_installed(self.standin, [case.relative_path for case in self.cases])
-
-    def run(self, label: str, script: Path, *arguments: str) -> harness.Run:
-        self.files_before[label] = self.files()
-        self.state_before[label] = self.standin.state_bytes()
-        backup = ("-BackupDirectory", harness.ps_quote(str(self.standin.backup_dir)))
-        result = self.standin.run(script, *backup, *arguments)
-        self.runs[label] = result
-        self.files_after[label] = self.files()
-        self.state_after[label] = self.standin.state_bytes()
-        self.backups_after[label] = {
-            path.name: path.read_bytes()
-            for path in sorted(self.standin.backup_dir.iterdir())
-            if not path.name.endswith(".log")
+    def paths(self) -> dict[str, Path]:
+        return {
+            case.relative_path: self.standin.install_file(case.relative_path) for case in self.cases
         }
-        return result
+
+    def play(self, steps: Sequence[harness.Step]) -> Story:
+        self.runs = self.standin.run_steps(steps, watch=list(self.paths().values()))
+        return self
+
+    def _files(self, label: str, which: str) -> dict[str, bytes]:
+        run = self.runs[label]
+        snapshot = run.files_before if which == "before" else run.files_after
+        found = {rel: snapshot[str(path)] for rel, path in self.paths().items()}
+        return {rel: data for rel, data in found.items() if data is not None}
+
+    @property
+    def files_before(self) -> _Files:
+        return _Files(self, "before")
+
+    @property
+    def files_after(self) -> _Files:
+        return _Files(self, "after")
+
+    @property
+    def state_before(self) -> dict[str, bytes]:
+        return {label: run.state_before for label, run in self.runs.items()}
+
+    @property
+    def state_after(self) -> dict[str, bytes]:
+        return {label: run.state_after for label, run in self.runs.items()}
+
+    @property
+    def backups_after(self) -> dict[str, dict[str, bytes]]:
+        return {label: run.backups_after for label, run in self.runs.items()}
 
     def recycles(self, label: str) -> dict[str, int]:
-        before = json.loads(self.state_before[label])["app_pools"]
-        after = json.loads(self.state_after[label])["app_pools"]
+        before = json.loads(self.runs[label].state_before)["app_pools"]
+        after = json.loads(self.runs[label].state_after)["app_pools"]
         return {
             name: after[name]["recycles"] - before[name]["recycles"]
             for name in after
@@ -89,10 +102,31 @@ class Story:
         }
 
 
+@dataclass(frozen=True)
+class _Files:
+    story: Story
+    which: str
+
+    def __getitem__(self, label: str) -> dict[str, bytes]:
+        return self.story._files(label, self.which)
+
+
+def step(
+    label: str, script: Path, story: Story, *, before: tuple = (), **switches: bool
+) -> harness.Step:
+    """A step with this story's backup folder; `switches` e.g. WhatIf=True, Confirm=False."""
+    parameters: dict[str, str | bool] = {"BackupDirectory": str(story.standin.backup_dir)}
+    parameters.update(switches)
+    return harness.Step(label, script, parameters, before=before)
+
+
 def _new_story(
-    root: Path, cases: Sequence[scenarios.WebConfigCase], files: dict[str, bytes] | None = None
+    root: Path,
+    cases: Sequence[scenarios.WebConfigCase],
+    files: dict[str, bytes] | None = None,
+    computer_name: str = "EX01",
 ) -> Story:
-    standin = harness.StandIn(root)
+    standin = harness.StandIn(root, computer_name=computer_name)
     scenarios.lay_out(standin, files or {case.relative_path: case.audited for case in cases})
     return Story(standin=standin, cases=cases)
 
@@ -124,37 +158,35 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
             remediation: Path = remediation,
             rollback: Path = rollback,
         ) -> Story:
-            story = _new_story(root / f"{set_name}-lifecycle", cases)
-            story.run("whatif", remediation, "-WhatIf")
-            story.run("remediation", remediation, CONFIRM)
-            story.run("remediation-again", remediation, CONFIRM)
+            story = _new_story(
+                root / f"{set_name}-lifecycle", cases, computer_name=f"EX-{set_name}"
+            )
+            steps = [
+                step("whatif", remediation, story, WhatIf=True),
+                step("remediation", remediation, story, Confirm=False),
+                step("remediation-again", remediation, story, Confirm=False),
+            ]
             if set_name == "fixtures":  # one rollback -WhatIf per template is enough
-                story.run("rollback-whatif", rollback, "-WhatIf")
-            story.run("rollback", rollback, CONFIRM)
-            story.run("rollback-again", rollback, CONFIRM)
-            return story
+                steps.append(step("rollback-whatif", rollback, story, WhatIf=True))
+            steps += [
+                step("rollback", rollback, story, Confirm=False),
+                step("rollback-again", rollback, story, Confirm=False),
+            ]
+            return story.play(steps)
 
         makers[f"{set_name}-lifecycle"] = lifecycle
 
     drift_set = "E19" if "E19" in sets else "fixtures"
     drift_cases = _cases(drift_set)
     drift_remediation, drift_rollback = _scripts(root, f"{drift_set}-drift", drift_cases)
-    first, last = drift_cases[0], drift_cases[-1]
-
-    def byte_drift() -> Story:
-        # One byte outside the value differs from the audited file (an edit after the export).
-        files = {case.relative_path: case.audited for case in drift_cases}
-        files[last.relative_path] = last.audited.replace(b"<appSettings>", b"<appSettings >", 1)
-        story = _new_story(root / "byte-drift", drift_cases, files)
-        story.run("remediation", drift_remediation, CONFIRM)
-        return story
+    drift_server = f"EX-{drift_set}-drift"
+    first = drift_cases[0]
 
     def value_drift() -> Story:
         files = {case.relative_path: case.audited for case in drift_cases}
         files[first.relative_path] = scenarios.inject_profile(first.audited, "V1AppActAs")
-        story = _new_story(root / "value-drift", drift_cases, files)
-        story.run("remediation", drift_remediation, CONFIRM)
-        return story
+        story = _new_story(root / "value-drift", drift_cases, files, drift_server)
+        return story.play([step("remediation", drift_remediation, story, Confirm=False)])
 
     def duplicate_key() -> Story:
         # Two effective Profiles elements: the script must refuse to guess which one to edit.
@@ -192,28 +224,180 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         script = scenarios.write_script(
             root / "scripts" / "duplicate", "remediation.ps1", remediation_text
         )
-        story = _new_story(root / "duplicate-key", [duplicate_case], {case.relative_path: doubled})
-        story.run("remediation", script, CONFIRM)
-        return story
+        story = _new_story(
+            root / "duplicate-key", [duplicate_case], {case.relative_path: doubled}, "EX-duplicate"
+        )
+        return story.play([step("remediation", script, story, Confirm=False)])
 
     def rollback_drift() -> Story:
-        story = _new_story(root / "rollback-drift", drift_cases)
-        story.run("remediation", drift_remediation, CONFIRM)
+        story = _new_story(root / "rollback-drift", drift_cases, computer_name=drift_server)
         # An administrator edits the file after the remediation.
         path = story.standin.install_file(first.relative_path)
-        path.write_bytes(path.read_bytes().replace(b"</appSettings>", b"</appSettings >", 1))
-        story.run("rollback", drift_rollback, CONFIRM)
-        return story
+        edited = first.original.replace(b"</appSettings>", b"</appSettings >", 1)
+        return story.play(
+            [
+                step("remediation", drift_remediation, story, Confirm=False),
+                step(
+                    "rollback",
+                    drift_rollback,
+                    story,
+                    Confirm=False,
+                    before=(("write", path, edited),),
+                ),
+            ]
+        )
 
     makers.update(
         {
-            "byte-drift": byte_drift,
             "value-drift": value_drift,
             "duplicate-key": duplicate_key,
             "rollback-drift": rollback_drift,
         }
     )
+    makers.update(
+        issue_13_stories(root, drift_cases, drift_remediation, drift_rollback, drift_server)
+    )
     return harness.run_stories(makers)
+
+
+def issue_13_stories(
+    root: Path,
+    cases: Sequence[scenarios.WebConfigCase],
+    remediation: Path,
+    rollback: Path,
+    server: str,
+) -> dict[str, Callable[[], Story]]:
+    """Wrong server, -WhatIf with a new backup folder, an unrelated edit, a failed write, a
+    failed recycle, enablement, ConstrainedLanguage: each on its own stand-in."""
+    last = cases[-1]
+
+    def wrong_server() -> Story:
+        story = _new_story(root / "wrong-server", cases, computer_name="EX99")
+        fresh = story.standin.root / "new-backup"
+        story.play(
+            [
+                harness.Step(
+                    "wrong-server", remediation, {"BackupDirectory": str(fresh), "Confirm": False}
+                ),
+                harness.Step(
+                    "whatif-fresh",
+                    remediation,
+                    {"BackupDirectory": str(fresh), "WhatIf": True},
+                    env={"COMPUTERNAME": server.lower()},
+                ),
+            ]
+        )
+        return story
+
+    def unrelated_edit() -> Story:
+        # An edit elsewhere in the file (a CU, another setting): the Profiles value is as audited.
+        files = {case.relative_path: case.audited for case in cases}
+        files[last.relative_path] = last.audited.replace(b"<appSettings>", b"<appSettings >", 1)
+        story = _new_story(root / "unrelated-edit", cases, files, server)
+        return story.play(
+            [
+                step("remediation", remediation, story, Confirm=False),
+                step("rollback", rollback, story, Confirm=False),
+            ]
+        )
+
+    def write_fails() -> Story:
+        # The temporary file of the last file cannot be written (a folder is in its way).
+        story = _new_story(root / "write-fails", cases, computer_name=server)
+        slug = scenarios.web_config_change_set(server, cases).slug
+        blocker = Path(
+            str(story.standin.install_file(last.relative_path)) + f".{slug}-{len(cases):02d}.tmp"
+        )
+        return story.play(
+            [
+                step(
+                    "write-fails",
+                    remediation,
+                    story,
+                    Confirm=False,
+                    before=(("mkdir", blocker, None),),
+                ),
+                step(
+                    "resume", remediation, story, Confirm=False, before=(("remove", blocker, None),)
+                ),
+                step("rollback", rollback, story, Confirm=False),
+            ]
+        )
+
+    def recycle_fails() -> Story:
+        story = _new_story(root / "recycle-fails", cases, computer_name=server)
+        state = story.standin.read_state()
+        state["fail_recycle_calls"] = [1]
+        story.standin.write_state(state)
+        return story.play(
+            [
+                step("recycle-fails", remediation, story, Confirm=False),
+                step("resume", remediation, story, Confirm=False),
+                step("again", remediation, story, Confirm=False),
+            ]
+        )
+
+    def enablement() -> Story:
+        # EX02's padded " V1S2SAppOnly" (Exchange drops it: app-only is off today). By default
+        # the change removes it; only a policy approval makes it an ENABLES item.
+        rest = next(case for case in scenarios.fixture_cases() if "rest" in case.label)
+        padded = scenarios.inject_profile(rest.original, " V1S2SAppOnly")
+        value = scenarios.profiles_value(rest.original)
+        base = WebConfigChange(
+            vdir=rest.vdir,
+            relative_path=rest.relative_path,
+            app_pool=rest.app_pool,
+            audited_sha256=hashlib.sha256(padded).hexdigest(),
+            audited_value=value + "| V1S2SAppOnly",
+            target_value=value,
+            fixes=("f" * 64,),
+            removes=(" V1S2SAppOnly",),
+        )
+        approved = dataclasses.replace(
+            base, target_value=value + "|V1S2SAppOnly", removes=(), enables=("V1S2SAppOnly",)
+        )
+        scripts = {}
+        for label, change in (("default", base), ("approved", approved)):
+            change_set = ChangeSet(
+                kind=ChangeKind.WEB_CONFIG_PROFILES,
+                slug=f"web-config-ex02-{label}",
+                server="EX02",
+                web_configs=(change,),
+            )
+            text, _ = scenarios.render(change_set)
+            scripts[label] = scenarios.write_script(
+                root / "scripts" / "enable", f"{label}.ps1", text
+            )
+        case = dataclasses.replace(rest, audited=padded)
+        story = _new_story(root / "enablement", [case], {rest.relative_path: padded}, "EX02")
+        return story.play(
+            [
+                step("approved-whatif", scripts["approved"], story, WhatIf=True),
+                step("default-whatif", scripts["default"], story, WhatIf=True),
+                step("default", scripts["default"], story, Confirm=False),
+            ]
+        )
+
+    def constrained_language() -> Story:
+        story = _new_story(root / "constrained", cases, computer_name=server)
+        fresh = story.standin.root / "new-backup"
+        story.runs["remediation"] = story.standin.run(
+            remediation,
+            "-BackupDirectory",
+            harness.ps_quote(str(fresh)),
+            "-Confirm:$false",
+            prelude="$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'",
+        )
+        return story
+
+    return {
+        "enablement": enablement,
+        "constrained": constrained_language,
+        "wrong-server": wrong_server,
+        "unrelated-edit": unrelated_edit,
+        "write-fails": write_fails,
+        "recycle-fails": recycle_fails,
+    }
 
 
 def _lifecycle(stories: dict[str, Story], set_name: str) -> Story:
@@ -356,7 +540,7 @@ def test_rollback_again_changes_nothing(stories: dict[str, Story], set_name: str
 # --- drift and refusals -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("label", ["byte-drift", "value-drift", "rollback-drift"])
+@pytest.mark.parametrize("label", ["value-drift", "rollback-drift"])
 def test_drift_stops_before_any_change_and_names_the_file(
     stories: dict[str, Story], label: str
 ) -> None:
@@ -367,7 +551,7 @@ def test_drift_stops_before_any_change_and_names_the_file(
     assert story.files_after[step] == story.files_before[step]
     assert story.recycles(step) == {}
     assert "AUDITOR-DRIFT" in run.output, run.describe()
-    drifted = story.cases[-1] if label == "byte-drift" else story.cases[0]
+    drifted = story.cases[0]
     folder = drifted.relative_path.split("\\")[-2]
     assert f"/{folder}/web.config" in run.output, run.describe()
     if label == "value-drift":
@@ -396,3 +580,127 @@ def test_own_fixtures_keep_the_byte_shapes_they_exist_for() -> None:
     single = (scenarios.FIXTURES / "ews-single-quoted.config").read_bytes()
     assert single.startswith(BOM) and b"\r" not in single
     assert b"value='S2SAppActAs" in single
+
+
+# --- issue 13: the right server, what was audited, partial failure ------------------------------
+
+
+def _folder(case: scenarios.WebConfigCase) -> str:
+    return "/" + case.relative_path.split("\\")[-2] + "/web.config"
+
+
+def test_wrong_server_refuses_before_anything(stories: dict[str, Story]) -> None:
+    story = stories["wrong-server"]
+    run = story.runs["wrong-server"]
+    assert run.exit_code != 0, run.describe()
+    assert "AUDITOR-WRONG-SERVER" in run.stderr
+    assert "EX-E19-drift" in run.stderr and "EX99" in run.stderr
+    assert story.files_after["wrong-server"] == story.files_before["wrong-server"]
+    assert run.calls == () and story.recycles("wrong-server") == {}
+    # Nothing written: no backup folder (so no transcript, no backup) was created.
+    assert not (story.standin.root / "new-backup").exists()
+
+
+def test_whatif_writes_nothing_on_the_server(stories: dict[str, Story]) -> None:
+    story = stories["wrong-server"]
+    run = story.runs["whatif-fresh"]  # the computer name matches whatever its case
+    assert run.exit_code == 0, run.describe()
+    assert "What if:" in run.stdout
+    assert not (story.standin.root / "new-backup").exists()
+    assert story.files_after["whatif-fresh"] == story.files_before["whatif-fresh"]
+
+
+def test_guard_is_the_audited_value_not_the_file_hash(stories: dict[str, Story]) -> None:
+    story = stories["unrelated-edit"]
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    last = story.cases[-1]
+    notes = [line for line in run.stdout.splitlines() if "AUDITOR-NOTE" in line]
+    assert len(notes) == 1 and _folder(last) in notes[0], run.describe()
+    # Only the value changed; the unrelated edit stays.
+    edited = story.files_after["remediation"][last.relative_path]
+    assert edited == last.original.replace(b"<appSettings>", b"<appSettings >", 1)
+    for case in story.cases[:-1]:
+        assert story.files_after["remediation"][case.relative_path] == case.original
+    # The rollback restores the bytes as they were before the change, unrelated edit included.
+    rollback = story.runs["rollback"]
+    assert rollback.exit_code == 0, rollback.describe()
+    assert story.files_after["rollback"] == story.files_before["remediation"]
+
+
+def test_failed_write_keeps_the_original_bytes_and_ends_partial(stories: dict[str, Story]) -> None:
+    story = stories["write-fails"]
+    run = story.runs["write-fails"]
+    last = story.cases[-1]
+    assert run.exit_code != 0, run.describe()
+    after = story.files_after["write-fails"]
+    assert after[last.relative_path] == last.audited  # untouched, byte for byte
+    for case in story.cases[:-1]:
+        assert after[case.relative_path] == case.original
+    assert run.stderr.startswith("TERMINATING-ERROR: AUDITOR-PARTIAL: AUDITOR-WRITE-FAILED")
+    assert run.stderr.count("AUDITOR-PARTIAL") == 1
+    partial = run.stderr
+    assert "still has its original bytes" in partial
+    assert _folder(story.cases[0]) in partial.split("Changed:")[1].split("Not changed:")[0]
+    assert _folder(last) in partial.split("Not changed:")[1]
+    assert "run this script again" in partial
+    assert story.recycles("write-fails") == {}
+
+
+def test_rerun_after_a_failed_write_resumes_and_recycles(stories: dict[str, Story]) -> None:
+    story = stories["write-fails"]
+    run = story.runs["resume"]
+    assert run.exit_code == 0, run.describe()
+    assert "AUDITOR-BACKUP-EXISTS" not in run.output
+    for case in story.cases:
+        assert story.files_after["resume"][case.relative_path] == case.original
+    assert story.recycles("resume") == _changed_pools(story.cases)
+    rollback = story.runs["rollback"]
+    assert rollback.exit_code == 0, rollback.describe()
+    for case in story.cases:
+        assert story.files_after["rollback"][case.relative_path] == case.audited
+
+
+def test_failed_recycle_is_retried_on_the_next_run(stories: dict[str, Story]) -> None:
+    story = stories["recycle-fails"]
+    failed = story.runs["recycle-fails"]
+    assert failed.exit_code != 0, failed.describe()
+    assert failed.stderr.startswith("TERMINATING-ERROR: AUDITOR-PARTIAL:")
+    assert "Application pools not recycled:" in failed.stderr
+    for case in story.cases:
+        assert story.files_after["recycle-fails"][case.relative_path] == case.original
+    resumed = story.runs["resume"]
+    assert resumed.exit_code == 0, resumed.describe()
+    assert "AUDITOR-RESUMED" in resumed.stdout and "not recycled yet" in resumed.stdout
+    assert story.recycles("resume") == _changed_pools(story.cases)
+    again = story.runs["again"]
+    assert again.exit_code == 0 and story.recycles("again") == {}
+    assert "AUDITOR-RESUMED" not in again.stdout
+
+
+def test_enablement_is_shown_in_the_prompt_and_only_when_planned(stories: dict[str, Story]) -> None:
+    story = stories["enablement"]
+    approved = story.runs["approved-whatif"]
+    assert approved.exit_code == 0, approved.describe()
+    (line,) = [line for line in approved.stdout.splitlines() if line.startswith("What if:")][:1]
+    assert "ENABLES V1S2SAppOnly" in line
+    # The padded token is visible in the prompt: quoted, the space shown.
+    assert "| V1S2SAppOnly'" in line
+    default = story.runs["default-whatif"]
+    whatif = [line for line in default.stdout.splitlines() if line.startswith("What if:")]
+    assert whatif and not any("ENABLES" in line for line in whatif)
+    assert any("REMOVES ' V1S2SAppOnly'" in line for line in whatif)
+    run = story.runs["default"]
+    assert run.exit_code == 0, run.describe()
+    (case,) = story.cases
+    assert story.files_after["default"][case.relative_path] == scenarios.fixture_cases()[0].original
+
+
+def test_constrained_language_stops_the_web_config_script(stories: dict[str, Story]) -> None:
+    story = stories["constrained"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "TERMINATING-ERROR: AUDITOR-LANGUAGE-MODE" in run.output
+    for case in story.cases:
+        assert story.standin.install_file(case.relative_path).read_bytes() == case.audited
+    assert not (story.standin.root / "new-backup").exists()
