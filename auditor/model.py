@@ -145,6 +145,9 @@ class Evidence:
     raw: str
     sha256: str
     format: InputFormat
+    # The server the file belongs to, where a record read from it was folded into another
+    # (`PartnerApplication.also_in`): the report names copies by server. Not in the JSON.
+    server: str | None = None
 
     @property
     def place(self) -> str:

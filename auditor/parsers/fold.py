@@ -113,7 +113,7 @@ def _merge_copies(
         first = copies[0]
         same = [app for app in copies[1:] if not _differences(first, app)]
         different = [app for app in copies[1:] if _differences(first, app)]
-        also_in = tuple(app.source for app in same)
+        also_in = tuple(dataclasses.replace(app.source, server=app.server) for app in same)
         merged.append(dataclasses.replace(first, also_in=first.also_in + also_in))
         merged.extend(different)
         conflicts.extend(_conflict(first, app) for app in different)

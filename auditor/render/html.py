@@ -943,7 +943,7 @@ def _exports(records: Sequence[PartnerApplication], context: _Context) -> list[s
     places: list[str] = []
     for record in records:
         for evidence in (record.source, *record.also_in):
-            server = record.server if evidence is record.source else None
+            server = record.server if evidence is record.source else evidence.server
             places.append(server or context.server_of_path.get(evidence.path) or evidence.path)
     return places
 
