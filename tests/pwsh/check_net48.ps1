@@ -1,18 +1,22 @@
 <#
 Proves statically that generated scripts use only the Windows PowerShell 5.1 API: every .NET type
-and member exists in the .NET Framework 4.8 reference assemblies (read with
-System.Reflection.Metadata, nothing is loaded), every cmdlet parameter is in the 5.1 table
-(ps51_api.json, from Microsoft's 5.1 reference).
+and member exists in the .NET Framework 4.8 reference assemblies, every PowerShell engine type and
+member in the System.Management.Automation 3.0.0.0 reference assembly of PowerShellStandard.Library
+5.1.1 (both read with System.Reflection.Metadata, nothing is loaded), every cmdlet parameter is in
+the 5.1 table (ps51_api.json, from Microsoft's 5.1 reference), and every common parameter of the
+table is a property of the engine's CommonParameters class.
 
--ApiPath ps51_api.json, -ReferenceDir <...>/build/.NETFramework/v4.8, -ManifestPath: JSON list of
-{"id", "path"}; -OutputPath: JSON list of {"id", "rule", "text"} (empty when all is known).
+-ApiPath ps51_api.json, -ReferenceDir <...>/build/.NETFramework/v4.8, -EngineAssembly
+<...>/lib/net452/System.Management.Automation.dll, -ManifestPath: JSON list of {"id", "path"};
+-OutputPath: JSON list of {"id", "rule", "text"} (empty when all is known).
 Rules: unknown-type, unknown-static-member, unknown-instance-method, undeclared-instance-method,
-unknown-cmdlet-parameter, command-not-in-table.
+unknown-cmdlet-parameter, command-not-in-table, unknown-common-parameter (id "table").
 #>
 [CmdletBinding()]
 param(
     [Parameter(Mandatory = $true)] [string] $ApiPath,
     [Parameter(Mandatory = $true)] [string] $ReferenceDir,
+    [Parameter(Mandatory = $true)] [string] $EngineAssembly,
     [Parameter(Mandatory = $true)] [string] $ManifestPath,
     [Parameter(Mandatory = $true)] [string] $OutputPath
 )
@@ -22,10 +26,12 @@ Set-StrictMode -Version 3.0
 $api = Get-Content -LiteralPath $ApiPath -Raw | ConvertFrom-Json -AsHashtable
 $files = Get-Content -LiteralPath $ManifestPath -Raw | ConvertFrom-Json
 
-# --- the .NET Framework 4.8 public surface: type -> base, methods (static?), properties, fields ---
+# --- the .NET Framework 4.8 and PowerShell engine public surface: type -> base, methods (static?), fields ---
 $types = New-Object -TypeName 'System.Collections.Generic.Dictionary[string,object]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
-foreach ($assembly in @('mscorlib.dll', 'System.dll', 'System.Core.dll', 'System.Xml.dll')) {
-    $stream = [System.IO.File]::OpenRead((Join-Path -Path $ReferenceDir -ChildPath $assembly))
+$assemblies = @(foreach ($name in @('mscorlib.dll', 'System.dll', 'System.Core.dll', 'System.Xml.dll')) { Join-Path -Path $ReferenceDir -ChildPath $name })
+$assemblies += $EngineAssembly
+foreach ($assembly in $assemblies) {
+    $stream = [System.IO.File]::OpenRead($assembly)
     $pe = [System.Reflection.PortableExecutable.PEReader]::new($stream)
     try {
         $reader = [System.Reflection.Metadata.PEReaderExtensions]::GetMetadataReader($pe)
@@ -105,13 +111,26 @@ function Resolve-TypeName {
 
 function Test-Type {
     param([string] $FullName)
-    return $types.ContainsKey($FullName) -or $api.powershell_types.ContainsKey($FullName)
+    return $types.ContainsKey($FullName)
 }
 
 $violations = New-Object -TypeName 'System.Collections.Generic.List[object]'
 function Add-Violation {
     param([string] $Id, [string] $Rule, [string] $Text)
     $violations.Add([ordered]@{ id = $Id; rule = $Rule; text = $Text })
+}
+
+# The table's common parameters must be the engine's: properties of its CommonParameters class.
+foreach ($common in @($api.common_parameters)) {
+    if (-not (Test-Member -Type 'System.Management.Automation.Internal.CommonParameters' -Member $common -Static $false -Invoked $false)) {
+        Add-Violation -Id 'table' -Rule 'unknown-common-parameter' -Text $common
+    }
+}
+
+# PowerShell 5.1 cmdlets and the Exchange / WebAdministration cmdlets, each with its documented parameters.
+$commands = @{}
+foreach ($section in @('cmdlets', 'module_cmdlets')) {
+    foreach ($key in $api[$section].Keys) { $commands[$key] = @($api[$section][$key].parameters) }
 }
 
 foreach ($file in @($files)) {
@@ -136,7 +155,6 @@ foreach ($file in @($files)) {
             $member = [string] $node.Member.Value
             $invoked = $node -is [System.Management.Automation.Language.InvokeMemberExpressionAst]
             $known = Test-Member -Type $resolved -Member $member -Static $true -Invoked $invoked
-            if (-not $known -and $api.powershell_types.ContainsKey($resolved)) { $known = @($api.powershell_types[$resolved]) -contains $member }
             if (-not $known) { Add-Violation -Id $file.id -Rule 'unknown-static-member' -Text ('[' + $resolved + ']::' + $member) }
         }
         elseif ($node -is [System.Management.Automation.Language.InvokeMemberExpressionAst] -and -not $node.Static) {
@@ -147,18 +165,17 @@ foreach ($file in @($files)) {
             }
             foreach ($declared in @($api.instance_methods[$member])) {
                 $known = Test-Member -Type $declared -Member $member -Static $false -Invoked $true
-                if (-not $known -and $api.powershell_types.ContainsKey($declared)) { $known = @($api.powershell_types[$declared]) -contains $member }
                 if (-not $known) { Add-Violation -Id $file.id -Rule 'unknown-instance-method' -Text ($declared + '.' + $member) }
             }
         }
         elseif ($node -is [System.Management.Automation.Language.CommandAst]) {
             $name = $node.GetCommandName()
-            if ($null -eq $name -or $defined.ContainsKey($name) -or $api.other_commands -contains $name) { continue }
-            if (-not $api.cmdlets.ContainsKey($name)) {
+            if ($null -eq $name -or $defined.ContainsKey($name)) { continue }
+            if (-not $commands.ContainsKey($name)) {
                 Add-Violation -Id $file.id -Rule 'command-not-in-table' -Text $name
                 continue
             }
-            $parameters = @($api.cmdlets[$name].parameters) + @($api.common_parameters)
+            $parameters = $commands[$name] + @($api.common_parameters)
             foreach ($element in $node.CommandElements) {
                 if ($element -is [System.Management.Automation.Language.CommandParameterAst] -and $parameters -notcontains $element.ParameterName) {
                     Add-Violation -Id $file.id -Rule 'unknown-cmdlet-parameter' -Text ($name + ' -' + $element.ParameterName)
