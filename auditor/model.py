@@ -11,6 +11,7 @@ plan items, `Report.verdict` and `Location.place`, and never re-derive them.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -371,7 +372,7 @@ class Waiver:
     ticket: str
     owner: str
     approver: str
-    expires: str  # ISO date, validated by the policy loader
+    expires: datetime.date  # the last day the waiver is in force
     line: int | None = None
     source: str | None = None  # the policy file that declares it (display path), for WV001
 
@@ -383,7 +384,7 @@ class Waiver:
             "ticket": self.ticket,
             "owner": self.owner,
             "approver": self.approver,
-            "expires": self.expires,
+            "expires": self.expires.isoformat(),
         }
 
 
@@ -434,7 +435,7 @@ class Finding:
 class RuleInfo:
     """A rule's metadata as the (merged) policy declares it: the one place it is written."""
 
-    id: str  # a RuleId value (the loader refuses any other); typed str while html.py keys on it
+    id: RuleId
     title: str
     severity: Severity
     rationale: str
@@ -492,7 +493,7 @@ class Policy:
     malformed_waivers: tuple[tuple[int | None, str], ...] = ()  # (line, why) for WV001
     malformed_waiver_sources: tuple[str, ...] = ()  # policy file of each malformed waiver
 
-    def rule(self, rule_id: str) -> RuleInfo:
+    def rule(self, rule_id: RuleId | str) -> RuleInfo:
         """The metadata of `rule_id`; an unknown id is a programming error and raises."""
         for info in self.rules:
             if info.id == rule_id:
@@ -809,7 +810,7 @@ class Report:
     """Everything a renderer may show. Built once by the audit; renderers never add facts."""
 
     tool_version: str
-    as_of: str  # ISO date the audit was judged against
+    as_of: datetime.date  # the date the audit was judged against
     change_id: str
     fail_on: Severity
     policy: Policy

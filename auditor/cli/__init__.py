@@ -620,7 +620,7 @@ def policy_validate(
     say(f"  sha256 {loaded.sha256}")
     expired = 0
     for waiver in loaded.waivers:
-        expires = datetime.date.fromisoformat(waiver.expires)
+        expires = waiver.expires
         where = place(printable(waiver.source or "policy"), waiver.line)
         what = f"waiver of {waiver.rule} on {printable(waiver.subject)}"
         if expires < judged_at:

@@ -14,7 +14,15 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from auditor.model import Evidence, InputFormat, Inventory, OAuthProfiles, Severity, WebConfig
+from auditor.model import (
+    Evidence,
+    InputFormat,
+    Inventory,
+    OAuthProfiles,
+    RuleId,
+    Severity,
+    WebConfig,
+)
 from auditor.policy import (
     MAX_POLICY_BYTES,
     PolicyError,
@@ -243,6 +251,50 @@ def test_malformed_waivers_do_not_stop_an_audit(in_policy_tests: Path) -> None:
         ("invalid/waiver-missing-field.yaml", 5),
     ]
     assert not any(f.suppressed for f in evaluation.findings)
+
+
+WAIVERS = """\
+version: 1
+name: dated
+extends: default
+waivers:
+  - rule: WC002
+    subject: "web-config:EX02:*"
+    reason: pilot
+    ticket: RISK-1
+    owner: Dana
+    approver: Priya
+    expires: 2026-12-31
+  - rule: WC002
+    subject: "web-config:EX01:*"
+    reason: typo in the date
+    ticket: RISK-2
+    owner: Dana
+    approver: Priya
+    expires: 2026-02-30
+"""
+
+
+def test_a_waiver_expires_on_a_date_and_is_written_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "dated.yaml"
+    path.write_text(WAIVERS)
+    policy = load_policy([path])
+    (waiver,) = policy.waivers  # the malformed one never becomes a Waiver
+    assert waiver.expires == datetime.date(2026, 12, 31)
+    assert waiver.to_json()["expires"] == "2026-12-31"
+    assert policy.malformed_waivers == (
+        (12, "waivers[1].expires: '2026-02-30' is not a calendar date (expected YYYY-MM-DD)"),
+    )
+    assert all(type(info.id) is RuleId for info in policy.rules)
+    on_the_day = evaluate(
+        _inventory_with_dropped_segment(), policy, as_of=datetime.date(2026, 12, 31)
+    )
+    assert [f.rule_id for f in on_the_day.findings if f.suppressed] == ["WC002"]
+    after = evaluate(_inventory_with_dropped_segment(), policy, as_of=datetime.date(2027, 1, 1))
+    messages = sorted(f.message for f in after.findings if f.rule_id == "WV001")
+    assert len(messages) == 2
+    assert "expired on 2026-12-31; as of 2027-01-01" in messages[1]
+    assert "'2026-02-30' is not a calendar date" in messages[0]
 
 
 def _inventory_with_dropped_segment() -> Inventory:
