@@ -226,8 +226,10 @@ class AppSetting:
     raw: str
     location: str | None = None
     # The file the setting was read from when it is not the web.config itself: the file an
-    # `<appSettings file=...>` or `configSource=...` names (`line` and `raw` are in that file).
+    # `<appSettings file=...>` or `configSource=...` names (`line` and `raw` are in that file),
+    # and that file's SHA-256.
     path: str | None = None
+    sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "value": self.value, "line": self.line}
@@ -291,6 +293,16 @@ class WebConfig:
             if setting.location is None:
                 effective[setting.key] = setting
         return effective
+
+    def setting_evidence(self, setting: AppSetting) -> Evidence:
+        """Where `setting` was read: this file, or the file its `path` names (with that hash)."""
+        return Evidence(
+            path=setting.path or self.path,
+            line=setting.line,
+            raw=setting.raw,
+            sha256=self.sha256 if setting.path is None else setting.sha256 or "",
+            format=InputFormat.WEB_CONFIG,
+        )
 
     def duplicate_settings(self) -> tuple[AppSetting, ...]:
         """Every `add` whose key is added again later in the same scope."""

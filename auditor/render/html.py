@@ -595,13 +595,15 @@ class _Context:
         self.anchors = anchors
         self.script_ref = script_ref
         self.server_of_path: dict[str, str] = {}
+        self.tokens_of_path: dict[str, tuple[str, ...]] = {}
         for config in report.inventory.web_configs:
             self.server_of_path.setdefault(config.path, config.server)
-        self.tokens_of_path = {
-            config.path: config.oauth_profiles.tokens
-            for config in report.inventory.web_configs
-            if config.oauth_profiles is not None
-        }
+            if config.oauth_profiles is not None:
+                # The value may live in a file the web.config names (`file=`, `configSource=`).
+                held_in = config.oauth_profiles.evidence.path or config.path
+                self.server_of_path.setdefault(held_in, config.server)
+                self.tokens_of_path[config.path] = config.oauth_profiles.tokens
+                self.tokens_of_path.setdefault(held_in, config.oauth_profiles.tokens)
         self.profiles = {judgement.subject: judgement for judgement in report.judgements.profiles}
         self.app_names = {app.subject: app.name for app in report.inventory.partner_applications}
         self.servers = tuple(
