@@ -386,7 +386,7 @@ class Waiver:
     approver: str
     expires: datetime.date  # the last day the waiver is in force
     line: int | None = None
-    source: str | None = None  # the policy file that declares it (display path), for WV001
+    source: str | None = None  # the policy file that declares it (`PolicySource.name`), for WV001
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -487,12 +487,28 @@ class VdirPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicySource:
+    """One policy file as every output names it: never a path of the analyst's machine.
+
+    `name` is `default` for the shipped default and the file name for any other policy;
+    `sha256` is the hash of its text (UTF-8 without BOM, LF line endings), which tells two files
+    of one name apart.
+    """
+
+    name: str
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256}
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A validated, merged policy (an organisation policy on top of the shipped default)."""
 
     name: str
     sha256: str
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # each file's `PolicySource.name`, in load order
     rules: tuple[RuleInfo, ...]
     applications: tuple[ApplicationPolicy, ...] = ()
     forbidden_app_only: tuple[str, ...] = ()  # fnmatch-style globs, case-sensitive
@@ -504,6 +520,7 @@ class Policy:
     waivers: tuple[Waiver, ...] = ()
     malformed_waivers: tuple[tuple[int | None, str], ...] = ()  # (line, why) for WV001
     malformed_waiver_sources: tuple[str, ...] = ()  # policy file of each malformed waiver
+    source_files: tuple[PolicySource, ...] = ()  # the files of `sources`, with their hashes
 
     def rule(self, rule_id: RuleId | str) -> RuleInfo:
         """The metadata of `rule_id`; an unknown id is a programming error and raises."""

@@ -21,6 +21,7 @@ from auditor.model import (
     UNWAIVABLE,
     ApplicationPolicy,
     Policy,
+    PolicySource,
     RuleId,
     RuleInfo,
     Severity,
@@ -290,7 +291,7 @@ class _MergeState:
                 why = f"waivers[{index}].rule: {rule_problem}"
             if why is not None:
                 malformed.append((policy_file.line(("waivers", index)), why))
-                malformed_sources.append(policy_file.display)
+                malformed_sources.append(source_name(policy_file))
                 continue
             waivers.append(
                 Waiver(
@@ -302,7 +303,7 @@ class _MergeState:
                     approver=entry["approver"],
                     expires=datetime.date.fromisoformat(entry["expires"]),
                     line=policy_file.line(("waivers", index)),
-                    source=policy_file.display,
+                    source=source_name(policy_file),
                 )
             )
         return waivers, malformed, malformed_sources
@@ -318,7 +319,7 @@ class _MergeState:
         return Policy(
             name=self.name,
             sha256=digest.hexdigest(),
-            sources=tuple(policy_file.display for policy_file in files),
+            sources=tuple(source_name(policy_file) for policy_file in files),
             rules=tuple(self.rules.values()),
             applications=tuple(
                 ApplicationPolicy(
@@ -345,7 +346,20 @@ class _MergeState:
             waivers=tuple(waivers),
             malformed_waivers=tuple(malformed),
             malformed_waiver_sources=tuple(malformed_sources),
+            source_files=tuple(
+                PolicySource(
+                    source_name(policy_file), hashlib.sha256(policy_file.canonical).hexdigest()
+                )
+                for policy_file in files
+            ),
         )
+
+
+def source_name(policy_file: PolicyFile) -> str:
+    """How outputs name a policy file: `default`, or its file name (no folder of this machine)."""
+    if policy_file.resolved == default_policy_path().resolve():
+        return DEFAULT_POLICY
+    return PurePath(policy_file.display).name
 
 
 def _waiver_date_problem(expires: str) -> str | None:

@@ -44,6 +44,7 @@ def findings_document(report: Report) -> dict[str, Any]:
             "name": report.policy.name,
             "sha256": report.policy.sha256,
             "sources": list(report.policy.sources),
+            "files": [source.to_json() for source in report.policy.source_files],
         },
         "inputs": [source.to_json() for source in report.inventory.inputs],
         "counts": {severity.value: count for severity, count in report.counts().items()},

@@ -41,6 +41,7 @@ from auditor.model import (
     PermissionList,
     PermissionMark,
     Policy,
+    PolicySource,
     Presence,
     Problem,
     ProblemCode,
@@ -622,7 +623,11 @@ def recipe_report() -> Report:
     policy = Policy(
         name="contoso-exchange on default",
         sha256=_sha("policy: contoso-exchange"),
-        sources=("policies/default.yaml", "contoso-exchange.yaml"),
+        sources=("default", "contoso-exchange.yaml"),
+        source_files=(
+            PolicySource("default", _sha("policy file: default")),
+            PolicySource("contoso-exchange.yaml", _sha("policy file: contoso-exchange")),
+        ),
         rules=_rules(),
         applications=(
             ApplicationPolicy(application_identifier=GRAPH_ID, name="Microsoft Graph"),
@@ -934,6 +939,10 @@ def hostile_report() -> Report:
         base.policy,
         name=_hostile_text(base.policy.name),
         sources=tuple(_hostile_text(source) for source in base.policy.sources),
+        source_files=tuple(
+            dataclasses.replace(source, name=_hostile_text(source.name))
+            for source in base.policy.source_files
+        ),
         rules=rules,
         waivers=tuple(waiver(item) for item in base.policy.waivers),
         applications=(
