@@ -190,6 +190,7 @@ class PartnerApplication:
     # The same object read from further exports (one Get-PartnerApplication export per server
     # is common): identical records fold into one, each extra source listed here.
     also_in: tuple[Evidence, ...] = ()
+    also_on: tuple[str | None, ...] = ()  # the server of each `also_in` export, in that order
 
     @property
     def subject(self) -> str:

@@ -114,7 +114,12 @@ def _merge_copies(
         same = [app for app in copies[1:] if not _differences(first, app)]
         different = [app for app in copies[1:] if _differences(first, app)]
         also_in = tuple(app.source for app in same)
-        merged.append(dataclasses.replace(first, also_in=first.also_in + also_in))
+        also_on = tuple(app.server for app in same)
+        merged.append(
+            dataclasses.replace(
+                first, also_in=first.also_in + also_in, also_on=first.also_on + also_on
+            )
+        )
         merged.extend(different)
         conflicts.extend(_conflict(first, app) for app in different)
     return merged, conflicts

@@ -942,8 +942,9 @@ def _exports(records: Sequence[PartnerApplication], context: _Context) -> list[s
     """Where each copy of these records was read: the server if known, else the file."""
     places: list[str] = []
     for record in records:
-        for evidence in (record.source, *record.also_in):
-            server = record.server if evidence is record.source else None
+        servers = (record.server, *record.also_on)
+        for index, evidence in enumerate((record.source, *record.also_in)):
+            server = servers[index] if index < len(servers) else None
             places.append(server or context.server_of_path.get(evidence.path) or evidence.path)
     return places
 
