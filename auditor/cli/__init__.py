@@ -640,9 +640,12 @@ def policy_validate(
     say(f"valid: {printable(loaded.name)}")
     say(f"  sha256 {loaded.sha256}")
     expired = 0
+    # The policy names a file by its name only (for the package); show the path as given.
+    given = {file.name: str(file) for file in files}
     for waiver in loaded.waivers:
         expires = waiver.expires
-        where = place(printable(waiver.source or "policy"), waiver.line)
+        source = waiver.source or "policy"
+        where = place(printable(given.get(source, source)), waiver.line)
         what = f"waiver of {waiver.rule} on {printable(waiver.subject)}"
         if expires < judged_at:
             expired += 1

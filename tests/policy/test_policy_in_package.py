@@ -80,3 +80,19 @@ def test_a_package_built_with_an_absolute_policy_path_holds_no_machine_path(
     }
     wv001 = [f["location"] for f in findings["findings"] if f["rule_id"] == "WV001"]
     assert wv001 == [{"path": "org.yaml", "line": 5}, {"path": "org.yaml", "line": 12}]
+
+
+def test_policy_validate_still_shows_the_path_as_given(tmp_path: Path) -> None:
+    policy = tmp_path / "work" / "sub" / "org.yaml"
+    policy.parent.mkdir()
+    policy.write_text(POLICY[: POLICY.index("  - rule: WC001")], encoding="utf-8")
+
+    result = CliRunner().invoke(
+        cli.app,
+        ["policy", "validate", "sub/org.yaml", "--as-of", "2026-11-26"],
+        prog_name="auditor",
+        env={"COLUMNS": "80", cli.POLICY_ENV: None},
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: sub/org.yaml:5: waiver of PA005"), result.stderr
