@@ -420,7 +420,9 @@ def test_the_bundled_example_says_the_servers_changes_resolve_fl001(
     report = run_audit(
         AuditRequest(paths=(Path("examples"),), as_of=datetime.date(2026, 11, 26), change_id="C")
     )
+    assert report.as_of == datetime.date(2026, 11, 26)  # a date, written as ISO text
     text = _first_screen(render_html(report))
+    assert "audited as of 2026-11-26" in Page(render_html(report)).plain_text
     assert (
         "FL001 Default Web Site/API, across servers: resolved by web-config-ex01, "
         "web-config-ex02" in text
