@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,11 @@ PLAN_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan.schema.js
 
 
 class AttestError(Exception):
-    """The plan document is unreadable or not a plan; the message says why."""
+    """The plan document is unreadable or not a plan; the message says why, `line` where."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,14 +75,42 @@ def validate_plan(plan: Any) -> None:
     error = best_match(Draft202012Validator(plan_schema()).iter_errors(plan))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(the document)"
-        raise AttestError(f"plan.json is not a valid auditor plan: at {where}: {error.message}")
+        raise AttestError(f"not a valid auditor plan: at {where}: {_schema_problem(error)}")
+
+
+_JSON_TYPES = {
+    "object": "an object",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _schema_problem(error: Any) -> str:
+    """What the plan schema expected at the failing place, in words (no Python reprs)."""
+    expected = error.validator_value
+    if error.validator == "type":
+        kinds: list[str] = expected if isinstance(expected, list) else [expected]
+        return "expected " + " or ".join(_JSON_TYPES.get(kind, kind) for kind in kinds)
+    if error.validator == "required":
+        missing = [key for key in expected if key not in error.instance]
+        return "missing key " + ", ".join(missing)
+    if error.validator == "additionalProperties":
+        return "a key the plan schema does not have"
+    if error.validator in ("enum", "const"):
+        allowed = expected if isinstance(expected, list) else [expected]
+        return "expected one of " + ", ".join(json.dumps(value) for value in allowed)
+    return f"does not meet the plan schema ({error.validator}: {json.dumps(expected)})"
 
 
 def _planned(plan_text: str) -> tuple[list[_PlannedApp], list[_PlannedConfig]]:
     try:
         plan = json.loads(plan_text)
-    except ValueError as error:
-        raise AttestError(f"plan.json is not JSON: {error}") from None
+    except json.JSONDecodeError as error:
+        raise AttestError(f"not JSON: {error.msg} (column {error.colno})", error.lineno) from None
     validate_plan(plan)
     apps: list[_PlannedApp] = []
     configs: list[_PlannedConfig] = []
@@ -160,8 +193,11 @@ def _check_applications(
     apps_after = {app.application_identifier.lower(): app for app in after.partner_applications}
     check(
         apps_before.keys() == apps_after.keys(),
-        "the same partner applications exist before and after "
-        f"(before {sorted(apps_before)}, after {sorted(apps_after)})",
+        "the same partner applications exist before and after"
+        + _only_in(
+            sorted(apps_before.keys() - apps_after.keys()),
+            sorted(apps_after.keys() - apps_before.keys()),
+        ),
     )
     changed_apps = {planned.application_identifier: planned for planned in planned_apps}
     for app_id in sorted(apps_before.keys() & apps_after.keys()):
@@ -180,17 +216,18 @@ def _check_applications(
         if old_app is None or new_app is None:
             check(False, f"{planned.application_identifier}: missing before or after the change")
             continue
+        name = planned.application_identifier
+        old_list = old_app.app_only_permissions
         check(
-            old_app.app_only_permissions.complete
-            and old_app.app_only_permissions.values == planned.audited,
-            f"{planned.application_identifier}: before, AppOnlyPermissions equal the audited "
-            f"{list(planned.audited)} (found {list(old_app.app_only_permissions.values)})",
+            old_list.complete and old_list.values == planned.audited,
+            f"{name}: before, AppOnlyPermissions equal the audited list ({_count(planned.audited)})"
+            + _list_difference(old_list.values, planned.audited, old_list.complete),
         )
+        new_list = new_app.app_only_permissions
         check(
-            new_app.app_only_permissions.complete
-            and sorted(new_app.app_only_permissions.values) == sorted(planned.target),
-            f"{planned.application_identifier}: after, AppOnlyPermissions equal the approved "
-            f"{list(planned.target)} (found {list(new_app.app_only_permissions.values)})",
+            new_list.complete and sorted(new_list.values) == sorted(planned.target),
+            f"{name}: after, AppOnlyPermissions equal the approved list: {_names(planned.target)}"
+            + _list_difference(new_list.values, planned.target, new_list.complete),
         )
 
 
@@ -203,13 +240,23 @@ def _check_web_configs(
     configs_after = {(c.server.lower(), c.vdir.lower()): c for c in after.web_configs}
     check(
         configs_before.keys() == configs_after.keys(),
-        "the same web.config files exist before and after",
+        "the same web.config files exist before and after"
+        + _only_in(
+            [
+                _config_name(configs_before[key])
+                for key in sorted(configs_before.keys() - configs_after.keys())
+            ],
+            [
+                _config_name(configs_after[key])
+                for key in sorted(configs_after.keys() - configs_before.keys())
+            ],
+        ),
     )
     changed_configs = {(p.server.lower(), p.vdir.lower()): p for p in planned_configs}
     for key in sorted(configs_before.keys() & configs_after.keys()):
         old_config, new_config = configs_before[key], configs_after[key]
         planned_config = changed_configs.get(key)
-        name = f"{old_config.server} {old_config.vdir}"
+        name = _config_name(old_config)
         if planned_config is None:
             check(
                 old_config.sha256 == new_config.sha256,
@@ -226,12 +273,12 @@ def _check_web_configs(
         check(
             old_raw == planned_config.audited,
             f"{name}: before, OAuthHttpModule.Profiles equals the audited value "
-            f"{planned_config.audited!r} (found {old_raw!r})",
+            f"{_quoted(planned_config.audited)}" + _found(old_raw, planned_config.audited),
         )
         check(
             new_raw == planned_config.target,
             f"{name}: after, OAuthHttpModule.Profiles equals the target "
-            f"{planned_config.target!r} (found {new_raw!r})",
+            f"{_quoted(planned_config.target)}" + _found(new_raw, planned_config.target),
         )
     for planned_config in planned_configs:
         key = (planned_config.server.lower(), planned_config.vdir.lower())
@@ -241,3 +288,47 @@ def _check_web_configs(
                 f"{planned_config.server} {planned_config.vdir}: "
                 "planned web.config missing before or after",
             )
+
+
+# --- wording: lists and values as a reader writes them, never as Python reprs -----------------
+
+
+def _names(values: Sequence[str]) -> str:
+    return ", ".join(values) if values else "none"
+
+
+def _count(values: Sequence[str]) -> str:
+    return f"{len(values)} name{'' if len(values) == 1 else 's'}"
+
+
+def _only_in(before: Sequence[str], after: Sequence[str]) -> str:
+    parts = [f"only before: {_names(before)}"] if before else []
+    parts += [f"only after: {_names(after)}"] if after else []
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _list_difference(found: Sequence[str], expected: Sequence[str], complete: bool) -> str:
+    """Nothing when `found` is the expected list; else what is extra or missing."""
+    if not complete:
+        return " (the export lists them incompletely)"
+    extra = [name for name in found if name not in expected]
+    missing = [name for name in expected if name not in found]
+    parts = [f"also holds {_names(extra)}"] if extra else []
+    parts += [f"lacks {_names(missing)}"] if missing else []
+    if not parts and list(found) != list(expected):
+        parts = ["the same names in another order"]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"'
+
+
+def _found(value: str | None, expected: str) -> str:
+    if value == expected:
+        return ""
+    return " (found no such setting)" if value is None else f" (found {_quoted(value)})"
+
+
+def _config_name(config: WebConfig) -> str:
+    return f"{config.server} {config.vdir}"

@@ -76,7 +76,7 @@ def run_audit(request: AuditRequest) -> Report:
     )
     report = Report(
         tool_version=__version__,
-        as_of=request.as_of.isoformat(),
+        as_of=request.as_of,
         change_id=change_id,
         fail_on=request.fail_on,
         policy=policy,

@@ -11,6 +11,7 @@ plan items, `Report.verdict` and `Location.place`, and never re-derive them.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -228,8 +229,10 @@ class AppSetting:
     raw: str
     location: str | None = None
     # The file the setting was read from when it is not the web.config itself: the file an
-    # `<appSettings file=...>` or `configSource=...` names (`line` and `raw` are in that file).
+    # `<appSettings file=...>` or `configSource=...` names (`line` and `raw` are in that file),
+    # and that file's SHA-256.
     path: str | None = None
+    sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "value": self.value, "line": self.line}
@@ -293,6 +296,16 @@ class WebConfig:
             if setting.location is None:
                 effective[setting.key] = setting
         return effective
+
+    def setting_evidence(self, setting: AppSetting) -> Evidence:
+        """Where `setting` was read: this file, or the file its `path` names (with that hash)."""
+        return Evidence(
+            path=setting.path or self.path,
+            line=setting.line,
+            raw=setting.raw,
+            sha256=self.sha256 if setting.path is None else setting.sha256 or "",
+            format=InputFormat.WEB_CONFIG,
+        )
 
     def duplicate_settings(self) -> tuple[AppSetting, ...]:
         """Every `add` whose key is added again later in the same scope."""
@@ -374,9 +387,9 @@ class Waiver:
     ticket: str
     owner: str
     approver: str
-    expires: str  # ISO date, validated by the policy loader
+    expires: datetime.date  # the last day the waiver is in force
     line: int | None = None
-    source: str | None = None  # the policy file that declares it (display path), for WV001
+    source: str | None = None  # the policy file that declares it (`PolicySource.name`), for WV001
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -386,7 +399,7 @@ class Waiver:
             "ticket": self.ticket,
             "owner": self.owner,
             "approver": self.approver,
-            "expires": self.expires,
+            "expires": self.expires.isoformat(),
         }
 
 
@@ -437,7 +450,7 @@ class Finding:
 class RuleInfo:
     """A rule's metadata as the (merged) policy declares it: the one place it is written."""
 
-    id: str  # a RuleId value (the loader refuses any other); typed str while html.py keys on it
+    id: RuleId
     title: str
     severity: Severity
     rationale: str
@@ -477,12 +490,28 @@ class VdirPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicySource:
+    """One policy file as every output names it: never a path of the analyst's machine.
+
+    `name` is `default` for the shipped default and the file name for any other policy;
+    `sha256` is the hash of its text (UTF-8 without BOM, LF line endings), which tells two files
+    of one name apart.
+    """
+
+    name: str
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256}
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A validated, merged policy (an organisation policy on top of the shipped default)."""
 
     name: str
     sha256: str
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # each file's `PolicySource.name`, in load order
     rules: tuple[RuleInfo, ...]
     applications: tuple[ApplicationPolicy, ...] = ()
     forbidden_app_only: tuple[str, ...] = ()  # fnmatch-style globs, case-sensitive
@@ -494,8 +523,9 @@ class Policy:
     waivers: tuple[Waiver, ...] = ()
     malformed_waivers: tuple[tuple[int | None, str], ...] = ()  # (line, why) for WV001
     malformed_waiver_sources: tuple[str, ...] = ()  # policy file of each malformed waiver
+    source_files: tuple[PolicySource, ...] = ()  # the files of `sources`, with their hashes
 
-    def rule(self, rule_id: str) -> RuleInfo:
+    def rule(self, rule_id: RuleId | str) -> RuleInfo:
         """The metadata of `rule_id`; an unknown id is a programming error and raises."""
         for info in self.rules:
             if info.id == rule_id:
@@ -812,7 +842,7 @@ class Report:
     """Everything a renderer may show. Built once by the audit; renderers never add facts."""
 
     tool_version: str
-    as_of: str  # ISO date the audit was judged against
+    as_of: datetime.date  # the date the audit was judged against
     change_id: str
     fail_on: Severity
     policy: Policy

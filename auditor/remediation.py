@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from auditor import layout
 from auditor.model import (
+    OAUTH_PROFILES_KEY,
     ApplicationJudgement,
     ChangeKind,
     ChangeSet,
@@ -243,6 +244,13 @@ def _web_config_change(
     """The change for one web.config, or the reason it cannot be planned."""
     if config.oauth_profiles is None or judgement.target is None:
         return "the file has no effective OAuthHttpModule.Profiles setting"
+    elsewhere = _profiles_file(config)
+    if elsewhere is not None:
+        return (
+            f"the effective OAuthHttpModule.Profiles is read from {elsewhere} (named by the "
+            "web.config's appSettings file= or configSource=); the script edits only web.config, "
+            "so change the value in that file by hand"
+        )
     try:
         vdir = layout.vdir_by_id(config.vdir)
     except KeyError:
@@ -274,6 +282,18 @@ def _web_config_change(
         subject=config.subject,
         path=config.path,
     )
+
+
+def _profiles_file(config: WebConfig) -> str | None:
+    """The file other than the web.config that holds the effective Profiles value, if any."""
+    profiles = config.oauth_profiles
+    if profiles is not None and profiles.evidence.path not in ("", config.path):
+        return profiles.evidence.path
+    effective = None
+    for setting in config.app_settings:  # the last root-scope add wins, keys ignoring case
+        if setting.location is None and setting.key.casefold() == OAUTH_PROFILES_KEY.casefold():
+            effective = setting
+    return effective.path if effective is not None else None
 
 
 def _plan_web_configs(

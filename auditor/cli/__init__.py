@@ -507,22 +507,43 @@ def attest(
     """After the change: prove the approved change landed and nothing else changed."""
     from auditor.attest import AttestError
     from auditor.attest import attest as run_attest
+    from auditor.cli.summary import print_problems
+    from auditor.model import Inventory
     from auditor.parsers import ServerOptionError, read_inventory
 
     _require_paths([before, after, package])
     if not _verified(package).ok:
-        say(f"{package}: the package does not match its manifest; nothing was attested")
+        show_error(
+            f"{printable(str(package / 'MANIFEST.sha256'))}: the package does not match its "
+            "manifest; nothing was attested"
+        )
         raise typer.Exit(EXIT_FINDINGS)
     _run.doing = f"attesting {before} and {after} against {package}"
+    plan_path = package / "plan.json"
+    shown_plan = printable(str(plan_path))
     try:
-        plan_text = (package / "plan.json").read_text(encoding="utf-8")
-        result = run_attest(
-            read_inventory([before], server=server),
-            read_inventory([after], server=server),
-            plan_text,
-        )
-    except (OSError, UnicodeDecodeError, AttestError, ServerOptionError) as error:
-        fail(str(error))
+        plan_text = plan_path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"{shown_plan}: cannot be read ({error.strerror or error})")
+    except UnicodeDecodeError:
+        fail(f"{shown_plan}: not UTF-8 text")
+    inventories: list[Inventory] = []
+    for folder in (before, after):
+        try:
+            inventory = read_inventory([folder], server=server)
+        except ServerOptionError as error:
+            fail(str(error))
+        print_problems(inventory, paths_for([folder]))
+        if inventory.problems:
+            fail(
+                f"{printable(str(folder))}: {len(inventory.problems)} problem(s) reading these "
+                "exports (above); nothing was attested"
+            )
+        inventories.append(inventory)
+    try:
+        result = run_attest(inventories[0], inventories[1], plan_text)
+    except AttestError as error:
+        fail(f"{place(shown_plan, error.line)}: {error}")
     for check in result.checks:
         say(f"{'FAIL' if check in result.differences else 'ok  '}  {printable(check)}")
     if not result.ok:
@@ -619,9 +640,12 @@ def policy_validate(
     say(f"valid: {printable(loaded.name)}")
     say(f"  sha256 {loaded.sha256}")
     expired = 0
+    # The policy names a file by its name only (for the package); show the path as given.
+    given = {file.name: str(file) for file in files}
     for waiver in loaded.waivers:
-        expires = datetime.date.fromisoformat(waiver.expires)
-        where = place(printable(waiver.source or "policy"), waiver.line)
+        expires = waiver.expires
+        source = waiver.source or "policy"
+        where = place(printable(given.get(source, source)), waiver.line)
         what = f"waiver of {waiver.rule} on {printable(waiver.subject)}"
         if expires < judged_at:
             expired += 1

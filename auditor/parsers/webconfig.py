@@ -278,6 +278,7 @@ class _SettingsReader:
                     raw=_tag_text(lines, line, source_line(element) or line),
                     location=location,
                     path=path,
+                    sha256=None if path is None else self.hashes[path],
                 )
                 scope.append(setting)
                 self.order.append(setting)

@@ -10,7 +10,6 @@ the fields it states), `waivers` append. Rules are declared only by a policy wit
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from auditor.model import (
     UNWAIVABLE,
     ApplicationPolicy,
     Policy,
+    PolicySource,
     RuleId,
     RuleInfo,
     Severity,
@@ -131,7 +131,6 @@ def _first_issue(policy_file: PolicyFile, issues: Sequence[SchemaIssue]) -> Poli
 class _MergeState:
     name: str = ""
     rules: dict[str, RuleInfo] = field(default_factory=dict)
-    rule_origin: dict[str, tuple[PolicyFile, DocPath]] = field(default_factory=dict)
     applications: dict[str, dict[str, Any]] = field(default_factory=dict)
     vdirs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -151,8 +150,14 @@ class _MergeState:
             if "extends" in document:
                 raise policy_file.error(RULES_IN_EXTENDING_POLICY, ("rules",), key=True)
             for rule_id, declared in document["rules"].items():
+                if rule_id not in RULE_IDS:
+                    raise policy_file.error(
+                        f"auditor has no rule {rule_id}; known rules: {', '.join(RULE_IDS)}",
+                        ("rules", rule_id),
+                        key=True,
+                    )
                 self.rules[rule_id] = RuleInfo(
-                    id=rule_id,
+                    id=RuleId(rule_id),
                     title=declared["title"],
                     severity=Severity(declared["severity"]),
                     rationale=declared["rationale"],
@@ -160,7 +165,6 @@ class _MergeState:
                     remediation=declared["remediation"],
                     enabled=declared.get("enabled", True),
                 )
-                self.rule_origin[rule_id] = (policy_file, ("rules", rule_id))
         for rule_id, override in document.get("rule_overrides", {}).items():
             if rule_id not in self.rules:
                 raise policy_file.error(
@@ -257,14 +261,7 @@ class _MergeState:
                     merged[name] = tuple(entry[name])
 
     def _check_rules(self, files: Sequence[PolicyFile]) -> None:
-        """The merged policy declares exactly the rules auditor implements."""
-        for rule_id, (policy_file, doc_path) in self.rule_origin.items():
-            if rule_id not in RULE_IDS:
-                raise policy_file.error(
-                    f"auditor has no rule {rule_id}; known rules: {', '.join(RULE_IDS)}",
-                    doc_path,
-                    key=True,
-                )
+        """The merged policy declares every rule auditor implements (`apply` refused others)."""
         missing = [rule_id for rule_id in RULE_IDS if rule_id not in self.rules]
         if missing:
             last = files[-1]
@@ -294,7 +291,7 @@ class _MergeState:
                 why = f"waivers[{index}].rule: {rule_problem}"
             if why is not None:
                 malformed.append((policy_file.line(("waivers", index)), why))
-                malformed_sources.append(policy_file.display)
+                malformed_sources.append(source_name(policy_file))
                 continue
             waivers.append(
                 Waiver(
@@ -304,9 +301,9 @@ class _MergeState:
                     ticket=entry["ticket"],
                     owner=entry["owner"],
                     approver=entry["approver"],
-                    expires=entry["expires"],
+                    expires=datetime.date.fromisoformat(entry["expires"]),
                     line=policy_file.line(("waivers", index)),
-                    source=policy_file.display,
+                    source=source_name(policy_file),
                 )
             )
         return waivers, malformed, malformed_sources
@@ -322,10 +319,8 @@ class _MergeState:
         return Policy(
             name=self.name,
             sha256=digest.hexdigest(),
-            sources=tuple(policy_file.display for policy_file in files),
-            rules=tuple(
-                dataclasses.replace(info, id=RuleId(info.id)) for info in self.rules.values()
-            ),
+            sources=tuple(source_name(policy_file) for policy_file in files),
+            rules=tuple(self.rules.values()),
             applications=tuple(
                 ApplicationPolicy(
                     application_identifier=key,
@@ -351,7 +346,20 @@ class _MergeState:
             waivers=tuple(waivers),
             malformed_waivers=tuple(malformed),
             malformed_waiver_sources=tuple(malformed_sources),
+            source_files=tuple(
+                PolicySource(
+                    source_name(policy_file), hashlib.sha256(policy_file.canonical).hexdigest()
+                )
+                for policy_file in files
+            ),
         )
+
+
+def source_name(policy_file: PolicyFile) -> str:
+    """How outputs name a policy file: `default`, or its file name (no folder of this machine)."""
+    if policy_file.resolved == default_policy_path().resolve():
+        return DEFAULT_POLICY
+    return PurePath(policy_file.display).name
 
 
 def _waiver_date_problem(expires: str) -> str | None:

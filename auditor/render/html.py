@@ -29,7 +29,6 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 
 import jinja2
@@ -89,7 +88,6 @@ class WaiverStatus(StrEnum):
     EXPIRED = "EXPIRED"
     EXPIRES_SOON = "EXPIRES SOON"
     ACTIVE = "ACTIVE"
-    INVALID = "INVALID DATE"
 
     @property
     def css(self) -> str:
@@ -277,7 +275,7 @@ class Grid:
 class WaiverView:
     waiver: Waiver
     status: WaiverStatus
-    days_left: int | None
+    days_left: int  # negative once expired
     suppresses: tuple[FindingRef, ...]
 
 
@@ -597,13 +595,15 @@ class _Context:
         self.anchors = anchors
         self.script_ref = script_ref
         self.server_of_path: dict[str, str] = {}
+        self.tokens_of_path: dict[str, tuple[str, ...]] = {}
         for config in report.inventory.web_configs:
             self.server_of_path.setdefault(config.path, config.server)
-        self.tokens_of_path = {
-            config.path: config.oauth_profiles.tokens
-            for config in report.inventory.web_configs
-            if config.oauth_profiles is not None
-        }
+            if config.oauth_profiles is not None:
+                # The value may live in a file the web.config names (`file=`, `configSource=`).
+                held_in = config.oauth_profiles.evidence.path or config.path
+                self.server_of_path.setdefault(held_in, config.server)
+                self.tokens_of_path[config.path] = config.oauth_profiles.tokens
+                self.tokens_of_path.setdefault(held_in, config.oauth_profiles.tokens)
         self.profiles = {judgement.subject: judgement for judgement in report.judgements.profiles}
         self.app_names = {app.subject: app.name for app in report.inventory.partner_applications}
         self.servers = tuple(
@@ -1258,14 +1258,10 @@ def _variants(evidence: Sequence[Evidence], context: _Context) -> tuple[Variant,
 
 
 def _waivers(report: Report, context: _Context) -> tuple[WaiverView, ...]:
-    as_of = _date(report.as_of)
     views: list[WaiverView] = []
     for waiver in report.policy.waivers:
-        expires = _date(waiver.expires)
-        days = (expires - as_of).days if expires and as_of else None
-        if days is None:
-            status = WaiverStatus.INVALID
-        elif days < 0:
+        days = (waiver.expires - report.as_of).days
+        if days < 0:
             status = WaiverStatus.EXPIRED
         elif days <= EXPIRY_WARNING_DAYS:
             status = WaiverStatus.EXPIRES_SOON
@@ -1276,13 +1272,6 @@ def _waivers(report: Report, context: _Context) -> tuple[WaiverView, ...]:
         )
         views.append(WaiverView(waiver, status, days, suppresses))
     return tuple(views)
-
-
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(str(text))
-    except ValueError:
-        return None
 
 
 # --- scripts ---------------------------------------------------------------------------------

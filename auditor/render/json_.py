@@ -33,7 +33,7 @@ def findings_document(report: Report) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "tool_version": report.tool_version,
-        "as_of": report.as_of,
+        "as_of": report.as_of.isoformat(),
         "change_id": report.change_id,
         "requester": report.requester,
         "reviewers": list(report.reviewers),
@@ -44,6 +44,7 @@ def findings_document(report: Report) -> dict[str, Any]:
             "name": report.policy.name,
             "sha256": report.policy.sha256,
             "sources": list(report.policy.sources),
+            "files": [source.to_json() for source in report.policy.source_files],
         },
         "inputs": [source.to_json() for source in report.inventory.inputs],
         "counts": {severity.value: count for severity, count in report.counts().items()},
@@ -115,7 +116,7 @@ def plan_document(report: Report) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "change_id": report.change_id,
-        "as_of": report.as_of,
+        "as_of": report.as_of.isoformat(),
         "inputs": [source.to_json() for source in report.inventory.inputs],
         "change_sets": [
             {

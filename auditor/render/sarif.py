@@ -156,7 +156,7 @@ def render_sarif(report: Report) -> str:
                 ],
                 "results": [_result(finding, rule_index) for finding in report.findings],
                 "properties": {
-                    "asOf": report.as_of,
+                    "asOf": report.as_of.isoformat(),
                     "changeId": report.change_id,
                     "verdict": report.verdict.value,
                     "policy": {"name": report.policy.name, "sha256": report.policy.sha256},

@@ -100,7 +100,11 @@ def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Findi
         RuleId.FL001,
         subject=fleet_subject(vdir),
         message=f"Servers disagree on the OAuth profiles of {vdir}: " + "; ".join(parts) + ".",
-        location=Location(first.path, decisive.line if decisive else None),
+        location=(
+            Location(decisive.evidence.path or first.path, decisive.line)
+            if decisive is not None
+            else Location(first.path, None)
+        ),
         evidence=evidence,
         details={
             "vdir": vdir,

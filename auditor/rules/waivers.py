@@ -21,10 +21,7 @@ from auditor.rules.context import RuleContext, new_finding
 
 def in_force(waiver: Waiver, as_of: datetime.date) -> bool:
     """True when the waiver has not expired on `as_of` (its expiry day still counts)."""
-    try:
-        return datetime.date.fromisoformat(waiver.expires) >= as_of
-    except ValueError:
-        return False
+    return waiver.expires >= as_of
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

@@ -14,12 +14,12 @@ off for the vdir) has no segments.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePath
 
 from auditor.model import (
     AppSetting,
     Evidence,
     Finding,
-    InputFormat,
     Location,
     OAuthProfiles,
     ProfilesJudgement,
@@ -159,7 +159,7 @@ def check_wc003(context: RuleContext) -> Iterator[Finding]:
                 continue
             effective = settings[-1]
             scope, key = effective.location, effective.key
-            lines = ", ".join(str(setting.line) for setting in settings)
+            evidence = tuple(config.setting_evidence(setting) for setting in settings)
             where = f" (location {scope!r})" if scope is not None else ""
             yield new_finding(
                 context,
@@ -167,11 +167,11 @@ def check_wc003(context: RuleContext) -> Iterator[Finding]:
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: appSettings key {key!r}{where} is "
-                    f"added {len(settings)} times (lines {lines}); IIS uses the last one, "
-                    f"value {effective.value!r}."
+                    f"added {len(settings)} times ({_lines(config, evidence)}); IIS uses the "
+                    f"last one, value {effective.value!r}."
                 ),
-                location=Location(config.path, effective.line),
-                evidence=tuple(_setting_evidence(config, setting) for setting in settings),
+                location=Location(evidence[-1].path, effective.line),
+                evidence=evidence,
                 discriminator=f"{scope or ''}:{key}",
                 details={
                     "key": key,
@@ -189,11 +189,8 @@ def _folded(value: str | None) -> str | None:
     return value.casefold() if value is not None else None
 
 
-def _setting_evidence(config: WebConfig, setting: AppSetting) -> Evidence:
-    return Evidence(
-        path=config.path,
-        line=setting.line,
-        raw=setting.raw,
-        sha256=config.sha256,
-        format=InputFormat.WEB_CONFIG,
-    )
+def _lines(config: WebConfig, evidence: tuple[Evidence, ...]) -> str:
+    """`lines 4, 9` when every add is in the web.config; else each add's file name and line."""
+    if all(item.path == config.path for item in evidence):
+        return "lines " + ", ".join(str(item.line) for item in evidence)
+    return ", ".join(f"{PurePath(item.path).name} line {item.line}" for item in evidence)

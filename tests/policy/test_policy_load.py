@@ -14,7 +14,15 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from auditor.model import Evidence, InputFormat, Inventory, OAuthProfiles, Severity, WebConfig
+from auditor.model import (
+    Evidence,
+    InputFormat,
+    Inventory,
+    OAuthProfiles,
+    RuleId,
+    Severity,
+    WebConfig,
+)
 from auditor.policy import (
     MAX_POLICY_BYTES,
     PolicyError,
@@ -71,7 +79,7 @@ def test_the_default_policy_declares_the_catalogue() -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[path.name for path in EXAMPLES])
 def test_examples_validate(example: Path) -> None:
     policy = load_policy([example], strict_waivers=True)
-    assert policy.sources == ("default", str(example))
+    assert policy.sources == ("default", example.name)
 
 
 def test_the_init_text_validates(tmp_path: Path) -> None:
@@ -79,7 +87,7 @@ def test_the_init_text_validates(tmp_path: Path) -> None:
     path.write_text(policy_init_text(), encoding="utf-8")
     policy = load_policy([path], strict_waivers=True)
     assert policy.name == "contoso-exchange"
-    assert policy.sources == ("default", str(path))
+    assert policy.sources == ("default", path.name)
 
 
 def test_the_init_text_examples_validate_when_uncommented(tmp_path: Path) -> None:
@@ -132,7 +140,7 @@ def test_the_default_policy_validates_against_the_schema_as_editors_see_it() -> 
 def test_layering_merges_as_documented(in_policy_tests: Path) -> None:
     policy = load_policy([Path("valid/team.yaml")])
     assert policy.name == "team-messaging"
-    assert policy.sources == ("default", "valid/org-base.yaml", "valid/team.yaml")
+    assert policy.sources == ("default", "org-base.yaml", "team.yaml")
     assert policy.rule("FL001").severity is Severity.LOW  # the last override wins
     assert not policy.rule("PA004").enabled  # kept from the base
     assert policy.rule("PA004").title == load_policy().rule("PA004").title
@@ -152,14 +160,14 @@ def test_layering_merges_as_documented(in_policy_tests: Path) -> None:
     assert policy.forbidden_app_only == load_policy().forbidden_app_only
     assert policy.csv_list_separator == ";"
     assert [(w.ticket, w.source, w.line) for w in policy.waivers] == [
-        ("RISK-1", "valid/org-base.yaml", 16),
-        ("CHG-2", "valid/team.yaml", 13),
+        ("RISK-1", "org-base.yaml", 16),
+        ("CHG-2", "team.yaml", 13),
     ]
 
 
 def test_a_base_given_twice_is_loaded_once(in_policy_tests: Path) -> None:
     policy = load_policy([Path("valid/org-base.yaml"), Path("valid/team.yaml")])
-    assert policy.sources == ("default", "valid/org-base.yaml", "valid/team.yaml")
+    assert policy.sources == ("default", "org-base.yaml", "team.yaml")
     assert len(policy.waivers) == 2
 
 
@@ -231,18 +239,62 @@ def test_malformed_waivers_do_not_stop_an_audit(in_policy_tests: Path) -> None:
         (5, "waivers[0]: missing required key 'ticket'"),
     )
     assert policy.malformed_waiver_sources == (
-        "invalid/bad-date.yaml",
-        "invalid/waiver-missing-field.yaml",
+        "bad-date.yaml",
+        "waiver-missing-field.yaml",
     )
     evaluation = evaluate(
         _inventory_with_dropped_segment(), policy, as_of=datetime.date(2026, 1, 1)
     )
     wv001 = [f for f in evaluation.findings if f.rule_id == "WV001"]
     assert [(f.location.path, f.location.line) for f in wv001] == [
-        ("invalid/bad-date.yaml", 5),
-        ("invalid/waiver-missing-field.yaml", 5),
+        ("bad-date.yaml", 5),
+        ("waiver-missing-field.yaml", 5),
     ]
     assert not any(f.suppressed for f in evaluation.findings)
+
+
+WAIVERS = """\
+version: 1
+name: dated
+extends: default
+waivers:
+  - rule: WC002
+    subject: "web-config:EX02:*"
+    reason: pilot
+    ticket: RISK-1
+    owner: Dana
+    approver: Priya
+    expires: 2026-12-31
+  - rule: WC002
+    subject: "web-config:EX01:*"
+    reason: typo in the date
+    ticket: RISK-2
+    owner: Dana
+    approver: Priya
+    expires: 2026-02-30
+"""
+
+
+def test_a_waiver_expires_on_a_date_and_is_written_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "dated.yaml"
+    path.write_text(WAIVERS)
+    policy = load_policy([path])
+    (waiver,) = policy.waivers  # the malformed one never becomes a Waiver
+    assert waiver.expires == datetime.date(2026, 12, 31)
+    assert waiver.to_json()["expires"] == "2026-12-31"
+    assert policy.malformed_waivers == (
+        (12, "waivers[1].expires: '2026-02-30' is not a calendar date (expected YYYY-MM-DD)"),
+    )
+    assert all(type(info.id) is RuleId for info in policy.rules)
+    on_the_day = evaluate(
+        _inventory_with_dropped_segment(), policy, as_of=datetime.date(2026, 12, 31)
+    )
+    assert [f.rule_id for f in on_the_day.findings if f.suppressed] == ["WC002"]
+    after = evaluate(_inventory_with_dropped_segment(), policy, as_of=datetime.date(2027, 1, 1))
+    messages = sorted(f.message for f in after.findings if f.rule_id == "WV001")
+    assert len(messages) == 2
+    assert "expired on 2026-12-31; as of 2027-01-01" in messages[1]
+    assert "'2026-02-30' is not a calendar date" in messages[0]
 
 
 def _inventory_with_dropped_segment() -> Inventory:

@@ -41,11 +41,13 @@ from auditor.model import (
     PermissionList,
     PermissionMark,
     Policy,
+    PolicySource,
     Presence,
     Problem,
     ProblemCode,
     ProfilesJudgement,
     Report,
+    RuleId,
     RuleInfo,
     Script,
     Severity,
@@ -59,7 +61,7 @@ from auditor.model import (
     WebConfigChange,
 )
 
-AS_OF = "2025-06-30"
+AS_OF = date(2025, 6, 30)
 CHANGE_ID = "CHG0042137"
 GRAPH_ID = "00000003-0000-0000-c000-000000000000"
 EXO_ID = "00000002-0000-0ff1-ce00-000000000000"
@@ -207,7 +209,7 @@ def _sha(text: str) -> str:
 def _rules() -> tuple[RuleInfo, ...]:
     return tuple(
         RuleInfo(
-            id=rule_id,
+            id=RuleId(rule_id),
             title=title,
             severity=severity,
             rationale=rationale,
@@ -540,7 +542,7 @@ def with_judgements(report: Report) -> Report:
 
 def recipe_report() -> Report:
     """The recipe scenario: Graph app-only = its 29 ActAs permissions, V1S2SAppOnly on API."""
-    as_of = date.fromisoformat(AS_OF)
+    as_of = AS_OF
     export_path = "exports/partner-applications.xml"
     export_sha = _sha("partner-applications export")
 
@@ -605,7 +607,7 @@ def recipe_report() -> Report:
         ticket="RISK-1187",
         owner="Dana Whitfield (Messaging)",
         approver="Priya Raman (CISO office)",
-        expires=(as_of + timedelta(days=75)).isoformat(),
+        expires=as_of + timedelta(days=75),
         line=88,
     )
     soon_waiver = Waiver(
@@ -615,13 +617,17 @@ def recipe_report() -> Report:
         ticket="RISK-1203",
         owner="Tomás Ortega (Collaboration)",
         approver="Priya Raman (CISO office)",
-        expires=(as_of + timedelta(days=12)).isoformat(),
+        expires=as_of + timedelta(days=12),
         line=96,
     )
     policy = Policy(
         name="contoso-exchange on default",
         sha256=_sha("policy: contoso-exchange"),
-        sources=("policies/default.yaml", "contoso-exchange.yaml"),
+        sources=("default", "contoso-exchange.yaml"),
+        source_files=(
+            PolicySource("default", _sha("policy file: default")),
+            PolicySource("contoso-exchange.yaml", _sha("policy file: contoso-exchange")),
+        ),
         rules=_rules(),
         applications=(
             ApplicationPolicy(application_identifier=GRAPH_ID, name="Microsoft Graph"),
@@ -933,6 +939,10 @@ def hostile_report() -> Report:
         base.policy,
         name=_hostile_text(base.policy.name),
         sources=tuple(_hostile_text(source) for source in base.policy.sources),
+        source_files=tuple(
+            dataclasses.replace(source, name=_hostile_text(source.name))
+            for source in base.policy.source_files
+        ),
         rules=rules,
         waivers=tuple(waiver(item) for item in base.policy.waivers),
         applications=(

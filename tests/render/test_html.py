@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime
 import hashlib
 import itertools
 import time
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import report_factory
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from auditor.audit import AuditRequest, run_audit
 from auditor.model import PermissionMark, Report, Severity, Skipped, TokenMark
 from auditor.render.html import inline_code, ranges, render_html, visible
+from auditor.resources import examples_dir
 
 
 class HTMLSnapshotExtension(SingleFileSnapshotExtension):
@@ -406,6 +410,24 @@ def test_what_remains_names_the_change_sets_that_resolve_it(recipe: Report) -> N
     text = _first_screen(render_html(report))
     assert "fixes 5 of 5 findings on 2 servers and the organisation" in text
     assert "FL001 vdir:Default Web Site/EWS: resolved by web-config-ex01, web-config-ex02" in text
+
+
+def test_the_bundled_example_says_the_servers_changes_resolve_fl001(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The planner lists FL001 among the fixes of both servers' changes; the report says so."""
+    monkeypatch.chdir(examples_dir().parent)
+    report = run_audit(
+        AuditRequest(paths=(Path("examples"),), as_of=datetime.date(2026, 11, 26), change_id="C")
+    )
+    assert report.as_of == datetime.date(2026, 11, 26)  # a date, written as ISO text
+    text = _first_screen(render_html(report))
+    assert "audited as of 2026-11-26" in Page(render_html(report)).plain_text
+    assert (
+        "FL001 Default Web Site/API, across servers: resolved by web-config-ex01, "
+        "web-config-ex02" in text
+    )
+    assert "no change is planned" not in text
 
 
 def test_skipped_findings_say_why(recipe: Report) -> None:

@@ -16,7 +16,7 @@ def audit_report(inventory: Inventory, policy: Policy, as_of: datetime.date = AS
     evaluation = evaluate(inventory, policy, as_of=as_of)
     report = Report(
         tool_version="0",
-        as_of=as_of.isoformat(),
+        as_of=as_of,
         change_id="CHG-1",
         fail_on=Severity.HIGH,
         policy=policy,
