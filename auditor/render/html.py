@@ -58,6 +58,7 @@ from auditor.model import (
     Waiver,
     WebConfigChange,
 )
+from auditor.render.runbook import runbook_sections
 from auditor.resources import templates_dir
 
 # Waivers that run out within this many days of `as_of` are called out in the summary.
@@ -347,6 +348,7 @@ class Page:
     expiry_days: int
     approval_script_rows: int
     script_blocks_up_to: int
+    runbook: tuple[tuple[str, tuple[str, ...]], ...]  # RUNBOOK.md's sections, as text
 
 
 def render_html(report: Report) -> str:
@@ -548,6 +550,9 @@ def _page(report: Report) -> Page:
     scripts, common = _scripts(report, context)
     return Page(
         report=report,
+        runbook=tuple(
+            (title, tuple(lines)) for title, lines in runbook_sections(report, in_report=True)
+        ),
         verdict=_verdict(report, context),
         plan=_plan(report, context),
         counts=counts,
@@ -794,9 +799,10 @@ def _plan(report: Report, context: _Context) -> Plan:
         ),
         safety=(
             "Each script first compares the live state with the audited one (drift guard:"
-            " a web.config's SHA-256 and Profiles value, an application's AppOnlyPermissions)"
-            " and changes nothing on any difference; it backs up before each change, asks for"
-            " confirmation and honours -WhatIf."
+            " a web.config's effective Profiles value, an application's AppOnlyPermissions)"
+            " and changes nothing on any difference; a per-server script refuses to run on"
+            " another computer; it backs up before each change, asks for confirmation and"
+            " honours -WhatIf (which writes nothing on the server)."
         ),
         remains=_remains(context),
     )

@@ -20,8 +20,12 @@ def _text(value: str | None) -> str:
     return _CONTROL.sub(" ", value or "")
 
 
-def runbook_sections(report: Report) -> list[tuple[str, list[str]]]:
-    """The runbook as (section title, list of plain-text lines), in reading order."""
+def runbook_sections(report: Report, *, in_report: bool = False) -> list[tuple[str, list[str]]]:
+    """The runbook as (section title, list of plain-text lines), in reading order.
+
+    `in_report`: for the HTML report, which already names the servers that change (under the
+    verdict) and lists every script with its SHA-256 (Scripts): those two sections are left out.
+    """
     partner = [cs for cs in report.change_sets if cs.kind is ChangeKind.PARTNER_APPLICATIONS]
     servers = [cs for cs in report.change_sets if cs.kind is ChangeKind.WEB_CONFIG_PROFILES]
     sections: list[tuple[str, list[str]]] = []
@@ -60,14 +64,15 @@ def runbook_sections(report: Report) -> list[tuple[str, list[str]]]:
         "Logging\\auditor\\<change id> below the Exchange install folder)."
     )
     sections.append(("Which script runs where, in this order", order))
-    sections.append(
-        (
-            "Servers to change",
-            [f"{len(servers)} server(s): " + ", ".join(_text(cs.server) for cs in servers)]
-            if servers
-            else ["No web.config change is planned."],
+    if not in_report:
+        sections.append(
+            (
+                "Servers to change",
+                [f"{len(servers)} server(s): " + ", ".join(_text(cs.server) for cs in servers)]
+                if servers
+                else ["No web.config change is planned."],
+            )
         )
-    )
     sections.append(
         (
             "Before the change",
@@ -150,12 +155,13 @@ def runbook_sections(report: Report) -> list[tuple[str, list[str]]]:
             ],
         )
     )
-    sections.append(
-        (
-            "Scripts and their SHA-256",
-            [f"{script.name}  {script.sha256}" for script in report.scripts if script.name],
+    if not in_report:
+        sections.append(
+            (
+                "Scripts and their SHA-256",
+                [f"{script.name}  {script.sha256}" for script in report.scripts if script.name],
+            )
         )
-    )
     return sections
 
 
