@@ -194,6 +194,23 @@ class PartnerApplication:
     # is common): identical records fold into one, each extra source listed here.
     also_in: tuple[Evidence, ...] = ()
 
+    def exported_properties(self) -> dict[str, object]:
+        """What the export says of the application, by the property name an admin knows.
+
+        Two records of one application are copies of the same object when these are equal
+        (where each was read from does not count).
+        """
+        return {
+            "Name": self.name,
+            "Enabled": self.enabled,
+            "ActAsPermissions": (self.act_as_permissions.values, self.act_as_permissions.complete),
+            "AppOnlyPermissions": (
+                self.app_only_permissions.values,
+                self.app_only_permissions.complete,
+            ),
+            "LinkedAccount": self.linked_account,
+        }
+
     @property
     def subject(self) -> str:
         """The stable subject used in findings and waivers: `partner-application:<app id>`."""

@@ -151,18 +151,6 @@ def _active_fixes(findings: Sequence[Finding], policy: Policy) -> _Fixes:
 # --- partner applications --------------------------------------------------------------------
 
 
-def _facts(app: PartnerApplication) -> tuple[object, ...]:
-    return (
-        app.name,
-        app.enabled,
-        app.linked_account,
-        app.act_as_permissions.values,
-        app.act_as_permissions.complete,
-        app.app_only_permissions.values,
-        app.app_only_permissions.complete,
-    )
-
-
 def _unplanned(judgement: ApplicationJudgement) -> ApplicationJudgement:
     rows = tuple(dataclasses.replace(row, after=row.app_only) for row in judgement.permissions)
     return dataclasses.replace(judgement, permissions=rows)
@@ -203,7 +191,7 @@ def _app_change(
     """The change for one application, or the reason it cannot be planned."""
     app, judgement = records[0]
     for other, _ in records[1:]:
-        if _facts(other) != _facts(app):
+        if other.exported_properties() != app.exported_properties():
             return (
                 f"the exports disagree on this application ({app.source.place} and "
                 f"{other.source.place}); export it once more and audit again"

@@ -86,20 +86,6 @@ def _problem_order(problem: Problem) -> tuple[str, bool, int, str, str]:
     )
 
 
-def _properties(app: PartnerApplication) -> dict[str, object]:
-    """What two copies of one application must agree on, by the property name an admin knows."""
-    return {
-        "Name": app.name,
-        "Enabled": app.enabled,
-        "ActAsPermissions": (app.act_as_permissions.values, app.act_as_permissions.complete),
-        "AppOnlyPermissions": (
-            app.app_only_permissions.values,
-            app.app_only_permissions.complete,
-        ),
-        "LinkedAccount": app.linked_account,
-    }
-
-
 def _merge_copies(
     applications: Sequence[PartnerApplication],
 ) -> tuple[list[PartnerApplication], list[Problem]]:
@@ -121,12 +107,12 @@ def _merge_copies(
 
 
 def _differences(first: PartnerApplication, other: PartnerApplication) -> list[str]:
-    mine, theirs = _properties(first), _properties(other)
+    mine, theirs = first.exported_properties(), other.exported_properties()
     return [label for label in mine if mine[label] != theirs[label]]
 
 
 def _conflict(first: PartnerApplication, other: PartnerApplication) -> Problem:
-    mine, theirs = _properties(first), _properties(other)
+    mine, theirs = first.exported_properties(), other.exported_properties()
     details = "; ".join(
         f"{label} is {_shown(mine[label])} in {_where(first)} "
         f"but {_shown(theirs[label])} in {_where(other)}"

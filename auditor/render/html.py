@@ -904,7 +904,7 @@ def _applications(report: Report, context: _Context) -> tuple[ApplicationView, .
     for index, records in enumerate(by_id.values(), 1):
         variants: dict[tuple[object, ...], list[PartnerApplication]] = {}
         for record in records:
-            variants.setdefault(_content(record), []).append(record)
+            variants.setdefault(tuple(record.exported_properties().values()), []).append(record)
         groups = list(variants.values())
         first = groups[0][0]
         exports_of = [_exports(group, context) for group in groups]
@@ -930,18 +930,6 @@ def _applications(report: Report, context: _Context) -> tuple[ApplicationView, .
             )
         )
     return tuple(views)
-
-
-def _content(app: PartnerApplication) -> tuple[object, ...]:
-    return (
-        app.name,
-        app.enabled,
-        app.linked_account,
-        app.act_as_permissions.values,
-        app.act_as_permissions.complete,
-        app.app_only_permissions.values,
-        app.app_only_permissions.complete,
-    )
 
 
 def _exports(records: Sequence[PartnerApplication], context: _Context) -> list[str]:
