@@ -64,7 +64,7 @@ from auditor.model import (
     WebConfig,
 )
 from auditor.parsers.base import RawInput
-from auditor.parsers.xmlsafe import load_xml, source_line, start_line
+from auditor.parsers.xmlsafe import SourceLines, load_xml, source_line, start_line
 
 MAX_WEB_CONFIG_BYTES = 8 * 1024 * 1024
 RAW_LINE_LIMIT = 500
@@ -109,7 +109,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 def parse(raw: RawInput) -> ParseResult:
     """Read one web.config into a `WebConfig` record (or problems, for a bad file)."""
     source = raw.source(InputFormat.WEB_CONFIG)
-    loaded = load_xml(raw, max_bytes=MAX_WEB_CONFIG_BYTES)
+    loaded = load_xml(raw, max_bytes=MAX_WEB_CONFIG_BYTES, keep_blank_text=False)
     if isinstance(loaded, Problem):
         return ParseResult(source=source, problems=(loaded,))
     root = loaded.root
@@ -124,7 +124,7 @@ def parse(raw: RawInput) -> ParseResult:
         return ParseResult(source=source, problems=(problem,))
 
     problems: list[Problem] = []
-    reader = _SettingsReader(raw, loaded.source_lines(), problems)
+    reader = _SettingsReader(raw, loaded.lines(), problems)
     settings = reader.read(root)
 
     server = raw.server
@@ -186,14 +186,14 @@ class _SettingsReader:
     to its lines.
     """
 
-    def __init__(self, raw: RawInput, lines: list[str], problems: list[Problem]) -> None:
+    def __init__(self, raw: RawInput, lines: SourceLines, problems: list[Problem]) -> None:
         self.raw = raw
         self.lines = lines
         self.problems = problems
         self.scopes: dict[str | None, list[AppSetting]] = {}
         self.order: list[AppSetting] = []
         self.hashes: dict[str, str] = {}
-        self.external_lines: dict[str, list[str]] = {}
+        self.external_lines: dict[str, SourceLines] = {}
 
     def read(self, root: etree._Element) -> tuple[AppSetting, ...]:
         """Every surviving `add` of the root and `<location>` appSettings, in document order."""
@@ -258,10 +258,11 @@ class _SettingsReader:
         scope = self.scopes.setdefault(location, [])
         lines = self.lines if path is None else self.external_lines[path]
         for element in section.iterchildren("{*}add", "{*}remove", "{*}clear"):
-            name = _local_name(element)
+            name = element.tag.rpartition("}")[2]  # an element: its tag is a string
             if name == "add":
                 key = element.get("key")
-                line = start_line(element, lines) or 0
+                end = source_line(element)
+                line = _tag_start(element, lines, end) or 0
                 if key is None:
                     self.problems.append(
                         self.raw.problem(
@@ -275,7 +276,7 @@ class _SettingsReader:
                     key=key,
                     value=element.get("value") or "",  # .NET reads a missing value as ""
                     line=line,
-                    raw=_tag_text(lines, line, source_line(element) or line),
+                    raw=_tag_text(lines, line, end or line),
                     location=location,
                     path=path,
                 )
@@ -323,7 +324,7 @@ class _SettingsReader:
         external = RawInput(
             path=display, data=data, sha256=hashlib.sha256(data).hexdigest(), server=self.raw.server
         )
-        loaded = load_xml(external, max_bytes=MAX_WEB_CONFIG_BYTES)
+        loaded = load_xml(external, max_bytes=MAX_WEB_CONFIG_BYTES, keep_blank_text=False)
         if isinstance(loaded, Problem):
             self.problems.append(loaded)
             return None
@@ -338,7 +339,7 @@ class _SettingsReader:
             )
             return None
         self.hashes[display] = external.sha256
-        self.external_lines[display] = loaded.source_lines()
+        self.external_lines[display] = loaded.lines()
         return display, loaded.root
 
     def missing(self, name: str, attribute: str, line: int | None, why: str) -> None:
@@ -390,13 +391,25 @@ def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ..
     )
 
 
-def _tag_text(lines: list[str], first: int, last: int) -> str:
+def _tag_start(element: etree._Element, lines: SourceLines, end: int | None) -> int | None:
+    """`start_line` of an `add`, without its walk back when its last line holds `<add`."""
+    if (
+        end is not None
+        and end <= len(lines)
+        and element.prefix is None
+        and "<add" in lines[end - 1]
+    ):
+        return end
+    return start_line(element, lines)
+
+
+def _tag_text(lines: SourceLines, first: int, last: int) -> str:
     """The start tag's source text: its line(s), stripped, joined by one space, cut to 500."""
     if not 0 < first <= len(lines):
         return ""
     if last <= first:
         return lines[first - 1].strip()[:RAW_LINE_LIMIT]
-    joined = " ".join(text.strip() for text in lines[first - 1 : min(last, len(lines))])
+    joined = " ".join(lines[index].strip() for index in range(first - 1, min(last, len(lines))))
     return joined[:RAW_LINE_LIMIT]
 
 

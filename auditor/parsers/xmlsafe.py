@@ -43,6 +43,42 @@ _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9
 _local = threading.local()
 
 
+class SourceLines:
+    """The lines of a text as lxml numbers them (`sourceline` N is item N - 1), split on demand.
+
+    Items are those of `text.split("\n")`; the text is split only as far as the lines asked for
+    (in growing steps), so evidence near the top of a large file does not split all of it.
+    """
+
+    __slots__ = ("_count", "_done", "_rest", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._done: list[str] = []  # the lines split so far
+        self._rest: str | None = text  # the text after them, None once all is split
+        self._count: int | None = None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = self._text.count("\n") + 1
+        return self._count
+
+    def __getitem__(self, index: int) -> str:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        done = self._done
+        while index >= len(done) and self._rest is not None:
+            step = max(64, len(done))
+            parts = self._rest.split("\n", step)
+            if len(parts) <= step:  # no newline left after these
+                done.extend(parts)
+                self._rest = None
+            else:
+                done.extend(parts[:-1])
+                self._rest = parts[-1]
+        return done[index]
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedXml:
     """A parsed document: the root element, the decoded text (for evidence lines), the BOM."""
@@ -55,6 +91,10 @@ class LoadedXml:
         """The document's lines as lxml numbers them (`sourceline` N is item N - 1)."""
         return self.text.split("\n")
 
+    def lines(self) -> SourceLines:
+        """The same lines, each cut out only when asked for."""
+        return SourceLines(self.text)
+
 
 def source_line(element: etree._Element) -> int | None:
     """The 1-based line lxml recorded for `element`, or None (the stubs leave it untyped)."""
@@ -62,7 +102,9 @@ def source_line(element: etree._Element) -> int | None:
     return line if isinstance(line, int) and line > 0 else None
 
 
-def start_line(element: etree._Element, lines: list[str], lookback: int = 200) -> int | None:
+def start_line(
+    element: etree._Element, lines: SourceLines | list[str], lookback: int = 200
+) -> int | None:
     """The line where `element`'s start tag begins.
 
     libxml2 records the line where a start tag *ends*; for a tag written over several lines
@@ -82,10 +124,13 @@ def start_line(element: etree._Element, lines: list[str], lookback: int = 200) -
     return line
 
 
-def _parser() -> etree.XMLParser:
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+def _parser(keep_blank_text: bool) -> etree.XMLParser:
+    parsers: dict[bool, etree.XMLParser] | None = getattr(_local, "parsers", None)
+    if parsers is None:
+        parsers = _local.parsers = {}
+    parser = parsers.get(keep_blank_text)
     if parser is None:
-        parser = etree.XMLParser(
+        parser = parsers[keep_blank_text] = etree.XMLParser(
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
@@ -94,13 +139,19 @@ def _parser() -> etree.XMLParser:
             remove_comments=True,
             remove_pis=True,
             collect_ids=False,
+            remove_blank_text=not keep_blank_text,
         )
-        _local.parser = parser
     return parser
 
 
-def load_xml(raw: RawInput, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedXml | Problem:
-    """Parse `raw` as XML with every hardening above; bad input is returned as a Problem."""
+def load_xml(
+    raw: RawInput, *, max_bytes: int = DEFAULT_MAX_BYTES, keep_blank_text: bool = True
+) -> LoadedXml | Problem:
+    """Parse `raw` as XML with every hardening above; bad input is returned as a Problem.
+
+    `keep_blank_text=False` drops the white space between elements from the tree (a reader of
+    elements and attributes alone, such as the web.config parser, parses faster without it).
+    """
     data = raw.data
     if len(data) > max_bytes:
         return raw.problem(
@@ -125,7 +176,7 @@ def load_xml(raw: RawInput, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedXml 
             line,
         )
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser(keep_blank_text))
     except etree.XMLSyntaxError as error:
         return _syntax_problem(raw, error)
     except (etree.LxmlError, ValueError, LookupError) as error:  # e.g. an unknown encoding
