@@ -64,7 +64,7 @@ from auditor.model import (
     WebConfig,
 )
 from auditor.parsers.base import RawInput
-from auditor.parsers.xmlsafe import SourceLines, load_xml, source_line, start_line
+from auditor.parsers.xmlsafe import load_xml, source_line, start_line
 
 MAX_WEB_CONFIG_BYTES = 8 * 1024 * 1024
 RAW_LINE_LIMIT = 500
@@ -124,7 +124,7 @@ def parse(raw: RawInput) -> ParseResult:
         return ParseResult(source=source, problems=(problem,))
 
     problems: list[Problem] = []
-    reader = _SettingsReader(raw, loaded.lines(), problems)
+    reader = _SettingsReader(raw, loaded.source_lines(), problems)
     settings = reader.read(root)
 
     server = raw.server
@@ -186,14 +186,14 @@ class _SettingsReader:
     to its lines.
     """
 
-    def __init__(self, raw: RawInput, lines: SourceLines, problems: list[Problem]) -> None:
+    def __init__(self, raw: RawInput, lines: list[str], problems: list[Problem]) -> None:
         self.raw = raw
         self.lines = lines
         self.problems = problems
         self.scopes: dict[str | None, list[AppSetting]] = {}
         self.order: list[AppSetting] = []
         self.hashes: dict[str, str] = {}
-        self.external_lines: dict[str, SourceLines] = {}
+        self.external_lines: dict[str, list[str]] = {}
 
     def read(self, root: etree._Element) -> tuple[AppSetting, ...]:
         """Every surviving `add` of the root and `<location>` appSettings, in document order."""
@@ -339,7 +339,7 @@ class _SettingsReader:
             )
             return None
         self.hashes[display] = external.sha256
-        self.external_lines[display] = loaded.lines()
+        self.external_lines[display] = loaded.source_lines()
         return display, loaded.root
 
     def missing(self, name: str, attribute: str, line: int | None, why: str) -> None:
@@ -391,7 +391,7 @@ def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ..
     )
 
 
-def _tag_start(element: etree._Element, lines: SourceLines, end: int | None) -> int | None:
+def _tag_start(element: etree._Element, lines: list[str], end: int | None) -> int | None:
     """`start_line` of an `add`, without its walk back when its last line holds `<add`."""
     if (
         end is not None
@@ -403,13 +403,13 @@ def _tag_start(element: etree._Element, lines: SourceLines, end: int | None) -> 
     return start_line(element, lines)
 
 
-def _tag_text(lines: SourceLines, first: int, last: int) -> str:
+def _tag_text(lines: list[str], first: int, last: int) -> str:
     """The start tag's source text: its line(s), stripped, joined by one space, cut to 500."""
     if not 0 < first <= len(lines):
         return ""
     if last <= first:
         return lines[first - 1].strip()[:RAW_LINE_LIMIT]
-    joined = " ".join(lines[index].strip() for index in range(first - 1, min(last, len(lines))))
+    joined = " ".join(text.strip() for text in lines[first - 1 : min(last, len(lines))])
     return joined[:RAW_LINE_LIMIT]
 
 

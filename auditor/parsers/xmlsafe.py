@@ -43,42 +43,6 @@ _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9
 _local = threading.local()
 
 
-class SourceLines:
-    """The lines of a text as lxml numbers them (`sourceline` N is item N - 1), split on demand.
-
-    Items are those of `text.split("\n")`; the text is split only as far as the lines asked for
-    (in growing steps), so evidence near the top of a large file does not split all of it.
-    """
-
-    __slots__ = ("_count", "_done", "_rest", "_text")
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._done: list[str] = []  # the lines split so far
-        self._rest: str | None = text  # the text after them, None once all is split
-        self._count: int | None = None
-
-    def __len__(self) -> int:
-        if self._count is None:
-            self._count = self._text.count("\n") + 1
-        return self._count
-
-    def __getitem__(self, index: int) -> str:
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        done = self._done
-        while index >= len(done) and self._rest is not None:
-            step = max(64, len(done))
-            parts = self._rest.split("\n", step)
-            if len(parts) <= step:  # no newline left after these
-                done.extend(parts)
-                self._rest = None
-            else:
-                done.extend(parts[:-1])
-                self._rest = parts[-1]
-        return done[index]
-
-
 @dataclass(frozen=True, slots=True)
 class LoadedXml:
     """A parsed document: the root element, the decoded text (for evidence lines), the BOM."""
@@ -91,10 +55,6 @@ class LoadedXml:
         """The document's lines as lxml numbers them (`sourceline` N is item N - 1)."""
         return self.text.split("\n")
 
-    def lines(self) -> SourceLines:
-        """The same lines, each cut out only when asked for."""
-        return SourceLines(self.text)
-
 
 def source_line(element: etree._Element) -> int | None:
     """The 1-based line lxml recorded for `element`, or None (the stubs leave it untyped)."""
@@ -102,9 +62,7 @@ def source_line(element: etree._Element) -> int | None:
     return line if isinstance(line, int) and line > 0 else None
 
 
-def start_line(
-    element: etree._Element, lines: SourceLines | list[str], lookback: int = 200
-) -> int | None:
+def start_line(element: etree._Element, lines: list[str], lookback: int = 200) -> int | None:
     """The line where `element`'s start tag begins.
 
     libxml2 records the line where a start tag *ends*; for a tag written over several lines
