@@ -30,6 +30,7 @@ from auditor.cli.terminal import (
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     EXIT_OK,
+    PlainGroup,
     WordedCommand,
     fail,
     paths_for,
@@ -57,6 +58,7 @@ SOON_DAYS = 30
 
 # Plain click help (no rich): `auditor --help` starts as fast as `import typer`.
 app = typer.Typer(
+    cls=PlainGroup,
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
@@ -66,12 +68,14 @@ app = typer.Typer(
     epilog=EXIT_CODES_HELP,
 )
 policy_app = typer.Typer(
+    cls=PlainGroup,
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Author and check policies.",
     epilog=EXIT_CODES_HELP,
 )
 rules_app = typer.Typer(
+    cls=PlainGroup,
     rich_markup_mode=None,
     subcommand_metavar="[explain ID]",
     help="The rule catalogue: every rule auditor checks (id, severity, title).",

@@ -19,6 +19,7 @@ Nothing here raises for bad input; `ServerOptionError` is the one refusal of an 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import stat
 from collections.abc import Sequence
@@ -76,18 +77,27 @@ def read_inventory(
             )
     results: list[ParseResult | Problem] = []
     skipped = list(found.skipped)
-    for item, placement in zip(found.files, placements, strict=True):
-        result = _read_safely(
-            item,
-            placement.server or server,
-            placement.vdir,
-            max_bytes=max_bytes,
-            separator=csv_list_separator,
-        )
-        if result is None:
-            skipped.append(item.display)
-        else:
-            results.append(result)
+    # The loop allocates many small objects that all stay alive (the inventory): the cyclic
+    # garbage collector would walk them again and again for nothing (a fifth of the parse
+    # time on a fleet), so it is paused for the loop and restored after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for item, placement in zip(found.files, placements, strict=True):
+            result = _read_safely(
+                item,
+                placement.server or server,
+                placement.vdir,
+                max_bytes=max_bytes,
+                separator=csv_list_separator,
+            )
+            if result is None:
+                skipped.append(item.display)
+            else:
+                results.append(result)
+    finally:
+        if collecting:
+            gc.enable()
     return fold(results, found.problems, skipped=skipped, looked_at=found.looked_at)
 
 

@@ -101,8 +101,7 @@ def discover(paths: Sequence[Path]) -> Discovery:
     walk = _Walk(root)
     found: dict[str, FoundFile] = {}
     for given in paths:
-        for candidate in walk.files(Path(given)):
-            identity = walk.identity(candidate.path)
+        for candidate, identity in walk.files(Path(given)):
             kept = found.get(identity)
             if kept is None or _shorter(candidate.display, kept.display):
                 found[identity] = candidate
@@ -118,6 +117,11 @@ def _shorter(display: str, kept: str) -> bool:
     return (len(display), display) < (len(kept), kept)
 
 
+def _shown(name: str) -> str:
+    """A file name as display paths show it (undecodable bytes as `\\xNN`)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 class _Walk:
     """One discovery run: the common root, problems and skipped files found so far."""
 
@@ -125,7 +129,7 @@ class _Walk:
         self.root = root
         self.problems: list[Problem] = []
         self.skipped: list[str] = []
-        self._real_folders: dict[Path, str] = {}
+        self._real_folders: dict[str, str] = {}
 
     def display(self, path: Path | str) -> str:
         return display_path(path, self.root)
@@ -140,6 +144,13 @@ class _Walk:
             )
         )
 
+    def real_folder(self, folder: str) -> str:
+        """The real path of a folder, computed once per folder."""
+        real = self._real_folders.get(folder)
+        if real is None:
+            real = self._real_folders[folder] = os.path.realpath(folder)
+        return real
+
     def identity(self, path: Path) -> str:
         """The real path of a file, the key that reads a file reached twice only once.
 
@@ -149,15 +160,12 @@ class _Walk:
         try:
             if path.is_symlink():
                 return os.path.realpath(path)
-            folder = self._real_folders.get(path.parent)
-            if folder is None:
-                folder = self._real_folders[path.parent] = os.path.realpath(path.parent)
-            return os.path.join(folder, path.name)
+            return os.path.join(self.real_folder(str(path.parent)), path.name)
         except (OSError, ValueError):
             return str(path)
 
-    def files(self, path: Path) -> list[FoundFile]:
-        """The files `path` stands for, in sorted order."""
+    def files(self, path: Path) -> list[tuple[FoundFile, str]]:
+        """The files `path` stands for, in sorted order, each with its identity."""
         try:
             status = path.stat()
         except FileNotFoundError:
@@ -167,46 +175,71 @@ class _Walk:
             self.problem(path, os_reason(error))
             return []
         if stat.S_ISREG(status.st_mode):
-            return [FoundFile(path, self.display(path))]
+            return [(FoundFile(path, self.display(path)), self.identity(path))]
         if not stat.S_ISDIR(status.st_mode):
             self.problem(path, "not a regular file or folder")
             return []
         return self._walk(path)
 
-    def _walk(self, top: Path) -> list[FoundFile]:
-        files: list[FoundFile] = []
+    def _walk(self, top: Path) -> list[tuple[FoundFile, str]]:
+        """Every folder below `top`, depth first in sorted order, each listed once (scandir).
 
-        def unreadable(error: OSError) -> None:
-            self.problem(error.filename if error.filename else top, os_reason(error))
-
-        for folder, sub_folders, names in os.walk(top, onerror=unreadable):
-            base = Path(folder)
-            server_folder = is_server_folder(sub_folders)
+        What `os.walk` did, from one directory listing per folder: a folder that cannot be
+        listed is a problem and its content is not walked; an entry whose type cannot be read
+        counts as a file; links are told from the listing, so no file is looked at twice.
+        """
+        files: list[tuple[FoundFile, str]] = []
+        pending = [os.fspath(top)]
+        while pending:
+            folder = pending.pop()
+            try:
+                with os.scandir(folder) as listing:
+                    entries = list(listing)
+            except OSError as error:
+                self.problem(error.filename if error.filename else folder, os_reason(error))
+                continue
+            sub_folders: list[os.DirEntry[str]] = []
+            names: list[os.DirEntry[str]] = []
+            for entry in entries:
+                try:
+                    is_folder = entry.is_dir()
+                except OSError:
+                    is_folder = False
+                (sub_folders if is_folder else names).append(entry)
+            server_folder = is_server_folder(entry.name for entry in sub_folders)
+            shown = self.display(folder)
+            prefix = "" if shown == "." else shown + "/"
             kept: list[str] = []
-            for name in sorted(sub_folders):
-                if (base / name).is_symlink():
-                    self.problem(base / name, _LINK)
-                elif name.startswith("."):
-                    self.skipped.append(self.display(base / name) + "/")
+            for entry in sorted(sub_folders, key=_name):
+                if entry.is_symlink():
+                    self.problem(entry.path, _LINK)
+                elif entry.name.startswith("."):
+                    self.skipped.append(prefix + _shown(entry.name) + "/")
                 else:
-                    kept.append(name)
-            sub_folders[:] = kept
-            for name in sorted(names):
-                path = base / name
-                if path.is_symlink():
-                    self.problem(path, _LINK)
+                    kept.append(entry.path)
+            pending.extend(reversed(kept))
+            real_folder: str | None = None
+            for entry in sorted(names, key=_name):
+                name = entry.name
+                if entry.is_symlink():
+                    self.problem(entry.path, _LINK)
                 elif _never_an_export(name):
-                    self.skipped.append(self.display(path))
+                    self.skipped.append(prefix + _shown(name))
                 else:
-                    files.append(
-                        FoundFile(
-                            path,
-                            self.display(path),
-                            server_folder=server_folder,
-                            read_if_export=name.startswith("."),
-                        )
+                    if real_folder is None:
+                        real_folder = self.real_folder(folder)
+                    found = FoundFile(
+                        Path(entry.path),
+                        prefix + _shown(name),
+                        server_folder=server_folder,
+                        read_if_export=name.startswith("."),
                     )
+                    files.append((found, os.path.join(real_folder, name)))
         return files
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _never_an_export(name: str) -> bool:

@@ -109,7 +109,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 def parse(raw: RawInput) -> ParseResult:
     """Read one web.config into a `WebConfig` record (or problems, for a bad file)."""
     source = raw.source(InputFormat.WEB_CONFIG)
-    loaded = load_xml(raw, max_bytes=MAX_WEB_CONFIG_BYTES)
+    loaded = load_xml(raw, max_bytes=MAX_WEB_CONFIG_BYTES, keep_blank_text=False)
     if isinstance(loaded, Problem):
         return ParseResult(source=source, problems=(loaded,))
     root = loaded.root
@@ -258,10 +258,11 @@ class _SettingsReader:
         scope = self.scopes.setdefault(location, [])
         lines = self.lines if path is None else self.external_lines[path]
         for element in section.iterchildren("{*}add", "{*}remove", "{*}clear"):
-            name = _local_name(element)
+            name = element.tag.rpartition("}")[2]  # an element: its tag is a string
             if name == "add":
                 key = element.get("key")
-                line = start_line(element, lines) or 0
+                end = source_line(element)
+                line = _tag_start(element, lines, end) or 0
                 if key is None:
                     self.problems.append(
                         self.raw.problem(
@@ -275,7 +276,7 @@ class _SettingsReader:
                     key=key,
                     value=element.get("value") or "",  # .NET reads a missing value as ""
                     line=line,
-                    raw=_tag_text(lines, line, source_line(element) or line),
+                    raw=_tag_text(lines, line, end or line),
                     location=location,
                     path=path,
                     sha256=None if path is None else self.hashes[path],
@@ -324,7 +325,7 @@ class _SettingsReader:
         external = RawInput(
             path=display, data=data, sha256=hashlib.sha256(data).hexdigest(), server=self.raw.server
         )
-        loaded = load_xml(external, max_bytes=MAX_WEB_CONFIG_BYTES)
+        loaded = load_xml(external, max_bytes=MAX_WEB_CONFIG_BYTES, keep_blank_text=False)
         if isinstance(loaded, Problem):
             self.problems.append(loaded)
             return None
@@ -389,6 +390,18 @@ def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ..
             source_line(root),
         ),
     )
+
+
+def _tag_start(element: etree._Element, lines: list[str], end: int | None) -> int | None:
+    """`start_line` of an `add`, without its walk back when its last line holds `<add`."""
+    if (
+        end is not None
+        and end <= len(lines)
+        and element.prefix is None
+        and "<add" in lines[end - 1]
+    ):
+        return end
+    return start_line(element, lines)
 
 
 def _tag_text(lines: list[str], first: int, last: int) -> str:

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
+from yaml.reader import Reader
 
 from auditor import resources
 
@@ -110,11 +112,11 @@ class PolicyFile:
         return mark[0] if mark else None
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that composes nodes only, keeps dates as text and refuses anchors and aliases."""
+class _Refusing(Composer):
+    """Composes nodes only and refuses anchors and aliases (no alias bombs)."""
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[attr-defined]  # the parser's, in the loader
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _Refused(
                 "YAML anchors and aliases are not allowed in a policy; write the value out",
@@ -123,10 +125,32 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-_Loader.yaml_implicit_resolvers = {
+class _Loader(_Refusing, yaml.SafeLoader):
+    """Safe YAML that composes nodes only, keeps dates as text and refuses anchors and aliases."""
+
+
+_IMPLICIT_RESOLVERS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.yaml_implicit_resolvers = _IMPLICIT_RESOLVERS
+
+_LIBYAML: bool = getattr(yaml, "__with_libyaml__", False)  # PyYAML built with libyaml
+if _LIBYAML:
+
+    class _FastLoader(_Refusing, yaml.CSafeLoader):
+        """`_Loader` with libyaml's scanner and parser: the same nodes, the same resolvers.
+
+        The composer is PyYAML's Python one (listed first), reading libyaml's events, so the
+        refusal of anchors and aliases is the same code. (A plain scalar's style is '' here and
+        None there; nothing reads it.)
+        """
+
+        def __init__(self, stream: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            Composer.__init__(self)
+
+    _FastLoader.yaml_implicit_resolvers = _IMPLICIT_RESOLVERS
 
 
 class _Refused(Exception):
@@ -183,9 +207,51 @@ def read_policy_file(path: Path, display: str) -> PolicyFile:
     return PolicyFile(display, path.resolve(), document, marks, key_marks, canonical)
 
 
+def _fast_node(text: str) -> yaml.Node | None:
+    """The document's node composed with libyaml, or None when that is not certain to be right.
+
+    libyaml words its errors differently and accepts a few characters PyYAML refuses: any
+    text with such a character, or that libyaml cannot read (whatever the reason), is left to
+    the pure-Python loader, whose answer (node or located message) is the one auditor gives.
+    """
+    if not _LIBYAML or Reader.NON_PRINTABLE.search(text) is not None:
+        return None
+    try:
+        loader = _FastLoader(text)
+    except (yaml.YAMLError, ValueError):
+        return None
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+        return node
+    except (_Refused, yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+
+
 def _parse_yaml(
     text: str, display: str
 ) -> tuple[dict[str, Any], dict[DocPath, tuple[int, int]], dict[DocPath, tuple[int, int]]]:
+    node = _fast_node(text)
+    if node is None:
+        node = _slow_node(text, display)
+    if node is None:
+        raise PolicyError(
+            "policy file is empty; expected a mapping with name and version", path=display, line=1
+        )
+    builder = _Builder(display)
+    document = builder.value(node, (), 0)
+    if not isinstance(document, dict):
+        raise _mark_error(
+            f"expected a mapping at the top of the policy, got {_kind(document)}",
+            display,
+            node.start_mark,
+        )
+    return document, builder.marks, builder.key_marks
+
+
+def _slow_node(text: str, display: str) -> yaml.Node | None:
+    """The document's node composed by PyYAML in Python; every YAML error located."""
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as error:
@@ -205,19 +271,7 @@ def _parse_yaml(
         raise PolicyError("policy is nested too deeply", path=display) from None
     finally:
         loader.dispose()
-    if node is None:
-        raise PolicyError(
-            "policy file is empty; expected a mapping with name and version", path=display, line=1
-        )
-    builder = _Builder(display)
-    document = builder.value(node, (), 0)
-    if not isinstance(document, dict):
-        raise _mark_error(
-            f"expected a mapping at the top of the policy, got {_kind(document)}",
-            display,
-            node.start_mark,
-        )
-    return document, builder.marks, builder.key_marks
+    return node
 
 
 class _Builder:
@@ -352,9 +406,13 @@ def _schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
+    """The policy schema's validator; jsonschema (a slow import) is imported only here.
+
+    The shipped schema is not checked against the metaschema on every run: the test suite
+    does that (tests/policy/test_policy_load.py), and the schema only changes with auditor.
+    """
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-    Draft202012Validator.check_schema(_schema())
     return Draft202012Validator(_schema())
 
 

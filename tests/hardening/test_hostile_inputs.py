@@ -27,8 +27,8 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile_files import (
@@ -37,6 +37,7 @@ from hostile_files import (
     MB,
     SECRET,
     HostileCase,
+    count_calls,
     format_list,
     format_list_wrapped,
     make_fifo,
@@ -65,6 +66,9 @@ PACKAGE_FILES = {
     "report.html",
     "summary.md",
 }
+# Calls allowed to read one hostile file: the worst case reads in under 10,000 (imports
+# included); a blow-up (entity expansion in Python, a quadratic scan) would take millions.
+CALLS_PER_FILE = 100_000
 SCRIPT_NAME = re.compile(r"^(remediation|rollback)/[a-z0-9-]+\.ps1$")
 
 
@@ -91,11 +95,11 @@ def test_hostile_file_gives_one_located_problem(case: HostileCase, tmp_path: Pat
     (tmp_path / "secret.txt").write_text(SECRET)
     path = write_case(case, tmp_path)
 
-    started = time.perf_counter()
+    calls = count_calls(lambda: read_inventory([path]))
     inventory = read_inventory([path])
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 5, f"{case.name} took {elapsed:.1f}s"
+    # Bounded work, counted rather than timed (benchmarks/hostile.py times the cases).
+    assert calls < CALLS_PER_FILE, f"{case.name} took {calls} calls"
     assert SECRET not in repr(inventory)
     problems = _problems_of(inventory, path)
     for _code, _line, message in problems:
@@ -131,13 +135,22 @@ def test_csv_embedded_newlines_and_quotes_are_one_record(tmp_path: Path) -> None
     assert app.source.line == 3
 
 
-def test_a_200_mb_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+def test_a_200_mb_file_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     big = write_sparse(tmp_path / "PartnerApplication.txt", 200 * MB)
 
-    started = time.perf_counter()
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def watched_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(self)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", watched_open)
     inventory = read_inventory([big])
 
-    assert time.perf_counter() - started < 1
+    assert opened == []  # refused by its size, never opened
     ((code, line, message),) = _problems_of(inventory, big)
     assert (code, line) == (ProblemCode.TOO_LARGE, None)
     assert "209715200 bytes" in message and "not read" in message
@@ -180,7 +193,6 @@ print(json.dumps({
 # written by the child itself) plus 8 times the file size. Five copies (bytes, text, lines,
 # values) are already generous for a file that is refused or read once.
 MEMORY_FACTOR = 8
-SECONDS_LIMIT = 20.0
 
 LARGE_CASES = [
     pytest.param("sparse-200mb", "too-large", id="sparse-200mb"),
@@ -217,17 +229,6 @@ def test_large_inputs_are_bounded_in_time_and_memory(
         f"{kind}: peak {result['peak_mb']:.0f} MB for a {result['size'] // MB} MB file "
         f"(limit {limit_mb:.0f} MB)"
     )
-    assert result["seconds"] < SECONDS_LIMIT, f"{kind}: {result['seconds']:.1f}s"
-
-
-def _best_of(runs: int, raw: RawInput) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = formatlist.parse(raw)
-        best = min(best, time.perf_counter() - started)
-        assert result.problems == ()
-    return best
 
 
 def test_format_list_continuation_lines_are_linear() -> None:
@@ -237,11 +238,11 @@ def test_format_list_continuation_lines_are_linear() -> None:
     assert len(app.act_as_permissions.values) == 10_001
     assert app.act_as_permissions.values[-1] == "Scope10000.Read"
 
-    ratio = _best_of(5, RawInput("big.txt", large, "0" * 64)) / _best_of(
-        5, RawInput("small.txt", small, "0" * 64)
+    # Work counted (calls), not timed: shared machines are noisy (benchmarks/hostile.py times it).
+    ratio = count_calls(lambda: formatlist.parse(RawInput("big.txt", large, "0" * 64))) / (
+        count_calls(lambda: formatlist.parse(RawInput("small.txt", small, "0" * 64)))
     )
-
-    assert ratio < 30, f"10x the lines took {ratio:.1f}x the time (linear is ~10x)"
+    assert ratio < 11, f"10x the lines made {ratio:.1f}x the calls (linear is ~10x)"
 
 
 # --- links and special files -----------------------------------------------------------------
@@ -355,7 +356,6 @@ def test_audit_reports_every_attack_and_goes_on(tmp_path: Path) -> None:
     out = tmp_path / "out"
     before = _tree(tmp_path, out)
 
-    started = time.perf_counter()
     completed = subprocess.run(
         [PYTHON, "-m", "auditor", "audit", "in", "--out", "out", "--as-of", AS_OF],
         capture_output=True,
@@ -364,11 +364,9 @@ def test_audit_reports_every_attack_and_goes_on(tmp_path: Path) -> None:
         cwd=tmp_path,
         check=False,
     )
-    elapsed = time.perf_counter() - started
 
     assert "Traceback" not in completed.stderr, completed.stderr
     assert completed.returncode == 2, completed.stdout + completed.stderr
-    assert elapsed < 60
     assert _tree(tmp_path, out) == before  # nothing written, moved or changed outside --out
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     findings = document["findings"]

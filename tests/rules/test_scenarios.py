@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import random
-import time
+import sys
 from pathlib import Path
 
 from rule_case_loader import API_DEFAULT, GRAPH_ACT_AS, GRAPH_ID, build_inventory
@@ -204,20 +204,27 @@ def test_incomplete_evidence_makes_the_audit_incomplete_unless_allowed() -> None
 
 
 def test_evaluation_is_fast_and_linear() -> None:
-    """2,400 web.configs (100 servers) well under a second; 4x the servers, about 4x the time."""
+    """2,400 web.configs (100 servers), then 4x the servers: about 4x the work (calls counted)."""
     policy = load_policy()
     hundred = fleet_inventory(100)
     four_hundred = fleet_inventory(400)
     assert len(hundred.web_configs) == 2400
 
-    def timed(inventory: Inventory) -> float:
-        runs = []
-        for _ in range(5):
-            start = time.perf_counter()
-            evaluate(inventory, policy, as_of=datetime.date(2026, 3, 1))
-            runs.append(time.perf_counter() - start)
-        return min(runs)
+    def work(inventory: Inventory) -> int:
+        """Python and built-in calls of one evaluation: counted, not timed (noisy machines);
+        the time is measured by benchmarks/fleet.py."""
+        count = 0
 
-    hundred_time = timed(hundred)
-    assert hundred_time < 0.5
-    assert timed(four_hundred) < hundred_time * 4 * 3  # linear, with room for a busy machine
+        def profile(frame: object, event: str, arg: object) -> None:
+            nonlocal count
+            if event in ("call", "c_call"):
+                count += 1
+
+        sys.setprofile(profile)
+        try:
+            evaluate(inventory, policy, as_of=datetime.date(2026, 3, 1))
+        finally:
+            sys.setprofile(None)
+        return count
+
+    assert work(four_hundred) < work(hundred) * 4 * 1.25  # linear in the servers
