@@ -220,8 +220,14 @@ def _app_change(
 
 
 def _unplanned_profiles(judgement: ProfilesJudgement) -> ProfilesJudgement:
+    """The judgement of a file no change touches: every segment kept, no target."""
+    if judgement.target is None and all(t.action is TokenAction.KEEP for t in judgement.tokens):
+        return judgement
     tokens = tuple(
-        dataclasses.replace(token, action=TokenAction.KEEP) for token in judgement.tokens
+        token
+        if token.action is TokenAction.KEEP
+        else dataclasses.replace(token, action=TokenAction.KEEP)
+        for token in judgement.tokens
     )
     return dataclasses.replace(judgement, tokens=tokens, target=None)
 

@@ -9,10 +9,10 @@ the plan fixes, which servers change), grouping for scale (an application identi
 shown once, vdirs that match the shipped default folded into one sentence, inputs identical on
 many servers on one row) and text (a server list as ranges, a token list as a diff).
 
-Jinja2 autoescaping is on for every template. The only `Markup` made here is Pygments'
-highlighted PowerShell (Pygments escapes it), Pygments' own stylesheet, rule texts with their
-backticks turned into `<code>` (escaped first) and the running print header, whose only report
-value (the change id) is CSS-escaped code point by code point. Before escaping, control,
+Jinja2 autoescaping is on for every template. The only `Markup` made here is rule texts with
+their backticks turned into `<code>` (escaped first) and the running print header, whose only
+report value (the change id) is CSS-escaped code point by code point. Script sources are plain
+text with line numbers, escaped by the template like every other value. Before escaping, control,
 bidirectional-override and zero-width characters are replaced by visible stand-ins, so a hostile
 name can neither hide characters nor reorder what the board reads.
 
@@ -33,9 +33,6 @@ from enum import StrEnum
 
 import jinja2
 from markupsafe import Markup, escape
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import PowerShellLexer
 
 from auditor.model import (
     ApplicationJudgement,
@@ -299,7 +296,7 @@ class ScriptView:
     data: tuple[DataRow, ...]
     own_functions: tuple[str, ...]  # helper functions no earlier script defines
     functions_as_in: ScriptRef | None  # an earlier script that defines the same helpers
-    code: Markup | None  # None: over the source budget
+    code: str | None  # the numbered source; None: over the source budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +340,6 @@ class Page:
     common_functions: tuple[str, ...]
     inputs: Inputs
     not_applied: tuple[NotAppliedView, ...]
-    pygments_css: Markup
     print_header_css: Markup
     expiry_days: int
     approval_script_rows: int
@@ -451,16 +447,17 @@ def _css_string(text: str) -> str:
     )
 
 
-@functools.cache
-def _pygments_css() -> Markup:
-    return Markup(HtmlFormatter(cssclass="highlight").get_style_defs(".highlight"))
+def numbered_source(content: str) -> str:
+    """A script's text with a right-aligned line number before each line (CRLF shown as lines).
 
-
-def _highlight(content: str) -> Markup:
-    """PowerShell highlighted by Pygments, which escapes the text; CRLF shown as line breaks."""
-    formatter = HtmlFormatter(cssclass="highlight", linenos="inline", wrapcode=True)
-    lexer = PowerShellLexer(stripnl=False, ensurenl=True)
-    return Markup(highlight(visible(content.replace("\r\n", "\n")), lexer, formatter))
+    Plain text: the template escapes it like every other value, and `visible` shows any hidden
+    character. No highlighting: the board reads the data block; the source is for reference.
+    """
+    lines = content.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    width = len(str(len(lines)))
+    return "\n".join(f"{number:>{width}}  {line}" for number, line in enumerate(lines, 1))
 
 
 def _line_endings(content: str) -> str:
@@ -573,7 +570,6 @@ def _page(report: Report) -> Page:
             NotAppliedView(report.policy.rule(item.rule_id), item.reason)
             for item in report.not_applied
         ),
-        pygments_css=_pygments_css(),
         print_header_css=Markup(
             '"Change ' + _css_string(report.change_id) + " \\00b7  " + context.current + '"'
         ),
@@ -1300,9 +1296,9 @@ def _scripts(report: Report, context: _Context) -> tuple[tuple[ScriptView, ...],
         same = first_with.get(tuple(sorted(names))) if names and not own else None
         first_with.setdefault(tuple(sorted(names)), script.name)
         size = len(script.content)
-        code: Markup | None = None
+        code: str | None = None
         if size <= SOURCE_BUDGET_PER_SCRIPT and embedded + size <= SOURCE_BUDGET_TOTAL:
-            code = _highlight(script.content)
+            code = numbered_source(script.content)
             embedded += size
         views.append(
             ScriptView(

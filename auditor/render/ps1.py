@@ -182,12 +182,15 @@ _WINDOWS_RESERVED = frozenset(
 )
 
 
-def script_inputs(inventory: Inventory, change_set: ChangeSet) -> tuple[tuple[str, str], ...]:
+def script_inputs(
+    inventory: Inventory, change_set: ChangeSet, root: str | None
+) -> tuple[tuple[str, str], ...]:
     """The (path, SHA-256) of the inputs one script was made from, relative to the audit root.
 
     A per-server web.config script names only that server's files, the partner-application
-    script only the exports its applications were read from. Paths are relative to the folder
-    all inputs share, so that no path of the auditor's machine reaches a script.
+    script only the exports its applications were read from. Paths are relative to `root`, the
+    folder all inputs share (`audit_root`), so that no path of the auditor's machine reaches a
+    script.
     """
     if change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
         wanted = {c.path for c in inventory.web_configs if c.server == change_set.server}
@@ -198,7 +201,6 @@ def script_inputs(inventory: Inventory, change_set: ChangeSet) -> tuple[tuple[st
             if app.application_identifier.lower() in changed:
                 wanted.add(app.source.path)
                 wanted.update(evidence.path for evidence in app.also_in)
-    root = _audit_root([source.path for source in inventory.inputs])
     return tuple(
         (_relative(source.path, root), source.sha256)
         for source in inventory.inputs
@@ -206,8 +208,9 @@ def script_inputs(inventory: Inventory, change_set: ChangeSet) -> tuple[tuple[st
     )
 
 
-def _audit_root(paths: list[str]) -> str | None:
-    parents = [os.path.dirname(path) for path in paths]
+def audit_root(inventory: Inventory) -> str | None:
+    """The folder every input shares (computed once per audit; `script_inputs` takes it)."""
+    parents = [os.path.dirname(source.path) for source in inventory.inputs]
     if not parents:
         return None
     try:

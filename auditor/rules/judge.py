@@ -60,8 +60,12 @@ DROP_UNKNOWN = "unknown"
 _INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
 
 
+@functools.lru_cache(maxsize=4096)
 def fold_token(segment: str) -> str:
-    """`segment` without any Unicode space, format or control character, case-folded."""
+    """`segment` without any Unicode space, format or control character, case-folded.
+
+    Cached: a fleet repeats the same few segments on every server.
+    """
     kept = (
         ch
         for ch in segment

@@ -283,7 +283,7 @@ def test_marks_and_styles_in_chromium(browser: Any, tmp_path: Path) -> None:
         "rgb(139, 17, 17)"
     )
     # Script sources stay closed on screen and are left out of print.
-    assert not page.locator("details.source .highlight").first.is_visible()
+    assert not page.locator("details.source pre.source-text").first.is_visible()
     page.emulate_media(media="print")
     assert not page.locator("details.source").first.is_visible()
     assert_quiet(seen)
