@@ -474,11 +474,13 @@ class RuleInfo:
     references: tuple[str, ...]
     remediation: str | None  # remediation template id, e.g. "partner-application-app-only"
     enabled: bool = True
+    fires_when: str = ""  # what triggers the rule (the catalogue requires it)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
+            "fires_when": self.fires_when,
             "severity": self.severity.value,
             "rationale": self.rationale,
             "references": list(self.references),

@@ -159,6 +159,7 @@ class _MergeState:
                 self.rules[rule_id] = RuleInfo(
                     id=RuleId(rule_id),
                     title=declared["title"],
+                    fires_when=declared["fires_when"],
                     severity=Severity(declared["severity"]),
                     rationale=declared["rationale"],
                     references=tuple(declared["references"]),
@@ -176,6 +177,7 @@ class _MergeState:
             self.rules[rule_id] = RuleInfo(
                 id=info.id,
                 title=info.title,
+                fires_when=info.fires_when,
                 severity=Severity(override.get("severity", info.severity)),
                 rationale=info.rationale,
                 references=info.references,

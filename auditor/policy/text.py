@@ -21,6 +21,7 @@ def policy_as_yaml(policy: Policy) -> str:
         "rules": {
             str(info.id): {
                 "title": info.title,
+                "fires_when": info.fires_when,
                 "severity": info.severity.value,
                 "rationale": info.rationale,
                 "references": list(info.references),

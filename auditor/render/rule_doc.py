@@ -83,7 +83,7 @@ def rule_markdown(info: RuleInfo) -> str:
         "",
         "## When it fires",
         "",
-        f"{info.title}.",
+        info.fires_when,
         "",
         "## Why it matters",
         "",
