@@ -1,4 +1,4 @@
-"""Helpers for the generated-PowerShell tests: tree-sitter parsing, shapes, scenarios, sentinels.
+"""Helpers for the generated-PowerShell tests: tree-sitter parsing, shapes, sentinels, scenarios.
 
 `shape(text)` is the parse tree as a flat list of node types (with the text of leaves), where
 every value `ps_literal` emitted is collapsed into one `VALUE` entry: two renders of one template
@@ -16,25 +16,7 @@ from typing import Any
 
 from conftest import skip_or_fail
 
-from auditor.model import (
-    ApplicationPolicy,
-    AppSetting,
-    ChangeSet,
-    Evidence,
-    Finding,
-    InputFormat,
-    Inventory,
-    Location,
-    OAuthProfiles,
-    PartnerApplication,
-    PartnerApplicationChange,
-    PermissionList,
-    Policy,
-    RuleInfo,
-    Severity,
-    VdirPolicy,
-    WebConfig,
-)
+from auditor.model import ChangeSet, PartnerApplicationChange
 from auditor.render.ps1 import ScriptHeader
 
 _STRING = r"'(?:[^']|'')*'"
@@ -214,7 +196,6 @@ def sentinel_header(header: ScriptHeader) -> ScriptHeader:
 
 API = "Default Web Site/API"
 GRAPH_ID = "00000003-0000-0000-c000-000000000000"
-EXO_ID = "00000002-0000-0ff1-ce00-000000000000"
 
 # The 29 delegated permissions of "Microsoft Graph" in a real organisation (DESIGN.md section 1).
 GRAPH_ACT_AS = (
@@ -249,133 +230,6 @@ GRAPH_ACT_AS = (
     "full_access_as_user",
 )
 assert len(GRAPH_ACT_AS) == 29
-
-DEFAULT_API_PROFILES = (
-    "S2SAppActAs",
-    "S2SAppOnly",
-    "V1AppActAs",
-    "V1AppOnly",
-    "Callback",
-    "V1S2SActAs",
-    "CallbackV2",
-)
-KNOWN_PROFILE_TOKENS = (
-    *DEFAULT_API_PROFILES,
-    "V1ExchangeSelfIssuedActAs",
-    "V1ExchangeSelfIssuedSessionActAs",
-    "V1IdToken",
-    "StiAppOnly",
-    "V1ExchangeSelfIssued",
-    "V1Callback",
-    "V1S2SAppOnly",
-)
-FORBIDDEN_APP_ONLY = (
-    "Mail.Send*",
-    "*.ReadWrite*",
-    "*.Write*",
-    "Privilege.*",
-    "full_access*",
-    "*.AccessAsUser.All",
-)
-
-
-def _catalogue() -> tuple[RuleInfo, ...]:
-    """The shipped rule catalogue: its `remediation` ids decide which findings get a script."""
-    from auditor.policy import load_policy
-
-    return load_policy(()).rules
-
-
-def make_policy(approved: dict[str, tuple[str, ...]] | None = None) -> Policy:
-    """A policy shaped like the shipped default, with `approved` app-only grants per app id."""
-    approved = approved or {}
-    return Policy(
-        name="default",
-        sha256="ab" * 32,
-        sources=("default",),
-        rules=_catalogue(),
-        applications=(
-            ApplicationPolicy(EXO_ID, "Exchange Online", approved.get(EXO_ID, ())),
-            ApplicationPolicy(GRAPH_ID, "Microsoft Graph", approved.get(GRAPH_ID, ())),
-        ),
-        forbidden_app_only=FORBIDDEN_APP_ONLY,
-        known_profile_tokens=KNOWN_PROFILE_TOKENS,
-        app_only_profile_tokens=("V1S2SAppOnly",),
-        vdirs=(
-            VdirPolicy("Default Web Site/API", default_profiles=DEFAULT_API_PROFILES),
-            VdirPolicy(
-                "Default Web Site/EWS",
-                default_profiles=(
-                    "S2SAppActAs",
-                    "S2SAppOnly",
-                    "V1AppActAs",
-                    "V1AppOnly",
-                    "Callback",
-                ),
-            ),
-        ),
-    )
-
-
-def _evidence(
-    path: str, sha256: str = "cd" * 32, fmt: InputFormat = InputFormat.CLIXML
-) -> Evidence:
-    return Evidence(path=path, line=None, raw="", sha256=sha256, format=fmt)
-
-
-def partner_application(
-    app_id: str,
-    name: str,
-    act_as: tuple[str, ...],
-    app_only: tuple[str, ...],
-    *,
-    complete: bool = True,
-) -> PartnerApplication:
-    source = _evidence("exports/PartnerApplication.xml")
-    return PartnerApplication(
-        name=name,
-        application_identifier=app_id,
-        enabled=True,
-        act_as_permissions=PermissionList(act_as, True, source),
-        app_only_permissions=PermissionList(app_only, complete, source),
-        linked_account=None,
-        server="EX01",
-        source=source,
-    )
-
-
-def web_config(server: str, vdir: str, raw: str, sha256: str) -> WebConfig:
-    path = f"exports/{server}/web.config"
-    evidence = _evidence(path, sha256, InputFormat.WEB_CONFIG)
-    setting = AppSetting("OAuthHttpModule.Profiles", raw, 11, f'<add value="{raw}" />')
-    return WebConfig(
-        server=server,
-        vdir=vdir,
-        path=path,
-        sha256=sha256,
-        app_settings=(setting,),
-        oauth_profiles=OAuthProfiles(raw, tuple(raw.split("|")), 11, evidence),
-    )
-
-
-def finding(rule_id: str, subject: str, discriminator: str, *, suppressed: bool = False) -> Finding:
-    return Finding(
-        rule_id=rule_id,
-        severity=Severity.HIGH,
-        title=rule_id,
-        message=rule_id,
-        subject=subject,
-        location=Location("exports/x", None),
-        evidence=(),
-        fingerprint=f"{rule_id.lower()}-{discriminator}",
-        suppressed=suppressed,
-    )
-
-
-def inventory(
-    apps: tuple[PartnerApplication, ...] = (), configs: tuple[WebConfig, ...] = ()
-) -> Inventory:
-    return Inventory(inputs=(), partner_applications=apps, web_configs=configs)
 
 
 def header_for(change_set: ChangeSet, change_id: str = "CHG-2024-001") -> ScriptHeader:
