@@ -1,8 +1,11 @@
-"""Shared test fixtures: where the project and the shared reference corpus are."""
+"""Shared test fixtures: where the project and the shared reference corpus are, and how a test
+counts work instead of timing it."""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,24 @@ GRAPH_ACT_AS: tuple[str, ...] = (
     "Tasks.Read",
     "Tasks.ReadWrite",
 )
+
+
+def count_calls(run: Callable[[], object]) -> int:
+    """How many Python and built-in functions `run` calls.
+
+    Tests bound work by this count instead of by wall time: it does not change with the load
+    of a shared machine (benchmarks/hostile.py measures the time of the same cases).
+    """
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count

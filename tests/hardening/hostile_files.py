@@ -9,7 +9,6 @@ must see (code, line, a phrase of the sentence).
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,27 +337,3 @@ def make_fifo(path: Path) -> Path | None:
         return None
     os.mkfifo(path)
     return path
-
-
-# --- work, counted ------------------------------------------------------------------------------
-
-
-def count_calls(run: Callable[[], object]) -> int:
-    """How many Python and built-in functions `run` calls.
-
-    Tests bound work by this count instead of by wall time: it does not change with the load
-    of a shared machine (benchmarks/hostile.py measures the time of the same cases).
-    """
-    count = 0
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        nonlocal count
-        if event in ("call", "c_call"):
-            count += 1
-
-    sys.setprofile(profile)
-    try:
-        run()
-    finally:
-        sys.setprofile(None)
-    return count

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import count_calls
 from hostile_files import (
     GRAPH,
     HOSTILE_CASES,
     MB,
     SECRET,
     HostileCase,
-    count_calls,
     format_list,
     format_list_wrapped,
     make_fifo,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from hostile_files import count_calls
+from conftest import count_calls
 
 from auditor.policy import MAX_NESTING, MAX_POLICY_BYTES, PolicyError, load_policy
 

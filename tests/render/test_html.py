@@ -8,13 +8,12 @@ import datetime
 import hashlib
 import itertools
 import re
-import sys
-from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import report_factory
+from conftest import count_calls
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from auditor.audit import AuditRequest, run_audit
@@ -872,27 +871,10 @@ def test_five_thousand_findings_render_quickly_and_compactly() -> None:
     html = render_html(report)
     # Bounded work, counted (not timed: shared machines are noisy): at most linear in findings.
     tenth = report_factory.large_report(500)
-    assert _calls(lambda: render_html(report)) < 10 * _calls(lambda: render_html(tenth))
+    assert count_calls(lambda: render_html(report)) < 10 * count_calls(lambda: render_html(tenth))
     page = Page(html)
     assert "Findings by rule" in page.plain_text
     assert len([attrs for tag, attrs in page.tags if tag == "tr" and attrs.get("id")]) == 5000
-
-
-def _calls(run: Callable[[], object]) -> int:
-    """How many Python and built-in functions `run` calls: work that does not depend on load."""
-    count = 0
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        nonlocal count
-        if event in ("call", "c_call"):
-            count += 1
-
-    sys.setprofile(profile)
-    try:
-        run()
-    finally:
-        sys.setprofile(None)
-    return count
 
 
 def test_rule_variants_list_every_server(recipe: Report) -> None:

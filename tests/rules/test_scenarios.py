@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import random
-import sys
 from pathlib import Path
 
+from conftest import count_calls
 from rule_case_loader import API_DEFAULT, GRAPH_ACT_AS, GRAPH_ID, build_inventory
 
 from auditor.model import Finding, Inventory, Policy
@@ -213,18 +213,6 @@ def test_evaluation_is_fast_and_linear() -> None:
     def work(inventory: Inventory) -> int:
         """Python and built-in calls of one evaluation: counted, not timed (noisy machines);
         the time is measured by benchmarks/fleet.py."""
-        count = 0
-
-        def profile(frame: object, event: str, arg: object) -> None:
-            nonlocal count
-            if event in ("call", "c_call"):
-                count += 1
-
-        sys.setprofile(profile)
-        try:
-            evaluate(inventory, policy, as_of=datetime.date(2026, 3, 1))
-        finally:
-            sys.setprofile(None)
-        return count
+        return count_calls(lambda: evaluate(inventory, policy, as_of=datetime.date(2026, 3, 1)))
 
     assert work(four_hundred) < work(hundred) * 4 * 1.25  # linear in the servers
