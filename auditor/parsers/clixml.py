@@ -63,6 +63,7 @@ incomplete evidence. Evidence lines are the property elements' lines (a dictiona
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -659,14 +660,14 @@ def _text(prop: Property | None) -> str | None:
     return None
 
 
-def _line_text(lines: list[str], line: int | None) -> str:
+def _line_text(lines: Sequence[str], line: int | None) -> str:
     if line is None or not 0 < line <= len(lines):
         return ""
     return lines[line - 1].strip()[:RAW_LINE_LIMIT]
 
 
 def _partner_application(
-    raw: RawInput, found: _Found, lines: list[str], problems: list[Problem]
+    raw: RawInput, found: _Found, lines: Sequence[str], problems: list[Problem]
 ) -> PartnerApplication | None:
     """Hand the object's properties to the shared builder, as `PropertyValue`s."""
     obj = found.obj
@@ -685,7 +686,7 @@ def _partner_application(
     return application
 
 
-def _property_value(name: str, prop: Property, lines: list[str]) -> PropertyValue:
+def _property_value(name: str, prop: Property, lines: Sequence[str]) -> PropertyValue:
     """One deserialised property in the builder's terms: scalar, text, or a list of names."""
     value = prop.value
     raw_text = _line_text(lines, prop.line)

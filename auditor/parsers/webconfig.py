@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from lxml import etree
@@ -186,14 +187,14 @@ class _SettingsReader:
     to its lines.
     """
 
-    def __init__(self, raw: RawInput, lines: list[str], problems: list[Problem]) -> None:
+    def __init__(self, raw: RawInput, lines: Sequence[str], problems: list[Problem]) -> None:
         self.raw = raw
         self.lines = lines
         self.problems = problems
         self.scopes: dict[str | None, list[AppSetting]] = {}
         self.order: list[AppSetting] = []
         self.hashes: dict[str, str] = {}
-        self.external_lines: dict[str, list[str]] = {}
+        self.external_lines: dict[str, Sequence[str]] = {}
 
     def read(self, root: etree._Element) -> tuple[AppSetting, ...]:
         """Every surviving `add` of the root and `<location>` appSettings, in document order."""
@@ -392,7 +393,7 @@ def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ..
     )
 
 
-def _tag_start(element: etree._Element, lines: list[str], end: int | None) -> int | None:
+def _tag_start(element: etree._Element, lines: Sequence[str], end: int | None) -> int | None:
     """`start_line` of an `add`, without its walk back when its last line holds `<add`."""
     if (
         end is not None
@@ -404,7 +405,7 @@ def _tag_start(element: etree._Element, lines: list[str], end: int | None) -> in
     return start_line(element, lines)
 
 
-def _tag_text(lines: list[str], first: int, last: int) -> str:
+def _tag_text(lines: Sequence[str], first: int, last: int) -> str:
     """The start tag's source text: its line(s), stripped, joined by one space, cut to 500."""
     if not 0 < first <= len(lines):
         return ""

@@ -9,7 +9,9 @@ tree:
    which are not valid UTF-8 are decoded with the encoding their XML declaration names when
    that is not a Unicode encoding (a legacy code page such as `windows-1252`); anything else is
    BAD_ENCODING. The decoded text serves the prolog scan and the evidence lines; lxml parses
-   the bytes itself, following the same byte-order mark and declaration;
+   the bytes itself, following the same byte-order mark and declaration. A document that is
+   ASCII after an optional UTF-8 byte-order mark (every Exchange web.config) is not decoded as
+   a whole: only its prolog and the lines evidence quotes are (`SourceLines`);
 3. prolog scan: the decoded text before the root element is read (XML declaration, comments,
    processing instructions, white space); a `<!DOCTYPE` there, internal or external, is refused
    as HOSTILE before the parser sees the document. Entity declarations can only live inside a
@@ -28,7 +30,9 @@ from __future__ import annotations
 import codecs
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from lxml import etree
 
@@ -43,17 +47,66 @@ _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9
 _local = threading.local()
 
 
+class SourceLines(Sequence[str]):
+    """A document's lines as lxml numbers them (`sourceline` N is item N - 1), split on `\n`.
+
+    Lines are split (and, for an ASCII document kept as bytes, decoded) only as far as they are
+    read: evidence quotes a few lines near the top of most files, and splitting every line of
+    every file of a fleet was a tenth of the parse.
+    """
+
+    __slots__ = ("_count", "_lines", "_source")
+
+    def __init__(self, source: str | bytes) -> None:
+        """`source` is the decoded text, or bytes that are all ASCII."""
+        self._source = source
+        self._lines: list[str] = []
+        newlines = source.count("\n") if isinstance(source, str) else source.count(b"\n")
+        self._count = newlines + 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("line index out of range")
+        if index >= len(self._lines):
+            self._split(index + 1)
+        return self._lines[index]
+
+    def _split(self, wanted: int) -> None:
+        """Split at least the first `wanted` lines (at least twice as many as before)."""
+        count = max(wanted, 2 * len(self._lines), 64)
+        if count >= self._count:
+            count = self._count
+        source = self._source
+        if isinstance(source, str):
+            self._lines = source.split("\n", count)[:count]
+        else:
+            self._lines = [line.decode("ascii") for line in source.split(b"\n", count)[:count]]
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedXml:
-    """A parsed document: the root element, the decoded text (for evidence lines), the BOM."""
+    """A parsed document: the root element, its lines (for evidence), the byte-order mark."""
 
     root: etree._Element
-    text: str
+    lines: SourceLines
     has_bom: bool
 
-    def source_lines(self) -> list[str]:
+    def source_lines(self) -> SourceLines:
         """The document's lines as lxml numbers them (`sourceline` N is item N - 1)."""
-        return self.text.split("\n")
+        return self.lines
 
 
 def source_line(element: etree._Element) -> int | None:
@@ -62,7 +115,7 @@ def source_line(element: etree._Element) -> int | None:
     return line if isinstance(line, int) and line > 0 else None
 
 
-def start_line(element: etree._Element, lines: list[str], lookback: int = 200) -> int | None:
+def start_line(element: etree._Element, lines: Sequence[str], lookback: int = 200) -> int | None:
     """The line where `element`'s start tag begins.
 
     libxml2 records the line where a start tag *ends*; for a tag written over several lines
@@ -116,15 +169,22 @@ def load_xml(
             ProblemCode.TOO_LARGE,
             f"the file is {len(data)} bytes, more than the {max_bytes}-byte limit for XML input",
         )
-    decoded = _decode(data)
-    if decoded is None:
-        return raw.problem(
-            ProblemCode.BAD_ENCODING,
-            "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark), and its "
-            "XML declaration names no other encoding it can be read in",
-        )
-    text, has_bom = decoded
-    hostile = _scan_prolog(text)
+    has_bom = data.startswith(codecs.BOM_UTF8)
+    body = data[3:] if has_bom else data
+    source: str | bytes
+    if body.isascii() and b"\x00" not in body:  # NULs: UTF-16 without a byte-order mark
+        source = body
+        hostile = _scan_ascii_prolog(body)
+    else:
+        decoded = _decode(data)
+        if decoded is None:
+            return raw.problem(
+                ProblemCode.BAD_ENCODING,
+                "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark), and "
+                "its XML declaration names no other encoding it can be read in",
+            )
+        source, has_bom = decoded
+        hostile = _scan_prolog(source)
     if hostile is not None:
         line, what = hostile
         return raw.problem(
@@ -143,7 +203,7 @@ def load_xml(
     doctype: object = getattr(docinfo, "doctype", "")
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         return raw.problem(ProblemCode.HOSTILE, "the file declares a DTD; DTDs are refused")
-    return LoadedXml(root=root, text=text, has_bom=has_bom)
+    return LoadedXml(root=root, lines=SourceLines(source), has_bom=has_bom)
 
 
 def _decode(data: bytes) -> tuple[str, bool] | None:
@@ -171,29 +231,49 @@ def _decode(data: bytes) -> tuple[str, bool] | None:
         return None
 
 
-def _scan_prolog(text: str) -> tuple[int, str] | None:
+def _scan_ascii_prolog(body: bytes) -> tuple[int, str] | None:
+    """`_scan_prolog` of an ASCII document, decoding a growing head of it, not all of it."""
+    size = 4096
+    while True:
+        head = body[:size].decode("ascii")
+        if size >= len(body):
+            return _scan_prolog(head)
+        found = _scan_prolog(head, complete=False)
+        if found is not _MORE:
+            return found
+        size *= 4
+
+
+_MORE = (0, "")  # `_scan_prolog` of a head ran off its end: scan more of the document
+
+
+def _scan_prolog(text: str, *, complete: bool = True) -> tuple[int, str] | None:
     """(line, what) of a DOCTYPE or entity declaration before the root element, else None.
 
     Walks the prolog only: XML declaration, processing instructions, comments and white space.
     Anything else that is not the start of the root element ends the scan (the parser reports
-    it); a `<!` that is not a comment is a DOCTYPE or worse and is refused.
+    it); a `<!` that is not a comment is a DOCTYPE or worse and is refused. When `text` is only
+    the head of the document (`complete=False`) and the scan runs off its end, `_MORE`.
     """
+    more = None if complete else _MORE
     position = 0
     length = len(text)
     while position < length:
         if text[position] in " \t\r\n":
             position += 1
             continue
+        if not complete and position + 9 > length:
+            return _MORE  # `<?`, `<!--` or `<!DOCTYPE` may run past the head
         if text.startswith("<?", position):
             end = text.find("?>", position + 2)
             if end < 0:
-                return None
+                return more
             position = end + 2
             continue
         if text.startswith("<!--", position):
             end = text.find("-->", position + 4)
             if end < 0:
-                return None
+                return more
             position = end + 3
             continue
         if text.startswith("<!", position):
@@ -205,7 +285,7 @@ def _scan_prolog(text: str) -> tuple[int, str] | None:
                 return line, "an entity"
             return line, "a markup declaration"
         return None
-    return None
+    return more
 
 
 def _syntax_problem(raw: RawInput, error: etree.XMLSyntaxError) -> Problem:

@@ -305,3 +305,33 @@ def test_dangling_type_reference() -> None:
     (problem,) = result.problems
     assert (problem.code, problem.line) == (ProblemCode.MALFORMED, 3)
     assert "'8'" in problem.message
+
+
+@pytest.mark.parametrize("pad", [0, 4050, 4057, 4060, 4063, 4066, 4070, 16_350, 70_000])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_doctype_after_a_long_prolog_is_refused(pad: int, bom: bytes) -> None:
+    """An ASCII document's prolog is scanned from a growing head: a DOCTYPE at or across the
+    head's end (4,096 characters, then 16,384, ...; it starts at 30 + pad) is still found."""
+    prolog = b'<?xml version="1.0"?>\n<!--' + b"x" * pad + b"-->\n"
+    data = bom + prolog + b'<!DOCTYPE c [<!ENTITY e "boom">]>\n<configuration>&e;</configuration>'
+    result = webconfig.parse(raw_input(HOSTILE_WEBCONFIG / "c.config", server="S", data=data))
+    assert [problem.code for problem in result.problems] == [ProblemCode.HOSTILE]
+    assert result.problems[0].line == 3
+    assert "DOCTYPE" in result.problems[0].message
+
+
+@given(st.text(alphabet="ab \r\n<>", max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_source_lines_read_as_the_whole_text_split(text: str) -> None:
+    """Lines split as they are read (and decoded from ASCII bytes) equal `text.split("\\n")`."""
+    from auditor.parsers.xmlsafe import SourceLines
+
+    expected = text.split("\n")
+    for source in (SourceLines(text), SourceLines(text.encode("ascii"))):
+        assert len(source) == len(expected)
+        assert source[len(expected) - 1] == expected[-1]  # one far read, then the rest
+        assert [source[index] for index in range(len(expected))] == expected
+        assert source[1:4] == expected[1:4]
+        assert source[-1] == expected[-1]
+        with pytest.raises(IndexError):
+            source[len(expected)]
