@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import AnyStr, overload
 
 from lxml import etree
 
@@ -48,21 +48,23 @@ _local = threading.local()
 
 
 class SourceLines(Sequence[str]):
-    """A document's lines as lxml numbers them (`sourceline` N is item N - 1), split on `\n`.
+    """A document's lines as lxml numbers them (`sourceline` N is item N - 1), split on `\\n`.
 
-    Lines are split (and, for an ASCII document kept as bytes, decoded) only as far as they are
-    read: evidence quotes a few lines near the top of most files, and splitting every line of
-    every file of a fleet was a tenth of the parse.
+    Nothing is split up front: reading a line moves a cursor from the last line read, so the
+    lines of one `<appSettings>` cost what they hold, not what the file holds (splitting every
+    line of every file of a fleet was a tenth of the parse). An ASCII document stays bytes and
+    only the lines read are decoded.
     """
 
-    __slots__ = ("_count", "_lines", "_source")
+    __slots__ = ("_count", "_line", "_source", "_start")
 
     def __init__(self, source: str | bytes) -> None:
         """`source` is the decoded text, or bytes that are all ASCII."""
         self._source = source
-        self._lines: list[str] = []
         newlines = source.count("\n") if isinstance(source, str) else source.count(b"\n")
         self._count = newlines + 1
+        self._line = 0  # the cursor: the index of a line and the offset where it starts
+        self._start = 0
 
     def __len__(self) -> int:
         return self._count
@@ -80,20 +82,28 @@ class SourceLines(Sequence[str]):
             index += self._count
         if not 0 <= index < self._count:
             raise IndexError("line index out of range")
-        if index >= len(self._lines):
-            self._split(index + 1)
-        return self._lines[index]
-
-    def _split(self, wanted: int) -> None:
-        """Split at least the first `wanted` lines (at least twice as many as before)."""
-        count = max(wanted, 2 * len(self._lines), 64)
-        if count >= self._count:
-            count = self._count
         source = self._source
         if isinstance(source, str):
-            self._lines = source.split("\n", count)[:count]
+            start = _seek(source, "\n", self._line, self._start, index)
+            end = source.find("\n", start)
+            line = source[start:] if end < 0 else source[start:end]
         else:
-            self._lines = [line.decode("ascii") for line in source.split(b"\n", count)[:count]]
+            start = _seek(source, b"\n", self._line, self._start, index)
+            end = source.find(b"\n", start)
+            line = (source[start:] if end < 0 else source[start:end]).decode("ascii")
+        self._line, self._start = index, start
+        return line
+
+
+def _seek(source: AnyStr, newline: AnyStr, line: int, start: int, index: int) -> int:
+    """The offset where line `index` starts, walking from line `line` starting at `start`."""
+    while line < index:
+        start = source.find(newline, start) + 1
+        line += 1
+    while line > index:
+        start = source.rfind(newline, 0, start - 1) + 1
+        line -= 1
+    return start
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from parser_helpers import DATA, raw_input
 from auditor.model import ParseResult, ProblemCode
 from auditor.parsers import clixml, webconfig
 from auditor.parsers.base import RawInput
+from auditor.parsers.xmlsafe import SourceLines
 
 PARSERS: dict[str, Callable[[RawInput], ParseResult]] = {
     "clixml": clixml.parse,
@@ -320,18 +321,23 @@ def test_doctype_after_a_long_prolog_is_refused(pad: int, bom: bytes) -> None:
     assert "DOCTYPE" in result.problems[0].message
 
 
-@given(st.text(alphabet="ab \r\n<>", max_size=300))
-@settings(max_examples=200, deadline=None)
-def test_source_lines_read_as_the_whole_text_split(text: str) -> None:
-    """Lines split as they are read (and decoded from ASCII bytes) equal `text.split("\\n")`."""
-    from auditor.parsers.xmlsafe import SourceLines
-
+@given(
+    st.text(alphabet="ab \r\n<>", max_size=300),
+    st.lists(st.integers(min_value=-60, max_value=80), max_size=12),
+)
+@settings(max_examples=300, deadline=None)
+def test_source_lines_read_in_any_order_are_the_text_split(text: str, reads: list[int]) -> None:
+    """Lines read in any order (the cursor moves forward and back), from decoded text or from
+    ASCII bytes, are `text.split("\\n")` (lxml numbers lines by line feeds)."""
     expected = text.split("\n")
-    for source in (SourceLines(text), SourceLines(text.encode("ascii"))):
-        assert len(source) == len(expected)
-        assert source[len(expected) - 1] == expected[-1]  # one far read, then the rest
-        assert [source[index] for index in range(len(expected))] == expected
-        assert source[1:4] == expected[1:4]
-        assert source[-1] == expected[-1]
-        with pytest.raises(IndexError):
-            source[len(expected)]
+    for source in (text, text.encode("ascii")):
+        lines = SourceLines(source)
+        assert len(lines) == len(expected)
+        for index in reads:
+            if -len(expected) <= index < len(expected):
+                assert lines[index] == expected[index]
+            else:
+                with pytest.raises(IndexError):
+                    lines[index]
+        assert lines[1:4] == expected[1:4]
+        assert list(lines) == expected
