@@ -263,7 +263,7 @@ class _SettingsReader:
             if name == "add":
                 key = element.get("key")
                 end = source_line(element)
-                line = _tag_start(element, lines, end) or 0
+                line, raw = _tag_source(element, lines, end)
                 if key is None:
                     self.problems.append(
                         self.raw.problem(
@@ -277,7 +277,7 @@ class _SettingsReader:
                     key=key,
                     value=element.get("value") or "",  # .NET reads a missing value as ""
                     line=line,
-                    raw=_tag_text(lines, line, end or line),
+                    raw=raw,
                     location=location,
                     path=path,
                     sha256=None if path is None else self.hashes[path],
@@ -393,16 +393,17 @@ def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ..
     )
 
 
-def _tag_start(element: etree._Element, lines: Sequence[str], end: int | None) -> int | None:
-    """`start_line` of an `add`, without its walk back when its last line holds `<add`."""
-    if (
-        end is not None
-        and end <= len(lines)
-        and element.prefix is None
-        and "<add" in lines[end - 1]
-    ):
-        return end
-    return start_line(element, lines)
+def _tag_source(element: etree._Element, lines: Sequence[str], end: int | None) -> tuple[int, str]:
+    """The line where an `add`'s start tag begins (0 when unknown) and its `_tag_text`.
+
+    The common case reads one line: the start tag ends on the line holding `<add`.
+    """
+    if end is not None and end <= len(lines) and element.prefix is None:
+        text = lines[end - 1]
+        if "<add" in text:
+            return end, text.strip()[:RAW_LINE_LIMIT]
+    line = start_line(element, lines) or 0
+    return line, _tag_text(lines, line, end or line)
 
 
 def _tag_text(lines: Sequence[str], first: int, last: int) -> str:
