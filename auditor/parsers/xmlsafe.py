@@ -9,9 +9,7 @@ tree:
    which are not valid UTF-8 are decoded with the encoding their XML declaration names when
    that is not a Unicode encoding (a legacy code page such as `windows-1252`); anything else is
    BAD_ENCODING. The decoded text serves the prolog scan and the evidence lines; lxml parses
-   the bytes itself, following the same byte-order mark and declaration. A document that is
-   ASCII after an optional UTF-8 byte-order mark (every Exchange web.config) is not decoded as
-   a whole: only its prolog and the lines evidence quotes are (`SourceLines`);
+   the bytes itself, following the same byte-order mark and declaration;
 3. prolog scan: the decoded text before the root element is read (XML declaration, comments,
    processing instructions, white space); a `<!DOCTYPE` there, internal or external, is refused
    as HOSTILE before the parser sees the document. Entity declarations can only live inside a
@@ -32,7 +30,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import AnyStr, overload
+from typing import overload
 
 from lxml import etree
 
@@ -52,21 +50,20 @@ class SourceLines(Sequence[str]):
 
     Nothing is split up front: reading a line moves a cursor from the last line read, so the
     lines of one `<appSettings>` cost what they hold, not what the file holds (splitting every
-    line of every file of a fleet was a tenth of the parse). An ASCII document stays bytes and
-    only the lines read are decoded.
+    line of every file of a fleet into strings was a tenth of the parse).
     """
 
-    __slots__ = ("_count", "_line", "_source", "_start")
+    __slots__ = ("_count", "_line", "_start", "_text")
 
-    def __init__(self, source: str | bytes) -> None:
-        """`source` is the decoded text, or bytes that are all ASCII."""
-        self._source = source
-        newlines = source.count("\n") if isinstance(source, str) else source.count(b"\n")
-        self._count = newlines + 1
-        self._line = 0  # the cursor: the index of a line and the offset where it starts
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._count = -1  # counted when first asked for
+        self._line = 1  # the cursor: the number of a line (from 1) and the offset it starts at
         self._start = 0
 
     def __len__(self) -> int:
+        if self._count < 0:
+            self._count = self._text.count("\n") + 1
         return self._count
 
     @overload
@@ -77,33 +74,29 @@ class SourceLines(Sequence[str]):
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
         if isinstance(index, slice):
-            return [self[position] for position in range(*index.indices(self._count))]
-        if index < 0:
-            index += self._count
-        if not 0 <= index < self._count:
-            raise IndexError("line index out of range")
-        source = self._source
-        if isinstance(source, str):
-            start = _seek(source, "\n", self._line, self._start, index)
-            end = source.find("\n", start)
-            line = source[start:] if end < 0 else source[start:end]
-        else:
-            start = _seek(source, b"\n", self._line, self._start, index)
-            end = source.find(b"\n", start)
-            line = (source[start:] if end < 0 else source[start:end]).decode("ascii")
-        self._line, self._start = index, start
-        return line
+            return [self.line(position + 1) for position in range(*index.indices(len(self)))]
+        return self.line(index + 1 if index >= 0 else len(self) + index + 1)
 
-
-def _seek(source: AnyStr, newline: AnyStr, line: int, start: int, index: int) -> int:
-    """The offset where line `index` starts, walking from line `line` starting at `start`."""
-    while line < index:
-        start = source.find(newline, start) + 1
-        line += 1
-    while line > index:
-        start = source.rfind(newline, 0, start - 1) + 1
-        line -= 1
-    return start
+    def line(self, number: int) -> str:
+        """Line `number`, counted from 1 as lxml counts; IndexError past either end."""
+        if number < 1:
+            raise IndexError("line number out of range")
+        text = self._text
+        line = self._line
+        start = self._start
+        while line < number:
+            found = text.find("\n", start)
+            if found < 0:
+                raise IndexError("line number out of range")
+            start = found + 1
+            line += 1
+        while line > number:
+            start = text.rfind("\n", 0, start - 1) + 1
+            line -= 1
+        self._line = line
+        self._start = start
+        end = text.find("\n", start)
+        return text[start:] if end < 0 else text[start:end]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,22 +172,15 @@ def load_xml(
             ProblemCode.TOO_LARGE,
             f"the file is {len(data)} bytes, more than the {max_bytes}-byte limit for XML input",
         )
-    has_bom = data.startswith(codecs.BOM_UTF8)
-    body = data[3:] if has_bom else data
-    source: str | bytes
-    if body.isascii() and b"\x00" not in body:  # NULs: UTF-16 without a byte-order mark
-        source = body
-        hostile = _scan_ascii_prolog(body)
-    else:
-        decoded = _decode(data)
-        if decoded is None:
-            return raw.problem(
-                ProblemCode.BAD_ENCODING,
-                "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark), and "
-                "its XML declaration names no other encoding it can be read in",
-            )
-        source, has_bom = decoded
-        hostile = _scan_prolog(source)
+    decoded = _decode(data)
+    if decoded is None:
+        return raw.problem(
+            ProblemCode.BAD_ENCODING,
+            "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark), and its "
+            "XML declaration names no other encoding it can be read in",
+        )
+    text, has_bom = decoded
+    hostile = _scan_prolog(text)
     if hostile is not None:
         line, what = hostile
         return raw.problem(
@@ -213,7 +199,7 @@ def load_xml(
     doctype: object = getattr(docinfo, "doctype", "")
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         return raw.problem(ProblemCode.HOSTILE, "the file declares a DTD; DTDs are refused")
-    return LoadedXml(root=root, lines=SourceLines(source), has_bom=has_bom)
+    return LoadedXml(root=root, lines=SourceLines(text), has_bom=has_bom)
 
 
 def _decode(data: bytes) -> tuple[str, bool] | None:
@@ -241,49 +227,29 @@ def _decode(data: bytes) -> tuple[str, bool] | None:
         return None
 
 
-def _scan_ascii_prolog(body: bytes) -> tuple[int, str] | None:
-    """`_scan_prolog` of an ASCII document, decoding a growing head of it, not all of it."""
-    size = 4096
-    while True:
-        head = body[:size].decode("ascii")
-        if size >= len(body):
-            return _scan_prolog(head)
-        found = _scan_prolog(head, complete=False)
-        if found is not _MORE:
-            return found
-        size *= 4
-
-
-_MORE = (0, "")  # `_scan_prolog` of a head ran off its end: scan more of the document
-
-
-def _scan_prolog(text: str, *, complete: bool = True) -> tuple[int, str] | None:
+def _scan_prolog(text: str) -> tuple[int, str] | None:
     """(line, what) of a DOCTYPE or entity declaration before the root element, else None.
 
     Walks the prolog only: XML declaration, processing instructions, comments and white space.
     Anything else that is not the start of the root element ends the scan (the parser reports
-    it); a `<!` that is not a comment is a DOCTYPE or worse and is refused. When `text` is only
-    the head of the document (`complete=False`) and the scan runs off its end, `_MORE`.
+    it); a `<!` that is not a comment is a DOCTYPE or worse and is refused.
     """
-    more = None if complete else _MORE
     position = 0
     length = len(text)
     while position < length:
         if text[position] in " \t\r\n":
             position += 1
             continue
-        if not complete and position + 9 > length:
-            return _MORE  # `<?`, `<!--` or `<!DOCTYPE` may run past the head
         if text.startswith("<?", position):
             end = text.find("?>", position + 2)
             if end < 0:
-                return more
+                return None
             position = end + 2
             continue
         if text.startswith("<!--", position):
             end = text.find("-->", position + 4)
             if end < 0:
-                return more
+                return None
             position = end + 3
             continue
         if text.startswith("<!", position):
@@ -295,7 +261,7 @@ def _scan_prolog(text: str, *, complete: bool = True) -> tuple[int, str] | None:
                 return line, "an entity"
             return line, "a markup declaration"
         return None
-    return more
+    return None
 
 
 def _syntax_problem(raw: RawInput, error: etree.XMLSyntaxError) -> Problem:
