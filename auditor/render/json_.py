@@ -9,9 +9,11 @@ enables, and its scripts; `skipped` says what has findings but no plan item, and
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from auditor.model import (
+    AppSetting,
     Finding,
     Inventory,
     PartnerApplicationChange,
@@ -22,9 +24,41 @@ from auditor.render.canonical import dumps as dumps  # re-exported for the CLI
 
 
 def render_inventory(inventory: Inventory) -> str:
-    """The `auditor parse --json` document, compact (it grows with the fleet; pipe it to jq)."""
+    """The `auditor parse --json` document, compact (it grows with the fleet; pipe it to jq).
+
+    The text is `_compact(inventory.to_json())`; the appSettings of the web.configs, most of
+    the text of a fleet, are written by `_setting_json` (one format string each) instead of
+    a dict each through the encoder, which halves the time. The keys are sorted, so
+    `web_configs` is the inventory's last key and `app_settings` a web.config's first; were
+    that ever not so, the whole document goes through the encoder.
+    """
     document = inventory.to_json()
-    return json.dumps(document, sort_keys=True, ensure_ascii=True, separators=(",", ":")) + "\n"
+    web_configs = document.pop("web_configs")
+    if not document or max(document) >= "web_configs":
+        return _compact(inventory.to_json()) + "\n"
+    parts = [_compact(document)[:-1], ',"web_configs":[']
+    for index, (config, data) in enumerate(zip(inventory.web_configs, web_configs, strict=True)):
+        del data["app_settings"]
+        if not data or min(data) <= "app_settings":
+            return _compact(inventory.to_json()) + "\n"
+        settings = ",".join(_setting_json(setting) for setting in config.app_settings)
+        separator = "," if index else ""
+        parts.append(f'{separator}{{"app_settings":[{settings}],{_compact(data)[1:]}')
+    parts.append("]}\n")
+    return "".join(parts)
+
+
+def _setting_json(setting: AppSetting) -> str:
+    """`_compact(setting.to_json())`, without the dict, for a setting of the web.config itself."""
+    if setting.location is not None or setting.path is not None:
+        return _compact(setting.to_json())
+    key = encode_basestring_ascii(setting.key)
+    value = encode_basestring_ascii(setting.value)
+    return f'{{"key":{key},"line":{int(setting.line)},"value":{value}}}'
+
+
+def _compact(document: Any) -> str:
+    return json.dumps(document, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
 def findings_document(report: Report) -> dict[str, Any]:
