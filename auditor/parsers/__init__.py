@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -131,20 +132,9 @@ def _read(
 ) -> ParseResult | Problem | None:
     """One file as a parse result or a problem; None for a dot-file that is not an export."""
     display = item.display
-    try:
-        status = item.path.stat()
-        if not stat.S_ISREG(status.st_mode):
-            return _problem(ProblemCode.UNREADABLE, display, "not a regular file")
-        if status.st_size > max_bytes:
-            return _too_large(display, status.st_size, max_bytes)
-        with item.path.open("rb") as stream:
-            # Sized by the stat (a huge read buffer per file is slow); a file that grew since
-            # is read on, up to the limit, so the size check below still sees it.
-            data = stream.read(status.st_size + 1)
-            if len(data) > status.st_size:
-                data += stream.read(max_bytes + 1 - len(data))
-    except (OSError, ValueError) as error:
-        return _problem(ProblemCode.UNREADABLE, display, os_reason(error))
+    data = _read_bytes(item, max_bytes)
+    if isinstance(data, Problem):
+        return data
     if len(data) > max_bytes:
         return _too_large(display, len(data), max_bytes)
     input_format = sniff(data)
@@ -176,6 +166,43 @@ def _read(
                 ),
             ),
         )
+
+
+# A FIFO must not block the open (it is refused by its type once open); Windows needs binary.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_CHUNK = 1024 * 1024
+
+
+def _read_bytes(item: FoundFile, max_bytes: int) -> bytes | Problem:
+    """The bytes of a regular file, at most `max_bytes + 1` of them (so that a file that grew
+    over the limit since its size was read is seen to be), or why it was not read.
+
+    One open, one `fstat` of the open file and reads sized by it: the least the operating
+    system can be asked, for each of the thousands of files of a fleet.
+    """
+    try:
+        descriptor = os.open(item.path, _OPEN_FLAGS)
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                return _problem(ProblemCode.UNREADABLE, item.display, "not a regular file")
+            if status.st_size > max_bytes:
+                return _too_large(item.display, status.st_size, max_bytes)
+            chunks: list[bytes] = []
+            total = 0
+            wanted = status.st_size + 1
+            while total <= max_bytes:
+                chunk = os.read(descriptor, min(wanted, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                wanted = _CHUNK
+        finally:
+            os.close(descriptor)
+    except (OSError, ValueError) as error:
+        return _problem(ProblemCode.UNREADABLE, item.display, os_reason(error))
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _parse(input_format: InputFormat, raw: RawInput, separator: str | None) -> ParseResult:

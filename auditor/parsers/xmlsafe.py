@@ -9,7 +9,9 @@ tree:
    which are not valid UTF-8 are decoded with the encoding their XML declaration names when
    that is not a Unicode encoding (a legacy code page such as `windows-1252`); anything else is
    BAD_ENCODING. The decoded text serves the prolog scan and the evidence lines; lxml parses
-   the bytes itself, following the same byte-order mark and declaration;
+   the bytes itself, following the same byte-order mark and declaration. A document that is
+   ASCII after an optional UTF-8 byte-order mark (every Exchange web.config) is not decoded as
+   a whole: only its prolog and the lines evidence quotes are (`SourceLines`);
 3. prolog scan: the decoded text before the root element is read (XML declaration, comments,
    processing instructions, white space); a `<!DOCTYPE` there, internal or external, is refused
    as HOSTILE before the parser sees the document. Entity declarations can only live inside a
@@ -30,7 +32,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import AnyStr, overload
 
 from lxml import etree
 
@@ -50,12 +52,14 @@ class SourceLines(Sequence[str]):
 
     Nothing is split up front: reading a line moves a cursor from the last line read, so the
     lines of one `<appSettings>` cost what they hold, not what the file holds (splitting every
-    line of every file of a fleet into strings was a tenth of the parse).
+    line of every file of a fleet into strings was a tenth of the parse). An ASCII document
+    stays bytes: only the lines read are decoded.
     """
 
     __slots__ = ("_count", "_line", "_start", "_text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str | bytes) -> None:
+        """`text` is the decoded text, or bytes that are all ASCII."""
         self._text = text
         self._count = -1  # counted when first asked for
         self._line = 1  # the cursor: the number of a line (from 1) and the offset it starts at
@@ -63,7 +67,9 @@ class SourceLines(Sequence[str]):
 
     def __len__(self) -> int:
         if self._count < 0:
-            self._count = self._text.count("\n") + 1
+            text = self._text
+            newlines = text.count("\n") if isinstance(text, str) else text.count(b"\n")
+            self._count = newlines + 1
         return self._count
 
     @overload
@@ -79,24 +85,35 @@ class SourceLines(Sequence[str]):
 
     def line(self, number: int) -> str:
         """Line `number`, counted from 1 as lxml counts; IndexError past either end."""
-        if number < 1:
-            raise IndexError("line number out of range")
         text = self._text
-        line = self._line
-        start = self._start
-        while line < number:
-            found = text.find("\n", start)
-            if found < 0:
-                raise IndexError("line number out of range")
-            start = found + 1
-            line += 1
-        while line > number:
-            start = text.rfind("\n", 0, start - 1) + 1
-            line -= 1
-        self._line = line
+        if isinstance(text, str):
+            start = _seek(text, "\n", self._line, self._start, number)
+            end = text.find("\n", start)
+            found = text[start:] if end < 0 else text[start:end]
+        else:
+            start = _seek(text, b"\n", self._line, self._start, number)
+            end = text.find(b"\n", start)
+            found = (text[start:] if end < 0 else text[start:end]).decode("ascii")
+        self._line = number
         self._start = start
-        end = text.find("\n", start)
-        return text[start:] if end < 0 else text[start:end]
+        return found
+
+
+def _seek(text: AnyStr, newline: AnyStr, line: int, start: int, number: int) -> int:
+    """Where line `number` starts, from line `line` starting at `start`; IndexError past the
+    first or the last line."""
+    if number < 1:
+        raise IndexError("line number out of range")
+    while line < number:
+        found = text.find(newline, start)
+        if found < 0:
+            raise IndexError("line number out of range")
+        start = found + 1
+        line += 1
+    while line > number:
+        start = text.rfind(newline, 0, start - 1) + 1
+        line -= 1
+    return start
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +142,17 @@ def start_line(element: etree._Element, lines: Sequence[str], lookback: int = 20
     that is its last line. Walk back (at most `lookback` lines) to the line holding `<name`.
     """
     line = source_line(element)
-    if line is None or line > len(lines):
-        return line
     tag = element.tag
-    if not isinstance(tag, str):
+    if line is None or not isinstance(tag, str):
         return line
     local = tag.rpartition("}")[2]
     opening = f"<{element.prefix}:{local}" if element.prefix else f"<{local}"
     for candidate in range(line, max(0, line - lookback), -1):
-        if opening in lines[candidate - 1]:
+        try:
+            text = lines[candidate - 1]
+        except IndexError:  # a line past the text: lxml's number is all there is
+            return line
+        if opening in text:
             return candidate
     return line
 
@@ -172,15 +191,22 @@ def load_xml(
             ProblemCode.TOO_LARGE,
             f"the file is {len(data)} bytes, more than the {max_bytes}-byte limit for XML input",
         )
-    decoded = _decode(data)
-    if decoded is None:
-        return raw.problem(
-            ProblemCode.BAD_ENCODING,
-            "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark), and its "
-            "XML declaration names no other encoding it can be read in",
-        )
-    text, has_bom = decoded
-    hostile = _scan_prolog(text)
+    has_bom = data.startswith(codecs.BOM_UTF8)
+    body = data[3:] if has_bom else data
+    source: str | bytes
+    if body.isascii() and b"\x00" not in body:  # NULs: UTF-16 without a byte-order mark
+        source = body
+        hostile = _scan_ascii_prolog(body)
+    else:
+        decoded = _decode(data)
+        if decoded is None:
+            return raw.problem(
+                ProblemCode.BAD_ENCODING,
+                "the file is neither UTF-8 nor UTF-16 (with or without a byte-order mark), and "
+                "its XML declaration names no other encoding it can be read in",
+            )
+        source, has_bom = decoded
+        hostile = _scan_prolog(source)
     if hostile is not None:
         line, what = hostile
         return raw.problem(
@@ -199,7 +225,7 @@ def load_xml(
     doctype: object = getattr(docinfo, "doctype", "")
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         return raw.problem(ProblemCode.HOSTILE, "the file declares a DTD; DTDs are refused")
-    return LoadedXml(root=root, lines=SourceLines(text), has_bom=has_bom)
+    return LoadedXml(root=root, lines=SourceLines(source), has_bom=has_bom)
 
 
 def _decode(data: bytes) -> tuple[str, bool] | None:
@@ -227,29 +253,49 @@ def _decode(data: bytes) -> tuple[str, bool] | None:
         return None
 
 
-def _scan_prolog(text: str) -> tuple[int, str] | None:
+def _scan_ascii_prolog(body: bytes) -> tuple[int, str] | None:
+    """`_scan_prolog` of an ASCII document, decoding a growing head of it, not all of it."""
+    size = 4096
+    while True:
+        head = body[:size].decode("ascii")
+        if size >= len(body):
+            return _scan_prolog(head)
+        found = _scan_prolog(head, complete=False)
+        if found is not _MORE:
+            return found
+        size *= 4
+
+
+_MORE = (0, "")  # `_scan_prolog` of a head ran off its end: scan more of the document
+
+
+def _scan_prolog(text: str, *, complete: bool = True) -> tuple[int, str] | None:
     """(line, what) of a DOCTYPE or entity declaration before the root element, else None.
 
     Walks the prolog only: XML declaration, processing instructions, comments and white space.
     Anything else that is not the start of the root element ends the scan (the parser reports
-    it); a `<!` that is not a comment is a DOCTYPE or worse and is refused.
+    it); a `<!` that is not a comment is a DOCTYPE or worse and is refused. When `text` is only
+    the head of the document (`complete=False`) and the scan runs off its end, `_MORE`.
     """
+    more = None if complete else _MORE
     position = 0
     length = len(text)
     while position < length:
         if text[position] in " \t\r\n":
             position += 1
             continue
+        if not complete and position + 9 > length:
+            return _MORE  # `<?`, `<!--` or `<!DOCTYPE` may run past the head
         if text.startswith("<?", position):
             end = text.find("?>", position + 2)
             if end < 0:
-                return None
+                return more
             position = end + 2
             continue
         if text.startswith("<!--", position):
             end = text.find("-->", position + 4)
             if end < 0:
-                return None
+                return more
             position = end + 3
             continue
         if text.startswith("<!", position):
@@ -261,7 +307,7 @@ def _scan_prolog(text: str) -> tuple[int, str] | None:
                 return line, "an entity"
             return line, "a markup declaration"
         return None
-    return None
+    return more
 
 
 def _syntax_problem(raw: RawInput, error: etree.XMLSyntaxError) -> Problem:

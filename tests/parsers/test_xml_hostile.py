@@ -311,8 +311,9 @@ def test_dangling_type_reference() -> None:
 @pytest.mark.parametrize("pad", [0, 4050, 4057, 4060, 4063, 4066, 4070, 16_350, 70_000])
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 def test_doctype_after_a_long_prolog_is_refused(pad: int, bom: bytes) -> None:
-    """However long the comments before it (it starts at 30 + pad characters, with or without
-    a byte-order mark), a DOCTYPE is found, refused and located on its own line."""
+    """An ASCII document's prolog is scanned from a growing head (4,096 characters, then
+    16,384, ...): a DOCTYPE at or across the head's end (it starts at 30 + pad) is still found,
+    refused and located, with or without a byte-order mark."""
     prolog = b'<?xml version="1.0"?>\n<!--' + b"x" * pad + b"-->\n"
     data = bom + prolog + b'<!DOCTYPE c [<!ENTITY e "boom">]>\n<configuration>&e;</configuration>'
     result = webconfig.parse(raw_input(HOSTILE_WEBCONFIG / "c.config", server="S", data=data))
@@ -327,21 +328,23 @@ def test_doctype_after_a_long_prolog_is_refused(pad: int, bom: bytes) -> None:
 )
 @settings(max_examples=300, deadline=None)
 def test_source_lines_read_in_any_order_are_the_text_split(text: str, reads: list[int]) -> None:
-    """Lines read in any order (the cursor moves forward and back) are `text.split("\\n")`
-    (lxml numbers lines by line feeds); past either end is an IndexError."""
+    """Lines read in any order (the cursor moves forward and back), from decoded text or from
+    ASCII bytes, are `text.split("\\n")` (lxml numbers lines by line feeds); past either end
+    is an IndexError."""
     expected = text.split("\n")
-    lines = SourceLines(text)
-    for index in reads:
-        if -len(expected) <= index < len(expected):
-            assert lines[index] == expected[index]
-        else:
-            with pytest.raises(IndexError):
-                lines[index]
-        if 0 <= index < len(expected):
-            assert lines.line(index + 1) == expected[index]
-        elif index >= len(expected):
-            with pytest.raises(IndexError):
-                lines.line(index + 1)
-    assert len(lines) == len(expected)
-    assert lines[1:4] == expected[1:4]
-    assert list(lines) == expected
+    for source in (text, text.encode("ascii")):
+        lines = SourceLines(source)
+        for index in reads:
+            if -len(expected) <= index < len(expected):
+                assert lines[index] == expected[index]
+            else:
+                with pytest.raises(IndexError):
+                    lines[index]
+            if 0 <= index < len(expected):
+                assert lines.line(index + 1) == expected[index]
+            elif index >= len(expected):
+                with pytest.raises(IndexError):
+                    lines.line(index + 1)
+        assert len(lines) == len(expected)
+        assert lines[1:4] == expected[1:4]
+        assert list(lines) == expected
