@@ -192,11 +192,12 @@ def _read_bytes(item: FoundFile, max_bytes: int) -> bytes | Problem:
             total = 0
             wanted = status.st_size + 1
             while total <= max_bytes:
-                chunk = os.read(descriptor, min(wanted, max_bytes + 1 - total))
-                if not chunk:
-                    break
+                asked = min(wanted, max_bytes + 1 - total)
+                chunk = os.read(descriptor, asked)
                 chunks.append(chunk)
                 total += len(chunk)
+                if len(chunk) < asked:  # a regular file reads short only at its end
+                    break
                 wanted = _CHUNK
         finally:
             os.close(descriptor)

@@ -87,11 +87,11 @@ class SourceLines(Sequence[str]):
         """Line `number`, counted from 1 as lxml counts; IndexError past either end."""
         text = self._text
         if isinstance(text, str):
-            start = _seek(text, "\n", self._line, self._start, number)
+            start = _seek(text, "\n", _SKIP_TEXT, self._line, self._start, number)
             end = text.find("\n", start)
             found = text[start:] if end < 0 else text[start:end]
         else:
-            start = _seek(text, b"\n", self._line, self._start, number)
+            start = _seek(text, b"\n", _SKIP_BYTES, self._line, self._start, number)
             end = text.find(b"\n", start)
             found = (text[start:] if end < 0 else text[start:end]).decode("ascii")
         self._line = number
@@ -99,11 +99,25 @@ class SourceLines(Sequence[str]):
         return found
 
 
-def _seek(text: AnyStr, newline: AnyStr, line: int, start: int, number: int) -> int:
+# A forward seek passes 16 lines at once by a regular expression (no Python loop per line).
+_SKIP = 16
+_SKIP_TEXT = re.compile(r"(?:[^\n]*\n){16}")
+_SKIP_BYTES = re.compile(rb"(?:[^\n]*\n){16}")
+
+
+def _seek(
+    text: AnyStr, newline: AnyStr, skip: re.Pattern[AnyStr], line: int, start: int, number: int
+) -> int:
     """Where line `number` starts, from line `line` starting at `start`; IndexError past the
-    first or the last line."""
+    first or the last line. `skip` matches `_SKIP` lines."""
     if number < 1:
         raise IndexError("line number out of range")
+    while number - line >= _SKIP:
+        passed = skip.match(text, start)
+        if passed is None:
+            break  # fewer lines than that are left: the line by line walk below says so
+        start = passed.end()
+        line += _SKIP
     while line < number:
         found = text.find(newline, start)
         if found < 0:

@@ -323,8 +323,8 @@ def test_doctype_after_a_long_prolog_is_refused(pad: int, bom: bytes) -> None:
 
 
 @given(
-    st.text(alphabet="ab \r\n<>", max_size=300),
-    st.lists(st.integers(min_value=-60, max_value=80), max_size=12),
+    st.text(alphabet="ab \r\n\n\n<>", max_size=600),
+    st.lists(st.integers(min_value=-120, max_value=160), max_size=12),
 )
 @settings(max_examples=300, deadline=None)
 def test_source_lines_read_in_any_order_are_the_text_split(text: str, reads: list[int]) -> None:
@@ -348,3 +348,16 @@ def test_source_lines_read_in_any_order_are_the_text_split(text: str, reads: lis
         assert len(lines) == len(expected)
         assert lines[1:4] == expected[1:4]
         assert list(lines) == expected
+
+
+@pytest.mark.parametrize("source_type", [str, bytes])
+def test_source_lines_jump_far_forward_and_back(source_type: type) -> None:
+    """Long jumps (16 lines at a time, then one by one) land on the right line."""
+    expected = [f"line {number} " + "x" * (number % 7) for number in range(1, 1001)]
+    text = "\n".join(expected)
+    lines = SourceLines(text if source_type is str else text.encode("ascii"))
+    for number in (1, 17, 16, 33, 500, 499, 1000, 2, 999, 15, 31, 32, 48, 1000):
+        assert lines.line(number) == expected[number - 1]
+    with pytest.raises(IndexError):
+        lines.line(1001)
+    assert lines.line(985) == expected[984]
