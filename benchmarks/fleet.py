@@ -11,7 +11,8 @@ The fleet is built from the real Exchange 2019 files in `../shared/reference/css
   recipe makes, so those servers need a remediation script;
 - one partner-application export (`GetPartnerApplication.xml` of the corpus) sits in `EX0000/`.
 
-Three commands run as whole processes on the same files, each the best of `--repeat` runs:
+Three commands run as whole processes on the same files, each the best of `--repeat` runs
+taken in rounds (floor, parse, audit, floor, parse, audit, ...):
 
 - floor: a child Python that calls `lxml.etree.parse` on every file of the fleet (DESIGN.md
   section 9 names it as the baseline);
@@ -147,15 +148,7 @@ def run_once(command: list[str], ok: tuple[int, ...]) -> Run:
     return Run(seconds=elapsed, peak_mb=usage.ru_maxrss / 1024)  # ru_maxrss is KiB on Linux
 
 
-def best_of(
-    command: list[str], repeat: int, ok: tuple[int, ...] = (0,), fresh: Path | None = None
-) -> Run:
-    """Best wall time of `repeat` runs; `fresh` is removed before each run (an --out folder)."""
-    runs = []
-    for _ in range(repeat):
-        if fresh is not None and fresh.exists():
-            shutil.rmtree(fresh)
-        runs.append(run_once(command, ok))
+def best(runs: list[Run]) -> Run:
     return min(runs, key=lambda run: run.seconds)
 
 
@@ -174,13 +167,23 @@ def measure(servers: int, base: Path, repeat: int) -> Fleet:
     fleet = base / "fleet"
     out = base / "package"
     files, size = build_fleet(fleet, servers)
-    floor = best_of([PYTHON, "-c", FLOOR, str(fleet)], repeat)
-    parse = best_of([*AUDITOR, "parse", str(fleet), "--json"], repeat)
-    # Exit 1 is the verdict the fleet calls for (V1S2SAppOnly is a high finding): an audit that
-    # exits 0 missed the change, one that exits 2 could not read the fleet; neither is measured.
+    floor_command = [PYTHON, "-c", FLOOR, str(fleet)]
+    parse_command = [*AUDITOR, "parse", str(fleet), "--json"]
     audit_command = [*AUDITOR, "audit", str(fleet), "--out", str(out), "--as-of", AS_OF]
-    audit = best_of(audit_command, repeat, ok=(1,), fresh=out)
-    return Fleet(servers, files, size / 1e6, floor, parse, audit)
+    floors: list[Run] = []
+    parses: list[Run] = []
+    audits: list[Run] = []
+    # In rounds (floor, parse, audit, floor, ...), so that a busy moment of a shared machine
+    # slows one run of each command, not every run of one.
+    for _ in range(repeat):
+        floors.append(run_once(floor_command, (0,)))
+        parses.append(run_once(parse_command, (0,)))
+        if out.exists():
+            shutil.rmtree(out)
+        # Exit 1 is the verdict the fleet calls for (V1S2SAppOnly is a high finding): an audit
+        # that exits 0 missed the change, one that exits 2 could not read the fleet.
+        audits.append(run_once(audit_command, (1,)))
+    return Fleet(servers, files, size / 1e6, best(floors), best(parses), best(audits))
 
 
 def workspace(keep: Path | None, servers: int) -> Path:
