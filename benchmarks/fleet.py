@@ -234,9 +234,14 @@ def summary(fleets: list[Fleet], startup: tuple[Run, Run]) -> str:
         )
     if len(fleets) > 1:
         first, last = fleets[0], fleets[-1]
+        # The floor's own growth says how much of it is the machine: a shared machine that is
+        # slower during the larger fleet (or has dropped its files from the page cache) grows
+        # every command alike.
         parts.append(
             f"audit growth {last.audit.seconds / first.audit.seconds:.1f}x"
             f" for {last.servers / first.servers:.0f}x servers"
+            f" (target <= {1.1 * last.servers / first.servers:.1f}x, 5.5x for 100 to 500;"
+            f" the floor grew {last.floor.seconds / first.floor.seconds:.1f}x)"
         )
     typer, help_ = startup
     parts.append(f"--help {help_.seconds / typer.seconds:.2f}x import typer")
