@@ -98,13 +98,13 @@ def attach_remediation(report: Report) -> Report:
     judgements completed with what the plan does.
     """
     from auditor.remediation import make_plan, script_names
-    from auditor.render.ps1 import ScriptHeader, audit_root, render_change_set, script_inputs
+    from auditor.render.ps1 import ScriptHeader, ScriptInputs, render_change_set
 
     planned = make_plan(report.inventory, report.judgements, report.policy, report.findings)
     change_sets = planned.change_sets
     scripts: list[Script] = []
     remediation_of: dict[str, str] = {}
-    root = audit_root(report.inventory)
+    inputs = ScriptInputs(report.inventory)
     for change_set in change_sets:
         fixes = change_set.fixes
         header = ScriptHeader(
@@ -112,7 +112,7 @@ def attach_remediation(report: Report) -> Report:
             tool_version=report.tool_version,
             policy_name=report.policy.name,
             policy_sha256=report.policy.sha256,
-            input_hashes=script_inputs(report.inventory, change_set, root),
+            input_hashes=inputs.of(change_set),
             finding_ids=_finding_ids(report.findings, fixes),
         )
         remediation_text, rollback_text = render_change_set(change_set, header)

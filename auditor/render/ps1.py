@@ -182,34 +182,46 @@ _WINDOWS_RESERVED = frozenset(
 )
 
 
-def script_inputs(
-    inventory: Inventory, change_set: ChangeSet, root: str | None
-) -> tuple[tuple[str, str], ...]:
-    """The (path, SHA-256) of the inputs one script was made from, relative to the audit root.
+class ScriptInputs:
+    """The (path, SHA-256) of the inputs each script was made from, relative to the audit root.
 
     A per-server web.config script names only that server's files, the partner-application
-    script only the exports its applications were read from. Paths are relative to `root`, the
-    folder all inputs share (`audit_root`), so that no path of the auditor's machine reaches a
-    script.
+    script only the exports its applications were read from, in the order of the inventory's
+    inputs. Paths are relative to the folder all inputs share (`audit_root`), so that no path
+    of the auditor's machine reaches a script. The inventory is indexed once per audit: the
+    scripts of a fleet cost what they name, not the whole fleet each.
     """
-    if change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
-        wanted = {c.path for c in inventory.web_configs if c.server == change_set.server}
-    else:
-        changed = {c.application_identifier.lower() for c in change_set.partner_applications}
-        wanted = set()
-        for app in inventory.partner_applications:
-            if app.application_identifier.lower() in changed:
-                wanted.add(app.source.path)
-                wanted.update(evidence.path for evidence in app.also_in)
-    return tuple(
-        (_relative(source.path, root), source.sha256)
-        for source in inventory.inputs
-        if source.path in wanted
-    )
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.root = audit_root(inventory)
+        self.positions: dict[str, list[int]] = {}
+        for index, source in enumerate(inventory.inputs):
+            self.positions.setdefault(source.path, []).append(index)
+        self.server_paths: dict[str, set[str]] = {}
+        for config in inventory.web_configs:
+            self.server_paths.setdefault(config.server, set()).add(config.path)
+
+    def of(self, change_set: ChangeSet) -> tuple[tuple[str, str], ...]:
+        if change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
+            server = change_set.server
+            wanted = set() if server is None else self.server_paths.get(server, set())
+        else:
+            changed = {c.application_identifier.lower() for c in change_set.partner_applications}
+            wanted = set()
+            for app in self.inventory.partner_applications:
+                if app.application_identifier.lower() in changed:
+                    wanted.add(app.source.path)
+                    wanted.update(evidence.path for evidence in app.also_in)
+        indexes = sorted(index for path in wanted for index in self.positions.get(path, ()))
+        inputs = self.inventory.inputs
+        return tuple(
+            (_relative(inputs[index].path, self.root), inputs[index].sha256) for index in indexes
+        )
 
 
 def audit_root(inventory: Inventory) -> str | None:
-    """The folder every input shares (computed once per audit; `script_inputs` takes it)."""
+    """The folder every input shares (computed once per audit, by `ScriptInputs`)."""
     parents = [os.path.dirname(source.path) for source in inventory.inputs]
     if not parents:
         return None
