@@ -61,6 +61,12 @@ def test_each_server_to_fix_gets_one_small_script_with_only_its_inputs(fleet: Re
         paths = re.findall(r"Path = '([^']*)'; Sha256", script.content)
         assert paths and all(path.startswith(f"{server}/") for path in paths), script.name
         assert len(paths) == len({p for p in paths})
+        # Every web.config read from that server, in the inventory's order (by path).
+        assert paths == sorted(paths)
+        expected = sorted(
+            config.path for config in fleet.inventory.web_configs if config.server == server
+        )
+        assert len(paths) == len(expected) > 20
         # No path of the auditor's machine.
         assert str(Path.cwd()) not in script.content and "/tmp" not in script.content
 
