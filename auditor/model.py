@@ -335,15 +335,19 @@ class WebConfig:
             seen[scope_key] = setting
         return tuple(shadowed)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, *, app_settings: bool = True) -> dict[str, Any]:
+        """The JSON of `auditor parse --json`; without `app_settings` when asked (the renderer
+        writes those itself, they are most of the text of a fleet)."""
+        document: dict[str, Any] = {
             "server": self.server,
             "vdir": self.vdir,
             "path": self.path,
             "sha256": self.sha256,
-            "app_settings": [setting.to_json() for setting in self.app_settings],
             "oauth_profiles": self.oauth_profiles.to_json() if self.oauth_profiles else None,
         }
+        if app_settings:
+            document["app_settings"] = [setting.to_json() for setting in self.app_settings]
+        return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,15 +372,18 @@ class Inventory:
     # (documentation by exact name, shell files, dot-files that are not exports), by path.
     skipped: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, *, web_configs: bool = True) -> dict[str, Any]:
+        """The `auditor parse --json` document; without `web_configs` when asked."""
+        document: dict[str, Any] = {
             "schema_version": 1,
             "inputs": [source.to_json() for source in self.inputs],
             "partner_applications": [app.to_json() for app in self.partner_applications],
-            "web_configs": [config.to_json() for config in self.web_configs],
             "problems": [problem.to_json() for problem in self.problems],
             "skipped": list(self.skipped),
         }
+        if web_configs:
+            document["web_configs"] = [config.to_json() for config in self.web_configs]
+        return document
 
 
 @dataclass(frozen=True, slots=True)

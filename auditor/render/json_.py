@@ -32,13 +32,12 @@ def render_inventory(inventory: Inventory) -> str:
     `web_configs` is the inventory's last key and `app_settings` a web.config's first; were
     that ever not so, the whole document goes through the encoder.
     """
-    document = inventory.to_json()
-    web_configs = document.pop("web_configs")
+    document = inventory.to_json(web_configs=False)
     if not document or max(document) >= "web_configs":
         return _compact(inventory.to_json()) + "\n"
     parts = [_compact(document)[:-1], ',"web_configs":[']
-    for index, (config, data) in enumerate(zip(inventory.web_configs, web_configs, strict=True)):
-        del data["app_settings"]
+    for index, config in enumerate(inventory.web_configs):
+        data = config.to_json(app_settings=False)
         if not data or min(data) <= "app_settings":
             return _compact(inventory.to_json()) + "\n"
         settings = ",".join(_setting_json(setting) for setting in config.app_settings)
