@@ -281,6 +281,7 @@ def _scan_ascii_prolog(body: bytes) -> tuple[int, str] | None:
 
 
 _MORE = (0, "")  # `_scan_prolog` of a head ran off its end: scan more of the document
+_WHITE_SPACE = re.compile(r"[ \t\r\n]*")  # a run of it is passed at once, not a character a turn
 
 
 def _scan_prolog(text: str, *, complete: bool = True) -> tuple[int, str] | None:
@@ -296,7 +297,8 @@ def _scan_prolog(text: str, *, complete: bool = True) -> tuple[int, str] | None:
     length = len(text)
     while position < length:
         if text[position] in " \t\r\n":
-            position += 1
+            spaces = _WHITE_SPACE.match(text, position)
+            position = spaces.end() if spaces else position + 1
             continue
         if not complete and position + 9 > length:
             return _MORE  # `<?`, `<!--` or `<!DOCTYPE` may run past the head

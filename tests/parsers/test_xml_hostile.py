@@ -361,3 +361,15 @@ def test_source_lines_jump_far_forward_and_back(source_type: type) -> None:
     with pytest.raises(IndexError):
         lines.line(1001)
     assert lines.line(985) == expected[984]
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_doctype_after_much_white_space_is_refused_on_its_line(bom: bytes) -> None:
+    """White space before the root is passed a run at a time (not a character a turn, which
+    took seconds for megabytes): a DOCTYPE after 5,000 line breaks is refused on line 5,001."""
+    white = b"\r\n" * 5000 + b" \t" * 200_000
+    data = bom + b'<?xml version="1.0"?>' + white + b'<!DOCTYPE c [<!ENTITY e "x">]>\n<c/>'
+    result = webconfig.parse(raw_input(HOSTILE_WEBCONFIG / "c.config", server="S", data=data))
+    assert [(problem.code, problem.line) for problem in result.problems] == [
+        (ProblemCode.HOSTILE, 5001)
+    ]
