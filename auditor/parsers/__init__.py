@@ -191,13 +191,14 @@ def _read_bytes(item: FoundFile, max_bytes: int) -> bytes | Problem:
             chunks: list[bytes] = []
             total = 0
             wanted = status.st_size + 1
+            # Until the end of the file: a read may come back short before it (a signal, some
+            # network and FUSE file systems), and a file read in part must not pass for whole.
             while total <= max_bytes:
-                asked = min(wanted, max_bytes + 1 - total)
-                chunk = os.read(descriptor, asked)
+                chunk = os.read(descriptor, min(wanted, max_bytes + 1 - total))
+                if not chunk:
+                    break
                 chunks.append(chunk)
                 total += len(chunk)
-                if len(chunk) < asked:  # a regular file reads short only at its end
-                    break
                 wanted = _CHUNK
         finally:
             os.close(descriptor)

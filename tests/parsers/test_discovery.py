@@ -327,3 +327,20 @@ def test_an_empty_folder_is_an_incomplete_audit(tmp_path: Path) -> None:
     assert problem.code is ProblemCode.INCOMPLETE_EVIDENCE
     assert problem.path == "empty"
     assert "from empty: no file was read, 0 skipped" in problem.message
+
+
+def test_a_file_that_reads_short_is_read_to_its_end(
+    css_exchange: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read may return fewer bytes than asked before the end of a file (a signal, network
+    and FUSE file systems): reading goes on to the end, so no file is taken for whole when it
+    was read in part."""
+    from auditor.render.json_ import render_inventory
+
+    folder = css_exchange / "E19"
+    whole = render_inventory(read_inventory([folder]))
+    real_read = os.read
+    monkeypatch.setattr(
+        "auditor.parsers.os.read", lambda descriptor, size: real_read(descriptor, min(size, 7))
+    )
+    assert render_inventory(read_inventory([folder])) == whole
