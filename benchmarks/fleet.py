@@ -19,9 +19,11 @@ taken in rounds (floor, parse, audit, floor, parse, audit, ...):
 - `auditor parse <fleet> --json` (output to /dev/null);
 - `auditor audit <fleet> --out <fresh folder> --as-of 2026-11-26` (the whole package written).
 
-For each it reports wall time, throughput (fleet MB per second) and the peak resident memory of
-the child (`ru_maxrss` from `os.wait4`; Linux counts the image the child was spawned from, so no
-figure is below this script's own ~15 MB), with the ratios to the floor and the targets of
+For each it reports wall time, throughput (fleet MB per second), CPU time (user and system; it
+leaves out waits for the disk, which a fleet that left the page cache adds to the wall time) and
+the peak resident memory of the child (`ru_maxrss` from `os.wait4`; Linux counts the image the
+child was spawned from, so no figure is below this script's own ~15 MB), with the ratios of the
+wall times to the floor and the targets of
 DESIGN.md section 9. Then start-up: `auditor --help` against `python -c "import typer"`, best of
 ten or more alternated runs. The last line of the output is one summary line starting `fleet:`.
 The audit must exit 1 (the fleet holds high findings); any other exit code stops the benchmark.
@@ -82,10 +84,12 @@ STARTUP_TARGET = 1.5
 
 @dataclass(frozen=True)
 class Run:
-    """Best wall time of a command over the repeats, with the peak RSS of that run."""
+    """Best wall time of a command over the repeats, with the peak RSS and the CPU time (user
+    and system) of that run: wall time also holds waits for the disk, CPU time does not."""
 
     seconds: float
     peak_mb: float
+    cpu: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,7 @@ def build_fleet(target: Path, servers: int) -> tuple[int, int]:
 
 
 def run_once(command: list[str], ok: tuple[int, ...]) -> Run:
-    """Run `command` once with stdout to /dev/null; wall time and the child's peak RSS."""
+    """Run `command` once with stdout to /dev/null: wall time, peak RSS and CPU time."""
     with tempfile.TemporaryFile() as stderr:
         started = time.perf_counter()
         child = subprocess.Popen(
@@ -145,7 +149,8 @@ def run_once(command: list[str], ok: tuple[int, ...]) -> Run:
             stderr.seek(0)
             tail = stderr.read().decode("utf-8", "replace")[-2000:]
             raise CommandFailed(f"exit {child.returncode}: {' '.join(command)}\n{tail}")
-    return Run(seconds=elapsed, peak_mb=usage.ru_maxrss / 1024)  # ru_maxrss is KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds=elapsed, peak_mb=usage.ru_maxrss / 1024, cpu=cpu)  # maxrss: KiB on Linux
 
 
 def best(runs: list[Run]) -> Run:
@@ -204,7 +209,7 @@ def report(fleet: Fleet) -> None:
         ratio = run.seconds / fleet.floor.seconds
         text = (
             f"  {label:<22} {run.seconds:8.2f} s {fleet.size_mb / run.seconds:7.1f} MB/s"
-            f"  peak {run.peak_mb:7.0f} MB  {ratio:5.2f}x floor"
+            f"  cpu {run.cpu:6.2f} s  peak {run.peak_mb:5.0f} MB  {ratio:5.2f}x floor"
         )
         return text + (f" (target <= {target})" if target is not None else "")
 
