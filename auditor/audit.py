@@ -105,6 +105,7 @@ def attach_remediation(report: Report) -> Report:
     scripts: list[Script] = []
     remediation_of: dict[str, str] = {}
     inputs = ScriptInputs(report.inventory)
+    finding_ids = _FindingIds(report.findings)
     for change_set in change_sets:
         fixes = change_set.fixes
         header = ScriptHeader(
@@ -113,7 +114,7 @@ def attach_remediation(report: Report) -> Report:
             policy_name=report.policy.name,
             policy_sha256=report.policy.sha256,
             input_hashes=inputs.of(change_set),
-            finding_ids=_finding_ids(report.findings, fixes),
+            finding_ids=finding_ids.of(fixes),
         )
         remediation_text, rollback_text = render_change_set(change_set, header)
         remediation_name, rollback_name = script_names(change_set)
@@ -146,10 +147,19 @@ def _script(name: str, kind: ScriptKind, content: str, fixes: tuple[str, ...], p
     return Script(name=name, kind=kind, content=content, sha256=digest, fixes=fixes, pair=pair)
 
 
-def _finding_ids(findings: Sequence[Finding], fixes: tuple[str, ...]) -> tuple[str, ...]:
-    wanted = set(fixes)
-    return tuple(
-        f"{finding.rule_id}:{finding.fingerprint}"
-        for finding in findings
-        if finding.fingerprint in wanted
-    )
+class _FindingIds:
+    """`RULE:fingerprint` of the findings a script fixes, in the findings' order; the findings
+    are indexed once per audit, so a fleet's scripts cost what they fix, not every finding."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = findings
+        self.positions: dict[str, list[int]] = {}
+        for index, finding in enumerate(findings):
+            self.positions.setdefault(finding.fingerprint, []).append(index)
+
+    def of(self, fixes: tuple[str, ...]) -> tuple[str, ...]:
+        indexes = sorted(index for fix in set(fixes) for index in self.positions.get(fix, ()))
+        return tuple(
+            f"{self.findings[index].rule_id}:{self.findings[index].fingerprint}"
+            for index in indexes
+        )
