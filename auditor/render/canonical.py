@@ -93,14 +93,6 @@ def _key(key: Any) -> str:
     """A key as the encoder writes it: strings as they are, numbers, booleans and None as text."""
     if isinstance(key, str):
         return key
-    if isinstance(key, float):
-        return _float(key)
-    if key is True:
-        return "true"
-    if key is False:
-        return "false"
-    if key is None:
-        return "null"
-    if isinstance(key, int):
-        return int.__repr__(key)
+    if key is None or isinstance(key, int | float):  # a bool is an int
+        return _scalar(key)
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")

@@ -125,5 +125,9 @@ def test_canonical_text_of_special_values_is_the_encoders() -> None:
         [float("-inf"), -0.0, 1e300, 5e-324],
         {"a": {}, "b": [], "c": [{}], "d": [[]]},
         {"\u2019": "\ud800", "": None},
+        {3: "int keys", 1: [], -2: {}},
+        {1.5: "float keys", 0.5: None, float("inf"): 1},
+        {True: "bool keys", False: 0},
+        {None: "a None key"},
     ):
         assert dumps(document) == json.dumps(document, indent=2, sort_keys=True) + "\n"
