@@ -9,6 +9,7 @@ encoder's own C function.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -31,36 +32,30 @@ def _write(value: Any, newline: str, parts: list[str]) -> None:
     """Append the text of `value`, whose container opens at the indent `newline` ends with."""
     if isinstance(value, str):
         parts.append(encode_basestring_ascii(value))
-    elif isinstance(value, dict):
+    elif isinstance(value, dict | list | tuple):
         if not value:
-            parts.append("{}")
+            parts.append("{}" if isinstance(value, dict) else "[]")
             return
+        entries: Iterable[tuple[str, Any]]
+        if isinstance(value, dict):
+            opening, closing = "{", "}"
+            entries = (
+                (encode_basestring_ascii(_key(key)) + ": ", item)
+                for key, item in sorted(value.items())
+            )
+        else:
+            opening, closing = "[", "]"
+            entries = (("", item) for item in value)
         inner = newline + "  "
-        separator = "{" + inner
-        for key, item in sorted(value.items()):
-            parts.append(separator)
-            parts.append(encode_basestring_ascii(_key(key)))
-            parts.append(": ")
-            if type(item) is str:
+        separator = opening + inner
+        for label, item in entries:
+            parts.append(separator + label)
+            if type(item) is str:  # most values: no call for them
                 parts.append(encode_basestring_ascii(item))
             else:
                 _write(item, inner, parts)
             separator = "," + inner
-        parts.append(newline + "}")
-    elif isinstance(value, list | tuple):
-        if not value:
-            parts.append("[]")
-            return
-        inner = newline + "  "
-        separator = "[" + inner
-        for item in value:
-            parts.append(separator)
-            if type(item) is str:
-                parts.append(encode_basestring_ascii(item))
-            else:
-                _write(item, inner, parts)
-            separator = "," + inner
-        parts.append(newline + "]")
+        parts.append(newline + closing)
     else:
         parts.append(_scalar(value))
 
