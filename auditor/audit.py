@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor import __version__
-from auditor.model import Finding, Policy, Report, Script, ScriptKind, Severity
+from auditor.model import (
+    EvidenceClass,
+    Finding,
+    Policy,
+    Report,
+    Script,
+    ScriptKind,
+    Severity,
+)
 
 CHANGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -34,6 +42,7 @@ class AuditRequest:
     fail_on: Severity = Severity.HIGH
     server: str | None = None
     allow_incomplete: bool = False
+    scope: tuple[EvidenceClass, ...] = ()  # `--scope`: narrows the audit on purpose
     requester: str = ""
     reviewers: tuple[str, ...] = ()
 
@@ -58,6 +67,7 @@ def run_audit(request: AuditRequest) -> Report:
     """Run the whole audit and return the Report every renderer reads."""
     from auditor.parsers import read_inventory
     from auditor.rules import evaluate
+    from auditor.scope import assess_scope
 
     change_id = request.change_id or default_change_id(request.as_of)
     if not CHANGE_ID_PATTERN.fullmatch(change_id):
@@ -71,8 +81,13 @@ def run_audit(request: AuditRequest) -> Report:
         server=request.server,
         csv_list_separator=policy.csv_list_separator,
     )
+    scope, inventory = assess_scope(inventory, policy, chosen=request.scope)
     evaluation = evaluate(
-        inventory, policy, as_of=request.as_of, allow_incomplete=request.allow_incomplete
+        inventory,
+        policy,
+        as_of=request.as_of,
+        allow_incomplete=request.allow_incomplete,
+        scope=scope,
     )
     report = Report(
         tool_version=__version__,
@@ -87,6 +102,7 @@ def run_audit(request: AuditRequest) -> Report:
         requester=request.requester,
         reviewers=request.reviewers,
         judgements=evaluation.judgements,
+        scope=scope,
     )
     return attach_remediation(report)
 

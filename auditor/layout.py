@@ -32,6 +32,9 @@ Layouts auditor accepts
 (c) The collection script (`auditor collect`) writes layout (a) under `<out>/<server>/`, next to
     the org-wide exports (`PartnerApplication.xml`, ...).
 
+(d) The `Default Web Site` root web.config, the parent of every front-end vdir's configuration:
+    `.../<server>/[C$/]inetpub/wwwroot/web.config`, or HealthChecker's `DefaultWebSite_web.config`.
+
 Partner-application exports (any file that is not a web.config) get a server from the folder only
 when that folder is clearly a server folder: it holds a `FrontEnd`, `ClientAccess`, `V15` or `IIS`
 folder (as layouts (a), (b) and (c) produce). Otherwise the server stays unknown and comes from
@@ -370,7 +373,18 @@ def _identify_install_tree(parts: tuple[str, ...], folded: list[str]) -> Placeme
                 relative = f"{above.pop()}/{relative}"
             server = clean_server_name(above[-1]) if above else None
             return Placement(server, vdir.id, relative)
+    if len(folded) >= 3 and tuple(folded[-3:]) == _SITE_ROOT_PARTS:
+        above = list(parts[:-3])
+        relative = "/".join(parts[-3:])
+        if above and _DRIVE_FOLDER.fullmatch(above[-1]):
+            relative = f"{above.pop()}/{relative}"
+        server = clean_server_name(above[-1]) if above else None
+        return Placement(server, FRONT_END_SITE, relative)
     return Placement(None, None, None)
+
+
+# The `Default Web Site` root, outside the Exchange install tree: `<server>/[C$/]inetpub/wwwroot`.
+_SITE_ROOT_PARTS = ("inetpub", "wwwroot", "web.config")
 
 
 def _identify_healthchecker(parts: tuple[str, ...], file_name: str) -> Placement | None:

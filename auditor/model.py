@@ -301,6 +301,13 @@ class WebConfig:
     app_settings: tuple[AppSetting, ...]
     oauth_profiles: OAuthProfiles | None
     has_bom: bool = True
+    # False when the file's own root appSettings cut off what a parent configuration sets for
+    # `OAuthHttpModule.Profiles` (a `<clear/>`, or a `<remove>` of the key): with no add of its
+    # own the key then has no value at all. True when an absent key is inherited.
+    inherits_profiles: bool = True
+    # The parent configuration the effective `oauth_profiles` was read from, when the file sets
+    # no value of its own and the parent was given (`auditor.scope` resolves it); None otherwise.
+    inherited_from: str | None = None
 
     @property
     def subject(self) -> str:
@@ -351,6 +358,35 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeServer:
+    """One `Get-ExchangeServer` object: which server exists and whether it serves clients.
+
+    `client_access` is None when the export does not say (the evidence model then expects the
+    server's client-access evidence: fail closed); `edge` likewise. `name` is the server's
+    short name as Exchange shows it.
+    """
+
+    name: str
+    fqdn: str | None
+    client_access: bool | None
+    edge: bool | None
+    version: str | None
+    path: str
+    line: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "fqdn": self.fqdn,
+            "client_access": self.client_access,
+            "edge": self.edge,
+            "version": self.version,
+            "path": self.path,
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ParseResult:
     """What one parser made of one file: records and problems (a bad file is a value)."""
 
@@ -358,6 +394,7 @@ class ParseResult:
     partner_applications: tuple[PartnerApplication, ...] = ()
     web_configs: tuple[WebConfig, ...] = ()
     problems: tuple[Problem, ...] = ()
+    exchange_servers: tuple[ExchangeServer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +408,8 @@ class Inventory:
     # Files found while walking a folder and not read because they are never exports
     # (documentation by exact name, shell files, dot-files that are not exports), by path.
     skipped: tuple[str, ...] = ()
+    # Every server of every `Get-ExchangeServer` export, by name (one record per name).
+    exchange_servers: tuple[ExchangeServer, ...] = ()
 
     def to_json(self, *, web_configs: bool = True) -> dict[str, Any]:
         """The `auditor parse --json` document; without `web_configs` when asked."""
@@ -383,6 +422,7 @@ class Inventory:
         }
         if web_configs:
             document["web_configs"] = [config.to_json() for config in self.web_configs]
+        document["exchange_servers"] = [server.to_json() for server in self.exchange_servers]
         return document
 
 
@@ -550,6 +590,12 @@ class Policy:
     malformed_waivers: tuple[tuple[int | None, str], ...] = ()  # (line, why) for WV001
     malformed_waiver_sources: tuple[str, ...] = ()  # policy file of each malformed waiver
     source_files: tuple[PolicySource, ...] = ()  # the files of `sources`, with their hashes
+    # The evidence classes a complete audit assesses (`EvidenceClass` values), the policy file
+    # that last set them (None: the shipped default), and the vdirs whose web.config every
+    # Client Access server must supply.
+    assess: tuple[str, ...] = ("partner-applications", "web-config")
+    assess_source: str | None = None
+    judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
 
     def rule(self, rule_id: RuleId | str) -> RuleInfo:
         """The metadata of `rule_id`; an unknown id is a programming error and raises."""
@@ -855,6 +901,184 @@ class PlanItem:
         return self.change_set.script_names
 
 
+# --- scope: what a complete audit needs, and what this one assessed ----------------------------
+
+
+class EvidenceClass(StrEnum):
+    """A kind of evidence a complete audit assesses; each feeds a family of rules."""
+
+    PARTNER_APPLICATIONS = "partner-applications"  # the Get-PartnerApplication export (PA rules)
+    WEB_CONFIG = "web-config"  # every Client Access server's judged web.configs (WC, FL rules)
+
+    @property
+    def label(self) -> str:
+        if self is EvidenceClass.PARTNER_APPLICATIONS:
+            return "partner applications"
+        return "web.config"
+
+
+class EvidenceState(StrEnum):
+    """What became of one piece of expected evidence."""
+
+    READ = "read"  # read and assessed
+    MISSING = "missing"  # expected and not given
+    NOT_READ = "not read"  # given, but it could not be read or was refused (EV002)
+    INHERITED = "inherited"  # the judged setting comes from a parent configuration not given
+    NOT_IN_SCOPE = "not in scope"  # left out of the audit on purpose (--scope, policy scope)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedEvidence:
+    """One piece of evidence a complete audit needs: the export, or one server's web.config.
+
+    `path` is the file that was read, or where the collection layout puts the missing one;
+    `server` and `vdir` are None for organisation-wide evidence.
+    """
+
+    evidence_class: EvidenceClass
+    server: str | None
+    vdir: str | None
+    state: EvidenceState
+    path: str
+    note: str = ""
+
+    @property
+    def assessed(self) -> bool:
+        return self.state is EvidenceState.READ
+
+    @property
+    def what(self) -> str:
+        """How a reader names it: `the partner-application export`, `EX02 Default Web Site/API`."""
+        if self.server is None:
+            if self.evidence_class is EvidenceClass.PARTNER_APPLICATIONS:
+                return "the partner-application export"
+            return "the web.config files (no server known)"
+        return f"{self.server} {self.vdir} web.config"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "class": self.evidence_class.value,
+            "server": self.server,
+            "vdir": self.vdir,
+            "state": self.state.value,
+            "path": self.path,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a complete audit of the organisation needs, and what this audit assessed.
+
+    Decided once by `auditor.scope.assess_scope`; every output shows `describe()` beside its
+    verdict and renderers never recount. `servers` are the Client Access servers the evidence
+    names (`servers_from` says which evidence named them); `excluded` the servers not expected
+    to hold the judged web.configs, with why (an Edge Transport server).
+    """
+
+    classes: tuple[EvidenceClass, ...]  # in scope
+    narrowed: tuple[EvidenceClass, ...] = ()  # left out on purpose
+    narrowed_by: str | None = None  # `--scope web-config`, or `policy contoso.yaml`
+    servers: tuple[str, ...] = ()
+    servers_from: tuple[str, ...] = ()
+    excluded: tuple[tuple[str, str], ...] = ()
+    vdirs: tuple[str, ...] = ()
+    expected: tuple[ExpectedEvidence, ...] = ()
+
+    def items(self, evidence_class: EvidenceClass) -> tuple[ExpectedEvidence, ...]:
+        return tuple(item for item in self.expected if item.evidence_class is evidence_class)
+
+    @property
+    def servers_assessed(self) -> tuple[str, ...]:
+        """Servers whose every judged web.config was read and assessed."""
+        items = self.items(EvidenceClass.WEB_CONFIG)
+        return tuple(
+            server
+            for server in self.servers
+            if all(item.assessed for item in items if item.server == server)
+        )
+
+    @property
+    def classes_read(self) -> tuple[EvidenceClass, ...]:
+        """Classes in scope whose expected evidence was all read."""
+        return tuple(
+            evidence_class
+            for evidence_class in self.classes
+            if self.items(evidence_class)
+            and all(item.assessed for item in self.items(evidence_class))
+        )
+
+    @property
+    def classes_missing(self) -> tuple[EvidenceClass, ...]:
+        """Classes in scope with expected evidence that was not read."""
+        return tuple(c for c in self.classes if c not in self.classes_read)
+
+    @property
+    def not_assessed(self) -> tuple[ExpectedEvidence, ...]:
+        """Expected evidence in scope that was not assessed, in scope order."""
+        return tuple(
+            item
+            for item in self.expected
+            if not item.assessed and item.state is not EvidenceState.NOT_IN_SCOPE
+        )
+
+    def assessed_text(self) -> str:
+        """`partner applications and web.config of 2 of 2 servers` (what was assessed)."""
+        parts: list[str] = []
+        for evidence_class in self.classes:
+            if evidence_class is EvidenceClass.WEB_CONFIG:
+                parts.append(
+                    f"web.config of {len(self.servers_assessed)} of {len(self.servers)} "
+                    f"server{'' if len(self.servers) == 1 else 's'}"
+                )
+            elif evidence_class in self.classes_read:
+                parts.append(evidence_class.label)
+        return " and ".join(parts) if parts else "nothing"
+
+    def gaps_text(self) -> str:
+        """What was not assessed: left out on purpose, then missing (at most three named)."""
+        parts: list[str] = []
+        if self.narrowed:
+            labels = " and ".join(c.label for c in self.narrowed)
+            by = f" ({self.narrowed_by})" if self.narrowed_by else ""
+            parts.append(f"{labels} not assessed{by}")
+        missing = self.not_assessed
+        if missing:
+            named = ", ".join(f"{item.what} ({item.state.value})" for item in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            parts.append(f"not assessed: {named}{more}")
+        return "; ".join(parts)
+
+    def describe(self) -> str:
+        """The scope as one clause for a verdict line: assessed, then the gaps."""
+        text = self.assessed_text()
+        gaps = self.gaps_text()
+        return f"{text}; {gaps}" if gaps else text
+
+    def servers_text(self) -> str:
+        """Where the server list came from, for the scope box."""
+        if not self.servers_from:
+            return "no server is known (no Get-ExchangeServer export, no server folder)"
+        return "servers known from " + " and ".join(self.servers_from)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "assessed": self.assessed_text(),
+            "not_assessed": self.gaps_text(),
+            "classes": [c.value for c in self.classes],
+            "classes_read": [c.value for c in self.classes_read],
+            "classes_missing": [c.value for c in self.classes_missing],
+            "narrowed": [c.value for c in self.narrowed],
+            "narrowed_by": self.narrowed_by,
+            "servers_known": list(self.servers),
+            "servers_assessed": list(self.servers_assessed),
+            "servers_from": list(self.servers_from),
+            "servers_excluded": [{"server": s, "why": why} for s, why in self.excluded],
+            "vdirs": list(self.vdirs),
+            "evidence": [item.to_json() for item in self.expected],
+        }
+
+
 class Verdict(StrEnum):
     """The one word every output leads with."""
 
@@ -882,6 +1106,7 @@ class Report:
     reviewers: tuple[str, ...] = ()
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
+    scope: Scope = field(default_factory=lambda: Scope(classes=tuple(EvidenceClass)))
 
     def plan_items(self) -> tuple[PlanItem, ...]:
         """Every planned change beside its change set, in plan order."""
@@ -923,3 +1148,10 @@ class Report:
         if not self.complete:
             return Verdict.INCOMPLETE
         return Verdict.FAIL if self.failing() else Verdict.PASS
+
+    @property
+    def verdict_line(self) -> str:
+        """The verdict with its scope, as every output leads with it:
+        `PASS for web.config of 2 of 2 servers; partner applications not assessed (--scope ...)`.
+        """
+        return f"{self.verdict.value.upper()} for {self.scope.describe()}"

@@ -238,6 +238,13 @@ def _web_config_change(
     """The change for one web.config, or the reason it cannot be planned."""
     if config.oauth_profiles is None or judgement.target is None:
         return "the file has no effective OAuthHttpModule.Profiles setting"
+    if config.inherited_from is not None:
+        return (
+            f"the file sets no OAuthHttpModule.Profiles of its own: the effective value is "
+            f"inherited from {config.inherited_from}; the script edits only a file's own key, "
+            "so change the value in that parent configuration by hand (or add the key to this "
+            "web.config)"
+        )
     elsewhere = _profiles_file(config)
     if elsewhere is not None:
         return (

@@ -183,10 +183,16 @@ def test_exit_0_when_nothing_is_at_or_above_fail_on(tmp_path: Path) -> None:
         AS_OF,
         "--fail-on",
         "critical",
+        "--scope",
+        "web-config",
     )
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("auditor ") and ": PASS (as of 2026-11-26" in result.stdout
+    assert result.stdout.startswith("auditor ")
+    assert (
+        ": PASS for web.config of 1 of 1 server; partner applications not assessed (--scope "
+        "web-config) (as of 2026-11-26" in result.stdout.replace("\n    ", " ")
+    )
 
 
 def test_exit_1_for_findings_and_2_for_incomplete_evidence(tmp_path: Path) -> None:

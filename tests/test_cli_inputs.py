@@ -98,7 +98,7 @@ def test_an_export_with_a_name_the_walker_used_to_skip_is_read(name: str, tmp_pa
     (tmp_path / "exports").mkdir()
     shutil.copy(EXPORT, tmp_path / "exports" / name)
 
-    result = audit("exports", "--out", "p")
+    result = audit("exports", "--out", "p", "--scope", "partner-applications")
 
     assert result.exit_code == 1
     pa001 = next(f for f in findings_json(tmp_path / "p")["findings"] if f["rule_id"] == "PA001")  # type: ignore[union-attr]
@@ -113,7 +113,7 @@ def test_the_same_application_in_every_server_export_is_one_record(tmp_path: Pat
         (tmp_path / "exports" / server).mkdir(parents=True)
         shutil.copy(EXPORT, tmp_path / "exports" / server / "PartnerApplication.xml")
 
-    result = audit("exports", "--out", "p")
+    result = audit("exports", "--out", "p", "--scope", "partner-applications")
 
     assert result.exit_code == 1
     findings = findings_json(tmp_path / "p")["findings"]
@@ -167,7 +167,9 @@ def test_server_option_names_the_server_of_a_loose_web_config(tmp_path: Path) ->
     rest = examples_dir() / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
     shutil.copy(rest, tmp_path / "DefaultWebSite-Rest_web.config")
 
-    result = audit("DefaultWebSite-Rest_web.config", "--server", "EX09", "--out", "p")
+    result = audit(
+        "DefaultWebSite-Rest_web.config", "--server", "EX09", "--out", "p", "--scope", "web-config"
+    )
 
     assert result.exit_code == 1
     subjects = {f["subject"] for f in findings_json(tmp_path / "p")["findings"]}  # type: ignore[union-attr]
@@ -194,7 +196,7 @@ def test_lone_surrogates_and_file_names_that_are_not_utf8(tmp_path: Path) -> Non
     with open(name, "w", encoding="ascii") as handle:
         json.dump(document, handle)
 
-    result = audit("exports", "--out", "p")
+    result = audit("exports", "--out", "p", "--scope", "partner-applications")
 
     assert result.exit_code in (1, 2), result.output
     assert "Traceback" not in result.output

@@ -6,10 +6,15 @@ Facts a human can check by opening the files in `../shared/reference/css-exchang
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from auditor.cli import app
 from auditor.layout import identify
 from auditor.model import Inventory, ParseResult
 from auditor.parsers import clixml, read_inventory, webconfig
@@ -83,7 +88,9 @@ def test_exchange_server_export_is_not_a_problem(css_exchange: Path) -> None:
     result = clixml.parse(raw)
 
     assert result.problems == () and result.partner_applications == ()
-    assert [server.name for server in clixml.exchange_servers(raw)] == ["SOLO-E19A"]
+    (server,) = result.exchange_servers
+    assert (server.name, server.fqdn) == ("SOLO-E19A", "Solo-E19A.Solo.com")
+    assert (server.client_access, server.edge) == (True, False)
 
 
 def test_every_web_config_parses_with_server_and_vdir(css_exchange: Path) -> None:
@@ -129,8 +136,15 @@ def test_set_app_config_value_comment_does_not_count(css_exchange: Path) -> None
 
 
 def test_read_inventory_reads_the_whole_corpus(css_exchange: Path) -> None:
-    # README.md and LICENSE sit beside the exports; they are not inputs.
-    inventory: Inventory = read_inventory([css_exchange / "E16", css_exchange / "E19"])
+    # The web.configs and the partner-application export; the `Exchange/` folders hold the
+    # hybrid-trust exports (Get-SettingOverride, Get-AuthConfig, ...), not read yet.
+    inventory: Inventory = read_inventory(
+        [
+            css_exchange / "E16" / "IIS",
+            css_exchange / "E19" / "IIS",
+            css_exchange / "E19" / "GetPartnerApplication.xml",
+        ]
+    )
 
     assert inventory.problems == ()
     assert len(inventory.partner_applications) == 5
@@ -141,3 +155,85 @@ def test_read_inventory_reads_the_whole_corpus(css_exchange: Path) -> None:
         ("E16", REST_PROFILES),
         ("E19", REST_PROFILES),
     ]
+
+
+# --- the corpus audited as a complete organisation ---------------------------------------------
+
+
+def _organisation(css_exchange: Path, root: Path) -> Path:
+    """E19 laid out as `auditor collect` would: the server's folder named as its
+    Get-ExchangeServer export names it (SOLO-E19A), the exports beside its web.configs."""
+    server = root / "org" / "SOLO-E19A"
+    shutil.copytree(css_exchange / "E19" / "IIS", server / "IIS")
+    shutil.copy(css_exchange / "E19" / "GetExchangeServer.xml", server / "ExchangeServer.xml")
+    shutil.copy(css_exchange / "E19" / "GetPartnerApplication.xml", root / "org")
+    return root / "org"
+
+
+def _audit_json(*args: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(
+        app, ["audit", *args, "--no-package", "--format", "json", "--as-of", "2026-12-01"]
+    )
+    assert "Traceback" not in result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_e19_audits_as_a_complete_organisation(css_exchange: Path, tmp_path: Path) -> None:
+    org = _organisation(css_exchange, tmp_path)
+
+    code, document = _audit_json(str(org))
+
+    assert code == 0, document["problems"]
+    scope = document["scope"]
+    assert scope["servers_known"] == ["SOLO-E19A"] == scope["servers_assessed"]
+    assert scope["servers_from"] == ["the Get-ExchangeServer export"]
+    assert scope["classes_read"] == ["partner-applications", "web-config"]
+    assert [(e["server"], e["vdir"], e["state"], e["path"]) for e in scope["evidence"]] == [
+        (None, None, "read", "org/GetPartnerApplication.xml"),
+        (
+            "SOLO-E19A",
+            "Default Web Site/API",
+            "read",
+            "org/SOLO-E19A/IIS/DefaultWebSite-Rest_web.config",
+        ),
+    ]
+    assert document["verdict_line"] == (
+        "PASS for partner applications and web.config of 1 of 1 server"
+    )
+
+
+@pytest.mark.parametrize(
+    "removed", ["SOLO-E19A/IIS/DefaultWebSite-Rest_web.config", "GetPartnerApplication.xml"]
+)
+def test_removing_a_judged_file_makes_the_audit_incomplete(
+    css_exchange: Path, tmp_path: Path, removed: str
+) -> None:
+    org = _organisation(css_exchange, tmp_path)
+    (org / removed).unlink()
+
+    code, document = _audit_json(str(org))
+
+    assert code == 2
+    assert document["verdict"] == "incomplete"
+    missing = [p for p in document["problems"] if p["message"].startswith("missing: ")]
+    assert len(missing) == 1
+    if removed.startswith("SOLO-E19A"):
+        assert missing[0]["path"] == "org/SOLO-E19A/FrontEnd/HttpProxy/Rest/web.config"
+        assert "web.config of server SOLO-E19A was not given" in missing[0]["message"]
+    else:
+        assert "no Get-PartnerApplication export was given" in missing[0]["message"]
+
+
+def test_e16_audits_its_web_configs_with_the_scope_it_has(
+    css_exchange: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(css_exchange / "E16" / "IIS", tmp_path / "E16" / "IIS")
+
+    code, document = _audit_json(str(tmp_path / "E16"), "--scope", "web-config")
+
+    assert code == 0, document["problems"]
+    assert document["scope"]["servers_from"] == ["the folder layout"]
+    assert document["verdict_line"] == (
+        "PASS for web.config of 1 of 1 server; partner applications not assessed "
+        "(--scope web-config)"
+    )

@@ -26,6 +26,7 @@ STAGES = {
     "auditor.parsers": 1,
     "auditor.policy": 1,
     "auditor.rules": 2,
+    "auditor.scope": 2,
     "auditor.remediation": 3,
     "auditor.render": 4,
     "auditor.audit": 5,

@@ -302,6 +302,17 @@ def audit(
             help="Finish even when evidence is incomplete (still reported as EV001/EV002).",
         ),
     ] = False,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            metavar="CLASS",
+            help=(
+                "Narrow the audit on purpose to partner-applications or web-config "
+                "(repeatable); every output then says what was not assessed."
+            ),
+        ),
+    ] = None,
     requester: Annotated[
         str,
         typer.Option(
@@ -364,8 +375,13 @@ def audit(
     )
     from auditor.parsers import ServerOptionError
     from auditor.resources import examples_dir
+    from auditor.scope import ScopeError, parse_scope_option
 
     judged_at = _parse_date(as_of, "--as-of")
+    try:
+        chosen_scope = parse_scope_option(scope or ())
+    except ScopeError as error:
+        fail(str(error))
     if fail_on_new and baseline is None:
         fail("--fail-on-new needs --baseline FILE (the findings.json to compare with)")
     input_paths = list(paths) if paths else [examples_dir()]
@@ -390,6 +406,7 @@ def audit(
         fail_on=Severity(fail_on.value),
         server=server,
         allow_incomplete=allow_incomplete,
+        scope=chosen_scope,
         requester=requester,
         reviewers=tuple(reviewer or ()),
     )

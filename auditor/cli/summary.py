@@ -80,9 +80,10 @@ def print_summary(
     suppressed = sum(1 for finding in report.findings if finding.suppressed)
     inventory = report.inventory
     say(
-        f"auditor {report.tool_version}: {report.verdict.value.upper()} (as of {report.as_of}, "
+        f"auditor {report.tool_version}: {printable(report.verdict_line)} (as of {report.as_of}, "
         f"fail on {report.fail_on.value})"
     )
+    say(f"scope: {printable(_scope_line(report))}")
     say(f"policy: {policy_line}")
     say(
         f"inputs: {len(inventory.inputs)} files, "
@@ -120,6 +121,15 @@ def print_summary(
             "the audit is INCOMPLETE: evidence a rule needed is missing (exit 2); "
             "see the errors below"
         )
+
+
+def _scope_line(report: Report) -> str:
+    scope = report.scope
+    servers = ", ".join(scope.servers[:8]) + (" ..." if len(scope.servers) > 8 else "")
+    shown = f": {servers}" if servers else ""
+    vdirs = ", ".join(scope.vdirs)
+    excluded = "".join(f"; {name} excluded ({why})" for name, why in scope.excluded[:3])
+    return f"{scope.servers_text()}{shown}; judged vdirs: {vdirs}{excluded}"
 
 
 def _finding_line(finding: Finding, shown: Paths, comparison: Comparison | None) -> str:

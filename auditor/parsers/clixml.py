@@ -47,8 +47,9 @@ prefix and without surrounding white space.
 A file with no partner application is a problem unless every object in it is of a known
 unrelated Exchange type (`Get-ExchangeServer` or `Get-AuthServer | Export-Clixml`, legitimate
 inputs that yield no record): an empty `<Objs/>` "holds no object", anything else "holds no
-partner application". `exchange_servers` reads the names and builds of `ExchangeServer` objects
-for whoever wants them.
+partner application". The top-level `ExchangeServer` objects of a `Get-ExchangeServer` export
+are read as `ExchangeServer` records (name, FQDN, roles, build): the evidence model
+(`auditor.scope`) learns from them which servers the organisation has.
 
 Each partner application's properties are handed to
 `auditor.parsers.properties.build_partner_application`, which normalises every format the same
@@ -69,6 +70,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from auditor.model import (
+    ExchangeServer,
     InputFormat,
     ParseResult,
     PartnerApplication,
@@ -177,15 +179,6 @@ class PSObject:
 
     def is_a(self, type_name: str) -> bool:
         return type_name in self.type_names
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangeServerInfo:
-    """Name and build of one `Get-ExchangeServer` object, as far as the export shows them."""
-
-    name: str
-    admin_display_version: str | None
-    line: int | None
 
 
 def decode_string(text: str) -> str:
@@ -595,7 +588,10 @@ def parse(raw: RawInput) -> ParseResult:
         if problem is not None:
             problems.append(problem)
     return ParseResult(
-        source=source, partner_applications=tuple(applications), problems=tuple(problems)
+        source=source,
+        partner_applications=tuple(applications),
+        problems=tuple(problems),
+        exchange_servers=_exchange_servers(raw, values),
     )
 
 
@@ -631,19 +627,53 @@ def _describe(value: Value) -> str:
     return f"a {type(value).__name__} value"
 
 
-def exchange_servers(raw: RawInput) -> tuple[ExchangeServerInfo, ...]:
-    """Name and `AdminDisplayVersion` of each top-level `ExchangeServer` object in a file."""
+def exchange_servers(raw: RawInput) -> tuple[ExchangeServer, ...]:
+    """The `ExchangeServer` records of a file (what `parse` reads into `exchange_servers`)."""
     values, _loaded, _problems = deserialize(raw)
-    servers: list[ExchangeServerInfo] = []
+    return _exchange_servers(raw, values)
+
+
+def _exchange_servers(raw: RawInput, values: Sequence[Value]) -> tuple[ExchangeServer, ...]:
+    """Each top-level `ExchangeServer` object: name, FQDN, client access and edge, build.
+
+    Roles come from `IsClientAccessServer` / `IsEdgeServer`, else from the `ServerRole` enum's
+    text (`Mailbox` serves clients from Exchange 2016 on, `Edge` never does); a server whose
+    export says neither keeps None (unknown).
+    """
+    servers: list[ExchangeServer] = []
     for obj in values:
         if not isinstance(obj, PSObject) or not obj.is_a(EXCHANGE_SERVER_TYPE):
             continue
         name = _text(obj.properties.get("Name")) or obj.to_string
         if not name:
             continue
-        version = obj.properties.get("AdminDisplayVersion")
-        servers.append(ExchangeServerInfo(name, _text(version), obj.line))
+        roles = (_text(obj.properties.get("ServerRole")) or "").replace(" ", "").split(",")
+        folded_roles = {role.casefold() for role in roles if role}
+        client_access = _flag(obj, "IsClientAccessServer")
+        if client_access is None and folded_roles:
+            client_access = not folded_roles.isdisjoint({"clientaccess", "mailbox"})
+        edge = _flag(obj, "IsEdgeServer")
+        if edge is None and folded_roles:
+            edge = "edge" in folded_roles
+        servers.append(
+            ExchangeServer(
+                name=name,
+                fqdn=_text(obj.properties.get("Fqdn")),
+                client_access=client_access,
+                edge=edge,
+                version=_text(obj.properties.get("AdminDisplayVersion")),
+                path=raw.path,
+                line=obj.line,
+            )
+        )
     return tuple(servers)
+
+
+def _flag(obj: PSObject, name: str) -> bool | None:
+    prop = obj.properties.get(name)
+    if prop is None or not isinstance(prop.value, bool):
+        return None
+    return prop.value
 
 
 def _text(prop: Property | None) -> str | None:

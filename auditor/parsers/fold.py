@@ -12,6 +12,8 @@
   source and the others listed in `also_in`, so findings are raised once. Records that disagree
   are all kept (each is judged) and every disagreement is one located problem naming both files
   and both values: the audit cannot say which export is right.
+- Servers: every `Get-ExchangeServer` export names servers; each name (compared ignoring case)
+  is one record, the first by path (results come in path order).
 - An audit that read nothing is not clean: when no partner application and no web.config was
   read, one problem says what was looked at.
 """
@@ -22,6 +24,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from auditor.model import (
+    ExchangeServer,
     Inventory,
     ParseResult,
     PartnerApplication,
@@ -32,7 +35,7 @@ from auditor.model import (
     WebConfig,
 )
 
-__all__ = ["fold"]
+__all__ = ["fold", "problem_order"]
 
 _SHOWN_FILES = 5
 
@@ -48,6 +51,7 @@ def fold(
     inputs: list[SourceFile] = []
     applications: list[PartnerApplication] = []
     web_configs: list[WebConfig] = []
+    servers: dict[str, ExchangeServer] = {}
     found_problems = list(problems)
     for result in results:
         if isinstance(result, Problem):
@@ -57,6 +61,8 @@ def fold(
         applications.extend(result.partner_applications)
         web_configs.extend(result.web_configs)
         found_problems.extend(result.problems)
+        for server in result.exchange_servers:
+            servers.setdefault(server.name.casefold(), server)
     merged, conflicts = _merge_copies(applications)
     found_problems.extend(conflicts)
     if not merged and not web_configs:
@@ -67,8 +73,9 @@ def fold(
         web_configs=tuple(
             sorted(web_configs, key=lambda config: (config.server, config.vdir, config.path))
         ),
-        problems=tuple(sorted(found_problems, key=_problem_order)),
+        problems=tuple(sorted(found_problems, key=problem_order)),
         skipped=tuple(sorted(set(skipped))),
+        exchange_servers=tuple(sorted(servers.values(), key=lambda server: server.name.casefold())),
     )
 
 
@@ -76,7 +83,8 @@ def _application_order(app: PartnerApplication) -> tuple[str, str, str, int]:
     return (app.application_identifier, app.server or "", app.source.path, app.source.line or 0)
 
 
-def _problem_order(problem: Problem) -> tuple[str, bool, int, str, str]:
+def problem_order(problem: Problem) -> tuple[str, bool, int, str, str]:
+    """The order of problems in every output: by place, then code and message."""
     return (
         problem.path,
         problem.line is not None,

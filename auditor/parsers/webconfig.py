@@ -159,6 +159,7 @@ def parse(raw: RawInput) -> ParseResult:
         app_settings=settings,
         oauth_profiles=_oauth_profiles(raw, settings, reader.hashes),
         has_bom=loaded.has_bom,
+        inherits_profiles=not reader.profiles_cut,
     )
     return ParseResult(source=source, web_configs=(config,), problems=tuple(problems))
 
@@ -195,6 +196,9 @@ class _SettingsReader:
         self.order: list[AppSetting] = []
         self.hashes: dict[str, str] = {}
         self.external_lines: dict[str, SourceLines] = {}
+        # A root-scope `<clear/>` or `<remove>` of the Profiles key: what a parent configuration
+        # sets for it no longer reaches this application.
+        self.profiles_cut = False
 
     def read(self, root: etree._Element) -> tuple[AppSetting, ...]:
         """Every surviving `add` of the root and `<location>` appSettings, in document order."""
@@ -282,8 +286,12 @@ class _SettingsReader:
             elif name == "remove":
                 removed = (element.get("key") or "").lower()
                 scope[:] = [setting for setting in scope if setting.key.lower() != removed]
+                if location is None and removed == _PROFILES_FOLDED:
+                    self.profiles_cut = True
             else:
                 scope.clear()
+                if location is None:
+                    self.profiles_cut = True
 
     def external(
         self, name: str, attribute: str, line: int | None
@@ -413,6 +421,9 @@ def _tag_text(lines: Sequence[str], first: int, last: int) -> str:
         return lines[first - 1].strip()[:RAW_LINE_LIMIT]
     joined = " ".join(text.strip() for text in lines[first - 1 : min(last, len(lines))])
     return joined[:RAW_LINE_LIMIT]
+
+
+_PROFILES_FOLDED = OAUTH_PROFILES_KEY.lower()
 
 
 def _effective_root(settings: tuple[AppSetting, ...]) -> dict[str, AppSetting]:

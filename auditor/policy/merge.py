@@ -135,6 +135,9 @@ class _MergeState:
     vdirs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     csv_list_separator: str | None = None
+    assess: tuple[str, ...] = ("partner-applications", "web-config")
+    assess_source: str | None = None
+    judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
     waivers: list[tuple[PolicyFile, int, dict[str, Any], str | None]] = field(default_factory=list)
 
     def apply(
@@ -196,6 +199,7 @@ class _MergeState:
                 self.lists[key] = tuple(document[key])
         if "csv_list_separator" in document:
             self.csv_list_separator = document["csv_list_separator"]
+        self._merge_scope(policy_file)
         for index, waiver in enumerate(document.get("waivers", [])):
             issue = lenient.get(index)
             why = None
@@ -208,6 +212,28 @@ class _MergeState:
                 if why is not None:
                     why = f"waivers[{index}].expires: {why}"
             self.waivers.append((policy_file, index, waiver, why))
+
+    def _merge_scope(self, policy_file: PolicyFile) -> None:
+        from auditor.layout import find_vdir
+
+        scope = policy_file.document.get("scope", {})
+        if "assess" in scope:
+            assess = tuple(sorted(scope["assess"]))
+            if assess != self.assess:
+                self.assess_source = source_name(policy_file)
+            self.assess = assess
+        if "web_config_vdirs" in scope:
+            vdirs: list[str] = []
+            for index, name in enumerate(scope["web_config_vdirs"]):
+                vdir = find_vdir(name)
+                if vdir is None:
+                    raise policy_file.error(
+                        f"{name!r} is not an Exchange vdir auditor knows (for example "
+                        "'Default Web Site/API', 'Default Web Site/EWS')",
+                        ("scope", "web_config_vdirs", index),
+                    )
+                vdirs.append(vdir.id)
+            self.judged_vdirs = tuple(vdirs)
 
     def _merge_applications(self, policy_file: PolicyFile) -> None:
         seen: dict[str, int] = {}
@@ -345,6 +371,9 @@ class _MergeState:
             ),
             forbidden_profiles_everywhere=lists.get("forbidden_profiles_everywhere", ()),
             csv_list_separator=self.csv_list_separator,
+            assess=self.assess,
+            assess_source=self.assess_source,
+            judged_vdirs=self.judged_vdirs,
             waivers=tuple(waivers),
             malformed_waivers=tuple(malformed),
             malformed_waiver_sources=tuple(malformed_sources),

@@ -43,6 +43,10 @@ def policy_as_yaml(policy: Policy) -> str:
         "app_only_profile_tokens": list(policy.app_only_profile_tokens),
         "vdirs": [_vdir_document(vdir) for vdir in policy.vdirs],
         "forbidden_profiles_everywhere": list(policy.forbidden_profiles_everywhere),
+        "scope": {
+            "assess": list(policy.assess),
+            "web_config_vdirs": list(policy.judged_vdirs),
+        },
         "csv_list_separator": policy.csv_list_separator,
         "waivers": [waiver.to_json() for waiver in policy.waivers],
     }

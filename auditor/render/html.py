@@ -39,6 +39,7 @@ from auditor.model import (
     ChangeKind,
     ChangeSet,
     Evidence,
+    EvidenceState,
     Finding,
     PartnerApplication,
     PermissionJudgement,
@@ -706,15 +707,16 @@ def _severity_list(findings: Sequence[Finding], threshold: Severity | None) -> s
 def _verdict(report: Report, context: _Context) -> Verdict:
     fail_on = report.fail_on
     failing = _severity_list(context.active, fail_on)
+    scope = report.scope.describe()
     if context.current is Current.INCOMPLETE:
         found = f"; in what could be read: {failing}" if failing else ""
-        current = f"Current configuration: INCOMPLETE (evidence missing{found})."
+        current = f"Current configuration: INCOMPLETE for {scope} (evidence missing{found})."
     elif context.current is Current.NON_COMPLIANT:
-        current = f"Current configuration: NON-COMPLIANT ({failing})."
+        current = f"Current configuration: NON-COMPLIANT for {scope} ({failing})."
     else:
         below = _severity_list(context.active, None)
         detail = f"{below} below {fail_on.value}" if below else "no findings"
-        current = f"Current configuration: PASS ({detail})."
+        current = f"Current configuration: PASS for {scope} ({detail})."
     if not report.change_sets:
         if context.active:
             rest = (
@@ -722,7 +724,8 @@ def _verdict(report: Report, context: _Context) -> Verdict:
                 " has a generated change (see what remains)."
             )
         else:
-            rest = " No change required."
+            within = " within the assessed scope" if report.scope.gaps_text() else ""
+            rest = f" No change required{within}."
         return Verdict(context.current, current + rest, change_required=False)
     where = _where(report.change_sets)
     fixes = (
@@ -1045,16 +1048,27 @@ def _grid(report: Report, context: _Context) -> Grid:
             continue
         deviating.setdefault(judgement.server, {})[judgement.vdir] = judgement
         deviating_vdirs[judgement.vdir] = None
-    columns = tuple(vdir for vdir in carrying if vdir in deviating_vdirs)
+    unread = _unread(report)
+    for server, vdir in unread:
+        deviating.setdefault(server, {})
+        deviating_vdirs[vdir] = None
+    columns = tuple(
+        dict.fromkeys((*(vdir for vdir in carrying if vdir in deviating_vdirs), *deviating_vdirs))
+    )
+    read = {(j.server, j.vdir) for j in judgements}
     rows = []
     for server in sorted(deviating):
         cells = []
         for vdir in columns:
             found = deviating[server].get(vdir)
-            if found is None:
+            if (server, vdir) in unread:
+                cells.append(GridCell((unread[server, vdir],), "unread", None))
+            elif found is not None:
+                cells.append(_cell(found, finding_of.get(found.subject)))
+            elif (server, vdir) in read:
                 cells.append(GridCell(("default",), "default", None))
             else:
-                cells.append(_cell(found, finding_of.get(found.subject)))
+                cells.append(GridCell(("not read",), "unread", None))
         rows.append(GridRow(server, tuple(cells)))
     all_servers = list(dict.fromkeys(j.server for j in judgements))
     clean = [server for server in all_servers if server not in deviating]
@@ -1069,6 +1083,18 @@ def _grid(report: Report, context: _Context) -> Grid:
         not_compared=not_compared,
         judged=len(judgements),
     )
+
+
+def _unread(report: Report) -> dict[tuple[str, str], str]:
+    """The judged vdirs of the scope's servers that were not assessed, with what a cell says
+    (`not read`, `not read (inherited)`): never a value auditor did not read."""
+    unread: dict[tuple[str, str], str] = {}
+    for item in report.scope.not_assessed:
+        if item.server is None or item.vdir is None:
+            continue
+        state = "" if item.state is EvidenceState.MISSING else f" ({item.state.value})"
+        unread[item.server, item.vdir] = f"not read{state}"
+    return unread
 
 
 def _plain(judgement: ProfilesJudgement) -> bool:

@@ -73,6 +73,8 @@ def findings_document(report: Report) -> dict[str, Any]:
         "fail_on": report.fail_on.value,
         "complete": report.complete,
         "verdict": report.verdict.value,
+        "verdict_line": report.verdict_line,
+        "scope": report.scope.to_json(),
         "policy": {
             "name": report.policy.name,
             "sha256": report.policy.sha256,

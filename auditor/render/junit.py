@@ -2,6 +2,10 @@
 
 A rule with no active finding is a passing case; every active finding a failing case; a waived
 finding a skipped case naming its waiver; a rule that could not be applied a skipped case.
+The audit's scope comes first: the suite's properties carry the verdict line, and each piece of
+evidence a complete audit needs is a case (`auditor.scope`): passing when it was read and
+assessed, failing when it is missing or was not assessed, skipped when it was left out of the
+scope on purpose.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import re
 
 from lxml import etree
 
-from auditor.model import Finding, Report
+from auditor.model import EvidenceState, ExpectedEvidence, Finding, Report
 
 # Characters XML 1.0 cannot carry at all; shown as \uXXXX so nothing is silently lost.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -47,12 +51,44 @@ def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
     return 1, 0
 
 
+def _evidence_case(suite: etree._Element, item: ExpectedEvidence) -> tuple[int, int]:
+    case = etree.SubElement(
+        suite, "testcase", classname="auditor.scope", name=xml_text(f"evidence {item.what}")
+    )
+    if item.state is EvidenceState.NOT_IN_SCOPE:
+        etree.SubElement(case, "skipped", message="not in the audit's scope")
+        return 0, 1
+    if not item.assessed:
+        failure = etree.SubElement(
+            case, "failure", message=xml_text(f"{item.state.value}: {item.note}"), type="scope"
+        )
+        failure.text = xml_text(f"expected at {item.path}")
+        return 1, 0
+    return 0, 0
+
+
 def render_junit(report: Report) -> str:
     """The JUnit XML document of one audit."""
     root = etree.Element("testsuites", name="auditor")
     suite_name = f"auditor policy {xml_text(report.policy.name)}"
     suite = etree.SubElement(root, "testsuite", name=suite_name)
+    properties = etree.SubElement(suite, "properties")
+    scope = report.scope
+    for name, value in (
+        ("verdict", report.verdict_line),
+        ("scope.servers_known", ", ".join(scope.servers)),
+        ("scope.servers_assessed", ", ".join(scope.servers_assessed)),
+        ("scope.classes_read", ", ".join(c.value for c in scope.classes_read)),
+        ("scope.classes_missing", ", ".join(c.value for c in scope.classes_missing)),
+        ("scope.not_in_scope", ", ".join(c.value for c in scope.narrowed)),
+    ):
+        etree.SubElement(properties, "property", name=name, value=xml_text(value))
     tests = failures = skipped = 0
+    for item in scope.expected:
+        failed, was_skipped = _evidence_case(suite, item)
+        tests += 1
+        failures += failed
+        skipped += was_skipped
     by_rule: dict[str, list[Finding]] = {}
     for finding in report.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding)

@@ -177,11 +177,31 @@ def profiles_line(judgement: ProfilesJudgement) -> str | None:
     return f"- {where}: " + "; ".join(parts)
 
 
+def scope_lines(report: Report) -> list[str]:
+    """The verdict with its scope, and every piece of evidence not assessed."""
+    scope = report.scope
+    lines = [
+        f"**{md_cell(report.verdict_line)}**",
+        "",
+        f"- {md_cell(scope.servers_text())}: "
+        + (", ".join(md_cell(server) for server in scope.servers) or "none"),
+        f"- judged vdirs: {', '.join(md_cell(vdir) for vdir in scope.vdirs)}",
+    ]
+    lines += [f"- excluded: {md_cell(name)} ({md_cell(why)})" for name, why in scope.excluded]
+    for item in scope.not_assessed:
+        lines.append(
+            f"- not assessed: {md_cell(item.what)}, {item.state.value} "
+            f"(`{md_cell(item.path)}`): {md_cell(item.note)}"
+        )
+    return [*lines, ""]
+
+
 def render_markdown(report: Report) -> str:
     """The Markdown summary of one audit."""
     lines = [
         f"# auditor: {report.verdict.value.upper()}",
         "",
+        *scope_lines(report),
         *proposed_change(report),
         *_overview(report),
         *_judgement_lines(report),

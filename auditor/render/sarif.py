@@ -159,6 +159,8 @@ def render_sarif(report: Report) -> str:
                     "asOf": report.as_of.isoformat(),
                     "changeId": report.change_id,
                     "verdict": report.verdict.value,
+                    "verdictLine": report.verdict_line,
+                    "scope": report.scope.to_json(),
                     "policy": {"name": report.policy.name, "sha256": report.policy.sha256},
                 },
             }

@@ -17,7 +17,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auditor.model import Finding, Inventory, Judgements, NotApplied, Policy, RuleId
+from auditor.model import (
+    EvidenceClass,
+    Finding,
+    Inventory,
+    Judgements,
+    NotApplied,
+    Policy,
+    RuleId,
+    Scope,
+)
 from auditor.rules import evidence, fleet, partner_apps, waivers, web_config
 from auditor.rules.context import RuleContext
 
@@ -30,6 +39,12 @@ class Needs(StrEnum):
     WEB_CONFIGS = "web-configs"
     SEVERAL_SERVERS = "several-servers"
 
+
+_EVIDENCE_CLASS = {
+    Needs.PARTNER_APPLICATIONS: EvidenceClass.PARTNER_APPLICATIONS,
+    Needs.WEB_CONFIGS: EvidenceClass.WEB_CONFIG,
+    Needs.SEVERAL_SERVERS: EvidenceClass.WEB_CONFIG,
+}
 
 _NOT_APPLIED_REASON = {
     Needs.PARTNER_APPLICATIONS: "no partner application was read (no usable export given)",
@@ -89,11 +104,13 @@ def evaluate(
     *,
     as_of: datetime.date,
     allow_incomplete: bool = False,
+    scope: Scope | None = None,
 ) -> Evaluation:
     """Run every enabled rule that has input, apply the waivers in force on `as_of`, order.
 
     `allow_incomplete` only decides `Evaluation.complete`: no rule is ever evaluated on
-    incomplete evidence, and EV001/EV002 findings are produced either way.
+    incomplete evidence, and EV001/EV002 findings are produced either way. A rule whose
+    evidence class the `scope` leaves out is not applied, and says so.
     """
     context = RuleContext.build(inventory, policy, as_of)
     findings: list[Finding] = []
@@ -101,6 +118,12 @@ def evaluate(
     for rule in RULES:
         if not policy.rule(rule.id).enabled:
             not_applied.append(NotApplied(rule.id, "disabled by the policy"))
+            continue
+        evidence_class = _EVIDENCE_CLASS.get(rule.needs)
+        if scope is not None and evidence_class is not None and evidence_class in scope.narrowed:
+            by = f" ({scope.narrowed_by})" if scope.narrowed_by else ""
+            reason = f"{evidence_class.label} are not in the audit's scope{by}"
+            not_applied.append(NotApplied(rule.id, reason))
             continue
         missing = _missing_input(rule.needs, inventory)
         if missing is not None:

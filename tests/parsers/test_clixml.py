@@ -89,8 +89,8 @@ def test_exchange_server_export_is_not_a_problem() -> None:
 
     assert result.partner_applications == ()
     assert result.problems == ()
-    (server,) = clixml.exchange_servers(raw)
-    assert (server.name, server.admin_display_version) == ("MBX1", "Version 15.1 (Build 1591.10)")
+    (server,) = result.exchange_servers
+    assert (server.name, server.version) == ("MBX1", "Version 15.1 (Build 1591.10)")
 
 
 def test_object_without_identifier_is_skipped_with_a_problem() -> None:

@@ -74,12 +74,18 @@ CASES = [
 ]
 
 
-def _audit(target: Path, out: Path) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(app, ["audit", str(target), "--out", str(out), "--as-of", AS_OF])
+def _audit(target: Path, out: Path, scope: str) -> tuple[int, dict[str, Any]]:
+    """Audit one kind of evidence, the other left out of the scope on purpose."""
+    arguments = ["audit", str(target), "--out", str(out), "--as-of", AS_OF, "--scope", scope]
+    result = CliRunner().invoke(app, arguments)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     return result.exit_code, findings
+
+
+def _scope_of(case_input: str) -> str:
+    return "web-config" if case_input.startswith("webconfig/") else "partner-applications"
 
 
 def _input(case_input: str, tmp_path: Path) -> Path:
@@ -97,7 +103,7 @@ def _input(case_input: str, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.input)
 def test_audit_reports_the_evidence(case: Case, tmp_path: Path) -> None:
     target = _input(case.input, tmp_path)
-    exit_code, findings = _audit(target, tmp_path / "package")
+    exit_code, findings = _audit(target, tmp_path / "package", _scope_of(case.input))
 
     assert exit_code == case.exit_code
     found = set()
@@ -112,7 +118,7 @@ def test_audit_reports_the_evidence(case: Case, tmp_path: Path) -> None:
 def test_add_without_value_is_the_empty_string(tmp_path: Path) -> None:
     """The last add of Profiles has no value: .NET reads "", so V1S2SAppOnly is not enabled."""
     target = _input("webconfig/cases/add-without-value", tmp_path)
-    exit_code, findings = _audit(target, tmp_path / "package")
+    exit_code, findings = _audit(target, tmp_path / "package", "web-config")
 
     assert exit_code == 0
     rules = {finding["rule_id"] for finding in findings["findings"]}

@@ -38,7 +38,12 @@ def build_fleet(root: Path, e19: Path, servers: int, changed: Collection[int]) -
     """The fleet under `root`; unchanged files are hard links to the corpus (never written)."""
     for index in range(1, servers + 1):
         target = root / server_name(index)
-        shutil.copytree(e19, target, copy_function=_link_or_copy)
+        # The web.configs and the partner-application export only: the corpus's hybrid-trust
+        # exports and its Get-ExchangeServer (which names the lab's own server) are not a fleet's.
+        shutil.copytree(e19 / "IIS", target / "IIS", copy_function=_link_or_copy)
+        _link_or_copy(
+            str(e19 / "GetPartnerApplication.xml"), str(target / "GetPartnerApplication.xml")
+        )
         if index in changed:
             rest = target / REST_FILE
             text = rest.read_bytes()

@@ -60,6 +60,7 @@ from auditor.model import (
     WebConfig,
     WebConfigChange,
 )
+from auditor.scope import assess_scope
 
 AS_OF = date(2025, 6, 30)
 CHANGE_ID = "CHG0042137"
@@ -521,8 +522,10 @@ def with_judgements(report: Report) -> Report:
         for change_set in report.change_sets
         for change in change_set.web_configs
     }
+    scope, _ = assess_scope(report.inventory, report.policy)
     return dataclasses.replace(
         report,
+        scope=scope,
         judgements=Judgements(
             applications=tuple(
                 judge_application(

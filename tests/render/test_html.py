@@ -291,41 +291,49 @@ def _first_screen(html: str) -> str:
     [
         (
             lambda r: r,
-            "Current configuration: NON-COMPLIANT (2 critical, 2 high). The proposed change"
+            "Current configuration: NON-COMPLIANT for partner applications and web.config of 2 of 2"
+            " servers (2 critical, 2 high). The proposed change"
             " fixes 4 of 5 findings on 1 server and the organisation. Expected after the"
             " change: PASS.",
         ),
         (
             lambda r: dataclasses.replace(r, fail_on=Severity.CRITICAL),
-            "Current configuration: NON-COMPLIANT (2 critical). The proposed change fixes 4 of"
+            "Current configuration: NON-COMPLIANT for partner applications and web.config of 2 of 2"
+            " servers (2 critical). The proposed change fixes 4 of"
             " 5 findings on 1 server and the organisation. Expected after the change: PASS.",
         ),
         (
             lambda r: _with_findings(r, {"WC001"}),
-            "Current configuration: NON-COMPLIANT (1 high). The proposed change fixes 1 of 1"
+            "Current configuration: NON-COMPLIANT for partner applications and web.config of 2 of 2"
+            " servers (1 high). The proposed change fixes 1 of 1"
             " finding on 1 server. Expected after the change: PASS.",
         ),
         (
             lambda r: _with_findings(r, {"PA002", "FL001"}),
-            "Current configuration: NON-COMPLIANT (1 high). The proposed change fixes 1 of 2"
+            "Current configuration: NON-COMPLIANT for partner applications and web.config of 2 of 2"
+            " servers (1 high). The proposed change fixes 1 of 2"
             " findings on the organisation. Expected after the change: PASS.",
         ),
         (
             lambda r: _with_findings(r, {"FL001"}),
-            "Current configuration: PASS (1 medium below high). No change is proposed: none of"
+            "Current configuration: PASS for partner applications and web.config of 2 of 2"
+            " servers (1 medium below high). No change is proposed: none of"
             " the 1 finding has a generated change (see what remains).",
         ),
         (
             lambda r: _with_findings(r, set()),
-            "Current configuration: PASS (no findings). No change required.",
+            "Current configuration: PASS for partner applications and web.config of 2 of 2"
+            " servers (no findings). No change required.",
         ),
         (
             lambda r: dataclasses.replace(_with_findings(r, {"FL001"}), complete=False),
-            "Current configuration: INCOMPLETE (evidence missing). No change is proposed",
+            "Current configuration: INCOMPLETE for partner applications and web.config of 2 of 2"
+            " servers (evidence missing). No change is proposed",
         ),
         (
             lambda r: dataclasses.replace(r, complete=False),
-            "Current configuration: INCOMPLETE (evidence missing; in what could be read:"
+            "Current configuration: INCOMPLETE for partner applications and web.config of 2 of 2"
+            " servers (evidence missing; in what could be read:"
             " 2 critical, 2 high). The proposed change fixes 4 of 5 findings on 1 server and the"
             " organisation. Expected after the change: INCOMPLETE until the missing evidence is"
             " supplied.",

@@ -1,0 +1,391 @@
+"""The evidence model: what a complete audit of the organisation needs, and what was given.
+
+`assess_scope(inventory, policy, ...)` runs between the parse and the rules. It decides once:
+
+- which servers exist: every `Get-ExchangeServer` export, plus every server the folder layout
+  names (a web.config's server). A server the layout names that the export does not list is a
+  problem (the evidence may come from two organisations). Edge Transport servers, and servers
+  whose export says they have no Client Access role, hold no client vdir and are excluded;
+- which evidence each evidence class needs: the partner-application export for the PA rules;
+  for every Client Access server, the web.config of each vdir the policy judges
+  (`scope.web_config_vdirs`, by default `Default Web Site/API`) for the WC and FL rules;
+- what became of each: read, missing, not read (refused or unreadable: EV002 says why),
+  inherited (the judged setting is absent from the file, so .NET takes it from a parent
+  configuration), or not in scope (left out on purpose with `--scope` or the policy's
+  `scope.assess`).
+
+Evidence in scope that was not assessed becomes an INCOMPLETE_EVIDENCE problem naming the server
+and the file or export (rule EV001, exit 2): the verdict is never a quiet PASS over what
+happened to be given.
+
+Inheritance. .NET merges appSettings down the virtual path: machine.config, the Framework's root
+web.config, the site root's web.config (`Default Web Site`: `%SystemDrive%\\inetpub\\wwwroot`),
+then the application's own. When a judged front-end web.config has no `OAuthHttpModule.Profiles`
+of its own and does not cut inheritance (`<clear/>`, `<remove>` of the key), the value comes from
+the parent: when the same server's `Default Web Site` web.config was given and sets the key, that
+value is the effective one and is judged (the record names the parent); otherwise the setting is
+not assessed. auditor does not read machine.config or the Framework's root web.config, so a
+value no given file sets stays not assessed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from auditor.layout import FRONT_END_SITE, find_vdir
+from auditor.model import (
+    EvidenceClass,
+    EvidenceState,
+    ExpectedEvidence,
+    Inventory,
+    Policy,
+    Problem,
+    ProblemCode,
+    Scope,
+    Severity,
+    WebConfig,
+)
+from auditor.parsers.fold import problem_order
+from auditor.parsers.webconfig import UNKNOWN as UNKNOWN_SERVER
+
+__all__ = ["ScopeError", "assess_scope", "parse_scope_option"]
+
+PARTNER_EXPORT_NAME = "PartnerApplication.xml"
+SERVER_EXPORT_NAME = "ExchangeServer.xml"
+
+
+class ScopeError(ValueError):
+    """A `--scope` value auditor does not know."""
+
+
+def parse_scope_option(values: Sequence[str]) -> tuple[EvidenceClass, ...]:
+    """The evidence classes `--scope` names (each once, in catalogue order)."""
+    chosen: set[EvidenceClass] = set()
+    for value in values:
+        for part in value.split(","):
+            name = part.strip()
+            try:
+                chosen.add(EvidenceClass(name))
+            except ValueError:
+                known = ", ".join(c.value for c in EvidenceClass)
+                raise ScopeError(f"--scope {name!r} is not an evidence class ({known})") from None
+    return tuple(c for c in EvidenceClass if c in chosen)
+
+
+def assess_scope(
+    inventory: Inventory,
+    policy: Policy,
+    *,
+    chosen: Sequence[EvidenceClass] = (),
+) -> tuple[Scope, Inventory]:
+    """The audit's scope, and the inventory with inherited values resolved and every gap in
+    scope added as a problem.
+
+    `chosen` is the `--scope` of the command line (empty: the policy's `scope.assess`).
+    """
+    narrowed_by: str | None
+    if chosen:
+        classes = tuple(chosen)
+        narrowed_by = "--scope " + ",".join(c.value for c in classes)
+    else:
+        classes = tuple(c for c in EvidenceClass if c.value in policy.assess)
+        narrowed_by = f"policy {policy.assess_source}" if policy.assess_source else None
+    narrowed = tuple(c for c in EvidenceClass if c not in classes)
+    if not narrowed:
+        narrowed_by = None
+    servers = _Servers(inventory)
+    problems = list(servers.problems)
+    configs = list(inventory.web_configs)
+    expected: list[ExpectedEvidence] = []
+    partners_in_scope = EvidenceClass.PARTNER_APPLICATIONS in classes
+    expected.append(_partner_export(inventory, in_scope=partners_in_scope))
+    web_in_scope = EvidenceClass.WEB_CONFIG in classes
+    vdirs = tuple(policy.judged_vdirs)
+    if not servers.client_access:
+        expected.append(
+            ExpectedEvidence(
+                EvidenceClass.WEB_CONFIG,
+                None,
+                None,
+                EvidenceState.MISSING if web_in_scope else EvidenceState.NOT_IN_SCOPE,
+                SERVER_EXPORT_NAME,
+                "no server is known: give the Get-ExchangeServer export "
+                "(`auditor collect` writes it) and every server's web.config files",
+            )
+        )
+    for server in servers.client_access:
+        for vdir in vdirs:
+            item, resolved = _web_config(
+                server, vdir, configs, inventory, servers, in_scope=web_in_scope
+            )
+            expected.append(item)
+            if resolved is not None:
+                configs[configs.index(resolved[0])] = resolved[1]
+    # An audit that read nothing already has one problem saying so (the fold's): one line, not
+    # one per piece of evidence it lacks.
+    read_anything = bool(inventory.partner_applications or inventory.web_configs)
+    for item in expected if read_anything else ():
+        problem = _gap_problem(item)
+        if problem is not None:
+            problems.append(problem)
+    scope = Scope(
+        classes=classes,
+        narrowed=narrowed,
+        narrowed_by=narrowed_by,
+        servers=servers.client_access,
+        servers_from=servers.sources,
+        excluded=servers.excluded,
+        vdirs=vdirs,
+        expected=tuple(expected),
+    )
+    if problems or configs != list(inventory.web_configs):
+        inventory = dataclasses.replace(
+            inventory,
+            web_configs=tuple(configs),
+            problems=tuple(sorted((*inventory.problems, *problems), key=problem_order)),
+        )
+    return scope, inventory
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+def server_key(name: str) -> str:
+    """Names of one server compared: the first DNS label, ignoring case (`EX01.contoso.com`
+    and `ex01` are one server)."""
+    return name.split(".", 1)[0].casefold()
+
+
+class _Servers:
+    """The organisation's servers, from the Get-ExchangeServer exports and the folder layout."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.problems: list[Problem] = []
+        exported = {server_key(server.name): server for server in inventory.exchange_servers}
+        for server in inventory.exchange_servers:
+            if server.fqdn:
+                exported.setdefault(server_key(server.fqdn), server)
+        from_layout: dict[str, str] = {}
+        for config in inventory.web_configs:
+            if config.server and config.server != UNKNOWN_SERVER:
+                from_layout.setdefault(server_key(config.server), config.server)
+        sources: list[str] = []
+        if inventory.exchange_servers:
+            sources.append("the Get-ExchangeServer export")
+        if from_layout and not inventory.exchange_servers:
+            sources.append("the folder layout")
+        self.sources = tuple(sources)
+        names: dict[str, str] = {}
+        excluded: list[tuple[str, str]] = []
+        for server in inventory.exchange_servers:
+            if server.edge:
+                excluded.append((server.name, "Edge Transport server: no client vdirs"))
+            elif server.client_access is False:
+                excluded.append((server.name, "no Client Access role"))
+            else:
+                names.setdefault(server_key(server.name), server.name)
+        for key, name in from_layout.items():
+            if key in names:
+                continue
+            if inventory.exchange_servers and key not in exported:
+                listed = ", ".join(server.name for server in inventory.exchange_servers[:5])
+                path = next(c.path for c in inventory.web_configs if server_key(c.server) == key)
+                self.problems.append(
+                    Problem(
+                        ProblemCode.INCOMPLETE_EVIDENCE,
+                        f"server {name} (named by the folder layout) is not among the servers of "
+                        f"the Get-ExchangeServer export ({listed}): the exports may come from "
+                        "different organisations; collect every server's files with the same "
+                        "`auditor collect` run, or name the folder after the server",
+                        path,
+                        None,
+                        Severity.HIGH,
+                        f"server:{name}",
+                    )
+                )
+                continue
+            if key not in exported:
+                names.setdefault(key, name)
+        # Layout names win for display (they are the folders and files a reader opens).
+        for key in list(names):
+            if key in from_layout:
+                names[key] = from_layout[key]
+        self.client_access = tuple(sorted(names.values(), key=str.casefold))
+        self.excluded = tuple(sorted(excluded))
+        self.folder_of: dict[str, str] = {}
+        for config in inventory.web_configs:
+            prefix = _server_folder(config)
+            if prefix is not None:
+                self.folder_of.setdefault(server_key(config.server), prefix)
+
+    def expected_path(self, server: str, relative: str) -> str:
+        """Where the collection layout puts `relative` for `server`, beside the other servers'
+        folders when they share a parent."""
+        folder = self.folder_of.get(server_key(server))
+        if folder is None:
+            parents = {prefix.rpartition("/")[0] for prefix in self.folder_of.values()}
+            parent = parents.pop() if len(parents) == 1 else ""
+            folder = f"{parent}/{server}" if parent else server
+        return f"{folder}/{relative}"
+
+
+def _server_folder(config: WebConfig) -> str | None:
+    """The display path of the server folder a web.config sits in, when the path shows it."""
+    parts = config.path.split("/")
+    for index, part in enumerate(parts):
+        if server_key(part) == server_key(config.server):
+            return "/".join(parts[: index + 1])
+    return None
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+
+def _partner_export(inventory: Inventory, *, in_scope: bool) -> ExpectedEvidence:
+    if not in_scope:
+        return ExpectedEvidence(
+            EvidenceClass.PARTNER_APPLICATIONS,
+            None,
+            None,
+            EvidenceState.NOT_IN_SCOPE,
+            PARTNER_EXPORT_NAME,
+        )
+    if inventory.partner_applications:
+        paths = sorted({app.source.path for app in inventory.partner_applications})
+        return ExpectedEvidence(
+            EvidenceClass.PARTNER_APPLICATIONS,
+            None,
+            None,
+            EvidenceState.READ,
+            paths[0],
+            f"{len(inventory.partner_applications)} partner application(s) from "
+            f"{len(paths)} export(s)",
+        )
+    return ExpectedEvidence(
+        EvidenceClass.PARTNER_APPLICATIONS,
+        None,
+        None,
+        EvidenceState.MISSING,
+        PARTNER_EXPORT_NAME,
+        "no Get-PartnerApplication export was read",
+    )
+
+
+def _web_config(
+    server: str,
+    vdir_id: str,
+    configs: Sequence[WebConfig],
+    inventory: Inventory,
+    servers: _Servers,
+    *,
+    in_scope: bool,
+) -> tuple[ExpectedEvidence, tuple[WebConfig, WebConfig] | None]:
+    """The expected web.config of one vdir of one server, and the record with its inherited
+    value resolved (old, new) when the parent configuration supplies it."""
+    vdir = find_vdir(vdir_id)
+    relative = vdir.install_path.replace("\\", "/") if vdir and vdir.install_path else "web.config"
+    key = server_key(server)
+    found = [
+        config
+        for config in configs
+        if server_key(config.server) == key and config.vdir.casefold() == vdir_id.casefold()
+    ]
+
+    def item(state: EvidenceState, path: str, note: str = "") -> ExpectedEvidence:
+        if not in_scope:
+            state = EvidenceState.NOT_IN_SCOPE
+        return ExpectedEvidence(EvidenceClass.WEB_CONFIG, server, vdir_id, state, path, note)
+
+    if not found:
+        expected = servers.expected_path(server, relative)
+        if _refused(inventory, server, relative):
+            return item(EvidenceState.NOT_READ, expected, "given, but not read (see EV002)"), None
+        return item(EvidenceState.MISSING, expected, "not given"), None
+    config = found[-1]
+    if config.oauth_profiles is not None:
+        return item(EvidenceState.READ, config.path), None
+    if not config.inherits_profiles:
+        note = "no OAuthHttpModule.Profiles: the file clears what a parent sets"
+        return item(EvidenceState.READ, config.path, note), None
+    parent = _parent(config, configs)
+    if parent is not None and parent.oauth_profiles is not None:
+        resolved = dataclasses.replace(
+            config, oauth_profiles=parent.oauth_profiles, inherited_from=parent.path
+        )
+        note = f"OAuthHttpModule.Profiles inherited from {parent.path}"
+        return item(EvidenceState.READ, config.path, note), (config, resolved)
+    if parent is not None and not parent.inherits_profiles:
+        note = f"no OAuthHttpModule.Profiles in it or in {parent.path}, which clears inheritance"
+        return item(EvidenceState.READ, config.path, note), None
+    if parent is not None:
+        why = (
+            f"neither it nor its parent {parent.path} sets OAuthHttpModule.Profiles: the value "
+            "comes from the .NET Framework's root web.config or machine.config, which auditor "
+            "does not read"
+        )
+    else:
+        site_root = servers.expected_path(server, "inetpub/wwwroot/web.config")
+        why = (
+            "it does not set OAuthHttpModule.Profiles, so .NET takes the value from a parent "
+            f"configuration that was not given: give the {FRONT_END_SITE} root web.config "
+            f"(%SystemDrive%\\inetpub\\wwwroot\\web.config) as {site_root}, as "
+            "`auditor collect` copies it"
+        )
+    return item(EvidenceState.INHERITED, config.path, why), None
+
+
+def _parent(config: WebConfig, configs: Sequence[WebConfig]) -> WebConfig | None:
+    """The given site-root web.config of the same server, for a front-end vdir."""
+    vdir = find_vdir(config.vdir)
+    if vdir is None or vdir.site != FRONT_END_SITE or vdir.id == FRONT_END_SITE:
+        return None
+    key = server_key(config.server)
+    for candidate in configs:
+        if server_key(candidate.server) == key and candidate.vdir == FRONT_END_SITE:
+            return candidate
+    return None
+
+
+def _refused(inventory: Inventory, server: str, relative: str) -> bool:
+    """True when a problem names a file at the expected place (given but unreadable)."""
+    key = server_key(server)
+    tail = relative.casefold()
+    for problem in inventory.problems:
+        folded = problem.path.casefold()
+        if folded.endswith(tail) and f"/{key}/" in f"/{folded}":
+            return True
+    return False
+
+
+def _gap_problem(item: ExpectedEvidence) -> Problem | None:
+    if item.state in (EvidenceState.READ, EvidenceState.NOT_IN_SCOPE, EvidenceState.NOT_READ):
+        return None
+    if item.evidence_class is EvidenceClass.PARTNER_APPLICATIONS:
+        message = (
+            "missing: no Get-PartnerApplication export was given, so the partner-application "
+            "rules (PA001-PA005) were not assessed; export it with `Get-PartnerApplication | "
+            "Export-Clixml -Depth 4 -Path PartnerApplication.xml` (`auditor collect` does), or "
+            "narrow the audit on purpose with --scope web-config"
+        )
+        subject = "evidence:partner-applications"
+    elif item.server is None:
+        message = (
+            "missing: no server is known (no Get-ExchangeServer export and no web.config in a "
+            "server folder), so no web.config was assessed; give the files `auditor collect` "
+            "writes, or narrow the audit on purpose with --scope partner-applications"
+        )
+        subject = "evidence:web-config"
+    elif item.state is EvidenceState.MISSING:
+        message = (
+            f"missing: the {item.vdir} web.config of server {item.server} was not given, so "
+            f"that server was not assessed; copy it from the server (`auditor collect` does) "
+            "or narrow the audit on purpose with --scope partner-applications"
+        )
+        subject = f"web-config:{item.server}:{item.vdir}"
+    else:
+        message = f"not assessed: {item.note}"
+        subject = f"web-config:{item.server}:{item.vdir}"
+    return Problem(
+        ProblemCode.INCOMPLETE_EVIDENCE, message, item.path, None, Severity.HIGH, subject
+    )

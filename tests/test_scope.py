@@ -1,0 +1,332 @@
+"""A verdict names its scope: what a complete audit needs, and never PASS on what was not assessed.
+
+Each case is one of the ways an audit used to end in a quiet PASS, rebuilt from the project's own
+fixtures (the bundled example, made clean) and run through the command line as a user runs it.
+Every output of the package must carry the same scope as the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.resources import examples_dir
+
+AS_OF = "2026-11-26"
+runner = CliRunner()
+
+_SERVER_OBJECT = """  <Obj RefId="{ref}">
+    <TN RefId="{ref}">
+      <T>Microsoft.Exchange.Data.Directory.Management.ExchangeServer</T>
+      <T>System.Object</T>
+    </TN>
+    <ToString>{name}</ToString>
+    <Props>
+      <S N="Name">{name}</S>
+      <S N="Fqdn">{name}.fabrikam.lab</S>
+      <B N="IsClientAccessServer">{client_access}</B>
+      <B N="IsEdgeServer">{edge}</B>
+    </Props>
+  </Obj>
+"""
+
+
+def exchange_server_export(*servers: tuple[str, bool, bool]) -> str:
+    """A `Get-ExchangeServer | Export-Clixml` of the named servers (name, client access, edge)."""
+    objects = "".join(
+        _SERVER_OBJECT.format(
+            ref=index, name=name, client_access=str(cas).lower(), edge=str(edge).lower()
+        )
+        for index, (name, cas, edge) in enumerate(servers)
+    )
+    return (
+        '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">\n'
+        f"{objects}</Objs>\n"
+    )
+
+
+def clean_example(root: Path) -> Path:
+    """The bundled example with the recipe undone: no finding anywhere."""
+    evidence = root / "evidence"
+    shutil.copytree(examples_dir(), evidence)
+    for rest in evidence.glob("*/FrontEnd/HttpProxy/Rest/web.config"):
+        text = rest.read_bytes().replace(b"|V1S2SAppOnly", b"").replace(b"| V1S2SAppOnly", b"")
+        rest.write_bytes(text)
+    export = evidence / "EX01" / "PartnerApplication.xml"
+    data = export.read_bytes()
+    encoding = "utf-16" if data.startswith(b"\xff\xfe") else "utf-8-sig"
+    tree = etree.fromstring(data.decode(encoding).encode("utf-8"))
+    for prop in tree.iter("{*}Obj"):
+        if prop.get("N") == "AppOnlyPermissions":
+            parent = prop.getparent()
+            assert parent is not None
+            nil = etree.Element("{http://schemas.microsoft.com/powershell/2004/04}Nil")
+            nil.set("N", "AppOnlyPermissions")
+            parent.replace(prop, nil)
+    export.write_bytes(etree.tostring(tree, xml_declaration=False, encoding="utf-8"))
+    return evidence
+
+
+def audit(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "--as-of", AS_OF, "--change-id", "CHG-1", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def package_texts(out: Path) -> dict[str, str]:
+    names = ("summary.md", "findings.json", "findings.sarif", "junit.xml", "report.html")
+    return {name: (out / name).read_text(encoding="utf-8") for name in names}
+
+
+@pytest.fixture
+def evidence(tmp_path: Path) -> Path:
+    return clean_example(tmp_path)
+
+
+def test_the_clean_example_passes_with_its_whole_scope(evidence: Path, tmp_path: Path) -> None:
+    code, output = audit(str(evidence), "--out", str(tmp_path / "out"))
+
+    assert code == 0, output
+    line = "PASS for partner applications and web.config of 2 of 2 servers"
+    assert line in output.replace("\n    ", " ")
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    scope = document["scope"]
+    assert scope["servers_known"] == ["EX01", "EX02"] == scope["servers_assessed"]
+    assert scope["classes_read"] == ["partner-applications", "web-config"]
+    assert scope["classes_missing"] == []
+    assert [(e["server"], e["vdir"], e["state"]) for e in scope["evidence"]] == [
+        (None, None, "read"),
+        ("EX01", "Default Web Site/API", "read"),
+        ("EX02", "Default Web Site/API", "read"),
+    ]
+    assert document["verdict_line"] == line
+
+
+def test_a_missing_partner_export_is_incomplete_not_pass(evidence: Path) -> None:
+    (evidence / "EX01" / "PartnerApplication.xml").unlink()
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 2, output
+    assert "INCOMPLETE for web.config of 2 of 2 servers" in output.replace("\n    ", " ")
+    assert "error: " in output and "missing: no Get-PartnerApplication export" in output
+    assert "PASS" not in output
+
+
+def test_narrowing_the_scope_on_purpose_says_so_in_every_output(
+    evidence: Path, tmp_path: Path
+) -> None:
+    (evidence / "EX01" / "PartnerApplication.xml").unlink()
+    out = tmp_path / "out"
+
+    code, output = audit(str(evidence), "--scope", "web-config", "--out", str(out))
+
+    assert code == 0, output
+    line = (
+        "PASS for web.config of 2 of 2 servers; partner applications not assessed "
+        "(--scope web-config)"
+    )
+    assert line in output.replace("\n    ", " ")
+    texts = package_texts(out)
+    assert line in texts["summary.md"]
+    assert json.loads(texts["findings.json"])["verdict_line"] == line
+    sarif = json.loads(texts["findings.sarif"])
+    assert sarif["runs"][0]["properties"]["verdictLine"] == line
+    junit = etree.fromstring(texts["junit.xml"].encode("utf-8"))
+    assert junit.find(".//property[@name='verdict']").get("value") == line  # type: ignore[union-attr]
+    assert "partner applications (--scope web-config)" in texts["report.html"]
+    assert (
+        "PASS for web.config of 2 of 2 servers; partner applications not assessed"
+        in (texts["report.html"])
+    )
+    # the PA rules are not applied, and say why
+    rules = json.loads(texts["findings.json"])["rules_not_applied"]
+    assert {item["rule_id"] for item in rules} >= {"PA001", "PA002", "PA003", "PA004", "PA005"}
+
+
+def test_a_server_of_the_export_without_files_is_named(evidence: Path) -> None:
+    shutil.rmtree(evidence / "EX02")
+    (evidence / "EX01" / "ExchangeServer.xml").write_text(
+        exchange_server_export(("EX01", True, False), ("EX02", True, False)), encoding="utf-8"
+    )
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 2, output
+    flat = output.replace("\n    ", " ")
+    assert "INCOMPLETE for partner applications and web.config of 1 of 2 servers" in flat
+    assert "error: " in output
+    assert "EX02/FrontEnd/HttpProxy/Rest/web.config: missing: the Default Web Site/API" in flat
+
+
+def test_edge_servers_are_not_expected_to_hold_client_vdirs(evidence: Path) -> None:
+    (evidence / "EX01" / "ExchangeServer.xml").write_text(
+        exchange_server_export(
+            ("EX01", True, False), ("EX02", True, False), ("EDGE1", False, True)
+        ),
+        encoding="utf-8",
+    )
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 0, output
+    flat = output.replace("\n    ", " ")
+    assert "web.config of 2 of 2 servers" in flat
+    assert "EDGE1 excluded (Edge Transport server" in flat
+
+
+def test_a_folder_server_the_export_does_not_list_is_a_problem(evidence: Path) -> None:
+    (evidence / "EX01" / "ExchangeServer.xml").write_text(
+        exchange_server_export(("EX01", True, False)), encoding="utf-8"
+    )
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 2, output
+    assert "server EX02 (named by the folder layout) is not among the servers" in (
+        output.replace("\n    ", " ")
+    )
+
+
+def test_a_missing_rest_web_config_is_not_read_in_the_grid(evidence: Path, tmp_path: Path) -> None:
+    rest = evidence / "EX02" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    rest.unlink()
+    # a deviation on EX01 puts EX02 in the grid's columns too
+    ex01 = evidence / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    ex01.write_bytes(ex01.read_bytes().replace(b"|CallbackV2", b"|CallbackV2|V1S2SAppOnly"))
+    out = tmp_path / "out"
+
+    code, output = audit(str(evidence), "--out", str(out))
+
+    assert code == 2, output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    grid = etree.HTML(html).find(".//table[@class='grid']")
+    assert grid is not None
+    rows = {
+        row.findtext("th"): ["".join(cell.itertext()).strip() for cell in row.findall("td")]
+        for row in grid.iter("tr")
+        if row.find("td") is not None
+    }
+    assert rows["EX02"] == ["not read"]
+    assert "default" not in rows["EX02"]
+    assert "Not assessed (1):" in html
+
+
+def _rest(evidence: Path, server: str) -> Path:
+    return evidence / server / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+
+
+def _without_profiles(path: Path, extra: bytes = b"") -> None:
+    lines = path.read_bytes().split(b"\n")
+    kept = [line for line in lines if b"OAuthHttpModule.Profiles" not in line]
+    if extra:
+        index = next(i for i, line in enumerate(kept) if b"<appSettings>" in line)
+        kept.insert(index + 1, extra)
+    path.write_bytes(b"\n".join(kept))
+
+
+def _site_root(evidence: Path, server: str, profiles: str | None) -> None:
+    folder = evidence / server / "inetpub" / "wwwroot"
+    folder.mkdir(parents=True)
+    setting = f'    <add key="OAuthHttpModule.Profiles" value="{profiles}" />\n' if profiles else ""
+    (folder / "web.config").write_text(
+        f'<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <appSettings>\n'
+        f"{setting}  </appSettings>\n</configuration>\n",
+        encoding="utf-8",
+    )
+
+
+def test_an_inherited_setting_without_its_parent_is_not_assessed(evidence: Path) -> None:
+    _without_profiles(_rest(evidence, "EX02"))
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 2, output
+    flat = output.replace("\n    ", " ")
+    assert "web.config of 1 of 2 servers" in flat
+    assert "EX02 Default Web Site/API web.config (inherited)" in flat
+    assert "not assessed: it does not set OAuthHttpModule.Profiles" in flat
+
+
+def test_an_inherited_setting_is_judged_from_the_given_parent(
+    evidence: Path, tmp_path: Path
+) -> None:
+    _without_profiles(_rest(evidence, "EX02"))
+    _site_root(evidence, "EX02", "S2SAppActAs|S2SAppOnly|V1AppActAs|V1S2SAppOnly")
+    out = tmp_path / "out"
+
+    code, output = audit(str(evidence), "--out", str(out))
+
+    assert code == 1, output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    subject = "web-config:EX02:Default Web Site/API"
+    (wc001,) = [
+        f for f in document["findings"] if f["rule_id"] == "WC001" and f["subject"] == subject
+    ]
+    assert wc001["location"]["path"] == "evidence/EX02/inetpub/wwwroot/web.config"
+    assert wc001["remediation"] is None
+    (skipped,) = [item for item in document["skipped"] if item["subject"] == subject]
+    assert "inherited from evidence/EX02/inetpub/wwwroot/web.config" in skipped["reason"]
+    assert not [c for c in document["changes"] if c.get("subject") == subject]
+
+
+def test_a_parent_without_the_setting_is_still_not_assessed(evidence: Path) -> None:
+    _without_profiles(_rest(evidence, "EX02"))
+    _site_root(evidence, "EX02", None)
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 2, output
+    assert "root web.config or machine.config" in output.replace("\n    ", " ")
+
+
+def test_a_file_that_clears_inheritance_is_assessed(evidence: Path) -> None:
+    _without_profiles(_rest(evidence, "EX02"), b"    <clear />")
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 0, output
+    assert "web.config of 2 of 2 servers" in output.replace("\n    ", " ")
+
+
+def test_policy_scope_narrows_and_names_the_policy(evidence: Path, tmp_path: Path) -> None:
+    (evidence / "EX01" / "PartnerApplication.xml").unlink()
+    policy = tmp_path / "webonly.yaml"
+    policy.write_text(
+        "name: webonly\nversion: 1\nextends: default\nscope:\n  assess: [web-config]\n",
+        encoding="utf-8",
+    )
+
+    code, output = audit(str(evidence), "--policy", str(policy), "--no-package")
+
+    assert code == 0, output
+    assert "partner applications not assessed (policy webonly.yaml)" in (
+        output.replace("\n    ", " ")
+    )
+
+
+def test_policy_scope_vdirs_must_be_known(evidence: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "bad.yaml"
+    policy.write_text(
+        "name: bad\nversion: 1\nextends: default\nscope:\n  web_config_vdirs: [Default/Nope]\n",
+        encoding="utf-8",
+    )
+
+    code, output = audit(str(evidence), "--policy", str(policy), "--no-package")
+
+    assert code == 2
+    assert "bad.yaml:5" in output and "not an Exchange vdir auditor knows" in output
+
+
+def test_an_unknown_scope_value_is_refused(evidence: Path) -> None:
+    code, output = audit(str(evidence), "--scope", "everything", "--no-package")
+
+    assert code == 2
+    assert "--scope 'everything' is not an evidence class" in output
