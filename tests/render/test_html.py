@@ -603,11 +603,15 @@ def test_server_grid_shows_deviations_as_token_diffs(recipe_html: str) -> None:
 
 
 def test_server_grid_folds_default_servers_into_one_sentence(recipe: Report) -> None:
-    api, ews = recipe.inventory.web_configs[1], recipe.inventory.web_configs[1]
+    # Servers that match the default: their EWS (twice, two copies) and their Rest web.config,
+    # which the scope expects of every server (without it a server's cell says "not read").
+    ews = recipe.inventory.web_configs[1]
+    api = next(c for c in recipe.inventory.web_configs if c.vdir == "Default Web Site/API")
+    api = dataclasses.replace(api, oauth_profiles=None, inherits_profiles=False)
     extra = tuple(
         dataclasses.replace(config, server=f"EX{index:02d}", path=f"{config.path}.{index}")
         for index in range(3, 13)
-        for config in (api, ews)
+        for config in (ews, ews, api)
     )
     report = report_factory.with_judgements(
         dataclasses.replace(
