@@ -106,7 +106,7 @@ def test_version() -> None:
 def test_shell_completion_is_on() -> None:
     result = invoke("--show-completion", "bash", env={"SHELL": "/bin/bash"})
 
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     assert "_AUDITOR_COMPLETE=complete_bash" in result.stdout
 
 

@@ -169,6 +169,7 @@ BUDGETS = {
     "example": Budget(bytes=1_000_000, screens=15, pages=10),
     "pass": Budget(bytes=1_000_000, screens=15, pages=10),
     "fleet60": Budget(bytes=1_000_000, screens=30, pages=40),
+    "incomplete": Budget(bytes=1_000_000, screens=15, pages=10),
 }
 
 
@@ -189,14 +190,20 @@ def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
     fleet60 = fleet.fleet_report(
         fleet.build_fleet(root / "fleet60", e19, 60, fleet.spread(60, 10)), "CHG0042139"
     )
-    return {"example": example, "pass": passing, "fleet60": fleet60}
+    # The example with EX02's Rest web.config not given: the scope names what is missing.
+    shutil.copytree(PROJECT_ROOT / "auditor" / "examples", root / "incomplete")
+    (root / "incomplete" / "EX02" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config").unlink()
+    incomplete = run_audit(
+        AuditRequest(paths=(root / "incomplete",), as_of=fleet.AS_OF, change_id="CHG0042140")
+    )
+    return {"example": example, "pass": passing, "fleet60": fleet60, "incomplete": incomplete}
 
 
 def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 
-@pytest.mark.parametrize("name", ["example", "pass", "fleet60"])
+@pytest.mark.parametrize("name", ["example", "pass", "fleet60", "incomplete"])
 def test_first_screen_phone_and_paper(
     browser: Any, tmp_path: Path, audits: dict[str, Report], name: str
 ) -> None:
@@ -218,8 +225,21 @@ def test_first_screen_phone_and_paper(
     sentence = " ".join(page.inner_text(".verdict .headline").split())
     assert sentence.startswith("Current configuration: ")
     assert page.locator(".verdict").bounding_box()["y"] + 40 < DESKTOP[1]
+    # The scope beside the verdict: servers assessed of known, and what was not assessed.
+    scope = report.scope
+    assessed = f"web.config of {len(scope.servers_assessed)} of {len(scope.servers)} server"
+    assert assessed in sentence
+    verdict_box = " ".join(page.inner_text(".verdict").split())
+    assert f"for {scope.assessed_text()}" in sentence
+    assert f"Scope: {scope.servers_text()}" in verdict_box
+    for item in scope.not_assessed:
+        assert f"{item.what}, {item.state.value}" in verdict_box
+    assert page.locator(".verdict .scope").first.bounding_box()["y"] < DESKTOP[1]
     changing = sorted({cs.server for cs in report.change_sets if cs.server})
-    if report.change_sets:
+    if not report.complete:
+        assert sentence.startswith("Current configuration: INCOMPLETE for ")
+        assert "Not assessed (1): EX02 Default Web Site/API web.config, missing" in verdict_box
+    elif report.change_sets:
         assert "The proposed change fixes" in sentence
         assert "Expected after the change: PASS." in sentence
         plan_top = page.locator("table.plan").bounding_box()["y"]
@@ -240,6 +260,8 @@ def test_first_screen_phone_and_paper(
 
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
     page.wait_for_timeout(100)
+    scope_box = page.locator(".verdict .scope").last.bounding_box()
+    assert scope_box["y"] + scope_box["height"] < PHONE[1], scope_box
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
     assert page.evaluate("document.body.scrollWidth") <= PHONE[0]
     page.screenshot(path=str(SCREENS / f"{name}-phone-390.png"))
