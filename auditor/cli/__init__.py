@@ -158,6 +158,35 @@ def _policy_choice(given: Sequence[Path] | None) -> _PolicyChoice:
     return _PolicyChoice((), "shipped default")
 
 
+def _refuse_policy_inside_inputs(choice: _PolicyChoice, inputs: Sequence[Path]) -> None:
+    """Exit 2 when a policy found without `--policy` lies inside one of the audit's inputs.
+
+    Whoever wrote the evidence must not choose the policy that judges it: an `auditor.yaml`
+    (or `$AUDITOR_POLICY` file) in the evidence folder could empty the forbidden lists. A
+    policy given with `--policy` is the user's choice and is not checked.
+    """
+    if choice.origin == "--policy":
+        return
+    for policy_file in choice.files:
+        for given in inputs:
+            if _lies_inside(policy_file, given):
+                fail(
+                    f"{policy_file}: this policy (found via {choice.origin}) lies inside the "
+                    f"audit input {given}; a policy found there could have been "
+                    "written by whoever produced the evidence, so it is not used. Pass it with "
+                    f"--policy {policy_file} if it is really wanted"
+                )
+
+
+def _lies_inside(path: Path, given: Path) -> bool:
+    """True when `path` is the input `given` or lies below the folder `given` (links resolved)."""
+    try:
+        found, root = path.resolve(), given.resolve()
+    except (OSError, RuntimeError):  # a link loop: refuse rather than guess
+        return True
+    return found == root or (root.is_dir() and found.is_relative_to(root))
+
+
 def _load_policy(choice: _PolicyChoice, *, strict_waivers: bool = False) -> Policy:
     from auditor.policy import PolicyError, load_policy
 
@@ -371,6 +400,7 @@ def audit(
     input_paths = list(paths) if paths else [examples_dir()]
     _require_paths(input_paths)
     choice = _policy_choice(policy)
+    _refuse_policy_inside_inputs(choice, input_paths)
     earlier = None
     if baseline is not None:
         try:
