@@ -625,7 +625,7 @@ class ApplicationJudgement:
     judged: bool  # False when AppOnlyPermissions were incomplete: nothing below is a verdict
     approved: tuple[str, ...]
     permissions: tuple[PermissionJudgement, ...]
-    target_app_only: tuple[str, ...] | None  # approved minus forbidden; None when not judged
+    target_app_only: tuple[str, ...] | None  # held and approved, not forbidden; None: not judged
     source: Location | None = None  # the export record judged (file and line)
 
     @property

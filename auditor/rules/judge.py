@@ -113,11 +113,23 @@ def _presence(name: str, permissions: PermissionList, names: frozenset[str]) -> 
     return Presence.NO if permissions.complete else Presence.UNKNOWN
 
 
-def approved_target(approved: Iterable[str], patterns: Sequence[str]) -> tuple[str, ...]:
-    """The AppOnlyPermissions a remediation sets: approved minus forbidden, in policy order."""
+def approved_target(
+    current: Iterable[str], approved: Iterable[str], patterns: Sequence[str]
+) -> tuple[str, ...]:
+    """The AppOnlyPermissions a remediation sets: current ∩ approved, minus forbidden.
+
+    In the order of the current list, each name once. A remediation only ever takes
+    permissions away: whatever the policy approves, a name the application does not hold today
+    is never granted by auditor (approving is not requesting).
+    """
+    approved_names = frozenset(approved)
     target: list[str] = []
-    for name in approved:
-        if forbidden_pattern(name, patterns) is None and name not in target:
+    for name in current:
+        if (
+            name in approved_names
+            and name not in target
+            and forbidden_pattern(name, patterns) is None
+        ):
             target.append(name)
     return tuple(target)
 
@@ -134,7 +146,7 @@ def judge_application(app: PartnerApplication, policy: Policy) -> ApplicationJud
     judged = app_only.complete
     act_as_names, app_only_names = frozenset(act_as.values), frozenset(app_only.values)
     approved_names = frozenset(approved)
-    target = approved_target(approved, policy.forbidden_app_only) if judged else None
+    target = approved_target(app_only.values, approved, policy.forbidden_app_only) if judged else None
     target_names = frozenset(target or ())
     rows: list[PermissionJudgement] = []
     for name in dict.fromkeys((*act_as.values, *app_only.values, *approved)):
