@@ -23,6 +23,7 @@ from report_support import audit_report
 from typer.testing import CliRunner
 
 from auditor import cli, layout, names, psquote
+from auditor.matching import forbidden_pattern
 from auditor.model import (
     Evidence,
     InputFormat,
@@ -32,7 +33,6 @@ from auditor.model import (
     Policy,
 )
 from auditor.policy import PolicyError, load_policy, policy_schema
-from auditor.rules.judge import forbidden_pattern
 
 GRAPH_ID = "00000003-0000-0000-c000-000000000000"
 SCHEMA = policy_schema()
