@@ -673,6 +673,8 @@ def policy_validate(
     loaded = _load_policy(_PolicyChoice(tuple(files), "arguments"), strict_waivers=True)
     say(f"valid: {printable(loaded.name)}")
     say(f"  sha256 {loaded.sha256}")
+    for weakening in loaded.weakenings:
+        say(f"weakens: {printable(weakening.text)}")
     expired = 0
     # The policy names a file by its name only (for the package); show the path as given.
     given = {file.name: str(file) for file in files}
