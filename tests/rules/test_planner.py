@@ -464,3 +464,22 @@ def test_a_fleet_finding_the_plan_leaves_is_skipped_with_the_reason() -> None:
     (note,) = result.skipped
     assert note.subject == f"fleet:{API}"
     assert "no planned change touches this vdir" in note.reason
+
+
+def test_a_judgement_whose_target_would_grant_is_not_planned() -> None:
+    app = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, ("Calendars.Read",))
+    judgements = judge(inventory((app,)), make_policy())
+    (judgement,) = judgements.applications
+    forged = dataclasses.replace(judgement, target_app_only=("Mail.Read",))
+    findings = [finding("PA002", GRAPH_SUBJECT, "a")]
+    result = make_plan(
+        inventory((app,)),
+        dataclasses.replace(judgements, applications=(forged,)),
+        make_policy(),
+        findings,
+    )
+    assert result.change_sets == ()
+    (note,) = result.skipped
+    assert (
+        note.reason == "the change would grant ['Mail.Read']; auditor only takes permissions away"
+    )
