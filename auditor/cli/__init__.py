@@ -133,6 +133,14 @@ def _require_paths(paths: Sequence[Path]) -> None:
         fail("no such file or folder: " + ", ".join(missing))
 
 
+def _check_server(server: str | None) -> None:
+    """Exit 2 when `--server` is not a server name (`auditor.names.SERVER`)."""
+    from auditor import names
+
+    if server is not None and not names.is_server_name(server):
+        fail(f"--server {server}: not a server name; expected {names.SERVER.description}")
+
+
 def _refuse_dash(out: Path | None) -> None:
     if out is not None and str(out) == "-":
         fail("--out -: not a file name; leave out --out to write to stdout")
@@ -275,6 +283,7 @@ def parse(
 
     if not paths:
         fail("give at least one export file or folder")
+    _check_server(server)
     _require_paths(paths)
     _run.doing = "reading " + ", ".join(str(path) for path in paths)
     try:
@@ -395,6 +404,7 @@ def audit(
     from auditor.resources import examples_dir
 
     judged_at = _parse_date(as_of, "--as-of")
+    _check_server(server)
     if fail_on_new and baseline is None:
         fail("--fail-on-new needs --baseline FILE (the findings.json to compare with)")
     input_paths = list(paths) if paths else [examples_dir()]
@@ -545,6 +555,7 @@ def attest(
     from auditor.model import Inventory
     from auditor.parsers import ServerOptionError, read_inventory
 
+    _check_server(server)
     _require_paths([before, after, package])
     if not _verified(package).ok:
         show_error(
