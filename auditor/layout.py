@@ -57,6 +57,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from auditor import names
+
 FRONT_END_SITE = "Default Web Site"
 BACK_END_SITE = "Exchange Back End"
 
@@ -284,7 +286,6 @@ _SKIPPED_INSTALL_FOLDERS = ("v15", "exchange server", "microsoft", "program file
 _DRIVE_FOLDER = re.compile(r"^[A-Za-z][$_]?$")
 _SERVER_FOLDER_MARKERS = frozenset({"frontend", "clientaccess", "v15", "iis"})
 _HEALTHCHECKER_SUFFIX = "_web.config"
-_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._ -]{0,251}[A-Za-z0-9._-])?$")
 
 
 def vdir_by_id(vdir_id: str) -> Vdir:
@@ -314,9 +315,7 @@ class Placement:
 
 def clean_server_name(name: str) -> str | None:
     """`name` when it looks like a host name (safe to display), otherwise None."""
-    if ".." in name or not _HOST_NAME.fullmatch(name):
-        return None
-    return name
+    return name if names.is_server_name(name) else None
 
 
 def safe_slug(name: str) -> str:

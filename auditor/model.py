@@ -571,6 +571,44 @@ class PolicySource:
         return {"name": self.name, "sha256": self.sha256}
 
 
+class WeakeningKind(StrEnum):
+    """Every way an organisation policy can weaken the shipped default (`PolicyWeakening`)."""
+
+    FORBIDDEN_PERMISSION_REMOVED = "forbidden-permission-removed"
+    FORBIDDEN_PERMISSION_APPROVED = "forbidden-permission-approved"
+    FORBIDDEN_TOKEN_REMOVED = "forbidden-token-removed"
+    FORBIDDEN_TOKEN_ALLOWED = "forbidden-token-allowed"
+    APP_ONLY_TOKEN_REMOVED = "app-only-token-removed"
+    RULE_DISABLED = "rule-disabled"
+    RULE_SEVERITY_LOWERED = "rule-severity-lowered"
+    CRITICAL_RULE_WAIVED = "critical-rule-waived"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyWeakening:
+    """One way the loaded policy weakens the shipped default, and the file that does it.
+
+    `source` is the policy file as every output names it (`PolicySource.name`); `text` is one
+    sentence for a reader ("policy contoso.yaml approves Mail.Send for Microsoft Graph
+    (forbidden by default: Mail.Send*)"); `subject` is what is weakened (the pattern, token,
+    rule id or permission). Computed once, when the policy is loaded
+    (`auditor.policy.weakening`); outputs only display it.
+    """
+
+    source: str
+    kind: WeakeningKind
+    subject: str
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "kind": self.kind.value,
+            "subject": self.subject,
+            "text": self.text,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """A validated, merged policy (an organisation policy on top of the shipped default)."""
@@ -596,6 +634,9 @@ class Policy:
     assess: tuple[str, ...] = ("partner-applications", "web-config")
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
+    # Every way this policy weakens the shipped default, sorted by (source, text); () for the
+    # shipped default itself. Decided at load time; outputs display it beside the verdict.
+    weakenings: tuple[PolicyWeakening, ...] = ()
 
     def rule(self, rule_id: RuleId | str) -> RuleInfo:
         """The metadata of `rule_id`; an unknown id is a programming error and raises."""
@@ -671,7 +712,7 @@ class ApplicationJudgement:
     judged: bool  # False when AppOnlyPermissions were incomplete: nothing below is a verdict
     approved: tuple[str, ...]
     permissions: tuple[PermissionJudgement, ...]
-    target_app_only: tuple[str, ...] | None  # approved minus forbidden; None when not judged
+    target_app_only: tuple[str, ...] | None  # held and approved, not forbidden; None: not judged
     source: Location | None = None  # the export record judged (file and line)
 
     @property

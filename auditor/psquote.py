@@ -24,24 +24,20 @@ property tests use it to prove that every emitted literal means exactly the inpu
 The allow-lists (`is_valid_permission_name`, `is_valid_guid`, `is_valid_profile_token`,
 `is_valid_app_pool_name`) are the first line of defence: values that will be *written* to
 Exchange are checked before rendering, and a rejected value is a `ValueError` naming the value.
+Their formats are defined once, in `auditor.names`, which the policy schema follows too: a
+name `auditor policy validate` accepts is a name the scripts accept.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable
+
+from auditor import names
 
 # CharTraits.cs: CharExtensions.IsSingleQuote / IsDoubleQuote.
 SINGLE_QUOTE_CHARS = frozenset("'\u2018\u2019\u201a\u201b")
 DOUBLE_QUOTE_CHARS = frozenset('"\u201c\u201d\u201e')
-
-_PERMISSION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
-_GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
-_PROFILE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_APP_POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_MAX_NAME_LENGTH = 256
 
 
 def escape_single_quoted_content(value: str) -> str:
@@ -159,33 +155,27 @@ def decode_ps_literal(text: str) -> str:
 
 def is_valid_permission_name(name: str) -> bool:
     """True for permission names like `Mail.Read`, `User.ReadWrite.All`, `full_access_as_app`."""
-    return len(name) <= _MAX_NAME_LENGTH and _PERMISSION_NAME.fullmatch(name) is not None
+    return names.PERMISSION.matches(name)
 
 
 def is_valid_guid(value: str) -> bool:
     """True for a GUID in the 8-4-4-4-12 hexadecimal form (no braces, no URN prefix)."""
-    if _GUID.fullmatch(value) is None:
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+    return names.is_guid(value)
 
 
 def is_valid_profile_token(token: str) -> bool:
     """True for an `OAuthHttpModule.Profiles` token such as `S2SAppActAs` or `V1S2SAppOnly`."""
-    return len(token) <= 64 and _PROFILE_TOKEN.fullmatch(token) is not None
+    return names.PROFILE_TOKEN.matches(token)
 
 
 def is_valid_app_pool_name(name: str) -> bool:
     """True for an IIS application pool name like `MSExchangeRestFrontEndAppPool`."""
-    return len(name) <= _MAX_NAME_LENGTH and _APP_POOL_NAME.fullmatch(name) is not None
+    return names.APP_POOL.matches(name)
 
 
 def is_valid_sha256(value: str) -> bool:
     """True for 64 hexadecimal digits."""
-    return _SHA256.fullmatch(value) is not None
+    return names.SHA256.matches(value)
 
 
 def require(valid: bool, what: str, value: str) -> None:

@@ -6,9 +6,12 @@ unsuppressed finding of a rule whose catalogue entry (`remediation` in `policies
 names a remediation template; the template id selects the kind of change (`TEMPLATES`):
 
 * `partner-application-app-only` (one org-wide change set, slug `partner-applications`):
-  AppOnlyPermissions set from the audited list to the judgement's target (approved minus
-  forbidden, in policy order; default: empty). The drift guard compares the audited list with
-  the live value.
+  AppOnlyPermissions set from the audited list to the judgement's target (the audited names
+  that are approved and not forbidden, in audited order; default: empty). A change only ever
+  takes permissions away: its target is a subset of the audited list, whatever the policy
+  approves (`PartnerApplicationChange.adds` is therefore always empty, and a change that would
+  grant is refused with a `Skipped`). The drift guard
+  compares the audited list with the live value.
 * `web-config-oauth-profiles` (one change set per server, slug `web-config-<server slug>`):
   OAuthHttpModule.Profiles set to the judgement's target: the segments it removes and the
   tokens it enables (`TokenAction.ENABLE`, only ever a token the policy approves on the vdir)
@@ -205,6 +208,9 @@ def _app_change(
     if invalid:
         return f"the policy approves names that are not permission names: {invalid!r}"
     audited = app.app_only_permissions.values
+    granted = [name for name in target if name not in audited]
+    if granted:  # the judgement never does this; a change that would grant is not planned
+        return f"the change would grant {granted!r}; auditor only takes permissions away"
     if audited == target:
         return "AppOnlyPermissions already equal the approved list"
     return PartnerApplicationChange(

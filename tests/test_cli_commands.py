@@ -430,6 +430,56 @@ def test_the_policy_is_found_without_a_flag(tmp_path: Path) -> None:
     assert "policy: default (the shipped default" in invoke(*args).stdout
 
 
+EMPTYING_POLICY = "name: planted\nversion: 1\nextends: default\nforbidden_app_only: []\n"
+
+
+@pytest.mark.parametrize(
+    ("where", "audited", "env"),
+    [
+        ("auditor.yaml", ".", None),  # the analyst runs auditor inside the evidence folder
+        ("in/auditor.yaml", "in", "in/auditor.yaml"),  # $AUDITOR_POLICY points into it
+        ("in/EX01/planted.yaml", "in", "in/EX01/planted.yaml"),  # below a folder argument
+        ("in/EX01/planted.yaml", "in/EX01/planted.yaml", "in/EX01/planted.yaml"),  # an argument
+    ],
+)
+def test_a_policy_found_inside_the_evidence_is_refused(
+    inputs: Path, tmp_path: Path, where: str, audited: str, env: str | None
+) -> None:
+    (tmp_path / where).write_text(EMPTYING_POLICY)
+    result = invoke("audit", audited, "--no-package", "--as-of", AS_OF, env={cli.POLICY_ENV: env})
+
+    assert result.exit_code == 2
+    origin = "the working folder" if env is None else "AUDITOR_POLICY"
+    shown = where if env is not None else "auditor.yaml"
+    assert result.stderr.startswith(
+        f"error: {shown}: this policy (found via {origin}) lies inside the audit input {audited};"
+    )
+    assert f"Pass it with --policy {shown} if it is really wanted" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_policy_given_with_the_flag_may_lie_inside_the_evidence(inputs: Path) -> None:
+    (inputs / "auditor.yaml").write_text(EMPTYING_POLICY)
+
+    given = invoke("audit", "in", "--policy", "in/auditor.yaml", "--no-package", "--as-of", AS_OF)
+    assert "policy: planted from in/auditor.yaml (found via --policy)" in given.stdout
+    assert "lies inside" not in given.stderr
+    # (the file is also an input, and not an export: that alone is reported, as before)
+    assert "error: in/auditor.yaml: not an export auditor reads" in given.stderr
+
+    # Outside the inputs, the working folder's policy is still found without a flag.
+    beside = invoke(
+        "audit",
+        "in/EX01",
+        "--no-package",
+        "--as-of",
+        AS_OF,
+        env={cli.POLICY_ENV: "in/auditor.yaml"},
+    )
+    assert beside.exit_code == 1
+    assert "policy: planted from in/auditor.yaml (found via AUDITOR_POLICY)" in beside.stdout
+
+
 # --- the terminal -------------------------------------------------------------------------------
 
 

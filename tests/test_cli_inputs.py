@@ -176,6 +176,19 @@ def test_server_option_names_the_server_of_a_loose_web_config(tmp_path: Path) ->
     assert "web-config:EX09:Default Web Site/API" in subjects
 
 
+@pytest.mark.parametrize("server", ["EX09'; Stop-Computer", "..", "-EX09", "EX\n09", ""])
+def test_server_option_must_be_a_server_name(server: str, tmp_path: Path) -> None:
+    rest = examples_dir() / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    shutil.copy(rest, tmp_path / "DefaultWebSite-Rest_web.config")
+
+    result = audit("DefaultWebSite-Rest_web.config", "--server", server, "--out", "p")
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --server ")
+    assert "not a server name; expected a server (host) name such as EX01" in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
 # --- never a traceback ------------------------------------------------------------------------
 
 

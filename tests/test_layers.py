@@ -23,6 +23,8 @@ STAGES = {
     "auditor.resources": 0,
     "auditor.psquote": 0,
     "auditor.layout": 0,
+    "auditor.names": 0,
+    "auditor.matching": 0,
     "auditor.parsers": 1,
     "auditor.policy": 1,
     "auditor.rules": 2,
@@ -35,7 +37,7 @@ STAGES = {
     "auditor.cli": 6,
     "auditor.__main__": 6,
 }
-PATTERN_MATCHERS = frozenset({"fnmatch", "glob", "auditor.rules.judge"})
+PATTERN_MATCHERS = frozenset({"fnmatch", "glob", "auditor.rules.judge", "auditor.matching"})
 
 
 def _module_name(path: Path) -> str:

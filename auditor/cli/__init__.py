@@ -133,6 +133,14 @@ def _require_paths(paths: Sequence[Path]) -> None:
         fail("no such file or folder: " + ", ".join(missing))
 
 
+def _check_server(server: str | None) -> None:
+    """Exit 2 when `--server` is not a server name (`auditor.names.SERVER`)."""
+    from auditor import names
+
+    if server is not None and not names.is_server_name(server):
+        fail(f"--server {server}: not a server name; expected {names.SERVER.description}")
+
+
 def _refuse_dash(out: Path | None) -> None:
     if out is not None and str(out) == "-":
         fail("--out -: not a file name; leave out --out to write to stdout")
@@ -156,6 +164,35 @@ def _policy_choice(given: Sequence[Path] | None) -> _PolicyChoice:
     if LOCAL_POLICY.is_file():
         return _PolicyChoice((LOCAL_POLICY,), "the working folder")
     return _PolicyChoice((), "shipped default")
+
+
+def _refuse_policy_inside_inputs(choice: _PolicyChoice, inputs: Sequence[Path]) -> None:
+    """Exit 2 when a policy found without `--policy` lies inside one of the audit's inputs.
+
+    Whoever wrote the evidence must not choose the policy that judges it: an `auditor.yaml`
+    (or `$AUDITOR_POLICY` file) in the evidence folder could empty the forbidden lists. A
+    policy given with `--policy` is the user's choice and is not checked.
+    """
+    if choice.origin == "--policy":
+        return
+    for policy_file in choice.files:
+        for given in inputs:
+            if _lies_inside(policy_file, given):
+                fail(
+                    f"{policy_file}: this policy (found via {choice.origin}) lies inside the "
+                    f"audit input {given}; a policy found there could have been "
+                    "written by whoever produced the evidence, so it is not used. Pass it with "
+                    f"--policy {policy_file} if it is really wanted"
+                )
+
+
+def _lies_inside(path: Path, given: Path) -> bool:
+    """True when `path` is the input `given` or lies below the folder `given` (links resolved)."""
+    try:
+        found, root = path.resolve(), given.resolve()
+    except (OSError, RuntimeError):  # a link loop: refuse rather than guess
+        return True
+    return found == root or (root.is_dir() and found.is_relative_to(root))
 
 
 def _load_policy(choice: _PolicyChoice, *, strict_waivers: bool = False) -> Policy:
@@ -246,6 +283,7 @@ def parse(
 
     if not paths:
         fail("give at least one export file or folder")
+    _check_server(server)
     _require_paths(paths)
     _run.doing = "reading " + ", ".join(str(path) for path in paths)
     try:
@@ -382,11 +420,13 @@ def audit(
         chosen_scope = parse_scope_option(scope or ())
     except ScopeError as error:
         fail(str(error))
+    _check_server(server)
     if fail_on_new and baseline is None:
         fail("--fail-on-new needs --baseline FILE (the findings.json to compare with)")
     input_paths = list(paths) if paths else [examples_dir()]
     _require_paths(input_paths)
     choice = _policy_choice(policy)
+    _refuse_policy_inside_inputs(choice, input_paths)
     earlier = None
     if baseline is not None:
         try:
@@ -532,6 +572,7 @@ def attest(
     from auditor.model import Inventory
     from auditor.parsers import ServerOptionError, read_inventory
 
+    _check_server(server)
     _require_paths([before, after, package])
     if not _verified(package).ok:
         show_error(
@@ -660,6 +701,8 @@ def policy_validate(
     loaded = _load_policy(_PolicyChoice(tuple(files), "arguments"), strict_waivers=True)
     say(f"valid: {printable(loaded.name)}")
     say(f"  sha256 {loaded.sha256}")
+    for weakening in loaded.weakenings:
+        say(f"weakens: {printable(weakening.text)}")
     expired = 0
     # The policy names a file by its name only (for the package); show the path as given.
     given = {file.name: str(file) for file in files}

@@ -26,9 +26,15 @@ suppresses nothing and is reported by rule WV001. `load_policy(..., strict_waive
 `auditor policy validate`) turns those into `PolicyError`s as well. Expiry is judged later,
 against the audit's `--as-of` date, by the rules (an expired waiver also suppresses nothing).
 
+Weakenings: every way the merged policy weakens the shipped default (a forbidden pattern or
+token removed, a forbidden permission approved, a forbidden token allowed on a vdir, a critical
+or high rule disabled or lowered, a critical rule waived) is decided at load time and kept in
+`Policy.weakenings`, each naming the file that makes it, for every output to show.
+
 The package is split by job: `files` reads and validates one file (and owns `PolicyError`),
-`merge` layers the files (`extends`) into one `Policy`, `text` writes the policy back out for
-its author (`policy show`, `policy init`).
+`merge` layers the files (`extends`) into one `Policy`, `weakening` compares it with the
+shipped default, `text` writes the policy back out for its author (`policy show`, `policy
+init`).
 """
 
 from auditor.policy.files import (

@@ -23,7 +23,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.reader import Reader
 
-from auditor import resources
+from auditor import names, resources
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_NESTING = 32
@@ -422,16 +422,11 @@ def _pattern_meanings() -> dict[str, str]:
     defs = _schema()["$defs"]
     meanings = {
         defs["rule_id"]["pattern"]: "a rule id such as PA001 (two capital letters, three digits)",
-        defs["guid"]["pattern"]: "a GUID such as 00000003-0000-0000-c000-000000000000",
-        defs["permission"]["pattern"]: "a permission name such as Mail.Read "
-        "(letters, digits, '.', '_', '-')",
-        defs["permission_pattern"]["pattern"]: "a permission pattern such as *.ReadWrite* "
-        "(letters, digits, '.', '_', '-', '*', '?', '[...]')",
-        defs["profile_token"]["pattern"]: "a profile token such as V1S2SAppOnly "
-        "(letters and digits)",
         defs["waiver"]["properties"]["expires"]["pattern"]: "a date written YYYY-MM-DD",
         defs["rule"]["properties"]["references"]["items"]["pattern"]: "an https:// URL",
     }
+    for name, name_format in names.SCHEMA_DEFS.items():
+        meanings[defs[name]["pattern"]] = name_format.description
     return meanings
 
 

@@ -10,10 +10,12 @@ the fields it states), `waivers` append. Rules are declared only by a policy wit
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -40,6 +42,7 @@ from auditor.policy.files import (
     read_policy_file,
     schema_issues,
 )
+from auditor.policy.weakening import policy_weakenings, setting_key
 
 RULE_IDS: tuple[RuleId, ...] = tuple(RuleId)
 
@@ -139,6 +142,8 @@ class _MergeState:
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
     waivers: list[tuple[PolicyFile, int, dict[str, Any], str | None]] = field(default_factory=list)
+    # setting key (`weakening.setting_key`) -> the file that last set it (`PolicySource.name`)
+    origins: dict[str, str] = field(default_factory=dict)
 
     def apply(
         self,
@@ -148,6 +153,7 @@ class _MergeState:
         strict_waivers: bool,
     ) -> None:
         document = policy_file.document
+        source = source_name(policy_file)
         self.name = document["name"]
         if "rules" in document:
             if "extends" in document:
@@ -169,6 +175,8 @@ class _MergeState:
                     remediation=declared["remediation"],
                     enabled=declared.get("enabled", True),
                 )
+                self.origins[setting_key("rules", rule_id, "severity")] = source
+                self.origins[setting_key("rules", rule_id, "enabled")] = source
         for rule_id, override in document.get("rule_overrides", {}).items():
             if rule_id not in self.rules:
                 raise policy_file.error(
@@ -187,6 +195,8 @@ class _MergeState:
                 remediation=info.remediation,
                 enabled=override.get("enabled", info.enabled),
             )
+            for name in override:
+                self.origins[setting_key("rules", rule_id, name)] = source
         self._merge_applications(policy_file)
         self._merge_vdirs(policy_file)
         for key in (
@@ -197,6 +207,7 @@ class _MergeState:
         ):
             if key in document:
                 self.lists[key] = tuple(document[key])
+                self.origins[setting_key(key)] = source
         if "csv_list_separator" in document:
             self.csv_list_separator = document["csv_list_separator"]
         self._merge_scope(policy_file)
@@ -254,6 +265,9 @@ class _MergeState:
                 merged["name"] = entry["name"]
             if "approved_app_only" in entry:
                 merged["approved_app_only"] = tuple(dict.fromkeys(entry["approved_app_only"]))
+                self.origins[setting_key("applications", key, "approved_app_only")] = source_name(
+                    policy_file
+                )
 
     def _merge_vdirs(self, policy_file: PolicyFile) -> None:
         from auditor.layout import find_vdir
@@ -287,6 +301,7 @@ class _MergeState:
             for name in ("default_profiles", "allowed_profiles", "forbidden_profiles"):
                 if name in entry:
                     merged[name] = tuple(entry[name])
+                    self.origins[setting_key("vdirs", known.id, name)] = source_name(policy_file)
 
     def _check_rules(self, files: Sequence[PolicyFile]) -> None:
         """The merged policy declares every rule auditor implements (`apply` refused others)."""
@@ -344,7 +359,7 @@ class _MergeState:
             digest.update(f"{len(policy_file.canonical)}:".encode("ascii"))
             digest.update(policy_file.canonical)
         lists = self.lists
-        return Policy(
+        policy = Policy(
             name=self.name,
             sha256=digest.hexdigest(),
             sources=tuple(source_name(policy_file) for policy_file in files),
@@ -384,6 +399,17 @@ class _MergeState:
                 for policy_file in files
             ),
         )
+        shipped = default_policy_path().resolve()
+        if all(policy_file.resolved == shipped for policy_file in files):
+            return policy
+        weakenings = policy_weakenings(policy, shipped_default(), self.origins)
+        return dataclasses.replace(policy, weakenings=weakenings)
+
+
+@lru_cache(maxsize=1)
+def shipped_default() -> Policy:
+    """The shipped default policy alone, as `load_policy(())` gives it (read once)."""
+    return _merge([read_policy_file(default_policy_path(), DEFAULT_POLICY)], strict_waivers=False)
 
 
 def source_name(policy_file: PolicyFile) -> str:

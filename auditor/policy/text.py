@@ -60,10 +60,16 @@ def policy_as_yaml(policy: Policy) -> str:
     ):
         where = f"{source}:{line}" if line is not None else source
         header.append(f"# malformed waiver left out (rule WV001): {where}: {why}")
+    header.extend(f"# weakens: {_one_line(item.text)}" for item in policy.weakenings)
     body = yaml.safe_dump(
         document, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
     )
     return "\n".join(header) + "\n" + body
+
+
+def _one_line(text: str) -> str:
+    """`text` with every non-printable character escaped, so a comment stays one line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def policy_init_text() -> str:

@@ -5,8 +5,9 @@ app-only permission is approved, excess, forbidden (by which pattern) or not in 
 whether a `OAuthHttpModule.Profiles` segment is honoured, forbidden, dropped by Exchange or
 added to the shipped default, and what a remediation would do with it (keep, remove, enable).
 The PA and WC rules raise their findings from these judgements; the remediation planner turns
-them into plan items; every renderer only displays them. Nothing else matches a forbidden
-pattern or folds a profile token.
+them into plan items; every renderer only displays them. The matching primitives live in
+`auditor.matching` (the policy's weakening report uses them too); nothing else matches a
+forbidden pattern or folds a profile token.
 
 Matching, chosen to fail closed:
 
@@ -21,13 +22,14 @@ Matching, chosen to fail closed:
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
-import functools
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from auditor.matching import (
+    fold_token,
+    forbidden_pattern,
+    forbidden_profile_tokens,
+)
 from auditor.model import (
     ApplicationJudgement,
     Inventory,
@@ -47,62 +49,11 @@ from auditor.model import (
     WebConfig,
 )
 
-# Why a profile token is forbidden on a vdir (`TokenJudgement.forbidden_reason`).
-FORBIDDEN_BY_POLICY = "forbidden"
-NO_APPROVED_APP_ONLY = "no-approved-app-only"
-
 # How Exchange drops a segment (`TokenJudgement.drop_kind`).
 DROP_EMPTY = "empty"
 DROP_WHITESPACE = "whitespace"
 DROP_CASE = "case"
 DROP_UNKNOWN = "unknown"
-
-_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
-
-
-@functools.lru_cache(maxsize=4096)
-def fold_token(segment: str) -> str:
-    """`segment` without any Unicode space, format or control character, case-folded.
-
-    Cached: a fleet repeats the same few segments on every server.
-    """
-    kept = (
-        ch
-        for ch in segment
-        if not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
-    )
-    return "".join(kept).casefold()
-
-
-@functools.lru_cache(maxsize=8)
-def _glob_matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for every glob, case-folded; the matching group names the first pattern."""
-    alternatives = (
-        f"(?P<p{index}>{fnmatch.translate(pattern.casefold())})"
-        for index, pattern in enumerate(patterns)
-    )
-    return re.compile("|".join(alternatives) or "(?!)")
-
-
-def forbidden_pattern(name: str, patterns: Sequence[str]) -> str | None:
-    """The first forbidden glob that `name`, or any whitespace-separated part of it, matches.
-
-    Globs match case-insensitively (both sides case-folded), as `fnmatch.fnmatchcase` would.
-    """
-    wanted = tuple(patterns)
-    matcher = _glob_matcher(wanted)
-    candidates = [name]
-    parts = name.split()
-    if len(parts) > 1 or (parts and parts[0] != name):
-        candidates.extend(parts)
-    first: int | None = None
-    for candidate in candidates:
-        match = matcher.match(candidate.casefold())
-        if match is not None and match.lastgroup is not None:
-            index = int(match.lastgroup[1:])
-            first = index if first is None else min(first, index)
-    return wanted[first] if first is not None else None
-
 
 # --- partner applications ----------------------------------------------------------------------
 
@@ -113,11 +64,23 @@ def _presence(name: str, permissions: PermissionList, names: frozenset[str]) -> 
     return Presence.NO if permissions.complete else Presence.UNKNOWN
 
 
-def approved_target(approved: Iterable[str], patterns: Sequence[str]) -> tuple[str, ...]:
-    """The AppOnlyPermissions a remediation sets: approved minus forbidden, in policy order."""
+def approved_target(
+    current: Iterable[str], approved: Iterable[str], patterns: Sequence[str]
+) -> tuple[str, ...]:
+    """The AppOnlyPermissions a remediation sets: held and approved, not forbidden.
+
+    In the order of the current list, each name once. A remediation only ever takes
+    permissions away: whatever the policy approves, a name the application does not hold today
+    is never granted by auditor (approving is not requesting).
+    """
+    approved_names = frozenset(approved)
     target: list[str] = []
-    for name in approved:
-        if forbidden_pattern(name, patterns) is None and name not in target:
+    for name in current:
+        if (
+            name in approved_names
+            and name not in target
+            and forbidden_pattern(name, patterns) is None
+        ):
             target.append(name)
     return tuple(target)
 
@@ -134,7 +97,9 @@ def judge_application(app: PartnerApplication, policy: Policy) -> ApplicationJud
     judged = app_only.complete
     act_as_names, app_only_names = frozenset(act_as.values), frozenset(app_only.values)
     approved_names = frozenset(approved)
-    target = approved_target(approved, policy.forbidden_app_only) if judged else None
+    target = (
+        approved_target(app_only.values, approved, policy.forbidden_app_only) if judged else None
+    )
     target_names = frozenset(target or ())
     rows: list[PermissionJudgement] = []
     for name in dict.fromkeys((*act_as.values, *app_only.values, *approved)):
@@ -212,19 +177,10 @@ def forbidden_profiles(
 
     The vdir's forbidden tokens and the ones forbidden everywhere, minus the vdir's allowed
     ones (reason `forbidden`); then the app-only tokens (`V1S2SAppOnly`) while the policy
-    approves no app-only permission at all (reason `no-approved-app-only`).
+    approves no app-only permission at all (reason `no-approved-app-only`). Defined once, in
+    `auditor.matching.forbidden_profile_tokens`.
     """
-    forbidden: dict[str, tuple[str, str]] = {}
-    allowed = {fold_token(t) for t in vdir_policy.allowed_profiles} if vdir_policy else set()
-    vdir_forbidden = vdir_policy.forbidden_profiles if vdir_policy else ()
-    for token in (*policy.forbidden_profiles_everywhere, *vdir_forbidden):
-        folded = fold_token(token)
-        if folded not in allowed:
-            forbidden.setdefault(folded, (token, FORBIDDEN_BY_POLICY))
-    if not tables.any_app_only_approved:
-        for token in policy.app_only_profile_tokens:
-            forbidden.setdefault(fold_token(token), (token, NO_APPROVED_APP_ONLY))
-    return forbidden
+    return forbidden_profile_tokens(policy, vdir_policy, tables.any_app_only_approved)
 
 
 def _drop_kind(segment: str, canonical: str | None) -> str:

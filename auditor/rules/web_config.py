@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePath
 
+from auditor.matching import FORBIDDEN_BY_POLICY
 from auditor.model import (
     AppSetting,
     Evidence,
@@ -29,12 +30,7 @@ from auditor.model import (
     WebConfig,
 )
 from auditor.rules.context import RuleContext, new_finding
-from auditor.rules.judge import (
-    DROP_CASE,
-    DROP_EMPTY,
-    DROP_WHITESPACE,
-    FORBIDDEN_BY_POLICY,
-)
+from auditor.rules.judge import DROP_CASE, DROP_EMPTY, DROP_WHITESPACE
 
 
 def _profiles_location(config: WebConfig, profiles: OAuthProfiles) -> Location:

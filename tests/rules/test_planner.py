@@ -144,12 +144,40 @@ def test_recipe_app_is_set_to_the_approved_empty_list() -> None:
     )
 
 
-def test_approved_permissions_are_kept_in_policy_order_minus_forbidden() -> None:
+def test_approved_permissions_are_kept_in_audited_order_minus_forbidden() -> None:
     approved = ("User.Read.All", "Mail.Send", "Mail.Read", "mail.readwrite")
     policy = make_policy({GRAPH_ID: approved})
-    assert approved_target(approved, policy.forbidden_app_only) == ("User.Read.All", "Mail.Read")
+    current = ("Mail.Read", "Mail.Send", "Calendars.Read", "User.Read.All", "Mail.Read")
+    target = approved_target(current, approved, policy.forbidden_app_only)
+    assert target == ("Mail.Read", "User.Read.All")
     (change_set,) = plan(inventory((GRAPH,)), policy, [finding("PA002", GRAPH_SUBJECT, "a")])
-    assert change_set.partner_applications[0].target_app_only == ("User.Read.All", "Mail.Read")
+    assert change_set.partner_applications[0].target_app_only == ("Mail.Read", "User.Read.All")
+
+
+def test_an_approved_permission_the_application_does_not_hold_is_never_granted() -> None:
+    # Issue 21 item 2: the fix for an unapproved Calendars.Read used to set Mail.Read.
+    policy = make_policy({GRAPH_ID: ("Mail.Read",)})
+    app = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, ("Calendars.Read",))
+    result = full_plan(inventory((app,)), policy, [finding("PA002", GRAPH_SUBJECT, "a")])
+    (change_set,) = result.change_sets
+    (change,) = change_set.partner_applications
+    assert change.audited_app_only == ("Calendars.Read",)
+    assert change.target_app_only == ()
+    assert change.removes == ("Calendars.Read",)
+    assert change.adds == ()
+    (judgement,) = result.judgements.applications
+    after = {row.name: row.after for row in judgement.permissions}
+    assert after["Mail.Read"] is Presence.NO  # approved, not held: stays not held
+
+
+def test_reordering_alone_is_no_change() -> None:
+    policy = make_policy({GRAPH_ID: ("Mail.Read", "Calendars.Read")})
+    app = partner_application(
+        GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, ("Calendars.Read", "Mail.Read")
+    )
+    result = full_plan(inventory((app,)), policy, [finding("PA004", GRAPH_SUBJECT, "a")])
+    assert result.change_sets == ()
+    assert "already equal" in result.skipped[0].reason
 
 
 def test_planned_judgement_says_what_remains_after_the_change() -> None:
@@ -209,9 +237,11 @@ def test_invalid_identifier_or_approved_name_is_skipped() -> None:
     assert result.change_sets == ()
     assert "GUID" in result.skipped[0].reason
 
-    policy = make_policy({GRAPH_ID: ("Mail.Read'; Stop-Computer",)})
+    hostile = "Mail.Read'; Stop-Computer"
+    policy = make_policy({GRAPH_ID: (hostile,)})
+    holds = partner_application(GRAPH_ID, "Microsoft Graph", (hostile,), (hostile, "Mail.Send"))
     findings = [finding("PA002", GRAPH_SUBJECT, "a")]
-    result = full_plan(inventory((GRAPH,)), policy, findings)
+    result = full_plan(inventory((holds,)), policy, findings)
     assert result.change_sets == ()
     assert "not permission names" in result.skipped[0].reason
 
@@ -434,3 +464,22 @@ def test_a_fleet_finding_the_plan_leaves_is_skipped_with_the_reason() -> None:
     (note,) = result.skipped
     assert note.subject == f"fleet:{API}"
     assert "no planned change touches this vdir" in note.reason
+
+
+def test_a_judgement_whose_target_would_grant_is_not_planned() -> None:
+    app = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, ("Calendars.Read",))
+    judgements = judge(inventory((app,)), make_policy())
+    (judgement,) = judgements.applications
+    forged = dataclasses.replace(judgement, target_app_only=("Mail.Read",))
+    findings = [finding("PA002", GRAPH_SUBJECT, "a")]
+    result = make_plan(
+        inventory((app,)),
+        dataclasses.replace(judgements, applications=(forged,)),
+        make_policy(),
+        findings,
+    )
+    assert result.change_sets == ()
+    (note,) = result.skipped
+    assert (
+        note.reason == "the change would grant ['Mail.Read']; auditor only takes permissions away"
+    )
