@@ -330,3 +330,36 @@ def test_an_unknown_scope_value_is_refused(evidence: Path) -> None:
 
     assert code == 2
     assert "--scope 'everything' is not an evidence class" in output
+
+
+def test_a_weakening_policy_is_named_beside_the_verdict_in_every_output(
+    evidence: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "contoso.yaml"
+    policy.write_text(
+        "name: contoso\nversion: 1\nextends: default\napplications:\n"
+        "  - application_identifier: 00000003-0000-0000-c000-000000000000\n"
+        "    name: Microsoft Graph\n    approved_app_only: [Mail.Send]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+
+    code, output = audit(str(evidence), "--policy", str(policy), "--out", str(out))
+
+    assert code == 0, output
+    text = "policy contoso.yaml approves Mail.Send for Microsoft Graph"
+    lines = output.replace("\n    ", " ").splitlines()
+    assert lines[0].startswith("auditor 0.1.0: PASS for ")
+    assert any(line.startswith(f"WEAKENS the shipped default: {text}") for line in lines[:4])
+    texts = package_texts(out)
+    assert f"**weakens the shipped default**: {text}" in texts["summary.md"]
+    weakenings = json.loads(texts["findings.json"])["policy"]["weakenings"]
+    assert [w["text"] for w in weakenings if w["text"].startswith(text)]
+    sarif = json.loads(texts["findings.sarif"])
+    assert any(t.startswith(text) for t in sarif["runs"][0]["properties"]["policy"]["weakenings"])
+    assert f'name="policy.weakens" value="{text}' in texts["junit.xml"]
+    html = texts["report.html"]
+    verdict = html[
+        html.index('<div class="verdict') : html.index("</div>", html.index('<div class="verdict'))
+    ]
+    assert f"<strong>Weakens the shipped default:</strong> {text}" in verdict

@@ -84,6 +84,8 @@ def print_summary(
         f"fail on {report.fail_on.value})"
     )
     say(f"scope: {printable(_scope_line(report))}")
+    for weakening in report.policy.weakenings:
+        say(f"WEAKENS the shipped default: {printable(weakening.text)}")
     say(f"policy: {policy_line}")
     say(
         f"inputs: {len(inventory.inputs)} files, "

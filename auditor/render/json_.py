@@ -80,6 +80,7 @@ def findings_document(report: Report) -> dict[str, Any]:
             "sha256": report.policy.sha256,
             "sources": list(report.policy.sources),
             "files": [source.to_json() for source in report.policy.source_files],
+            "weakenings": [weakening.to_json() for weakening in report.policy.weakenings],
         },
         "inputs": [source.to_json() for source in report.inventory.inputs],
         "counts": {severity.value: count for severity, count in report.counts().items()},

@@ -81,6 +81,7 @@ def render_junit(report: Report) -> str:
         ("scope.classes_read", ", ".join(c.value for c in scope.classes_read)),
         ("scope.classes_missing", ", ".join(c.value for c in scope.classes_missing)),
         ("scope.not_in_scope", ", ".join(c.value for c in scope.narrowed)),
+        *(("policy.weakens", weakening.text) for weakening in report.policy.weakenings),
     ):
         etree.SubElement(properties, "property", name=name, value=xml_text(value))
     tests = failures = skipped = 0

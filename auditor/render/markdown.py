@@ -188,6 +188,10 @@ def scope_lines(report: Report) -> list[str]:
         f"- judged vdirs: {', '.join(md_cell(vdir) for vdir in scope.vdirs)}",
     ]
     lines += [f"- excluded: {md_cell(name)} ({md_cell(why)})" for name, why in scope.excluded]
+    lines += [
+        f"- **weakens the shipped default**: {md_cell(weakening.text)}"
+        for weakening in report.policy.weakenings
+    ]
     for item in scope.not_assessed:
         lines.append(
             f"- not assessed: {md_cell(item.what)}, {item.state.value} "

@@ -161,7 +161,11 @@ def render_sarif(report: Report) -> str:
                     "verdict": report.verdict.value,
                     "verdictLine": report.verdict_line,
                     "scope": report.scope.to_json(),
-                    "policy": {"name": report.policy.name, "sha256": report.policy.sha256},
+                    "policy": {
+                        "name": report.policy.name,
+                        "sha256": report.policy.sha256,
+                        "weakenings": [w.text for w in report.policy.weakenings],
+                    },
                 },
             }
         ],
