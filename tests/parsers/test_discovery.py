@@ -309,13 +309,13 @@ def test_a_dot_file_is_read_when_it_is_an_export_and_listed_otherwise(tmp_path: 
     inventory = read_inventory([folder])
 
     assert [source.path for source in inventory.inputs] == ["exports/.pa.json"]
-    assert inventory.skipped == (
-        "exports/.DS_Store",
-        "exports/.auditor-collect-EX01.log",
-        "exports/.cache/",
-        "exports/.sha256sums",
-    )
-    assert inventory.problems == ()
+    assert inventory.skipped == ("exports/.DS_Store", "exports/.cache/")
+    # The companions of `auditor collect` are not skipped: they are checked against the folder.
+    assert [(p.place, p.code.value) for p in inventory.problems] == [
+        ("exports/.auditor-collect-EX01.log:1", "incomplete-evidence"),  # no AUDITOR-DONE
+        ("exports/.pa.json", "incomplete-evidence"),  # not in the hash list
+        ("exports/.sha256sums:1", "incomplete-evidence"),  # PartnerApplication.xml is missing
+    ]
 
 
 def test_an_empty_folder_is_an_incomplete_audit(tmp_path: Path) -> None:
