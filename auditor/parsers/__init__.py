@@ -41,7 +41,7 @@ from auditor.model import (
     ProblemCode,
     Severity,
 )
-from auditor.parsers.archive import is_zip, open_archive
+from auditor.parsers.archive import Archive, is_zip, open_archive
 from auditor.parsers.base import RawInput
 from auditor.parsers.collected import CompanionFile, check_collection
 from auditor.parsers.discover import Companion, FoundFile, discover, list_members, os_reason
@@ -159,7 +159,7 @@ class _Reader:
         self.results.append(problem)
 
     def read_archive(self, display: str, data: bytes) -> None:
-        """The members of a zip archive, each read as a walked file is (`auditor.parsers.archive`)."""
+        """The members of a zip archive, each read as the files of a walked folder are."""
         archive = open_archive(display, data)
         if isinstance(archive, Problem):
             self.results.append(archive)
@@ -183,16 +183,19 @@ class _Reader:
                 else:
                     placement = identify(item.path, server_folder=item.server_folder)
                     self.member_placements.append(placement)
-                    self.read_data(item, placement, member, in_archive=True)
+                    beside = _Beside(archive, item.path.parent.as_posix(), self.max_bytes)
+                    self.read_data(item, placement, member, beside=beside)
         finally:
             archive.close()
 
     def read_data(
-        self, item: FoundFile, placement: Placement, data: bytes, *, in_archive: bool = False
+        self, item: FoundFile, placement: Placement, data: bytes, *, beside: _Beside | None = None
     ) -> None:
-        """One file's bytes as a parse result or a problem; any internal error as a problem."""
+        """One file's bytes as a parse result or a problem; any internal error as a problem.
+
+        `beside` reads the files next to an archive member (None: the file is on disk)."""
         try:
-            result = self.parse(item, placement, data, in_archive=in_archive)
+            result = self.parse(item, placement, data, beside=beside)
         except Exception as error:  # a bug must not stop the other inputs
             result = _problem(
                 ProblemCode.MALFORMED,
@@ -204,7 +207,7 @@ class _Reader:
             self.results.append(result)
 
     def parse(
-        self, item: FoundFile, placement: Placement, data: bytes, *, in_archive: bool
+        self, item: FoundFile, placement: Placement, data: bytes, *, beside: _Beside | None
     ) -> ParseResult | Problem | None:
         """None for a file read only if an export (`FoundFile.read_if_export`) that is not."""
         display = item.display
@@ -221,7 +224,8 @@ class _Reader:
             sha256=sha256,
             server=placement.server or self.server,
             vdir=placement.vdir,
-            location=None if in_archive else item.path,
+            location=None if beside is not None else item.path,
+            beside=beside,
         )
         if input_format is None:
             return ParseResult(
@@ -241,6 +245,25 @@ class _Reader:
                     ),
                 ),
             )
+
+
+class _Beside:
+    """Reads the members next to one archive member, for `RawInput.beside`."""
+
+    def __init__(self, archive: Archive, folder: str, max_bytes: int) -> None:
+        self.archive = archive
+        self.folder = "" if folder == "." else folder + "/"
+        self.max_bytes = max_bytes
+
+    def __call__(self, relative: str, limit: int) -> bytes | str:
+        name = self.folder + relative
+        if name not in self.archive.member_names:
+            return "it was not supplied beside the web.config in the archive"
+        size = self.archive.size(name)
+        if size > min(limit, self.max_bytes):
+            return f"it is larger than {min(limit, self.max_bytes)} bytes"
+        data = self.archive.read(name)
+        return data.message if isinstance(data, Problem) else data
 
 
 # A FIFO must not block the open (it is refused by its type once open); Windows needs binary.

@@ -73,6 +73,7 @@ class Archive:
     display: str
     members: tuple[str, ...]  # file members, folders left out
     zip_file: zipfile.ZipFile
+    member_names: frozenset[str]
 
     def size(self, name: str) -> int:
         """The declared uncompressed size of member `name`."""
@@ -113,7 +114,9 @@ def open_archive(display: str, data: bytes) -> Archive | Problem:
         archive.close()
         return _refused(display, reason)
     members = tuple(info.filename for info in infos if not info.is_dir())
-    return Archive(display=display, members=members, zip_file=archive)
+    return Archive(
+        display=display, members=members, zip_file=archive, member_names=frozenset(members)
+    )
 
 
 def _declared_count(data: bytes) -> int | None:
@@ -151,10 +154,7 @@ def _hostile(infos: list[zipfile.ZipInfo]) -> str | None:
             return f"the member {shown!r} uses compression method {info.compress_type}"
         total += info.file_size
         if total > MAX_TOTAL_BYTES:
-            return (
-                f"its members hold more than {MAX_TOTAL_BYTES} bytes uncompressed "
-                f"(at {shown!r})"
-            )
+            return f"its members hold more than {MAX_TOTAL_BYTES} bytes uncompressed (at {shown!r})"
         if info.file_size > MIN_RATIO_BYTES and info.file_size > MAX_RATIO * max(
             info.compress_size, 1
         ):

@@ -18,7 +18,8 @@ against them, by display path (so the same checks run in a folder and in a zip a
   (the script's warnings and errors: `AUDITOR-COPY-FAILED`, `AUDITOR-NOT-COPIED`,
   `AUDITOR-MISSING`, `AUDITOR-UNREADABLE`, ...) is INCOMPLETE_EVIDENCE at its line (at most
   `MAX_REPORTED_LINES` per transcript, then one line says how many more), and so is a
-  transcript without `AUDITOR-DONE` (the collection did not finish). When it failed, the
+  transcript without `AUDITOR-DONE` (the collection did not finish). The header
+  Start-Transcript writes (between two lines of `*`) quotes the command line and is not read. When it failed, the
   server folder's hash list beside it is one more problem: that folder is not assessed as
   complete evidence. When it finished, the server folder must be there with its hash list.
 """
@@ -97,14 +98,14 @@ def _read_manifest(manifest: CompanionFile) -> tuple[list[_Listed], list[Problem
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        where = data.count(b"\n", 0, error.start) + 1
         return [], [
             _problem(
                 ProblemCode.BAD_ENCODING,
                 manifest.display,
                 f"the hash list of auditor collect is not UTF-8 ({error.reason}); no file of "
                 "this folder was checked against it",
-                line,
+                where,
             )
         ]
     folder = _folder(manifest.display)
@@ -116,7 +117,7 @@ def _read_manifest(manifest: CompanionFile) -> tuple[list[_Listed], list[Problem
         if not line.strip():
             continue
         match = _MANIFEST_LINE.fullmatch(line)
-        why = None
+        why: str | None
         if match is None:
             why = "expected 64 hexadecimal digits, two spaces and a path relative to the folder"
         else:
@@ -184,9 +185,7 @@ def _check_entries(
     return problems
 
 
-def _extras(
-    listed_in: Mapping[str, set[str]], inputs: Mapping[str, str]
-) -> list[Problem]:
+def _extras(listed_in: Mapping[str, set[str]], inputs: Mapping[str, str]) -> list[Problem]:
     """Inputs below a listed folder that its (deepest) hash list does not name."""
     problems: list[Problem] = []
     folders = sorted(listed_in, key=len, reverse=True)
@@ -237,11 +236,12 @@ def _check_transcript(
 ) -> list[Problem]:
     codec, bom = detect_encoding(transcript.data)
     lines = split_lines(transcript.data[bom:].decode(codec, errors="replace"))
+    body = _body_start(lines)
     server = _server_of(transcript)
     who = f"the collection on {server}" if server else "the collection"
     finished: int | None = None
     failures: list[tuple[int, str, str]] = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines[body:], start=body + 1):
         for match in _AUDITOR_LINE.finditer(line):
             code = match.group(1)
             if code == _FINISHED:
@@ -252,8 +252,8 @@ def _check_transcript(
         _problem(
             ProblemCode.INCOMPLETE_EVIDENCE,
             transcript.display,
-            f"{who} reported AUDITOR-{code}: {_shown(line)}; what it collected is "
-            "incomplete: fix the cause and collect again",
+            f"{who} did not collect everything (AUDITOR-{code}): {_shown(line)!r}; fix the "
+            "cause and collect again",
             number,
         )
         for number, code, line in failures[:MAX_REPORTED_LINES]
@@ -290,14 +290,13 @@ def _check_transcript(
             _problem(
                 ProblemCode.INCOMPLETE_EVIDENCE,
                 manifest,
-                f"{who} failed ({first.place}): the files of this folder are not assessed as "
-                "complete evidence of that server; collect again",
+                f"{who} reported a problem ({first.place}): the files of this folder are not "
+                "assessed as complete evidence of that server; collect again",
             )
         )
     elif finished is not None and manifest is None:
         present = any(
-            display.casefold().startswith(folder.casefold())
-            for display in (*inputs, *others)
+            display.casefold().startswith(folder.casefold()) for display in (*inputs, *others)
         )
         said = f"{transcript.display}:{finished}"
         problems.append(
@@ -318,6 +317,20 @@ def _check_transcript(
             )
         )
     return problems
+
+
+def _body_start(lines: Sequence[str]) -> int:
+    """The index of the first line after Start-Transcript's header (a block between two lines
+    of `*`, holding the command line, which may quote anything); 0 when there is no header."""
+    if not lines or not _is_rule(lines[0]):
+        return 0
+    end = next((index for index in range(1, len(lines)) if _is_rule(lines[index])), None)
+    return 0 if end is None else end + 1
+
+
+def _is_rule(line: str) -> bool:
+    text = line.strip()
+    return len(text) >= 10 and text == "*" * len(text)
 
 
 def _find(display: str, manifests: Mapping[str, CompanionFile]) -> str | None:
