@@ -90,14 +90,13 @@ def read_inventory(
             gc.enable()
     if server is not None:
         _check_server_option(server, reader.member_placements)
-    problems = [
-        *found.problems,
-        *check_collection(reader.companions, reader.inputs, reader.others),
-    ]
+    skipped = [*found.skipped, *reader.skipped]
+    present = {display: None for display in skipped} | reader.others
+    problems = [*found.problems, *check_collection(reader.companions, reader.inputs, present)]
     return fold(
         reader.results,
         problems,
-        skipped=[*found.skipped, *reader.skipped],
+        skipped=skipped,
         looked_at=found.looked_at,
     )
 

@@ -79,6 +79,8 @@ def check_collection(
     for manifest in manifests.values():
         entries, found = _read_manifest(manifest)
         problems.extend(found)
+        if entries is None:
+            continue
         listed_in[_folder(manifest.display)] = {entry.display for entry in entries}
         problems.extend(_check_entries(manifest.display, entries, inputs, others))
     problems.extend(_extras(listed_in, inputs))
@@ -93,13 +95,14 @@ def _folder(display: str) -> str:
     return display[: cut + 1] if cut >= 0 else ""
 
 
-def _read_manifest(manifest: CompanionFile) -> tuple[list[_Listed], list[Problem]]:
+def _read_manifest(manifest: CompanionFile) -> tuple[list[_Listed] | None, list[Problem]]:
+    """The entries of a hash list (None when it cannot be decoded) and its malformed lines."""
     data = manifest.data.removeprefix(b"\xef\xbb\xbf")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         where = data.count(b"\n", 0, error.start) + 1
-        return [], [
+        return None, [
             _problem(
                 ProblemCode.BAD_ENCODING,
                 manifest.display,
@@ -130,7 +133,7 @@ def _read_manifest(manifest: CompanionFile) -> tuple[list[_Listed], list[Problem
                 _problem(
                     ProblemCode.MALFORMED,
                     manifest.display,
-                    f"not a line of the hash list auditor collect writes ({why}): {shown!r}",
+                    f"not a line of the hash list auditor collect writes ({why}): {shown}",
                     number,
                 )
             )
@@ -252,8 +255,8 @@ def _check_transcript(
         _problem(
             ProblemCode.INCOMPLETE_EVIDENCE,
             transcript.display,
-            f"{who} did not collect everything (AUDITOR-{code}): {_shown(line)!r}; fix the "
-            "cause and collect again",
+            f"{who} did not collect everything (AUDITOR-{code}); the transcript says: "
+            f"{_shown(line)}; fix the cause and collect again",
             number,
         )
         for number, code, line in failures[:MAX_REPORTED_LINES]

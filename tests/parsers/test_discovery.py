@@ -281,6 +281,33 @@ def test_documentation_is_skipped_by_exact_name_and_listed(tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.parametrize("name", ["something.md", "README", "readme.txt", "NOTICE.md"])
+def test_an_export_saved_under_a_documentation_name_is_read_not_skipped(
+    name: str, tmp_path: Path
+) -> None:
+    """A name alone never skips an export: a Format-List export saved as `something.md` beside
+    a clean web.config used to be skipped, and the audit passed on the web.config alone."""
+    folder = tmp_path / "exports"
+    rest = folder / "EX01" / "FrontEnd" / "HttpProxy" / "Rest"
+    rest.mkdir(parents=True)
+    (rest / "web.config").write_text(
+        '<configuration><appSettings><add key="OAuthHttpModule.Profiles" value="S2SAppActAs"/>'
+        "</appSettings></configuration>\n"
+    )
+    shutil.copy(FORMAT_LIST_FILE, folder / name)
+    (folder / "CHANGES.md").write_text("# Changes\n\nNothing to see : here\n")
+
+    inventory = read_inventory([folder])
+
+    assert [source.path for source in inventory.inputs] == [
+        "exports/EX01/FrontEnd/HttpProxy/Rest/web.config",
+        f"exports/{name}",
+    ]
+    assert inventory.partner_applications
+    assert {app.source.path for app in inventory.partner_applications} == {f"exports/{name}"}
+    assert inventory.skipped == ("exports/CHANGES.md",)  # sniffed: not an export
+
+
 @pytest.mark.parametrize(
     "name",
     ["notice-PartnerApplication.xml", "README-pa.json", "license.xml", "readme.txt.json"],

@@ -174,7 +174,7 @@ def test_skipped_names_inside_a_zip_are_listed_as_in_a_folder(tmp_path: Path) ->
     assert inventory.problems == ()
 
 
-# --- hostile archives: one located problem each ----------------------------------------------------
+# --- hostile archives: one located problem each -------------------------------------------------
 
 
 def _member(name: str, data: bytes = b"x", **attributes: int) -> Callable[[zipfile.ZipFile], None]:
@@ -298,6 +298,22 @@ def test_a_member_that_fails_its_crc_is_refused_alone(tmp_path: Path) -> None:
     assert problem.path == f"c.zip!/EX02/{REST}"
     assert "Bad CRC-32" in problem.message
     assert [c.server for c in inventory.web_configs] == ["EX01"]
+
+
+def test_a_member_whose_header_understates_its_size_is_not_inflated_past_it(
+    tmp_path: Path,
+) -> None:
+    with zipfile.ZipFile(tmp_path / "c.zip", "w", zipfile.ZIP_DEFLATED) as writer:
+        writer.writestr(f"EX01/{REST}", CLEAN_WEB_CONFIG)
+        writer.writestr("EX02/" + REST, b"\x20" * (20 * 1024 * 1024))
+        writer.infolist()[-1].file_size = 200  # the central directory lies: 200 bytes
+
+    inventory = read_inventory([tmp_path / "c.zip"])
+
+    ((problem,),) = [inventory.problems]
+    assert problem.code is ProblemCode.MALFORMED
+    assert problem.path == f"c.zip!/EX02/{REST}"
+    assert "Bad CRC-32" in problem.message  # 200 bytes inflated, then the check failed
 
 
 def test_a_member_over_the_input_limit_is_too_large_and_never_inflated(tmp_path: Path) -> None:
