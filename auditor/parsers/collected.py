@@ -19,9 +19,10 @@ against them, by display path (so the same checks run in a folder and in a zip a
   `AUDITOR-MISSING`, `AUDITOR-UNREADABLE`, ...) is INCOMPLETE_EVIDENCE at its line (at most
   `MAX_REPORTED_LINES` per transcript, then one line says how many more), and so is a
   transcript without `AUDITOR-DONE` (the collection did not finish). The header
-  Start-Transcript writes (between two lines of `*`) quotes the command line and is not read. When it failed, the
-  server folder's hash list beside it is one more problem: that folder is not assessed as
-  complete evidence. When it finished, the server folder must be there with its hash list.
+  Start-Transcript writes (between two lines of `*`) quotes the command line and is not read.
+  When it failed, the server folder's hash list beside it is one more problem: that folder is
+  not assessed as complete evidence. When it finished, the server folder must be there with its
+  hash list.
 """
 
 from __future__ import annotations

@@ -62,12 +62,14 @@ def audit(*args: str) -> Result:
     return result
 
 
-def collect(out: Path, *, body: tuple[str, ...] = (INFO, DONE), encoding: str = "utf-8-sig") -> Path:
+def collect(
+    out: Path, *, body: tuple[str, ...] = (INFO, DONE), encoding: str = "utf-8-sig"
+) -> Path:
     """`out` as `auditor collect` leaves it for server EX01 (the bundled example's files)."""
     server = out / "EX01"
     shutil.copytree(examples_dir() / "EX01", server)
     names = ["PartnerApplication.xml", EWS, REST]
-    lines = [f"{hashlib.sha256((server / name).read_bytes()).hexdigest()}  {name}" for name in names]
+    lines = [f"{hashlib.sha256((server / n).read_bytes()).hexdigest()}  {n}" for n in names]
     (server / ".sha256sums").write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
     transcript = "\r\n".join([*HEADER, *body, *TRAILER]) + "\r\n"
     (out / LOG).write_bytes(transcript.encode(encoding))

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from auditor import cli
-from auditor.model import ProblemCode
+from auditor.model import ProblemCode, WebConfig
 from auditor.parsers import read_inventory
 from auditor.parsers.archive import MAX_MEMBERS
 from auditor.resources import examples_dir
@@ -100,11 +100,8 @@ def test_members_get_server_and_vdir_from_the_layout_as_files_do(tmp_path: Path)
     folder = read_inventory([tmp_path / "example"])
     zipped = read_inventory([archive])
 
-    def places(inventory_configs: tuple[object, ...]) -> list[tuple[object, ...]]:
-        return sorted(
-            (config.server, config.vdir, config.sha256)  # type: ignore[attr-defined]
-            for config in inventory_configs
-        )
+    def places(configs: tuple[WebConfig, ...]) -> list[tuple[str, str, str]]:
+        return sorted((config.server, config.vdir, config.sha256) for config in configs)
 
     assert places(zipped.web_configs) == places(folder.web_configs)
     assert ("EX01", "Default Web Site/API") in {(c.server, c.vdir) for c in zipped.web_configs}
