@@ -232,17 +232,26 @@ def _server_of(transcript: CompanionFile) -> str | None:
     return None if match is None else match.group(1)
 
 
-def _check_transcript(
-    transcript: CompanionFile,
-    manifests: Mapping[str, CompanionFile],
-    inputs: Mapping[str, str],
-    others: Mapping[str, str | None],
-) -> list[Problem]:
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What one transcript says: the server, the `AUDITOR-DONE` line, the warning lines."""
+
+    display: str
+    server: str | None
+    finished: int | None  # the line of AUDITOR-DONE
+    failures: tuple[tuple[int, str, str], ...]  # (line, AUDITOR-<code>, the line's text)
+    last_line: int | None
+
+    @property
+    def who(self) -> str:
+        return f"the collection on {self.server}" if self.server else "the collection"
+
+
+def _read_transcript(transcript: CompanionFile) -> _Run:
+    """The `AUDITOR-*` lines of a transcript's body (UTF-8 or UTF-16, by its bytes)."""
     codec, bom = detect_encoding(transcript.data)
     lines = split_lines(transcript.data[bom:].decode(codec, errors="replace"))
     body = _body_start(lines)
-    server = _server_of(transcript)
-    who = f"the collection on {server}" if server else "the collection"
     finished: int | None = None
     failures: list[tuple[int, str, str]] = []
     for number, line in enumerate(lines[body:], start=body + 1):
@@ -252,72 +261,93 @@ def _check_transcript(
                 finished = number
             elif code != _INFORMATION:
                 failures.append((number, code, line))
-    problems = [
-        _problem(
-            ProblemCode.INCOMPLETE_EVIDENCE,
-            transcript.display,
-            f"{who} did not collect everything (AUDITOR-{code}); the transcript says: "
-            f"{_shown(line)}; fix the cause and collect again",
-            number,
-        )
-        for number, code, line in failures[:MAX_REPORTED_LINES]
-    ]
-    if len(failures) > MAX_REPORTED_LINES:
-        number = failures[MAX_REPORTED_LINES][0]
-        problems.append(
-            _problem(
-                ProblemCode.INCOMPLETE_EVIDENCE,
-                transcript.display,
-                f"{who} reported {len(failures) - MAX_REPORTED_LINES} more AUDITOR-* warnings "
-                "or errors from this line on; they are not listed one by one",
-                number,
-            )
-        )
-    if finished is None:
-        problems.append(
-            _problem(
-                ProblemCode.INCOMPLETE_EVIDENCE,
-                transcript.display,
-                f"the transcript has no AUDITOR-DONE line: {who} did not finish, so what it "
-                "wrote is incomplete: fix the cause (the error is on the console where it ran) "
-                "and collect again",
-                len(lines) - (1 if lines and not lines[-1] else 0) or None,
-            )
-        )
-    if server is None:
+    return _Run(
+        display=transcript.display,
+        server=_server_of(transcript),
+        finished=finished,
+        failures=tuple(failures),
+        last_line=len(lines) - (1 if lines and not lines[-1] else 0) or None,
+    )
+
+
+def _check_transcript(
+    transcript: CompanionFile,
+    manifests: Mapping[str, CompanionFile],
+    inputs: Mapping[str, str],
+    others: Mapping[str, str | None],
+) -> list[Problem]:
+    run = _read_transcript(transcript)
+    problems = _run_problems(run)
+    if run.server is None:
         return problems
-    folder = _folder(transcript.display) + server + "/"
+    folder = _folder(run.display) + run.server + "/"
     manifest = _find(folder + ".sha256sums", manifests)
     if problems and manifest is not None:
-        first = problems[0]
         problems.append(
             _problem(
                 ProblemCode.INCOMPLETE_EVIDENCE,
                 manifest,
-                f"{who} reported a problem ({first.place}): the files of this folder are not "
-                "assessed as complete evidence of that server; collect again",
+                f"{run.who} reported a problem ({problems[0].place}): the files of this "
+                "folder are not assessed as complete evidence of that server; collect again",
             )
         )
-    elif finished is not None and manifest is None:
+    elif run.finished is not None and manifest is None:
         present = any(
             display.casefold().startswith(folder.casefold()) for display in (*inputs, *others)
         )
-        said = f"{transcript.display}:{finished}"
+        said = f"{run.who} finished ({run.display}:{run.finished})"
         problems.append(
             _problem(
                 ProblemCode.INCOMPLETE_EVIDENCE,
-                transcript.display,
+                run.display,
                 (
-                    f"{who} finished ({said}), but {folder}.sha256sums is missing: the files of "
-                    "that server cannot be checked against what was collected; give the folder "
-                    "as it was collected"
+                    f"{said}, but {folder}.sha256sums is missing: the files of that server "
+                    "cannot be checked against what was collected; give the folder as it was "
+                    "collected"
                 )
                 if present
                 else (
-                    f"{who} finished ({said}), but its folder {folder} is not among the inputs: "
-                    "the evidence of that server is missing; give the whole collection folder"
+                    f"{said}, but its folder {folder} is not among the inputs: the evidence of "
+                    "that server is missing; give the whole collection folder"
                 ),
-                finished,
+                run.finished,
+            )
+        )
+    return problems
+
+
+def _run_problems(run: _Run) -> list[Problem]:
+    """The warnings of a run (at most `MAX_REPORTED_LINES`, then how many more) and a run that
+    did not finish, each at its line."""
+    problems = [
+        _problem(
+            ProblemCode.INCOMPLETE_EVIDENCE,
+            run.display,
+            f"{run.who} did not collect everything (AUDITOR-{code}); the transcript says: "
+            f"{_shown(line)}; fix the cause and collect again",
+            number,
+        )
+        for number, code, line in run.failures[:MAX_REPORTED_LINES]
+    ]
+    if len(run.failures) > MAX_REPORTED_LINES:
+        problems.append(
+            _problem(
+                ProblemCode.INCOMPLETE_EVIDENCE,
+                run.display,
+                f"{run.who} reported {len(run.failures) - MAX_REPORTED_LINES} more AUDITOR-* "
+                "warnings or errors from this line on; they are not listed one by one",
+                run.failures[MAX_REPORTED_LINES][0],
+            )
+        )
+    if run.finished is None:
+        problems.append(
+            _problem(
+                ProblemCode.INCOMPLETE_EVIDENCE,
+                run.display,
+                f"the transcript has no AUDITOR-DONE line: {run.who} did not finish, so what it "
+                "wrote is incomplete: fix the cause (the error is on the console where it ran) "
+                "and collect again",
+                run.last_line,
             )
         )
     return problems
