@@ -53,6 +53,10 @@ _SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 _END_RECORD = b"PK\x05\x06"
 _END_RECORD_SIZE = 22
 _MAX_COMMENT = 0xFFFF
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_LOCATOR_SIZE = 20
+_ZIP64_RECORD = b"PK\x06\x06"
+_ZIP64_RECORD_SIZE = 56
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _READABLE_METHODS = frozenset(
@@ -120,13 +124,21 @@ def open_archive(display: str, data: bytes) -> Archive | Problem:
 
 
 def _declared_count(data: bytes) -> int | None:
-    """The entry count of the end record, when one is found; None when zip64 or unknown."""
+    """The entry count the end record (or the zip64 end record it points to) declares, read
+    before `zipfile` parses the central directory; None when no end record is found."""
     start = max(0, len(data) - _END_RECORD_SIZE - _MAX_COMMENT)
     at = data.rfind(_END_RECORD, start)
     if at < 0 or len(data) - at < _END_RECORD_SIZE:
         return None
     (count,) = struct.unpack_from("<H", data, at + 10)
-    return None if count == 0xFFFF else int(count)
+    locator = at - _ZIP64_LOCATOR_SIZE
+    if count != 0xFFFF or locator < 0 or data[locator : locator + 4] != _ZIP64_LOCATOR:
+        return int(count)
+    (offset,) = struct.unpack_from("<Q", data, locator + 8)
+    if offset + _ZIP64_RECORD_SIZE > len(data) or data[offset : offset + 4] != _ZIP64_RECORD:
+        return None
+    (count64,) = struct.unpack_from("<Q", data, offset + 32)
+    return int(count64)
 
 
 def _hostile(infos: list[zipfile.ZipInfo]) -> str | None:
