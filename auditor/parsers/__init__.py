@@ -139,7 +139,10 @@ class _Reader:
         elif len(data) > self.max_bytes:
             self.not_read(item.display, _too_large(item.display, len(data), self.max_bytes))
         elif is_zip(data):
-            self.read_archive(item.display, data)
+            try:
+                self.read_archive(item.display, data)
+            except Exception as error:  # a bug must not stop the other inputs
+                self.not_read(item.display, _internal_error(item.display, error))
         else:
             self.read_data(item, placement, data)
 
@@ -196,12 +199,7 @@ class _Reader:
         try:
             result = self.parse(item, placement, data, beside=beside)
         except Exception as error:  # a bug must not stop the other inputs
-            result = _problem(
-                ProblemCode.MALFORMED,
-                item.display,
-                f"auditor failed while reading this file (internal error "
-                f"{type(error).__name__}: {error}); please report it",
-            )
+            result = _internal_error(item.display, error)
         if result is not None:
             self.results.append(result)
 
@@ -336,6 +334,15 @@ def _too_large(display: str, size: int, max_bytes: int) -> Problem:
         ProblemCode.TOO_LARGE,
         display,
         f"the file is {size} bytes, over the limit of {max_bytes} bytes; it was not read",
+    )
+
+
+def _internal_error(display: str, error: Exception) -> Problem:
+    return _problem(
+        ProblemCode.MALFORMED,
+        display,
+        f"auditor failed while reading this file (internal error "
+        f"{type(error).__name__}: {error}); please report it",
     )
 
 

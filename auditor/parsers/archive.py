@@ -106,7 +106,7 @@ def open_archive(display: str, data: bytes) -> Archive | Problem:
         return _refused(display, f"it holds {counted} entries, over the limit of {MAX_MEMBERS}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as error:
+    except Exception as error:  # BadZipFile, struct.error, a name that is not UTF-8, ...
         return _problem(
             ProblemCode.MALFORMED,
             display,

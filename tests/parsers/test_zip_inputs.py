@@ -260,10 +260,19 @@ def test_a_hostile_archive_is_one_located_problem_and_the_rest_is_read(
     assert not (tmp_path / "outside").exists() and not Path("/etc/web.config").exists()
 
 
+def _name_not_utf8() -> bytes:
+    """A member name flagged UTF-8 (bit 11) whose bytes are not UTF-8."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as writer:
+        writer.writestr("EX01/a\u00e9.xml", b"x")
+    return buffer.getvalue().replace(b"a\xc3\xa9", b"a\xff\xfe")
+
+
 @pytest.mark.parametrize(
     "data, phrase",
     [
         (b"PK\x03\x04 this is not really a zip", "not a readable zip archive"),
+        (_name_not_utf8(), "not a readable zip archive ('utf-8' codec can't decode"),
         (b"PK\x05\x06" + b"\x00" * 18, "no partner-application export and no web.config"),
     ],
 )
