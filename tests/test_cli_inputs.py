@@ -92,7 +92,17 @@ def test_a_folder_of_documentation_only_is_incomplete_and_lists_what_it_skipped(
 
 
 @pytest.mark.parametrize(
-    "name", ["notice-PartnerApplication.xml", "readme-export.xml", ".PartnerApplication.xml"]
+    "name",
+    [
+        "notice-PartnerApplication.xml",
+        "readme-export.xml",
+        ".PartnerApplication.xml",
+        # Documentation names: read because the content is an export (issue 20).
+        "something.md",
+        "README",
+        "LICENSE.txt",
+        "notes.MD",
+    ],
 )
 def test_an_export_with_a_name_the_walker_used_to_skip_is_read(name: str, tmp_path: Path) -> None:
     (tmp_path / "exports").mkdir()

@@ -4,15 +4,22 @@ Each argument is a file or a folder. Folders are walked recursively in sorted or
 compared as strings); each folder is listed once. What is never an export is skipped, and every
 skipped file is listed (`Discovery.skipped`, then in `findings.json`), never dropped silently:
 
-- documentation by its exact name: `README`, `LICENSE`, `LICENCE`, `NOTICE`, alone or with
-  `.txt` or `.md`, and any `*.md` (`notice-PartnerApplication.xml` is an export and is read);
 - the Windows shell files `Thumbs.db` and `desktop.ini`;
-- folders whose name starts with `.` (`.git`), listed as `name/` and not walked;
-- the two companions `auditor collect` writes, `.sha256sums` and `.auditor-collect-*.log`.
+- folders whose name starts with `.` (`.git`), listed as `name/` and not walked.
 
-Any other file whose name starts with `.` is read when its content is an export (it is then
-evidence like any other file) and skipped, and listed, otherwise (`.DS_Store`, editor swap
-files). A file named on the command line is always read, whatever its name.
+A name alone never skips an export: documentation by its exact name (`README`, `LICENSE`,
+`LICENCE`, `NOTICE`, alone or with `.txt` or `.md`, and any `*.md`) and any other file whose name
+starts with `.` are read when their content is an export (they are then evidence like any other
+file) and skipped, and listed, otherwise (`FoundFile.read_if_export`; `.DS_Store`, editor swap
+files, a real README). A file named on the command line is always read, whatever its name.
+
+The two companions `auditor collect` writes, `.sha256sums` (the hash of every file of a server
+folder) and `.auditor-collect-*.log` (the transcript), are not exports: they are returned apart
+(`Discovery.companions`) and checked against what was read (`auditor.parsers.collected`).
+
+A zip archive is told by its content, not here: it is a file like any other until it is read.
+`list_members` lays out the member names of an archive as the walk lays out a folder (the same
+skipped names, companions and server folders), each shown as `<archive>!/<member>`.
 
 A missing path or an unreadable folder is UNREADABLE, a device or pipe is UNREADABLE (never
 opened). A symbolic link met while walking a folder is not followed and is UNREADABLE: a folder
@@ -32,14 +39,23 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
 
 from auditor.layout import is_server_folder
 from auditor.model import Problem, ProblemCode, Severity
 
-__all__ = ["Discovery", "FoundFile", "common_root", "discover", "display_path"]
+__all__ = [
+    "Companion",
+    "Discovery",
+    "FoundFile",
+    "common_root",
+    "discover",
+    "display_path",
+    "list_members",
+]
 
 SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini"})
 DOCUMENTATION_NAMES = frozenset(
@@ -47,7 +63,8 @@ DOCUMENTATION_NAMES = frozenset(
     for stem in ("readme", "license", "licence", "notice")
     for suffix in ("", ".txt", ".md")
 )
-COLLECT_COMPANIONS = (".sha256sums", ".auditor-collect-*.log")
+MANIFEST_NAME = ".sha256sums"
+TRANSCRIPT_PATTERN = ".auditor-collect-*.log"
 
 _LINK = (
     "a symbolic link met while walking a folder is not followed (it could point outside the "
@@ -55,28 +72,39 @@ _LINK = (
 )
 
 
+class Companion(StrEnum):
+    """A file `auditor collect` writes beside the exports, checked rather than read as one."""
+
+    MANIFEST = "manifest"  # <server>/.sha256sums
+    TRANSCRIPT = "transcript"  # .auditor-collect-<server>-<time>.log
+
+
 @dataclass(frozen=True, slots=True)
 class FoundFile:
     """A file to read: where it is, how it is shown, what discovery already knows of it.
 
     `server_folder` is None for a file named on the command line (its folder was not listed);
-    `read_if_export` marks a dot-file, read only when its content is an export.
+    `read_if_export` marks a dot-file or a documentation name, read only when its content is an
+    export. For an archive member `path` is the member name (`/`-separated, relative).
     """
 
     path: Path
     display: str
     server_folder: bool | None = None
     read_if_export: bool = False
+    companion: Companion | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Discovery:
-    """Every file to read (sorted by display path), what was skipped, what could not be walked."""
+    """Every file to read (sorted by display path), what was skipped, what could not be walked,
+    and the companions of `auditor collect` (sorted by display path)."""
 
     files: tuple[FoundFile, ...]
     skipped: tuple[str, ...]
     problems: tuple[Problem, ...]
     looked_at: tuple[str, ...]  # the display path of each argument
+    companions: tuple[FoundFile, ...] = ()
 
 
 def common_root(paths: Sequence[Path]) -> str:
@@ -105,11 +133,60 @@ def discover(paths: Sequence[Path]) -> Discovery:
             kept = found.get(identity)
             if kept is None or _shorter(candidate.display, kept.display):
                 found[identity] = candidate
+    ordered = sorted(found.values(), key=lambda item: item.display)
     return Discovery(
-        files=tuple(sorted(found.values(), key=lambda item: item.display)),
+        files=tuple(item for item in ordered if item.companion is None),
         skipped=tuple(sorted(set(walk.skipped))),
         problems=tuple(walk.problems),
         looked_at=tuple(display_path(given, root) for given in paths),
+        companions=tuple(item for item in ordered if item.companion is not None),
+    )
+
+
+def list_members(archive: str, names: Iterable[str]) -> Discovery:
+    """The members of an archive shown as `archive`, laid out as the walk lays out a folder.
+
+    `names` are the archive's file members (`/`-separated, relative, already checked to hold
+    no `..`, no absolute path and no folder entry). A member below a folder whose name starts
+    with `.` is skipped, the folder listed once as `name/`; every other member is kept or
+    skipped by its name exactly as a walked file (`_kind`).
+    """
+    members = sorted(names)
+    child_folders: dict[PurePosixPath, set[str]] = {}
+    for name in members:
+        parts = PurePosixPath(name).parts
+        for depth in range(len(parts) - 1):
+            child_folders.setdefault(PurePosixPath(*parts[:depth]), set()).add(parts[depth])
+    prefix = archive + "!/"
+    files: list[FoundFile] = []
+    companions: list[FoundFile] = []
+    skipped: set[str] = set()
+    for name in members:
+        member = PurePosixPath(name)
+        hidden = next(
+            (depth for depth, part in enumerate(member.parts[:-1]) if part.startswith(".")), None
+        )
+        if hidden is not None:
+            skipped.add(prefix + "/".join(member.parts[: hidden + 1]) + "/")
+            continue
+        kind = _kind(member.name)
+        if kind is _Kind.SKIPPED:
+            skipped.add(prefix + name)
+            continue
+        found = FoundFile(
+            Path(name),
+            prefix + name,
+            server_folder=is_server_folder(child_folders.get(member.parent, ())),
+            read_if_export=kind is _Kind.IF_EXPORT,
+            companion=_COMPANIONS.get(kind),
+        )
+        (files if found.companion is None else companions).append(found)
+    return Discovery(
+        files=tuple(files),
+        skipped=tuple(sorted(skipped)),
+        problems=(),
+        looked_at=(archive,),
+        companions=tuple(companions),
     )
 
 
@@ -221,9 +298,10 @@ class _Walk:
             real_folder: str | None = None
             for entry in sorted(names, key=_name):
                 name = entry.name
+                kind = _kind(name)
                 if entry.is_symlink():
                     self.problem(entry.path, _LINK)
-                elif _never_an_export(name):
+                elif kind is _Kind.SKIPPED:
                     self.skipped.append(prefix + _shown(name))
                 else:
                     if real_folder is None:
@@ -232,7 +310,8 @@ class _Walk:
                         Path(entry.path),
                         prefix + _shown(name),
                         server_folder=server_folder,
-                        read_if_export=name.startswith("."),
+                        read_if_export=kind is _Kind.IF_EXPORT,
+                        companion=_COMPANIONS.get(kind),
                     )
                     files.append((found, os.path.join(real_folder, name)))
         return files
@@ -242,15 +321,31 @@ def _name(entry: os.DirEntry[str]) -> str:
     return entry.name
 
 
-def _never_an_export(name: str) -> bool:
-    """Documentation, shell files and collect companions, by exact name (never a prefix)."""
+class _Kind(StrEnum):
+    """What a file met while walking (or in an archive) is, by its name alone."""
+
+    EXPORT = "export"  # read; its content decides its format
+    IF_EXPORT = "if-export"  # a dot-file or a documentation name: read only if an export
+    SKIPPED = "skipped"  # a Windows shell file: never an export
+    MANIFEST = "manifest"
+    TRANSCRIPT = "transcript"
+
+
+_COMPANIONS = {_Kind.MANIFEST: Companion.MANIFEST, _Kind.TRANSCRIPT: Companion.TRANSCRIPT}
+
+
+def _kind(name: str) -> _Kind:
+    """The kind of a file by its exact name (never a prefix: `README-pa.json` is an export)."""
+    if name == MANIFEST_NAME:
+        return _Kind.MANIFEST
+    if fnmatch.fnmatchcase(name, TRANSCRIPT_PATTERN):
+        return _Kind.TRANSCRIPT
     folded = name.casefold()
-    return (
-        folded in DOCUMENTATION_NAMES
-        or folded.endswith(".md")
-        or folded in SYSTEM_FILES
-        or any(fnmatch.fnmatchcase(name, pattern) for pattern in COLLECT_COMPANIONS)
-    )
+    if folded in SYSTEM_FILES:
+        return _Kind.SKIPPED
+    if folded in DOCUMENTATION_NAMES or folded.endswith(".md") or name.startswith("."):
+        return _Kind.IF_EXPORT
+    return _Kind.EXPORT
 
 
 def os_reason(error: OSError | ValueError) -> str:

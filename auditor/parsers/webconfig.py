@@ -15,8 +15,9 @@ Owns what auditor keeps of a web.config (nothing but `appSettings`, never the DO
 - `<appSettings configSource="x">` replaces the section with the `<appSettings>` file `x`,
   `<appSettings file="x">` applies the file's `add`/`remove`/`clear` after the section's own
   (the file wins), as .NET does. The file is read from the web.config's folder on disk
-  (`RawInput.location`): a relative path without `..`, not through a symbolic link out of the
-  folder, at most `MAX_WEB_CONFIG_BYTES`. Settings read from it carry its path
+  (`RawInput.location`), or from its archive for an archive member (`RawInput.beside`): a
+  relative path without `..`, not through a symbolic link out of the folder, at most
+  `MAX_WEB_CONFIG_BYTES`. Settings read from it carry its path
   (`AppSetting.path`); the profiles' evidence names it. A file that is absent or not readable
   there is INCOMPLETE_EVIDENCE at the section, naming the file (`auditor collect` copies it).
   A file whose root is `<appSettings>` given on its own is read with the web.config beside it
@@ -304,27 +305,9 @@ class _SettingsReader:
                 name, attribute, line, "auditor reads such a file only from the web.config's folder"
             )
             return None
-        folder = (self.raw.location or Path(self.raw.path)).parent
-        candidate = folder.joinpath(*parts)
         display = str(Path(self.raw.path).parent.joinpath(*parts))
-        try:
-            if not candidate.is_file():
-                self.missing(name, attribute, line, "it was not supplied beside the web.config")
-                return None
-            real_folder = os.path.realpath(folder)
-            if not os.path.realpath(candidate).startswith(real_folder + os.sep):
-                self.missing(
-                    name, attribute, line, "it is a symbolic link out of the web.config's folder"
-                )
-                return None
-            if candidate.stat().st_size > MAX_WEB_CONFIG_BYTES:
-                self.missing(
-                    name, attribute, line, f"it is larger than {MAX_WEB_CONFIG_BYTES} bytes"
-                )
-                return None
-            data = candidate.read_bytes()
-        except (OSError, ValueError) as error:
-            self.missing(name, attribute, line, f"it cannot be read ({error})")
+        data = self.read_beside(parts, name, attribute, line)
+        if data is None:
             return None
         external = RawInput(
             path=display, data=data, sha256=hashlib.sha256(data).hexdigest(), server=self.raw.server
@@ -346,6 +329,39 @@ class _SettingsReader:
         self.hashes[display] = external.sha256
         self.external_lines[display] = loaded.source_lines()
         return display, loaded.root
+
+    def read_beside(
+        self, parts: list[str], name: str, attribute: str, line: int | None
+    ) -> bytes | None:
+        """The bytes of the file at `parts` in the web.config's folder, or None (a problem):
+        from the archive for an archive member (`RawInput.beside`), else from disk."""
+        if self.raw.beside is not None:
+            found = self.raw.beside("/".join(parts), MAX_WEB_CONFIG_BYTES)
+            if isinstance(found, str):
+                self.missing(name, attribute, line, found)
+                return None
+            return found
+        folder = (self.raw.location or Path(self.raw.path)).parent
+        candidate = folder.joinpath(*parts)
+        try:
+            if not candidate.is_file():
+                self.missing(name, attribute, line, "it was not supplied beside the web.config")
+                return None
+            real_folder = os.path.realpath(folder)
+            if not os.path.realpath(candidate).startswith(real_folder + os.sep):
+                self.missing(
+                    name, attribute, line, "it is a symbolic link out of the web.config's folder"
+                )
+                return None
+            if candidate.stat().st_size > MAX_WEB_CONFIG_BYTES:
+                self.missing(
+                    name, attribute, line, f"it is larger than {MAX_WEB_CONFIG_BYTES} bytes"
+                )
+                return None
+            return candidate.read_bytes()
+        except (OSError, ValueError) as error:
+            self.missing(name, attribute, line, f"it cannot be read ({error})")
+            return None
 
     def missing(self, name: str, attribute: str, line: int | None, why: str) -> None:
         self.problems.append(
@@ -373,11 +389,15 @@ def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ..
     location = raw.location or Path(raw.path)
     name = location.name
     web_config = location.parent / "web.config"
-    try:
-        small = web_config.is_file() and web_config.stat().st_size <= MAX_WEB_CONFIG_BYTES
-        data = web_config.read_bytes() if small else b""
-    except (OSError, ValueError):
-        data = b""
+    if raw.beside is not None:
+        beside = raw.beside("web.config", MAX_WEB_CONFIG_BYTES)
+        data = beside if isinstance(beside, bytes) else b""
+    else:
+        try:
+            small = web_config.is_file() and web_config.stat().st_size <= MAX_WEB_CONFIG_BYTES
+            data = web_config.read_bytes() if small else b""
+        except (OSError, ValueError):
+            data = b""
     if data:
         loaded = load_xml(RawInput(path=str(web_config), data=data, sha256=""))
         if not isinstance(loaded, Problem):

@@ -8,7 +8,9 @@ must see (code, line, a phrase of the sentence).
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,6 +240,35 @@ def write_one_line(path: Path, kind: str, size: int = 50 * MB) -> Path:
     return path
 
 
+def zip_bomb() -> bytes:
+    """A 128 MiB web.config of spaces, deflated into about 128 KB (over 1000 to 1)."""
+    buffer = io.BytesIO()
+    chunk = b" " * MB
+    name = "EX01/FrontEnd/HttpProxy/Rest/web.config"
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as writer,
+        writer.open(name, "w", force_zip64=True) as out,
+    ):
+        for _ in range(128):
+            out.write(chunk)
+    return buffer.getvalue()
+
+
+def zip_traversal() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as writer:
+        writer.writestr(zipfile.ZipInfo("EX01/../../../outside/web.config"), web_config())
+    return buffer.getvalue()
+
+
+def zip_many_members(count: int = 100_000) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as writer:
+        for number in range(count):
+            writer.writestr(zipfile.ZipInfo(f"EX01/{number}.txt"), b"")
+    return buffer.getvalue()
+
+
 @dataclass(frozen=True)
 class HostileCase:
     """One hostile file: its name in the input folder, how to build it, what must be reported."""
@@ -322,6 +353,18 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
     ),
     HostileCase("cr-only.txt", _const(cr_only), None, None, ""),
     HostileCase("csv-embedded.csv", _const(csv_embedded), None, None, ""),
+    # Zip archives (issue 20): refused from the central directory, nothing inflated or written.
+    HostileCase("zip-bomb.zip", _const(zip_bomb), ProblemCode.HOSTILE, None, "a zip bomb"),
+    HostileCase(
+        "zip-traversal.zip", _const(zip_traversal), ProblemCode.HOSTILE, None, "`..` path segment"
+    ),
+    HostileCase(
+        "zip-100000-members.zip",
+        _const(zip_many_members),
+        ProblemCode.HOSTILE,
+        None,
+        "100000 entries, over the limit of 10000",
+    ),
 )
 
 

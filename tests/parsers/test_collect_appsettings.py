@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,51 @@ def test_collect_copies_appsettings_files(tmp_path: Path) -> None:
     assert Path(rest.oauth_profiles.evidence.path).name == "oauth.config"
     ews = [p for p in inventory.problems if p.path.endswith("EWS/web.config")]
     assert [(p.code.value, p.line) for p in ews] == [("incomplete-evidence", 2)]
+
+
+@pytest.mark.pwsh
+def test_a_real_collection_is_checked_against_its_hash_list_and_transcript(
+    tmp_path: Path,
+) -> None:
+    """The hash list and transcript the real script writes: an untouched collection (as a
+    folder and as a zip) has no collection problem; a warning, a changed file and a file
+    added afterwards are each located."""
+    harness.require_pwsh()
+    state = scenarios.state_from_inventory(scenarios.example_report().inventory)
+    standin = harness.StandIn(tmp_path / "server", state)
+    machine = socket.gethostname().split(".")[0]  # .NET's MachineName on Linux
+    state["servers"][0]["Name"] = machine
+    standin.write_state(state)
+    scenarios.lay_out(
+        standin,
+        {
+            "FrontEnd\\HttpProxy\\Rest\\web.config": REST_WEB_CONFIG,
+            "FrontEnd\\HttpProxy\\Rest\\oauth.config": OAUTH_CONFIG,
+        },
+    )
+    script = scenarios.write_script(tmp_path / "scripts", "collect.ps1", scenarios.render_collect())
+    out = tmp_path / "out"
+    run = standin.run(script, "-OutDir", harness.ps_quote(str(out)))
+    assert run.exit_code == 0, run.describe()
+    (log,) = out.glob(".auditor-collect-*.log")
+    with zipfile.ZipFile(tmp_path / "out.zip", "w", zipfile.ZIP_DEFLATED) as writer:
+        for path in sorted(out.rglob("*")):
+            if path.is_file():
+                writer.write(path, path.relative_to(out).as_posix())
+
+    assert read_inventory([out]).problems == ()
+    assert read_inventory([tmp_path / "out.zip"]).problems == ()
+
+    server = out / machine
+    rest = server / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    rest.write_bytes(REST_WEB_CONFIG.replace(b"Rest", b"Rest "))
+    (server / "extra.xml").write_bytes((server / "PartnerApplication.xml").read_bytes())
+    log.write_bytes(log.read_bytes().replace(b"AUDITOR-DONE: ", b""))
+
+    inventory = read_inventory([out])
+    assert sorted((p.path.split("/", 1)[1], p.code.value) for p in inventory.problems) == [
+        (log.name, "incomplete-evidence"),  # no AUDITOR-DONE
+        (f"{machine}/.sha256sums", "incomplete-evidence"),  # not assessed
+        (f"{machine}/FrontEnd/HttpProxy/Rest/web.config", "incomplete-evidence"),  # changed
+        (f"{machine}/extra.xml", "incomplete-evidence"),  # added
+    ]

@@ -281,6 +281,33 @@ def test_documentation_is_skipped_by_exact_name_and_listed(tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.parametrize("name", ["something.md", "README", "readme.txt", "NOTICE.md"])
+def test_an_export_saved_under_a_documentation_name_is_read_not_skipped(
+    name: str, tmp_path: Path
+) -> None:
+    """A name alone never skips an export: a Format-List export saved as `something.md` beside
+    a clean web.config used to be skipped, and the audit passed on the web.config alone."""
+    folder = tmp_path / "exports"
+    rest = folder / "EX01" / "FrontEnd" / "HttpProxy" / "Rest"
+    rest.mkdir(parents=True)
+    (rest / "web.config").write_text(
+        '<configuration><appSettings><add key="OAuthHttpModule.Profiles" value="S2SAppActAs"/>'
+        "</appSettings></configuration>\n"
+    )
+    shutil.copy(FORMAT_LIST_FILE, folder / name)
+    (folder / "CHANGES.md").write_text("# Changes\n\nNothing to see : here\n")
+
+    inventory = read_inventory([folder])
+
+    assert [source.path for source in inventory.inputs] == [
+        "exports/EX01/FrontEnd/HttpProxy/Rest/web.config",
+        f"exports/{name}",
+    ]
+    assert inventory.partner_applications
+    assert {app.source.path for app in inventory.partner_applications} == {f"exports/{name}"}
+    assert inventory.skipped == ("exports/CHANGES.md",)  # sniffed: not an export
+
+
 @pytest.mark.parametrize(
     "name",
     ["notice-PartnerApplication.xml", "README-pa.json", "license.xml", "readme.txt.json"],
@@ -309,13 +336,13 @@ def test_a_dot_file_is_read_when_it_is_an_export_and_listed_otherwise(tmp_path: 
     inventory = read_inventory([folder])
 
     assert [source.path for source in inventory.inputs] == ["exports/.pa.json"]
-    assert inventory.skipped == (
-        "exports/.DS_Store",
-        "exports/.auditor-collect-EX01.log",
-        "exports/.cache/",
-        "exports/.sha256sums",
-    )
-    assert inventory.problems == ()
+    assert inventory.skipped == ("exports/.DS_Store", "exports/.cache/")
+    # The companions of `auditor collect` are not skipped: they are checked against the folder.
+    assert [(p.place, p.code.value) for p in inventory.problems] == [
+        ("exports/.auditor-collect-EX01.log:1", "incomplete-evidence"),  # no AUDITOR-DONE
+        ("exports/.pa.json", "incomplete-evidence"),  # not in the hash list
+        ("exports/.sha256sums:1", "incomplete-evidence"),  # PartnerApplication.xml is missing
+    ]
 
 
 def test_an_empty_folder_is_an_incomplete_audit(tmp_path: Path) -> None:

@@ -19,8 +19,9 @@ reads from Exchange and from the Exchange install folder; it writes only below -
 
 Every web.config is copied byte for byte and the copy's SHA-256 is checked against the
 original. An existing <OutDir>\<server> folder is never written into. Copy the whole -OutDir to
-the machine where auditor runs and audit it: auditor audit <OutDir>. The hash list and the
-transcript start with a dot, so auditor does not read them as exports.
+the machine where auditor runs (as it is, or as a .zip) and audit it: auditor audit <OutDir>.
+auditor checks every server folder against its hash list and transcript: a changed, missing
+or added file, or a collection that reported a problem, makes the audit incomplete.
 
 .PARAMETER OutDir
 The folder to write into. A folder named after this server is created in it.
