@@ -169,8 +169,38 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def _sync_dir(folder: Path) -> None:
+    """Flush `folder`'s entries (a rename inside it) to disk, where a folder can be opened.
+
+    Without it a power loss after the rename can bring back the folder as it was before. On
+    Windows a folder cannot be opened with `os.open` (no `O_DIRECTORY`), and NTFS journals
+    renames itself: nothing to do there.
+    """
+    directory_flag = getattr(os, "O_DIRECTORY", None)
+    if directory_flag is None:
+        return
+    descriptor = os.open(folder, os.O_RDONLY | directory_flag)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _replace_dir(staging: Path, out_dir: Path) -> None:
+    """Rename the complete `staging` folder to `out_dir`, then sync their parent folder.
+
+    Every folder of the staging tree is synced first (each file already is, by `_write_file`),
+    so what the rename publishes is on disk; the parent is synced after it, so the rename is.
+    """
+    for folder in sorted((p for p in staging.rglob("*") if p.is_dir()), reverse=True):
+        _sync_dir(folder)
+    _sync_dir(staging)
     os.chmod(staging, 0o755)
+    _rename_into_place(staging, out_dir)
+    _sync_dir(out_dir.resolve().parent)
+
+
+def _rename_into_place(staging: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.rename(staging, out_dir)
         return
