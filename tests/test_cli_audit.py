@@ -113,6 +113,94 @@ def test_verify_reports_an_extra_file(package: Path) -> None:
     assert "remediation/extra.ps1: present but not listed" in output
 
 
+def run_unwrapped(*args: str) -> tuple[int, str]:
+    """`run`, with the terminal's line wrapping undone (one space between words)."""
+    code, output = run(*args)
+    return code, " ".join(output.split())
+
+
+SIGNATURE_BLOCK = (
+    b"\r\n# SIG # Begin signature block\r\n"
+    b"# MIIFuQYJKoZIhvcNAQcCoIIFqjCCBaYCAQExCzAJBgUrDgMCGgUAMGkGCisGAQQB\r\n"
+    b"# gjcCAQSgWzBZMDQGCisGAQQBgjcCAR4wJgIDAQAABBAfzDtgWUsITrck0sYpfvNR\r\n"
+    b"# SIG # End signature block\r\n"
+)
+
+
+def test_verify_accepts_a_script_signed_after_review(package: Path) -> None:
+    """Set-AuthenticodeSignature appends a block; the text before it is what was reviewed."""
+    script = package / "remediation" / "partner-applications.ps1"
+    script.write_bytes(script.read_bytes() + SIGNATURE_BLOCK)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 0, output
+    assert "remediation/partner-applications.ps1: signed (signature not checked here)" in output
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        pytest.param(SIGNATURE_BLOCK + b"Stop-Computer\r\n", id="code-after-the-block"),
+        pytest.param(b"Stop-Computer\r\n" + SIGNATURE_BLOCK, id="code-before-the-block"),
+        pytest.param(SIGNATURE_BLOCK.replace(b"# gjcC", b"Stop-Computer #"), id="code-inside"),
+        pytest.param(
+            SIGNATURE_BLOCK.replace(b"\r\n# SIG # End signature block\r\n", b""), id="no-end-line"
+        ),
+    ],
+)
+def test_verify_refuses_anything_else_beside_a_signature(package: Path, tail: bytes) -> None:
+    script = package / "remediation" / "partner-applications.ps1"
+    script.write_bytes(script.read_bytes() + tail)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "DIFFERS remediation/partner-applications.ps1" in output
+    assert "signed (signature not checked here)" not in output
+
+
+def _edit_manifest(package: Path, edit: object) -> None:
+    manifest = package / "MANIFEST.sha256"
+    lines = manifest.read_text(encoding="ascii").splitlines()
+    assert callable(edit)
+    manifest.write_text("\n".join(edit(lines)) + "\n", encoding="ascii")
+
+
+def test_verify_refuses_a_duplicated_manifest_line(package: Path) -> None:
+    _edit_manifest(package, lambda lines: [*lines, lines[0]])
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "is listed again (first at line 1)" in output
+
+
+def test_verify_refuses_a_differently_cased_entry(package: Path) -> None:
+    def recase(lines: list[str]) -> list[str]:
+        return [line.replace("  summary.md", "  SUMMARY.md") for line in lines]
+
+    _edit_manifest(package, recase)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "SUMMARY.md: listed in the manifest but missing (present as summary.md" in output
+    assert "summary.md: present but not listed" in output
+
+
+def test_verify_refuses_a_case_twin_in_the_manifest(package: Path) -> None:
+    def twin(lines: list[str]) -> list[str]:
+        line = next(line for line in lines if line.endswith("  summary.md"))
+        return [*lines, line.replace("summary.md", "Summary.md")]
+
+    _edit_manifest(package, twin)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "Summary.md differs only in case from summary.md" in output
+
+
+def test_verify_refuses_missing_entries_and_unlisted_folders(package: Path) -> None:
+    (package / "findings.json").unlink()
+    (package / "notes").mkdir()
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "findings.json: listed in the manifest but missing" in output
+    assert "notes/: a folder that holds no listed file" in output
+
+
 def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     assert audit_example(first)[0] == 1

@@ -475,7 +475,12 @@ def verify(
     if not result.ok:
         say(f"{package}: {len(result.differences)} difference(s); do not run this package")
         raise typer.Exit(EXIT_FINDINGS)
-    say(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
+    signed = (
+        f" ({len(result.signed)} signed script(s): the text before each signature block)"
+        if result.signed
+        else ""
+    )
+    say(f"{package}: OK, {result.checked} files match MANIFEST.sha256{signed}")
 
 
 def _verified(package: Path) -> VerifyResult:
@@ -487,6 +492,8 @@ def _verified(package: Path) -> VerifyResult:
         result = verify_package(package)
     except PackageError as error:
         fail(str(error))
+    for name in result.signed:
+        say(f"signed   {printable(name)}: signed (signature not checked here)")
     for difference in result.differences:
         say(f"DIFFERS  {printable(difference)}")
     return result
