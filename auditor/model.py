@@ -193,6 +193,10 @@ class PartnerApplication:
     # The same object read from further exports (one Get-PartnerApplication export per server
     # is common): identical records fold into one, each extra source listed here.
     also_in: tuple[Evidence, ...] = ()
+    # Every property of the exported object, in export order: (name as exported, canonical
+    # text; see `auditor.parsers.properties.canonical_text`). What `attest` compares; not part
+    # of `to_json` (the `parse --json` contract).
+    properties: tuple[tuple[str, str], ...] = ()
 
     def exported_properties(self) -> dict[str, object]:
         """What the export says of the application, by the property name an admin knows.

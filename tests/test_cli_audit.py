@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -332,6 +333,145 @@ def test_attest_rejects_an_unplanned_change(package: Path, tmp_path: Path) -> No
     )
     assert code == 1
     assert "FAIL" in output and "EWS" in output
+
+
+def _edit_graph(after: Path, edit: Callable[[str], str]) -> None:
+    """Apply `edit` to the Microsoft Graph object of the after CLIXML export."""
+    clixml = after / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    start = text.index("<ToString>Microsoft Graph</ToString>")
+    end = text.index("</Props>", start)
+    text = text[:start] + edit(text[start:end]) + text[end:]
+    clixml.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+
+
+def _attest(package: Path, after: Path) -> tuple[int, str]:
+    code, output = run(
+        "attest", "--before", str(examples_dir()), "--after", str(after), "--package", str(package)
+    )
+    return code, " ".join(output.split())
+
+
+def test_attest_names_a_property_that_changed_beside_the_planned_change(
+    package: Path, tmp_path: Path
+) -> None:
+    """The planned app's AppOnlyPermissions landed, but its auth server changed too: FAIL."""
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    _edit_graph(
+        after,
+        lambda text: text.replace(
+            '<S N="AuthMetadataUrl"></S>', '<S N="AuthMetadataUrl">https://evil.example/meta</S>', 1
+        ),
+    )
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert (
+        "FAIL 00000003-0000-0000-c000-000000000000 (Microsoft Graph): AuthMetadataUrl changed "
+        'from "" to "https://evil.example/meta"'
+    ) in output
+    assert "attest: 1 of" in output
+
+
+def test_attest_names_one_changed_property_of_an_unplanned_application(
+    package: Path, tmp_path: Path
+) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    clixml = after / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    text = text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1)
+    clixml.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert (
+        "FAIL 00000002-0000-0ff1-ce00-000000000000 (Exchange Online): Realm changed from "
+        '"" to "contoso.example"'
+    ) in output
+
+
+def test_attest_passes_names_what_it_compared_and_allows_the_write_stamp(
+    package: Path, tmp_path: Path
+) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    _edit_graph(
+        after,
+        lambda text: re.sub(
+            r'<DT N="WhenChanged">[^<]*</DT>',
+            '<DT N="WhenChanged">2026-12-01T10:00:00+01:00</DT>',
+            text,
+        ),
+    )
+    code, output = _attest(package, after)
+    assert code == 0, output
+    assert re.search(
+        r"ok 00000003-0000-0000-c000-000000000000 \(Microsoft Graph\): no exported property "
+        r"but AppOnlyPermissions \(and AD's WhenChanged stamps\) changed \(\d+ compared: "
+        r"AcceptSecurityIdentifierInformation, AccountType, ActAsPermissions, ",
+        output,
+    )
+    assert "AuthMetadataUrl, " in output and "Realm, " in output
+    assert (
+        "ok EX01 Default Web Site/API: the whole document (elements, attributes, text; comments "
+        "and white space between elements aside) equals the audited one with only "
+        "OAuthHttpModule.Profiles set to the target"
+    ) in output
+
+
+def test_attest_fails_a_module_added_to_a_planned_web_config(package: Path, tmp_path: Path) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    rest = after / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    text = rest.read_text(encoding="utf-8-sig")
+    module = '<add name="Evil" type="Evil.Module, Evil" />'
+    if "<modules>" in text:
+        text = text.replace("<modules>", "<modules>" + module, 1)
+    else:
+        text = text.replace(
+            "</configuration>",
+            f"<system.webServer><modules>{module}</modules></system.webServer></configuration>",
+        )
+    rest.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert re.search(
+        r"FAIL EX01 Default Web Site/API: the whole document .* \(first difference at "
+        r"/configuration(/system\.webServer)?[^ ]* \([^)]*Rest/web\.config:\d+\)",
+        output,
+    ), output
+    assert (
+        "ok EX01 Default Web Site/API: after, OAuthHttpModule.Profiles equals the target" in output
+    )
+
+
+def test_attest_ignores_only_comments_and_white_space_in_a_planned_web_config(
+    package: Path, tmp_path: Path
+) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    rest = after / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    data = rest.read_bytes().replace(b"<appSettings>", b"<appSettings>\r\n  <!-- edited -->", 1)
+    rest.write_bytes(data)
+    code, output = _attest(package, after)
+    assert code == 0, output
+
+
+def test_attest_fails_two_after_copies_that_disagree(package: Path, tmp_path: Path) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    ews = after / "EX01" / "FrontEnd" / "HttpProxy" / "EWS" / "web.config"
+    copy = after / "again" / "EX01" / "FrontEnd" / "HttpProxy" / "EWS" / "web.config"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(ews.read_bytes().replace(b'value="True"', b'value="False"', 1))
+    assert copy.read_bytes() != ews.read_bytes()
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert re.search(
+        r"FAIL after: EX01 Default Web Site/EWS: the copies after/EX01/FrontEnd/HttpProxy/EWS/"
+        r"web\.config and after/again/EX01/FrontEnd/HttpProxy/EWS/web\.config disagree",
+        output,
+    ), output
 
 
 def test_policy_commands() -> None:

@@ -18,7 +18,7 @@ import datetime
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -552,7 +552,13 @@ def attest(
             )
         inventories.append(inventory)
     try:
-        result = run_attest(inventories[0], inventories[1], plan_text)
+        result = run_attest(
+            inventories[0],
+            inventories[1],
+            plan_text,
+            read_before=_reader(before),
+            read_after=_reader(after),
+        )
     except AttestError as error:
         fail(f"{place(shown_plan, error.line)}: {error}")
     for check in result.checks:
@@ -561,6 +567,14 @@ def attest(
         say(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
         raise typer.Exit(EXIT_FINDINGS)
     say(f"attest: all {len(result.checks)} checks passed")
+
+
+def _reader(folder: Path) -> Callable[[str], bytes]:
+    """Read a file of the inventory read from `folder` by its display path."""
+    from auditor.parsers.discover import common_root
+
+    root = Path(common_root([folder]))
+    return lambda path: (root / path).read_bytes()
 
 
 @app.command(
