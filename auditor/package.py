@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.model import Finding, Report, Severity
+from auditor.model import Finding, Organisation, Report, Severity
 
 MANIFEST_NAME = "MANIFEST.sha256"
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9._/-]+)$")
@@ -375,10 +375,13 @@ def _check_file(path: Path, expected: str) -> str:
 
 # --- an earlier package's findings.json as a baseline -------------------------------------------
 #
-# A fingerprint does not depend on paths or line numbers (see `Finding`), so the same problem
-# found again in a re-export is `unchanged`; a finding whose fingerprint the baseline lacks is
-# `new`; a baseline finding that is no longer found is `fixed`. Suppressed findings count too: a
-# waiver does not make a finding new or fixed.
+# A fingerprint does not depend on paths or line numbers (see `Finding`) but covers what the
+# finding is about (a PA finding's permission set, a WC finding's token), so the same problem
+# found again in a re-export is `unchanged` and a wider grant is `new`; a finding whose
+# fingerprint the baseline lacks is `new`; a baseline finding no longer found is `fixed`.
+# Suppressed findings count too: a waiver does not make a finding new or fixed. A baseline
+# from another organisation (no directory, server or application in common, `Organisation`)
+# is refused.
 
 
 class BaselineError(Exception):
@@ -413,6 +416,47 @@ class Comparison:
             for finding in self.new
             if not finding.suppressed and finding.severity.at_least(fail_on)
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Baseline:
+    """An earlier `findings.json`: its findings and the organisation it was audited in."""
+
+    path: Path
+    findings: tuple[BaselineFinding, ...]
+    organisation: Organisation
+
+    def check_organisation(self, current: Organisation) -> None:
+        """Raise BaselineError when the baseline comes from another organisation."""
+        why = current.differs_from(self.organisation)
+        if why is not None:
+            raise BaselineError(
+                f"{self.path}: the baseline was written for another organisation: {why}; "
+                "compare only audits of one organisation"
+            )
+
+
+def load_baseline(path: Path) -> Baseline:
+    """An earlier `findings.json` with its organisation; raises BaselineError when it is not one.
+
+    A findings.json without an `organisation` (written before fingerprints covered what a
+    finding is about) is refused: its fingerprints would make every finding new.
+    """
+    findings = read_baseline(path)
+    document = json.loads(path.read_bytes().decode("utf-8"))
+    found = document.get("organisation")
+    keys = ("directories", "servers", "partner_applications")
+    if not isinstance(found, dict) or not all(
+        isinstance(found.get(key), list) and all(isinstance(v, str) for v in found[key])
+        for key in keys
+    ):
+        raise BaselineError(
+            f"{path}: the baseline names no organisation (it was written by an earlier auditor, "
+            "whose fingerprints do not cover the permissions a finding names); audit the "
+            "baseline's exports again to make a new one"
+        )
+    organisation = Organisation(**{key: tuple(found[key]) for key in keys})
+    return Baseline(path=path, findings=findings, organisation=organisation)
 
 
 def read_baseline(path: Path) -> tuple[BaselineFinding, ...]:

@@ -254,3 +254,26 @@ def test_a_folder_is_not_synced_where_folders_cannot_be_opened(
     monkeypatch.delattr(package_module.os, "O_DIRECTORY", raising=False)
     write_package(report, tmp_path / "out")
     assert verify_package(tmp_path / "out").ok
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "why"),
+    [
+        (("a.lab",), ("a.lab",), None),
+        (("a.lab",), ("b.lab",), "no Active Directory domain in common"),
+        ((), ("b.lab",), None),  # one side without domains: the servers decide
+    ],
+)
+def test_the_strongest_shared_identity_decides_the_organisation(
+    mine: tuple[str, ...], theirs: tuple[str, ...], why: str | None
+) -> None:
+    from auditor.model import Organisation
+
+    current = Organisation(directories=mine, servers=("ex01",), partner_applications=("x",))
+    baseline = Organisation(directories=theirs, servers=("ex01",), partner_applications=("y",))
+    found = current.differs_from(baseline)
+    assert found is None if why is None else (found is not None and found.startswith(why))
+    other_servers = Organisation(servers=("ex09",), partner_applications=("x",))
+    assert (Organisation(servers=("ex01",)).differs_from(other_servers) or "").startswith(
+        "no server in common"
+    )

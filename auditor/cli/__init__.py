@@ -359,7 +359,7 @@ def audit(
         check_out_dir,
         compare,
         is_package,
-        read_baseline,
+        load_baseline,
         write_package,
     )
     from auditor.parsers import ServerOptionError
@@ -374,7 +374,7 @@ def audit(
     earlier = None
     if baseline is not None:
         try:
-            earlier = read_baseline(baseline)
+            earlier = load_baseline(baseline)
         except BaselineError as error:
             fail(str(error))
     if out is not None and not no_package:
@@ -398,6 +398,11 @@ def audit(
         report = run_audit(request)
     except (AuditError, ServerOptionError) as error:
         fail(str(error))
+    if earlier is not None:
+        try:
+            earlier.check_organisation(report.inventory.organisation)
+        except BaselineError as error:
+            fail(str(error))
     out_dir = out if out is not None else Path("reports") / report.change_id
     if not no_package:
         # The default folder may be replaced when it holds an earlier auditor package.
@@ -408,7 +413,7 @@ def audit(
             write_package(report, out_dir, force=replace)
         except PackageError as error:
             fail(str(error))
-    comparison = compare(report.findings, earlier) if earlier is not None else None
+    comparison = compare(report.findings, earlier.findings) if earlier is not None else None
     shown = paths_for(input_paths)
     _run.doing = "printing the result"
     if output_format is OutputFormat.TEXT:
