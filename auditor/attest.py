@@ -20,8 +20,9 @@ nothing else differs:
   configuration system ignores them, and Exchange's `Set-AppConfigValue` and the remediation's
   XML DOM edit may touch them. The first difference is named by its element path and line.
 - Copies: every copy of one server's file (same server and vdir) in one export set must be
-  byte-identical; copies that disagree are a failure naming both files, never one kept at
-  random. No web.config may appear or vanish.
+  byte-identical, and the copies of one partner application (one export per server) must agree
+  on every exported property (`PartnerApplication.copy_differences`); copies that disagree are
+  a failure naming both files, never one kept at random. No web.config may appear or vanish.
 
 `plan.json` has one schema, `auditor/schemas/plan.schema.json` (JSON Schema 2020-12): the
 document is validated against it before anything is read from it, so the reader trusts the
@@ -42,17 +43,12 @@ from lxml import etree
 
 from auditor.model import Inventory, PartnerApplication, Problem, WebConfig
 from auditor.parsers.base import RawInput
+from auditor.parsers.properties import READ_CONTEXT
 from auditor.parsers.webconfig import MAX_WEB_CONFIG_BYTES
 from auditor.parsers.xmlsafe import load_xml, source_line
 
 PROFILES_KEY = "OAuthHttpModule.Profiles"
 APP_ONLY = "AppOnlyPermissions"
-# Properties that say where and how the object was read, not what it is: they differ between
-# any two exports.
-READ_CONTEXT = frozenset(
-    name.casefold()
-    for name in ("PSComputerName", "PSShowComputerName", "RunspaceId", "OriginatingServer")
-)
 # What Active Directory updates on every write of the object (a planned application only).
 WRITE_STAMPS = frozenset(name.casefold() for name in ("WhenChanged", "WhenChangedUTC"))
 
@@ -239,6 +235,14 @@ def _check_applications(
             sorted(apps_after.keys() - apps_before.keys()),
         ),
     )
+    for label, inventory in (("before", before), ("after", after)):
+        for app in inventory.partner_applications:
+            for difference in app.copy_differences:
+                check(
+                    False,
+                    f"{label}: two copies of partner application "
+                    f"{app.application_identifier.lower()} disagree: {difference}",
+                )
     changed_apps = {planned.application_identifier: planned for planned in planned_apps}
     for app_id in sorted(apps_before.keys() & apps_after.keys()):
         _check_properties(checks, apps_before[app_id], apps_after[app_id], app_id in changed_apps)
@@ -440,11 +444,12 @@ def _document_difference(
         return found
     settings = [
         element
-        for section in expected.iterchildren("appSettings")
-        for element in section.iterchildren("add")
-        if element.get("key") == PROFILES_KEY
+        for section in expected
+        if _tag(section) == "appSettings"
+        for element in section
+        if _tag(element) == "add" and element.get("key") == PROFILES_KEY
     ]
-    if expected.tag == "configuration" and settings:
+    if _tag(expected) == "configuration" and settings:
         settings[-1].set("value", target)  # the last `add` of the key is the one that counts
     if etree.tostring(expected, method="c14n") == etree.tostring(found, method="c14n"):
         return None

@@ -198,6 +198,10 @@ class PartnerApplication:
     # text; see `auditor.parsers.properties.canonical_text`). What `attest` compares; not part
     # of `to_json` (the `parse --json` contract).
     properties: tuple[tuple[str, str], ...] = ()
+    # Where the copies folded into this record (`also_in`) differ from it in a property the
+    # fold does not compare (e.g. Realm), one sentence each naming both files; `attest`
+    # refuses such copies, the audit judges what `exported_properties` holds.
+    copy_differences: tuple[str, ...] = ()
 
     def exported_properties(self) -> dict[str, object]:
         """What the export says of the application, by the property name an admin knows.

@@ -474,6 +474,26 @@ def test_attest_fails_two_after_copies_that_disagree(package: Path, tmp_path: Pa
     ), output
 
 
+def test_attest_fails_two_after_exports_of_one_application_that_disagree(
+    package: Path, tmp_path: Path
+) -> None:
+    """One export per server: the copies fold into one record, but never silently."""
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    clixml = after / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    text = text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1)
+    (after / "EX02" / "PartnerApplication.xml").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert re.search(
+        r"FAIL after: two copies of partner application 00000002-0000-0ff1-ce00-000000000000 "
+        r"disagree: Realm is '' in after/EX01/PartnerApplication\.xml:\d+ but "
+        r"'contoso\.example' in after/EX02/PartnerApplication\.xml:\d+",
+        output,
+    ), output
+
+
 def test_policy_commands() -> None:
     code, output = run("policy", "schema")
     assert code == 0

@@ -106,6 +106,14 @@ REEXPORT_ADVICE: dict[InputFormat, str] = {
     ),
 }
 
+# Properties that say where and how an object was read (which server and runspace answered,
+# which domain controller it came from), not what it is: two exports of one object differ in
+# them. Casefolded names.
+READ_CONTEXT = frozenset(
+    name.casefold()
+    for name in ("PSComputerName", "PSShowComputerName", "RunspaceId", "OriginatingServer")
+)
+
 ScalarValue = str | bool | int | float | None
 
 
