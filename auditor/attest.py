@@ -299,11 +299,11 @@ def _check_properties(
         changed = True
         shown = (was or now or (key, ""))[0]
         if was is None:
-            what = f"appeared after the change, with {_quoted(now[1] if now else '')}"
+            what = f"appeared after the change, with {_cut(now[1] if now else '')}"
         elif now is None:
-            what = f"is missing after the change (it was {_quoted(was[1])})"
+            what = f"is missing after the change (it was {_cut(was[1])})"
         else:
-            what = f"changed from {_quoted(was[1])} to {_quoted(now[1])}"
+            what = f"changed from {_cut(was[1])} to {_cut(now[1])}"
         checks.check(False, f"{who}: {shown} {what}{formats}")
     if not changed:
         but = " but AppOnlyPermissions (and AD's WhenChanged stamps)" if planned else ""
@@ -531,6 +531,13 @@ def _list_difference(found: Sequence[str], expected: Sequence[str], complete: bo
 
 def _quoted(value: str) -> str:
     return f'"{value}"'
+
+
+def _cut(value: str, limit: int = 200) -> str:
+    """A property value quoted, a long one (a certificate) cut with its length said."""
+    if len(value) <= limit:
+        return _quoted(value)
+    return f'"{value[:limit]}..." ({len(value)} characters)'
 
 
 def _found(value: str | None, expected: str) -> str:
