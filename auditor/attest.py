@@ -3,8 +3,26 @@
 `attest` compares two inventories (exports taken before and after the scripts ran) with the
 package's `plan.json`. It checks that the "before" exports are the ones that were audited (same
 state as the plan's audited values), that every planned change reached its target, and that
-nothing else differs: no other partner-application property, no other appSetting, no web.config
-appeared or vanished.
+nothing else differs:
+
+- Partner applications: every exported property of every application is compared
+  (`PartnerApplication.properties`, by name, whatever its case); the check names each property
+  that changed, with both values. Only the AppOnlyPermissions of a planned application may
+  change, to exactly the target. Not compared: the properties that describe the read rather
+  than the object (`READ_CONTEXT`: which server and runspace answered, which domain controller
+  it read from) and, for a planned application only, Active Directory's own record of the
+  write (`WRITE_STAMPS`: WhenChanged, WhenChangedUTC), which Set-PartnerApplication updates.
+- web.config: a file the plan does not change must be byte-identical (SHA-256). A planned file
+  is compared as .NET reads it: the audited document with only the planned
+  `OAuthHttpModule.Profiles` value replaced by the target must equal the after document,
+  element by element, attribute by attribute, text by text (canonical XML). Comments,
+  processing instructions and white space between elements are not compared: the
+  configuration system ignores them, and Exchange's `Set-AppConfigValue` and the remediation's
+  XML DOM edit may touch them. The first difference is named by its element path and line.
+- Copies: every copy of one server's file (same server and vdir) in one export set must be
+  byte-identical, and the copies of one partner application (one export per server) must agree
+  on every exported property (`PartnerApplication.copy_differences`); copies that disagree are
+  a failure naming both files, never one kept at random. No web.config may appear or vanish.
 
 `plan.json` has one schema, `auditor/schemas/plan.schema.json` (JSON Schema 2020-12): the
 document is validated against it before anything is read from it, so the reader trusts the
@@ -15,12 +33,24 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.model import Inventory, PartnerApplication, WebConfig
+from lxml import etree
+
+from auditor.model import Inventory, PartnerApplication, Problem, WebConfig
+from auditor.parsers.base import RawInput
+from auditor.parsers.properties import READ_CONTEXT
+from auditor.parsers.webconfig import MAX_WEB_CONFIG_BYTES
+from auditor.parsers.xmlsafe import load_xml, source_line
+
+PROFILES_KEY = "OAuthHttpModule.Profiles"
+APP_ONLY = "AppOnlyPermissions"
+# What Active Directory updates on every write of the object (a planned application only).
+WRITE_STAMPS = frozenset(name.casefold() for name in ("WhenChanged", "WhenChangedUTC"))
 
 PLAN_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan.schema.json"
 
@@ -135,28 +165,17 @@ def _planned(plan_text: str) -> tuple[list[_PlannedApp], list[_PlannedConfig]]:
     return apps, configs
 
 
-def _app_facts(app: PartnerApplication, *, with_app_only: bool) -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "name": app.name,
-        "enabled": app.enabled,
-        "linked_account": app.linked_account,
-        "act_as_permissions": app.act_as_permissions.values,
-    }
-    if with_app_only:
-        facts["app_only_permissions"] = app.app_only_permissions.values
-    return facts
+def _property_map(app: PartnerApplication) -> dict[str, tuple[str, str]]:
+    """The application's exported properties by folded name: (name as exported, text).
 
-
-def _settings(config: WebConfig, *, without_profiles: bool) -> list[tuple[str | None, str, str]]:
-    return [
-        (setting.location, setting.key, setting.value)
-        for setting in config.app_settings
-        if not (
-            without_profiles
-            and setting.location is None
-            and setting.key == "OAuthHttpModule.Profiles"
-        )
-    ]
+    A record built without its export's properties (in code) falls back to the properties the
+    model names.
+    """
+    if app.properties:
+        pairs: Sequence[tuple[str, str]] = app.properties
+    else:
+        pairs = [(name, repr(value)) for name, value in app.exported_properties().items()]
+    return {name.casefold(): (name, text) for name, text in pairs}
 
 
 @dataclasses.dataclass(slots=True)
@@ -172,15 +191,32 @@ class _Checks:
             self.failed.append(what)
 
 
-def attest(before: Inventory, after: Inventory, plan_text: str) -> AttestResult:
-    """Compare before/after inventories against the plan; see the module docstring."""
+def read_document(path: str) -> bytes:
+    """The bytes of an exported file, read again from disk (what `attest` uses by default)."""
+    return Path(path).read_bytes()
+
+
+def attest(
+    before: Inventory,
+    after: Inventory,
+    plan_text: str,
+    *,
+    read_before: Callable[[str], bytes] = read_document,
+    read_after: Callable[[str], bytes] = read_document,
+) -> AttestResult:
+    """Compare before/after inventories against the plan; see the module docstring.
+
+    `read_before` / `read_after` give the bytes of a planned web.config of each set by its
+    `path` (a display path: relative to the folder the set was read from), whose whole
+    document is compared; its SHA-256 must still be the one the inventory read.
+    """
     planned_apps, planned_configs = _planned(plan_text)
     checks = _Checks()
     for label, inventory in (("before", before), ("after", after)):
         for problem in inventory.problems:
             checks.check(False, f"{label}: {problem.place}: {problem.message}")
     _check_applications(checks, before, after, planned_apps)
-    _check_web_configs(checks, before, after, planned_configs)
+    _check_web_configs(checks, before, after, planned_configs, (read_before, read_after))
     return AttestResult(checks=tuple(checks.made), differences=tuple(checks.failed))
 
 
@@ -199,17 +235,17 @@ def _check_applications(
             sorted(apps_after.keys() - apps_before.keys()),
         ),
     )
+    for label, inventory in (("before", before), ("after", after)):
+        for app in inventory.partner_applications:
+            for difference in app.copy_differences:
+                check(
+                    False,
+                    f"{label}: two copies of partner application "
+                    f"{app.application_identifier.lower()} disagree: {difference}",
+                )
     changed_apps = {planned.application_identifier: planned for planned in planned_apps}
     for app_id in sorted(apps_before.keys() & apps_after.keys()):
-        old, new = apps_before[app_id], apps_after[app_id]
-        planned = changed_apps.get(app_id)
-        check(
-            _app_facts(old, with_app_only=planned is None)
-            == _app_facts(new, with_app_only=planned is None),
-            f"{app_id}: nothing but AppOnlyPermissions may change"
-            if planned
-            else f"{app_id}: unchanged",
-        )
+        _check_properties(checks, apps_before[app_id], apps_after[app_id], app_id in changed_apps)
     for planned in planned_apps:
         old_app = apps_before.get(planned.application_identifier)
         new_app = apps_after.get(planned.application_identifier)
@@ -231,13 +267,94 @@ def _check_applications(
         )
 
 
+def _check_properties(
+    checks: _Checks, old: PartnerApplication, new: PartnerApplication, planned: bool
+) -> None:
+    """Every exported property of one application, before against after; one check each change."""
+    app_id = old.application_identifier.lower()
+    who = f"{app_id} ({old.name})" if old.name else app_id
+    skipped = READ_CONTEXT | (WRITE_STAMPS | {APP_ONLY.casefold()} if planned else frozenset())
+    old_props, new_props = _property_map(old), _property_map(new)
+    compared = sorted(
+        {
+            shown
+            for props in (old_props, new_props)
+            for key, (shown, _) in props.items()
+            if key not in skipped
+        },
+        key=str.casefold,
+    )
+    formats = (
+        f" (before read from {old.source.format.value}, after from {new.source.format.value})"
+        if old.source.format is not new.source.format
+        else ""
+    )
+    changed = False
+    for key in sorted(set(old_props) | set(new_props)):
+        if key in skipped:
+            continue
+        was, now = old_props.get(key), new_props.get(key)
+        if was is not None and now is not None and was[1] == now[1]:
+            continue
+        changed = True
+        shown = (was or now or (key, ""))[0]
+        if was is None:
+            what = f"appeared after the change, with {_cut(now[1] if now else '')}"
+        elif now is None:
+            what = f"is missing after the change (it was {_cut(was[1])})"
+        else:
+            what = f"changed from {_cut(was[1])} to {_cut(now[1])}"
+        checks.check(False, f"{who}: {shown} {what}{formats}")
+    if not changed:
+        but = " but AppOnlyPermissions (and AD's WhenChanged stamps)" if planned else ""
+        checks.check(
+            True,
+            f"{who}: no exported property{but} changed ({len(compared)} compared: "
+            f"{', '.join(compared)})",
+        )
+
+
+def _copies(configs: Sequence[WebConfig]) -> dict[tuple[str, str], list[WebConfig]]:
+    """Every copy of each server's file, by (server, vdir) folded, in path order."""
+    grouped: dict[tuple[str, str], list[WebConfig]] = {}
+    for config in sorted(configs, key=lambda c: c.path):
+        grouped.setdefault((config.server.lower(), config.vdir.lower()), []).append(config)
+    return grouped
+
+
+def _check_copies(
+    checks: _Checks, label: str, grouped: dict[tuple[str, str], list[WebConfig]]
+) -> None:
+    """Copies of one server's file in one export set must be byte-identical."""
+    for key in sorted(grouped):
+        first, *others = grouped[key]
+        for other in others:
+            checks.check(
+                other.sha256 == first.sha256,
+                f"{label}: {_config_name(first)}: the copies {first.path} and {other.path} "
+                + (
+                    "are identical (sha256)"
+                    if other.sha256 == first.sha256
+                    else f"disagree (sha256 {first.sha256} and {other.sha256}): which one is "
+                    "on the server cannot be told"
+                ),
+            )
+
+
 def _check_web_configs(
-    checks: _Checks, before: Inventory, after: Inventory, planned_configs: list[_PlannedConfig]
+    checks: _Checks,
+    before: Inventory,
+    after: Inventory,
+    planned_configs: list[_PlannedConfig],
+    read: tuple[Callable[[str], bytes], Callable[[str], bytes]],
 ) -> None:
     """Only the planned Profiles values changed; every other web.config is byte-identical."""
     check = checks.check
-    configs_before = {(c.server.lower(), c.vdir.lower()): c for c in before.web_configs}
-    configs_after = {(c.server.lower(), c.vdir.lower()): c for c in after.web_configs}
+    copies_before, copies_after = _copies(before.web_configs), _copies(after.web_configs)
+    _check_copies(checks, "before", copies_before)
+    _check_copies(checks, "after", copies_after)
+    configs_before = {key: found[0] for key, found in copies_before.items()}
+    configs_after = {key: found[0] for key, found in copies_after.items()}
     check(
         configs_before.keys() == configs_after.keys(),
         "the same web.config files exist before and after"
@@ -260,14 +377,9 @@ def _check_web_configs(
         if planned_config is None:
             check(
                 old_config.sha256 == new_config.sha256,
-                f"{name}: web.config unchanged (sha256)",
+                f"{name}: web.config unchanged (sha256 of the whole file)",
             )
             continue
-        check(
-            _settings(old_config, without_profiles=True)
-            == _settings(new_config, without_profiles=True),
-            f"{name}: no appSetting but OAuthHttpModule.Profiles changed",
-        )
         old_raw = old_config.oauth_profiles.raw if old_config.oauth_profiles else None
         new_raw = new_config.oauth_profiles.raw if new_config.oauth_profiles else None
         check(
@@ -280,6 +392,13 @@ def _check_web_configs(
             f"{name}: after, OAuthHttpModule.Profiles equals the target "
             f"{_quoted(planned_config.target)}" + _found(new_raw, planned_config.target),
         )
+        difference = _document_difference(old_config, new_config, planned_config.target, read)
+        check(
+            difference is None,
+            f"{name}: the whole document (elements, attributes, text; comments and white space "
+            "between elements aside) equals the audited one with only OAuthHttpModule.Profiles "
+            "set to the target" + (f" ({difference})" if difference else ""),
+        )
     for planned_config in planned_configs:
         key = (planned_config.server.lower(), planned_config.vdir.lower())
         if key not in configs_before or key not in configs_after:
@@ -288,6 +407,96 @@ def _check_web_configs(
                 f"{planned_config.server} {planned_config.vdir}: "
                 "planned web.config missing before or after",
             )
+
+
+# --- a planned web.config as .NET reads it --------------------------------------------------
+
+
+def _document(config: WebConfig, read: Callable[[str], bytes]) -> etree._Element | str:
+    """The parsed document of `config` (comments, PIs, blank text dropped), or why not."""
+    try:
+        data = read(config.path)
+    except OSError as error:
+        return f"{config.path} cannot be read again: {error.strerror or error}"
+    if hashlib.sha256(data).hexdigest() != config.sha256:
+        return f"{config.path} changed on disk since it was read"
+    loaded = load_xml(
+        RawInput(path=config.path, data=data, sha256=config.sha256),
+        max_bytes=MAX_WEB_CONFIG_BYTES,
+        keep_blank_text=False,
+    )
+    if isinstance(loaded, Problem):
+        return f"{loaded.place}: {loaded.message}"
+    return loaded.root
+
+
+def _document_difference(
+    old: WebConfig,
+    new: WebConfig,
+    target: str,
+    read: tuple[Callable[[str], bytes], Callable[[str], bytes]],
+) -> str | None:
+    """None when `new` is `old` with the Profiles value set to `target`; else the first change."""
+    expected, found = _document(old, read[0]), _document(new, read[1])
+    if isinstance(expected, str):
+        return expected
+    if isinstance(found, str):
+        return found
+    settings = [
+        element
+        for section in expected
+        if _tag(section) == "appSettings"
+        for element in section
+        if _tag(element) == "add" and element.get("key") == PROFILES_KEY
+    ]
+    if _tag(expected) == "configuration" and settings:
+        settings[-1].set("value", target)  # the last `add` of the key is the one that counts
+    if etree.tostring(expected, method="c14n") == etree.tostring(found, method="c14n"):
+        return None
+    return _first_difference(expected, found, new.path)
+
+
+def _first_difference(expected: etree._Element, found: etree._Element, path: str) -> str:
+    """Where the after document first departs from the expected one, in words."""
+    for want, got in zip(expected.iter(), found.iter(), strict=False):
+        where = f"{_element_path(got)} ({path}:{source_line(got) or '?'})"
+        if want.tag != got.tag:
+            return f"first difference at {where}: expected <{_tag(want)}>, found <{_tag(got)}>"
+        wanted = {str(key): str(value) for key, value in want.attrib.items()}
+        gotten = {str(key): str(value) for key, value in got.attrib.items()}
+        if wanted != gotten:
+            names = sorted(
+                key for key in wanted.keys() | gotten.keys() if wanted.get(key) != gotten.get(key)
+            )
+            return f"first difference at {where}: attribute {', '.join(names)} differs"
+        if (want.text or "") != (got.text or ""):
+            return f"first difference at {where}: its text differs"
+        if (want.tail or "") != (got.tail or ""):
+            return f"first difference at {where}: the text after it differs"
+        if len(want) != len(got):
+            return f"first difference at {where}: {len(got)} child element(s), expected {len(want)}"
+    return f"the documents differ ({path})"
+
+
+def _tag(element: etree._Element) -> str:
+    tag = element.tag
+    return etree.QName(tag).localname if isinstance(tag, str) else "?"
+
+
+def _element_path(element: etree._Element) -> str:
+    """`/configuration/system.webServer/modules/add[3]`: the element's place in the document."""
+    parts: list[str] = []
+    node: etree._Element | None = element
+    while node is not None:
+        parent = node.getparent()
+        name = _tag(node)
+        if parent is not None:
+            same = [child for child in parent if child.tag == node.tag]
+            if len(same) > 1:
+                name += f"[{same.index(node) + 1}]"
+        parts.append(name)
+        node = parent
+    return "/" + "/".join(reversed(parts))
 
 
 # --- wording: lists and values as a reader writes them, never as Python reprs -----------------
@@ -322,6 +531,13 @@ def _list_difference(found: Sequence[str], expected: Sequence[str], complete: bo
 
 def _quoted(value: str) -> str:
     return f'"{value}"'
+
+
+def _cut(value: str, limit: int = 200) -> str:
+    """A property value quoted, a long one (a certificate) cut with its length said."""
+    if len(value) <= limit:
+        return _quoted(value)
+    return f'"{value[:limit]}..." ({len(value)} characters)'
 
 
 def _found(value: str | None, expected: str) -> str:

@@ -12,6 +12,7 @@ plan items, `Report.verdict` and `Location.place`, and never re-derive them.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -193,6 +194,14 @@ class PartnerApplication:
     # The same object read from further exports (one Get-PartnerApplication export per server
     # is common): identical records fold into one, each extra source listed here.
     also_in: tuple[Evidence, ...] = ()
+    # Every property of the exported object, in export order: (name as exported, canonical
+    # text; see `auditor.parsers.properties.canonical_text`). What `attest` compares; not part
+    # of `to_json` (the `parse --json` contract).
+    properties: tuple[tuple[str, str], ...] = ()
+    # Where the copies folded into this record (`also_in`) differ from it in a property the
+    # fold does not compare (e.g. Realm), one sentence each naming both files; `attest`
+    # refuses such copies, the audit judges what `exported_properties` holds.
+    copy_differences: tuple[str, ...] = ()
 
     def exported_properties(self) -> dict[str, object]:
         """What the export says of the application, by the property name an admin knows.
@@ -398,6 +407,52 @@ class ParseResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Organisation:
+    """What identifies the organisation an inventory was read from (a baseline must match).
+
+    `directories`: the Active Directory domains (`dc=...` parts, lower-cased) in the
+    DistinguishedName of the partner applications; `servers`: every server named (lower-cased);
+    `partner_applications`: every ApplicationIdentifier. Each sorted, each once.
+    """
+
+    directories: tuple[str, ...] = ()
+    servers: tuple[str, ...] = ()
+    partner_applications: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "directories": list(self.directories),
+            "servers": list(self.servers),
+            "partner_applications": list(self.partner_applications),
+        }
+
+    def differs_from(self, other: Organisation) -> str | None:
+        """Why `other` is another organisation, or None when it may be this one.
+
+        The strongest identity both sides carry decides: the directory domains, else the server
+        names, else the application identifiers; the two are one organisation when they share
+        at least one (servers and applications come and go). Two sides without any identity
+        are not told apart.
+        """
+        for what, mine, theirs in (
+            ("Active Directory domain", self.directories, other.directories),
+            ("server", self.servers, other.servers),
+            ("partner application", self.partner_applications, other.partner_applications),
+        ):
+            if mine and theirs:
+                if set(mine) & set(theirs):
+                    return None
+                return (
+                    f"no {what} in common (these exports: {', '.join(mine[:5])}; the "
+                    f"baseline: {', '.join(theirs[:5])})"
+                )
+        return None
+
+
+_DIRECTORY_PART = re.compile(r"(?i)(?:^|,)\s*dc=([^,]+)")
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     """Everything read from every input, in a deterministic order."""
 
@@ -410,6 +465,27 @@ class Inventory:
     skipped: tuple[str, ...] = ()
     # Every server of every `Get-ExchangeServer` export, by name (one record per name).
     exchange_servers: tuple[ExchangeServer, ...] = ()
+
+    @property
+    def organisation(self) -> Organisation:
+        """The organisation these exports come from (see `Organisation`)."""
+        directories: set[str] = set()
+        for app in self.partner_applications:
+            for name, text in app.properties:
+                if name.casefold() == "distinguishedname":
+                    parts = _DIRECTORY_PART.findall(text)
+                    if parts:
+                        directories.add(".".join(part.strip().lower() for part in parts))
+        servers = {app.server.lower() for app in self.partner_applications if app.server}
+        servers |= {config.server.lower() for config in self.web_configs if config.server}
+        servers.discard("unknown")
+        return Organisation(
+            directories=tuple(sorted(directories)),
+            servers=tuple(sorted(servers)),
+            partner_applications=tuple(
+                sorted({app.application_identifier.lower() for app in self.partner_applications})
+            ),
+        )
 
     def to_json(self, *, web_configs: bool = True) -> dict[str, Any]:
         """The `auditor parse --json` document; without `web_configs` when asked."""

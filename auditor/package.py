@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.model import Finding, Report, Severity
+from auditor.model import Finding, Organisation, Report, Severity
 
 MANIFEST_NAME = "MANIFEST.sha256"
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9._/-]+)$")
@@ -169,8 +169,38 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def _sync_dir(folder: Path) -> None:
+    """Flush `folder`'s entries (a rename inside it) to disk, where a folder can be opened.
+
+    Without it a power loss after the rename can bring back the folder as it was before. On
+    Windows a folder cannot be opened with `os.open` (no `O_DIRECTORY`), and NTFS journals
+    renames itself: nothing to do there.
+    """
+    directory_flag = getattr(os, "O_DIRECTORY", None)
+    if directory_flag is None:
+        return
+    descriptor = os.open(folder, os.O_RDONLY | directory_flag)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _replace_dir(staging: Path, out_dir: Path) -> None:
+    """Rename the complete `staging` folder to `out_dir`, then sync their parent folder.
+
+    Every folder of the staging tree is synced first (each file already is, by `_write_file`),
+    so what the rename publishes is on disk; the parent is synced after it, so the rename is.
+    """
+    for folder in sorted((p for p in staging.rglob("*") if p.is_dir()), reverse=True):
+        _sync_dir(folder)
+    _sync_dir(staging)
     os.chmod(staging, 0o755)
+    _rename_into_place(staging, out_dir)
+    _sync_dir(out_dir.resolve().parent)
+
+
+def _rename_into_place(staging: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.rename(staging, out_dir)
         return
@@ -191,18 +221,51 @@ def _replace_dir(staging: Path, out_dir: Path) -> None:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """The outcome of `auditor verify`: files checked and every difference found."""
+    """The outcome of `auditor verify`: files checked, every difference, the signed scripts.
+
+    `signed` names each script whose content (everything before an appended Authenticode
+    signature block) matches the manifest: the signature itself is not checked here.
+    """
 
     checked: int
     differences: tuple[str, ...]
+    signed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.differences
 
 
+# What `Set-AuthenticodeSignature` appends to a script: a CRLF, the begin line, the signature as
+# base64 comment lines, the end line (CRLF lines throughout; the last CRLF is optional).
+SIGNATURE_BEGIN = b"\r\n# SIG # Begin signature block\r\n"
+_SIGNATURE_BLOCK = re.compile(
+    rb"\r\n# SIG # Begin signature block\r\n(?:# [A-Za-z0-9+/=]+\r\n)+"
+    rb"# SIG # End signature block(?:\r\n)?"
+)
+
+
+def signed_content(data: bytes) -> bytes | None:
+    """The script text before its Authenticode signature block; None when `data` has no block.
+
+    The block must be the last thing in the file and hold only signature lines: a block with
+    anything after it, or a begin line without a well-formed block, is not a signature.
+    """
+    begin = data.rfind(SIGNATURE_BEGIN)
+    if begin < 0 or _SIGNATURE_BLOCK.fullmatch(data, begin) is None:
+        return None
+    return data[:begin]
+
+
 def verify_package(package_dir: Path) -> VerifyResult:
-    """Recompute every hash of a package and compare with its manifest, both ways."""
+    """Recompute every hash of a package and compare with its manifest, both ways.
+
+    At least as strict as `sha256sum -c`: every manifest line must be `<sha256>  <path>`, a
+    path may be listed once, every listed file must exist under exactly that name (not a
+    differently cased one) and every file or folder present must be listed (a folder: hold a
+    listed file). A listed `.ps1` that `Set-AuthenticodeSignature` signed matches when the text
+    before its signature block does (`signed_content`).
+    """
     manifest_path = package_dir / MANIFEST_NAME
     if not package_dir.is_dir():
         raise PackageError(f"{package_dir}: not a folder")
@@ -213,41 +276,112 @@ def verify_package(package_dir: Path) -> VerifyResult:
     except (OSError, UnicodeDecodeError) as error:
         raise PackageError(f"{manifest_path}: cannot be read: {error}") from None
     differences: list[str] = []
-    listed: dict[str, str] = {}
-    for number, line in enumerate(manifest.splitlines(), start=1):
-        match = _MANIFEST_LINE.fullmatch(line)
-        if match is None or ".." in match.group(2).split("/"):
-            differences.append(f"{MANIFEST_NAME}:{number}: not a '<sha256>  <path>' line")
-            continue
-        listed[match.group(2)] = match.group(1)
+    listed = _manifest_entries(manifest, differences)
     present = {
         path.relative_to(package_dir).as_posix()
         for path in package_dir.rglob("*")
         if path.is_file() or path.is_symlink()
     }
     present.discard(MANIFEST_NAME)
+    folders = {
+        path.relative_to(package_dir).as_posix()
+        for path in package_dir.rglob("*")
+        if path.is_dir() and not path.is_symlink()
+    }
+    signed: list[str] = []
+    by_folded: dict[str, list[str]] = {}
+    for name in present:
+        by_folded.setdefault(name.casefold(), []).append(name)
     for name in sorted(listed):
-        target = package_dir / name
         if name not in present:
-            differences.append(f"{name}: listed in the manifest but missing")
+            others = sorted(by_folded.get(name.casefold(), []))
+            differences.append(
+                f"{name}: listed in the manifest but missing"
+                + (f" (present as {', '.join(others)}: the case differs)" if others else "")
+            )
             continue
-        if target.is_symlink():
-            differences.append(f"{name}: is a symbolic link")
-            continue
-        actual = hashlib.sha256(target.read_bytes()).hexdigest()
-        if actual != listed[name]:
-            differences.append(f"{name}: sha256 {actual}, manifest says {listed[name]}")
+        outcome = _check_file(package_dir / name, listed[name])
+        if outcome == "signed":
+            signed.append(name)
+        elif outcome:
+            differences.append(f"{name}: {outcome}")
     for name in sorted(present - listed.keys()):
         differences.append(f"{name}: present but not listed in the manifest")
-    return VerifyResult(checked=len(listed), differences=tuple(differences))
+    holding = {
+        "/".join(name.split("/")[:depth])
+        for name in listed
+        for depth in range(1, name.count("/") + 1)
+    }
+    for folder in sorted(folders - holding):
+        differences.append(f"{folder}/: a folder that holds no listed file")
+    return VerifyResult(checked=len(listed), differences=tuple(differences), signed=tuple(signed))
+
+
+def _manifest_entries(manifest: str, differences: list[str]) -> dict[str, str]:
+    """The manifest's `path -> sha256`; every malformed, repeated or case-twin line a difference."""
+    listed: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    folded: dict[str, str] = {}
+    for number, line in enumerate(manifest.split("\n"), start=1):
+        if line == "" and number == manifest.count("\n") + 1:
+            break  # the text after the final newline
+        match = _MANIFEST_LINE.fullmatch(line)
+        if match is None or ".." in match.group(2).split("/") or match.group(2) == MANIFEST_NAME:
+            differences.append(f"{MANIFEST_NAME}:{number}: not a '<sha256>  <path>' line")
+            continue
+        digest, name = match.groups()
+        if name in listed:
+            differences.append(
+                f"{MANIFEST_NAME}:{number}: {name} is listed again (first at line "
+                f"{first_line[name]}); each file is listed once"
+            )
+            continue
+        twin = folded.get(name.casefold())
+        if twin is not None:
+            differences.append(
+                f"{MANIFEST_NAME}:{number}: {name} differs only in case from {twin} (line "
+                f"{first_line[twin]}); on Windows they are one file"
+            )
+            continue
+        listed[name] = digest
+        first_line[name] = number
+        folded[name.casefold()] = name
+    if manifest and not manifest.endswith("\n"):
+        differences.append(f"{MANIFEST_NAME}: the last line has no line ending")
+    return listed
+
+
+def _check_file(path: Path, expected: str) -> str:
+    """ "" when `path` matches `expected`, "signed" when its signed content does, else why not."""
+    if path.is_symlink():
+        return "is a symbolic link"
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return f"cannot be read: {error.strerror or error}"
+    actual = hashlib.sha256(data).hexdigest()
+    if actual == expected:
+        return ""
+    content = signed_content(data) if path.suffix.lower() == ".ps1" else None
+    if content is not None and hashlib.sha256(content).hexdigest() == expected:
+        return "signed"
+    if content is not None:
+        return (
+            f"signed, but the text before the signature block has sha256 "
+            f"{hashlib.sha256(content).hexdigest()}, manifest says {expected}"
+        )
+    return f"sha256 {actual}, manifest says {expected}"
 
 
 # --- an earlier package's findings.json as a baseline -------------------------------------------
 #
-# A fingerprint does not depend on paths or line numbers (see `Finding`), so the same problem
-# found again in a re-export is `unchanged`; a finding whose fingerprint the baseline lacks is
-# `new`; a baseline finding that is no longer found is `fixed`. Suppressed findings count too: a
-# waiver does not make a finding new or fixed.
+# A fingerprint does not depend on paths or line numbers (see `Finding`) but covers what the
+# finding is about (a PA finding's permission set, a WC finding's token), so the same problem
+# found again in a re-export is `unchanged` and a wider grant is `new`; a finding whose
+# fingerprint the baseline lacks is `new`; a baseline finding no longer found is `fixed`.
+# Suppressed findings count too: a waiver does not make a finding new or fixed. A baseline
+# from another organisation (no directory, server or application in common, `Organisation`)
+# is refused.
 
 
 class BaselineError(Exception):
@@ -282,6 +416,47 @@ class Comparison:
             for finding in self.new
             if not finding.suppressed and finding.severity.at_least(fail_on)
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Baseline:
+    """An earlier `findings.json`: its findings and the organisation it was audited in."""
+
+    path: Path
+    findings: tuple[BaselineFinding, ...]
+    organisation: Organisation
+
+    def check_organisation(self, current: Organisation) -> None:
+        """Raise BaselineError when the baseline comes from another organisation."""
+        why = current.differs_from(self.organisation)
+        if why is not None:
+            raise BaselineError(
+                f"{self.path}: the baseline was written for another organisation: {why}; "
+                "compare only audits of one organisation"
+            )
+
+
+def load_baseline(path: Path) -> Baseline:
+    """An earlier `findings.json` with its organisation; raises BaselineError when it is not one.
+
+    A findings.json without an `organisation` (written before fingerprints covered what a
+    finding is about) is refused: its fingerprints would make every finding new.
+    """
+    findings = read_baseline(path)
+    document = json.loads(path.read_bytes().decode("utf-8"))
+    found = document.get("organisation")
+    keys = ("directories", "servers", "partner_applications")
+    if not isinstance(found, dict) or not all(
+        isinstance(found.get(key), list) and all(isinstance(v, str) for v in found[key])
+        for key in keys
+    ):
+        raise BaselineError(
+            f"{path}: the baseline names no organisation (it was written by an earlier auditor, "
+            "whose fingerprints do not cover the permissions a finding names); audit the "
+            "baseline's exports again to make a new one"
+        )
+    organisation = Organisation(**{key: tuple(found[key]) for key in keys})
+    return Baseline(path=path, findings=findings, organisation=organisation)
 
 
 def read_baseline(path: Path) -> tuple[BaselineFinding, ...]:

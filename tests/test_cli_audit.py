@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,94 @@ def test_verify_reports_an_extra_file(package: Path) -> None:
     code, output = run("verify", str(package))
     assert code == 1
     assert "remediation/extra.ps1: present but not listed" in output
+
+
+def run_unwrapped(*args: str) -> tuple[int, str]:
+    """`run`, with the terminal's line wrapping undone (one space between words)."""
+    code, output = run(*args)
+    return code, " ".join(output.split())
+
+
+SIGNATURE_BLOCK = (
+    b"\r\n# SIG # Begin signature block\r\n"
+    b"# MIIFuQYJKoZIhvcNAQcCoIIFqjCCBaYCAQExCzAJBgUrDgMCGgUAMGkGCisGAQQB\r\n"
+    b"# gjcCAQSgWzBZMDQGCisGAQQBgjcCAR4wJgIDAQAABBAfzDtgWUsITrck0sYpfvNR\r\n"
+    b"# SIG # End signature block\r\n"
+)
+
+
+def test_verify_accepts_a_script_signed_after_review(package: Path) -> None:
+    """Set-AuthenticodeSignature appends a block; the text before it is what was reviewed."""
+    script = package / "remediation" / "partner-applications.ps1"
+    script.write_bytes(script.read_bytes() + SIGNATURE_BLOCK)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 0, output
+    assert "remediation/partner-applications.ps1: signed (signature not checked here)" in output
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        pytest.param(SIGNATURE_BLOCK + b"Stop-Computer\r\n", id="code-after-the-block"),
+        pytest.param(b"Stop-Computer\r\n" + SIGNATURE_BLOCK, id="code-before-the-block"),
+        pytest.param(SIGNATURE_BLOCK.replace(b"# gjcC", b"Stop-Computer #"), id="code-inside"),
+        pytest.param(
+            SIGNATURE_BLOCK.replace(b"\r\n# SIG # End signature block\r\n", b""), id="no-end-line"
+        ),
+    ],
+)
+def test_verify_refuses_anything_else_beside_a_signature(package: Path, tail: bytes) -> None:
+    script = package / "remediation" / "partner-applications.ps1"
+    script.write_bytes(script.read_bytes() + tail)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "DIFFERS remediation/partner-applications.ps1" in output
+    assert "signed (signature not checked here)" not in output
+
+
+def _edit_manifest(package: Path, edit: object) -> None:
+    manifest = package / "MANIFEST.sha256"
+    lines = manifest.read_text(encoding="ascii").splitlines()
+    assert callable(edit)
+    manifest.write_text("\n".join(edit(lines)) + "\n", encoding="ascii")
+
+
+def test_verify_refuses_a_duplicated_manifest_line(package: Path) -> None:
+    _edit_manifest(package, lambda lines: [*lines, lines[0]])
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "is listed again (first at line 1)" in output
+
+
+def test_verify_refuses_a_differently_cased_entry(package: Path) -> None:
+    def recase(lines: list[str]) -> list[str]:
+        return [line.replace("  summary.md", "  SUMMARY.md") for line in lines]
+
+    _edit_manifest(package, recase)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "SUMMARY.md: listed in the manifest but missing (present as summary.md" in output
+    assert "summary.md: present but not listed" in output
+
+
+def test_verify_refuses_a_case_twin_in_the_manifest(package: Path) -> None:
+    def twin(lines: list[str]) -> list[str]:
+        line = next(line for line in lines if line.endswith("  summary.md"))
+        return [*lines, line.replace("summary.md", "Summary.md")]
+
+    _edit_manifest(package, twin)
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "Summary.md differs only in case from summary.md" in output
+
+
+def test_verify_refuses_missing_entries_and_unlisted_folders(package: Path) -> None:
+    (package / "findings.json").unlink()
+    (package / "notes").mkdir()
+    code, output = run_unwrapped("verify", str(package))
+    assert code == 1, output
+    assert "findings.json: listed in the manifest but missing" in output
+    assert "notes/: a folder that holds no listed file" in output
 
 
 def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
@@ -244,6 +333,165 @@ def test_attest_rejects_an_unplanned_change(package: Path, tmp_path: Path) -> No
     )
     assert code == 1
     assert "FAIL" in output and "EWS" in output
+
+
+def _edit_graph(after: Path, edit: Callable[[str], str]) -> None:
+    """Apply `edit` to the Microsoft Graph object of the after CLIXML export."""
+    clixml = after / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    start = text.index("<ToString>Microsoft Graph</ToString>")
+    end = text.index("</Props>", start)
+    text = text[:start] + edit(text[start:end]) + text[end:]
+    clixml.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+
+
+def _attest(package: Path, after: Path) -> tuple[int, str]:
+    code, output = run(
+        "attest", "--before", str(examples_dir()), "--after", str(after), "--package", str(package)
+    )
+    return code, " ".join(output.split())
+
+
+def test_attest_names_a_property_that_changed_beside_the_planned_change(
+    package: Path, tmp_path: Path
+) -> None:
+    """The planned app's AppOnlyPermissions landed, but its auth server changed too: FAIL."""
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    _edit_graph(
+        after,
+        lambda text: text.replace(
+            '<S N="AuthMetadataUrl"></S>', '<S N="AuthMetadataUrl">https://evil.example/meta</S>', 1
+        ),
+    )
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert (
+        "FAIL 00000003-0000-0000-c000-000000000000 (Microsoft Graph): AuthMetadataUrl changed "
+        'from "" to "https://evil.example/meta"'
+    ) in output
+    assert "attest: 1 of" in output
+
+
+def test_attest_names_one_changed_property_of_an_unplanned_application(
+    package: Path, tmp_path: Path
+) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    clixml = after / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    text = text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1)
+    clixml.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert (
+        "FAIL 00000002-0000-0ff1-ce00-000000000000 (Exchange Online): Realm changed from "
+        '"" to "contoso.example"'
+    ) in output
+
+
+def test_attest_passes_names_what_it_compared_and_allows_the_write_stamp(
+    package: Path, tmp_path: Path
+) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    _edit_graph(
+        after,
+        lambda text: re.sub(
+            r'<DT N="WhenChanged">[^<]*</DT>',
+            '<DT N="WhenChanged">2026-12-01T10:00:00+01:00</DT>',
+            text,
+        ),
+    )
+    code, output = _attest(package, after)
+    assert code == 0, output
+    assert re.search(
+        r"ok 00000003-0000-0000-c000-000000000000 \(Microsoft Graph\): no exported property "
+        r"but AppOnlyPermissions \(and AD's WhenChanged stamps\) changed \(\d+ compared: "
+        r"AcceptSecurityIdentifierInformation, AccountType, ActAsPermissions, ",
+        output,
+    )
+    assert "AuthMetadataUrl, " in output and "Realm, " in output
+    assert (
+        "ok EX01 Default Web Site/API: the whole document (elements, attributes, text; comments "
+        "and white space between elements aside) equals the audited one with only "
+        "OAuthHttpModule.Profiles set to the target"
+    ) in output
+
+
+def test_attest_fails_a_module_added_to_a_planned_web_config(package: Path, tmp_path: Path) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    rest = after / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    text = rest.read_text(encoding="utf-8-sig")
+    module = '<add name="Evil" type="Evil.Module, Evil" />'
+    if "<modules>" in text:
+        text = text.replace("<modules>", "<modules>" + module, 1)
+    else:
+        text = text.replace(
+            "</configuration>",
+            f"<system.webServer><modules>{module}</modules></system.webServer></configuration>",
+        )
+    rest.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert re.search(
+        r"FAIL EX01 Default Web Site/API: the whole document .* \(first difference at "
+        r"/configuration(/system\.webServer)?[^ ]* \([^)]*Rest/web\.config:\d+\)",
+        output,
+    ), output
+    assert (
+        "ok EX01 Default Web Site/API: after, OAuthHttpModule.Profiles equals the target" in output
+    )
+
+
+def test_attest_ignores_only_comments_and_white_space_in_a_planned_web_config(
+    package: Path, tmp_path: Path
+) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    rest = after / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    data = rest.read_bytes().replace(b"<appSettings>", b"<appSettings>\r\n  <!-- edited -->", 1)
+    rest.write_bytes(data)
+    code, output = _attest(package, after)
+    assert code == 0, output
+
+
+def test_attest_fails_two_after_copies_that_disagree(package: Path, tmp_path: Path) -> None:
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    ews = after / "EX01" / "FrontEnd" / "HttpProxy" / "EWS" / "web.config"
+    copy = after / "again" / "EX01" / "FrontEnd" / "HttpProxy" / "EWS" / "web.config"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(ews.read_bytes().replace(b'value="True"', b'value="False"', 1))
+    assert copy.read_bytes() != ews.read_bytes()
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert re.search(
+        r"FAIL after: EX01 Default Web Site/EWS: the copies after/EX01/FrontEnd/HttpProxy/EWS/"
+        r"web\.config and after/again/EX01/FrontEnd/HttpProxy/EWS/web\.config disagree",
+        output,
+    ), output
+
+
+def test_attest_fails_two_after_exports_of_one_application_that_disagree(
+    package: Path, tmp_path: Path
+) -> None:
+    """One export per server: the copies fold into one record, but never silently."""
+    after = tmp_path / "after"
+    _apply_plan(examples_dir(), after)
+    clixml = after / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    text = text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1)
+    (after / "EX02" / "PartnerApplication.xml").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    code, output = _attest(package, after)
+    assert code == 1, output
+    assert re.search(
+        r"FAIL after: two copies of partner application 00000002-0000-0ff1-ce00-000000000000 "
+        r"disagree: Realm is '' in after/EX01/PartnerApplication\.xml:\d+ but "
+        r"'contoso\.example' in after/EX02/PartnerApplication\.xml:\d+",
+        output,
+    ), output
 
 
 def test_policy_commands() -> None:

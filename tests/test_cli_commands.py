@@ -406,6 +406,97 @@ def test_baseline_round_trip_marks_new_unchanged_and_fixed(tmp_path: Path, input
     assert invoke(*again, "--fail-on", "medium").exit_code == 1
 
 
+def _grant(inputs: Path, names: list[str]) -> None:
+    """Set Microsoft Graph's AppOnlyPermissions in the example export to `names`."""
+    clixml = inputs / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    start = text.index("<LST>", text.index('<Obj N="AppOnlyPermissions"', text.index("Graph<")))
+    end = text.index("</LST>", start) + len("</LST>")
+    items = "".join(f"<S>{name}</S>" for name in names)
+    clixml.write_bytes(
+        b"\xff\xfe" + f"{text[:start]}<LST>{items}</LST>{text[end:]}".encode("utf-16-le")
+    )
+
+
+def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path) -> None:
+    """Baseline: Graph holds one forbidden permission. Later: 28, 17 of them forbidden."""
+    act_as = [
+        "Mail.Read",
+        "Mail.Write",
+        "Mail.Send",
+        "Calendars.Read",
+        "Calendars.ReadWrite",
+        "Contacts.Read",
+        "Contacts.ReadWrite",
+        "Mail.ReadWrite",
+        "Sites.ReadWrite.All",
+        "User.Read",
+        "User.ReadWrite.All",
+        "Group.ReadWrite.All",
+    ]
+    _grant(inputs, ["Mail.Send"])
+    assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
+    gate = ("--baseline", "before/findings.json", "--fail-on-new", "--no-package")
+    assert invoke("audit", str(inputs), "--as-of", AS_OF, *gate).exit_code == 0  # nothing new
+
+    _grant(inputs, act_as)
+    result = invoke("audit", str(inputs), "--as-of", AS_OF, *gate)
+
+    assert result.exit_code == 1, result.stdout
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("NEW CRITICAL PA003"), result.stdout
+    assert "Microsoft Graph" in first
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("  FIXED    PA003") for line in lines)  # the narrower one
+
+
+def test_the_same_permissions_in_another_order_are_unchanged(tmp_path: Path, inputs: Path) -> None:
+    _grant(inputs, ["Mail.Send", "Mail.Read"])
+    assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
+    _grant(inputs, ["Mail.Read", "Mail.Send"])
+    result = invoke(
+        "audit", str(inputs), "--as-of", AS_OF, "--baseline", "before/findings.json", "--no-package"
+    )
+    assert "baseline: 0 new" in result.stdout
+
+
+def test_a_baseline_from_another_organisation_is_refused(tmp_path: Path, inputs: Path) -> None:
+    assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
+    document = json.loads((tmp_path / "before" / "findings.json").read_text(encoding="utf-8"))
+    assert document["organisation"] == {
+        "directories": ["fabrikam.lab"],
+        "servers": ["ex01", "ex02"],
+        "partner_applications": sorted(document["organisation"]["partner_applications"]),
+    }
+    document["organisation"]["directories"] = ["contoso.example"]
+    Path("other.json").write_text(json.dumps(document), encoding="utf-8")
+
+    result = invoke(
+        "audit", str(inputs), "--no-package", "--as-of", AS_OF, "--baseline", "other.json"
+    )
+
+    assert result.exit_code == 2
+    text = " ".join(result.stderr.split())
+    assert (
+        "error: other.json: the baseline was written for another organisation: no Active "
+        "Directory domain in common (these exports: fabrikam.lab; the baseline: contoso.example)"
+    ) in text
+
+
+def test_a_baseline_without_an_organisation_is_refused(tmp_path: Path, inputs: Path) -> None:
+    assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
+    document = json.loads((tmp_path / "before" / "findings.json").read_text(encoding="utf-8"))
+    del document["organisation"]
+    Path("old.json").write_text(json.dumps(document), encoding="utf-8")
+
+    result = invoke(
+        "audit", str(inputs), "--no-package", "--as-of", AS_OF, "--baseline", "old.json"
+    )
+
+    assert result.exit_code == 2
+    assert "the baseline names no organisation" in " ".join(result.stderr.split())
+
+
 def test_the_policy_is_found_without_a_flag(tmp_path: Path) -> None:
     policy = (
         "name: org\nversion: 1\nextends: default\nrule_overrides:\n  FL001:\n    severity: high\n"

@@ -211,3 +211,69 @@ def test_force_never_replaces_a_folder_that_is_not_a_package(
         write_package(report, mine, force=True)
 
     assert _tree(mine) == {"exports.xml": b"the user's file\n"}
+
+
+def test_the_rename_is_synced_to_disk(
+    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the final rename the parent folder is fsynced, so a power loss keeps the package."""
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+    opened: dict[int, str] = {}
+    real_open = os.open
+
+    def recording_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        descriptor = real_open(path, flags, *args, **kwargs)
+        opened[descriptor] = os.fspath(path)
+        return descriptor
+
+    def recording_fsync(descriptor: int) -> None:
+        events.append(("fsync", opened.get(descriptor, "file")))
+        real_fsync(descriptor)
+
+    def recording_rename(source: Any, target: Any) -> None:
+        events.append(("rename", os.fspath(target)))
+        real_rename(source, target)
+
+    monkeypatch.setattr(package_module.os, "open", recording_open)
+    monkeypatch.setattr(package_module.os, "fsync", recording_fsync)
+    monkeypatch.setattr(package_module.os, "rename", recording_rename)
+    out = tmp_path / "out"
+    for force in (False, True):  # a fresh folder, then replacing the earlier package
+        events.clear()
+        write_package(report, out, force=force)
+        final = max(i for i, event in enumerate(events) if event == ("rename", str(out)))
+        assert ("fsync", str(tmp_path.resolve())) in events[final + 1 :]
+        assert verify_package(out).ok
+
+
+def test_a_folder_is_not_synced_where_folders_cannot_be_opened(
+    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no O_DIRECTORY: the package is written all the same."""
+    monkeypatch.delattr(package_module.os, "O_DIRECTORY", raising=False)
+    write_package(report, tmp_path / "out")
+    assert verify_package(tmp_path / "out").ok
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "why"),
+    [
+        (("a.lab",), ("a.lab",), None),
+        (("a.lab",), ("b.lab",), "no Active Directory domain in common"),
+        ((), ("b.lab",), None),  # one side without domains: the servers decide
+    ],
+)
+def test_the_strongest_shared_identity_decides_the_organisation(
+    mine: tuple[str, ...], theirs: tuple[str, ...], why: str | None
+) -> None:
+    from auditor.model import Organisation
+
+    current = Organisation(directories=mine, servers=("ex01",), partner_applications=("x",))
+    baseline = Organisation(directories=theirs, servers=("ex01",), partner_applications=("y",))
+    found = current.differs_from(baseline)
+    assert found is None if why is None else (found is not None and found.startswith(why))
+    other_servers = Organisation(servers=("ex09",), partner_applications=("x",))
+    assert (Organisation(servers=("ex01",)).differs_from(other_servers) or "").startswith(
+        "no server in common"
+    )

@@ -18,7 +18,7 @@ import datetime
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -408,7 +408,7 @@ def audit(
         check_out_dir,
         compare,
         is_package,
-        read_baseline,
+        load_baseline,
         write_package,
     )
     from auditor.parsers import ServerOptionError
@@ -430,7 +430,7 @@ def audit(
     earlier = None
     if baseline is not None:
         try:
-            earlier = read_baseline(baseline)
+            earlier = load_baseline(baseline)
         except BaselineError as error:
             fail(str(error))
     if out is not None and not no_package:
@@ -455,6 +455,11 @@ def audit(
         report = run_audit(request)
     except (AuditError, ServerOptionError) as error:
         fail(str(error))
+    if earlier is not None:
+        try:
+            earlier.check_organisation(report.inventory.organisation)
+        except BaselineError as error:
+            fail(str(error))
     out_dir = out if out is not None else Path("reports") / report.change_id
     if not no_package:
         # The default folder may be replaced when it holds an earlier auditor package.
@@ -465,7 +470,7 @@ def audit(
             write_package(report, out_dir, force=replace)
         except PackageError as error:
             fail(str(error))
-    comparison = compare(report.findings, earlier) if earlier is not None else None
+    comparison = compare(report.findings, earlier.findings) if earlier is not None else None
     shown = paths_for(input_paths)
     _run.doing = "printing the result"
     if output_format is OutputFormat.TEXT:
@@ -532,7 +537,12 @@ def verify(
     if not result.ok:
         say(f"{package}: {len(result.differences)} difference(s); do not run this package")
         raise typer.Exit(EXIT_FINDINGS)
-    say(f"{package}: OK, {result.checked} files match MANIFEST.sha256")
+    signed = (
+        f" ({len(result.signed)} signed script(s): the text before each signature block)"
+        if result.signed
+        else ""
+    )
+    say(f"{package}: OK, {result.checked} files match MANIFEST.sha256{signed}")
 
 
 def _verified(package: Path) -> VerifyResult:
@@ -544,6 +554,8 @@ def _verified(package: Path) -> VerifyResult:
         result = verify_package(package)
     except PackageError as error:
         fail(str(error))
+    for name in result.signed:
+        say(f"signed   {printable(name)}: signed (signature not checked here)")
     for difference in result.differences:
         say(f"DIFFERS  {printable(difference)}")
     return result
@@ -603,7 +615,13 @@ def attest(
             )
         inventories.append(inventory)
     try:
-        result = run_attest(inventories[0], inventories[1], plan_text)
+        result = run_attest(
+            inventories[0],
+            inventories[1],
+            plan_text,
+            read_before=_reader(before),
+            read_after=_reader(after),
+        )
     except AttestError as error:
         fail(f"{place(shown_plan, error.line)}: {error}")
     for check in result.checks:
@@ -612,6 +630,14 @@ def attest(
         say(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
         raise typer.Exit(EXIT_FINDINGS)
     say(f"attest: all {len(result.checks)} checks passed")
+
+
+def _reader(folder: Path) -> Callable[[str], bytes]:
+    """Read a file of the inventory read from `folder` by its display path."""
+    from auditor.parsers.discover import common_root
+
+    root = Path(common_root([folder]))
+    return lambda path: (root / path).read_bytes()
 
 
 @app.command(

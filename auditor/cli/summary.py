@@ -72,9 +72,19 @@ def print_summary(
     shown: Paths,
     comparison: Comparison | None,
 ) -> None:
-    """`auditor audit`: the verdict, the policy used, counts, the first findings, the package."""
+    """`auditor audit`: the verdict, the policy used, counts, the first findings, the package.
+
+    With a baseline, every new finding that is not waived comes first, before the verdict: it
+    is what a reviewer of a later audit must see.
+    """
     from auditor.model import Severity
 
+    if comparison is not None:
+        new = [finding for finding in comparison.new if not finding.suppressed]
+        for finding in new[:SHOWN_FINDINGS]:
+            say(_finding_line(finding, shown, comparison).lstrip())
+        if len(new) > SHOWN_FINDINGS:
+            say(f"NEW ... and {len(new) - SHOWN_FINDINGS} more new findings in the report")
     counts = report.counts()
     summary = ", ".join(f"{counts[severity]} {severity.value}" for severity in Severity)
     suppressed = sum(1 for finding in report.findings if finding.suppressed)

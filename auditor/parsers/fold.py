@@ -9,9 +9,11 @@
   objects, and one `Get-PartnerApplication` export per server is common. Records of one
   ApplicationIdentifier that agree on every property (name, Enabled, both permission lists and
   whether each is complete, LinkedAccount) become one record, the first by path keeping its
-  source and the others listed in `also_in`, so findings are raised once. Records that disagree
-  are all kept (each is judged) and every disagreement is one located problem naming both files
-  and both values: the audit cannot say which export is right.
+  source and the others listed in `also_in`, so findings are raised once; where such copies
+  differ in another exported property (`PartnerApplication.properties`, not where each was
+  read), the merged record lists each difference in `copy_differences` (for `attest`).
+  Records that disagree are all kept (each is judged) and every disagreement is one located
+  problem naming both files and both values: the audit cannot say which export is right.
 - Servers: every `Get-ExchangeServer` export names servers; each name (compared ignoring case)
   is one record, the first by path (results come in path order).
 - An audit that read nothing is not clean: when no partner application and no web.config was
@@ -34,6 +36,7 @@ from auditor.model import (
     SourceFile,
     WebConfig,
 )
+from auditor.parsers.properties import READ_CONTEXT
 
 __all__ = ["fold", "problem_order"]
 
@@ -108,7 +111,16 @@ def _merge_copies(
         same = [app for app in copies[1:] if not _differences(first, app)]
         different = [app for app in copies[1:] if _differences(first, app)]
         also_in = tuple(dataclasses.replace(app.source, server=app.server) for app in same)
-        merged.append(dataclasses.replace(first, also_in=first.also_in + also_in))
+        copy_differences = tuple(
+            difference for app in same for difference in _property_differences(first, app)
+        )
+        merged.append(
+            dataclasses.replace(
+                first,
+                also_in=first.also_in + also_in,
+                copy_differences=first.copy_differences + copy_differences,
+            )
+        )
         merged.extend(different)
         conflicts.extend(_conflict(first, app) for app in different)
     return merged, conflicts
@@ -117,6 +129,26 @@ def _merge_copies(
 def _differences(first: PartnerApplication, other: PartnerApplication) -> list[str]:
     mine, theirs = first.exported_properties(), other.exported_properties()
     return [label for label in mine if mine[label] != theirs[label]]
+
+
+def _property_differences(first: PartnerApplication, other: PartnerApplication) -> list[str]:
+    """Each exported property (but where it was read) in which two copies differ, in words."""
+    mine = {name.casefold(): (name, text) for name, text in first.properties}
+    theirs = {name.casefold(): (name, text) for name, text in other.properties}
+    found: list[str] = []
+    for key in sorted((mine.keys() | theirs.keys()) - READ_CONTEXT):
+        was, now = mine.get(key), theirs.get(key)
+        if was is not None and now is not None and was[1] == now[1]:
+            continue
+        name = (was or now or (key, ""))[0]
+        found.append(
+            f"{name} is {_text(was)} in {_where(first)} but {_text(now)} in {_where(other)}"
+        )
+    return found
+
+
+def _text(value: tuple[str, str] | None) -> str:
+    return "absent" if value is None else f"'{value[1]}'"
 
 
 def _conflict(first: PartnerApplication, other: PartnerApplication) -> Problem:

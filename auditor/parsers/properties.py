@@ -26,6 +26,9 @@ and calls `build_partner_application`, so that all formats normalise identically
   incomplete too: it is a truncated Format-List saved as ASCII (`…` became `?`) or a list
   written as one joined string (plain `Export-Csv`); its items are kept as shown.
 
+Every property of the object is also kept as (name, `canonical_text`) in
+`PartnerApplication.properties`, in export order, for `attest` to compare.
+
 Property names are matched exactly first, then case-insensitively (PowerShell property names
 are case-insensitive). Every permission list carries `Evidence` of its property (line and raw
 text as shown in the file, cut at `MAX_RAW` characters); `source` is the evidence of the object.
@@ -38,6 +41,7 @@ handful of partner applications with a few dozen permissions each.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,6 +105,14 @@ REEXPORT_ADVICE: dict[InputFormat, str] = {
         f"{_COMPLETE_EXPORT}"
     ),
 }
+
+# Properties that say where and how an object was read (which server and runspace answered,
+# which domain controller it came from), not what it is: two exports of one object differ in
+# them. Casefolded names.
+READ_CONTEXT = frozenset(
+    name.casefold()
+    for name in ("PSComputerName", "PSShowComputerName", "RunspaceId", "OriginatingServer")
+)
 
 ScalarValue = str | bool | int | float | None
 
@@ -217,8 +229,29 @@ def build_partner_application(
         linked_account=_text(lookup.get("LinkedAccount")) or None,
         server=server,
         source=object_evidence,
+        properties=tuple((key, canonical_text(value)) for key, value in properties.items()),
     )
     return application, problems
+
+
+def canonical_text(value: PropertyValue) -> str:
+    """A property's value as one text that is equal exactly when the exported values are.
+
+    Text as exported (None, the `$null` of every format, and "" are both ""), booleans as
+    PowerShell writes them (`True`, `False`), numbers as digits, lists as a JSON array of their
+    items (so that `{a, b}` and `{"a, b"}` differ); a value the export lost part of ends in
+    `(incomplete: <what was lost>)`.
+    """
+    item = value.value
+    if item is None:
+        text = ""
+    elif isinstance(item, bool):
+        text = "True" if item else "False"
+    elif isinstance(item, tuple):
+        text = json.dumps(list(item), ensure_ascii=False)
+    else:
+        text = str(item)
+    return text if value.lost is None else f"{text} (incomplete: {value.lost})"
 
 
 def incomplete_problem(

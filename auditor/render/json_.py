@@ -83,6 +83,7 @@ def findings_document(report: Report) -> dict[str, Any]:
             "weakenings": [weakening.to_json() for weakening in report.policy.weakenings],
         },
         "inputs": [source.to_json() for source in report.inventory.inputs],
+        "organisation": report.inventory.organisation.to_json(),
         "counts": {severity.value: count for severity, count in report.counts().items()},
         "findings": [_finding_json(finding, plans) for finding in report.findings],
         "changes": [change_json(item) for item in report.plan_items()],

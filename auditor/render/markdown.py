@@ -12,6 +12,8 @@ re-derived from the policy.
 
 from __future__ import annotations
 
+import re
+
 from auditor.model import (
     ApplicationJudgement,
     PartnerApplicationChange,
@@ -34,11 +36,20 @@ ENABLES = "ENABLES"  # printed before a profile token the change makes take effe
 
 
 def md_cell(value: str) -> str:
-    """A value made safe for one Markdown table cell: no pipes, no newlines, no HTML."""
+    """A value made safe for one Markdown table cell: no pipes, newlines, HTML, links, emphasis.
+
+    Backslashes, pipes and the characters that open a link, an image, emphasis or a
+    strikethrough (`[ ] * _ ~`) are backslash-escaped, `<` and `>` written as entities and a
+    backtick as a quote.
+    """
     cleaned = "".join(ch if ch.isprintable() else " " for ch in value)
-    for raw, escaped in (("\\", "\\\\"), ("|", "\\|"), ("<", "&lt;"), (">", "&gt;"), ("`", "'")):
+    cleaned = _CELL_SPECIAL.sub(r"\\\g<0>", cleaned)
+    for raw, escaped in (("<", "&lt;"), (">", "&gt;"), ("`", "'")):
         cleaned = cleaned.replace(raw, escaped)
     return cleaned
+
+
+_CELL_SPECIAL = re.compile(r"[\\|\[\]*_~]")
 
 
 def shown_segment(segment: str) -> str:

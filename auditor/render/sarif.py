@@ -1,7 +1,9 @@
 """`findings.sarif`: SARIF 2.1.0 for code-scanning dashboards.
 
-Rules come from the policy's catalogue; every finding is a result with a partial fingerprint;
-waived findings carry an accepted external suppression with the waiver's ticket.
+Rules come from the policy's catalogue; every finding is a result with a partial fingerprint
+(`auditorFingerprint/v2`: v2 since a partner-application finding's fingerprint covers the
+permission set it names); waived findings carry an accepted external suppression with the
+waiver's ticket.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
                 "logicalLocations": [{"fullyQualifiedName": finding.subject}],
             }
         ],
-        "partialFingerprints": {"auditorFingerprint/v1": finding.fingerprint},
+        "partialFingerprints": {"auditorFingerprint/v2": finding.fingerprint},
         "properties": {"severity": finding.severity.value, "subject": finding.subject},
     }
     if finding.rule_id in rule_index:

@@ -4,14 +4,17 @@ The context is computed once per evaluation (the policy's vdir table and the jud
 permission and profile token, `auditor.rules.judge`) so that rules stay single passes over the
 inventory.
 `new_finding` is the one place where a finding gets its title and severity (from the policy's
-rule declaration, after overrides) and its fingerprint.
+rule declaration, after overrides) and its fingerprint: SHA-256 of rule id, subject and the
+rule's discriminator, which names what the finding is about beyond its subject (the permission
+set of a PA finding, `permission_set`; the token of a WC finding, whose subject names the
+server and vdir).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +60,11 @@ def fingerprint(rule_id: str, subject: str, discriminator: str) -> str:
     """A finding's stable identity: SHA-256 of rule id, subject and a rule-defined value."""
     text = "\x1f".join((rule_id, subject, discriminator))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def permission_set(names: Iterable[str]) -> str:
+    """The discriminator of a finding about permission names: each once, sorted, one line."""
+    return "\x1e".join(sorted(set(names)))
 
 
 def new_finding(

@@ -10,6 +10,12 @@ or a `Mail.Send` glued into one string is still forbidden (both choices fail clo
 `details` of PA001-PA004 findings (`app_only`, `act_as`, `approved`, `excess`, `forbidden`,
 `forbidden_patterns`, `not_in_act_as`) is a JSON copy of the judgement for `findings.json`
 readers; the planner and the renderers read `Report.judgements`, not these details.
+
+A finding's fingerprint covers what it is about: the application (its subject) and the set of
+permissions it names (`permission_set`: sorted, duplicates once). A later grant of one more
+forbidden or unapproved permission is therefore a new finding against a baseline, never
+"unchanged"; the same names in another order are the same finding. PA005 is about the
+application alone.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from auditor.model import (
     PermissionMark,
     RuleId,
 )
-from auditor.rules.context import RuleContext, listing, new_finding
+from auditor.rules.context import RuleContext, listing, new_finding, permission_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,7 @@ def check_pa001(context: RuleContext) -> Iterator[Finding]:
             location=judgement.location(),
             evidence=judgement.evidence(),
             details=judgement.details(),
+            discriminator=permission_set(app.app_only_permissions.values),
         )
 
 
@@ -138,6 +145,7 @@ def check_pa002(context: RuleContext) -> Iterator[Finding]:
             location=judgement.location(),
             evidence=judgement.evidence(),
             details=judgement.details(),
+            discriminator=permission_set(excess),
         )
 
 
@@ -161,6 +169,7 @@ def check_pa003(context: RuleContext) -> Iterator[Finding]:
             location=judgement.location(),
             evidence=judgement.evidence(),
             details=judgement.details(),
+            discriminator=permission_set(permission for permission, _ in judgement.forbidden),
         )
 
 
@@ -180,6 +189,7 @@ def check_pa004(context: RuleContext) -> Iterator[Finding]:
             location=judgement.location(),
             evidence=judgement.evidence(),
             details=judgement.details(),
+            discriminator=permission_set(judgement.not_in_act_as),
         )
 
 

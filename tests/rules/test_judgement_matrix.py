@@ -28,7 +28,7 @@ from auditor.model import (
 )
 from auditor.policy import load_policy
 from auditor.render.json_ import render_plan
-from auditor.render.markdown import ENABLES, REMOVED, render_markdown, shown_segment
+from auditor.render.markdown import ENABLES, REMOVED, md_cell, render_markdown, shown_segment
 
 API = "Default Web Site/API"
 EWS = "Default Web Site/EWS"
@@ -158,7 +158,9 @@ def _check_judgement_lines(report: Report, markdown: str) -> None:
             if token.marks == (TokenMark.HONOURED,):
                 continue
             marks = ", ".join(mark.value for mark in token.marks)
-            assert f"{shown_segment(token.segment)} {marks} -> {token.action.value}" in line
+            assert (
+                f"{md_cell(shown_segment(token.segment))} {marks} -> {token.action.value}" in line
+            )
 
 
 def _check_proposed_change(report: Report, markdown: str) -> None:
