@@ -4,7 +4,9 @@
 package's `plan.json`. It checks that the "before" exports are the ones that were audited (same
 state as the plan's audited values), that every planned change reached its target, and that
 nothing else differs: no other partner-application property, no other appSetting, no web.config
-appeared or vanished.
+appeared or vanished. "The Profiles value" is the effective one on both sides, as the parser
+reads it (`auditor.appsettings.effective_add`), and the other appSettings are compared without
+the root-scope adds of that key in any case (`auditor.appsettings.same_key`).
 
 `plan.json` has one schema, `auditor/schemas/plan.schema.json` (JSON Schema 2020-12): the
 document is validated against it before anything is read from it, so the reader trusts the
@@ -20,7 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.model import Inventory, PartnerApplication, WebConfig
+from auditor.appsettings import same_key
+from auditor.model import OAUTH_PROFILES_KEY, Inventory, PartnerApplication, WebConfig
 
 PLAN_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan.schema.json"
 
@@ -154,7 +157,7 @@ def _settings(config: WebConfig, *, without_profiles: bool) -> list[tuple[str | 
         if not (
             without_profiles
             and setting.location is None
-            and setting.key == "OAuthHttpModule.Profiles"
+            and same_key(setting.key, OAUTH_PROFILES_KEY)
         )
     ]
 
