@@ -61,15 +61,17 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """One root-scope `<appSettings>` element: where, and what else it takes settings from.
+    """One root-scope `<appSettings>` element: where, and whether it names an unreachable file.
 
     `location` is true for a section inside `<location>` without a path (root scope all the
-    same); `external` names the `file=`/`configSource=` attribute and its value, if any.
+    same); `outside` is the `file=`/`configSource=` attribute, as written, when it names a file
+    outside the web.config's folder (the script reads only files beside the web.config). A file
+    beside it is read: its entries are among the scope's `Entry` records, with their `path`.
     """
 
     line: int | None
     location: bool = False
-    external: str | None = None
+    outside: str | None = None
 
 
 def _simple_upper(character: str) -> str:
@@ -126,10 +128,12 @@ def edit_refusal(
 ) -> EditRefusal | None:
     """Why an in-place edit of the effective `key` of this file is unsafe, or None.
 
-    Safe means: the file is UTF-8 (with or without BOM), it has one root-scope `<appSettings>`,
-    directly below `<configuration>` and without `file=`/`configSource=`, and exactly one add
-    in it can set the key (`candidates`): the effective one, with the key written exactly as
-    `key`. A file without an effective add gives None (there is nothing to edit).
+    Safe means: the effective add is in the web.config itself (not in a `file=`/`configSource=`
+    file), the file is UTF-8 (with or without BOM), it has one root-scope `<appSettings>`,
+    directly below `<configuration>` and naming no file outside its folder, and exactly one add
+    in the scope (the web.config and a `file=` file) can set the key (`candidates`): the
+    effective one, with the key written exactly as `key`. A file without an effective add
+    gives None (there is nothing to edit).
     """
     effective = effective_add(entries, key)
     if effective is None:
@@ -156,7 +160,7 @@ def edit_refusal(
             path=path,
             line=line,
         )
-    if len(sections) != 1 or sections[0].location or sections[0].external is not None:
+    if len(sections) != 1 or sections[0].location or sections[0].outside is not None:
         return EditRefusal(
             why=_sections_problem(sections),
             step=f"at {where} (the add .NET uses), set the value to",
@@ -208,6 +212,6 @@ def _sections_problem(sections: Sequence[Section]) -> str:
             "path; the script edits only configuration/appSettings"
         )
     return (
-        f"the appSettings section at line {section.line} also takes settings from "
-        f"{section.external}, which the script cannot see on the server"
+        f"the appSettings section at line {section.line} takes settings from "
+        f"{section.outside}, outside the web.config's folder, which the script does not read"
     )

@@ -238,7 +238,7 @@ class _SettingsReader:
                     )
                 sections.setdefault(location, line)
                 if location is None:
-                    self.root_sections.append(Section(line, in_location, _external(section)))
+                    self.root_sections.append(Section(line, in_location, _outside(section)))
                 self.section(section, location, line)
         if len(self.scopes) <= 1 and all(
             len(scope) == len(self.order) for scope in self.scopes.values()
@@ -315,9 +315,8 @@ class _SettingsReader:
         self, name: str, attribute: str, line: int | None
     ) -> tuple[str, etree._Element] | None:
         """The display path and `<appSettings>` root of the file `name`, or None (a problem)."""
-        relative = name.strip().replace("\\", "/")
-        parts = [part for part in relative.split("/") if part not in ("", ".")]
-        if not parts or relative.startswith("/") or _DRIVE.match(relative) or ".." in parts:
+        parts = _relative_parts(name)
+        if parts is None:
             self.missing(
                 name, attribute, line, "auditor reads such a file only from the web.config's folder"
             )
@@ -388,13 +387,23 @@ def _resembles_profiles(key: str) -> bool:
     return appsettings.resembles_key(key, OAUTH_PROFILES_KEY)
 
 
-def _external(section: etree._Element) -> str | None:
-    """The `file=`/`configSource=` of a section, as `attribute='value'`, or None."""
+def _outside(section: etree._Element) -> str | None:
+    """The `file=`/`configSource=` of a section naming a file outside the web.config's folder
+    (or with a `:`, which the script refuses too), as `attribute='value'`, or None."""
     for attribute in ("configSource", "file"):
         value = section.get(attribute)
-        if value is not None and value.strip():
+        if value is not None and value.strip() and (_relative_parts(value) is None or ":" in value):
             return f"{attribute}={value!r}"
     return None
+
+
+def _relative_parts(name: str) -> list[str] | None:
+    """The segments of a path below the web.config's folder, or None (absolute, `..`, empty)."""
+    relative = name.strip().replace("\\", "/")
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    if not parts or relative.startswith("/") or _DRIVE.match(relative) or ".." in parts:
+        return None
+    return parts
 
 
 def _in(path: str | None) -> str:

@@ -246,16 +246,17 @@ def load_xml(
 
 
 def document_encoding(data: bytes) -> str:
-    """The encoding an XML reader reads `data` in, as Python names it: `utf-8` for ASCII or
-    UTF-8 (with or without a byte-order mark) not declared otherwise, `utf-16` for a UTF-16
-    byte-order mark or NUL pattern, else the encoding the XML declaration names (as written)."""
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8"
+    """The encoding an XML reader reads `data` in: `utf-8` for ASCII, or UTF-8 (with or without a
+    byte-order mark) not declared otherwise; `utf-16` for a UTF-16 byte-order mark or NUL
+    pattern; else the encoding the XML declaration names, as written. A UTF-8 byte-order mark
+    with non-ASCII text and a declaration of another encoding gives that encoding: readers
+    disagree on which one wins, so the file is not taken for UTF-8."""
     if data.startswith(_UTF16_BOMS) or data.startswith((b"<\x00", b"\x00<")):
         return "utf-16"
-    if data.isascii():
+    body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    if body.isascii():
         return "utf-8"
-    declared = _DECLARED_ENCODING.match(data)
+    declared = _DECLARED_ENCODING.match(body)
     if declared is None:
         return "utf-8"
     name = declared.group(1).decode("ascii")
