@@ -1,0 +1,258 @@
+"""The web.config script selects OAuthHttpModule.Profiles as .NET does, and the parser agrees.
+
+.NET's own configuration system is the judge (`dotnet_appsettings.ps1`: ConfigurationManager,
+a KeyValueConfigurationCollection with OrdinalIgnoreCase keys, add/remove/clear in order):
+
+- the parser's effective value (`auditor.appsettings.effective_add`) equals .NET's on a
+  deterministic set of appSettings sequences (keys in several cases, remove, clear, file=);
+- the script, run against the stand-in on a live file an adversary changed after the audit
+  (a later add of the key in another case; a case-variant remove then add; a lower-case add
+  shadowed by the exact one), refuses before writing anything; on a file it may edit (one add,
+  a case-variant remove before it) it reports AUDITOR-CHANGED and .NET then reads the target.
+  Never AUDITOR-CHANGED while .NET still reads the audited (V1S2SAppOnly) value.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import harness
+import pytest
+import scenarios
+from test_web_config import Story, _new_story, step
+
+from auditor.parsers import webconfig
+from auditor.parsers.base import RawInput
+
+pytestmark = pytest.mark.pwsh
+
+KEY = "OAuthHttpModule.Profiles"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _report_powershell_time(pytestconfig: pytest.Config) -> None:
+    harness.register_time_report(pytestconfig)
+
+
+def _rest_case() -> scenarios.WebConfigCase:
+    return next(case for case in scenarios.fixture_cases() if "rest" in case.label)
+
+
+def _profiles_line_end(data: bytes) -> int:
+    """The offset just after the line holding the one exact-case Profiles add."""
+    _start, end = scenarios.profiles_value_span(data)
+    return data.index(b"\n", end) + 1
+
+
+def _profiles_line_start(data: bytes) -> int:
+    start, _end = scenarios.profiles_value_span(data)
+    return data.rindex(b"\n", 0, start) + 1
+
+
+def _after_profiles(data: bytes, lines: str) -> bytes:
+    cut = _profiles_line_end(data)
+    return data[:cut] + lines.encode("ascii") + data[cut:]
+
+
+def _before_profiles(data: bytes, lines: str) -> bytes:
+    cut = _profiles_line_start(data)
+    return data[:cut] + lines.encode("ascii") + data[cut:]
+
+
+# Live files an adversary made after the audit: .NET's effective value is still the audited
+# one (so the value guard passes), but the exact-case add the old script edited is shadowed, or
+# shadows an add that keeps the token.
+def _later_case_variant_add(audited: bytes, value: str) -> bytes:
+    return _after_profiles(
+        audited, f'    <add key="oauthhttpmodule.profiles" value="{value}" />\r\n'
+    )
+
+
+def _case_variant_remove_then_add(audited: bytes, value: str) -> bytes:
+    return _after_profiles(
+        audited,
+        '    <remove key="OAUTHHTTPMODULE.PROFILES" />\r\n'
+        f'    <add key="oAuthHttpModule.profiles" value="{value}" />\r\n',
+    )
+
+
+def _shadowed_lower_case_add(audited: bytes, value: str) -> bytes:
+    return _before_profiles(
+        audited, f'    <add key="oauthhttpmodule.profiles" value="{value}" />\r\n'
+    )
+
+
+REFUSED = {
+    "later-case-variant-add": _later_case_variant_add,
+    "case-variant-remove-then-add": _case_variant_remove_then_add,
+    "shadowed-lower-case-add": _shadowed_lower_case_add,
+}
+
+
+@pytest.fixture(scope="module")
+def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
+    harness.require_pwsh()
+    root = tmp_path_factory.mktemp("appsettings")
+    case = _rest_case()
+    audited_value = scenarios.profiles_value(case.audited)
+    makers: dict[str, Callable[[], Story]] = {}
+
+    # The plan was made from the clean audited file; the live file differs.
+    change_set = scenarios.web_config_change_set("EX-appsettings", [case])
+    remediation_text, _ = scenarios.render(change_set)
+    script = scenarios.write_script(
+        root / "scripts" / "refused", "remediation.ps1", remediation_text
+    )
+    for label, make in REFUSED.items():
+        live = make(case.audited, audited_value)
+
+        def refused(label: str = label, live: bytes = live) -> Story:
+            story = _new_story(root / label, [case], {case.relative_path: live}, "EX-appsettings")
+            return story.play([step("remediation", script, story, Confirm=False)])
+
+        makers[label] = refused
+
+    # A file the script may edit: a case-variant remove before the one exact-case add.
+    edited = scenarios.WebConfigCase(
+        label="remove-before-add",
+        vdir=case.vdir,
+        relative_path=case.relative_path,
+        app_pool=case.app_pool,
+        original=_before_profiles(
+            case.original, '    <remove key="oauthhttpmodule.PROFILES" />\r\n'
+        ),
+        audited=_before_profiles(case.audited, '    <remove key="oauthhttpmodule.PROFILES" />\r\n'),
+    )
+    edit_remediation, edit_rollback = (
+        scenarios.write_script(root / "scripts" / "edited", name, text)
+        for name, text in zip(
+            ("remediation.ps1", "rollback.ps1"),
+            scenarios.render(scenarios.web_config_change_set("EX-edited", [edited])),
+            strict=True,
+        )
+    )
+
+    def remove_before_add() -> Story:
+        story = _new_story(root / "remove-before-add", [edited], computer_name="EX-edited")
+        return story.play(
+            [
+                step("remediation", edit_remediation, story, Confirm=False),
+                step("rollback", edit_rollback, story, Confirm=False),
+            ]
+        )
+
+    makers["remove-before-add"] = remove_before_add
+    return harness.run_stories(makers)
+
+
+def _dotnet_after(story: Story, label: str, workdir: Path) -> tuple[str | None, str | None]:
+    """.NET's effective Profiles of the (one) file before and after the run `label`."""
+    ((before,),) = [tuple(story.files_before[label].values())]
+    ((after,),) = [tuple(story.files_after[label].values())]
+    paths = [workdir / "before.config", workdir / "after.config"]
+    paths[0].write_bytes(before)
+    paths[1].write_bytes(after)
+    found = harness.dotnet_profiles(paths, workdir)
+    return found[paths[0]], found[paths[1]]
+
+
+@pytest.mark.parametrize("label", sorted(REFUSED))
+def test_an_adversarial_live_file_is_refused_before_anything_is_written(
+    stories: dict[str, Story], label: str, tmp_path: Path
+) -> None:
+    story = stories[label]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "AUDITOR-CHANGED" not in run.output, run.describe()
+    assert "AUDITOR-EDIT-REFUSED" in run.output, run.describe()
+    assert "2 add elements that can set OAuthHttpModule.Profiles" in run.output, run.describe()
+    assert story.files_after["remediation"] == story.files_before["remediation"]
+    assert story.backups_after["remediation"] == {}
+    assert story.recycles("remediation") == {}
+    before, after = _dotnet_after(story, "remediation", tmp_path)
+    assert before == after == scenarios.profiles_value(_rest_case().audited)
+    assert before is not None and "V1S2SAppOnly" in before.split("|")
+
+
+def test_an_editable_file_reads_the_target_as_dotnet_reads_it(
+    stories: dict[str, Story], tmp_path: Path
+) -> None:
+    story = stories["remove-before-add"]
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    assert "AUDITOR-CHANGED" in run.output, run.describe()
+    before, after = _dotnet_after(story, "remediation", tmp_path)
+    case = _rest_case()
+    assert before == scenarios.profiles_value(case.audited)
+    assert after == scenarios.profiles_value(case.original)
+    assert story.recycles("remediation") == {case.app_pool: 1}
+    rollback = story.runs["rollback"]
+    assert rollback.exit_code == 0, rollback.describe()
+    assert story.files_after["rollback"] == story.files_before["remediation"]
+
+
+# --- the parser against .NET's reader -------------------------------------------------------
+
+
+def _random_sequences(count: int) -> list[list[str]]:
+    """appSettings children: Profiles adds and removes in several cases, clears, other keys."""
+    rng = random.Random(20261207)
+    spellings = [
+        KEY,
+        KEY.lower(),
+        KEY.upper(),
+        "oAuthHttpModule.profiles",
+        "OAuthHttpModule.Profile",
+    ]
+    sequences = []
+    for index in range(count):
+        children = []
+        for position in range(rng.randint(0, 6)):
+            kind = rng.choice(["add", "add", "add", "remove", "clear", "other"])
+            key = rng.choice(spellings)
+            if kind == "add":
+                children.append(f'<add key="{key}" value="v{index}-{position}" />')
+            elif kind == "remove":
+                children.append(f'<remove key="{key}" />')
+            elif kind == "clear":
+                children.append("<clear />")
+            else:
+                children.append(f'<add key="Other{position}" value="o" />')
+        sequences.append(children)
+    return sequences
+
+
+def test_the_parser_reads_the_effective_value_as_dotnet_does(tmp_path: Path) -> None:
+    files: list[tuple[Path, bytes]] = []
+    for index, children in enumerate(_random_sequences(120)):
+        body = "\n".join(f"    {child}" for child in children)
+        text = f"<configuration>\n  <appSettings>\n{body}\n  </appSettings>\n</configuration>\n"
+        files.append((tmp_path / f"case{index:03d}.config", text.encode("ascii")))
+    # file=: the named file's children apply after the section's own, as .NET merges them.
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    (merged / "extra.config").write_bytes(
+        b'<appSettings>\n  <remove key="oauthhttpmodule.profiles" />\n'
+        b'  <add key="OTHER" value="x" />\n</appSettings>\n'
+    )
+    files.append(
+        (
+            merged / "web.config",
+            b'<configuration>\n  <appSettings file="extra.config">\n'
+            b'    <add key="OAuthHttpModule.Profiles" value="merged" />\n'
+            b"  </appSettings>\n</configuration>\n",
+        )
+    )
+    for path, data in files:
+        path.write_bytes(data)
+    dotnet = harness.dotnet_profiles([path for path, _ in files], tmp_path)
+    seen_values = set()
+    for path, data in files:
+        raw = RawInput(path=str(path), data=data, sha256="0" * 64, server="EX01", location=path)
+        (config,) = webconfig.parse(raw).web_configs
+        ours = config.oauth_profiles.raw if config.oauth_profiles is not None else None
+        assert ours == dotnet[path], (path.name, data.decode())
+        seen_values.add(ours is None)
+    assert seen_values == {True, False}  # both outcomes were exercised
