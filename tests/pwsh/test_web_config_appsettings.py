@@ -144,11 +144,60 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         )
 
     makers["remove-before-add"] = remove_before_add
+
+    # <appSettings file="extra.config">: .NET applies the named file after the section's own
+    # children. Without the key there, the web.config's add is edited; with a later add of the
+    # key there (the live server differs from the audit), the script refuses.
+    merged = scenarios.WebConfigCase(
+        label="file-without-key",
+        vdir=case.vdir,
+        relative_path=case.relative_path,
+        app_pool=case.app_pool,
+        original=_with_file_attribute(case.original),
+        audited=_with_file_attribute(case.audited),
+    )
+    extra_path = case.relative_path.rsplit("\\", 1)[0] + "\\" + EXTRA
+    merged_remediation = scenarios.write_script(
+        root / "scripts" / "merged",
+        "remediation.ps1",
+        scenarios.render(scenarios.web_config_change_set("EX-merged", [merged]))[0],
+    )
+    for label, extra in (
+        ("file-without-key", EXTRA_WITHOUT_KEY),
+        ("file-with-later-add", _extra_with_key(audited_value)),
+    ):
+
+        def with_file(label: str = label, extra: bytes = extra) -> Story:
+            files = {merged.relative_path: merged.audited, extra_path: extra}
+            story = _new_story(root / label, [merged], files, "EX-merged")
+            return story.play([step("remediation", merged_remediation, story, Confirm=False)])
+
+        makers[label] = with_file
     return harness.run_stories(makers)
 
 
-def _dotnet_after(story: Story, label: str, workdir: Path) -> tuple[str | None, str | None]:
-    """.NET's effective Profiles of the (one) file before and after the run `label`."""
+EXTRA = "extra.config"
+EXTRA_WITHOUT_KEY = b'<appSettings>\r\n  <add key="Other" value="1" />\r\n</appSettings>\r\n'
+
+
+def _extra_with_key(value: str) -> bytes:
+    return (
+        f'<appSettings>\r\n  <add key="oauthhttpmodule.profiles" value="{value}" />\r\n'
+        "</appSettings>\r\n"
+    ).encode("ascii")
+
+
+def _with_file_attribute(data: bytes) -> bytes:
+    return data.replace(b"<appSettings>", f'<appSettings file="{EXTRA}">'.encode(), 1)
+
+
+def _dotnet_after(
+    story: Story, label: str, workdir: Path, extra: bytes | None = None
+) -> tuple[str | None, str | None]:
+    """.NET's effective Profiles of the (one) file before and after the run `label` (with
+    `extra` as the file its appSettings file= names)."""
+    if extra is not None:
+        (workdir / EXTRA).write_bytes(extra)
     ((before,),) = [tuple(story.files_before[label].values())]
     ((after,),) = [tuple(story.files_after[label].values())]
     paths = [workdir / "before.config", workdir / "after.config"]
@@ -256,3 +305,33 @@ def test_the_parser_reads_the_effective_value_as_dotnet_does(tmp_path: Path) -> 
         assert ours == dotnet[path], (path.name, data.decode())
         seen_values.add(ours is None)
     assert seen_values == {True, False}  # both outcomes were exercised
+
+
+def test_a_file_attribute_without_the_key_is_edited_and_read_back_with_that_file(
+    stories: dict[str, Story], tmp_path: Path
+) -> None:
+    story = stories["file-without-key"]
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    assert "AUDITOR-CHANGED" in run.output, run.describe()
+    before, after = _dotnet_after(story, "remediation", tmp_path, EXTRA_WITHOUT_KEY)
+    case = _rest_case()
+    assert (before, after) == (
+        scenarios.profiles_value(case.audited),
+        scenarios.profiles_value(case.original),
+    )
+
+
+def test_a_later_add_in_the_file_attribute_file_is_refused(
+    stories: dict[str, Story], tmp_path: Path
+) -> None:
+    story = stories["file-with-later-add"]
+    run = story.runs["remediation"]
+    assert run.exit_code != 0, run.describe()
+    assert "AUDITOR-CHANGED" not in run.output, run.describe()
+    assert "its effective add element is in the file" in run.output, run.describe()
+    assert story.files_after["remediation"] == story.files_before["remediation"]
+    assert story.backups_after["remediation"] == {}
+    audited = scenarios.profiles_value(_rest_case().audited)
+    extra = _extra_with_key(audited)
+    assert _dotnet_after(story, "remediation", tmp_path, extra) == (audited, audited)
