@@ -84,11 +84,24 @@ def _shadowed_lower_case_add(audited: bytes, value: str) -> bytes:
     )
 
 
+def _add_disguised_by_attributes(audited: bytes, value: str) -> bytes:
+    # PowerShell's XML adapter lets an attribute shadow a node property ($node.LocalName):
+    # the script reads node properties through their get_ methods, so this add still counts.
+    return _after_profiles(
+        audited,
+        f'    <add LocalName="comment" NodeType="Comment" key="oauthhttpmodule.profiles" '
+        f'value="{value}" />\r\n',
+    )
+
+
 REFUSED = {
     "later-case-variant-add": _later_case_variant_add,
     "case-variant-remove-then-add": _case_variant_remove_then_add,
     "shadowed-lower-case-add": _shadowed_lower_case_add,
 }
+# .NET refuses a file with unknown attributes on an add (ConfigurationErrorsException), so only
+# the script's refusal is checked for this one.
+REFUSED_NOT_READ_BY_DOTNET = {"add-disguised-by-attributes": _add_disguised_by_attributes}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +118,7 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
     script = scenarios.write_script(
         root / "scripts" / "refused", "remediation.ps1", remediation_text
     )
-    for label, make in REFUSED.items():
+    for label, make in {**REFUSED, **REFUSED_NOT_READ_BY_DOTNET}.items():
         live = make(case.audited, audited_value)
 
         def refused(label: str = label, live: bytes = live) -> Story:
@@ -207,7 +220,7 @@ def _dotnet_after(
     return found[paths[0]], found[paths[1]]
 
 
-@pytest.mark.parametrize("label", sorted(REFUSED))
+@pytest.mark.parametrize("label", sorted({**REFUSED, **REFUSED_NOT_READ_BY_DOTNET}))
 def test_an_adversarial_live_file_is_refused_before_anything_is_written(
     stories: dict[str, Story], label: str, tmp_path: Path
 ) -> None:
@@ -220,6 +233,8 @@ def test_an_adversarial_live_file_is_refused_before_anything_is_written(
     assert story.files_after["remediation"] == story.files_before["remediation"]
     assert story.backups_after["remediation"] == {}
     assert story.recycles("remediation") == {}
+    if label in REFUSED_NOT_READ_BY_DOTNET:
+        return
     before, after = _dotnet_after(story, "remediation", tmp_path)
     assert before == after == scenarios.profiles_value(_rest_case().audited)
     assert before is not None and "V1S2SAppOnly" in before.split("|")

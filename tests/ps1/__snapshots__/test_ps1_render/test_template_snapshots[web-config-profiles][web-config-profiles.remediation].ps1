@@ -211,23 +211,25 @@ function Get-AuditorEffectiveProfiles {
     # configSource attribute, the effective add in the other file, a file that cannot be read,
     # more than one add that can set the key (a key equal ignoring case, or equal after NFKC and
     # upper casing), or a key not written exactly as Exchange writes it. AddIndex is the
-    # effective add's position among the document's add elements.
+    # effective add's position among the document's add elements. Node properties are read
+    # through their get_ methods: PowerShell's XML adapter lets an attribute of the same name
+    # (LocalName, NodeType) shadow a property, never a method.
     param([Parameter(Mandatory = $true)] [System.Xml.XmlDocument] $Document, [Parameter(Mandatory = $true)] [string] $Folder)
     $key = 'OAuthHttpModule.Profiles'
     $sections = New-Object -TypeName 'System.Collections.Generic.List[object]'
     $inLocation = $false
-    $root = $Document.DocumentElement
-    if ($null -ne $root -and $root.LocalName -ceq 'configuration') {
-        foreach ($child in $root.ChildNodes) {
-            if ($child.NodeType -ne [System.Xml.XmlNodeType]::Element) {
+    $root = $Document.get_DocumentElement()
+    if ($null -ne $root -and $root.get_LocalName() -ceq 'configuration') {
+        foreach ($child in $root.get_ChildNodes()) {
+            if ($child.get_NodeType() -ne [System.Xml.XmlNodeType]::Element) {
                 continue
             }
-            if ($child.LocalName -ceq 'appSettings') {
+            if ($child.get_LocalName() -ceq 'appSettings') {
                 $sections.Add($child)
             }
-            elseif ($child.LocalName -ceq 'location' -and (-not $child.HasAttribute('path') -or @('', '.') -contains $child.GetAttribute('path').Trim())) {
-                foreach ($inner in $child.ChildNodes) {
-                    if ($inner.NodeType -eq [System.Xml.XmlNodeType]::Element -and $inner.LocalName -ceq 'appSettings') {
+            elseif ($child.get_LocalName() -ceq 'location' -and (-not $child.HasAttribute('path') -or @('', '.') -contains $child.GetAttribute('path').Trim())) {
+                foreach ($inner in $child.get_ChildNodes()) {
+                    if ($inner.get_NodeType() -eq [System.Xml.XmlNodeType]::Element -and $inner.get_LocalName() -ceq 'appSettings') {
                         $sections.Add($inner)
                         $inLocation = $true
                     }
@@ -238,7 +240,7 @@ function Get-AuditorEffectiveProfiles {
     $children = New-Object -TypeName 'System.Collections.Generic.List[object]'
     $refusal = $null
     foreach ($section in $sections) {
-        foreach ($child in $section.ChildNodes) {
+        foreach ($child in $section.get_ChildNodes()) {
             $children.Add($child)
         }
         if ($section.HasAttribute('configSource')) {
@@ -268,11 +270,11 @@ function Get-AuditorEffectiveProfiles {
                 $refusal = 'the file ' + $other + ' its appSettings section names (file) cannot be read as UTF-8 XML'
                 continue
             }
-            if ($null -eq $otherDocument.DocumentElement -or $otherDocument.DocumentElement.LocalName -cne 'appSettings') {
+            if ($null -eq $otherDocument.get_DocumentElement() -or $otherDocument.get_DocumentElement().get_LocalName() -cne 'appSettings') {
                 $refusal = 'the file ' + $other + ' its appSettings section names (file) is not an appSettings file'
                 continue
             }
-            foreach ($child in $otherDocument.DocumentElement.ChildNodes) {
+            foreach ($child in $otherDocument.get_DocumentElement().get_ChildNodes()) {
                 $children.Add($child)
             }
         }
@@ -280,10 +282,10 @@ function Get-AuditorEffectiveProfiles {
     $effective = $null
     $candidates = 0
     foreach ($child in $children) {
-        if ($child.NodeType -ne [System.Xml.XmlNodeType]::Element) {
+        if ($child.get_NodeType() -ne [System.Xml.XmlNodeType]::Element) {
             continue
         }
-        $name = $child.LocalName
+        $name = $child.get_LocalName()
         $childKey = $child.GetAttribute('key')
         $same = [string]::Equals($childKey, $key, [System.StringComparison]::OrdinalIgnoreCase)
         if ($name -ceq 'clear') {
@@ -305,7 +307,7 @@ function Get-AuditorEffectiveProfiles {
         if ($sections.Count -ne 1 -or $inLocation) {
             $refusal = 'it has ' + $sections.Count + ' appSettings section(s) for the application, or one inside a location element'
         }
-        elseif (-not [object]::ReferenceEquals($effective.OwnerDocument, $Document)) {
+        elseif (-not [object]::ReferenceEquals($effective.get_OwnerDocument(), $Document)) {
             $refusal = 'its effective add element is in the file its appSettings section names (file)'
         }
         elseif ($candidates -ne 1) {
@@ -342,11 +344,11 @@ function Test-AuditorUtf8Declaration {
     # True when the XML declaration names no encoding or UTF-8, or the text is all ASCII (the
     # same characters in any encoding an XML declaration can name here).
     param([Parameter(Mandatory = $true)] [System.Xml.XmlDocument] $Document, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Text)
-    $declaration = $Document.FirstChild
-    if ($null -eq $declaration -or $declaration.NodeType -ne [System.Xml.XmlNodeType]::XmlDeclaration -or [string]::IsNullOrEmpty($declaration.Encoding)) {
+    $declaration = $Document.get_FirstChild()
+    if ($null -eq $declaration -or $declaration.get_NodeType() -ne [System.Xml.XmlNodeType]::XmlDeclaration -or [string]::IsNullOrEmpty($declaration.get_Encoding())) {
         return $true
     }
-    if (@('utf-8', 'utf8') -contains $declaration.Encoding.Trim().ToLowerInvariant()) {
+    if (@('utf-8', 'utf8') -contains $declaration.get_Encoding().Trim().ToLowerInvariant()) {
         return $true
     }
     return -not [regex]::IsMatch($Text, '[^\x00-\x7F]')
@@ -362,9 +364,9 @@ function Read-AuditorText {
     catch {
         throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' cannot be read as XML without a DTD: ' + $_.Exception.Message + ' Nothing was changed.')
     }
-    $effective = Get-AuditorEffectiveProfiles -Document $document -Folder (Split-Path -Path $LiteralPath -Parent)
+    $effective = Get-AuditorEffectiveProfiles -Document $document -Folder ([System.IO.Path]::GetDirectoryName($LiteralPath))
     if ($effective.Found -and -not (Test-AuditorUtf8Declaration -Document $document -Text $Text)) {
-        $effective.Refusal = 'its XML declaration names the encoding ' + $document.FirstChild.Encoding + ', and this script writes only UTF-8'
+        $effective.Refusal = 'its XML declaration names the encoding ' + $document.get_FirstChild().get_Encoding() + ', and this script writes only UTF-8'
     }
     return $effective
 }
