@@ -7,7 +7,9 @@ a KeyValueConfigurationCollection with OrdinalIgnoreCase keys, add/remove/clear 
   deterministic set of appSettings sequences (keys in several cases, remove, clear, file=);
 - the script, run against the stand-in on a live file an adversary changed after the audit
   (a later add of the key in another case; a case-variant remove then add; a lower-case add
-  shadowed by the exact one), refuses before writing anything; on a file it may edit (one add,
+  shadowed by the exact one; an add disguised by attributes named like node properties; the
+  key in lower case alone; the file re-encoded as Windows-1252; a later add in the `file=`
+  file), refuses before writing anything; on a file it may edit (one add,
   a case-variant remove before it) it reports AUDITOR-CHANGED and .NET then reads the target.
   Never AUDITOR-CHANGED while .NET still reads the audited (V1S2SAppOnly) value.
 """
@@ -94,10 +96,31 @@ def _add_disguised_by_attributes(audited: bytes, value: str) -> bytes:
     )
 
 
+def _lower_case_key_alone(audited: bytes, value: str) -> bytes:
+    start = _profiles_line_start(audited)
+    return audited[:start] + audited[start:].replace(
+        b'"OAuthHttpModule.Profiles"', b'"oauthhttpmodule.profiles"', 1
+    )
+
+
+def _windows_1252(audited: bytes, value: str) -> bytes:
+    text = audited.decode("utf-8").replace('encoding="utf-8"', 'encoding="windows-1252"', 1)
+    encoded = text.encode("cp1252")
+    assert b"Z\xfcrich" in encoded  # the fixture's comment: not UTF-8 any more
+    return encoded
+
+
 REFUSED = {
     "later-case-variant-add": _later_case_variant_add,
     "case-variant-remove-then-add": _case_variant_remove_then_add,
     "shadowed-lower-case-add": _shadowed_lower_case_add,
+    "lower-case-key-alone": _lower_case_key_alone,
+    "windows-1252": _windows_1252,
+}
+# What the AUDITOR-EDIT-REFUSED line says, per case (default: two adds can set the key).
+REFUSAL_TEXT = {
+    "lower-case-key-alone": "the key of its effective add element is not written",
+    "windows-1252": "is not UTF-8",
 }
 # .NET refuses a file with unknown attributes on an add (ConfigurationErrorsException), so only
 # the script's refusal is checked for this one.
@@ -229,7 +252,8 @@ def test_an_adversarial_live_file_is_refused_before_anything_is_written(
     assert run.exit_code != 0, run.describe()
     assert "AUDITOR-CHANGED" not in run.output, run.describe()
     assert "AUDITOR-EDIT-REFUSED" in run.output, run.describe()
-    assert "2 add elements that can set OAuthHttpModule.Profiles" in run.output, run.describe()
+    expected = REFUSAL_TEXT.get(label, "2 add elements that can set OAuthHttpModule.Profiles")
+    assert expected in run.output, run.describe()
     assert story.files_after["remediation"] == story.files_before["remediation"]
     assert story.backups_after["remediation"] == {}
     assert story.recycles("remediation") == {}
