@@ -295,12 +295,30 @@ def fleet_subject(vdir: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class EditRefusal:
+    """Why the script will not edit the effective value in place, and what to do by hand.
+
+    Decided by `auditor.appsettings.edit_refusal`; the planner shows it as a `Skipped`.
+
+    `why` and `step` are sentences without a final period; `step` is done in the file `path` and
+    ends where the target value is to be named ("... and set its value to").
+    """
+
+    why: str
+    step: str
+    path: str
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class WebConfig:
     """What auditor keeps of one web.config: its appSettings, nothing else of the DOM.
 
     `app_settings` holds every `add` that survives `<remove>`/`<clear>`, in document order,
     duplicates included (the last one wins in IIS); `oauth_profiles` is the effective
-    `OAuthHttpModule.Profiles` of the vdir's root `appSettings`.
+    `OAuthHttpModule.Profiles` of the vdir's root `appSettings`. `profiles_edit` says why the
+    script cannot edit that value in place (`auditor.appsettings.edit_refusal`), None when it can
+    (or when there is none). Keys compare as `auditor.appsettings.same_key` says.
     """
 
     server: str
@@ -317,18 +335,11 @@ class WebConfig:
     # The parent configuration the effective `oauth_profiles` was read from, when the file sets
     # no value of its own and the parent was given (`auditor.scope` resolves it); None otherwise.
     inherited_from: str | None = None
+    profiles_edit: EditRefusal | None = None
 
     @property
     def subject(self) -> str:
         return f"web-config:{self.server}:{self.vdir}"
-
-    def effective_settings(self) -> dict[str, AppSetting]:
-        """Root-level appSettings, last `add` of each key winning, as IIS reads them."""
-        effective: dict[str, AppSetting] = {}
-        for setting in self.app_settings:
-            if setting.location is None:
-                effective[setting.key] = setting
-        return effective
 
     def setting_evidence(self, setting: AppSetting) -> Evidence:
         """Where `setting` was read: this file, or the file its `path` names (with that hash)."""
@@ -339,17 +350,6 @@ class WebConfig:
             sha256=self.sha256 if setting.path is None else setting.sha256 or "",
             format=InputFormat.WEB_CONFIG,
         )
-
-    def duplicate_settings(self) -> tuple[AppSetting, ...]:
-        """Every `add` whose key is added again later in the same scope."""
-        seen: dict[tuple[str | None, str], AppSetting] = {}
-        shadowed: list[AppSetting] = []
-        for setting in self.app_settings:
-            scope_key = (setting.location, setting.key)
-            if scope_key in seen:
-                shadowed.append(seen[scope_key])
-            seen[scope_key] = setting
-        return tuple(shadowed)
 
     def to_json(self, *, app_settings: bool = True) -> dict[str, Any]:
         """The JSON of `auditor parse --json`; without `app_settings` when asked (the renderer

@@ -24,9 +24,13 @@ do not, a `Skipped` says that the servers still disagree.
 
 Whatever cannot be planned safely is not planned: a `Skipped` says what and why, and the report
 shows it. Values that would be written to Exchange are allow-listed here (`auditor.psquote`); a
-rejected value skips that change with a reason, it never reaches a template. The judgements
-come back completed with what the plan does (`after`, `action`, `target`): a subject without a
-plan item keeps everything as it is.
+rejected value skips that change with a reason, it never reaches a template. A web.config whose
+effective Profiles the script would not edit in place (`WebConfig.profiles_edit`, decided by
+`auditor.appsettings.edit_refusal`: a second add of the key in any case, a key not written as
+Exchange writes it, an encoding other than UTF-8, a section that reads another file) is skipped
+with the step to take by hand (file, line, what to write), so the script never meets it. The
+judgements come back completed with what the plan does (`after`, `action`, `target`): a subject
+without a plan item keeps everything as it is.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ from dataclasses import dataclass
 
 from auditor import layout
 from auditor.model import (
-    OAUTH_PROFILES_KEY,
     ApplicationJudgement,
     ChangeKind,
     ChangeSet,
@@ -251,13 +254,6 @@ def _web_config_change(
             "so change the value in that parent configuration by hand (or add the key to this "
             "web.config)"
         )
-    elsewhere = _profiles_file(config)
-    if elsewhere is not None:
-        return (
-            f"the effective OAuthHttpModule.Profiles is read from {elsewhere} (named by the "
-            "web.config's appSettings file= or configSource=); the script edits only web.config, "
-            "so change the value in that file by hand"
-        )
     try:
         vdir = layout.vdir_by_id(config.vdir)
     except KeyError:
@@ -274,6 +270,13 @@ def _web_config_change(
     if target == audited:
         return "OAuthHttpModule.Profiles already has the target value"
     app_pool = vdir.app_pool if vdir.app_pool and is_valid_app_pool_name(vdir.app_pool) else None
+    refusal = config.profiles_edit
+    if refusal is not None:
+        recycle = f"recycle {app_pool}" if app_pool else "recycle the vdir's application pool"
+        return (
+            f"the script does not edit this file in place: {refusal.why}. By hand: in "
+            f"{refusal.path}, {refusal.step} '{target}', then {recycle}"
+        )
     removes = [t.segment for t in judgement.tokens if t.action is TokenAction.REMOVE]
     enables = [t.canonical for t in judgement.tokens if t.action is TokenAction.ENABLE]
     return WebConfigChange(
@@ -289,18 +292,6 @@ def _web_config_change(
         subject=config.subject,
         path=config.path,
     )
-
-
-def _profiles_file(config: WebConfig) -> str | None:
-    """The file other than the web.config that holds the effective Profiles value, if any."""
-    profiles = config.oauth_profiles
-    if profiles is not None and profiles.evidence.path not in ("", config.path):
-        return profiles.evidence.path
-    effective = None
-    for setting in config.app_settings:  # the last root-scope add wins, keys ignoring case
-        if setting.location is None and setting.key.casefold() == OAUTH_PROFILES_KEY.casefold():
-            effective = setting
-    return effective.path if effective is not None else None
 
 
 def _plan_web_configs(

@@ -24,15 +24,18 @@ Owns what auditor keeps of a web.config (nothing but `appSettings`, never the DO
   that names it: silent when one does, MALFORMED when none does;
 - comments do not count (the loader drops them); `<remove key=...>` drops the earlier adds of
   that key in the same scope, `<clear/>` drops every earlier add of the scope; keys compare
-  case-insensitively, as .NET's appSettings collection does, and are kept as written;
-  duplicate adds stay, in order (the last one wins, whatever its case;
-  `WebConfig.duplicate_settings()` finds them);
-- the effective `OAuthHttpModule.Profiles` (root scope, last surviving add) split on `|` exactly
+  as .NET's appSettings collection compares them (`auditor.appsettings.same_key`) and are kept
+  as written; duplicate adds stay, in order (the last one wins, whatever its case; rule WC003
+  reports them);
+- the effective `OAuthHttpModule.Profiles` (root scope, `auditor.appsettings.effective_add` of
+  every add, remove and clear there, in order) split on `|` exactly
   as Exchange does: no trimming, no case folding, empty segments kept. An empty value gives
   `tokens=()`: Exchange's split of "" yields one empty token that it drops, so an empty value
   enables nothing and is not reported as an empty segment. A Profiles value inside
   `<location path="sub">` applies to requests below that path; it is not judged and is
-  INCOMPLETE_EVIDENCE at its line.
+  INCOMPLETE_EVIDENCE at its line. Whether the script can edit that value in place is decided
+  here too, once (`WebConfig.profiles_edit`, from `auditor.appsettings.edit_refusal`, with the
+  file's encoding).
 
 Server and vdir come from `RawInput.server` / `RawInput.vdir` (set by discovery from
 `auditor.layout.identify` or `--server`). The file's own `HttpProxy.ProtocolType` (front end)
@@ -52,6 +55,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from auditor import appsettings
+from auditor.appsettings import Entry, EntryKind, Section, fold_key, same_key
 from auditor.layout import find_vdir
 from auditor.model import (
     OAUTH_PROFILES_KEY,
@@ -105,6 +110,7 @@ _PROTOCOL_TYPE_KEYS = (
     ("routingupdatemodule.protocoltype", BACK_END_PROTOCOL_TYPES),
 )
 _ROOT_LOCATIONS = ("", ".")
+_PROFILES_FOLDED = fold_key(OAUTH_PROFILES_KEY)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -152,15 +158,19 @@ def parse(raw: RawInput) -> ParseResult:
             )
         )
     _located_profiles(raw, settings, problems)
+    effective = appsettings.effective_add(reader.root_entries, OAUTH_PROFILES_KEY)
     config = WebConfig(
         server=server,
         vdir=vdir,
         path=raw.path,
         sha256=raw.sha256,
         app_settings=settings,
-        oauth_profiles=_oauth_profiles(raw, settings, reader.hashes),
+        oauth_profiles=_oauth_profiles(raw, effective, reader.hashes),
         has_bom=loaded.has_bom,
         inherits_profiles=not reader.profiles_cut,
+        profiles_edit=appsettings.edit_refusal(
+            reader.root_entries, reader.root_sections, path=raw.path, encoding=loaded.encoding
+        ),
     )
     return ParseResult(source=source, web_configs=(config,), problems=tuple(problems))
 
@@ -186,7 +196,9 @@ class _SettingsReader:
     """Reads the appSettings sections of one web.config, and the files they take settings from.
 
     `hashes` maps the display path of every external file read to its SHA-256, `external_lines`
-    to its lines.
+    to its lines. `root_sections` are the root-scope `<appSettings>` elements, `root_entries` the
+    root scope's clears and the adds and removes of keys that resemble `OAuthHttpModule.Profiles`
+    (`auditor.appsettings.resembles_key`), in document order: what `auditor.appsettings` needs.
     """
 
     def __init__(self, raw: RawInput, lines: SourceLines, problems: list[Problem]) -> None:
@@ -200,13 +212,16 @@ class _SettingsReader:
         # A root-scope `<clear/>` or `<remove>` of the Profiles key: what a parent configuration
         # sets for it no longer reaches this application.
         self.profiles_cut = False
+        self.root_sections: list[Section] = []
+        self.root_entries: list[Entry] = []
 
     def read(self, root: etree._Element) -> tuple[AppSetting, ...]:
         """Every surviving `add` of the root and `<location>` appSettings, in document order."""
         sections: dict[str | None, int | None] = {}
         for child in root.iterchildren("{*}appSettings", "{*}location"):
             found: list[tuple[etree._Element, str | None]]
-            if _local_name(child) == "appSettings":
+            in_location = _local_name(child) != "appSettings"
+            if not in_location:
                 found = [(child, None)]
             else:
                 path = child.get("path")
@@ -227,6 +242,8 @@ class _SettingsReader:
                         )
                     )
                 sections.setdefault(location, line)
+                if location is None:
+                    self.root_sections.append(Section(line, in_location, _outside(section)))
                 self.section(section, location, line)
         if len(self.scopes) <= 1 and all(
             len(scope) == len(self.order) for scope in self.scopes.values()
@@ -284,23 +301,30 @@ class _SettingsReader:
                 setting = AppSetting(key, value, line, raw, location, path, sha256)
                 scope.append(setting)
                 self.order.append(setting)
+                if location is None and _resembles_profiles(key):
+                    self.root_entries.append(Entry(EntryKind.ADD, key, line, path, setting))
             elif name == "remove":
-                removed = (element.get("key") or "").lower()
-                scope[:] = [setting for setting in scope if setting.key.lower() != removed]
-                if location is None and removed == _PROFILES_FOLDED:
+                key = element.get("key") or ""
+                removed = fold_key(key)
+                scope[:] = [setting for setting in scope if fold_key(setting.key) != removed]
+                if location is None and same_key(key, OAUTH_PROFILES_KEY):
                     self.profiles_cut = True
+                if location is None and _resembles_profiles(key):
+                    self.root_entries.append(
+                        Entry(EntryKind.REMOVE, key, source_line(element), path)
+                    )
             else:
                 scope.clear()
                 if location is None:
                     self.profiles_cut = True
+                    self.root_entries.append(Entry(EntryKind.CLEAR, "", source_line(element), path))
 
     def external(
         self, name: str, attribute: str, line: int | None
     ) -> tuple[str, etree._Element] | None:
         """The display path and `<appSettings>` root of the file `name`, or None (a problem)."""
-        relative = name.strip().replace("\\", "/")
-        parts = [part for part in relative.split("/") if part not in ("", ".")]
-        if not parts or relative.startswith("/") or _DRIVE.match(relative) or ".." in parts:
+        parts = _relative_parts(name)
+        if parts is None:
             self.missing(
                 name, attribute, line, "auditor reads such a file only from the web.config's folder"
             )
@@ -380,6 +404,31 @@ class _SettingsReader:
         )
 
 
+def _resembles_profiles(key: str) -> bool:
+    if key.isascii():
+        return key.upper() == _PROFILES_FOLDED
+    return appsettings.resembles_key(key, OAUTH_PROFILES_KEY)
+
+
+def _outside(section: etree._Element) -> str | None:
+    """The `file=`/`configSource=` of a section naming a file outside the web.config's folder
+    (or with a `:`, which the script refuses too), as `attribute='value'`, or None."""
+    for attribute in ("configSource", "file"):
+        value = section.get(attribute)
+        if value is not None and value.strip() and (_relative_parts(value) is None or ":" in value):
+            return f"{attribute}={value!r}"
+    return None
+
+
+def _relative_parts(name: str) -> list[str] | None:
+    """The segments of a path below the web.config's folder, or None (absolute, `..`, empty)."""
+    relative = name.strip().replace("\\", "/")
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    if not parts or relative.startswith("/") or _DRIVE.match(relative) or ".." in parts:
+        return None
+    return parts
+
+
 def _in(path: str | None) -> str:
     return "" if path is None else f" of {path}"
 
@@ -443,15 +492,12 @@ def _tag_text(lines: Sequence[str], first: int, last: int) -> str:
     return joined[:RAW_LINE_LIMIT]
 
 
-_PROFILES_FOLDED = OAUTH_PROFILES_KEY.lower()
-
-
 def _effective_root(settings: tuple[AppSetting, ...]) -> dict[str, AppSetting]:
-    """The last surviving root-scope setting of each key, keys compared case-insensitively."""
+    """The last surviving root-scope setting of each key, keys folded as .NET compares them."""
     effective: dict[str, AppSetting] = {}
     for setting in settings:
         if setting.location is None:
-            effective[setting.key.lower()] = setting
+            effective[fold_key(setting.key)] = setting
     return effective
 
 
@@ -460,7 +506,7 @@ def _vdir(raw: RawInput, settings: tuple[AppSetting, ...], problems: list[Proble
     effective = _effective_root(settings)
     claimed: list[tuple[AppSetting, str]] = []
     for key, table in _PROTOCOL_TYPE_KEYS:
-        setting = effective.get(key)
+        setting = effective.get(fold_key(key))
         if setting is not None and setting.value.lower() in table:
             claimed.append((setting, table[setting.value.lower()]))
     if not raw.vdir:
@@ -494,9 +540,8 @@ def _located_profiles(
     Exchange's OAuth module reads the application's own appSettings; a value set for a sub-path
     may or may not be what a request there sees, so auditor does not guess either way.
     """
-    wanted = OAUTH_PROFILES_KEY.lower()
     for setting in settings:
-        if setting.location is not None and setting.key.lower() == wanted:
+        if setting.location is not None and fold_key(setting.key) == _PROFILES_FOLDED:
             problems.append(
                 Problem(
                     code=ProblemCode.INCOMPLETE_EVIDENCE,
@@ -515,9 +560,9 @@ def _located_profiles(
 
 
 def _oauth_profiles(
-    raw: RawInput, settings: tuple[AppSetting, ...], hashes: dict[str, str]
+    raw: RawInput, entry: Entry | None, hashes: dict[str, str]
 ) -> OAuthProfiles | None:
-    effective = _effective_root(settings).get(OAUTH_PROFILES_KEY.lower())
+    effective = entry.setting if entry is not None else None
     if effective is None:
         return None
     evidence = Evidence(

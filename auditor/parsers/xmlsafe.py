@@ -132,11 +132,13 @@ def _seek(
 
 @dataclass(frozen=True, slots=True)
 class LoadedXml:
-    """A parsed document: the root element, its lines (for evidence), the byte-order mark."""
+    """A parsed document: the root element, its lines (for evidence), the byte-order mark, and
+    the encoding its text was read in (`document_encoding`)."""
 
     root: etree._Element
     lines: SourceLines
     has_bom: bool
+    encoding: str = "utf-8"
 
     def source_lines(self) -> SourceLines:
         """The document's lines as lxml numbers them (`sourceline` N is item N - 1)."""
@@ -239,7 +241,29 @@ def load_xml(
     doctype: object = getattr(docinfo, "doctype", "")
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         return raw.problem(ProblemCode.HOSTILE, "the file declares a DTD; DTDs are refused")
-    return LoadedXml(root=root, lines=SourceLines(source), has_bom=has_bom)
+    encoding = document_encoding(data)
+    return LoadedXml(root=root, lines=SourceLines(source), has_bom=has_bom, encoding=encoding)
+
+
+def document_encoding(data: bytes) -> str:
+    """The encoding an XML reader reads `data` in: `utf-8` for ASCII, or UTF-8 (with or without a
+    byte-order mark) not declared otherwise; `utf-16` for a UTF-16 byte-order mark or NUL
+    pattern; else the encoding the XML declaration names, as written. A UTF-8 byte-order mark
+    with non-ASCII text and a declaration of another encoding gives that encoding: readers
+    disagree on which one wins, so the file is not taken for UTF-8."""
+    if data.startswith(_UTF16_BOMS) or data.startswith((b"<\x00", b"\x00<")):
+        return "utf-16"
+    body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    if body.isascii():
+        return "utf-8"
+    declared = _DECLARED_ENCODING.match(body)
+    if declared is None:
+        return "utf-8"
+    name = declared.group(1).decode("ascii")
+    try:
+        return "utf-8" if codecs.lookup(name).name == "utf-8" else name
+    except LookupError:
+        return name
 
 
 def _decode(data: bytes) -> tuple[str, bool] | None:

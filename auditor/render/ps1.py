@@ -56,8 +56,12 @@ AUDITOR-NOT-FOUND              `Get-PartnerApplication -Identity <guid>` failed,
 AUDITOR-NO-BACKUP-DIRECTORY    no -BackupDirectory and no $env:ExchangeInstallPath
 AUDITOR-NO-INSTALL-PATH        web.config scripts: $env:ExchangeInstallPath not set
 AUDITOR-FILE-MISSING           a web.config does not exist
-AUDITOR-EDIT-REFUSED           a web.config is not one effective Profiles setting (no remove,
-                               clear, file, configSource) in UTF-8 XML that can be edited in place
+AUDITOR-EDIT-REFUSED           a web.config whose effective Profiles add (selected as .NET does:
+                               add/remove/clear in order, keys OrdinalIgnoreCase, then a file=
+                               file beside it) is not the only add that can set the key, is not
+                               written OAuthHttpModule.Profiles, is in another file, or a file
+                               that is not UTF-8 (BOM or not); the same rule as the planner's
+                               (`auditor.appsettings.edit_refusal`); nothing written
 AUDITOR-DRIFT                  the live value the audit judged (AppOnlyPermissions; the effective
                                Profiles value) differs from the audited one (rollback: the live
                                state differs from what the remediation set); nothing changed
@@ -69,8 +73,9 @@ AUDITOR-BACKUP-EXISTS          a backup file that is not this change's own
 AUDITOR-BACKUP-FAILED          the web.config backup copy does not have the live file's hash
 AUDITOR-VERIFY-FAILED          the value read back is not the target; the partner application
                                was restored from the backup just written, in the same run
-AUDITOR-WRITE-FAILED           a web.config write failed or did not read back; the original
-                               bytes are verified or restored in the same run (says which)
+AUDITOR-WRITE-FAILED           a web.config write failed, or the written file, read back as .NET
+                               reads it, does not have the target as its effective value; the
+                               original bytes are verified or restored in the same run (says which)
 AUDITOR-CHANGED                one target changed and verified
 AUDITOR-NO-WEBADMINISTRATION   Restart-WebAppPool missing and WebAdministration not importable
 AUDITOR-RECYCLED               one application pool recycled (`Restart-WebAppPool -Name`)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePath
 
+from auditor.appsettings import fold_key
 from auditor.matching import FORBIDDEN_BY_POLICY
 from auditor.model import (
     AppSetting,
@@ -142,13 +143,13 @@ def check_wc002(context: RuleContext) -> Iterator[Finding]:
 def check_wc003(context: RuleContext) -> Iterator[Finding]:
     """WC003: the same appSettings key added more than once in one scope.
 
-    Keys and `<location>` paths compare ignoring case, as .NET reads appSettings; the finding
-    names the key as the effective (last) entry spells it.
+    Keys compare as .NET compares them (`auditor.appsettings.fold_key`), `<location>` paths
+    ignoring case; the finding names the key as the effective (last) entry spells it.
     """
     for config in context.inventory.web_configs:
         groups: dict[tuple[str | None, str], list[AppSetting]] = {}
         for setting in config.app_settings:
-            scope_key = (_folded(setting.location), setting.key.casefold())
+            scope_key = (_folded(setting.location), fold_key(setting.key))
             groups.setdefault(scope_key, []).append(setting)
         for settings in groups.values():
             if len(settings) < 2:

@@ -171,13 +171,15 @@ def test_every_setting_carries_its_source_line() -> None:
         assert setting.raw == lines[setting.line - 1].strip()
 
 
-def test_duplicates_are_found_by_the_model() -> None:
+def test_duplicates_keep_the_last_add_and_refuse_an_edit_in_place() -> None:
     path = WEBCONFIG / "duplicates.config"
     (config,) = webconfig.parse(raw_input(path, server="EX01", vdir=REST)).web_configs
 
-    (shadowed,) = config.duplicate_settings()
-    assert (shadowed.key, shadowed.line) == ("OAuthHttpModule.Profiles", 4)
-    assert config.effective_settings()["OAuthHttpModule.Profiles"].line == 6
+    assert config.oauth_profiles is not None and config.oauth_profiles.line == 6
+    assert config.profiles_edit is not None
+    assert "lines 4, 6" in config.profiles_edit.why
+    assert config.profiles_edit.line == 6
+    assert "delete the add element(s) at line(s) 4" in config.profiles_edit.step
 
 
 def test_raw_line_is_cut_at_500_characters(tmp_path: object) -> None:

@@ -634,3 +634,27 @@ def evaluate_literals(literals: Sequence[str], workdir: Path) -> list[str]:
     if completed.returncode != 0:
         raise AssertionError(f"evaluating literals failed:\n{completed.stdout}\n{completed.stderr}")
     return [str(item) for item in _as_list(json.loads(output.read_text(encoding="utf-8")))]
+
+
+DOTNET_APPSETTINGS_SCRIPT = PWSH_TESTS / "dotnet_appsettings.ps1"
+
+
+def dotnet_profiles(paths: Sequence[Path], workdir: Path) -> dict[Path, str | None]:
+    """The effective `OAuthHttpModule.Profiles` of each file as .NET's own configuration system
+    reads it (`dotnet_appsettings.ps1`, one pwsh process for all of them)."""
+    listing = workdir / "dotnet-paths.txt"
+    output = workdir / "dotnet-profiles.json"
+    listing.write_text("\n".join(str(path) for path in paths), encoding="utf-8")
+    done = run_pwsh(
+        [
+            "-File",
+            str(DOTNET_APPSETTINGS_SCRIPT),
+            "-ListPath",
+            str(listing),
+            "-OutputPath",
+            str(output),
+        ]
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found: dict[str, str | None] = json.loads(output.read_text(encoding="utf-8"))
+    return {Path(path): value for path, value in found.items()}

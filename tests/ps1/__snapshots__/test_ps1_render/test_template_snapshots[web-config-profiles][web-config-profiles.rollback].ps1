@@ -181,19 +181,184 @@ function ConvertTo-AuditorXmlDocument {
     return , $document
 }
 
-function Get-AuditorProfilesNodes {
-    param([Parameter(Mandatory = $true)] [System.Xml.XmlDocument] $Document)
-    return , $Document.SelectNodes('/configuration/appSettings/add[@key=''OAuthHttpModule.Profiles'']')
+function Get-AuditorEffectiveProfiles {
+    # OAuthHttpModule.Profiles as .NET resolves it (auditor/appsettings.py is the same rule in
+    # Python): the root-scope appSettings children apply in document order, then those of the
+    # file its file attribute names (in $Folder; .NET ignores a missing one), keys compared
+    # OrdinalIgnoreCase; the effective add is the last add of the key after the last clear and
+    # the last remove of it. Refusal says why the value cannot be edited in place ($null when
+    # it can): more than one root-scope appSettings section, a section in a location, a
+    # configSource attribute, the effective add in the other file, a file that cannot be read,
+    # more than one add that can set the key (a key equal ignoring case, or equal after NFKC and
+    # upper casing), or a key not written exactly as Exchange writes it. AddIndex is the
+    # effective add's position among the document's add elements. Node properties are read
+    # through their get_ methods: PowerShell's XML adapter lets an attribute of the same name
+    # (LocalName, NodeType) shadow a property, never a method.
+    param([Parameter(Mandatory = $true)] [System.Xml.XmlDocument] $Document, [Parameter(Mandatory = $true)] [string] $Folder)
+    $key = 'OAuthHttpModule.Profiles'
+    $sections = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    $inLocation = $false
+    $root = $Document.get_DocumentElement()
+    if ($null -ne $root -and $root.get_LocalName() -ceq 'configuration') {
+        foreach ($child in $root.get_ChildNodes()) {
+            if ($child.get_NodeType() -ne [System.Xml.XmlNodeType]::Element) {
+                continue
+            }
+            if ($child.get_LocalName() -ceq 'appSettings') {
+                $sections.Add($child)
+            }
+            elseif ($child.get_LocalName() -ceq 'location' -and (-not $child.HasAttribute('path') -or @('', '.') -contains $child.GetAttribute('path').Trim())) {
+                foreach ($inner in $child.get_ChildNodes()) {
+                    if ($inner.get_NodeType() -eq [System.Xml.XmlNodeType]::Element -and $inner.get_LocalName() -ceq 'appSettings') {
+                        $sections.Add($inner)
+                        $inLocation = $true
+                    }
+                }
+            }
+        }
+    }
+    $children = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    $refusal = $null
+    foreach ($section in $sections) {
+        foreach ($child in $section.get_ChildNodes()) {
+            $children.Add($child)
+        }
+        if ($section.HasAttribute('configSource')) {
+            $refusal = 'its appSettings section is read from another file (configSource)'
+        }
+        $name = $section.GetAttribute('file').Trim()
+        if ($name.Length -gt 0) {
+            $segments = @($name.Replace('/', '\').Split('\') | Where-Object -FilterScript { $_ -ne '' -and $_ -ne '.' })
+            if ($name.StartsWith('/') -or $name.StartsWith('\') -or $name.Contains(':') -or $segments.Count -eq 0 -or $segments -contains '..') {
+                $refusal = 'its appSettings section takes settings from a file outside its folder (file)'
+                continue
+            }
+            $other = Join-AuditorPath -Base $Folder -Segments $segments
+            if (-not (Test-Path -LiteralPath $other -PathType Leaf)) {
+                continue
+            }
+            try {
+                $otherBytes = [System.IO.File]::ReadAllBytes($other)
+                $encoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList @($false, $true)
+                $otherStart = 0
+                if ($otherBytes.Length -ge 3 -and $otherBytes[0] -eq 0xEF -and $otherBytes[1] -eq 0xBB -and $otherBytes[2] -eq 0xBF) {
+                    $otherStart = 3
+                }
+                $otherDocument = ConvertTo-AuditorXmlDocument -Text $encoding.GetString($otherBytes, $otherStart, $otherBytes.Length - $otherStart)
+            }
+            catch {
+                $refusal = 'the file ' + $other + ' its appSettings section names (file) cannot be read as UTF-8 XML'
+                continue
+            }
+            if ($null -eq $otherDocument.get_DocumentElement() -or $otherDocument.get_DocumentElement().get_LocalName() -cne 'appSettings') {
+                $refusal = 'the file ' + $other + ' its appSettings section names (file) is not an appSettings file'
+                continue
+            }
+            foreach ($child in $otherDocument.get_DocumentElement().get_ChildNodes()) {
+                $children.Add($child)
+            }
+        }
+    }
+    $effective = $null
+    $candidates = 0
+    foreach ($child in $children) {
+        if ($child.get_NodeType() -ne [System.Xml.XmlNodeType]::Element) {
+            continue
+        }
+        $name = $child.get_LocalName()
+        $childKey = $child.GetAttribute('key')
+        $same = [string]::Equals($childKey, $key, [System.StringComparison]::OrdinalIgnoreCase)
+        if ($name -ceq 'clear') {
+            $effective = $null
+        }
+        elseif ($name -ceq 'remove' -and $same) {
+            $effective = $null
+        }
+        elseif ($name -ceq 'add') {
+            if ($same) {
+                $effective = $child
+            }
+            if ($same -or $childKey.Normalize([System.Text.NormalizationForm]::FormKC).ToUpperInvariant() -ceq $key.ToUpperInvariant()) {
+                $candidates += 1
+            }
+        }
+    }
+    if ($null -ne $effective -and $null -eq $refusal) {
+        if ($sections.Count -ne 1 -or $inLocation) {
+            $refusal = 'it has ' + $sections.Count + ' appSettings section(s) for the application, or one inside a location element'
+        }
+        elseif (-not [object]::ReferenceEquals($effective.get_OwnerDocument(), $Document)) {
+            $refusal = 'its effective add element is in the file its appSettings section names (file)'
+        }
+        elseif ($candidates -ne 1) {
+            $refusal = 'it has ' + $candidates + ' add elements that can set OAuthHttpModule.Profiles (keys compared ignoring case, as .NET does)'
+        }
+        elseif ($effective.GetAttribute('key') -cne $key) {
+            $refusal = 'the key of its effective add element is not written OAuthHttpModule.Profiles'
+        }
+    }
+    if ($null -eq $effective) {
+        $refusal = $null
+    }
+    $addIndex = -1
+    $value = $null
+    if ($null -ne $effective) {
+        $value = $effective.GetAttribute('value')
+        $index = 0
+        foreach ($add in $Document.GetElementsByTagName('add')) {
+            if ([object]::ReferenceEquals($add, $effective)) {
+                $addIndex = $index
+            }
+            $index += 1
+        }
+    }
+    return [pscustomobject]@{
+        Found = ($null -ne $effective)
+        Profiles = $value
+        Refusal = $refusal
+        AddIndex = $addIndex
+    }
+}
+
+function Test-AuditorUtf8Declaration {
+    # True when the XML declaration names no encoding or UTF-8, or the text is all ASCII (the
+    # same characters in any encoding an XML declaration can name here).
+    param([Parameter(Mandatory = $true)] [System.Xml.XmlDocument] $Document, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Text)
+    $declaration = $Document.get_FirstChild()
+    if ($null -eq $declaration -or $declaration.get_NodeType() -ne [System.Xml.XmlNodeType]::XmlDeclaration -or [string]::IsNullOrEmpty($declaration.get_Encoding())) {
+        return $true
+    }
+    if (@('utf-8', 'utf8') -contains $declaration.get_Encoding().Trim().ToLowerInvariant()) {
+        return $true
+    }
+    return -not [regex]::IsMatch($Text, '[^\x00-\x7F]')
+}
+
+function Read-AuditorText {
+    # The effective OAuthHttpModule.Profiles of a web.config's text (Get-AuditorEffectiveProfiles),
+    # with a refusal for an encoding declaration this script does not write.
+    param([Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Text, [Parameter(Mandatory = $true)] [string] $LiteralPath)
+    try {
+        $document = ConvertTo-AuditorXmlDocument -Text $Text
+    }
+    catch {
+        throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' cannot be read as XML without a DTD: ' + $_.Exception.Message + ' Nothing was changed.')
+    }
+    $effective = Get-AuditorEffectiveProfiles -Document $document -Folder ([System.IO.Path]::GetDirectoryName($LiteralPath))
+    if ($effective.Found -and -not (Test-AuditorUtf8Declaration -Document $document -Text $Text)) {
+        $effective.Refusal = 'its XML declaration names the encoding ' + $document.get_FirstChild().get_Encoding() + ', and this script writes only UTF-8'
+    }
+    return $effective
 }
 
 function Read-AuditorWebConfig {
-    # The file's bytes, BOM state, text, SHA-256 and its effective OAuthHttpModule.Profiles.
-    # Single is true when one add element in the root appSettings sets the key and nothing
-    # else (remove, clear, a file or configSource attribute) can change the effective value.
+    # The file's bytes, BOM state, text, SHA-256 and its effective OAuthHttpModule.Profiles as
+    # .NET reads it (Found, Profiles, Refusal, AddIndex: Get-AuditorEffectiveProfiles). Only
+    # UTF-8, with or without a BOM, is read; any other encoding stops the script here.
     param([Parameter(Mandatory = $true)] [string] $LiteralPath)
     $bytes = [System.IO.File]::ReadAllBytes($LiteralPath)
-    if ($bytes.Length -ge 2 -and (($bytes[0] -eq 0xFF -and $bytes[1] -eq 0xFE) -or ($bytes[0] -eq 0xFE -and $bytes[1] -eq 0xFF))) {
-        throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' is UTF-16 encoded; this script only edits UTF-8 files.')
+    if ($bytes.Length -ge 2 -and (($bytes[0] -eq 0xFF -and $bytes[1] -eq 0xFE) -or ($bytes[0] -eq 0xFE -and $bytes[1] -eq 0xFF) -or $bytes[0] -eq 0 -or $bytes[1] -eq 0)) {
+        throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' is UTF-16 or UTF-32 encoded; this script only edits UTF-8 files. Edit it by hand. Nothing was changed.')
     }
     $hasBom = $bytes.Length -ge 3 -and $bytes[0] -eq 0xEF -and $bytes[1] -eq 0xBB -and $bytes[2] -eq 0xBF
     $start = 0
@@ -203,26 +368,20 @@ function Read-AuditorWebConfig {
     try {
         $encoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList @($false, $true)
         $text = $encoding.GetString($bytes, $start, $bytes.Length - $start)
-        $document = ConvertTo-AuditorXmlDocument -Text $text
-        $nodes = Get-AuditorProfilesNodes -Document $document
-        $sections = $document.SelectNodes('/configuration/appSettings')
-        $others = $document.SelectNodes('/configuration/appSettings/clear | /configuration/appSettings/remove[@key=''OAuthHttpModule.Profiles''] | /configuration/appSettings[@file or @configSource]')
     }
     catch {
-        throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' cannot be read as UTF-8 XML without a DTD: ' + $_.Exception.Message)
+        throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' is not UTF-8 (a legacy code page such as Windows-1252?); this script only edits UTF-8 files. Edit it by hand. Nothing was changed.')
     }
-    $value = $null
-    if ($nodes.Count -eq 1) {
-        $value = $nodes.Item(0).GetAttribute('value')
-    }
+    $effective = Read-AuditorText -Text $text -LiteralPath $LiteralPath
     return [pscustomobject]@{
         Bytes = $bytes
         HasBom = $hasBom
         Text = $text
         Sha256 = Get-AuditorBytesSha256 -Bytes $bytes
-        ProfilesCount = $nodes.Count
-        Single = ($nodes.Count -eq 1 -and $sections.Count -eq 1 -and $others.Count -eq 0)
-        Profiles = $value
+        Found = $effective.Found
+        Profiles = $effective.Profiles
+        Refusal = $effective.Refusal
+        AddIndex = $effective.AddIndex
     }
 }
 
@@ -243,48 +402,49 @@ function ConvertTo-AuditorFileBytes {
 }
 
 function Get-AuditorEditedBytes {
-    # The file with only the value of the one OAuthHttpModule.Profiles add element replaced.
-    # The text is edited in place (no XmlDocument.Save): every other byte stays as it was.
+    # The file with only the value of the effective OAuthHttpModule.Profiles add element
+    # replaced. The text is edited in place (no XmlDocument.Save): every other byte stays as it
+    # was. The add start tags of the text (outside comments, CDATA and processing instructions)
+    # are the document's add elements in the same order; the one at AddIndex is edited. The new
+    # text must read back, as .NET reads it, with the target as its effective value.
     param([Parameter(Mandatory = $true)] [object] $File, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $AuditedValue, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $TargetValue, [Parameter(Mandatory = $true)] [string] $LiteralPath)
+    if (-not $File.Found -or $null -ne $File.Refusal -or $File.Profiles -cne $AuditedValue) {
+        throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' has no effective OAuthHttpModule.Profiles with the audited value that this script can edit. Edit it by hand.')
+    }
     $roundTrip = ConvertTo-AuditorFileBytes -Text $File.Text -HasBom $File.HasBom
     if ([System.Convert]::ToBase64String($roundTrip) -cne [System.Convert]::ToBase64String($File.Bytes)) {
         throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' does not survive a UTF-8 round trip unchanged; edit it by hand.')
     }
-    $markupPattern = '<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<add\b(?:[^>"'']|"[^"]*"|''[^'']*'')*>'
+    $markupPattern = '<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<add(?=[\s/>])(?:[^>"'']|"[^"]*"|''[^'']*'')*>'
     $attributePattern = '\s([^\s=/>]+)\s*=\s*("[^"]*"|''[^'']*'')'
-    $spans = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    $tags = New-Object -TypeName 'System.Collections.Generic.List[object]'
     foreach ($markup in [regex]::Matches($File.Text, $markupPattern)) {
-        if (-not $markup.Value.StartsWith('<add', [System.StringComparison]::Ordinal)) {
-            continue
-        }
-        $isProfiles = $false
-        $valueGroup = $null
-        foreach ($attribute in [regex]::Matches($markup.Value, $attributePattern)) {
-            $quoted = $attribute.Groups[2].Value
-            if ($attribute.Groups[1].Value -ceq 'key' -and $quoted.Substring(1, $quoted.Length - 2) -ceq 'OAuthHttpModule.Profiles') {
-                $isProfiles = $true
-            }
-            if ($attribute.Groups[1].Value -ceq 'value') {
-                $valueGroup = $attribute.Groups[2]
-            }
-        }
-        if ($isProfiles -and $null -ne $valueGroup) {
-            $spans.Add([pscustomobject]@{ Start = $markup.Index + $valueGroup.Index + 1; Length = $valueGroup.Length - 2; Quote = $valueGroup.Value.Substring(0, 1) })
+        if ($markup.Value.StartsWith('<add', [System.StringComparison]::Ordinal)) {
+            $tags.Add($markup)
         }
     }
-    if ($spans.Count -ne 1) {
-        throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' holds ' + $spans.Count + ' add elements with key OAuthHttpModule.Profiles and a value in its text; expected exactly one. Edit it by hand.')
+    $document = ConvertTo-AuditorXmlDocument -Text $File.Text
+    if ($tags.Count -ne $document.GetElementsByTagName('add').Count -or $File.AddIndex -lt 0 -or $File.AddIndex -ge $tags.Count) {
+        throw ('AUDITOR-EDIT-REFUSED: the add elements in the text of ' + $LiteralPath + ' do not match the document. Edit it by hand.')
     }
-    $span = $spans[0]
-    $rawValue = $File.Text.Substring($span.Start, $span.Length)
-    $probe = Get-AuditorProfilesNodes -Document (ConvertTo-AuditorXmlDocument -Text ('<configuration><appSettings><add key=''OAuthHttpModule.Profiles'' value=' + $span.Quote + $rawValue + $span.Quote + ' /></appSettings></configuration>'))
-    if ($probe.Item(0).GetAttribute('value') -cne $AuditedValue) {
-        throw ('AUDITOR-EDIT-REFUSED: the value found in the text of ' + $LiteralPath + ' is not the audited value. Edit it by hand.')
+    $tag = $tags[$File.AddIndex]
+    $values = @([regex]::Matches($tag.Value, $attributePattern) | Where-Object -FilterScript { $_.Groups[1].Value -ceq 'value' })
+    $escaped = [System.Security.SecurityElement]::Escape($TargetValue)
+    if ($values.Count -eq 1) {
+        $group = $values[0].Groups[2]
+        $start = $tag.Index + $group.Index + 1
+        $newText = $File.Text.Substring(0, $start) + $escaped + $File.Text.Substring($start + $group.Length - 2)
     }
-    $newText = $File.Text.Substring(0, $span.Start) + [System.Security.SecurityElement]::Escape($TargetValue) + $File.Text.Substring($span.Start + $span.Length)
-    $check = Get-AuditorProfilesNodes -Document (ConvertTo-AuditorXmlDocument -Text $newText)
-    if ($check.Count -ne 1 -or $check.Item(0).GetAttribute('value') -cne $TargetValue) {
-        throw ('AUDITOR-EDIT-REFUSED: the edited text of ' + $LiteralPath + ' does not read back as the target value. Edit it by hand.')
+    elseif ($values.Count -eq 0) {
+        $start = $tag.Index + 4
+        $newText = $File.Text.Substring(0, $start) + ' value="' + $escaped + '"' + $File.Text.Substring($start)
+    }
+    else {
+        throw ('AUDITOR-EDIT-REFUSED: the effective add element of ' + $LiteralPath + ' has more than one value attribute. Edit it by hand.')
+    }
+    $check = Read-AuditorText -Text $newText -LiteralPath $LiteralPath
+    if (-not $check.Found -or $null -ne $check.Refusal -or $check.Profiles -cne $TargetValue -or $check.AddIndex -ne $File.AddIndex) {
+        throw ('AUDITOR-EDIT-REFUSED: the edited text of ' + $LiteralPath + ' does not read back, as .NET reads it, as the target value. Edit it by hand.')
     }
     return , (ConvertTo-AuditorFileBytes -Text $newText -HasBom $File.HasBom)
 }
