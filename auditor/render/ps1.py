@@ -161,6 +161,7 @@ class ScriptHeader:
     policy_sha256: str
     input_hashes: tuple[tuple[str, str], ...]  # (input path, sha256)
     finding_ids: tuple[str, ...]  # "<rule id>:<fingerprint>"
+    package_id: str  # SHA-256 of the package's plan.json (`auditor.audit.package_id`)
 
 
 # Every change kind and the templates of its (remediation, rollback) pair.
@@ -310,11 +311,13 @@ def backup_folder_name(change_id: str) -> str:
 
 def _header_context(header: ScriptHeader, check: bool) -> dict[str, Any]:
     if check:
+        require(is_valid_sha256(header.package_id), "package id", header.package_id)
         require(is_valid_sha256(header.policy_sha256), "policy SHA-256", header.policy_sha256)
         for path, digest in header.input_hashes:
             require(is_valid_sha256(digest), f"SHA-256 of input {path!r}", digest)
     return {
         "change_id": header.change_id,
+        "package_id": header.package_id,
         "tool_version": header.tool_version,
         "policy_name": header.policy_name,
         "policy_sha256": header.policy_sha256,
@@ -383,7 +386,38 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                 "backup_name": f"{change_set.slug}-{index:02d}",
             }
         )
-    return {"server": change_set.server or "", "web_configs": files}
+    limits = []
+    for limit in change_set.app_only_limits:
+        if check:
+            require(
+                is_valid_guid(limit.application_identifier),
+                "ApplicationIdentifier",
+                limit.application_identifier,
+            )
+        limits.append(
+            {
+                "application_identifier": limit.application_identifier,
+                "name": limit.name,
+                "app_only": list(limit.app_only),
+            }
+        )
+    server = change_set.server or ""
+    return {
+        "server": server,
+        "server_short_name": computer_name(server),
+        "web_configs": files,
+        "enables": list(change_set.enables),
+        "app_only_limits": limits,
+    }
+
+
+def computer_name(server: str) -> str:
+    """The computer name (`$env:COMPUTERNAME`) of a server named by its FQDN or short name.
+
+    Evidence folders are named either way (`EX01` or `EX01.contoso.com`); Windows sets
+    COMPUTERNAME to the first label, so a per-server script compares that.
+    """
+    return server.split(".", 1)[0] or server
 
 
 def _require_declared_enablement(change: WebConfigChange) -> None:

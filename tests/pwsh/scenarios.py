@@ -51,6 +51,7 @@ HEADER = ps1.ScriptHeader(
     policy_sha256="a" * 64,
     input_hashes=(("exports/EX01/PartnerApplication.xml", "b" * 64),),
     finding_ids=("PA001:" + "c" * 64, "PA003:" + "d" * 64),
+    package_id="e" * 64,
 )
 
 # Microsoft Graph with the recipe's wholesale copy (29 delegated permissions, as in DESIGN.md),
