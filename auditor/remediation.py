@@ -41,8 +41,8 @@ from dataclasses import dataclass
 
 from auditor import layout
 from auditor.model import (
-    AppOnlyLimit,
     ApplicationJudgement,
+    AppOnlyLimit,
     ChangeKind,
     ChangeSet,
     Finding,
@@ -380,7 +380,9 @@ def _with_app_only_limits(
             )
     ordered = tuple(limits[key] for key in sorted(limits))
     return [
-        dataclasses.replace(change_set, app_only_limits=ordered) if change_set.enables else change_set
+        dataclasses.replace(change_set, app_only_limits=ordered)
+        if change_set.enables
+        else change_set
         for change_set in change_sets
     ]
 
