@@ -34,7 +34,8 @@ from auditor.render.json_ import render_plan
 
 pytestmark = pytest.mark.pwsh
 
-AS_OF = datetime.date(2025, 1, 15)
+# After the example waiver of EX02 expired (2026-06-30): its enablement is planned.
+AS_OF = datetime.date(2026, 7, 1)
 LEAST_PRIVILEGE = harness.PROJECT_ROOT / "policies" / "examples" / "approve-graph-mail-read.yaml"
 REST = "FrontEnd\\HttpProxy\\Rest\\web.config"
 
@@ -69,7 +70,7 @@ def test_each_package_has_its_own_id_and_change_id() -> None:
     for report in (a, b):
         plan = render_plan(report).encode("utf-8")
         assert report.package_id == hashlib.sha256(plan).hexdigest()
-        assert re.fullmatch(r"AUDIT-20250115-[0-9a-f]{8}", report.change_id)
+        assert re.fullmatch(r"AUDIT-20260701-[0-9a-f]{8}", report.change_id)
         for script in report.scripts:
             assert f"$AuditorPackageId = '{report.package_id}'" in script.content, script.name
     assert a.package_id != b.package_id
@@ -138,8 +139,10 @@ def test_package_b_refuses_package_a_records_naming_a(
     assert run.exit_code == 1, run.describe()
     assert run.changing_calls() == [], run.describe()
     assert run.state_after == run.state_before
-    refusal = [line for line in run.output.splitlines() if "AUDITOR-OTHER-PACKAGE" in line]
-    assert len(refusal) == 1, run.describe()
+    # The refusal is one line (the error message; the host transcript echoes it).
+    refusal = [line for line in run.stderr.splitlines() if "AUDITOR-" in line]
+    assert len(refusal) == 1 and "AUDITOR-OTHER-PACKAGE" in refusal[0], run.describe()
+    assert refusal[0].count("AUDITOR-") == 1
     assert package("default").package_id in refusal[0]
     assert package("least-privilege").package_id in refusal[0]
     assert "AUDITOR-RESUMED" not in run.output
@@ -198,8 +201,11 @@ def test_enabling_script_before_the_partner_change_refuses_and_writes_nothing(
     run: harness.Run = enablement["runs"]["too-early"]
     rest = enablement["rest"]
     assert run.exit_code == 1, run.describe()
-    lines = [line for line in run.output.splitlines() if "AUDITOR-" in line]
+    lines = [line for line in run.stderr.splitlines() if "AUDITOR-" in line]
     assert len(lines) == 1 and "AUDITOR-ENABLE-BEFORE-PARTNER" in lines[0], run.describe()
+    assert lines[0].count("AUDITOR-") == 1
+    # Refused in the pre-flight: not even the AUDITOR-INFO lines of a started run.
+    assert "AUDITOR-INFO" not in run.stdout
     assert "V1S2SAppOnly" in lines[0] and "Microsoft Graph" in lines[0]
     assert run.files_after[rest] == run.files_before[rest]
     assert not enablement["early"].exists()
@@ -221,7 +227,8 @@ def test_removal_only_scripts_do_not_read_partner_applications() -> None:
     a = package("default")
     for script in a.scripts:
         if "web-config" in script.name:
-            assert "AUDITOR-ENABLE-BEFORE-PARTNER" not in script.content, script.name
+            assert "Get-PartnerApplication -ErrorAction" not in script.content, script.name
+            assert "$AuditorEnables" not in script.content, script.name
 
 
 # --- web.config rollback restores the setting, not the file --------------------------------------
@@ -302,7 +309,7 @@ def test_rollback_after_an_edit_of_the_setting_stops_with_the_manual_step(
     assert run.exit_code == 1, run.describe()
     assert run.files_after[path] == run.files_before[path]
     assert run.changing_calls() == []
-    (line,) = [line for line in run.output.splitlines() if "AUDITOR-DRIFT" in line]
+    (line,) = [line for line in run.stderr.splitlines() if "AUDITOR-DRIFT" in line]
     original = setting_rollback["original"]
     number = original[: scenarios.profiles_value_span(original)[0]].count(b"\n") + 1
     assert f"web.config line {number}:" in line
