@@ -175,6 +175,19 @@ def example_report() -> Report:
         )
 
 
+@functools.cache
+def enabling_report() -> Report:
+    """The example exports under the least-privilege example policy once its waiver expired:
+    a partner change keeping app-only Mail.Read and an ENABLES change on EX02 (issue 22)."""
+    from auditor.audit import AuditRequest, run_audit
+
+    policy = harness.PROJECT_ROOT / "policies" / "examples" / "approve-graph-mail-read.yaml"
+    with _templates_override():
+        return run_audit(
+            AuditRequest(paths=(EXAMPLES,), policy_paths=(policy,), as_of=datetime.date(2026, 7, 1))
+        )
+
+
 def state_from_inventory(inventory: Inventory) -> dict[str, Any]:
     """A stand-in state holding the inventory's partner applications as they were exported."""
     applications = []
