@@ -12,8 +12,8 @@ deterministic.
 Script contract (for reviewers, and for the tests that run the scripts against stand-ins)
 -----------------------------------------------------------------------------------------
 
-Every script: `#Requires -Version 5.1` and `#Requires -RunAsAdministrator` (Windows PowerShell
-refuses a non-elevated run before the script starts),
+Every change script: `#Requires -Version 5.1` and `#Requires -RunAsAdministrator` (Windows
+PowerShell refuses a non-elevated run before the script starts),
 `[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]` (so it prompts per
 change unless run with `-Confirm:$false`), the parameters `[string] $BackupDirectory` and
 `[string] $WhatIfLog` (with `-WhatIf` only: the transcript of the run goes to that new file;
