@@ -483,35 +483,6 @@ function Get-AuditorAddTags {
     return , $tags
 }
 
-function Format-AuditorRecycleStep {
-    param([AllowNull()] [string] $AppPool)
-    if ([string]::IsNullOrEmpty($AppPool)) {
-        return ', then recycle the application pool of its virtual directory.'
-    }
-    return (', then recycle the application pool ' + $AppPool + '.')
-}
-
-function Get-AuditorManualRestoreStep {
-    # The manual back-out of a file whose effective OAuthHttpModule.Profiles is neither the
-    # audited value nor the one the remediation wrote: file, line, current value, value to set.
-    param([AllowNull()] [object] $File, [Parameter(Mandatory = $true)] [string] $LiteralPath, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $WrittenValue, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $AuditedValue, [AllowNull()] [string] $AppPool)
-    $where = $LiteralPath
-    $current = 'no effective OAuthHttpModule.Profiles'
-    if ($null -ne $File -and $File.Found) {
-        $current = 'OAuthHttpModule.Profiles = ' + (Format-AuditorVisible -Text $File.Profiles)
-        $tags = Get-AuditorAddTags -Text $File.Text
-        if ($File.AddIndex -ge 0 -and $File.AddIndex -lt $tags.Count) {
-            $before = $File.Text.Substring(0, $tags[$File.AddIndex].Index)
-            $where = $LiteralPath + ' line ' + ($before.Split([char] 10).Length)
-        }
-    }
-    $reason = ''
-    if ($null -ne $File -and $null -ne $File.Refusal) {
-        $reason = ' (' + $File.Refusal + ')'
-    }
-    return ($where + ': the file has ' + $current + $reason + ', not the value the remediation wrote, ' + (Format-AuditorVisible -Text $WrittenValue) + '; the rollback restores only the value it wrote. By hand: in ' + $where + ', set the value of the add element with key OAuthHttpModule.Profiles to ' + (Format-AuditorVisible -Text $AuditedValue) + (Format-AuditorRecycleStep -AppPool $AppPool))
-}
-
 function Get-AuditorEditedBytes {
     # The file with only the value of the effective OAuthHttpModule.Profiles add element
     # replaced. The text is edited in place (no XmlDocument.Save): every other byte stays as it
