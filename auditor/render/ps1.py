@@ -34,8 +34,9 @@ case-insensitive; every script stops unless the language mode is FullLanguage;
 partner-application scripts stop without the Exchange cmdlets or the AppOnlyPermissions
 parameter; a web.config script with an ENABLES change stops unless every partner application
 (`Get-PartnerApplication`, read-only) holds app-only permissions within
-`ChangeSet.app_only_limits` (AUDITOR-ENABLE-BEFORE-PARTNER). `-WhatIf` writes nothing on the server: no backup folder, no
-transcript (`<slug>-<remediation|rollback>-<yyyyMMdd-HHmmss>.log` in the backup folder otherwise).
+`ChangeSet.app_only_limits` (AUDITOR-ENABLE-BEFORE-PARTNER). `-WhatIf` writes nothing on the
+server: no backup folder, no transcript (`<slug>-<remediation|rollback>-<yyyyMMdd-HHmmss>.log`
+in the backup folder otherwise), only the `-WhatIfLog` file when one is named.
 
 Backup files (`<slug>-NN` is the change set slug and the 1-based position of the change):
 
