@@ -47,9 +47,33 @@ class AuditRequest:
     reviewers: tuple[str, ...] = ()
 
 
-def default_change_id(as_of: datetime.date) -> str:
-    """The change id used when none is given: derived from the date the audit is judged at."""
-    return f"AUDIT-{as_of.strftime('%Y%m%d')}"
+def default_change_id(as_of: datetime.date, plan_digest: str) -> str:
+    """The change id used when none is given: `AUDIT-<yyyymmdd>-<8 hex of the plan>`.
+
+    `plan_digest` is `plan_digest(report)`: two packages of one day with different plans (another
+    policy, other evidence) get different ids, and so different default backup folders.
+    """
+    return f"AUDIT-{as_of.strftime('%Y%m%d')}-{plan_digest[:8]}"
+
+
+def plan_digest(report: Report) -> str:
+    """SHA-256 of the canonical plan.json document without its change id (it names the id)."""
+    from auditor.render.json_ import dumps, plan_document
+
+    document = plan_document(report)
+    del document["change_id"]
+    return hashlib.sha256(dumps(document).encode("utf-8", "backslashreplace")).hexdigest()
+
+
+def package_id(report: Report) -> str:
+    """The package id: SHA-256 of the package's plan.json, as `auditor.package` writes it.
+
+    plan.json holds the change id, the inputs and every planned change, and never the scripts,
+    so the scripts can carry the hash of the plan they carry out.
+    """
+    from auditor.render.json_ import render_plan
+
+    return hashlib.sha256(render_plan(report).encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def load_policy(policy_paths: Sequence[Path]) -> Policy:
@@ -69,8 +93,8 @@ def run_audit(request: AuditRequest) -> Report:
     from auditor.rules import evaluate
     from auditor.scope import assess_scope
 
-    change_id = request.change_id or default_change_id(request.as_of)
-    if not CHANGE_ID_PATTERN.fullmatch(change_id):
+    change_id = request.change_id
+    if change_id and not CHANGE_ID_PATTERN.fullmatch(change_id):
         raise AuditError(
             f"--change-id {change_id!r} is not allowed: use 1 to 64 characters from "
             "A-Z a-z 0-9 . _ - starting with a letter or digit"
@@ -110,14 +134,21 @@ def run_audit(request: AuditRequest) -> Report:
 def attach_remediation(report: Report) -> Report:
     """Plan the changes the active findings call for, render their scripts, link the findings.
 
-    The report gets the plan's change sets, what could not be planned (`skipped`) and the
-    judgements completed with what the plan does.
+    The report gets the plan's change sets, what could not be planned (`skipped`), the
+    judgements completed with what the plan does, its change id when it had none
+    (`default_change_id`) and its package id (`package_id`, named by every script).
     """
     from auditor.remediation import make_plan, script_names
     from auditor.render.ps1 import ScriptHeader, ScriptInputs, render_change_set
 
     planned = make_plan(report.inventory, report.judgements, report.policy, report.findings)
     change_sets = planned.change_sets
+    report = dataclasses.replace(report, change_sets=change_sets, skipped=planned.skipped)
+    if not report.change_id:
+        report = dataclasses.replace(
+            report, change_id=default_change_id(report.as_of, plan_digest(report))
+        )
+    report = dataclasses.replace(report, package_id=package_id(report))
     scripts: list[Script] = []
     remediation_of: dict[str, str] = {}
     inputs = ScriptInputs(report.inventory)
@@ -131,6 +162,7 @@ def attach_remediation(report: Report) -> Report:
             policy_sha256=report.policy.sha256,
             input_hashes=inputs.of(change_set),
             finding_ids=finding_ids.of(fixes),
+            package_id=report.package_id,
         )
         remediation_text, rollback_text = render_change_set(change_set, header)
         remediation_name, rollback_name = script_names(change_set)

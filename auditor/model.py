@@ -930,14 +930,39 @@ class WebConfigChange:
 
 
 @dataclass(frozen=True, slots=True)
+class AppOnlyLimit:
+    """The app-only permissions one partner application may hold once the package ran.
+
+    An ENABLES change takes effect only while every live partner application holds app-only
+    permissions within its limit (an application without a limit: none at all); the planner
+    gives each judged application the list the policy approves of what it holds.
+    """
+
+    application_identifier: str  # lower case
+    name: str
+    app_only: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeSet:
-    """One remediation script's worth of change: org-wide partner apps, or one server's files."""
+    """One remediation script's worth of change: org-wide partner apps, or one server's files.
+
+    `app_only_limits` is set only on a web.config set with an ENABLES change: its script checks
+    the live partner applications against them before anything else (the enablement waits for
+    the partner change). A removal-only set has none and no such dependency.
+    """
 
     kind: ChangeKind
     slug: str  # file-name stem, allow-listed [a-z0-9-]
     server: str | None
     partner_applications: tuple[PartnerApplicationChange, ...] = ()
     web_configs: tuple[WebConfigChange, ...] = ()
+    app_only_limits: tuple[AppOnlyLimit, ...] = ()
+
+    @property
+    def enables(self) -> tuple[str, ...]:
+        """Every token an ENABLES change of the set makes take effect, in plan order."""
+        return tuple(dict.fromkeys(t for change in self.web_configs for t in change.enables))
 
     @property
     def script_names(self) -> tuple[str, str]:
@@ -1224,6 +1249,8 @@ class Report:
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
     scope: Scope = field(default_factory=lambda: Scope(classes=tuple(EvidenceClass)))
+    # SHA-256 of the package's plan.json: every state record the scripts write carries it
+    package_id: str = ""
 
     def plan_items(self) -> tuple[PlanItem, ...]:
         """Every planned change beside its change set, in plan order."""

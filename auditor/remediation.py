@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from auditor import layout
 from auditor.model import (
     ApplicationJudgement,
+    AppOnlyLimit,
     ChangeKind,
     ChangeSet,
     Finding,
@@ -114,7 +115,8 @@ def make_plan(
     config_sets, profiles = _plan_web_configs(
         inventory.web_configs, judgements.profiles, fixes, notes
     )
-    change_sets.extend(_with_fleet_fixes(config_sets, profiles, findings, notes))
+    config_sets = _with_fleet_fixes(config_sets, profiles, findings, notes)
+    change_sets.extend(_with_app_only_limits(config_sets, applications))
     return Plan(
         change_sets=tuple(change_sets),
         skipped=tuple(notes),
@@ -348,6 +350,41 @@ def _plan_web_configs(
             )
         )
     return change_sets, completed
+
+
+# --- the order of an enablement ---------------------------------------------------------------
+
+
+def _with_app_only_limits(
+    change_sets: list[ChangeSet], applications: Sequence[ApplicationJudgement]
+) -> list[ChangeSet]:
+    """Each web.config set that ENABLES a token, with the partner applications' limits.
+
+    A token enabled on a vdir makes Exchange accept the tokens it names (app-only ones for
+    `V1S2SAppOnly`); it may take effect only once every partner application holds no app-only
+    permission beyond what the policy approves of it (`target_app_only`, which the partner
+    change sets). An application the audit could not judge (or whose identifier is not a GUID)
+    gets no limit: it must hold none.
+    """
+    limits: dict[str, AppOnlyLimit] = {}
+    for judgement in applications:
+        identifier = judgement.application_identifier
+        if judgement.judged and judgement.target_app_only is not None and is_valid_guid(identifier):
+            limits.setdefault(
+                judgement.application_identifier.lower(),
+                AppOnlyLimit(
+                    application_identifier=judgement.application_identifier.lower(),
+                    name=judgement.name,
+                    app_only=judgement.target_app_only,
+                ),
+            )
+    ordered = tuple(limits[key] for key in sorted(limits))
+    return [
+        dataclasses.replace(change_set, app_only_limits=ordered)
+        if change_set.enables
+        else change_set
+        for change_set in change_sets
+    ]
 
 
 # --- fleet findings --------------------------------------------------------------------------

@@ -326,7 +326,14 @@ def audit(
     as_of: AsOfOption = None,
     change_id: Annotated[
         str | None,
-        typer.Option("--change-id", metavar="ID", help="Change id named in every script."),
+        typer.Option(
+            "--change-id",
+            metavar="ID",
+            help=(
+                "Change id named in every script "
+                "(default: AUDIT-<yyyymmdd>-<8 hex of the plan>, unique per package)."
+            ),
+        ),
     ] = None,
     server: ServerOption = None,
     force: Annotated[

@@ -149,7 +149,11 @@ def _finding_json(finding: Finding, plans: dict[str, tuple[PlanItem, ...]]) -> d
 
 
 def plan_document(report: Report) -> dict[str, Any]:
-    """`plan.json`: every change the scripts make, audited value and target, for `attest`."""
+    """`plan.json`: every change the scripts make, audited value and target, for `attest`.
+
+    Its SHA-256 is the package id (`Report.package_id`) that every script and state record
+    carries, so it never names what is made after it (the scripts, their hashes).
+    """
     return {
         "schema_version": 1,
         "change_id": report.change_id,
@@ -188,6 +192,14 @@ def plan_document(report: Report) -> dict[str, Any]:
                         "fixes": list(change.fixes),
                     }
                     for change in change_set.web_configs
+                ],
+                "requires_app_only_within": [
+                    {
+                        "application_identifier": limit.application_identifier,
+                        "name": limit.name,
+                        "app_only": list(limit.app_only),
+                    }
+                    for limit in change_set.app_only_limits
                 ],
             }
             for change_set in report.change_sets

@@ -12,35 +12,54 @@ deterministic.
 Script contract (for reviewers, and for the tests that run the scripts against stand-ins)
 -----------------------------------------------------------------------------------------
 
-Every script: `#Requires -Version 5.1` (web.config scripts also `#Requires -RunAsAdministrator`:
-Windows PowerShell refuses a non-elevated run before the script starts),
+Every change script: `#Requires -Version 5.1` and `#Requires -RunAsAdministrator` (Windows
+PowerShell refuses a non-elevated run before the script starts),
 `[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]` (so it prompts per
-change unless run with `-Confirm:$false`), a parameter `[string] $BackupDirectory` (the
-partner-application rollback also `[switch] $ConfirmRegrant`), comment help with `.EXAMPLE`s
+change unless run with `-Confirm:$false`), the parameters `[string] $BackupDirectory` and
+`[string] $WhatIfLog` (with `-WhatIf` only: the transcript of the run goes to that new file;
+without it `-WhatIf` writes nothing), the partner-application rollback also
+`[switch] $ConfirmRegrant`; comment help with `.EXAMPLE`s
 for `-WhatIf`, a confirmed run and the paired script. When `$BackupDirectory` is empty the
 folder is `$env:ExchangeInstallPath\Logging\auditor\<change folder>` (the change id when it is a
 safe folder name, otherwise `auditor.layout.safe_slug` of it).
 
+Identity: every script carries the package id (`ScriptHeader.package_id`, the SHA-256 of the
+package's plan.json, `auditor.audit.package_id`) and every record it writes carries it as
+`PackageId`; a record of another package stops the script before any change
+(AUDITOR-OTHER-PACKAGE, naming both package ids).
+
 Pre-flight, before anything is written: a per-server script stops unless `$env:COMPUTERNAME`
-equals the audited server (case-insensitive); every script stops unless the language mode is
-FullLanguage; partner-application scripts stop without the Exchange cmdlets or the
-AppOnlyPermissions parameter. `-WhatIf` writes nothing on the server: no backup folder, no
-transcript (`<slug>-<remediation|rollback>-<yyyyMMdd-HHmmss>.log` in the backup folder otherwise).
+equals the audited server or its first label (`computer_name`: an evidence folder named by FQDN),
+case-insensitive; every script stops unless the language mode is FullLanguage;
+partner-application scripts stop without the Exchange cmdlets or the AppOnlyPermissions
+parameter; a web.config script with an ENABLES change stops unless every partner application
+(`Get-PartnerApplication`, read-only) holds app-only permissions within
+`ChangeSet.app_only_limits` (AUDITOR-ENABLE-BEFORE-PARTNER). `-WhatIf` writes nothing on the
+server: no backup folder, no transcript (`<slug>-<remediation|rollback>-<yyyyMMdd-HHmmss>.log`
+in the backup folder otherwise), only the `-WhatIfLog` file when one is named.
 
 Backup files (`<slug>-NN` is the change set slug and the 1-based position of the change):
 
 * partner applications: `<slug>-NN.object.xml` (`Export-Clixml -Depth 4` of the object before
-  the change) and `<slug>-NN.state.xml` (ChangeId, ScriptSlug, ApplicationIdentifier, Name,
-  AuditedAppOnlyPermissions, TargetAppOnlyPermissions, ObjectSha256 of the object backup);
+  the change) and `<slug>-NN.state.xml` (PackageId, ChangeId, ScriptSlug, Host = the computer it
+  ran on, BackupDirectory, ApplicationIdentifier, Name, AuditedAppOnlyPermissions,
+  TargetAppOnlyPermissions, ObjectSha256 of the object backup);
 * web.config: `<slug>-NN.web.config.bak` (byte copy of the live file) and `<slug>-NN.state.xml`
-  (ChangeId, ScriptSlug, RelativePath, AuditedSha256, OriginalSha256 = the copy's hash,
-  WrittenSha256, AuditedValue, TargetValue), both written before the file is; then
-  `<slug>-NN.recycled.xml` once its pool recycled, and the rollback's `<slug>-NN.restored.xml`
-  and `<slug>-NN.restore-recycled.xml`.
+  (PackageId, ChangeId, ScriptSlug, RelativePath, AuditedSha256, OriginalSha256 = the copy's
+  hash, WrittenSha256, AuditedValue, TargetValue), both written before the file is; then
+  `<slug>-NN.recycled.xml` (PackageId, ChangeId, AppPool) once its pool recycled, and the
+  rollback's `<slug>-NN.restored.xml` (PackageId, ChangeId, OriginalSha256, RestoredSha256,
+  WholeFile) and `<slug>-NN.restore-recycled.xml`.
 
-A state record whose change id, slug, target and backup hash match is this change's own: a
-re-run resumes (continues with what is left, retries a pool recycle that failed); any other
-backup file stops the script before any change (AUDITOR-BACKUP-EXISTS).
+A state record whose package id, change id, slug, target and backup hash match is this change's
+own: a re-run resumes (continues with what is left, retries a pool recycle that failed); a
+record of another package stops the script (AUDITOR-OTHER-PACKAGE), any other backup file too
+(AUDITOR-BACKUP-EXISTS), before any change.
+
+The web.config rollback restores the setting, not the file: the original bytes when the file is
+byte for byte what the remediation wrote; only the audited value of the one setting (every
+other edit kept) when the file was edited since and its effective value is still the written
+one; otherwise it stops with the manual step (file, line, current value, value to restore).
 
 Messages: status lines are `Write-Output` strings, errors are `throw`n strings; each starts with a
 stable code followed by `: `:
@@ -64,9 +83,18 @@ AUDITOR-EDIT-REFUSED           a web.config whose effective Profiles add (select
                                (`auditor.appsettings.edit_refusal`); nothing written
 AUDITOR-DRIFT                  the live value the audit judged (AppOnlyPermissions; the effective
                                Profiles value) differs from the audited one (rollback: the live
-                               state differs from what the remediation set); nothing changed
+                               state differs from what the remediation set; a web.config's line
+                               then names the manual step); nothing changed
+AUDITOR-OTHER-PACKAGE          a record in the backup folder was written by another package
+                               (names both package ids); nothing changed
+AUDITOR-ENABLE-BEFORE-PARTNER  an ENABLES script while a partner application holds app-only
+                               permissions outside its limit; nothing written (no transcript)
+AUDITOR-NO-APP-POOL            Get-WebAppPoolState finds no pool of a file to write; nothing
+                               changed
+AUDITOR-WHATIF-LOG-EXISTS      -WhatIfLog names a file that exists; nothing written
 AUDITOR-NOTE                   a web.config's SHA-256 differs from the audited one while its
-                               Profiles value is as audited: noted, the change goes ahead
+                               Profiles value is as audited (rollback: as written): noted, the
+                               change (only of that value) goes ahead
 AUDITOR-ALREADY-COMPLIANT      a target (or every target) already has the target value
 AUDITOR-RESUMED                a re-run found this change's own backup and continues
 AUDITOR-BACKUP-EXISTS          a backup file that is not this change's own
@@ -161,6 +189,7 @@ class ScriptHeader:
     policy_sha256: str
     input_hashes: tuple[tuple[str, str], ...]  # (input path, sha256)
     finding_ids: tuple[str, ...]  # "<rule id>:<fingerprint>"
+    package_id: str  # SHA-256 of the package's plan.json (`auditor.audit.package_id`)
 
 
 # Every change kind and the templates of its (remediation, rollback) pair.
@@ -310,11 +339,13 @@ def backup_folder_name(change_id: str) -> str:
 
 def _header_context(header: ScriptHeader, check: bool) -> dict[str, Any]:
     if check:
+        require(is_valid_sha256(header.package_id), "package id", header.package_id)
         require(is_valid_sha256(header.policy_sha256), "policy SHA-256", header.policy_sha256)
         for path, digest in header.input_hashes:
             require(is_valid_sha256(digest), f"SHA-256 of input {path!r}", digest)
     return {
         "change_id": header.change_id,
+        "package_id": header.package_id,
         "tool_version": header.tool_version,
         "policy_name": header.policy_name,
         "policy_sha256": header.policy_sha256,
@@ -383,7 +414,38 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                 "backup_name": f"{change_set.slug}-{index:02d}",
             }
         )
-    return {"server": change_set.server or "", "web_configs": files}
+    limits = []
+    for limit in change_set.app_only_limits:
+        if check:
+            require(
+                is_valid_guid(limit.application_identifier),
+                "ApplicationIdentifier",
+                limit.application_identifier,
+            )
+        limits.append(
+            {
+                "application_identifier": limit.application_identifier,
+                "name": limit.name,
+                "app_only": list(limit.app_only),
+            }
+        )
+    server = change_set.server or ""
+    return {
+        "server": server,
+        "server_short_name": computer_name(server),
+        "web_configs": files,
+        "enables": list(change_set.enables),
+        "app_only_limits": limits,
+    }
+
+
+def computer_name(server: str) -> str:
+    """The computer name (`$env:COMPUTERNAME`) of a server named by its FQDN or short name.
+
+    Evidence folders are named either way (`EX01` or `EX01.contoso.com`); Windows sets
+    COMPUTERNAME to the first label, so a per-server script compares that.
+    """
+    return server.split(".", 1)[0] or server
 
 
 def _require_declared_enablement(change: WebConfigChange) -> None:

@@ -189,6 +189,7 @@ def sentinel_header(header: ScriptHeader) -> ScriptHeader:
         policy_sha256=SENTINEL_SHA,
         input_hashes=tuple((SENTINEL, SENTINEL_SHA) for _ in header.input_hashes),
         finding_ids=tuple(SENTINEL for _ in header.finding_ids),
+        package_id=SENTINEL_SHA,
     )
 
 
@@ -243,4 +244,5 @@ def header_for(change_set: ChangeSet, change_id: str = "CHG-2024-001") -> Script
             ("exports/EX01/FrontEnd/HttpProxy/Rest/web.config", "ef" * 32),
         ),
         finding_ids=tuple(f"RULE:{fingerprint}" for fingerprint in change_set.fixes),
+        package_id="9a" * 32,
     )

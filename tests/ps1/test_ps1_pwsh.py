@@ -87,7 +87,7 @@ def test_powershell_parses_every_script_and_agrees_on_every_literal(tmp_path: Pa
         wc = dataclasses.replace(
             _with_file(audited_value=value, target_value=value, vdir=value), server=value
         )
-        header = ScriptHeader(value, value, value, value, ((value, value),), (value,))
+        header = ScriptHeader(value, value, value, value, ((value, value),), (value,), value)
         for kind, change_set in (("pa", pa), ("wc", wc)):
             remediation, rollback = render_change_set(change_set, header, check_allow_lists=False)
             files[f"hostile{index}-{kind}-remediation.ps1"] = remediation

@@ -475,7 +475,13 @@ def test_hostile_partner_application_values_stay_literals(
         name=name, audited_app_only=tuple(audited), target_app_only=tuple(target)
     )
     header = ScriptHeader(
-        change_id, "0.1.0", policy_name, "ab" * 32, ((input_path, "cd" * 32),), ("PA001:f",)
+        change_id,
+        "0.1.0",
+        policy_name,
+        "ab" * 32,
+        ((input_path, "cd" * 32),),
+        ("PA001:f",),
+        "9a" * 32,
     )
     _check_hostile_render(
         change_set, header, [change_id, name, *audited, *target, policy_name, input_path]
@@ -502,7 +508,7 @@ def test_hostile_web_config_values_stay_literals(
     change_set = dataclasses.replace(
         _with_file(audited_value=audited_value, target_value=target_value, vdir=vdir), server=server
     )
-    header = ScriptHeader(change_id, "0.1.0", "default", "ab" * 32, (), (finding_id,))
+    header = ScriptHeader(change_id, "0.1.0", "default", "ab" * 32, (), (finding_id,), "9a" * 32)
     _check_hostile_render(
         change_set, header, [change_id, audited_value, target_value, server, vdir, finding_id]
     )

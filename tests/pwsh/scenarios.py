@@ -51,6 +51,7 @@ HEADER = ps1.ScriptHeader(
     policy_sha256="a" * 64,
     input_hashes=(("exports/EX01/PartnerApplication.xml", "b" * 64),),
     finding_ids=("PA001:" + "c" * 64, "PA003:" + "d" * 64),
+    package_id="e" * 64,
 )
 
 # Microsoft Graph with the recipe's wholesale copy (29 delegated permissions, as in DESIGN.md),
@@ -171,6 +172,19 @@ def example_report() -> Report:
             AuditRequest(
                 paths=(EXAMPLES,), as_of=datetime.date(2025, 1, 15), change_id="CHG-EXAMPLE-1"
             )
+        )
+
+
+@functools.cache
+def enabling_report() -> Report:
+    """The example exports under the least-privilege example policy once its waiver expired:
+    a partner change keeping app-only Mail.Read and an ENABLES change on EX02 (issue 22)."""
+    from auditor.audit import AuditRequest, run_audit
+
+    policy = harness.PROJECT_ROOT / "policies" / "examples" / "approve-graph-mail-read.yaml"
+    with _templates_override():
+        return run_audit(
+            AuditRequest(paths=(EXAMPLES,), policy_paths=(policy,), as_of=datetime.date(2026, 7, 1))
         )
 
 

@@ -156,6 +156,7 @@ def _header(value: str) -> ps1.ScriptHeader:
         policy_sha256=value,
         input_hashes=((value, value),),
         finding_ids=(value, value),
+        package_id=value,
     )
 
 

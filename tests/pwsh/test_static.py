@@ -42,6 +42,8 @@ def generated_scripts() -> dict[str, str]:
     scripts: dict[str, str] = {}
     for script in scenarios.example_report().scripts:
         scripts[f"examples:{script.name}"] = script.content
+    for script in scenarios.enabling_report().scripts:
+        scripts[f"enabling:{script.name}"] = script.content
     remediation, rollback = scenarios.render(scenarios.PARTNER_CHANGE_SET)
     scripts["partner-applications:remediation"] = remediation
     scripts["partner-applications:rollback"] = rollback

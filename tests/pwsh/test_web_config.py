@@ -540,7 +540,25 @@ def test_rollback_again_changes_nothing(stories: dict[str, Story], set_name: str
 # --- drift and refusals -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("label", ["value-drift", "rollback-drift"])
+def test_rollback_after_an_unrelated_edit_restores_only_the_setting(
+    stories: dict[str, Story],
+) -> None:
+    # Issue 22: the file was edited after the remediation (`</appSettings >`) and still has the
+    # value the remediation wrote: the rollback sets back that value and keeps the edit.
+    story = stories["rollback-drift"]
+    run = story.runs["rollback"]
+    assert run.exit_code == 0, run.describe()
+    drifted = story.cases[0]
+    after = story.files_after["rollback"][drifted.relative_path]
+    before = story.files_before["rollback"][drifted.relative_path]
+    assert b"</appSettings >" in after
+    assert scenarios.profiles_value(after) == drifted.change().audited_value
+    start, end = scenarios.profiles_value_span(before)
+    assert after == before[:start] + drifted.change().audited_value.encode() + before[end:]
+    assert "AUDITOR-NOTE" in run.output and "every other edit stays" in run.output
+
+
+@pytest.mark.parametrize("label", ["value-drift"])
 def test_drift_stops_before_any_change_and_names_the_file(
     stories: dict[str, Story], label: str
 ) -> None:

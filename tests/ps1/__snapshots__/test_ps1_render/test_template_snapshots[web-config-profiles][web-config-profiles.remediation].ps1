@@ -18,7 +18,14 @@ otherwise the file's effective OAuthHttpModule.Profiles value, as .NET reads it 
 ignoring case, add, remove and clear in document order), must equal the audited value (drift
 guard), and it must be the only add element that can set the key, written as Exchange writes it,
 in a UTF-8 file, or the script stops and changes nothing. A file whose SHA-256 differs from the
-audited one (another edit elsewhere in the file) is noted in the transcript and changed.
+audited one (another edit elsewhere in the file) is noted in the transcript and changed. The
+application pool of every file to change must exist (Get-WebAppPoolState), or it stops.
+
+A script that ENABLES a token (it takes effect only after the change) first reads every
+partner application with Get-PartnerApplication (read-only, so it needs the Exchange
+Management Shell): while one holds an app-only permission the policy does not approve, it stops
+before anything is written (AUDITOR-ENABLE-BEFORE-PARTNER). Run the partner-application
+remediation first. A script that only removes has no such dependency.
 
 For each file it copies the file byte for byte into the backup directory, records the state
 (with the SHA-256 of the copy) beside it, replaces only the text of that one attribute value,
@@ -26,15 +33,22 @@ writes the result to a temporary file in the same folder, verifies it and puts i
 File.Replace (the file keeps its ACL). On any failure it restores the original bytes in the same
 run and says so. Only the application pools of changed files are recycled, each with
 confirmation. Run again with the same -BackupDirectory after a failure: it recognises its own
-backups and continues with what is left (including a pool recycle that failed). A failure after
+backups and continues with what is left (including a pool recycle that failed); every record
+carries the package id, and a record of another package stops it (AUDITOR-OTHER-PACKAGE). A failure after
 the first change ends with one AUDITOR-PARTIAL line: what changed, what did not, what next.
 
-The paired rollback script restores the original bytes from the backup copies.
+The paired rollback script restores the audited value (the original bytes when the file was
+not edited since).
 
 .PARAMETER BackupDirectory
 Folder for backups and the transcript. Default: the folder named after the change id under
 Logging\auditor in the Exchange install folder. Pass the same folder to the rollback script.
 A backup of another change is never overwritten.
+
+.PARAMETER WhatIfLog
+With -WhatIf only: a new file that keeps the record of the run (its transcript, every
+What if: line included) to attach to the change record. Without it a -WhatIf run writes
+nothing.
 
 .EXAMPLE
 .\remediation\web-config-<server>.ps1 -WhatIf
@@ -55,16 +69,20 @@ Backs the change out again, from the backups this script wrote (same -BackupDire
 #>
 [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
 param(
-    [string] $BackupDirectory = ''
+    [string] $BackupDirectory = '',
+    [string] $WhatIfLog = ''
 )
 
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
 # Pre-flight, before anything is read or written on this machine.
+# The audited server, as its evidence folder names it, and its computer name (the first label
+# of an FQDN): either matches $env:COMPUTERNAME (compared ignoring case).
 $AuditorServer = 'EX02'
-if ($env:COMPUTERNAME -ne $AuditorServer) {
-    throw ('AUDITOR-WRONG-SERVER: this script is for the server ' + $AuditorServer + ' and this computer is ' + $env:COMPUTERNAME + '. Run the script made for this server. Nothing was changed.')
+$AuditorComputerName = 'EX02'
+if ($env:COMPUTERNAME -ne $AuditorServer -and $env:COMPUTERNAME -ne $AuditorComputerName) {
+    throw ('AUDITOR-WRONG-SERVER: this script is for the server ' + $AuditorServer + ' (computer name ' + $AuditorComputerName + ') and this computer is ' + $env:COMPUTERNAME + '. Run the script made for this server. Nothing was changed.')
 }
 if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     throw ('AUDITOR-LANGUAGE-MODE: this session runs in ' + $ExecutionContext.SessionState.LanguageMode + ' mode (an AppLocker or WDAC policy); the .NET calls this script makes need FullLanguage. Run it in a session the policy trusts, for example after signing it (see RUNBOOK.md). Nothing was changed.')
@@ -72,6 +90,9 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
 
 # What this script was generated from. Every value is a single-quoted literal; none is a comment.
 $AuditorChangeId = 'CHG-2024-001'
+# The package id: SHA-256 of the package's plan.json. Every record this script writes carries it;
+# a record of another package is never resumed or rolled back.
+$AuditorPackageId = '9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a'
 $AuditorToolVersion = '0.1.0'
 $AuditorPolicyName = 'default'
 $AuditorPolicySha256 = 'abababababababababababababababababababababababababababababababab'
@@ -152,6 +173,33 @@ function Join-AuditorNames {
         return '(none)'
     }
     return ($list -join ', ')
+}
+
+function Get-AuditorRecordValue {
+    # A property of a record read back with Import-Clixml, or '' when the record lacks it.
+    param([Parameter(Mandatory = $true)] [object] $Record, [Parameter(Mandatory = $true)] [string] $Name)
+    $property = $Record.PSObject.Properties[$Name]
+    if ($null -eq $property -or $null -eq $property.Value) {
+        return ''
+    }
+    return [string] $property.Value
+}
+
+function Assert-AuditorOwnPackage {
+    # Stops, with one line naming both packages, when a record was written by another package
+    # (another plan.json): a script resumes and rolls back only its own package's records.
+    param([AllowNull()] [object] $Record, [Parameter(Mandatory = $true)] [string] $LiteralPath)
+    if ($null -eq $Record) {
+        return
+    }
+    $other = Get-AuditorRecordValue -Record $Record -Name 'PackageId'
+    if ($other -ceq $AuditorPackageId) {
+        return
+    }
+    if ($other -eq '') {
+        $other = '(none: written by an earlier auditor)'
+    }
+    throw ('AUDITOR-OTHER-PACKAGE: ' + $LiteralPath + ' was written by package ' + $other + ' (change ' + (Get-AuditorRecordValue -Record $Record -Name 'ChangeId') + '); this script is package ' + $AuditorPackageId + ' (change ' + $AuditorChangeId + ') and uses only its own records. Finish or roll back that package with its own scripts, or pass another -BackupDirectory. Nothing was changed.')
 }
 
 function Join-AuditorPath {
@@ -421,6 +469,20 @@ function ConvertTo-AuditorFileBytes {
     return , $bytes
 }
 
+function Get-AuditorAddTags {
+    # The add start tags of a web.config's text, outside comments, CDATA and processing
+    # instructions: the document's add elements in document order (regex matches).
+    param([Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Text)
+    $markupPattern = '<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<add(?=[\s/>])(?:[^>"'']|"[^"]*"|''[^'']*'')*>'
+    $tags = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    foreach ($markup in [regex]::Matches($Text, $markupPattern)) {
+        if ($markup.Value.StartsWith('<add', [System.StringComparison]::Ordinal)) {
+            $tags.Add($markup)
+        }
+    }
+    return , $tags
+}
+
 function Get-AuditorEditedBytes {
     # The file with only the value of the effective OAuthHttpModule.Profiles add element
     # replaced. The text is edited in place (no XmlDocument.Save): every other byte stays as it
@@ -435,14 +497,8 @@ function Get-AuditorEditedBytes {
     if ([System.Convert]::ToBase64String($roundTrip) -cne [System.Convert]::ToBase64String($File.Bytes)) {
         throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' does not survive a UTF-8 round trip unchanged; edit it by hand.')
     }
-    $markupPattern = '<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<add(?=[\s/>])(?:[^>"'']|"[^"]*"|''[^'']*'')*>'
     $attributePattern = '\s([^\s=/>]+)\s*=\s*("[^"]*"|''[^'']*'')'
-    $tags = New-Object -TypeName 'System.Collections.Generic.List[object]'
-    foreach ($markup in [regex]::Matches($File.Text, $markupPattern)) {
-        if ($markup.Value.StartsWith('<add', [System.StringComparison]::Ordinal)) {
-            $tags.Add($markup)
-        }
-    }
+    $tags = Get-AuditorAddTags -Text $File.Text
     $document = ConvertTo-AuditorXmlDocument -Text $File.Text
     if ($tags.Count -ne $document.GetElementsByTagName('add').Count -or $File.AddIndex -lt 0 -or $File.AddIndex -ge $tags.Count) {
         throw ('AUDITOR-EDIT-REFUSED: the add elements in the text of ' + $LiteralPath + ' do not match the document. Edit it by hand.')
@@ -478,6 +534,31 @@ function Import-AuditorWebAdministration {
         catch {
             throw ('AUDITOR-NO-WEBADMINISTRATION: the WebAdministration module (Restart-WebAppPool) could not be loaded: ' + $_.Exception.Message + ' Run this script on the Exchange server, as an administrator. Nothing was changed.')
         }
+    }
+}
+
+function Assert-AuditorAppPools {
+    # Before any file is written: the application pool of every file to write exists on this
+    # server (Get-WebAppPoolState, read-only), so that no change waits for a pool that is not there.
+    param([AllowEmptyCollection()] [object[]] $Items)
+    $missing = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($item in $Items) {
+        if ($null -eq $item.File.AppPool -or $missing.Contains($item.File.AppPool)) {
+            continue
+        }
+        Import-AuditorWebAdministration
+        try {
+            $poolState = Get-WebAppPoolState -Name $item.File.AppPool -ErrorAction Stop
+        }
+        catch {
+            $poolState = $null
+        }
+        if ($null -eq $poolState) {
+            $missing.Add($item.File.AppPool)
+        }
+    }
+    if ($missing.Count -gt 0) {
+        throw ('AUDITOR-NO-APP-POOL: the application pool(s) ' + ($missing -join ', ') + ' do not exist on ' + $env:COMPUTERNAME + ' (Get-WebAppPoolState), so the change could not take effect. Check that this is the server and Exchange build that was audited. Nothing was changed.')
     }
 }
 
@@ -530,6 +611,53 @@ if ([string]::IsNullOrEmpty($env:ExchangeInstallPath)) {
     throw 'AUDITOR-NO-INSTALL-PATH: $env:ExchangeInstallPath is not set. Run this script on the Exchange server. Nothing was changed.'
 }
 
+# This script ENABLES tokens (below): they take effect only after it. It checks first, read-only,
+# that every partner application holds app-only permissions within its limit here (what the
+# policy approves of it; an application not listed: none), or it stops before anything else.
+$AuditorEnables = [string[]] @('V1S2SAppOnly')
+$AuditorAppOnlyLimits = @(
+)
+
+function Assert-AuditorPartnerApplicationsWithin {
+    # Pre-flight of an enabling script: Get-PartnerApplication (read-only) through the Exchange
+    # Management Shell, every application's AppOnlyPermissions within its limit.
+    if ($null -eq (Get-Command -Name 'Get-PartnerApplication' -ErrorAction SilentlyContinue)) {
+        throw ('AUDITOR-NOT-EMS: this script ENABLES ' + ($AuditorEnables -join ', ') + ' and first checks the partner applications with Get-PartnerApplication, which was not found. Run it in the Exchange Management Shell on this server. Nothing was changed.')
+    }
+    try {
+        $applications = @(Get-PartnerApplication -ErrorAction Stop)
+    }
+    catch {
+        throw ('AUDITOR-NOT-EMS: this script ENABLES ' + ($AuditorEnables -join ', ') + ' and first checks the partner applications, but Get-PartnerApplication failed: ' + $_.Exception.Message + ' Nothing was changed.')
+    }
+    $outside = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($application in $applications) {
+        $identifier = [string] $application.ApplicationIdentifier
+        $held = New-Object -TypeName 'System.Collections.Generic.List[string]'
+        if ($null -ne $application.AppOnlyPermissions) {
+            foreach ($permission in @($application.AppOnlyPermissions)) {
+                $held.Add([string] $permission)
+            }
+        }
+        $allowed = [string[]] @()
+        foreach ($limit in $AuditorAppOnlyLimits) {
+            if ($limit.ApplicationIdentifier -eq $identifier) {
+                $allowed = $limit.AppOnly
+            }
+        }
+        $extra = @($held | Where-Object -FilterScript { $allowed -cnotcontains $_ })
+        if ($extra.Count -gt 0) {
+            $outside.Add([string] $application.Name + ' (' + $identifier + '): ' + ($extra -join ', '))
+        }
+    }
+    if ($outside.Count -gt 0) {
+        throw ('AUDITOR-ENABLE-BEFORE-PARTNER: this script ENABLES ' + ($AuditorEnables -join ', ') + ' (app-only tokens would be accepted here), and partner applications still hold app-only permissions the policy does not approve: ' + ($outside -join '; ') + '. Take those away first (the remediation\partner-applications.ps1 of this package does, where the package has one), then run this script again. Nothing was changed.')
+    }
+    return $applications.Count
+}
+
+$AuditorPartnerApplicationsChecked = Assert-AuditorPartnerApplicationsWithin
+
 # -WhatIf writes nothing on this server: no backup folder, no transcript.
 $AuditorWriting = -not $WhatIfPreference
 $AuditorTranscriptStarted = $false
@@ -540,10 +668,23 @@ try {
         Start-Transcript -LiteralPath (Join-Path -Path $BackupDirectory -ChildPath $AuditorTranscriptName) -WhatIf:$false -Confirm:$false | Out-Null
         $AuditorTranscriptStarted = $true
     }
+    elseif (-not [string]::IsNullOrEmpty($WhatIfLog)) {
+        # The record of a -WhatIf run, written only when asked for: its transcript (every line
+        # below and every What if: line), in the file named, never over an existing file.
+        $WhatIfLog = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($WhatIfLog)
+        if (Test-Path -LiteralPath $WhatIfLog) {
+            throw ('AUDITOR-WHATIF-LOG-EXISTS: ' + $WhatIfLog + ' already exists; name a new file with -WhatIfLog. Nothing was changed.')
+        }
+        Start-Transcript -LiteralPath $WhatIfLog -NoClobber -WhatIf:$false -Confirm:$false | Out-Null
+        $AuditorTranscriptStarted = $true
+        Write-Output ('AUDITOR-INFO: -WhatIf: nothing is written on this server except this record, ' + $WhatIfLog + ' (-WhatIfLog).')
+        Write-Output ('AUDITOR-INFO: run by ' + [System.Environment]::UserDomainName + '\' + [System.Environment]::UserName + ' on ' + $env:COMPUTERNAME + ' at ' + (Get-Date -Format 'yyyy-MM-ddTHH:mm:ssK'))
+    }
     else {
-        Write-Output 'AUDITOR-INFO: -WhatIf: nothing is written on this server (no backup folder, no transcript).'
+        Write-Output 'AUDITOR-INFO: -WhatIf: nothing is written on this server (no backup folder, no transcript; -WhatIfLog FILE keeps a record).'
     }
 
+    Write-Output ('AUDITOR-INFO: package ' + $AuditorPackageId + ' (SHA-256 of its plan.json)')
     Write-Output ('AUDITOR-INFO: change ' + $AuditorChangeId + ', ' + $AuditorScriptKind + ' script ' + $AuditorScriptSlug + ', generated by auditor ' + $AuditorToolVersion)
     Write-Output ('AUDITOR-INFO: policy ' + $AuditorPolicyName + ', sha256 ' + $AuditorPolicySha256)
     Write-Output ('AUDITOR-INFO: backup directory ' + $BackupDirectory)
@@ -554,6 +695,7 @@ try {
         Write-Verbose -Message ('Fixes finding ' + $auditorFindingId)
     }
     Write-Output ('AUDITOR-INFO: server ' + $AuditorServer + ', running on ' + $env:COMPUTERNAME)
+    Write-Output ('AUDITOR-INFO: ' + $AuditorPartnerApplicationsChecked + ' partner application(s) read: each holds app-only permissions within what the policy approves, so ' + ($AuditorEnables -join ', ') + ' may take effect.')
 
     # Drift guard and resume: every file is checked before anything is changed.
     $pending = New-Object -TypeName 'System.Collections.Generic.List[object]'
@@ -582,6 +724,7 @@ try {
         $current = Read-AuditorWebConfig -LiteralPath $path
         $item.LiveSha256 = $current.Sha256
         $state = Read-AuditorRecord -LiteralPath $item.StatePath
+        Assert-AuditorOwnPackage -Record $state -LiteralPath $item.StatePath
         $ours = $null -ne $state -and [string] $state.ChangeId -ceq $AuditorChangeId -and [string] $state.ScriptSlug -ceq $AuditorScriptSlug -and [string] $state.RelativePath -eq ($file.RelativePath -join '\')
         if ($null -ne $state -and -not $ours) {
             $problems.Add('AUDITOR-BACKUP-EXISTS: ' + $item.StatePath + ' belongs to another change or file. Move it away or pass another -BackupDirectory.')
@@ -641,11 +784,7 @@ try {
         Write-Output 'AUDITOR-ALREADY-COMPLIANT: every web.config already has the target value. Nothing was changed.'
         return
     }
-    foreach ($item in $pending.ToArray() + $recyclePending.ToArray()) {
-        if ($null -ne $item.File.AppPool) {
-            Import-AuditorWebAdministration
-        }
-    }
+    Assert-AuditorAppPools -Items ($pending.ToArray() + $recyclePending.ToArray())
 
     $changed = New-Object -TypeName 'System.Collections.Generic.List[object]'
     $recycled = New-Object -TypeName 'System.Collections.Generic.List[string]'
@@ -665,6 +804,7 @@ try {
                         throw ('AUDITOR-BACKUP-FAILED: the backup copy ' + $item.BackupCopy + ' does not have the SHA-256 of ' + $item.Path + '. This file was not changed.')
                     }
                     Write-AuditorRecord -LiteralPath $item.StatePath -Record ([pscustomobject]@{
+                            PackageId = $AuditorPackageId
                             ChangeId = $AuditorChangeId
                             ScriptSlug = $AuditorScriptSlug
                             RelativePath = ($item.File.RelativePath -join '\')
@@ -709,7 +849,7 @@ try {
                 $recycled.Add($item.File.AppPool)
             }
             if ($recycled.Contains($item.File.AppPool)) {
-                Write-AuditorRecord -LiteralPath $item.RecycledPath -Record ([pscustomobject]@{ ChangeId = $AuditorChangeId; AppPool = $item.File.AppPool })
+                Write-AuditorRecord -LiteralPath $item.RecycledPath -Record ([pscustomobject]@{ PackageId = $AuditorPackageId; ChangeId = $AuditorChangeId; AppPool = $item.File.AppPool })
             }
         }
     }

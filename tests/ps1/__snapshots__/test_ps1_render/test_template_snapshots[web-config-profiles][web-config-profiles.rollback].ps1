@@ -12,17 +12,28 @@ carry data.
 
 Run it on the server it was made for, as an administrator: on any other computer it stops
 before it writes anything. It reads the state records and backup copies the remediation run
-wrote to the backup directory and recognises them by the change id and the SHA-256 recorded in
-each state record. A file without a backup was not changed by the remediation and is left
-alone. Before it changes anything it checks, for every file, that the live file is byte for
-byte what the remediation wrote (drift guard): on any difference it stops and changes nothing.
-It then writes the original bytes back through a verified temporary file and File.Replace (with
-confirmation), verifies the hash and recycles the application pools of restored files, each
-with confirmation. Run it again after a failure: it continues with what is left.
+wrote to the backup directory and recognises them by the package id, the change id and the
+SHA-256 recorded in each state record. A file without a backup was not changed by the
+remediation and is left alone. Before it changes anything it checks every file:
+
+- byte for byte what the remediation wrote: the original bytes are written back;
+- edited since, with the value the remediation wrote still effective (as .NET reads it): only
+  that one value is set back to the audited value, every other edit of the file stays;
+- any other value: it stops, changes nothing and prints the step to take by hand (file, line,
+  current value, value to restore).
+
+It writes through a verified temporary file and File.Replace (with confirmation), reads the file
+back, and recycles the application pools of restored files, each with confirmation. Run it
+again after a failure: it continues with what is left.
 
 .PARAMETER BackupDirectory
 The folder the remediation script wrote its backups to. Default: the folder named after the
 change id under Logging\auditor in the Exchange install folder.
+
+.PARAMETER WhatIfLog
+With -WhatIf only: a new file that keeps the record of the run (its transcript, every
+What if: line included) to attach to the change record. Without it a -WhatIf run writes
+nothing.
 
 .EXAMPLE
 .\rollback\web-config-<server>.ps1 -WhatIf
@@ -41,16 +52,20 @@ The remediation this script backs out (run it with -WhatIf first to see the chan
 #>
 [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
 param(
-    [string] $BackupDirectory = ''
+    [string] $BackupDirectory = '',
+    [string] $WhatIfLog = ''
 )
 
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
 # Pre-flight, before anything is read or written on this machine.
+# The audited server, as its evidence folder names it, and its computer name (the first label
+# of an FQDN): either matches $env:COMPUTERNAME (compared ignoring case).
 $AuditorServer = 'EX02'
-if ($env:COMPUTERNAME -ne $AuditorServer) {
-    throw ('AUDITOR-WRONG-SERVER: this script is for the server ' + $AuditorServer + ' and this computer is ' + $env:COMPUTERNAME + '. Run the script made for this server. Nothing was changed.')
+$AuditorComputerName = 'EX02'
+if ($env:COMPUTERNAME -ne $AuditorServer -and $env:COMPUTERNAME -ne $AuditorComputerName) {
+    throw ('AUDITOR-WRONG-SERVER: this script is for the server ' + $AuditorServer + ' (computer name ' + $AuditorComputerName + ') and this computer is ' + $env:COMPUTERNAME + '. Run the script made for this server. Nothing was changed.')
 }
 if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     throw ('AUDITOR-LANGUAGE-MODE: this session runs in ' + $ExecutionContext.SessionState.LanguageMode + ' mode (an AppLocker or WDAC policy); the .NET calls this script makes need FullLanguage. Run it in a session the policy trusts, for example after signing it (see RUNBOOK.md). Nothing was changed.')
@@ -58,6 +73,9 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
 
 # What this script was generated from. Every value is a single-quoted literal; none is a comment.
 $AuditorChangeId = 'CHG-2024-001'
+# The package id: SHA-256 of the package's plan.json. Every record this script writes carries it;
+# a record of another package is never resumed or rolled back.
+$AuditorPackageId = '9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a'
 $AuditorToolVersion = '0.1.0'
 $AuditorPolicyName = 'default'
 $AuditorPolicySha256 = 'abababababababababababababababababababababababababababababababab'
@@ -81,12 +99,15 @@ if ([string]::IsNullOrEmpty($BackupDirectory)) {
 }
 $BackupDirectory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($BackupDirectory)
 
-# The files the remediation script changes, below $env:ExchangeInstallPath.
+# The files the remediation script changes, below $env:ExchangeInstallPath: audited = the value
+# restored here, target = the value the remediation wrote.
 $AuditorWebConfigs = @(
     [pscustomobject]@{
         Vdir = 'Default Web Site/API'
         RelativePath = [string[]] @('FrontEnd', 'HttpProxy', 'Rest', 'web.config')
         AppPool = 'MSExchangeRestFrontEndAppPool'
+        AuditedValue = 'S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2| V1S2SAppOnly'
+        TargetValue = 'S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2|V1S2SAppOnly'
         BackupName = 'web-config-ex02-01'
     }
 )
@@ -132,6 +153,33 @@ function Join-AuditorNames {
         return '(none)'
     }
     return ($list -join ', ')
+}
+
+function Get-AuditorRecordValue {
+    # A property of a record read back with Import-Clixml, or '' when the record lacks it.
+    param([Parameter(Mandatory = $true)] [object] $Record, [Parameter(Mandatory = $true)] [string] $Name)
+    $property = $Record.PSObject.Properties[$Name]
+    if ($null -eq $property -or $null -eq $property.Value) {
+        return ''
+    }
+    return [string] $property.Value
+}
+
+function Assert-AuditorOwnPackage {
+    # Stops, with one line naming both packages, when a record was written by another package
+    # (another plan.json): a script resumes and rolls back only its own package's records.
+    param([AllowNull()] [object] $Record, [Parameter(Mandatory = $true)] [string] $LiteralPath)
+    if ($null -eq $Record) {
+        return
+    }
+    $other = Get-AuditorRecordValue -Record $Record -Name 'PackageId'
+    if ($other -ceq $AuditorPackageId) {
+        return
+    }
+    if ($other -eq '') {
+        $other = '(none: written by an earlier auditor)'
+    }
+    throw ('AUDITOR-OTHER-PACKAGE: ' + $LiteralPath + ' was written by package ' + $other + ' (change ' + (Get-AuditorRecordValue -Record $Record -Name 'ChangeId') + '); this script is package ' + $AuditorPackageId + ' (change ' + $AuditorChangeId + ') and uses only its own records. Finish or roll back that package with its own scripts, or pass another -BackupDirectory. Nothing was changed.')
 }
 
 function Join-AuditorPath {
@@ -401,6 +449,49 @@ function ConvertTo-AuditorFileBytes {
     return , $bytes
 }
 
+function Get-AuditorAddTags {
+    # The add start tags of a web.config's text, outside comments, CDATA and processing
+    # instructions: the document's add elements in document order (regex matches).
+    param([Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Text)
+    $markupPattern = '<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<add(?=[\s/>])(?:[^>"'']|"[^"]*"|''[^'']*'')*>'
+    $tags = New-Object -TypeName 'System.Collections.Generic.List[object]'
+    foreach ($markup in [regex]::Matches($Text, $markupPattern)) {
+        if ($markup.Value.StartsWith('<add', [System.StringComparison]::Ordinal)) {
+            $tags.Add($markup)
+        }
+    }
+    return , $tags
+}
+
+function Format-AuditorRecycleStep {
+    param([AllowNull()] [string] $AppPool)
+    if ([string]::IsNullOrEmpty($AppPool)) {
+        return ', then recycle the application pool of its virtual directory.'
+    }
+    return (', then recycle the application pool ' + $AppPool + '.')
+}
+
+function Get-AuditorManualRestoreStep {
+    # The manual back-out of a file whose effective OAuthHttpModule.Profiles is neither the
+    # audited value nor the one the remediation wrote: file, line, current value, value to set.
+    param([AllowNull()] [object] $File, [Parameter(Mandatory = $true)] [string] $LiteralPath, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $WrittenValue, [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $AuditedValue, [AllowNull()] [string] $AppPool)
+    $where = $LiteralPath
+    $current = 'no effective OAuthHttpModule.Profiles'
+    if ($null -ne $File -and $File.Found) {
+        $current = 'OAuthHttpModule.Profiles = ' + (Format-AuditorVisible -Text $File.Profiles)
+        $tags = Get-AuditorAddTags -Text $File.Text
+        if ($File.AddIndex -ge 0 -and $File.AddIndex -lt $tags.Count) {
+            $before = $File.Text.Substring(0, $tags[$File.AddIndex].Index)
+            $where = $LiteralPath + ' line ' + ($before.Split([char] 10).Length)
+        }
+    }
+    $reason = ''
+    if ($null -ne $File -and $null -ne $File.Refusal) {
+        $reason = ' (' + $File.Refusal + ')'
+    }
+    return ($where + ': the file has ' + $current + $reason + ', not the value the remediation wrote, ' + (Format-AuditorVisible -Text $WrittenValue) + '; the rollback restores only the value it wrote. By hand: in ' + $where + ', set the value of the add element with key OAuthHttpModule.Profiles to ' + (Format-AuditorVisible -Text $AuditedValue) + (Format-AuditorRecycleStep -AppPool $AppPool))
+}
+
 function Get-AuditorEditedBytes {
     # The file with only the value of the effective OAuthHttpModule.Profiles add element
     # replaced. The text is edited in place (no XmlDocument.Save): every other byte stays as it
@@ -415,14 +506,8 @@ function Get-AuditorEditedBytes {
     if ([System.Convert]::ToBase64String($roundTrip) -cne [System.Convert]::ToBase64String($File.Bytes)) {
         throw ('AUDITOR-EDIT-REFUSED: ' + $LiteralPath + ' does not survive a UTF-8 round trip unchanged; edit it by hand.')
     }
-    $markupPattern = '<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<add(?=[\s/>])(?:[^>"'']|"[^"]*"|''[^'']*'')*>'
     $attributePattern = '\s([^\s=/>]+)\s*=\s*("[^"]*"|''[^'']*'')'
-    $tags = New-Object -TypeName 'System.Collections.Generic.List[object]'
-    foreach ($markup in [regex]::Matches($File.Text, $markupPattern)) {
-        if ($markup.Value.StartsWith('<add', [System.StringComparison]::Ordinal)) {
-            $tags.Add($markup)
-        }
-    }
+    $tags = Get-AuditorAddTags -Text $File.Text
     $document = ConvertTo-AuditorXmlDocument -Text $File.Text
     if ($tags.Count -ne $document.GetElementsByTagName('add').Count -or $File.AddIndex -lt 0 -or $File.AddIndex -ge $tags.Count) {
         throw ('AUDITOR-EDIT-REFUSED: the add elements in the text of ' + $LiteralPath + ' do not match the document. Edit it by hand.')
@@ -458,6 +543,31 @@ function Import-AuditorWebAdministration {
         catch {
             throw ('AUDITOR-NO-WEBADMINISTRATION: the WebAdministration module (Restart-WebAppPool) could not be loaded: ' + $_.Exception.Message + ' Run this script on the Exchange server, as an administrator. Nothing was changed.')
         }
+    }
+}
+
+function Assert-AuditorAppPools {
+    # Before any file is written: the application pool of every file to write exists on this
+    # server (Get-WebAppPoolState, read-only), so that no change waits for a pool that is not there.
+    param([AllowEmptyCollection()] [object[]] $Items)
+    $missing = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($item in $Items) {
+        if ($null -eq $item.File.AppPool -or $missing.Contains($item.File.AppPool)) {
+            continue
+        }
+        Import-AuditorWebAdministration
+        try {
+            $poolState = Get-WebAppPoolState -Name $item.File.AppPool -ErrorAction Stop
+        }
+        catch {
+            $poolState = $null
+        }
+        if ($null -eq $poolState) {
+            $missing.Add($item.File.AppPool)
+        }
+    }
+    if ($missing.Count -gt 0) {
+        throw ('AUDITOR-NO-APP-POOL: the application pool(s) ' + ($missing -join ', ') + ' do not exist on ' + $env:COMPUTERNAME + ' (Get-WebAppPoolState), so the change could not take effect. Check that this is the server and Exchange build that was audited. Nothing was changed.')
     }
 }
 
@@ -510,7 +620,7 @@ if ([string]::IsNullOrEmpty($env:ExchangeInstallPath)) {
     throw 'AUDITOR-NO-INSTALL-PATH: $env:ExchangeInstallPath is not set. Run this script on the Exchange server. Nothing was changed.'
 }
 if (-not (Test-Path -LiteralPath $BackupDirectory -PathType Container)) {
-    throw ('AUDITOR-BACKUP-MISSING: the backup directory ' + $BackupDirectory + ' does not exist. Pass the -BackupDirectory the remediation script used. Nothing was changed.')
+    throw ('AUDITOR-BACKUP-MISSING: the backup directory ' + $BackupDirectory + ' does not exist on ' + $env:COMPUTERNAME + '. Pass the -BackupDirectory the remediation script used. Nothing was changed.')
 }
 
 # -WhatIf writes nothing on this server: no backup folder, no transcript.
@@ -522,10 +632,23 @@ try {
         Start-Transcript -LiteralPath (Join-Path -Path $BackupDirectory -ChildPath $AuditorTranscriptName) -WhatIf:$false -Confirm:$false | Out-Null
         $AuditorTranscriptStarted = $true
     }
+    elseif (-not [string]::IsNullOrEmpty($WhatIfLog)) {
+        # The record of a -WhatIf run, written only when asked for: its transcript (every line
+        # below and every What if: line), in the file named, never over an existing file.
+        $WhatIfLog = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($WhatIfLog)
+        if (Test-Path -LiteralPath $WhatIfLog) {
+            throw ('AUDITOR-WHATIF-LOG-EXISTS: ' + $WhatIfLog + ' already exists; name a new file with -WhatIfLog. Nothing was changed.')
+        }
+        Start-Transcript -LiteralPath $WhatIfLog -NoClobber -WhatIf:$false -Confirm:$false | Out-Null
+        $AuditorTranscriptStarted = $true
+        Write-Output ('AUDITOR-INFO: -WhatIf: nothing is written on this server except this record, ' + $WhatIfLog + ' (-WhatIfLog).')
+        Write-Output ('AUDITOR-INFO: run by ' + [System.Environment]::UserDomainName + '\' + [System.Environment]::UserName + ' on ' + $env:COMPUTERNAME + ' at ' + (Get-Date -Format 'yyyy-MM-ddTHH:mm:ssK'))
+    }
     else {
-        Write-Output 'AUDITOR-INFO: -WhatIf: nothing is written on this server (no backup folder, no transcript).'
+        Write-Output 'AUDITOR-INFO: -WhatIf: nothing is written on this server (no backup folder, no transcript; -WhatIfLog FILE keeps a record).'
     }
 
+    Write-Output ('AUDITOR-INFO: package ' + $AuditorPackageId + ' (SHA-256 of its plan.json)')
     Write-Output ('AUDITOR-INFO: change ' + $AuditorChangeId + ', ' + $AuditorScriptKind + ' script ' + $AuditorScriptSlug + ', generated by auditor ' + $AuditorToolVersion)
     Write-Output ('AUDITOR-INFO: policy ' + $AuditorPolicyName + ', sha256 ' + $AuditorPolicySha256)
     Write-Output ('AUDITOR-INFO: backup directory ' + $BackupDirectory)
@@ -537,7 +660,10 @@ try {
     }
     Write-Output ('AUDITOR-INFO: server ' + $AuditorServer + ', running on ' + $env:COMPUTERNAME)
 
-    # Drift guard and resume: every file is checked before anything is changed.
+    # Drift guard and resume: every file is checked before anything is changed. A file the
+    # remediation wrote and nobody touched since gets its original bytes back; a file edited
+    # since gets only the audited value of the one setting back (every other edit stays), when
+    # its effective value, as .NET reads it, is the one the remediation wrote.
     $pending = New-Object -TypeName 'System.Collections.Generic.List[object]'
     $earlier = New-Object -TypeName 'System.Collections.Generic.List[object]'
     $recyclePending = New-Object -TypeName 'System.Collections.Generic.List[object]'
@@ -553,7 +679,10 @@ try {
             TemporaryPath = $path + '.' + $file.BackupName + '.tmp'
             OriginalSha256 = $null
             WrittenSha256 = $null
-            Original = $null
+            LiveSha256 = $null
+            NewBytes = $null
+            NewSha256 = $null
+            WholeFile = $true
             Changed = $false
         }
         $statePath = Join-Path -Path $BackupDirectory -ChildPath ($file.BackupName + '.state.xml')
@@ -562,7 +691,8 @@ try {
             Write-Output ('AUDITOR-NO-BACKUP: ' + $statePath + ' does not exist: the remediation did not change ' + $path + '. Nothing to restore.')
             continue
         }
-        if ([string] $state.ChangeId -cne $AuditorChangeId -or [string] $state.ScriptSlug -cne $AuditorScriptSlug -or [string] $state.RelativePath -ne ($file.RelativePath -join '\')) {
+        Assert-AuditorOwnPackage -Record $state -LiteralPath $statePath
+        if ([string] $state.ChangeId -cne $AuditorChangeId -or [string] $state.ScriptSlug -cne $AuditorScriptSlug -or [string] $state.RelativePath -ne ($file.RelativePath -join '\') -or [string] $state.AuditedValue -cne $file.AuditedValue -or [string] $state.TargetValue -cne $file.TargetValue) {
             $problems.Add('AUDITOR-BACKUP-MISMATCH: ' + $statePath + ' does not belong to this change and file.')
             continue
         }
@@ -572,8 +702,8 @@ try {
             $problems.Add('AUDITOR-BACKUP-MISMATCH: the backup copy ' + $item.BackupCopy + ' does not exist.')
             continue
         }
-        $item.Original = [System.IO.File]::ReadAllBytes($item.BackupCopy)
-        if ((Get-AuditorBytesSha256 -Bytes $item.Original) -ne $item.OriginalSha256) {
+        $original = [System.IO.File]::ReadAllBytes($item.BackupCopy)
+        if ((Get-AuditorBytesSha256 -Bytes $original) -ne $item.OriginalSha256) {
             $problems.Add('AUDITOR-BACKUP-MISMATCH: the backup copy ' + $item.BackupCopy + ' does not have the SHA-256 its state record names.')
             continue
         }
@@ -581,22 +711,42 @@ try {
             $problems.Add('AUDITOR-FILE-MISSING: ' + $path + ' does not exist.')
             continue
         }
-        $liveSha256 = Get-AuditorFileSha256 -LiteralPath $path
-        if ($liveSha256 -eq $item.OriginalSha256) {
+        $item.LiveSha256 = Get-AuditorFileSha256 -LiteralPath $path
+        $current = $null
+        if ($item.LiveSha256 -ne $item.OriginalSha256 -and $item.LiveSha256 -ne $item.WrittenSha256) {
+            try {
+                $current = Read-AuditorWebConfig -LiteralPath $path
+            }
+            catch {
+                $problems.Add('AUDITOR-DRIFT: ' + $path + ' was edited since the remediation and cannot be read: ' + $_.Exception.Message + ' By hand: set OAuthHttpModule.Profiles in ' + $path + ' to ' + (Format-AuditorVisible -Text $file.AuditedValue) + (Format-AuditorRecycleStep -AppPool $file.AppPool))
+                continue
+            }
+        }
+        $atAudited = $item.LiveSha256 -eq $item.OriginalSha256 -or ($null -ne $current -and $current.Found -and $null -eq $current.Refusal -and $current.Profiles -ceq $file.AuditedValue)
+        if ($atAudited) {
             if ((Test-Path -LiteralPath $item.RestoredPath) -and $null -ne $file.AppPool -and -not (Test-Path -LiteralPath $item.RecycledPath)) {
                 Write-Output ('AUDITOR-RESUMED: ' + $path + ' was restored by an earlier run; its application pool ' + $file.AppPool + ' was not recycled yet.')
                 $earlier.Add($item)
                 $recyclePending.Add($item)
             }
             else {
-                Write-Output ('AUDITOR-ALREADY-ROLLED-BACK: ' + $path + ' already has its original content. Nothing to restore.')
+                Write-Output ('AUDITOR-ALREADY-ROLLED-BACK: ' + $path + ' already has the audited OAuthHttpModule.Profiles. Nothing to restore.')
             }
         }
-        elseif ($liveSha256 -eq $item.WrittenSha256) {
+        elseif ($item.LiveSha256 -eq $item.WrittenSha256) {
+            $item.NewBytes = $original
+            $item.NewSha256 = $item.OriginalSha256
+            $pending.Add($item)
+        }
+        elseif ($current.Found -and $null -eq $current.Refusal -and $current.Profiles -ceq $file.TargetValue) {
+            Write-Output ('AUDITOR-NOTE: ' + $path + ' was edited since the remediation (SHA-256 ' + $item.LiveSha256 + ', written ' + $item.WrittenSha256 + ') and still has the value it wrote: only OAuthHttpModule.Profiles is set back, every other edit stays.')
+            $item.NewBytes = Get-AuditorEditedBytes -File $current -AuditedValue $file.TargetValue -TargetValue $file.AuditedValue -LiteralPath $path
+            $item.NewSha256 = Get-AuditorBytesSha256 -Bytes $item.NewBytes
+            $item.WholeFile = $false
             $pending.Add($item)
         }
         else {
-            $problems.Add('AUDITOR-DRIFT: ' + $path + ' has SHA-256 ' + $liveSha256 + ', written by the remediation ' + $item.WrittenSha256 + '.')
+            $problems.Add('AUDITOR-DRIFT: ' + (Get-AuditorManualRestoreStep -File $current -LiteralPath $path -WrittenValue $file.TargetValue -AuditedValue $file.AuditedValue -AppPool $file.AppPool))
         }
     }
     if ($problems.Count -gt 0) {
@@ -606,28 +756,42 @@ try {
         Write-Output 'AUDITOR-ALREADY-ROLLED-BACK: nothing to restore. Nothing was changed.'
         return
     }
-    foreach ($item in $pending.ToArray() + $recyclePending.ToArray()) {
-        if ($null -ne $item.File.AppPool) {
-            Import-AuditorWebAdministration
-        }
-    }
+    Assert-AuditorAppPools -Items ($pending.ToArray() + $recyclePending.ToArray())
 
     $restored = New-Object -TypeName 'System.Collections.Generic.List[object]'
     $recycled = New-Object -TypeName 'System.Collections.Generic.List[string]'
     try {
         foreach ($item in $pending) {
-            if ($PSCmdlet.ShouldProcess($item.Path, 'Restore the original web.config from the backup copy')) {
+            if ($item.WholeFile) {
+                $action = 'Restore the original web.config from the backup copy'
+            }
+            else {
+                $action = 'Set OAuthHttpModule.Profiles back from ' + (Format-AuditorVisible -Text $item.File.TargetValue) + ' to ' + (Format-AuditorVisible -Text $item.File.AuditedValue) + ', keeping every other edit of the file'
+            }
+            if ($PSCmdlet.ShouldProcess($item.Path, $action)) {
+                if ((Get-AuditorFileSha256 -LiteralPath $item.Path) -ne $item.LiveSha256) {
+                    throw ('AUDITOR-DRIFT: ' + $item.Path + ' changed while this script ran. This file was not restored.')
+                }
                 try {
-                    Write-AuditorFileBytes -LiteralPath $item.Path -Bytes $item.Original -ExpectedHash $item.OriginalSha256 -TemporaryPath $item.TemporaryPath
-                    if ((Get-AuditorFileSha256 -LiteralPath $item.Path) -ne $item.OriginalSha256) {
-                        throw 'the file does not have the original SHA-256 after the restore'
+                    Write-AuditorFileBytes -LiteralPath $item.Path -Bytes $item.NewBytes -ExpectedHash $item.NewSha256 -TemporaryPath $item.TemporaryPath
+                    $written = Read-AuditorWebConfig -LiteralPath $item.Path
+                    if ($written.Sha256 -ne $item.NewSha256) {
+                        throw 'the file does not read back as written'
+                    }
+                    if (-not $item.WholeFile -and (-not $written.Found -or $null -ne $written.Refusal -or $written.Profiles -cne $item.File.AuditedValue)) {
+                        throw 'the written file does not have the audited value as its effective OAuthHttpModule.Profiles, as .NET reads it'
                     }
                 }
                 catch {
-                    throw ('AUDITOR-WRITE-FAILED: ' + $item.Path + ': ' + $_.Exception.Message + '. The live file has SHA-256 ' + (Get-AuditorFileSha256 -LiteralPath $item.Path) + '; copy ' + $item.BackupCopy + ' over it by hand if it is not ' + $item.WrittenSha256 + '.')
+                    throw ('AUDITOR-WRITE-FAILED: ' + $item.Path + ': ' + $_.Exception.Message + '. The live file has SHA-256 ' + (Get-AuditorFileSha256 -LiteralPath $item.Path) + '. By hand: set OAuthHttpModule.Profiles in ' + $item.Path + ' to ' + (Format-AuditorVisible -Text $item.File.AuditedValue) + (Format-AuditorRecycleStep -AppPool $item.File.AppPool))
                 }
-                Write-AuditorRecord -LiteralPath $item.RestoredPath -Record ([pscustomobject]@{ ChangeId = $AuditorChangeId; OriginalSha256 = $item.OriginalSha256 })
-                Write-Output ('AUDITOR-RESTORED: ' + $item.Path + ' has its original content again.')
+                Write-AuditorRecord -LiteralPath $item.RestoredPath -Record ([pscustomobject]@{ PackageId = $AuditorPackageId; ChangeId = $AuditorChangeId; OriginalSha256 = $item.OriginalSha256; RestoredSha256 = $item.NewSha256; WholeFile = $item.WholeFile })
+                if ($item.WholeFile) {
+                    Write-Output ('AUDITOR-RESTORED: ' + $item.Path + ' has its original content again.')
+                }
+                else {
+                    Write-Output ('AUDITOR-RESTORED: ' + $item.Path + ' has OAuthHttpModule.Profiles = ' + (Format-AuditorVisible -Text $item.File.AuditedValue) + ' again; the other edits of the file stay.')
+                }
                 $item.Changed = $true
                 $restored.Add($item)
             }
@@ -645,7 +809,7 @@ try {
                 $recycled.Add($item.File.AppPool)
             }
             if ($recycled.Contains($item.File.AppPool)) {
-                Write-AuditorRecord -LiteralPath $item.RecycledPath -Record ([pscustomobject]@{ ChangeId = $AuditorChangeId; AppPool = $item.File.AppPool })
+                Write-AuditorRecord -LiteralPath $item.RecycledPath -Record ([pscustomobject]@{ PackageId = $AuditorPackageId; ChangeId = $AuditorChangeId; AppPool = $item.File.AppPool })
             }
         }
     }
