@@ -45,6 +45,12 @@ class AuditRequest:
     scope: tuple[EvidenceClass, ...] = ()  # `--scope`: narrows the audit on purpose
     requester: str = ""
     reviewers: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # `--exclude` patterns (gitignore syntax)
+    never_read: tuple[tuple[Path, str], ...] = ()  # (path, why): the package being written
+    never_read_files: tuple[tuple[int, int], ...] = ()  # (device, inode): stdout's file
+
+
+POLICY_IN_USE = "the policy in use: never an input"
 
 
 def default_change_id(as_of: datetime.date) -> str:
@@ -66,6 +72,7 @@ def load_policy(policy_paths: Sequence[Path]) -> Policy:
 def run_audit(request: AuditRequest) -> Report:
     """Run the whole audit and return the Report every renderer reads."""
     from auditor.parsers import read_inventory
+    from auditor.parsers.ignore import Exclusions
     from auditor.rules import evaluate
     from auditor.scope import assess_scope
 
@@ -80,6 +87,11 @@ def run_audit(request: AuditRequest) -> Report:
         list(request.paths),
         server=request.server,
         csv_list_separator=policy.csv_list_separator,
+        exclusions=Exclusions.of(
+            request.exclude,
+            (*request.never_read, *((path, POLICY_IN_USE) for path in request.policy_paths)),
+            request.never_read_files,
+        ),
     )
     scope, inventory = assess_scope(inventory, policy, chosen=request.scope)
     evaluation = evaluate(

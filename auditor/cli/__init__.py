@@ -14,8 +14,11 @@ shows input paths relative to the working directory and reports every error as o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import io
 import os
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -30,6 +33,7 @@ from auditor.cli.terminal import (
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     EXIT_OK,
+    ColourChoice,
     PlainGroup,
     WordedCommand,
     fail,
@@ -38,12 +42,14 @@ from auditor.cli.terminal import (
     prepare_streams,
     printable,
     say,
+    set_colour,
     show_error,
 )
 
 if TYPE_CHECKING:
+    from auditor.cli.terminal import Paths
     from auditor.model import Policy, Report
-    from auditor.package import Comparison, VerifyResult
+    from auditor.package import VerifyResult
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -57,8 +63,11 @@ LOCAL_POLICY = Path("auditor.yaml")
 SOON_DAYS = 30
 
 # Plain click help (no rich): `auditor --help` starts as fast as `import typer`.
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     cls=PlainGroup,
+    context_settings=HELP_OPTIONS,
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
@@ -113,6 +122,9 @@ class OutputFormat(StrEnum):
     JSON = "json"
     SARIF = "sarif"
     MARKDOWN = "markdown"
+    JUNIT = "junit"
+    GITHUB = "github"
+    GITLAB = "gitlab"
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -173,7 +185,7 @@ def _refuse_policy_inside_inputs(choice: _PolicyChoice, inputs: Sequence[Path]) 
     (or `$AUDITOR_POLICY` file) in the evidence folder could empty the forbidden lists. A
     policy given with `--policy` is the user's choice and is not checked.
     """
-    if choice.origin == "--policy":
+    if choice.origin == "--policy" or _repository_policy(choice):
         return
     for policy_file in choice.files:
         for given in inputs:
@@ -184,6 +196,12 @@ def _refuse_policy_inside_inputs(choice: _PolicyChoice, inputs: Sequence[Path]) 
                     "written by whoever produced the evidence, so it is not used. Pass it with "
                     f"--policy {policy_file} if it is really wanted"
                 )
+
+
+def _repository_policy(choice: _PolicyChoice) -> bool:
+    """True for `./auditor.yaml` at the root of a git repository (the working folder holds
+    `.git`): the repository's own policy, reviewed with it, never read as an input."""
+    return choice.origin == "the working folder" and os.path.exists(".git")
 
 
 def _lies_inside(path: Path, given: Path) -> bool:
@@ -231,6 +249,16 @@ PolicyOption = Annotated[
         f"Default: ${POLICY_ENV}, else ./auditor.yaml when it exists.",
     ),
 ]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="GLOB",
+        help="Do not read files or folders matching GLOB (gitignore syntax, relative to each "
+        "folder argument; repeatable). A .auditorignore at the top of a folder argument adds "
+        "its lines.",
+    ),
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -253,16 +281,31 @@ def _root(
         bool,
         typer.Option(
             "--version",
+            "-V",
             help="Print the version and exit.",
             is_eager=True,
             callback=_print_version,
         ),
     ] = False,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the traceback of an internal error (also after the command name).",
+        ),
     ] = False,
+    color: Annotated[
+        ColourChoice,
+        typer.Option(
+            "--color",
+            metavar="WHEN",
+            help="Colour the summary: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR "
+            "forces it), always or never.",
+        ),
+    ] = ColourChoice.AUTO,
 ) -> None:
-    _run.debug = debug
+    _run.debug = _run.debug or debug
+    set_colour(color)
 
 
 # --- parse ------------------------------------------------------------------------------------
@@ -275,10 +318,12 @@ def parse(
     paths: PathsArgument = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
     server: ServerOption = None,
+    exclude: ExcludeOption = None,
 ) -> None:
     """Show exactly what was read from the exports (the inventory), to check the parser."""
     from auditor.cli.summary import print_inventory, print_problems
     from auditor.parsers import ServerOptionError, read_inventory
+    from auditor.parsers.ignore import Exclusions
     from auditor.render.json_ import render_inventory
 
     if not paths:
@@ -287,7 +332,9 @@ def parse(
     _require_paths(paths)
     _run.doing = "reading " + ", ".join(str(path) for path in paths)
     try:
-        inventory = read_inventory(paths, server=server)
+        inventory = read_inventory(
+            paths, server=server, exclusions=Exclusions.of(exclude or (), ())
+        )
     except ServerOptionError as error:
         fail(str(error))
     shown = paths_for(paths)
@@ -370,7 +417,8 @@ def audit(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="What goes to stdout: text (a summary), json (findings.json), sarif or markdown.",
+            help="What goes to stdout: text (a summary), json (findings.json), sarif, markdown, "
+            "junit, github (workflow annotations) or gitlab (code-quality JSON).",
         ),
     ] = OutputFormat.TEXT,
     no_package: Annotated[
@@ -394,13 +442,47 @@ def audit(
             help="With --baseline: exit 1 only for new findings at or above --fail-on.",
         ),
     ] = False,
+    exclude: ExcludeOption = None,
+    sarif_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--sarif-root",
+            metavar="DIR",
+            help="SARIF locations are relative to DIR (the repository root; default: the "
+            "working folder when the inputs lie under it).",
+        ),
+    ] = None,
+    exit_zero: Annotated[
+        bool,
+        typer.Option(
+            "--exit-zero",
+            help="Report only: findings never fail the run (exit 2 still means it could not "
+            "complete).",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="A waiver that matched no finding is an error (exit 2)."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show every finding with the waiver subject that waives it."
+        ),
+    ] = False,
 ) -> None:
     """Audit exports against the policy and write the change package (the main job).
 
     With no PATH, audits the bundled example exports of a two-server hybrid organisation.
     """
     from auditor.audit import AuditError, AuditRequest, run_audit
-    from auditor.cli.summary import print_problems, print_summary
+    from auditor.cli.summary import (
+        SummaryOptions,
+        print_excluded,
+        print_problems,
+        print_summary,
+        print_unused_waivers,
+    )
     from auditor.model import Severity
     from auditor.package import (
         BaselineError,
@@ -413,6 +495,7 @@ def audit(
     )
     from auditor.parsers import ServerOptionError
     from auditor.resources import examples_dir
+    from auditor.rules.waivers import unused_waivers
     from auditor.scope import ScopeError, parse_scope_option
 
     judged_at = _parse_date(as_of, "--as-of")
@@ -427,6 +510,7 @@ def audit(
     _require_paths(input_paths)
     choice = _policy_choice(policy)
     _refuse_policy_inside_inputs(choice, input_paths)
+    root_of_sarif = _sarif_root(sarif_root, input_paths)
     earlier = None
     if baseline is not None:
         try:
@@ -449,18 +533,28 @@ def audit(
         scope=chosen_scope,
         requester=requester,
         reviewers=tuple(reviewer or ()),
+        exclude=tuple(exclude or ()),
+        never_read=()
+        if no_package
+        else ((out or _default_out(change_id, judged_at), "the package folder this run writes"),),
+        never_read_files=_stdout_file(),
     )
     _run.doing = "auditing " + ", ".join(str(path) for path in input_paths)
     try:
         report = run_audit(request)
     except (AuditError, ServerOptionError) as error:
         fail(str(error))
-    if earlier is not None:
+    if earlier is not None and baseline is not None:
         try:
             earlier.check_organisation(report.inventory.organisation)
         except BaselineError as error:
             fail(str(error))
-    out_dir = out if out is not None else Path("reports") / report.change_id
+        report = dataclasses.replace(
+            report, baseline=compare(report.findings, earlier.findings, baseline.name)
+        )
+    report = dataclasses.replace(report, sarif_root=root_of_sarif)
+    unused = unused_waivers(report.findings, report.policy, report.as_of)
+    out_dir = out if out is not None else _default_out(report.change_id, judged_at)
     if not no_package:
         # The default folder may be replaced when it holds an earlier auditor package.
         replace = force or (out is None and is_package(out_dir))
@@ -470,27 +564,106 @@ def audit(
             write_package(report, out_dir, force=replace)
         except PackageError as error:
             fail(str(error))
-    comparison = compare(report.findings, earlier.findings) if earlier is not None else None
     shown = paths_for(input_paths)
     _run.doing = "printing the result"
+    code = _audit_exit_code(report, allow_incomplete, fail_on_new, exit_zero)
     if output_format is OutputFormat.TEXT:
         if not quiet:
             print_summary(
                 report,
-                _policy_line(report.policy, choice),
-                None if no_package else out_dir,
-                shown,
-                comparison,
+                SummaryOptions(
+                    policy_line=_policy_line(report.policy, choice),
+                    out_dir=None if no_package else out_dir,
+                    shown=shown,
+                    gate=_gate_line(report, code, fail_on_new, exit_zero),
+                    verbose=verbose,
+                ),
             )
     else:
-        typer.echo(_document(report, output_format), nl=False)
+        typer.echo(_document(report, output_format, shown), nl=False)
+    print_excluded(report.inventory, shown, verbose=verbose)
     print_problems(report.inventory, shown)
-    raise typer.Exit(_audit_exit_code(report, allow_incomplete, comparison, fail_on_new))
+    print_unused_waivers(unused, choice.files, strict=strict)
+    if strict and unused and code != EXIT_INCOMPLETE:
+        code = EXIT_INCOMPLETE
+    raise typer.Exit(code)
 
 
-def _document(report: Report, output_format: OutputFormat) -> str:
-    """The document `--format` prints: the same bytes as the package file."""
+def _stdout_file() -> tuple[tuple[int, int], ...]:
+    """(device, inode) of the file stdout is redirected to, if it is one (`> out.sarif`)."""
+    try:
+        status = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return ()
+    return ((status.st_dev, status.st_ino),) if stat.S_ISREG(status.st_mode) else ()
+
+
+def _default_out(change_id: str | None, judged_at: datetime.date) -> Path:
+    from auditor.audit import default_change_id
+
+    return Path("reports") / (change_id or default_change_id(judged_at))
+
+
+def _sarif_root(given: Path | None, inputs: Sequence[Path]) -> str:
+    """The `--sarif-root` folder relative to the inputs' common root (`Report.sarif_root`).
+
+    Default: the working folder when every input lies under it, else the inputs' common root.
+    A given folder the inputs do not lie under is exit 2.
+    """
+    from auditor.parsers.discover import common_root
+
+    root = os.path.realpath(common_root(inputs))
+    if given is None:
+        here = os.path.realpath(os.getcwd())
+        if not all(_lies_inside(Path(path), Path(here)) for path in inputs):
+            return "."
+        chosen = here
+    else:
+        if not given.is_dir():
+            fail(f"--sarif-root {given}: not a folder")
+        chosen = os.path.realpath(given)
+        if not all(_lies_inside(Path(path), given) for path in inputs):
+            fail(
+                f"--sarif-root {given}: the inputs do not lie under it; give the repository "
+                "folder that holds them"
+            )
+    relative = os.path.relpath(chosen, root)
+    return relative.replace(os.sep, "/")
+
+
+def _gate_line(report: Report, code: int, fail_on_new: bool, exit_zero: bool) -> str | None:
+    """What decided the exit code when it is not the verdict alone, for the headline."""
+    if code == EXIT_INCOMPLETE:
+        return None
+    if fail_on_new and report.baseline is not None:
+        new = report.new_failing()
+        if not new:
+            return (
+                f"no new findings at or above {report.fail_on.value} since the baseline "
+                f"(--fail-on-new: exit {code})"
+            )
+        return f"{len(new)} new finding(s) at or above {report.fail_on.value} (--fail-on-new)"
+    if exit_zero and report.failing():
+        return "report only (--exit-zero: exit 0)"
+    return None
+
+
+def _document(report: Report, output_format: OutputFormat, shown: Paths) -> str:
+    """The document `--format` prints: the same bytes as the package file (github, gitlab:
+    the findings as CI annotations and a code-quality report)."""
     match output_format:
+        case OutputFormat.GITHUB:
+            from auditor.render.ci import render_github
+
+            return render_github(report)
+        case OutputFormat.GITLAB:
+            from auditor.render.ci import render_gitlab
+
+            return render_gitlab(report)
+        case OutputFormat.JUNIT:
+            from auditor.render.junit import render_junit
+
+            return render_junit(report)
         case OutputFormat.JSON:
             from auditor.render.json_ import render_findings
 
@@ -517,12 +690,14 @@ def _policy_line(policy: Policy, choice: _PolicyChoice) -> str:
 
 
 def _audit_exit_code(
-    report: Report, allow_incomplete: bool, comparison: Comparison | None, fail_on_new: bool
+    report: Report, allow_incomplete: bool, fail_on_new: bool, exit_zero: bool
 ) -> int:
     if not report.complete and not allow_incomplete:
         return EXIT_INCOMPLETE
-    if fail_on_new and comparison is not None:
-        return EXIT_FINDINGS if comparison.new_failing(report.fail_on) else EXIT_OK
+    if exit_zero:
+        return EXIT_OK
+    if fail_on_new and report.baseline is not None:
+        return EXIT_FINDINGS if report.new_failing() else EXIT_OK
     return EXIT_FINDINGS if report.failing() else EXIT_OK
 
 
@@ -802,7 +977,9 @@ def main() -> None:
     """The console script: every failure is an exit code and one line, never a traceback."""
     prepare_streams()
     try:
-        result = app(standalone_mode=False, prog_name="auditor")
+        result = app(
+            args=_global_options_first(sys.argv[1:]), standalone_mode=False, prog_name="auditor"
+        )
     except typer.TyperException as error:  # click's usage errors: one `error:` line, exit 2
         sys.exit(_usage_error(error))
     except typer.Abort:
@@ -811,6 +988,26 @@ def main() -> None:
     except Exception as error:  # the last line of defence: one line, exit 2
         sys.exit(_internal_error(error))
     sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _global_options_first(args: list[str]) -> list[str]:
+    """`--debug` and `--color WHEN` are global options that may also follow the command
+    (`auditor audit --debug`): moved before it (only up to a `--`)."""
+    end = args.index("--") if "--" in args else len(args)
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < end:
+        arg = args[index]
+        if arg == "--debug" or arg.startswith("--color="):
+            moved.append(arg)
+        elif arg == "--color" and index + 1 < end:
+            moved.extend(args[index : index + 2])
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return moved + rest + args[end:]
 
 
 def _usage_error(error: typer.TyperException) -> int:

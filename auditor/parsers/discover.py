@@ -45,7 +45,8 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from auditor.layout import is_server_folder
-from auditor.model import Problem, ProblemCode, Severity
+from auditor.model import Excluded, Problem, ProblemCode, Severity
+from auditor.parsers.ignore import IGNORE_FILE, Exclusions, IgnoreRules, is_auditor_package
 
 __all__ = [
     "Companion",
@@ -64,6 +65,7 @@ DOCUMENTATION_NAMES = frozenset(
     for suffix in ("", ".txt", ".md")
 )
 MANIFEST_NAME = ".sha256sums"
+_IGNORE_BYTES = 1024 * 1024
 TRANSCRIPT_PATTERN = ".auditor-collect-*.log"
 
 _LINK = (
@@ -105,6 +107,7 @@ class Discovery:
     problems: tuple[Problem, ...]
     looked_at: tuple[str, ...]  # the display path of each argument
     companions: tuple[FoundFile, ...] = ()
+    excluded: tuple[Excluded, ...] = ()  # left out on purpose (`Exclusions`), also in `skipped`
 
 
 def common_root(paths: Sequence[Path]) -> str:
@@ -123,10 +126,11 @@ def display_path(path: Path | str, root: str) -> str:
     return os.fsencode(relative).decode("utf-8", "backslashreplace")
 
 
-def discover(paths: Sequence[Path]) -> Discovery:
-    """The files `paths` stand for; never raises for a bad path."""
+def discover(paths: Sequence[Path], exclusions: Exclusions | None = None) -> Discovery:
+    """The files `paths` stand for, less what `exclusions` leaves out; never raises for a bad
+    path."""
     root = common_root(paths)
-    walk = _Walk(root)
+    walk = _Walk(root, exclusions or Exclusions(ignore_file=False))
     found: dict[str, FoundFile] = {}
     for given in paths:
         for candidate, identity in walk.files(Path(given)):
@@ -136,10 +140,11 @@ def discover(paths: Sequence[Path]) -> Discovery:
     ordered = sorted(found.values(), key=lambda item: item.display)
     return Discovery(
         files=tuple(item for item in ordered if item.companion is None),
-        skipped=tuple(sorted(set(walk.skipped))),
+        skipped=tuple(sorted(set(walk.skipped) | {item.path for item in walk.excluded})),
         problems=tuple(walk.problems),
         looked_at=tuple(display_path(given, root) for given in paths),
         companions=tuple(item for item in ordered if item.companion is not None),
+        excluded=tuple(sorted(set(walk.excluded), key=lambda item: item.path)),
     )
 
 
@@ -202,10 +207,12 @@ def _shown(name: str) -> str:
 class _Walk:
     """One discovery run: the common root, problems and skipped files found so far."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, exclusions: Exclusions) -> None:
         self.root = root
+        self.exclusions = exclusions
         self.problems: list[Problem] = []
         self.skipped: list[str] = []
+        self.excluded: list[Excluded] = []
         self._real_folders: dict[str, str] = {}
 
     def display(self, path: Path | str) -> str:
@@ -252,11 +259,72 @@ class _Walk:
             self.problem(path, os_reason(error))
             return []
         if stat.S_ISREG(status.st_mode):
+            reason = self._never_read(path)
+            if reason is not None:
+                self.excluded.append(Excluded(self.display(path), reason))
+                return []
             return [(FoundFile(path, self.display(path)), self.identity(path))]
         if not stat.S_ISDIR(status.st_mode):
             self.problem(path, "not a regular file or folder")
             return []
+        reason = self._folder_left_out(os.fspath(path))
+        if reason is not None:
+            self.excluded.append(Excluded(self._folder_display(path), reason))
+            return []
         return self._walk(path)
+
+    def _folder_display(self, path: Path | str) -> str:
+        shown = self.display(path)
+        return "./" if shown == "." else shown + "/"
+
+    def _never_read(self, path: Path | str) -> str | None:
+        """Why auditor never reads the file or folder `path`, if it does not."""
+        if not self.exclusions.never_read:
+            return None
+        real = os.path.realpath(path)
+        for never, why in self.exclusions.never_read:
+            if real == never or real.startswith(never.rstrip(os.sep) + os.sep):
+                return why
+        return None
+
+    def _is_output(self, entry: os.DirEntry[str]) -> bool:
+        """True when the walked file is the one stdout is written to (`> findings.sarif`)."""
+        if not self.exclusions.never_read_files:
+            return False
+        try:
+            inode = entry.inode()
+            if not any(inode == node for _, node in self.exclusions.never_read_files):
+                return False
+            status = entry.stat(follow_symlinks=False)
+        except OSError:
+            return False
+        return (status.st_dev, status.st_ino) in self.exclusions.never_read_files
+
+    def _folder_left_out(self, folder: str) -> str | None:
+        reason = self._never_read(folder)
+        if reason is None and is_auditor_package(folder):
+            reason = "an auditor change package (it holds MANIFEST.sha256): never an input"
+        return reason
+
+    def _rules(self, top: str) -> IgnoreRules:
+        """The `--exclude` patterns, then the `.auditorignore` at the top of `top`."""
+        rules = self.exclusions.base_rules()
+        if not self.exclusions.ignore_file:
+            return rules
+        ignore_path = os.path.join(top, IGNORE_FILE)
+        try:
+            if os.path.islink(ignore_path) or not os.path.isfile(ignore_path):
+                return rules
+            with open(ignore_path, "rb") as handle:
+                data = handle.read(_IGNORE_BYTES + 1)
+        except OSError as error:
+            self.problem(ignore_path, os_reason(error))
+            return rules
+        if len(data) > _IGNORE_BYTES:
+            self.problem(ignore_path, f"larger than {_IGNORE_BYTES} bytes; not an ignore file")
+            return rules
+        text = data.decode("utf-8", "replace").removeprefix("\ufeff")
+        return rules + IgnoreRules.parse(text.splitlines())
 
     def _walk(self, top: Path) -> list[tuple[FoundFile, str]]:
         """Every folder below `top`, depth first in sorted order, each listed once (scandir).
@@ -266,7 +334,9 @@ class _Walk:
         counts as a file; links are told from the listing, so no file is looked at twice.
         """
         files: list[tuple[FoundFile, str]] = []
-        pending = [os.fspath(top)]
+        top_folder = os.fspath(top)
+        rules = self._rules(top_folder)
+        pending = [top_folder]
         while pending:
             folder = pending.pop()
             try:
@@ -287,11 +357,18 @@ class _Walk:
             shown = self.display(folder)
             prefix = "" if shown == "." else shown + "/"
             kept: list[str] = []
+            relative = os.path.relpath(folder, top_folder).replace(os.sep, "/")
+            inner = "" if relative == "." else relative + "/"
             for entry in sorted(sub_folders, key=_name):
+                reason = None
+                if not entry.is_symlink() and not entry.name.startswith("."):
+                    reason = self._left_out(rules, inner + entry.name, entry.path, folder=True)
                 if entry.is_symlink():
                     self.problem(entry.path, _LINK)
                 elif entry.name.startswith("."):
                     self.skipped.append(prefix + _shown(entry.name) + "/")
+                elif reason is not None:
+                    self.excluded.append(Excluded(prefix + _shown(entry.name) + "/", reason))
                 else:
                     kept.append(entry.path)
             pending.extend(reversed(kept))
@@ -299,8 +376,13 @@ class _Walk:
             for entry in sorted(names, key=_name):
                 name = entry.name
                 kind = _kind(name)
+                reason = None
+                if not entry.is_symlink():
+                    reason = self._file_left_out(rules, inner + name, entry)
                 if entry.is_symlink():
                     self.problem(entry.path, _LINK)
+                elif reason is not None:
+                    self.excluded.append(Excluded(prefix + _shown(name), reason))
                 elif kind is _Kind.SKIPPED:
                     self.skipped.append(prefix + _shown(name))
                 else:
@@ -315,6 +397,27 @@ class _Walk:
                     )
                     files.append((found, os.path.join(real_folder, name)))
         return files
+
+    def _left_out(
+        self, rules: IgnoreRules, relative: str, path: str, *, folder: bool
+    ) -> str | None:
+        """Why a walked entry (`relative` to its folder argument) is not read, or None."""
+        if relative == IGNORE_FILE and self.exclusions.ignore_file:
+            return "auditor's ignore file"
+        rule = rules.match(relative, folder=folder)
+        if rule is not None:
+            origin = "--exclude" if rule.pattern in self.exclusions.patterns else IGNORE_FILE
+            return f"excluded by {origin} {rule.pattern}"
+        if folder:
+            return self._folder_left_out(path)
+        return self._never_read(path)
+
+    def _file_left_out(
+        self, rules: IgnoreRules, relative: str, entry: os.DirEntry[str]
+    ) -> str | None:
+        if self._is_output(entry):
+            return "the file this run writes its output to (stdout): never an input"
+        return self._left_out(rules, relative, entry.path, folder=False)
 
 
 def _name(entry: os.DirEntry[str]) -> str:

@@ -138,6 +138,7 @@ class _MergeState:
     vdirs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     csv_list_separator: str | None = None
+    docs_url: str | None = None
     assess: tuple[str, ...] = ("partner-applications", "web-config")
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
@@ -210,6 +211,8 @@ class _MergeState:
                 self.origins[setting_key(key)] = source
         if "csv_list_separator" in document:
             self.csv_list_separator = document["csv_list_separator"]
+        if "docs_url" in document:
+            self.docs_url = document["docs_url"]
         self._merge_scope(policy_file)
         for index, waiver in enumerate(document.get("waivers", [])):
             issue = lenient.get(index)
@@ -386,6 +389,7 @@ class _MergeState:
             ),
             forbidden_profiles_everywhere=lists.get("forbidden_profiles_everywhere", ()),
             csv_list_separator=self.csv_list_separator,
+            docs_url=self.docs_url,
             assess=self.assess,
             assess_source=self.assess_source,
             judged_vdirs=self.judged_vdirs,
