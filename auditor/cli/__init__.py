@@ -90,7 +90,19 @@ rules_app = typer.Typer(
     help="The rule catalogue: every rule auditor checks (id, severity, title).",
     epilog=EXIT_CODES_HELP,
 )
+schema_app = typer.Typer(
+    cls=PlainGroup,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Print the JSON Schemas of auditor's documents (findings.json, plan.json, the policy).",
+    epilog=EXIT_CODES_HELP,
+)
 app.add_typer(policy_app, name="policy", short_help="Author and check policies.")
+app.add_typer(
+    schema_app,
+    name="schema",
+    short_help="Print the JSON Schema of findings.json, plan.json or the policy.",
+)
 app.add_typer(
     rules_app,
     name="rules",
@@ -220,7 +232,9 @@ def _load_policy(choice: _PolicyChoice, *, strict_waivers: bool = False) -> Poli
     try:
         return load_policy(choice.files, strict_waivers=strict_waivers)
     except PolicyError as error:
-        fail(str(error))
+        for each in error.errors[:-1]:
+            show_error(str(each))
+        fail(str(error.errors[-1]))
 
 
 PathsArgument = Annotated[
@@ -853,12 +867,32 @@ def _write_new_file(out: Path, data: bytes) -> None:
 # --- rules ------------------------------------------------------------------------------------
 
 
+class RulesFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 @rules_app.callback(invoke_without_command=True)
-def rules_list(context: typer.Context) -> None:
+def rules_list(
+    context: typer.Context,
+    output_format: Annotated[
+        RulesFormat,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="text (one line per rule) or json (every field of every rule, never wrapped).",
+        ),
+    ] = RulesFormat.TEXT,
+) -> None:
     """List every rule: id, severity, title (from the catalogue, with the policy's overrides)."""
     if context.invoked_subcommand is not None:
         return
     loaded = _load_policy(_policy_choice(None))
+    if output_format is RulesFormat.JSON:
+        from auditor.render.json_ import dumps
+
+        typer.echo(dumps([info.to_json() for info in loaded.rules]), nl=False)
+        return
     for info in loaded.rules:
         state = "" if info.enabled else " (disabled)"
         say(f"{info.id}  {info.severity.value:<8}  {info.title}{state}")
@@ -889,18 +923,37 @@ def rules_explain(
 )
 def policy_validate(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Policy files, applied in order.")
-    ],
+        list[Path] | None,
+        typer.Argument(
+            metavar="[FILE...]",
+            help=f"Policy files, applied in order (default: ${POLICY_ENV}, else ./auditor.yaml, "
+            "as audit finds it).",
+            show_default=False,
+        ),
+    ] = None,
     as_of: AsOfOption = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="A waiver whose subject no finding of its rule can have is an error."
+        ),
+    ] = False,
 ) -> None:
     """Validate policy files (schema, duplicate keys, dates, waivers) on top of the default.
 
-    Waivers that expired by --as-of (default: today) are errors (exit 1); waivers that expire
-    within 30 days are warnings.
+    Every error is reported in one run, by line. Waivers that expired by --as-of (default:
+    today) are errors (exit 1); waivers that expire within 30 days, and waivers whose subject
+    cannot name a finding of their rule (a typo waives nothing), are warnings (--strict: errors,
+    exit 1).
     """
+    from auditor.rules.waivers import impossible_subject
+
     judged_at = _parse_date(as_of, "--as-of")
-    loaded = _load_policy(_PolicyChoice(tuple(files), "arguments"), strict_waivers=True)
-    say(f"valid: {printable(loaded.name)}")
+    choice = _policy_choice(files)
+    files = list(choice.files)
+    loaded = _load_policy(choice, strict_waivers=True)
+    found = "" if choice.origin == "--policy" else f" (found via {choice.origin})"
+    say(f"valid: {printable(loaded.name)}{found}")
     say(f"  sha256 {loaded.sha256}")
     for weakening in loaded.weakenings:
         say(f"weakens: {printable(weakening.text)}")
@@ -923,6 +976,14 @@ def policy_validate(
                 f"warning: {where}: {what} expires on {waiver.expires} (in {days} days)",
                 err=True,
             )
+        why = impossible_subject(waiver)
+        if why is not None:
+            message = f"{where}: {what} can match no finding: {why}"
+            if strict:
+                expired += 1
+                show_error(message)
+            else:
+                typer.echo(f"warning: {message}", err=True)
     if expired:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -968,6 +1029,42 @@ def policy_schema() -> None:
     from auditor.render.json_ import dumps
 
     typer.echo(dumps(schema()), nl=False)
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+
+class SchemaName(StrEnum):
+    FINDINGS = "findings"
+    PLAN = "plan"
+    POLICY = "policy"
+
+
+@schema_app.command(
+    "findings", cls=WordedCommand, short_help="The JSON Schema findings.json follows."
+)
+def schema_findings() -> None:
+    """Print the JSON Schema (Draft 2020-12) that every findings.json validates against."""
+    _print_schema(SchemaName.FINDINGS)
+
+
+@schema_app.command("plan", cls=WordedCommand, short_help="The JSON Schema plan.json follows.")
+def schema_plan() -> None:
+    """Print the JSON Schema (Draft 2020-12) of plan.json, which `auditor attest` reads."""
+    _print_schema(SchemaName.PLAN)
+
+
+@schema_app.command("policy", cls=WordedCommand, short_help="The policy JSON Schema.")
+def schema_policy() -> None:
+    """Print the policy JSON Schema (Draft 2020-12), as `auditor policy schema` does."""
+    _print_schema(SchemaName.POLICY)
+
+
+def _print_schema(name: SchemaName) -> None:
+    from auditor.render.json_ import dumps
+    from auditor.resources import document_schema
+
+    typer.echo(dumps(document_schema(name.value)), nl=False)
 
 
 # --- entry point ------------------------------------------------------------------------------

@@ -164,9 +164,7 @@ def print_excluded(inventory: Inventory, shown: Paths, *, verbose: bool) -> None
     for item in inventory.excluded:
         if verbose or "written by auditor" in item.reason or "change package" in item.reason:
             folder = "/" if item.path.endswith("/") else ""
-            typer.echo(
-                f"note: not read: {shown.shown(item.path)}{folder}: {item.reason}", err=True
-            )
+            typer.echo(f"note: not read: {shown.shown(item.path)}{folder}: {item.reason}", err=True)
 
 
 def print_unused_waivers(waivers: Sequence[Waiver], files: Sequence[Path], *, strict: bool) -> None:

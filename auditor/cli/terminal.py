@@ -180,9 +180,7 @@ def say(text: str = "", *, fg: str | None = None, bold: bool = False) -> None:
     if (fg is None and not bold) or not lines or not colour_on():
         typer.echo(lines)
         return
-    styled = "\n".join(
-        typer.style(line, fg=fg, bold=bold or None) for line in lines.split("\n")
-    )
+    styled = "\n".join(typer.style(line, fg=fg, bold=bold or None) for line in lines.split("\n"))
     typer.echo(styled, color=True)
 
 

@@ -122,12 +122,21 @@ def _merge(files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
 
 
 def _first_issue(policy_file: PolicyFile, issues: Sequence[SchemaIssue]) -> PolicyError:
+    """The first issue by line as the error raised, carrying every issue in line order."""
+
     def order(issue: SchemaIssue) -> tuple[tuple[int, int], int]:
         marks = policy_file.key_marks if issue.key else policy_file.marks
         return marks.get(issue.doc_path, (0, 0)), -len(issue.doc_path)
 
-    first = min(issues, key=order)
-    return policy_file.error(first.problem, first.doc_path, key=first.key)
+    errors: list[PolicyError] = []
+    seen: set[str] = set()
+    for issue in sorted(issues, key=order):
+        error = policy_file.error(issue.problem, issue.doc_path, key=issue.key)
+        if str(error) not in seen:
+            seen.add(str(error))
+            errors.append(error)
+    errors[0].errors = tuple(errors)
+    return errors[0]
 
 
 @dataclass(slots=True)

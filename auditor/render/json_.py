@@ -102,6 +102,7 @@ def findings_document(report: Report) -> dict[str, Any]:
         ],
         "problems": [problem.to_json() for problem in report.inventory.problems],
         "skipped_inputs": list(report.inventory.skipped),
+        "excluded_inputs": [item.to_json() for item in report.inventory.excluded],
     }
 
 
