@@ -72,6 +72,8 @@ COMMANDS = [
     ("policy", "show"),
     ("policy", "init"),
     ("policy", "schema"),
+    ("schema",),
+    ("schema", "findings"),
 ]
 
 
@@ -443,10 +445,13 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
     result = invoke("audit", str(inputs), "--as-of", AS_OF, *gate)
 
     assert result.exit_code == 1, result.stdout
-    first = result.stdout.splitlines()[0]
-    assert first.startswith("NEW CRITICAL PA003"), result.stdout
-    assert "Microsoft Graph" in first
     lines = result.stdout.splitlines()
+    assert lines[0].startswith("auditor ") and ": FAIL for " in lines[0]  # the verdict first
+    assert "2 new finding(s) at or above high (--fail-on-new)" in " ".join(result.stdout.split())
+    severities = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+    findings = [line for line in lines if line.replace("NEW", "").lstrip().startswith(severities)]
+    assert findings[0].startswith("  NEW CRITICAL PA003"), result.stdout  # then the new ones
+    assert "Microsoft Graph" in findings[0]
     assert any(line.startswith("  FIXED    PA003") for line in lines)  # the narrower one
 
 
@@ -555,8 +560,24 @@ def test_a_policy_given_with_the_flag_may_lie_inside_the_evidence(inputs: Path) 
     given = invoke("audit", "in", "--policy", "in/auditor.yaml", "--no-package", "--as-of", AS_OF)
     assert "policy: planted from in/auditor.yaml (found via --policy)" in given.stdout
     assert "lies inside" not in given.stderr
-    # (the file is also an input, and not an export: that alone is reported, as before)
-    assert "error: in/auditor.yaml: not an export auditor reads" in given.stderr
+    # The policy in use is never read as an input (it is listed as excluded).
+    assert "error:" not in given.stderr
+    document = json.loads(
+        invoke(
+            "audit",
+            "in",
+            "--policy",
+            "in/auditor.yaml",
+            "--no-package",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert {"path": "in/auditor.yaml", "reason": "the policy in use: never an input"} in (
+        document["excluded_inputs"]
+    )
 
     # Outside the inputs, the working folder's policy is still found without a flag.
     beside = invoke(

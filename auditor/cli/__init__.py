@@ -925,7 +925,7 @@ def policy_validate(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            metavar="[FILE...]",
+            metavar="FILE...",
             help=f"Policy files, applied in order (default: ${POLICY_ENV}, else ./auditor.yaml, "
             "as audit finds it).",
             show_default=False,

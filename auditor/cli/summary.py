@@ -201,7 +201,7 @@ def _say_finding(report: Report, finding: Finding, options: SummaryOptions) -> N
     if state is not None:
         mark = "NEW " if state is BaselineState.NEW else "    "
     head = f"  {mark}{finding.severity.value.upper():<8} {finding.rule_id}  "
-    room = terminal_width() - len(head) - 1
+    room = terminal_width() - len(head) - len(where) - 4  # the line fits when it can
     say(
         f"{head}{_shortened(printable(finding.message), room)}  [{where}]",
         fg=_SEVERITY_COLOUR.get(finding.severity.value),
