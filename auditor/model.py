@@ -1211,16 +1211,6 @@ class Scope:
         }
 
 
-def relative_posix(path: str, start: str) -> str:
-    """`path` relative to `start`, both `/`-separated and relative to one folder (lexical)."""
-    parts = [part for part in path.split("/") if part not in ("", ".")]
-    base = [part for part in start.split("/") if part not in ("", ".")]
-    common = 0
-    while common < min(len(parts), len(base)) and parts[common] == base[common]:
-        common += 1
-    return "/".join([".."] * (len(base) - common) + parts[common:]) or "."
-
-
 class BaselineState(StrEnum):
     """A finding against an earlier audit (`--baseline`), in SARIF's words (`baselineState`)."""
 
@@ -1290,13 +1280,15 @@ class Report:
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
     scope: Scope = field(default_factory=lambda: Scope(classes=tuple(EvidenceClass)))
     baseline: BaselineComparison | None = None  # set by `audit --baseline`
-    # The folder SARIF locations are relative to (`--sarif-root`, `SRCROOT`), relative to the
-    # inputs' common root, `/`-separated: "." the same folder, "repo" when `.` is audited.
-    sarif_root: str = "."
+    # The folder SARIF locations are relative to (`--sarif-root`, `SRCROOT`) lies on the path
+    # of the inputs' common root: below it (`repo/` when `.` is audited: `sarif_strip`, taken
+    # off every display path) or at or above it (`sec/exchange/`: `sarif_prefix`, put before).
+    sarif_strip: str = ""
+    sarif_prefix: str = ""
 
     def artifact_path(self, path: str) -> str:
-        """A display path (relative to the inputs' common root) relative to `sarif_root`."""
-        return relative_posix(path, self.sarif_root)
+        """A display path (relative to the inputs' common root) relative to the SARIF root."""
+        return self.sarif_prefix + path.removeprefix(self.sarif_strip)
 
     def baseline_state(self, finding: Finding) -> BaselineState | None:
         """NEW or UNCHANGED against the baseline; None when the audit has no baseline."""

@@ -524,7 +524,7 @@ def audit(
     _require_paths(input_paths)
     choice = _policy_choice(policy)
     _refuse_policy_inside_inputs(choice, input_paths)
-    root_of_sarif = _sarif_root(sarif_root, input_paths)
+    sarif_strip, sarif_prefix = _sarif_root(sarif_root, input_paths)
     earlier = None
     if baseline is not None:
         try:
@@ -566,7 +566,7 @@ def audit(
         report = dataclasses.replace(
             report, baseline=compare(report.findings, earlier.findings, baseline.name)
         )
-    report = dataclasses.replace(report, sarif_root=root_of_sarif)
+    report = dataclasses.replace(report, sarif_strip=sarif_strip, sarif_prefix=sarif_prefix)
     unused = unused_waivers(report.findings, report.policy, report.as_of)
     out_dir = out if out is not None else _default_out(report.change_id, judged_at)
     if not no_package:
@@ -618,8 +618,10 @@ def _default_out(change_id: str | None, judged_at: datetime.date) -> Path:
     return Path("reports") / (change_id or default_change_id(judged_at))
 
 
-def _sarif_root(given: Path | None, inputs: Sequence[Path]) -> str:
-    """The `--sarif-root` folder relative to the inputs' common root (`Report.sarif_root`).
+def _sarif_root(given: Path | None, inputs: Sequence[Path]) -> tuple[str, str]:
+    """Where the `--sarif-root` folder lies from the inputs' common root, as
+    `(Report.sarif_strip, Report.sarif_prefix)`: it holds every input, so it lies either below
+    the common root (a folder argument: strip its name) or at or above it (prefix the way down).
 
     Default: the working folder when every input lies under it, else the inputs' common root.
     A given folder the inputs do not lie under is exit 2.
@@ -630,7 +632,7 @@ def _sarif_root(given: Path | None, inputs: Sequence[Path]) -> str:
     if given is None:
         here = os.path.realpath(os.getcwd())
         if not all(_lies_inside(Path(path), Path(here)) for path in inputs):
-            return "."
+            return "", ""
         chosen = here
     else:
         if not given.is_dir():
@@ -641,8 +643,12 @@ def _sarif_root(given: Path | None, inputs: Sequence[Path]) -> str:
                 f"--sarif-root {given}: the inputs do not lie under it; give the repository "
                 "folder that holds them"
             )
-    relative = os.path.relpath(chosen, root)
-    return relative.replace(os.sep, "/")
+    below = os.path.relpath(chosen, root).replace(os.sep, "/")
+    if below == ".":
+        return "", ""
+    if not below.startswith(".."):
+        return below + "/", ""
+    return "", os.path.relpath(root, chosen).replace(os.sep, "/") + "/"
 
 
 def _gate_line(report: Report, code: int, fail_on_new: bool, exit_zero: bool) -> str | None:

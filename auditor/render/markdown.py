@@ -275,12 +275,9 @@ def _findings(report: Report) -> list[str]:
     plans = report.plan_items_by_fix()
     for finding in report.findings:
         status = "active"
-        if report.baseline_state(finding) is BaselineState.NEW:
-            status = "**NEW** active"
+        new = "**NEW** " if report.baseline_state(finding) is BaselineState.NEW else ""
         if finding.suppressed and finding.waiver is not None:
             status = f"waived ({finding.waiver.ticket}, until {finding.waiver.expires})"
-            if report.baseline_state(finding) is BaselineState.NEW:
-                status = "**NEW** " + status
         fixed_by = plans.get(finding.fingerprint, ())
         slugs = list(dict.fromkeys(item.change_set.slug for item in fixed_by))
         script = finding.remediation or "-"
@@ -288,7 +285,7 @@ def _findings(report: Report) -> list[str]:
             script = "resolved by " + ", ".join(slugs)
         lines.append(
             f"| {finding.rule_id} | {finding.severity.value} | {md_cell(finding.subject)} | "
-            f"{md_cell(finding.location.place)} | {md_cell(status)} | {md_cell(script)} |"
+            f"{md_cell(finding.location.place)} | {new}{md_cell(status)} | {md_cell(script)} |"
         )
     return [*lines, "", *_baseline_lines(report)]
 
