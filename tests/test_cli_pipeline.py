@@ -525,3 +525,23 @@ def test_help_uri_comes_from_the_policy_docs_url(tmp_path: Path) -> None:
     )
     assert all(rule["help"]["markdown"] for rule in rules)
     jsonschema.Draft4Validator(sarif_schema()).validate(log)
+
+
+def test_the_readme_names_every_option_of_every_command() -> None:
+    import typer.main
+    from conftest import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    group = typer.main.get_command(cli.app)
+    missing: list[str] = []
+
+    def walk(command: object, path: str) -> None:
+        for param in getattr(command, "params", []):
+            for name in getattr(param, "opts", []):
+                if name not in ("--help", "-h") and name not in readme:
+                    missing.append(f"{path} {name}")
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(group, "auditor")
+    assert missing == []
