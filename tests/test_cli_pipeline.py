@@ -305,7 +305,7 @@ def test_baseline_state_reaches_every_output_and_an_escalation_is_new(tmp_path: 
     assert "- FIXED PA003 partner-application:00000003-0000-0000-c000-000000000000" in summary
     html = (tmp_path / "after/report.html").read_text()
     assert '<strong class="new">NEW</strong>' in html
-    assert f"waiver subject <code>{GRAPH}</code>" in html
+    assert f"Waiver subject: <code>{GRAPH}</code>" in html
 
     lines = result.stdout.splitlines()
     assert lines[0].startswith("auditor ") and "FAIL for" in lines[0]
