@@ -307,6 +307,10 @@ def test_baseline_state_reaches_every_output_and_an_escalation_is_new(tmp_path: 
     assert '<strong class="new">NEW</strong>' in html
     assert f"Waiver subject: <code>{GRAPH}</code>" in html
 
+    junit = etree.fromstring((tmp_path / "after/junit.xml").read_bytes())
+    (case,) = junit.xpath(f"//testcase[@name='PA003 {GRAPH}']")
+    assert case.find("failure").text.endswith("baseline new")
+
     lines = result.stdout.splitlines()
     assert lines[0].startswith("auditor ") and "FAIL for" in lines[0]
     new_lines = [line for line in lines if line.startswith("  NEW ")]
@@ -420,6 +424,9 @@ def test_unused_waivers_are_warned_and_waived_findings_listed(tmp_path: Path) ->
         in (validate.stderr)
     )
     assert invoke("policy", "validate", "waived.yaml", "--as-of", AS_OF, "--strict").exit_code == 1
+    # a waiver of a rule the audit did not apply had nothing to match: not unused
+    narrowed = invoke(*args, "--scope", "partner-applications", "--strict")
+    assert "matched no finding" not in narrowed.stderr
 
 
 def test_policy_validate_reports_every_error_by_line_and_finds_the_policy(tmp_path: Path) -> None:

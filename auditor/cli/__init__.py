@@ -567,7 +567,12 @@ def audit(
             report, baseline=compare(report.findings, earlier.findings, baseline.name)
         )
     report = dataclasses.replace(report, sarif_strip=sarif_strip, sarif_prefix=sarif_prefix)
-    unused = unused_waivers(report.findings, report.policy, report.as_of)
+    unused = unused_waivers(
+        report.findings,
+        report.policy,
+        report.as_of,
+        not_applied={item.rule_id for item in report.not_applied},
+    )
     out_dir = out if out is not None else _default_out(report.change_id, judged_at)
     if not no_package:
         # The default folder may be replaced when it holds an earlier auditor package.

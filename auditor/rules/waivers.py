@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from auditor.model import UNWAIVABLE, Finding, Location, Policy, RuleId, Waiver
 from auditor.rules.context import RuleContext, new_finding
@@ -48,14 +48,25 @@ def impossible_subject(waiver: Waiver) -> str | None:
 
 
 def unused_waivers(
-    findings: Iterable[Finding], policy: Policy, as_of: datetime.date
+    findings: Iterable[Finding],
+    policy: Policy,
+    as_of: datetime.date,
+    *,
+    not_applied: Collection[str] = (),
 ) -> tuple[Waiver, ...]:
-    """The waivers in force that waived no finding: a typo here silently waives nothing."""
+    """The waivers in force that waived no finding: a typo here silently waives nothing.
+
+    A waiver of a rule the audit did not apply (`not_applied`: out of scope, disabled, no
+    input for it) is not unused: there was nothing for it to match.
+    """
     used = {finding.waiver for finding in findings if finding.waiver is not None}
     return tuple(
         waiver
         for waiver in policy.waivers
-        if in_force(waiver, as_of) and waiver.rule not in UNWAIVABLE and waiver not in used
+        if in_force(waiver, as_of)
+        and waiver.rule not in UNWAIVABLE
+        and waiver.rule not in not_applied
+        and waiver not in used
     )
 
 
