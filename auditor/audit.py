@@ -46,7 +46,8 @@ class AuditRequest:
     requester: str = ""
     reviewers: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()  # `--exclude` patterns (gitignore syntax)
-    never_read: tuple[tuple[Path, str], ...] = ()  # (path, why): the package being written
+    # (path, why, auditor's own output?): the package folder being written
+    never_read: tuple[tuple[Path, str, bool], ...] = ()
     never_read_files: tuple[tuple[int, int], ...] = ()  # (device, inode): stdout's file
 
 
@@ -89,7 +90,10 @@ def run_audit(request: AuditRequest) -> Report:
         csv_list_separator=policy.csv_list_separator,
         exclusions=Exclusions.of(
             request.exclude,
-            (*request.never_read, *((path, POLICY_IN_USE) for path in request.policy_paths)),
+            (
+                *request.never_read,
+                *((path, POLICY_IN_USE, False) for path in request.policy_paths),
+            ),
             request.never_read_files,
         ),
     )

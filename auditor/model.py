@@ -454,10 +454,17 @@ _DIRECTORY_PART = re.compile(r"(?i)(?:^|,)\s*dc=([^,]+)")
 
 @dataclass(frozen=True, slots=True)
 class Excluded:
-    """A file or folder discovery did not read on purpose, and why (`--exclude`, ...)."""
+    """A file or folder discovery did not read on purpose, and why (`--exclude`, ...).
+
+    `own_output` marks what auditor itself wrote (an earlier package, the package folder being
+    written, the file stdout goes to, a SARIF or findings.json found by its content): it is
+    noted on the terminal but kept out of the package, which must not depend on what earlier
+    runs left in the tree.
+    """
 
     path: str  # display path; a folder ends with `/`
     reason: str
+    own_output: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "reason": self.reason}

@@ -145,13 +145,16 @@ def test_the_repository_audit_reads_only_the_exports(repository: Path) -> None:
         ".auditorignore": "auditor's ignore file",
         "auditor.yaml": "the policy in use: never an input",
         "docs/": "excluded by .auditorignore /docs/",
-        "history/CHG-1/": "an auditor change package (it holds MANIFEST.sha256): never an input",
         "notes.txt": "excluded by .auditorignore notes.txt",
         "history/notes.txt": "excluded by .auditorignore notes.txt",  # any depth, as in git
     }
     assert "policy: contoso from auditor.yaml (found via the working folder)" in result.stdout
-    # the same audit again replaces its own package and still reads only the exports
-    assert invoke("audit", ".", "--out", "reports/now", "--force", "--as-of", AS_OF).exit_code == 1
+    # the same audit again replaces its own package, reads only the exports and writes the
+    # same package: what the first run left in the tree is not in it
+    first = (repository / "reports/now/MANIFEST.sha256").read_bytes()
+    again = invoke("audit", ".", "--out", "reports/now", "--force", "--as-of", AS_OF)
+    assert again.exit_code == 1
+    assert (repository / "reports/now/MANIFEST.sha256").read_bytes() == first
 
 
 def test_without_the_ignore_file_a_stray_file_is_a_located_problem(repository: Path) -> None:

@@ -550,7 +550,9 @@ def audit(
         exclude=tuple(exclude or ()),
         never_read=()
         if no_package
-        else ((out or _default_out(change_id, judged_at), "the package folder this run writes"),),
+        else (
+            (out or _default_out(change_id, judged_at), "the package folder this run writes", True),
+        ),
         never_read_files=_stdout_file(),
     )
     _run.doing = "auditing " + ", ".join(str(path) for path in input_paths)

@@ -160,9 +160,9 @@ def print_summary(report: Report, options: SummaryOptions) -> None:
 
 def print_excluded(inventory: Inventory, shown: Paths, *, verbose: bool) -> None:
     """A note on stderr for each output of auditor left out (an earlier package, a SARIF
-    file); `-v`: for everything excluded. All of them are in `skipped_inputs` too."""
+    file: `Excluded.own_output`, kept out of the package); `-v`: for everything excluded."""
     for item in inventory.excluded:
-        if verbose or "written by auditor" in item.reason or "change package" in item.reason:
+        if verbose or item.own_output:
             folder = "/" if item.path.endswith("/") else ""
             typer.echo(f"note: not read: {shown.shown(item.path)}{folder}: {item.reason}", err=True)
 

@@ -146,9 +146,8 @@ class _Reader:
         elif len(data) > self.max_bytes:
             self.not_read(item.display, _too_large(item.display, len(data), self.max_bytes))
         elif item.server_folder is not None and (output := auditor_output(data)) is not None:
-            self.skipped.append(item.display)
             self.others[item.display] = hashlib.sha256(data).hexdigest()
-            self.excluded.append(Excluded(item.display, f"{output}: never an input"))
+            self.excluded.append(Excluded(item.display, f"{output}: never an input", True))
         elif is_zip(data):
             try:
                 self.read_archive(item.display, data)

@@ -140,7 +140,9 @@ def discover(paths: Sequence[Path], exclusions: Exclusions | None = None) -> Dis
     ordered = sorted(found.values(), key=lambda item: item.display)
     return Discovery(
         files=tuple(item for item in ordered if item.companion is None),
-        skipped=tuple(sorted(set(walk.skipped) | {item.path for item in walk.excluded})),
+        skipped=tuple(
+            sorted(set(walk.skipped) | {i.path for i in walk.excluded if not i.own_output})
+        ),
         problems=tuple(walk.problems),
         looked_at=tuple(display_path(given, root) for given in paths),
         companions=tuple(item for item in ordered if item.companion is not None),
@@ -204,6 +206,21 @@ def _shown(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+_PACKAGE = "an auditor change package (it holds MANIFEST.sha256): never an input"
+_STDOUT = "the file this run writes its output to (stdout): never an input"
+
+
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """Why discovery leaves a path out, and whether auditor wrote it (`Excluded.own_output`)."""
+
+    reason: str
+    own_output: bool = False
+
+    def of(self, display: str) -> Excluded:
+        return Excluded(display, self.reason, self.own_output)
+
+
 class _Walk:
     """One discovery run: the common root, problems and skipped files found so far."""
 
@@ -261,7 +278,7 @@ class _Walk:
         if stat.S_ISREG(status.st_mode):
             reason = self._never_read(path)
             if reason is not None:
-                self.excluded.append(Excluded(self.display(path), reason))
+                self.excluded.append(reason.of(self.display(path)))
                 return []
             return [(FoundFile(path, self.display(path)), self.identity(path))]
         if not stat.S_ISDIR(status.st_mode):
@@ -269,7 +286,7 @@ class _Walk:
             return []
         reason = self._folder_left_out(os.fspath(path))
         if reason is not None:
-            self.excluded.append(Excluded(self._folder_display(path), reason))
+            self.excluded.append(reason.of(self._folder_display(path)))
             return []
         return self._walk(path)
 
@@ -277,14 +294,14 @@ class _Walk:
         shown = self.display(path)
         return "./" if shown == "." else shown + "/"
 
-    def _never_read(self, path: Path | str) -> str | None:
+    def _never_read(self, path: Path | str) -> _Why | None:
         """Why auditor never reads the file or folder `path`, if it does not."""
         if not self.exclusions.never_read:
             return None
         real = os.path.realpath(path)
-        for never, why in self.exclusions.never_read:
+        for never, why, own in self.exclusions.never_read:
             if real == never or real.startswith(never.rstrip(os.sep) + os.sep):
-                return why
+                return _Why(why, own)
         return None
 
     def _is_output(self, entry: os.DirEntry[str]) -> bool:
@@ -300,10 +317,10 @@ class _Walk:
             return False
         return (status.st_dev, status.st_ino) in self.exclusions.never_read_files
 
-    def _folder_left_out(self, folder: str) -> str | None:
+    def _folder_left_out(self, folder: str) -> _Why | None:
         reason = self._never_read(folder)
         if reason is None and is_auditor_package(folder):
-            reason = "an auditor change package (it holds MANIFEST.sha256): never an input"
+            reason = _Why(_PACKAGE, own_output=True)
         return reason
 
     def _rules(self, top: str) -> IgnoreRules:
@@ -368,7 +385,7 @@ class _Walk:
                 elif entry.name.startswith("."):
                     self.skipped.append(prefix + _shown(entry.name) + "/")
                 elif reason is not None:
-                    self.excluded.append(Excluded(prefix + _shown(entry.name) + "/", reason))
+                    self.excluded.append(reason.of(prefix + _shown(entry.name) + "/"))
                 else:
                     kept.append(entry.path)
             pending.extend(reversed(kept))
@@ -382,7 +399,7 @@ class _Walk:
                 if entry.is_symlink():
                     self.problem(entry.path, _LINK)
                 elif reason is not None:
-                    self.excluded.append(Excluded(prefix + _shown(name), reason))
+                    self.excluded.append(reason.of(prefix + _shown(name)))
                 elif kind is _Kind.SKIPPED:
                     self.skipped.append(prefix + _shown(name))
                 else:
@@ -400,23 +417,23 @@ class _Walk:
 
     def _left_out(
         self, rules: IgnoreRules, relative: str, path: str, *, folder: bool
-    ) -> str | None:
+    ) -> _Why | None:
         """Why a walked entry (`relative` to its folder argument) is not read, or None."""
         if relative == IGNORE_FILE and self.exclusions.ignore_file:
-            return "auditor's ignore file"
+            return _Why("auditor's ignore file")
         rule = rules.match(relative, folder=folder)
         if rule is not None:
             origin = "--exclude" if rule.pattern in self.exclusions.patterns else IGNORE_FILE
-            return f"excluded by {origin} {rule.pattern}"
+            return _Why(f"excluded by {origin} {rule.pattern}")
         if folder:
             return self._folder_left_out(path)
         return self._never_read(path)
 
     def _file_left_out(
         self, rules: IgnoreRules, relative: str, entry: os.DirEntry[str]
-    ) -> str | None:
+    ) -> _Why | None:
         if self._is_output(entry):
-            return "the file this run writes its output to (stdout): never an input"
+            return _Why(_STDOUT, own_output=True)
         return self._left_out(rules, relative, entry.path, folder=False)
 
 

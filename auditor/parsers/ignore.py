@@ -137,8 +137,8 @@ class Exclusions:
     """What one audit leaves out besides the names discovery always skips."""
 
     patterns: tuple[str, ...] = ()  # `--exclude`, gitignore syntax, relative to a folder argument
-    # (real path, why): the policy in use, the package folder being written
-    never_read: tuple[tuple[str, str], ...] = ()
+    # (real path, why, auditor's own output?): the policy in use, the package folder written
+    never_read: tuple[tuple[str, str, bool], ...] = ()
     ignore_file: bool = True  # read `.auditorignore` at the top of each folder argument
     # (device, inode) of files never read: the file stdout is redirected to
     never_read_files: tuple[tuple[int, int], ...] = ()
@@ -147,12 +147,12 @@ class Exclusions:
     def of(
         cls,
         patterns: Sequence[str],
-        never_read: Iterable[tuple[os.PathLike[str] | str, str]],
+        never_read: Iterable[tuple[os.PathLike[str] | str, str, bool]],
         never_read_files: Iterable[tuple[int, int]] = (),
     ) -> Exclusions:
         return cls(
             tuple(patterns),
-            tuple(sorted({(os.path.realpath(path), why) for path, why in never_read})),
+            tuple(sorted({(os.path.realpath(path), why, own) for path, why, own in never_read})),
             never_read_files=tuple(never_read_files),
         )
 

@@ -102,7 +102,9 @@ def findings_document(report: Report) -> dict[str, Any]:
         ],
         "problems": [problem.to_json() for problem in report.inventory.problems],
         "skipped_inputs": list(report.inventory.skipped),
-        "excluded_inputs": [item.to_json() for item in report.inventory.excluded],
+        "excluded_inputs": [
+            item.to_json() for item in report.inventory.excluded if not item.own_output
+        ],
     }
 
 
