@@ -7,8 +7,8 @@ permission set it names); waived findings carry an accepted external suppression
 waiver's ticket. Every location is relative to `SRCROOT` (`originalUriBaseIds`), the folder
 `--sarif-root` names (`Report.artifact_path`), so a code-scanning
 alert links to the file in the repository; the root's absolute path is never written. With a
-baseline each result carries `baselineState` (`new`, `unchanged`) and each fixed finding is a
-result of kind `pass` whose state is `absent`. `automationDetails.id` is `auditor/<change id>`.
+baseline each result carries `baselineState` (`new`, `unchanged`); the fixed findings (state
+`absent`) are listed in the run's `properties.baseline`, not as results. `automationDetails.id` is `auditor/<change id>`.
 """
 
 from __future__ import annotations
@@ -130,26 +130,18 @@ def _result(report: Report, finding: Finding, rule_index: dict[str, int]) -> dic
     return result
 
 
-def _fixed_results(report: Report, rule_index: dict[str, int]) -> list[dict[str, Any]]:
-    """Each baseline finding no longer found: a `pass` result whose `baselineState` is absent."""
+def _baseline_properties(report: Report) -> dict[str, Any]:
+    """With a baseline: its file name and the fixed findings (`baselineState` `absent`), as run
+    properties rather than results: code-scanning services do not honour `kind: pass` and
+    would raise an alert for each."""
     if report.baseline is None:
-        return []
-    results: list[dict[str, Any]] = []
-    for fixed in report.baseline.fixed:
-        result: dict[str, Any] = {
-            "ruleId": fixed.rule_id,
-            "kind": "pass",
-            "level": "none",
-            "message": {"text": f"Fixed since the baseline: {fixed.rule_id} on {fixed.subject}."},
-            "locations": [{"logicalLocations": [{"fullyQualifiedName": fixed.subject}]}],
-            "partialFingerprints": {"auditorFingerprint/v2": fixed.fingerprint},
-            "baselineState": "absent",
-            "properties": {"severity": fixed.severity, "subject": fixed.subject},
+        return {}
+    return {
+        "baseline": {
+            "file": report.baseline.file,
+            "fixed": [item.to_json() for item in report.baseline.fixed],
         }
-        if fixed.rule_id in rule_index:
-            result["ruleIndex"] = rule_index[fixed.rule_id]
-        results.append(result)
-    return results
+    }
 
 
 def render_sarif(report: Report) -> str:
@@ -208,10 +200,7 @@ def render_sarif(report: Report) -> str:
                         }
                     }
                 },
-                "results": [
-                    *(_result(report, finding, rule_index) for finding in report.findings),
-                    *_fixed_results(report, rule_index),
-                ],
+                "results": [_result(report, finding, rule_index) for finding in report.findings],
                 "properties": {
                     "asOf": report.as_of.isoformat(),
                     "changeId": report.change_id,
@@ -223,6 +212,7 @@ def render_sarif(report: Report) -> str:
                         "sha256": report.policy.sha256,
                         "weakenings": [w.text for w in report.policy.weakenings],
                     },
+                    **_baseline_properties(report),
                 },
             }
         ],
