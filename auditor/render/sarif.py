@@ -8,7 +8,8 @@ waiver's ticket. Every location is relative to `SRCROOT` (`originalUriBaseIds`),
 `--sarif-root` names (`Report.artifact_path`), so a code-scanning
 alert links to the file in the repository; the root's absolute path is never written. With a
 baseline each result carries `baselineState` (`new`, `unchanged`); the fixed findings (state
-`absent`) are listed in the run's `properties.baseline`, not as results. `automationDetails.id` is `auditor/<change id>`.
+`absent`) are listed in the run's `properties.baseline`, not as results.
+`automationDetails.id` is `auditor/<change id>`.
 """
 
 from __future__ import annotations
