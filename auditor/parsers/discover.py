@@ -13,6 +13,14 @@ starts with `.` are read when their content is an export (they are then evidence
 file) and skipped, and listed, otherwise (`FoundFile.read_if_export`; `.DS_Store`, editor swap
 files, a real README). A file named on the command line is always read, whatever its name.
 
+What the audit leaves out on purpose (`auditor.parsers.ignore.Exclusions`) is not walked and is
+returned apart (`Discovery.excluded`, each with its reason): `--exclude` patterns and the
+`.auditorignore` at the top of a folder argument (gitignore syntax, relative to that folder),
+the policy in use, the package folder being written, the file stdout is redirected to, and any
+folder holding an auditor `MANIFEST.sha256` (an earlier package). auditor's own outputs are
+marked (`Excluded.own_output`) and kept out of the package and of `skipped`; the rest is also
+listed in `skipped`.
+
 The two companions `auditor collect` writes, `.sha256sums` (the hash of every file of a server
 folder) and `.auditor-collect-*.log` (the transcript), are not exports: they are returned apart
 (`Discovery.companions`) and checked against what was read (`auditor.parsers.collected`).
