@@ -557,3 +557,22 @@ def test_the_readme_names_every_option_of_every_command() -> None:
 
     walk(group, "auditor")
     assert missing == []
+
+
+def test_parse_lists_what_it_left_out(repository: Path) -> None:
+    result = invoke("parse", ".", "--exclude", "history/")
+
+    assert result.exit_code == 0, result.stderr
+    assert "  notes.txt: excluded by .auditorignore notes.txt" in result.stdout
+    assert "  history/: excluded by --exclude history/" in result.stdout
+
+
+def test_debug_after_the_command_is_accepted(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", "--no-package", "--as-of", AS_OF, "--debug"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == ""

@@ -337,6 +337,7 @@ def parse(
     """Show exactly what was read from the exports (the inventory), to check the parser."""
     from auditor.cli.summary import print_inventory, print_problems
     from auditor.parsers import ServerOptionError, read_inventory
+    from auditor.audit import POLICY_IN_USE
     from auditor.parsers.ignore import Exclusions
     from auditor.render.json_ import render_inventory
 
@@ -346,8 +347,10 @@ def parse(
     _require_paths(paths)
     _run.doing = "reading " + ", ".join(str(path) for path in paths)
     try:
+        # The policy `audit` would use is not evidence here either.
+        policy_files = [(path, POLICY_IN_USE, False) for path in _policy_choice(None).files]
         inventory = read_inventory(
-            paths, server=server, exclusions=Exclusions.of(exclude or (), ())
+            paths, server=server, exclusions=Exclusions.of(exclude or (), policy_files)
         )
     except ServerOptionError as error:
         fail(str(error))

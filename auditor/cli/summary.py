@@ -28,6 +28,11 @@ def print_inventory(inventory: Inventory, shown: Paths) -> None:
         say(f"{len(inventory.skipped)} skipped (never an export)")
         for skipped in inventory.skipped:
             say(f"  {shown.shown(skipped)}")
+    if inventory.excluded:
+        say(f"{len(inventory.excluded)} not read on purpose")
+        for item in inventory.excluded:
+            folder = "/" if item.path.endswith("/") else ""
+            say(f"  {shown.shown(item.path)}{folder}: {printable(item.reason)}")
     say()
     say(f"{len(inventory.partner_applications)} partner applications")
     for record in inventory.partner_applications:
