@@ -196,8 +196,9 @@ def render_sarif(report: Report) -> str:
                 "originalUriBaseIds": {
                     SOURCE_ROOT: {
                         "description": {
-                            "text": "The folder locations are relative to: the repository "
-                            "root (--sarif-root), else the working folder of the audit"
+                            "text": "The folder locations are relative to: --sarif-root, "
+                            "by default the working folder when the inputs lie under it "
+                            "(the repository checkout), else the folder holding the inputs"
                         }
                     }
                 },
