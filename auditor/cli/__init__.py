@@ -335,9 +335,9 @@ def parse(
     exclude: ExcludeOption = None,
 ) -> None:
     """Show exactly what was read from the exports (the inventory), to check the parser."""
+    from auditor.audit import POLICY_IN_USE
     from auditor.cli.summary import print_inventory, print_problems
     from auditor.parsers import ServerOptionError, read_inventory
-    from auditor.audit import POLICY_IN_USE
     from auditor.parsers.ignore import Exclusions
     from auditor.render.json_ import render_inventory
 
