@@ -665,17 +665,21 @@ def _gate_line(report: Report, code: int, fail_on_new: bool, exit_zero: bool) ->
     """What decided the exit code when it is not the verdict alone, for the headline."""
     if code == EXIT_INCOMPLETE:
         return None
+    parts: list[str] = []
     if fail_on_new and report.baseline is not None:
         new = report.new_failing()
         if not new:
-            return (
+            parts.append(
                 f"no new findings at or above {report.fail_on.value} since the baseline "
                 f"(--fail-on-new: exit {code})"
             )
-        return f"{len(new)} new finding(s) at or above {report.fail_on.value} (--fail-on-new)"
-    if exit_zero and report.failing():
-        return "report only (--exit-zero: exit 0)"
-    return None
+        else:
+            parts.append(
+                f"{len(new)} new finding(s) at or above {report.fail_on.value} (--fail-on-new)"
+            )
+    if exit_zero and _audit_exit_code(report, True, fail_on_new, False) == EXIT_FINDINGS:
+        parts.append("report only (--exit-zero: exit 0)")
+    return "; ".join(parts) or None
 
 
 def _document(report: Report, output_format: OutputFormat, shown: Paths) -> str:
