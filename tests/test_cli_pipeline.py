@@ -378,6 +378,13 @@ def test_exit_zero_never_fails_on_findings_but_still_on_an_incomplete_audit(
     incomplete = invoke("audit", "empty", "--no-package", "--as-of", AS_OF, "--exit-zero")
     assert incomplete.exit_code == 2
 
+    assert invoke("audit", "--out", "before", "--as-of", AS_OF).exit_code == 1
+    gate = ("--baseline", "before/findings.json", "--fail-on-new", "--exit-zero")
+    nothing_new = invoke("audit", "--no-package", "--as-of", AS_OF, *gate)
+    assert nothing_new.exit_code == 0
+    headline = " ".join(nothing_new.stdout.split("scope:")[0].split())
+    assert headline.endswith("since the baseline (--fail-on-new: exit 0)")
+
 
 # --- waivers --------------------------------------------------------------------------------------
 
