@@ -456,6 +456,23 @@ def test_policy_validate_reports_every_error_by_line_and_finds_the_policy(tmp_pa
     assert numbers == sorted(numbers) == [4, 5, 6, 7]
 
 
+def test_policy_validate_reports_every_semantic_error_too(tmp_path: Path) -> None:
+    (tmp_path / "twice.yaml").write_text(
+        "name: twice\nversion: 1\nextends: default\napplications:\n"
+        "  - application_identifier: 00000003-0000-0000-c000-000000000000\n"
+        "  - application_identifier: 00000003-0000-0000-C000-000000000000\n"
+        "vdirs:\n  - vdir: Default Web Site/Nope\n"
+        "rule_overrides:\n  ZZ999:\n    enabled: false\n"
+    )
+
+    result = invoke("policy", "validate", "twice.yaml")
+
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3, result.stderr
+    assert "listed twice" in errors[0] and "unknown vdir" in errors[1] and "ZZ999" in errors[2]
+
+
 # --- conventions ----------------------------------------------------------------------------------
 
 
