@@ -377,6 +377,15 @@ def test_exit_zero_never_fails_on_findings_but_still_on_an_incomplete_audit(
     (tmp_path / "empty").mkdir()
     incomplete = invoke("audit", "empty", "--no-package", "--as-of", AS_OF, "--exit-zero")
     assert incomplete.exit_code == 2
+    (tmp_path / "empty" / "stray.txt").write_text("not an export\n")
+    annotated = invoke(
+        "audit", "empty", "--no-package", "--as-of", AS_OF, "--exit-zero", "--format", "github"
+    )
+    assert annotated.exit_code == 2
+    assert (
+        "::error file=empty/stray.txt,title=auditor could not read this input::not an export"
+        in (annotated.stdout)
+    )
 
     assert invoke("audit", "--out", "before", "--as-of", AS_OF).exit_code == 1
     gate = ("--baseline", "before/findings.json", "--fail-on-new", "--exit-zero")

@@ -1,9 +1,9 @@
 """`--format github` and `--format gitlab`: the findings where CI shows them.
 
 `render_github` writes GitHub Actions workflow commands (`::error file=...,line=...::...`), one
-per active finding, so each appears as an annotation on the file; `render_gitlab` writes a
-GitLab code-quality report (a JSON array of issues with `check_name`, `fingerprint`,
-`severity` and `location`). Both name files relative to the SARIF root (`--sarif-root`, by
+per active finding and per input that could not be read, so each appears as an annotation on
+the file; `render_gitlab` writes a GitLab code-quality report (a JSON array of issues with
+`check_name`, `fingerprint`, `severity` and `location`). Both name files relative to the SARIF root (`--sarif-root`, by
 default the working folder: the repository checkout), a zip member by its archive; waived
 findings are left out (they are accepted risk, listed in the package). With a baseline, a new
 finding's title starts with `NEW`.
@@ -71,6 +71,13 @@ def render_github(report: Report) -> str:
         message = f"{finding.message} (subject {finding.subject})"
         level = _GITHUB_LEVEL[finding.severity]
         lines.append(f"::{level} {','.join(properties)}::{_escape_data(message)}")
+    for problem in report.inventory.problems:  # what could not be read: exit 2
+        archive, _, member = problem.path.partition(ARCHIVE_SEPARATOR)
+        properties = [f"file={_escape_property(report.artifact_path(archive))}"]
+        if problem.line is not None and problem.line > 0 and not member:
+            properties.append(f"line={problem.line}")
+        properties.append("title=auditor could not read this input")
+        lines.append(f"::error {','.join(properties)}::{_escape_data(problem.message)}")
     lines.append(f"::notice title=auditor::{_escape_data(report.verdict_line)}")
     return "\n".join(lines) + "\n"
 
