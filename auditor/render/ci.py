@@ -5,8 +5,8 @@ per active finding and per input that could not be read, so each appears as an a
 the file; `render_gitlab` writes a GitLab code-quality report (a JSON array of issues with
 `check_name`, `fingerprint`, `severity` and `location`). Both name files relative to the SARIF
 root (`--sarif-root`, by default the working folder: the repository checkout), a zip member by
-its archive; waived findings are left out (they are accepted risk, listed in the package). With a baseline, a new
-finding's title starts with `NEW`.
+its archive; waived findings are left out (they are accepted risk, listed in the package).
+With a baseline, a new finding's title starts with `NEW`.
 """
 
 from __future__ import annotations
