@@ -38,7 +38,7 @@ _GITLAB_SEVERITY = {
 
 def repository_path(report: Report, finding: Finding) -> str | None:
     """The finding's file relative to the SARIF root; None when it is in no input (WV001)."""
-    if finding.rule_id is RuleId.WV001:
+    if finding.rule_id == RuleId.WV001:
         return None
     return report.artifact_path(finding.location.path.split(ARCHIVE_SEPARATOR, 1)[0])
 
@@ -91,7 +91,7 @@ def render_gitlab(report: Report) -> str:
         issues.append(
             {
                 "type": "issue",
-                "check_name": finding.rule_id.value,
+                "check_name": str(finding.rule_id),
                 "description": f"{_title(report, finding)}: {finding.message}",
                 "categories": ["Security"],
                 "fingerprint": finding.fingerprint,

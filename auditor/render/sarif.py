@@ -96,7 +96,7 @@ def _rule(info: RuleInfo, docs_url: str | None) -> dict[str, Any]:
 
 def _result(report: Report, finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     location: dict[str, Any] = {"logicalLocations": [{"fullyQualifiedName": finding.subject}]}
-    if finding.rule_id is not RuleId.WV001:  # WV001 is located in the policy, not an input
+    if finding.rule_id != RuleId.WV001:  # WV001 is located in the policy, not an input
         location = {
             "physicalLocation": _physical(report, finding.location.path, finding.location.line),
             **location,
