@@ -19,6 +19,8 @@ from urllib.parse import unquote
 import jsonschema
 import pytest
 from conftest import SARIF_SCHEMA, skip_or_fail
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from typer.testing import CliRunner, Result
 
@@ -257,12 +259,24 @@ def test_outside_a_repository_the_working_folder_policy_inside_the_input_is_stil
         (["\\!important"], "!important", False, True),
         (["trailing   "], "trailing", False, True),
         (["*"], "anything/at/all", False, True),
+        (["[z-a].xml"], "[z-a].xml", False, True),  # a class git cannot read: never an error
+        (["[z-a].xml"], "b.xml", False, False),
+        (["[].xml"], "[].xml", False, True),
+        (["a[\\]b"], "a\\b", False, True),
     ],
 )
 def test_ignore_rules_follow_gitignore(
     lines: list[str], path: str, folder: bool, excluded: bool
 ) -> None:
     assert (IgnoreRules.parse(lines).match(path, folder=folder) is not None) is excluded
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.text(max_size=40), path=st.text(alphabet="ab/.*?[]!\\-", max_size=20))
+def test_any_ignore_line_compiles_and_matches_without_error(line: str, path: str) -> None:
+    rules = IgnoreRules.parse([line])
+    for folder in (True, False):
+        rules.match(path, folder=folder)
 
 
 # --- the baseline in every output -----------------------------------------------------------------

@@ -56,14 +56,12 @@ def compile_rule(text: str) -> IgnoreRule | None:
         return None
     anchored = "/" in body
     body = body.removeprefix("/")
-    expression = _translate(body)
     prefix = "" if anchored else "(?:.*/)?"
-    return IgnoreRule(
-        pattern=stripped,
-        regex=re.compile(f"{prefix}{expression}", re.DOTALL),
-        negated=negated,
-        folders_only=folders_only,
-    )
+    try:
+        regex = re.compile(f"{prefix}{_translate(body)}", re.DOTALL)
+    except re.error:  # a class git cannot read either (`[z-a]`): the line matches itself only
+        regex = re.compile(f"{prefix}{re.escape(body)}", re.DOTALL)
+    return IgnoreRule(pattern=stripped, regex=regex, negated=negated, folders_only=folders_only)
 
 
 def _translate(pattern: str) -> str:
