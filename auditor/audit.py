@@ -23,6 +23,7 @@ from auditor.model import (
     ScriptKind,
     Severity,
 )
+from auditor.parsers.ignore import Exclusions
 
 CHANGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -45,10 +46,9 @@ class AuditRequest:
     scope: tuple[EvidenceClass, ...] = ()  # `--scope`: narrows the audit on purpose
     requester: str = ""
     reviewers: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()  # `--exclude` patterns (gitignore syntax)
-    # (path, why, auditor's own output?): the package folder being written
-    never_read: tuple[tuple[Path, str, bool], ...] = ()
-    never_read_files: tuple[tuple[int, int], ...] = ()  # (device, inode): stdout's file
+    # What discovery leaves out (`--exclude`, `.auditorignore`, the package folder being
+    # written); the policy files in use are added here.
+    exclusions: Exclusions = dataclasses.field(default_factory=Exclusions)
 
 
 POLICY_IN_USE = "the policy in use: never an input"
@@ -73,7 +73,6 @@ def load_policy(policy_paths: Sequence[Path]) -> Policy:
 def run_audit(request: AuditRequest) -> Report:
     """Run the whole audit and return the Report every renderer reads."""
     from auditor.parsers import read_inventory
-    from auditor.parsers.ignore import Exclusions
     from auditor.rules import evaluate
     from auditor.scope import assess_scope
 
@@ -88,13 +87,8 @@ def run_audit(request: AuditRequest) -> Report:
         list(request.paths),
         server=request.server,
         csv_list_separator=policy.csv_list_separator,
-        exclusions=Exclusions.of(
-            request.exclude,
-            (
-                *request.never_read,
-                *((path, POLICY_IN_USE, False) for path in request.policy_paths),
-            ),
-            request.never_read_files,
+        exclusions=request.exclusions.never_reading(
+            (path, POLICY_IN_USE, False) for path in request.policy_paths
         ),
     )
     scope, inventory = assess_scope(inventory, policy, chosen=request.scope)

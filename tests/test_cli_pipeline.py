@@ -230,6 +230,38 @@ def test_outside_a_repository_the_working_folder_policy_inside_the_input_is_stil
     )
 
 
+def test_an_ignore_file_inside_the_evidence_is_not_trusted(tmp_path: Path) -> None:
+    """Whoever wrote the evidence must not choose what is left out of it: only the working
+    folder's `.auditorignore` is read, and inside an input only at a repository's root."""
+    shutil.copytree(examples_dir(), tmp_path / "in")
+    (tmp_path / "in" / ".auditorignore").write_text("EX02/\n")  # would hide a server
+
+    planted = invoke("audit", "in", "--no-package", "--as-of", AS_OF, "--format", "json")
+    assert planted.exit_code == 1
+    servers = json.loads(planted.stdout)["organisation"]["servers"]
+    assert {server.casefold() for server in servers} == {"ex01", "ex02"}
+
+    os.chdir(tmp_path / "in")  # the analyst runs auditor inside the evidence folder
+    inside = invoke("audit", ".", "--no-package", "--as-of", AS_OF, "--format", "json")
+    assert inside.exit_code == 1
+    assert "warning: .auditorignore: lies inside the audit input .;" in inside.stderr
+    servers = json.loads(inside.stdout)["organisation"]["servers"]
+    assert {server.casefold() for server in servers} == {"ex01", "ex02"}
+
+
+def test_the_working_folder_ignore_file_is_relative_to_it(tmp_path: Path) -> None:
+    shutil.copytree(examples_dir(), tmp_path / "in")
+    (tmp_path / "in" / "notes.txt").write_text("not evidence\n")
+    (tmp_path / ".auditorignore").write_text("# the analyst's own\n/in/notes.txt\n")
+
+    result = invoke("audit", "in", "--no-package", "--as-of", AS_OF, "-v")
+
+    assert result.exit_code == 1, result.stderr
+    assert "note: not read: in/notes.txt: excluded by .auditorignore /in/notes.txt" in (
+        result.stderr
+    )
+
+
 # --- gitignore syntax -----------------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from auditor.cli.terminal import Paths
     from auditor.model import Policy, Report
     from auditor.package import VerifyResult
+    from auditor.parsers.ignore import Exclusions
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -210,6 +211,58 @@ def _refuse_policy_inside_inputs(choice: _PolicyChoice, inputs: Sequence[Path]) 
                 )
 
 
+IGNORE_FILE_REASON = "auditor's ignore file"
+PACKAGE_BEING_WRITTEN = "the package folder this run writes"
+
+
+def _ignore_file(inputs: Sequence[Path]) -> tuple[Path, tuple[str, ...]] | None:
+    """The working folder's `.auditorignore` and its lines, when it is trusted: it lies outside
+    every input, or the working folder is a git repository's root (as for `./auditor.yaml`).
+
+    One inside the evidence folder could hide evidence, so it is not used (a warning says so;
+    the files it names are then read, and what is not an export is a located problem).
+    """
+    from auditor.parsers.ignore import IGNORE_FILE, IgnoreFileError, read_ignore_file
+
+    path = Path(IGNORE_FILE)
+    if not path.is_file():
+        return None
+    inside = next((given for given in inputs if _lies_inside(path, given)), None)
+    if inside is not None and not os.path.exists(".git"):
+        typer.echo(
+            f"warning: {IGNORE_FILE}: lies inside the audit input {inside}; an ignore file "
+            "there could have been written by whoever produced the evidence, so it is not used "
+            "outside a git repository: pass --exclude GLOB instead",
+            err=True,
+        )
+        return None
+    try:
+        return path, read_ignore_file(path)
+    except IgnoreFileError as error:
+        fail(str(error))
+
+
+def _exclusions(
+    exclude: Sequence[str] | None,
+    inputs: Sequence[Path],
+    never_read: Sequence[tuple[Path, str, bool]],
+    never_read_files: tuple[tuple[int, int], ...] = (),
+) -> Exclusions:
+    """What the walk leaves out: `--exclude`, the trusted `.auditorignore` (both relative to
+    the working folder), the ignore file itself and `never_read`."""
+    from auditor.parsers.ignore import Exclusions
+
+    ignore = _ignore_file(inputs)
+    lines: tuple[str, ...] = ()
+    files = list(never_read)
+    if ignore is not None:
+        lines = ignore[1]
+        files.append((ignore[0], IGNORE_FILE_REASON, False))
+    return Exclusions.of(
+        exclude or (), files, never_read_files, ignore_lines=lines, base=os.getcwd()
+    )
+
+
 def _repository_policy(choice: _PolicyChoice) -> bool:
     """True for `./auditor.yaml` at the root of a git repository (the working folder holds
     `.git`): the repository's own policy, reviewed with it, never read as an input."""
@@ -338,7 +391,6 @@ def parse(
     from auditor.audit import POLICY_IN_USE
     from auditor.cli.summary import print_inventory, print_problems
     from auditor.parsers import ServerOptionError, read_inventory
-    from auditor.parsers.ignore import Exclusions
     from auditor.render.json_ import render_inventory
 
     if not paths:
@@ -350,7 +402,7 @@ def parse(
         # The policy `audit` would use is not evidence here either.
         policy_files = [(path, POLICY_IN_USE, False) for path in _policy_choice(None).files]
         inventory = read_inventory(
-            paths, server=server, exclusions=Exclusions.of(exclude or (), policy_files)
+            paths, server=server, exclusions=_exclusions(exclude, paths, policy_files)
         )
     except ServerOptionError as error:
         fail(str(error))
@@ -550,13 +602,14 @@ def audit(
         scope=chosen_scope,
         requester=requester,
         reviewers=tuple(reviewer or ()),
-        exclude=tuple(exclude or ()),
-        never_read=()
-        if no_package
-        else (
-            (out or _default_out(change_id, judged_at), "the package folder this run writes", True),
+        exclusions=_exclusions(
+            exclude,
+            input_paths,
+            ()
+            if no_package
+            else ((out or _default_out(change_id, judged_at), PACKAGE_BEING_WRITTEN, True),),
+            _stdout_file(),
         ),
-        never_read_files=_stdout_file(),
     )
     _run.doing = "auditing " + ", ".join(str(path) for path in input_paths)
     try:

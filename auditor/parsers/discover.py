@@ -14,12 +14,12 @@ file) and skipped, and listed, otherwise (`FoundFile.read_if_export`; `.DS_Store
 files, a real README). A file named on the command line is always read, whatever its name.
 
 What the audit leaves out on purpose (`auditor.parsers.ignore.Exclusions`) is not walked and is
-returned apart (`Discovery.excluded`, each with its reason): `--exclude` patterns and the
-`.auditorignore` at the top of a folder argument (gitignore syntax, relative to that folder),
-the policy in use, the package folder being written, the file stdout is redirected to, and any
-folder holding an auditor `MANIFEST.sha256` (an earlier package). auditor's own outputs are
-marked (`Excluded.own_output`) and kept out of the package and of `skipped`; the rest is also
-listed in `skipped`.
+returned apart (`Discovery.excluded`, each with its reason): `--exclude` patterns and the lines
+of the trusted `.auditorignore` (gitignore syntax, relative to the working folder), the ignore
+file itself, the policy in use, the package folder being written, the file stdout is
+redirected to, and any folder holding an auditor `MANIFEST.sha256` (an earlier package).
+auditor's own outputs are marked (`Excluded.own_output`) and kept out of the package and of
+`skipped`; the rest is also listed in `skipped`.
 
 The two companions `auditor collect` writes, `.sha256sums` (the hash of every file of a server
 folder) and `.auditor-collect-*.log` (the transcript), are not exports: they are returned apart
@@ -54,7 +54,7 @@ from pathlib import Path, PurePosixPath
 
 from auditor.layout import is_server_folder
 from auditor.model import Excluded, Problem, ProblemCode, Severity
-from auditor.parsers.ignore import IGNORE_FILE, Exclusions, IgnoreRules, is_auditor_package
+from auditor.parsers.ignore import Exclusions, IgnoreRules, is_auditor_package
 
 __all__ = [
     "Companion",
@@ -73,7 +73,6 @@ DOCUMENTATION_NAMES = frozenset(
     for suffix in ("", ".txt", ".md")
 )
 MANIFEST_NAME = ".sha256sums"
-_IGNORE_BYTES = 1024 * 1024
 TRANSCRIPT_PATTERN = ".auditor-collect-*.log"
 
 _LINK = (
@@ -138,7 +137,7 @@ def discover(paths: Sequence[Path], exclusions: Exclusions | None = None) -> Dis
     """The files `paths` stand for, less what `exclusions` leaves out; never raises for a bad
     path."""
     root = common_root(paths)
-    walk = _Walk(root, exclusions or Exclusions(ignore_file=False))
+    walk = _Walk(root, exclusions or Exclusions())
     found: dict[str, FoundFile] = {}
     for given in paths:
         for candidate, identity in walk.files(Path(given)):
@@ -331,26 +330,6 @@ class _Walk:
             reason = _Why(_PACKAGE, own_output=True)
         return reason
 
-    def _rules(self, top: str) -> IgnoreRules:
-        """The `--exclude` patterns, then the `.auditorignore` at the top of `top`."""
-        rules = self.exclusions.base_rules()
-        if not self.exclusions.ignore_file:
-            return rules
-        ignore_path = os.path.join(top, IGNORE_FILE)
-        try:
-            if os.path.islink(ignore_path) or not os.path.isfile(ignore_path):
-                return rules
-            with open(ignore_path, "rb") as handle:
-                data = handle.read(_IGNORE_BYTES + 1)
-        except OSError as error:
-            self.problem(ignore_path, os_reason(error))
-            return rules
-        if len(data) > _IGNORE_BYTES:
-            self.problem(ignore_path, f"larger than {_IGNORE_BYTES} bytes; not an ignore file")
-            return rules
-        text = data.decode("utf-8", "replace").removeprefix("\ufeff")
-        return rules + IgnoreRules.parse(text.splitlines())
-
     def _walk(self, top: Path) -> list[tuple[FoundFile, str]]:
         """Every folder below `top`, depth first in sorted order, each listed once (scandir).
 
@@ -360,7 +339,8 @@ class _Walk:
         """
         files: list[tuple[FoundFile, str]] = []
         top_folder = os.fspath(top)
-        rules = self._rules(top_folder)
+        rules = self.exclusions.rules()
+        base = self.exclusions.base
         pending = [top_folder]
         while pending:
             folder = pending.pop()
@@ -382,7 +362,7 @@ class _Walk:
             shown = self.display(folder)
             prefix = "" if shown == "." else shown + "/"
             kept: list[str] = []
-            relative = os.path.relpath(folder, top_folder).replace(os.sep, "/")
+            relative = _relative(folder, base, top_folder)
             inner = "" if relative == "." else relative + "/"
             for entry in sorted(sub_folders, key=_name):
                 reason = None
@@ -427,12 +407,9 @@ class _Walk:
         self, rules: IgnoreRules, relative: str, path: str, *, folder: bool
     ) -> _Why | None:
         """Why a walked entry (`relative` to its folder argument) is not read, or None."""
-        if relative == IGNORE_FILE and self.exclusions.ignore_file:
-            return _Why("auditor's ignore file")
-        rule = rules.match(relative, folder=folder)
+        rule = rules.match(relative, folder=folder) if rules.rules else None
         if rule is not None:
-            origin = "--exclude" if rule.pattern in self.exclusions.patterns else IGNORE_FILE
-            return _Why(f"excluded by {origin} {rule.pattern}")
+            return _Why(f"excluded by {self.exclusions.origin(rule)} {rule.pattern}")
         if folder:
             return self._folder_left_out(path)
         return self._never_read(path)
@@ -443,6 +420,16 @@ class _Walk:
         if self._is_output(entry):
             return _Why(_STDOUT, own_output=True)
         return self._left_out(rules, relative, entry.path, folder=False)
+
+
+def _relative(folder: str, base: str | None, top: str) -> str:
+    """`folder` relative to `base` (the working folder) when it lies under it, else relative to
+    the folder argument `top`, `/`-separated: what exclusion patterns are matched against."""
+    if base is not None:
+        relative = os.path.relpath(os.path.abspath(folder), base)
+        if relative != ".." and not relative.startswith(".." + os.sep):
+            return relative.replace(os.sep, "/")
+    return os.path.relpath(folder, top).replace(os.sep, "/")
 
 
 def _name(entry: os.DirEntry[str]) -> str:

@@ -9,14 +9,17 @@ folders, a trailing `/**` everything inside; `\\` makes the next character liter
 matching line wins. As in git, a file inside an excluded folder cannot be re-included: the
 folder is not walked.
 
-`Exclusions` is what one audit leaves out: the `--exclude` patterns and the `.auditorignore` at
-the top of each folder argument (both relative to that folder), the files never to read (the
-policy in use, the package folder being written) and every folder holding an auditor
-`MANIFEST.sha256` (an earlier change package).
+`Exclusions` is what one audit leaves out: the `--exclude` patterns and the lines of the
+working folder's `.auditorignore` (both relative to the working folder, `base`; a path outside
+it relative to its folder argument), the files never to read (the policy in use, the ignore
+file, the package folder being written) and every folder holding an auditor `MANIFEST.sha256`
+(an earlier change package). Which ignore file is trusted is the command line's decision (an
+ignore file inside the evidence could hide evidence, as a policy there could weaken it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -134,10 +137,12 @@ class IgnoreRules:
 class Exclusions:
     """What one audit leaves out besides the names discovery always skips."""
 
-    patterns: tuple[str, ...] = ()  # `--exclude`, gitignore syntax, relative to a folder argument
+    patterns: tuple[str, ...] = ()  # `--exclude`, gitignore syntax
+    ignore_lines: tuple[str, ...] = ()  # the trusted `.auditorignore`, line by line
+    ignore_source: str = IGNORE_FILE  # how a rule from `ignore_lines` is named
+    base: str | None = None  # absolute folder the patterns are relative to (the working folder)
     # (real path, why, auditor's own output?): the policy in use, the package folder written
     never_read: tuple[tuple[str, str, bool], ...] = ()
-    ignore_file: bool = True  # read `.auditorignore` at the top of each folder argument
     # (device, inode) of files never read: the file stdout is redirected to
     never_read_files: tuple[tuple[int, int], ...] = ()
 
@@ -147,15 +152,55 @@ class Exclusions:
         patterns: Sequence[str],
         never_read: Iterable[tuple[os.PathLike[str] | str, str, bool]],
         never_read_files: Iterable[tuple[int, int]] = (),
+        *,
+        ignore_lines: Sequence[str] = (),
+        base: str | None = None,
     ) -> Exclusions:
         return cls(
-            tuple(patterns),
-            tuple(sorted({(os.path.realpath(path), why, own) for path, why, own in never_read})),
+            patterns=tuple(patterns),
+            ignore_lines=tuple(ignore_lines),
+            base=None if base is None else os.path.abspath(base),
+            never_read=tuple(
+                sorted({(os.path.realpath(path), why, own) for path, why, own in never_read})
+            ),
             never_read_files=tuple(never_read_files),
         )
 
-    def base_rules(self) -> IgnoreRules:
-        return IgnoreRules.parse(self.patterns)
+    def never_reading(self, more: Iterable[tuple[os.PathLike[str] | str, str, bool]]) -> Exclusions:
+        """These exclusions, and `more` (path, why, own output?) never read."""
+        added = {(os.path.realpath(path), why, own) for path, why, own in more}
+        return dataclasses.replace(self, never_read=tuple(sorted({*self.never_read, *added})))
+
+    def rules(self) -> IgnoreRules:
+        """`--exclude` first, then the ignore file's lines (a later line wins, as in git)."""
+        return IgnoreRules.parse(self.patterns) + IgnoreRules.parse(self.ignore_lines)
+
+    def origin(self, rule: IgnoreRule) -> str:
+        """Where `rule` was written: `--exclude` or the ignore file."""
+        return "--exclude" if rule.pattern in self.patterns else self.ignore_source
+
+
+class IgnoreFileError(Exception):
+    """The ignore file cannot be read; the message names it and why."""
+
+
+IGNORE_FILE_BYTES = 1024 * 1024
+
+
+def read_ignore_file(path: os.PathLike[str] | str) -> tuple[str, ...]:
+    """The lines of an ignore file (UTF-8, a BOM allowed, at most 1 MiB); IgnoreFileError."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(IGNORE_FILE_BYTES + 1)
+    except OSError as error:
+        raise IgnoreFileError(f"{path}: cannot be read: {error.strerror or error}") from None
+    if len(data) > IGNORE_FILE_BYTES:
+        raise IgnoreFileError(f"{path}: larger than 1 MiB; not an ignore file")
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise IgnoreFileError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+    return tuple(text.splitlines())
 
 
 def is_auditor_package(folder: str) -> bool:
