@@ -321,9 +321,8 @@ ExcludeOption = Annotated[
     typer.Option(
         "--exclude",
         metavar="GLOB",
-        help="Do not read files or folders matching GLOB (gitignore syntax, relative to each "
-        "folder argument; repeatable). A .auditorignore at the top of a folder argument adds "
-        "its lines.",
+        help="Do not read files or folders matching GLOB (gitignore syntax, relative to the "
+        "working folder; repeatable), as the lines of ./.auditorignore do.",
     ),
 ]
 AsOfOption = Annotated[
