@@ -1287,7 +1287,7 @@ class Report:
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
     scope: Scope = field(default_factory=lambda: Scope(classes=tuple(EvidenceClass)))
     baseline: BaselineComparison | None = None  # set by `audit --baseline`
-    # The folder SARIF locations are relative to (`--sarif-root`, `SRCROOT`) lies on the path
+    # The folder SARIF locations are relative to (`--sarif-root`, `%SRCROOT%`) lies on the path
     # of the inputs' common root: below it (`repo/` when `.` is audited: `sarif_strip`, taken
     # off every display path) or at or above it (`sec/exchange/`: `sarif_prefix`, put before).
     sarif_strip: str = ""

@@ -108,14 +108,14 @@ def test_audit_dot_at_the_root_of_a_repository_links_every_sarif_location(
     log = json.loads(result.stdout)
     jsonschema.Draft4Validator(sarif_schema()).validate(log)
     (run,) = log["runs"]
-    assert run["originalUriBaseIds"]["SRCROOT"]["description"]["text"]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["description"]["text"]
     assert run["automationDetails"]["id"].startswith("auditor/AUDIT-20261126")
     uris: list[str] = []
     for result_item in run["results"]:
         for location in result_item["locations"]:
             physical = location.get("physicalLocation")
             if physical is not None:
-                assert physical["artifactLocation"]["uriBaseId"] == "SRCROOT"
+                assert physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
                 uris.append(physical["artifactLocation"]["uri"])
     uris += [artifact["location"]["uri"] for artifact in run["artifacts"]]
     assert uris

@@ -4,7 +4,7 @@ Rules come from the policy's catalogue (`helpUri` `<docs_url>/<ID>.md` when the 
 where the rule pages are published); every finding is a result with a partial fingerprint
 (`auditorFingerprint/v2`: v2 since a partner-application finding's fingerprint covers the
 permission set it names); waived findings carry an accepted external suppression with the
-waiver's ticket. Every location is relative to `SRCROOT` (`originalUriBaseIds`), the folder
+waiver's ticket. Every location is relative to `%SRCROOT%` (`originalUriBaseIds`), the folder
 `--sarif-root` names (`Report.artifact_path`), so a code-scanning
 alert links to the file in the repository; the root's absolute path is never written. With a
 baseline each result carries `baselineState` (`new`, `unchanged`); the fixed findings (state
@@ -56,12 +56,12 @@ def artifact_uri(path: str) -> str:
     return quote(data, safe="/:@-._~")
 
 
-SOURCE_ROOT = "SRCROOT"
+SOURCE_ROOT = "%SRCROOT%"
 ARCHIVE_SEPARATOR = "!/"
 
 
 def _location(report: Report, path: str) -> dict[str, Any]:
-    """An artifact location of an input path, relative to `SRCROOT`; a zip member's is its
+    """An artifact location of an input path, relative to `%SRCROOT%`; a zip member's is its
     archive's (`collection.zip!/EX01/pa.xml` is in `collection.zip`)."""
     archive = path.split(ARCHIVE_SEPARATOR, 1)[0]
     return {"uri": artifact_uri(report.artifact_path(archive)), "uriBaseId": SOURCE_ROOT}
