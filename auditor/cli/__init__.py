@@ -493,7 +493,10 @@ def audit(
         bool, typer.Option("--no-package", help="Evaluate only: write no change package.")
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No text summary; errors are still shown.")
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No text summary or notes; errors and warnings are still shown."
+        ),
     ] = False,
     baseline: Annotated[
         Path | None,
@@ -657,7 +660,8 @@ def audit(
             )
     else:
         typer.echo(_document(report, output_format, shown), nl=False)
-    print_excluded(report.inventory, shown, verbose=verbose)
+    if not quiet:
+        print_excluded(report.inventory, shown, verbose=verbose)
     print_problems(report.inventory, shown)
     print_unused_waivers(unused, choice.files, strict=strict)
     if strict and unused and code != EXIT_INCOMPLETE:
