@@ -357,6 +357,10 @@ def test_baseline_state_reaches_every_output_and_an_escalation_is_new(tmp_path: 
     html = (tmp_path / "after/report.html").read_text()
     assert '<strong class="new">NEW</strong>' in html
     assert f"Waiver subject: <code>{GRAPH}</code>" in html
+    assert re.search(
+        r'Against the baseline <code>findings.json</code>: <strong class="new">\d+ new', html
+    )
+    assert f"<li>FIXED PA003 <code>{GRAPH}</code></li>" in html
 
     junit = etree.fromstring((tmp_path / "after/junit.xml").read_bytes())
     (case,) = junit.xpath(f"//testcase[@name='PA003 {GRAPH}']")
