@@ -401,6 +401,15 @@ def test_baseline_round_trip_marks_new_unchanged_and_fixed(tmp_path: Path, input
     assert len(fixed) == 2
     assert any("WC001  web-config:EX02:Default Web Site/API" in line for line in fixed)
     assert any("WC002  web-config:EX02:Default Web Site/API" in line for line in fixed)
+    # The package says the same: findings.json and SARIF carry each finding's state.
+    after = json.loads((tmp_path / "after" / "findings.json").read_text(encoding="utf-8"))
+    states = {(f["rule_id"], f["baseline"]) for f in after["findings"]}
+    assert ("WC003", "new") in states and ("PA003", "unchanged") in states
+    assert sorted(item["rule_id"] for item in after["baseline"]["fixed"]) == ["WC001", "WC002"]
+    sarif = json.loads((tmp_path / "after" / "findings.sarif").read_text(encoding="utf-8"))
+    results = sarif["runs"][0]["results"]
+    assert [r["ruleId"] for r in results if r["baselineState"] == "new"] == ["WC003"]
+    assert len(sarif["runs"][0]["properties"]["baseline"]["fixed"]) == 2
     # Only new findings at or above --fail-on fail the run: the new one is medium.
     gate = ("--baseline", "before/findings.json", "--fail-on-new", "--no-package", "-q")
     again = ("audit", str(inputs), "--as-of", AS_OF, *gate)
