@@ -659,3 +659,10 @@ def test_debug_after_the_command_is_accepted(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert done.stderr == ""
+
+
+def test_schema_policy_and_plan_are_the_shipped_schemas() -> None:
+    assert invoke("schema", "policy").stdout == invoke("policy", "schema").stdout
+    plan = json.loads(invoke("schema", "plan").stdout)
+    assert plan == document_schema("plan")
+    jsonschema.Draft202012Validator.check_schema(plan)
