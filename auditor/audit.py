@@ -23,6 +23,7 @@ from auditor.model import (
     ScriptKind,
     Severity,
 )
+from auditor.parsers.ignore import Exclusions
 
 CHANGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -45,6 +46,12 @@ class AuditRequest:
     scope: tuple[EvidenceClass, ...] = ()  # `--scope`: narrows the audit on purpose
     requester: str = ""
     reviewers: tuple[str, ...] = ()
+    # What discovery leaves out (`--exclude`, `.auditorignore`, the package folder being
+    # written); the policy files in use are added here.
+    exclusions: Exclusions = dataclasses.field(default_factory=Exclusions)
+
+
+POLICY_IN_USE = "the policy in use: never an input"
 
 
 def default_change_id(as_of: datetime.date, plan_digest: str) -> str:
@@ -104,6 +111,9 @@ def run_audit(request: AuditRequest) -> Report:
         list(request.paths),
         server=request.server,
         csv_list_separator=policy.csv_list_separator,
+        exclusions=request.exclusions.never_reading(
+            (path, POLICY_IN_USE, False) for path in request.policy_paths
+        ),
     )
     scope, inventory = assess_scope(inventory, policy, chosen=request.scope)
     evaluation = evaluate(

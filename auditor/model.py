@@ -453,6 +453,24 @@ _DIRECTORY_PART = re.compile(r"(?i)(?:^|,)\s*dc=([^,]+)")
 
 
 @dataclass(frozen=True, slots=True)
+class Excluded:
+    """A file or folder discovery did not read on purpose, and why (`--exclude`, ...).
+
+    `own_output` marks what auditor itself wrote (an earlier package, the package folder being
+    written, the file stdout goes to, a SARIF or findings.json found by its content): it is
+    noted on the terminal but kept out of the package, which must not depend on what earlier
+    runs left in the tree.
+    """
+
+    path: str  # display path; a folder ends with `/`
+    reason: str
+    own_output: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     """Everything read from every input, in a deterministic order."""
 
@@ -465,6 +483,9 @@ class Inventory:
     skipped: tuple[str, ...] = ()
     # Every server of every `Get-ExchangeServer` export, by name (one record per name).
     exchange_servers: tuple[ExchangeServer, ...] = ()
+    # What discovery left out on purpose (`--exclude`, `.auditorignore`, auditor's own
+    # outputs, the policy in use), each with why; also listed in `skipped`.
+    excluded: tuple[Excluded, ...] = ()
 
     @property
     def organisation(self) -> Organisation:
@@ -700,6 +721,7 @@ class Policy:
     vdirs: tuple[VdirPolicy, ...] = ()
     forbidden_profiles_everywhere: tuple[str, ...] = ()
     csv_list_separator: str | None = None
+    docs_url: str | None = None  # where docs/rules/<ID>.md are published (SARIF `helpUri`)
     waivers: tuple[Waiver, ...] = ()
     malformed_waivers: tuple[tuple[int | None, str], ...] = ()  # (line, why) for WV001
     malformed_waiver_sources: tuple[str, ...] = ()  # policy file of each malformed waiver
@@ -1221,6 +1243,46 @@ class Scope:
         }
 
 
+class BaselineState(StrEnum):
+    """A finding against an earlier audit (`--baseline`), in SARIF's words (`baselineState`)."""
+
+    NEW = "new"  # the baseline lacks its fingerprint
+    UNCHANGED = "unchanged"  # the baseline has it
+    ABSENT = "absent"  # a baseline finding no longer found (fixed)
+
+
+@dataclass(frozen=True, slots=True)
+class FixedFinding:
+    """A finding of the baseline that the audit no longer finds."""
+
+    fingerprint: str
+    rule_id: str
+    severity: str
+    subject: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "rule_id": self.rule_id,
+            "severity": self.severity,
+            "subject": self.subject,
+            "baseline": BaselineState.ABSENT.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineComparison:
+    """The audit against an earlier `findings.json`, decided once by fingerprint
+    (`auditor.package.compare`): which findings are new, which unchanged, which fixed."""
+
+    file: str  # the baseline's file name (never a path: the package stays machine-free)
+    new: frozenset[str]  # fingerprints of findings the baseline lacks
+    fixed: tuple[FixedFinding, ...] = ()
+
+    def state(self, finding: Finding) -> BaselineState:
+        return BaselineState.NEW if finding.fingerprint in self.new else BaselineState.UNCHANGED
+
+
 class Verdict(StrEnum):
     """The one word every output leads with."""
 
@@ -1251,6 +1313,35 @@ class Report:
     scope: Scope = field(default_factory=lambda: Scope(classes=tuple(EvidenceClass)))
     # SHA-256 of the package's plan.json: every state record the scripts write carries it
     package_id: str = ""
+    baseline: BaselineComparison | None = None  # set by `audit --baseline`
+    # The folder SARIF locations are relative to (`--sarif-root`, `%SRCROOT%`) lies on the path
+    # of the inputs' common root: below it (`repo/` when `.` is audited: `sarif_strip`, taken
+    # off every display path) or at or above it (`sec/exchange/`: `sarif_prefix`, put before).
+    sarif_strip: str = ""
+    sarif_prefix: str = ""
+
+    def artifact_path(self, path: str) -> str:
+        """A display path (relative to the inputs' common root) relative to the SARIF root."""
+        return self.sarif_prefix + path.removeprefix(self.sarif_strip)
+
+    def baseline_state(self, finding: Finding) -> BaselineState | None:
+        """NEW or UNCHANGED against the baseline; None when the audit has no baseline."""
+        return None if self.baseline is None else self.baseline.state(finding)
+
+    @property
+    def new_findings(self) -> tuple[Finding, ...]:
+        """Findings the baseline lacks (waived ones included); none without a baseline."""
+        if self.baseline is None:
+            return ()
+        return tuple(f for f in self.findings if f.fingerprint in self.baseline.new)
+
+    def new_failing(self) -> tuple[Finding, ...]:
+        """New unwaived findings at or above `fail_on`: what `--fail-on-new` fails on."""
+        return tuple(
+            finding
+            for finding in self.new_findings
+            if not finding.suppressed and finding.severity.at_least(self.fail_on)
+        )
 
     def plan_items(self) -> tuple[PlanItem, ...]:
         """Every planned change beside its change set, in plan order."""

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.model import Finding, Organisation, Report, Severity
+from auditor.model import BaselineComparison, Finding, FixedFinding, Organisation, Report
 
 MANIFEST_NAME = "MANIFEST.sha256"
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9._/-]+)$")
@@ -92,9 +92,11 @@ def is_package(folder: Path) -> bool:
 def check_out_dir(out_dir: Path, *, force: bool, inputs: Sequence[Path] = ()) -> None:
     """Refuse, before anything is written, an `--out` that would lose or mix a user's files.
 
-    Refused: `-` (a package is a folder, not a stream), an existing file, a folder that equals,
-    contains or lies inside an input, and a non-empty folder unless `force` is given and the
-    folder is an earlier auditor package (`is_package`): `--force` never deletes anything else.
+    Refused: `-` (a package is a folder, not a stream), an existing file, a folder that equals
+    or contains an input, and a non-empty folder unless `force` is given and the folder is an
+    earlier auditor package (`is_package`): `--force` never deletes anything else. A folder
+    inside an input folder (`reports/` in a repository audited as `.`) is allowed: discovery
+    never reads a package (its `MANIFEST.sha256`) nor the folder being written.
     """
     if str(out_dir) == "-":
         raise PackageError(
@@ -106,9 +108,9 @@ def check_out_dir(out_dir: Path, *, force: bool, inputs: Sequence[Path] = ()) ->
     target = os.path.realpath(out_dir)
     for given in inputs:
         source = os.path.realpath(given)
-        if _within(target, source) or _within(source, target):
+        if _within(source, target):
             raise PackageError(
-                f"{out_dir}: the package folder would equal, contain or lie inside the input "
+                f"{out_dir}: the package folder would equal or contain the input "
                 f"{given}; choose an --out outside the inputs"
             )
     if not out_dir.is_dir() or _is_empty_dir(out_dir):
@@ -399,26 +401,6 @@ class BaselineFinding:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Comparison:
-    """Each current finding as new or unchanged, and the baseline findings no longer found."""
-
-    new: tuple[Finding, ...]
-    unchanged: tuple[Finding, ...]
-    fixed: tuple[BaselineFinding, ...]
-
-    def is_new(self, finding: Finding) -> bool:
-        return finding in self.new
-
-    def new_failing(self, fail_on: Severity) -> tuple[Finding, ...]:
-        """New unsuppressed findings at or above `fail_on`: what `--fail-on-new` fails on."""
-        return tuple(
-            finding
-            for finding in self.new
-            if not finding.suppressed and finding.severity.at_least(fail_on)
-        )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class Baseline:
     """An earlier `findings.json`: its findings and the organisation it was audited in."""
 
@@ -491,12 +473,18 @@ def _baseline_finding(path: Path, number: int, item: Any) -> BaselineFinding:
     )
 
 
-def compare(findings: Sequence[Finding], baseline: Sequence[BaselineFinding]) -> Comparison:
-    """Mark each finding against the baseline by fingerprint."""
+def compare(
+    findings: Sequence[Finding], baseline: Sequence[BaselineFinding], file: str
+) -> BaselineComparison:
+    """Mark each finding against the baseline (file name `file`) by fingerprint."""
     known = {item.fingerprint for item in baseline}
     current = {finding.fingerprint for finding in findings}
-    return Comparison(
-        new=tuple(finding for finding in findings if finding.fingerprint not in known),
-        unchanged=tuple(finding for finding in findings if finding.fingerprint in known),
-        fixed=tuple(item for item in baseline if item.fingerprint not in current),
+    return BaselineComparison(
+        file=file,
+        new=frozenset(finding.fingerprint for finding in findings) - known,
+        fixed=tuple(
+            FixedFinding(item.fingerprint, item.rule_id, item.severity, item.subject)
+            for item in baseline
+            if item.fingerprint not in current
+        ),
     )

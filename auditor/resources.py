@@ -6,7 +6,9 @@ copies them to `auditor/_data/`. Nothing else in auditor needs to know which.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any, cast
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -36,3 +38,18 @@ def default_policy_path() -> Path:
 def examples_dir() -> Path:
     """The bundled example exports that `auditor audit` with no path reads."""
     return _PACKAGE_DIR / "examples"
+
+
+def schemas_dir() -> Path:
+    """The JSON Schemas of auditor's documents (`auditor/schemas/<name>.schema.json`)."""
+    return _PACKAGE_DIR / "schemas"
+
+
+def document_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of `name` (findings, plan, policy); an unknown name raises KeyError."""
+    if name not in ("findings", "plan", "policy"):
+        raise KeyError(f"no schema named {name!r}")
+    return cast(
+        dict[str, Any],
+        json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8")),
+    )

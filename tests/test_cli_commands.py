@@ -72,6 +72,8 @@ COMMANDS = [
     ("policy", "show"),
     ("policy", "init"),
     ("policy", "schema"),
+    ("schema",),
+    ("schema", "findings"),
 ]
 
 
@@ -402,6 +404,15 @@ def test_baseline_round_trip_marks_new_unchanged_and_fixed(tmp_path: Path, input
     assert len(fixed) == 2
     assert any("WC001  web-config:EX02:Default Web Site/API" in line for line in fixed)
     assert any("WC002  web-config:EX02:Default Web Site/API" in line for line in fixed)
+    # The package says the same: findings.json and SARIF carry each finding's state.
+    after = json.loads((tmp_path / "after" / "findings.json").read_text(encoding="utf-8"))
+    states = {(f["rule_id"], f["baseline"]) for f in after["findings"]}
+    assert ("WC003", "new") in states and ("PA003", "unchanged") in states
+    assert sorted(item["rule_id"] for item in after["baseline"]["fixed"]) == ["WC001", "WC002"]
+    sarif = json.loads((tmp_path / "after" / "findings.sarif").read_text(encoding="utf-8"))
+    results = sarif["runs"][0]["results"]
+    assert [r["ruleId"] for r in results if r["baselineState"] == "new"] == ["WC003"]
+    assert len(sarif["runs"][0]["properties"]["baseline"]["fixed"]) == 2
     # Only new findings at or above --fail-on fail the run: the new one is medium.
     gate = ("--baseline", "before/findings.json", "--fail-on-new", "--no-package", "-q")
     again = ("audit", str(inputs), "--as-of", AS_OF, *gate)
@@ -446,10 +457,13 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
     result = invoke("audit", str(inputs), "--as-of", AS_OF, *gate)
 
     assert result.exit_code == 1, result.stdout
-    first = result.stdout.splitlines()[0]
-    assert first.startswith("NEW CRITICAL PA003"), result.stdout
-    assert "Microsoft Graph" in first
     lines = result.stdout.splitlines()
+    assert lines[0].startswith("auditor ") and ": FAIL for " in lines[0]  # the verdict first
+    assert "2 new finding(s) at or above high (--fail-on-new)" in " ".join(result.stdout.split())
+    severities = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+    findings = [line for line in lines if line.replace("NEW", "").lstrip().startswith(severities)]
+    assert findings[0].startswith("  NEW CRITICAL PA003"), result.stdout  # then the new ones
+    assert "Microsoft Graph" in findings[0]
     assert any(line.startswith("  FIXED    PA003") for line in lines)  # the narrower one
 
 
@@ -558,8 +572,24 @@ def test_a_policy_given_with_the_flag_may_lie_inside_the_evidence(inputs: Path) 
     given = invoke("audit", "in", "--policy", "in/auditor.yaml", "--no-package", "--as-of", AS_OF)
     assert "policy: planted from in/auditor.yaml (found via --policy)" in given.stdout
     assert "lies inside" not in given.stderr
-    # (the file is also an input, and not an export: that alone is reported, as before)
-    assert "error: in/auditor.yaml: not an export auditor reads" in given.stderr
+    # The policy in use is never read as an input (it is listed as excluded).
+    assert "error:" not in given.stderr
+    document = json.loads(
+        invoke(
+            "audit",
+            "in",
+            "--policy",
+            "in/auditor.yaml",
+            "--no-package",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert {"path": "in/auditor.yaml", "reason": "the policy in use: never an input"} in (
+        document["excluded_inputs"]
+    )
 
     # Outside the inputs, the working folder's policy is still found without a flag.
     beside = invoke(

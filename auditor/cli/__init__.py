@@ -14,8 +14,11 @@ shows input paths relative to the working directory and reports every error as o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import io
 import os
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -30,6 +33,7 @@ from auditor.cli.terminal import (
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     EXIT_OK,
+    ColourChoice,
     PlainGroup,
     WordedCommand,
     fail,
@@ -38,12 +42,15 @@ from auditor.cli.terminal import (
     prepare_streams,
     printable,
     say,
+    set_colour,
     show_error,
 )
 
 if TYPE_CHECKING:
+    from auditor.cli.terminal import Paths
     from auditor.model import Policy, Report
-    from auditor.package import Comparison, VerifyResult
+    from auditor.package import VerifyResult
+    from auditor.parsers.ignore import Exclusions
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -57,8 +64,11 @@ LOCAL_POLICY = Path("auditor.yaml")
 SOON_DAYS = 30
 
 # Plain click help (no rich): `auditor --help` starts as fast as `import typer`.
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     cls=PlainGroup,
+    context_settings=HELP_OPTIONS,
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
@@ -81,7 +91,19 @@ rules_app = typer.Typer(
     help="The rule catalogue: every rule auditor checks (id, severity, title).",
     epilog=EXIT_CODES_HELP,
 )
+schema_app = typer.Typer(
+    cls=PlainGroup,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Print the JSON Schemas of auditor's documents (findings.json, plan.json, the policy).",
+    epilog=EXIT_CODES_HELP,
+)
 app.add_typer(policy_app, name="policy", short_help="Author and check policies.")
+app.add_typer(
+    schema_app,
+    name="schema",
+    short_help="Print the JSON Schema of findings.json, plan.json or the policy.",
+)
 app.add_typer(
     rules_app,
     name="rules",
@@ -113,6 +135,9 @@ class OutputFormat(StrEnum):
     JSON = "json"
     SARIF = "sarif"
     MARKDOWN = "markdown"
+    JUNIT = "junit"
+    GITHUB = "github"
+    GITLAB = "gitlab"
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -173,7 +198,7 @@ def _refuse_policy_inside_inputs(choice: _PolicyChoice, inputs: Sequence[Path]) 
     (or `$AUDITOR_POLICY` file) in the evidence folder could empty the forbidden lists. A
     policy given with `--policy` is the user's choice and is not checked.
     """
-    if choice.origin == "--policy":
+    if choice.origin == "--policy" or _repository_policy(choice):
         return
     for policy_file in choice.files:
         for given in inputs:
@@ -184,6 +209,64 @@ def _refuse_policy_inside_inputs(choice: _PolicyChoice, inputs: Sequence[Path]) 
                     "written by whoever produced the evidence, so it is not used. Pass it with "
                     f"--policy {policy_file} if it is really wanted"
                 )
+
+
+IGNORE_FILE_REASON = "auditor's ignore file"
+PACKAGE_BEING_WRITTEN = "the package folder this run writes"
+
+
+def _ignore_file(inputs: Sequence[Path]) -> tuple[Path, tuple[str, ...]] | None:
+    """The working folder's `.auditorignore` and its lines, when it is trusted: it lies outside
+    every input, or the working folder is a git repository's root (as for `./auditor.yaml`).
+
+    One inside the evidence folder could hide evidence, so it is not used (a warning says so;
+    the files it names are then read, and what is not an export is a located problem).
+    """
+    from auditor.parsers.ignore import IGNORE_FILE, IgnoreFileError, read_ignore_file
+
+    path = Path(IGNORE_FILE)
+    if not path.is_file():
+        return None
+    inside = next((given for given in inputs if _lies_inside(path, given)), None)
+    if inside is not None and not os.path.exists(".git"):
+        typer.echo(
+            f"warning: {IGNORE_FILE}: lies inside the audit input {inside}; an ignore file "
+            "there could have been written by whoever produced the evidence, so it is not used "
+            "outside a git repository: pass --exclude GLOB instead",
+            err=True,
+        )
+        return None
+    try:
+        return path, read_ignore_file(path)
+    except IgnoreFileError as error:
+        fail(str(error))
+
+
+def _exclusions(
+    exclude: Sequence[str] | None,
+    inputs: Sequence[Path],
+    never_read: Sequence[tuple[Path, str, bool]],
+    never_read_files: tuple[tuple[int, int], ...] = (),
+) -> Exclusions:
+    """What the walk leaves out: `--exclude`, the trusted `.auditorignore` (both relative to
+    the working folder), the ignore file itself and `never_read`."""
+    from auditor.parsers.ignore import Exclusions
+
+    ignore = _ignore_file(inputs)
+    lines: tuple[str, ...] = ()
+    files = list(never_read)
+    if ignore is not None:
+        lines = ignore[1]
+        files.append((ignore[0], IGNORE_FILE_REASON, False))
+    return Exclusions.of(
+        exclude or (), files, never_read_files, ignore_lines=lines, base=os.getcwd()
+    )
+
+
+def _repository_policy(choice: _PolicyChoice) -> bool:
+    """True for `./auditor.yaml` at the root of a git repository (the working folder holds
+    `.git`): the repository's own policy, reviewed with it, never read as an input."""
+    return choice.origin == "the working folder" and os.path.exists(".git")
 
 
 def _lies_inside(path: Path, given: Path) -> bool:
@@ -202,7 +285,9 @@ def _load_policy(choice: _PolicyChoice, *, strict_waivers: bool = False) -> Poli
     try:
         return load_policy(choice.files, strict_waivers=strict_waivers)
     except PolicyError as error:
-        fail(str(error))
+        for each in error.errors[:-1]:
+            show_error(str(each))
+        fail(str(error.errors[-1]))
 
 
 PathsArgument = Annotated[
@@ -231,6 +316,15 @@ PolicyOption = Annotated[
         f"Default: ${POLICY_ENV}, else ./auditor.yaml when it exists.",
     ),
 ]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="GLOB",
+        help="Do not read files or folders matching GLOB (gitignore syntax, relative to the "
+        "working folder; repeatable), as the lines of ./.auditorignore do.",
+    ),
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -253,16 +347,31 @@ def _root(
         bool,
         typer.Option(
             "--version",
+            "-V",
             help="Print the version and exit.",
             is_eager=True,
             callback=_print_version,
         ),
     ] = False,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the traceback of an internal error (also after the command name).",
+        ),
     ] = False,
+    color: Annotated[
+        ColourChoice,
+        typer.Option(
+            "--color",
+            metavar="WHEN",
+            help="Colour the summary: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR "
+            "forces it), always or never.",
+        ),
+    ] = ColourChoice.AUTO,
 ) -> None:
-    _run.debug = debug
+    _run.debug = _run.debug or debug
+    set_colour(color)
 
 
 # --- parse ------------------------------------------------------------------------------------
@@ -275,8 +384,10 @@ def parse(
     paths: PathsArgument = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
     server: ServerOption = None,
+    exclude: ExcludeOption = None,
 ) -> None:
     """Show exactly what was read from the exports (the inventory), to check the parser."""
+    from auditor.audit import POLICY_IN_USE
     from auditor.cli.summary import print_inventory, print_problems
     from auditor.parsers import ServerOptionError, read_inventory
     from auditor.render.json_ import render_inventory
@@ -287,7 +398,11 @@ def parse(
     _require_paths(paths)
     _run.doing = "reading " + ", ".join(str(path) for path in paths)
     try:
-        inventory = read_inventory(paths, server=server)
+        # The policy `audit` would use is not evidence here either.
+        policy_files = [(path, POLICY_IN_USE, False) for path in _policy_choice(None).files]
+        inventory = read_inventory(
+            paths, server=server, exclusions=_exclusions(exclude, paths, policy_files)
+        )
     except ServerOptionError as error:
         fail(str(error))
     shown = paths_for(paths)
@@ -377,14 +492,18 @@ def audit(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="What goes to stdout: text (a summary), json (findings.json), sarif or markdown.",
+            help="What goes to stdout: text (a summary), json (findings.json), sarif, markdown, "
+            "junit, github (workflow annotations) or gitlab (code-quality JSON).",
         ),
     ] = OutputFormat.TEXT,
     no_package: Annotated[
         bool, typer.Option("--no-package", help="Evaluate only: write no change package.")
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No text summary; errors are still shown.")
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No text summary or notes; errors and warnings are still shown."
+        ),
     ] = False,
     baseline: Annotated[
         Path | None,
@@ -401,13 +520,47 @@ def audit(
             help="With --baseline: exit 1 only for new findings at or above --fail-on.",
         ),
     ] = False,
+    exclude: ExcludeOption = None,
+    sarif_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--sarif-root",
+            metavar="DIR",
+            help="SARIF locations are relative to DIR (the repository root; default: the "
+            "working folder when the inputs lie under it).",
+        ),
+    ] = None,
+    exit_zero: Annotated[
+        bool,
+        typer.Option(
+            "--exit-zero",
+            help="Report only: findings never fail the run (exit 2 still means it could not "
+            "complete).",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="A waiver that matched no finding is an error (exit 2)."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show every finding with the waiver subject that waives it."
+        ),
+    ] = False,
 ) -> None:
     """Audit exports against the policy and write the change package (the main job).
 
     With no PATH, audits the bundled example exports of a two-server hybrid organisation.
     """
     from auditor.audit import AuditError, AuditRequest, run_audit
-    from auditor.cli.summary import print_problems, print_summary
+    from auditor.cli.summary import (
+        SummaryOptions,
+        print_excluded,
+        print_problems,
+        print_summary,
+        print_unused_waivers,
+    )
     from auditor.model import Severity
     from auditor.package import (
         BaselineError,
@@ -420,6 +573,7 @@ def audit(
     )
     from auditor.parsers import ServerOptionError
     from auditor.resources import examples_dir
+    from auditor.rules.waivers import unused_waivers
     from auditor.scope import ScopeError, parse_scope_option
 
     judged_at = _parse_date(as_of, "--as-of")
@@ -434,6 +588,7 @@ def audit(
     _require_paths(input_paths)
     choice = _policy_choice(policy)
     _refuse_policy_inside_inputs(choice, input_paths)
+    sarif_strip, sarif_prefix = _sarif_root(sarif_root, input_paths)
     earlier = None
     if baseline is not None:
         try:
@@ -456,18 +611,36 @@ def audit(
         scope=chosen_scope,
         requester=requester,
         reviewers=tuple(reviewer or ()),
+        exclusions=_exclusions(
+            exclude,
+            input_paths,
+            ()
+            if no_package
+            else ((out or _default_out(change_id), PACKAGE_BEING_WRITTEN, True),),
+            _stdout_file(),
+        ),
     )
     _run.doing = "auditing " + ", ".join(str(path) for path in input_paths)
     try:
         report = run_audit(request)
     except (AuditError, ServerOptionError) as error:
         fail(str(error))
-    if earlier is not None:
+    if earlier is not None and baseline is not None:
         try:
             earlier.check_organisation(report.inventory.organisation)
         except BaselineError as error:
             fail(str(error))
-    out_dir = out if out is not None else Path("reports") / report.change_id
+        report = dataclasses.replace(
+            report, baseline=compare(report.findings, earlier.findings, baseline.name)
+        )
+    report = dataclasses.replace(report, sarif_strip=sarif_strip, sarif_prefix=sarif_prefix)
+    unused = unused_waivers(
+        report.findings,
+        report.policy,
+        report.as_of,
+        not_applied={item.rule_id for item in report.not_applied},
+    )
+    out_dir = out if out is not None else _default_out(report.change_id)
     if not no_package:
         # The default folder may be replaced when it holds an earlier auditor package.
         replace = force or (out is None and is_package(out_dir))
@@ -477,27 +650,117 @@ def audit(
             write_package(report, out_dir, force=replace)
         except PackageError as error:
             fail(str(error))
-    comparison = compare(report.findings, earlier.findings) if earlier is not None else None
     shown = paths_for(input_paths)
     _run.doing = "printing the result"
+    code = _audit_exit_code(report, allow_incomplete, fail_on_new, exit_zero)
     if output_format is OutputFormat.TEXT:
         if not quiet:
             print_summary(
                 report,
-                _policy_line(report.policy, choice),
-                None if no_package else out_dir,
-                shown,
-                comparison,
+                SummaryOptions(
+                    policy_line=_policy_line(report.policy, choice),
+                    out_dir=None if no_package else out_dir,
+                    shown=shown,
+                    gate=_gate_line(report, code, fail_on_new, exit_zero),
+                    verbose=verbose,
+                ),
             )
     else:
-        typer.echo(_document(report, output_format), nl=False)
+        typer.echo(_document(report, output_format, shown), nl=False)
+    if not quiet:
+        print_excluded(report.inventory, shown, verbose=verbose)
     print_problems(report.inventory, shown)
-    raise typer.Exit(_audit_exit_code(report, allow_incomplete, comparison, fail_on_new))
+    print_unused_waivers(unused, choice.files, strict=strict)
+    if strict and unused and code != EXIT_INCOMPLETE:
+        code = EXIT_INCOMPLETE
+    raise typer.Exit(code)
 
 
-def _document(report: Report, output_format: OutputFormat) -> str:
-    """The document `--format` prints: the same bytes as the package file."""
+def _stdout_file() -> tuple[tuple[int, int], ...]:
+    """(device, inode) of the file stdout is redirected to, if it is one (`> out.sarif`)."""
+    try:
+        status = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return ()
+    return ((status.st_dev, status.st_ino),) if stat.S_ISREG(status.st_mode) else ()
+
+
+def _default_out(change_id: str | None) -> Path:
+    """`reports/<change-id>`; before the audit, without `--change-id`, the id depends on the
+    plan, so the whole of `reports/` (where auditor writes default packages) is left out."""
+    return Path("reports") / change_id if change_id else Path("reports")
+
+
+def _sarif_root(given: Path | None, inputs: Sequence[Path]) -> tuple[str, str]:
+    """Where the `--sarif-root` folder lies from the inputs' common root, as
+    `(Report.sarif_strip, Report.sarif_prefix)`: it holds every input, so it lies either below
+    the common root (a folder argument: strip its name) or at or above it (prefix the way down).
+
+    Default: the working folder when every input lies under it, else the inputs' common root.
+    A given folder the inputs do not lie under is exit 2.
+    """
+    from auditor.parsers.discover import common_root
+
+    root = os.path.realpath(common_root(inputs))
+    if given is None:
+        here = os.path.realpath(os.getcwd())
+        if not all(_lies_inside(Path(path), Path(here)) for path in inputs):
+            return "", ""
+        chosen = here
+    else:
+        if not given.is_dir():
+            fail(f"--sarif-root {given}: not a folder")
+        chosen = os.path.realpath(given)
+        if not all(_lies_inside(Path(path), given) for path in inputs):
+            fail(
+                f"--sarif-root {given}: the inputs do not lie under it; give the repository "
+                "folder that holds them"
+            )
+    below = os.path.relpath(chosen, root).replace(os.sep, "/")
+    if below == ".":
+        return "", ""
+    if not below.startswith(".."):
+        return below + "/", ""
+    return "", os.path.relpath(root, chosen).replace(os.sep, "/") + "/"
+
+
+def _gate_line(report: Report, code: int, fail_on_new: bool, exit_zero: bool) -> str | None:
+    """What decided the exit code when it is not the verdict alone, for the headline."""
+    if code == EXIT_INCOMPLETE:
+        return None
+    parts: list[str] = []
+    if fail_on_new and report.baseline is not None:
+        new = report.new_failing()
+        if not new:
+            parts.append(
+                f"no new findings at or above {report.fail_on.value} since the baseline "
+                f"(--fail-on-new: exit {code})"
+            )
+        else:
+            parts.append(
+                f"{len(new)} new finding(s) at or above {report.fail_on.value} (--fail-on-new)"
+            )
+    if exit_zero and _audit_exit_code(report, True, fail_on_new, False) == EXIT_FINDINGS:
+        parts.append("report only (--exit-zero: exit 0)")
+    return "; ".join(parts) or None
+
+
+def _document(report: Report, output_format: OutputFormat, shown: Paths) -> str:
+    """The document `--format` prints: the same bytes as the package file (github, gitlab:
+    the findings as CI annotations and a code-quality report)."""
     match output_format:
+        case OutputFormat.GITHUB:
+            from auditor.render.ci import render_github
+
+            return render_github(report)
+        case OutputFormat.GITLAB:
+            from auditor.render.ci import render_gitlab
+
+            return render_gitlab(report)
+        case OutputFormat.JUNIT:
+            from auditor.render.junit import render_junit
+
+            return render_junit(report)
         case OutputFormat.JSON:
             from auditor.render.json_ import render_findings
 
@@ -524,12 +787,14 @@ def _policy_line(policy: Policy, choice: _PolicyChoice) -> str:
 
 
 def _audit_exit_code(
-    report: Report, allow_incomplete: bool, comparison: Comparison | None, fail_on_new: bool
+    report: Report, allow_incomplete: bool, fail_on_new: bool, exit_zero: bool
 ) -> int:
     if not report.complete and not allow_incomplete:
         return EXIT_INCOMPLETE
-    if fail_on_new and comparison is not None:
-        return EXIT_FINDINGS if comparison.new_failing(report.fail_on) else EXIT_OK
+    if exit_zero:
+        return EXIT_OK
+    if fail_on_new and report.baseline is not None:
+        return EXIT_FINDINGS if report.new_failing() else EXIT_OK
     return EXIT_FINDINGS if report.failing() else EXIT_OK
 
 
@@ -685,12 +950,32 @@ def _write_new_file(out: Path, data: bytes) -> None:
 # --- rules ------------------------------------------------------------------------------------
 
 
+class RulesFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 @rules_app.callback(invoke_without_command=True)
-def rules_list(context: typer.Context) -> None:
+def rules_list(
+    context: typer.Context,
+    output_format: Annotated[
+        RulesFormat,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="text (one line per rule) or json (every field of every rule, never wrapped).",
+        ),
+    ] = RulesFormat.TEXT,
+) -> None:
     """List every rule: id, severity, title (from the catalogue, with the policy's overrides)."""
     if context.invoked_subcommand is not None:
         return
     loaded = _load_policy(_policy_choice(None))
+    if output_format is RulesFormat.JSON:
+        from auditor.render.json_ import dumps
+
+        typer.echo(dumps([info.to_json() for info in loaded.rules]), nl=False)
+        return
     for info in loaded.rules:
         state = "" if info.enabled else " (disabled)"
         say(f"{info.id}  {info.severity.value:<8}  {info.title}{state}")
@@ -721,18 +1006,37 @@ def rules_explain(
 )
 def policy_validate(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Policy files, applied in order.")
-    ],
+        list[Path] | None,
+        typer.Argument(
+            metavar="FILE...",
+            help=f"Policy files, applied in order (default: ${POLICY_ENV}, else ./auditor.yaml, "
+            "as audit finds it).",
+            show_default=False,
+        ),
+    ] = None,
     as_of: AsOfOption = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="A waiver whose subject no finding of its rule can have is an error."
+        ),
+    ] = False,
 ) -> None:
     """Validate policy files (schema, duplicate keys, dates, waivers) on top of the default.
 
-    Waivers that expired by --as-of (default: today) are errors (exit 1); waivers that expire
-    within 30 days are warnings.
+    Every error is reported in one run, by line. Waivers that expired by --as-of (default:
+    today) are errors (exit 1); waivers that expire within 30 days, and waivers whose subject
+    cannot name a finding of their rule (a typo waives nothing), are warnings (--strict: errors,
+    exit 1).
     """
+    from auditor.rules.waivers import impossible_subject
+
     judged_at = _parse_date(as_of, "--as-of")
-    loaded = _load_policy(_PolicyChoice(tuple(files), "arguments"), strict_waivers=True)
-    say(f"valid: {printable(loaded.name)}")
+    choice = _policy_choice(files)
+    files = list(choice.files)
+    loaded = _load_policy(choice, strict_waivers=True)
+    found = "" if choice.origin == "--policy" else f" (found via {choice.origin})"
+    say(f"valid: {printable(loaded.name)}{found}")
     say(f"  sha256 {loaded.sha256}")
     for weakening in loaded.weakenings:
         say(f"weakens: {printable(weakening.text)}")
@@ -755,6 +1059,14 @@ def policy_validate(
                 f"warning: {where}: {what} expires on {waiver.expires} (in {days} days)",
                 err=True,
             )
+        why = impossible_subject(waiver)
+        if why is not None:
+            message = f"{where}: {what} can match no finding: {why}"
+            if strict:
+                expired += 1
+                show_error(message)
+            else:
+                typer.echo(f"warning: {message}", err=True)
     if expired:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -802,6 +1114,42 @@ def policy_schema() -> None:
     typer.echo(dumps(schema()), nl=False)
 
 
+# --- schema -----------------------------------------------------------------------------------
+
+
+class SchemaName(StrEnum):
+    FINDINGS = "findings"
+    PLAN = "plan"
+    POLICY = "policy"
+
+
+@schema_app.command(
+    "findings", cls=WordedCommand, short_help="The JSON Schema findings.json follows."
+)
+def schema_findings() -> None:
+    """Print the JSON Schema (Draft 2020-12) that every findings.json validates against."""
+    _print_schema(SchemaName.FINDINGS)
+
+
+@schema_app.command("plan", cls=WordedCommand, short_help="The JSON Schema plan.json follows.")
+def schema_plan() -> None:
+    """Print the JSON Schema (Draft 2020-12) of plan.json, which `auditor attest` reads."""
+    _print_schema(SchemaName.PLAN)
+
+
+@schema_app.command("policy", cls=WordedCommand, short_help="The policy JSON Schema.")
+def schema_policy() -> None:
+    """Print the policy JSON Schema (Draft 2020-12), as `auditor policy schema` does."""
+    _print_schema(SchemaName.POLICY)
+
+
+def _print_schema(name: SchemaName) -> None:
+    from auditor.render.json_ import dumps
+    from auditor.resources import document_schema
+
+    typer.echo(dumps(document_schema(name.value)), nl=False)
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 
@@ -809,7 +1157,9 @@ def main() -> None:
     """The console script: every failure is an exit code and one line, never a traceback."""
     prepare_streams()
     try:
-        result = app(standalone_mode=False, prog_name="auditor")
+        result = app(
+            args=_global_options_first(sys.argv[1:]), standalone_mode=False, prog_name="auditor"
+        )
     except typer.TyperException as error:  # click's usage errors: one `error:` line, exit 2
         sys.exit(_usage_error(error))
     except typer.Abort:
@@ -818,6 +1168,26 @@ def main() -> None:
     except Exception as error:  # the last line of defence: one line, exit 2
         sys.exit(_internal_error(error))
     sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _global_options_first(args: list[str]) -> list[str]:
+    """`--debug` and `--color WHEN` are global options that may also follow the command
+    (`auditor audit --debug`): moved before it (only up to a `--`)."""
+    end = args.index("--") if "--" in args else len(args)
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < end:
+        arg = args[index]
+        if arg == "--debug" or arg.startswith("--color="):
+            moved.append(arg)
+        elif arg == "--color" and index + 1 < end:
+            moved.extend(args[index : index + 2])
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return moved + rest + args[end:]
 
 
 def _usage_error(error: typer.TyperException) -> int:

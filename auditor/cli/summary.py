@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.cli.terminal import Paths, place, printable, say, show_error
+import typer
+
+from auditor.cli.terminal import Paths, place, printable, say, show_error, terminal_width
 
 if TYPE_CHECKING:
-    from auditor.model import Finding, Inventory, Report
-    from auditor.package import Comparison
+    from auditor.model import Finding, Inventory, Report, Waiver
 
 SHOWN_FINDINGS = 8
 
@@ -25,6 +28,11 @@ def print_inventory(inventory: Inventory, shown: Paths) -> None:
         say(f"{len(inventory.skipped)} skipped (never an export)")
         for skipped in inventory.skipped:
             say(f"  {shown.shown(skipped)}")
+    if inventory.excluded:
+        say(f"{len(inventory.excluded)} not read on purpose")
+        for item in inventory.excluded:
+            folder = "/" if item.path.endswith("/") else ""
+            say(f"  {shown.shown(item.path)}{folder}: {printable(item.reason)}")
     say()
     say(f"{len(inventory.partner_applications)} partner applications")
     for record in inventory.partner_applications:
@@ -65,64 +73,84 @@ def print_problems(inventory: Inventory, shown: Paths) -> None:
 # --- audit ------------------------------------------------------------------------------------
 
 
-def print_summary(
-    report: Report,
-    policy_line: str,
-    out_dir: Path | None,
-    shown: Paths,
-    comparison: Comparison | None,
-) -> None:
-    """`auditor audit`: the verdict, the policy used, counts, the first findings, the package.
+@dataclass(frozen=True, slots=True)
+class SummaryOptions:
+    """What the summary shows besides the report: the policy line, the package folder, how
+    paths are shown, the line saying what decided the exit code, and `-v`."""
 
-    With a baseline, every new finding that is not waived comes first, before the verdict: it
-    is what a reviewer of a later audit must see.
+    policy_line: str
+    out_dir: Path | None
+    shown: Paths
+    gate: str | None = None  # e.g. "no new findings at or above high since the baseline"
+    verbose: bool = False
+
+
+_VERDICT_COLOUR = {"pass": "green", "fail": "red", "incomplete": "yellow"}
+_SEVERITY_COLOUR = {"critical": "red", "high": "red", "medium": "yellow"}
+
+
+def print_summary(report: Report, options: SummaryOptions) -> None:
+    """`auditor audit`: the verdict, the policy used, counts, the findings, the package.
+
+    The verdict line comes first (with what decided the exit code when that is not the verdict
+    alone: `--fail-on-new`, `--exit-zero`). Then the findings: with a baseline every new
+    unwaived finding first, never elided (what a reviewer of a later audit must see), then the
+    others up to `SHOWN_FINDINGS` (`-v`: all of them, each with the waiver subject that would
+    waive it); waived findings by rule and subject.
     """
     from auditor.model import Severity
 
-    if comparison is not None:
-        new = [finding for finding in comparison.new if not finding.suppressed]
-        for finding in new[:SHOWN_FINDINGS]:
-            say(_finding_line(finding, shown, comparison).lstrip())
-        if len(new) > SHOWN_FINDINGS:
-            say(f"NEW ... and {len(new) - SHOWN_FINDINGS} more new findings in the report")
     counts = report.counts()
     summary = ", ".join(f"{counts[severity]} {severity.value}" for severity in Severity)
-    suppressed = sum(1 for finding in report.findings if finding.suppressed)
+    waived = [finding for finding in report.findings if finding.suppressed]
     inventory = report.inventory
+    gate = f"; {options.gate}" if options.gate else ""
     say(
         f"auditor {report.tool_version}: {printable(report.verdict_line)} (as of {report.as_of}, "
-        f"fail on {report.fail_on.value})"
+        f"fail on {report.fail_on.value}){gate}",
+        fg=_VERDICT_COLOUR.get(report.verdict.value),
+        bold=True,
     )
     say(f"scope: {printable(_scope_line(report))}")
     for weakening in report.policy.weakenings:
         say(f"WEAKENS the shipped default: {printable(weakening.text)}")
-    say(f"policy: {policy_line}")
+    say(f"policy: {options.policy_line}")
     say(
         f"inputs: {len(inventory.inputs)} files, "
         f"{len(inventory.partner_applications)} partner applications, "
         f"{len(inventory.web_configs)} web.config files; {len(inventory.skipped)} skipped"
+        + (f" ({len(inventory.excluded)} excluded)" if inventory.excluded else "")
     )
-    say(f"findings: {summary}; {suppressed} suppressed by waivers")
-    if comparison is not None:
+    say(f"findings: {summary}; {len(waived)} suppressed by waivers")
+    baseline = report.baseline
+    if baseline is not None:
+        new_count = len(report.new_findings)
         say(
-            f"baseline: {len(comparison.new)} new, {len(comparison.unchanged)} unchanged, "
-            f"{len(comparison.fixed)} fixed"
+            f"baseline: {new_count} new, {len(report.findings) - new_count} unchanged, "
+            f"{len(baseline.fixed)} fixed (against {printable(baseline.file)})"
         )
     active = report.active_findings
-    for finding in active[:SHOWN_FINDINGS]:
-        say(_finding_line(finding, shown, comparison))
-    if len(active) > SHOWN_FINDINGS:
-        say(f"  ... and {len(active) - SHOWN_FINDINGS} more in the report")
-    if comparison is not None:
-        for fixed in comparison.fixed:
-            say(f"  FIXED    {fixed.rule_id}  {printable(fixed.subject)}")
+    new = [finding for finding in active if finding in report.new_findings]
+    rest = [finding for finding in active if finding not in new]
+    limit = len(rest) if options.verbose else max(0, SHOWN_FINDINGS - len(new))
+    for finding in [*new, *rest[:limit]]:
+        _say_finding(report, finding, options)
+    if len(rest) > limit:
+        say(f"  ... and {len(rest) - limit} more in the report (-v shows every finding)")
+    for finding in waived:
+        waiver = finding.waiver
+        until = f" (ticket {printable(waiver.ticket)}, until {waiver.expires})" if waiver else ""
+        say(f"  WAIVED   {finding.rule_id}  {printable(finding.subject)}{until}")
+    if baseline is not None:
+        for fixed in baseline.fixed:
+            say(f"  FIXED    {fixed.rule_id}  {printable(fixed.subject)}", fg="green")
     for skipped in report.skipped:
         say(f"  no script for {printable(skipped.subject)}: {printable(skipped.reason)}")
     for item in report.not_applied:
         say(f"  not applied: {item.rule_id}: {item.reason}")
-    if out_dir is not None:
+    if options.out_dir is not None:
         say(
-            f"package: {printable(os.path.relpath(out_dir))} (report.html, "
+            f"package: {printable(os.path.relpath(options.out_dir))} (report.html, "
             f"findings.json/.sarif, junit.xml, summary.md, {len(report.scripts)} scripts, "
             "MANIFEST.sha256)"
         )
@@ -135,6 +163,31 @@ def print_summary(
         )
 
 
+def print_excluded(inventory: Inventory, shown: Paths, *, verbose: bool) -> None:
+    """A note on stderr for each output of auditor left out (an earlier package, a SARIF
+    file: `Excluded.own_output`, kept out of the package); `-v`: for everything excluded."""
+    for item in inventory.excluded:
+        if verbose or item.own_output:
+            folder = "/" if item.path.endswith("/") else ""
+            typer.echo(f"note: not read: {shown.shown(item.path)}{folder}: {item.reason}", err=True)
+
+
+def print_unused_waivers(waivers: Sequence[Waiver], files: Sequence[Path], *, strict: bool) -> None:
+    """A waiver in force that waived no finding: a warning (`--strict`: an error)."""
+    given = {file.name: str(file) for file in files}
+    for waiver in waivers:
+        source = waiver.source or "policy"
+        where = place(printable(given.get(source, source)), waiver.line)
+        message = (
+            f"{where}: waiver of {waiver.rule} on {printable(waiver.subject)} matched no "
+            "finding (check its subject: `auditor audit -v` shows each finding's)"
+        )
+        if strict:
+            show_error(message)
+        else:
+            typer.echo(f"warning: {message}", err=True)
+
+
 def _scope_line(report: Report) -> str:
     scope = report.scope
     servers = ", ".join(scope.servers[:8]) + (" ..." if len(scope.servers) > 8 else "")
@@ -144,19 +197,29 @@ def _scope_line(report: Report) -> str:
     return f"{scope.servers_text()}{shown}; judged vdirs: {vdirs}{excluded}"
 
 
-def _finding_line(finding: Finding, shown: Paths, comparison: Comparison | None) -> str:
-    where = place(shown.shown(finding.location.path), finding.location.line)
+def _say_finding(report: Report, finding: Finding, options: SummaryOptions) -> None:
+    from auditor.model import BaselineState
+
+    where = place(options.shown.shown(finding.location.path), finding.location.line)
     mark = ""
-    if comparison is not None:
-        mark = "NEW " if comparison.is_new(finding) else "    "
-    return (
-        f"  {mark}{finding.severity.value.upper():<8} {finding.rule_id}  "
-        f"{_shortened(printable(finding.message))}  [{where}]"
+    state = report.baseline_state(finding)
+    if state is not None:
+        mark = "NEW " if state is BaselineState.NEW else "    "
+    head = f"  {mark}{finding.severity.value.upper():<8} {finding.rule_id}  "
+    room = terminal_width() - len(head) - len(where) - 4  # the line fits when it can
+    say(
+        f"{head}{_shortened(printable(finding.message), room)}  [{where}]",
+        fg=_SEVERITY_COLOUR.get(finding.severity.value),
+        bold=state is BaselineState.NEW,
     )
+    if options.verbose:
+        say(f"      waiver subject: {printable(finding.subject)} (rule {finding.rule_id})")
 
 
-def _shortened(text: str, limit: int = 160) -> str:
-    """`text` cut to `limit` characters for the terminal; the package has the whole message."""
+def _shortened(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters (at least 40) for the terminal; the package has the
+    whole message."""
+    limit = max(40, limit)
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 

@@ -16,6 +16,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
@@ -140,9 +141,47 @@ def terminal_width() -> int:
     return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
-def say(text: str = "") -> None:
-    """One logical line on stdout, wrapped to the terminal width with a hanging indent."""
-    typer.echo(wrapped(text))
+class ColourChoice(StrEnum):
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+@dataclass(slots=True)
+class _Colour:
+    choice: ColourChoice = ColourChoice.AUTO
+
+
+_colour = _Colour()
+
+
+def set_colour(choice: ColourChoice) -> None:
+    """`--color`: always, never, or auto (the default)."""
+    _colour.choice = choice
+
+
+def colour_on() -> bool:
+    """Colour the summary? `--color always|never`; else `NO_COLOR` (set, non-empty) turns it
+    off, `FORCE_COLOR` (set, non-empty) on, and otherwise a terminal on stdout decides
+    (https://no-color.org, https://force-color.org)."""
+    if _colour.choice is not ColourChoice.AUTO:
+        return _colour.choice is ColourChoice.ALWAYS
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def say(text: str = "", *, fg: str | None = None, bold: bool = False) -> None:
+    """One logical line on stdout, wrapped to the terminal width with a hanging indent,
+    in colour (`fg`, `bold`) when colour is on."""
+    lines = wrapped(text)
+    if (fg is None and not bold) or not lines or not colour_on():
+        typer.echo(lines)
+        return
+    styled = "\n".join(typer.style(line, fg=fg, bold=bold or None) for line in lines.split("\n"))
+    typer.echo(styled, color=True)
 
 
 def wrapped(text: str) -> str:

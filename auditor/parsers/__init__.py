@@ -24,6 +24,7 @@ Nothing here raises for bad input; `ServerOptionError` is the one refusal of an 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
@@ -34,6 +35,7 @@ from typing import assert_never
 
 from auditor.layout import Placement, identify
 from auditor.model import (
+    Excluded,
     InputFormat,
     Inventory,
     ParseResult,
@@ -46,6 +48,7 @@ from auditor.parsers.base import RawInput
 from auditor.parsers.collected import CompanionFile, check_collection
 from auditor.parsers.discover import Companion, FoundFile, discover, list_members, os_reason
 from auditor.parsers.fold import fold
+from auditor.parsers.ignore import Exclusions, auditor_output
 from auditor.parsers.sniff import sniff, unknown_reason
 
 __all__ = ["DEFAULT_MAX_BYTES", "ServerOptionError", "read_inventory", "sniff"]
@@ -63,6 +66,7 @@ def read_inventory(
     server: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     csv_list_separator: str | None = ";",
+    exclusions: Exclusions | None = None,
 ) -> Inventory:
     """Read every file under `paths` (and in every zip archive among them) into one
     deterministic `Inventory`, checked against the companions of `auditor collect`.
@@ -70,7 +74,7 @@ def read_inventory(
     Never raises for bad input; raises `ServerOptionError` when `server` is given for a tree
     whose layout names two or more servers (the option cannot say which files it means).
     """
-    found = discover(paths)
+    found = discover(paths, exclusions)
     placements = [identify(item.path, server_folder=item.server_folder) for item in found.files]
     if server is not None:
         _check_server_option(server, placements)
@@ -93,12 +97,14 @@ def read_inventory(
     skipped = [*found.skipped, *reader.skipped]
     present = {display: None for display in skipped} | reader.others
     problems = [*found.problems, *check_collection(reader.companions, reader.inputs, present)]
-    return fold(
+    inventory = fold(
         reader.results,
         problems,
         skipped=skipped,
         looked_at=found.looked_at,
     )
+    excluded = tuple(sorted((*found.excluded, *reader.excluded), key=lambda item: item.path))
+    return dataclasses.replace(inventory, excluded=excluded) if excluded else inventory
 
 
 def _check_server_option(server: str, placements: Sequence[Placement]) -> None:
@@ -130,6 +136,7 @@ class _Reader:
         self.others: dict[str, str | None] = {}
         self.companions: list[CompanionFile] = []
         self.member_placements: list[Placement] = []
+        self.excluded: list[Excluded] = []
 
     def read_file(self, item: FoundFile, placement: Placement) -> None:
         """A file on disk: an input, or a zip archive whose members are inputs."""
@@ -138,6 +145,9 @@ class _Reader:
             self.not_read(item.display, data)
         elif len(data) > self.max_bytes:
             self.not_read(item.display, _too_large(item.display, len(data), self.max_bytes))
+        elif item.server_folder is not None and (output := auditor_output(data)) is not None:
+            self.others[item.display] = hashlib.sha256(data).hexdigest()
+            self.excluded.append(Excluded(item.display, f"{output}: never an input", True))
         elif is_zip(data):
             try:
                 self.read_archive(item.display, data)

@@ -13,6 +13,14 @@ starts with `.` are read when their content is an export (they are then evidence
 file) and skipped, and listed, otherwise (`FoundFile.read_if_export`; `.DS_Store`, editor swap
 files, a real README). A file named on the command line is always read, whatever its name.
 
+What the audit leaves out on purpose (`auditor.parsers.ignore.Exclusions`) is not walked and is
+returned apart (`Discovery.excluded`, each with its reason): `--exclude` patterns and the lines
+of the trusted `.auditorignore` (gitignore syntax, relative to the working folder), the ignore
+file itself, the policy in use, the package folder being written, the file stdout is
+redirected to, and any folder holding an auditor `MANIFEST.sha256` (an earlier package).
+auditor's own outputs are marked (`Excluded.own_output`) and kept out of the package and of
+`skipped`; the rest is also listed in `skipped`.
+
 The two companions `auditor collect` writes, `.sha256sums` (the hash of every file of a server
 folder) and `.auditor-collect-*.log` (the transcript), are not exports: they are returned apart
 (`Discovery.companions`) and checked against what was read (`auditor.parsers.collected`).
@@ -45,7 +53,8 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from auditor.layout import is_server_folder
-from auditor.model import Problem, ProblemCode, Severity
+from auditor.model import Excluded, Problem, ProblemCode, Severity
+from auditor.parsers.ignore import Exclusions, IgnoreRules, is_auditor_package
 
 __all__ = [
     "Companion",
@@ -105,6 +114,7 @@ class Discovery:
     problems: tuple[Problem, ...]
     looked_at: tuple[str, ...]  # the display path of each argument
     companions: tuple[FoundFile, ...] = ()
+    excluded: tuple[Excluded, ...] = ()  # left out on purpose (`Exclusions`), also in `skipped`
 
 
 def common_root(paths: Sequence[Path]) -> str:
@@ -123,10 +133,11 @@ def display_path(path: Path | str, root: str) -> str:
     return os.fsencode(relative).decode("utf-8", "backslashreplace")
 
 
-def discover(paths: Sequence[Path]) -> Discovery:
-    """The files `paths` stand for; never raises for a bad path."""
+def discover(paths: Sequence[Path], exclusions: Exclusions | None = None) -> Discovery:
+    """The files `paths` stand for, less what `exclusions` leaves out; never raises for a bad
+    path."""
     root = common_root(paths)
-    walk = _Walk(root)
+    walk = _Walk(root, exclusions or Exclusions())
     found: dict[str, FoundFile] = {}
     for given in paths:
         for candidate, identity in walk.files(Path(given)):
@@ -136,10 +147,13 @@ def discover(paths: Sequence[Path]) -> Discovery:
     ordered = sorted(found.values(), key=lambda item: item.display)
     return Discovery(
         files=tuple(item for item in ordered if item.companion is None),
-        skipped=tuple(sorted(set(walk.skipped))),
+        skipped=tuple(
+            sorted(set(walk.skipped) | {i.path for i in walk.excluded if not i.own_output})
+        ),
         problems=tuple(walk.problems),
         looked_at=tuple(display_path(given, root) for given in paths),
         companions=tuple(item for item in ordered if item.companion is not None),
+        excluded=tuple(sorted(set(walk.excluded), key=lambda item: item.path)),
     )
 
 
@@ -199,13 +213,30 @@ def _shown(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+_PACKAGE = "an auditor change package (it holds MANIFEST.sha256): never an input"
+_STDOUT = "the file this run writes its output to (stdout): never an input"
+
+
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """Why discovery leaves a path out, and whether auditor wrote it (`Excluded.own_output`)."""
+
+    reason: str
+    own_output: bool = False
+
+    def of(self, display: str) -> Excluded:
+        return Excluded(display, self.reason, self.own_output)
+
+
 class _Walk:
     """One discovery run: the common root, problems and skipped files found so far."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, exclusions: Exclusions) -> None:
         self.root = root
+        self.exclusions = exclusions
         self.problems: list[Problem] = []
         self.skipped: list[str] = []
+        self.excluded: list[Excluded] = []
         self._real_folders: dict[str, str] = {}
 
     def display(self, path: Path | str) -> str:
@@ -252,11 +283,52 @@ class _Walk:
             self.problem(path, os_reason(error))
             return []
         if stat.S_ISREG(status.st_mode):
+            reason = self._never_read(path)
+            if reason is not None:
+                self.excluded.append(reason.of(self.display(path)))
+                return []
             return [(FoundFile(path, self.display(path)), self.identity(path))]
         if not stat.S_ISDIR(status.st_mode):
             self.problem(path, "not a regular file or folder")
             return []
+        reason = self._folder_left_out(os.fspath(path))
+        if reason is not None:
+            self.excluded.append(reason.of(self._folder_display(path)))
+            return []
         return self._walk(path)
+
+    def _folder_display(self, path: Path | str) -> str:
+        shown = self.display(path)
+        return "./" if shown == "." else shown + "/"
+
+    def _never_read(self, path: Path | str) -> _Why | None:
+        """Why auditor never reads the file or folder `path`, if it does not."""
+        if not self.exclusions.never_read:
+            return None
+        real = os.path.realpath(path)
+        for never, why, own in self.exclusions.never_read:
+            if real == never or real.startswith(never.rstrip(os.sep) + os.sep):
+                return _Why(why, own)
+        return None
+
+    def _is_output(self, entry: os.DirEntry[str]) -> bool:
+        """True when the walked file is the one stdout is written to (`> findings.sarif`)."""
+        if not self.exclusions.never_read_files:
+            return False
+        try:
+            inode = entry.inode()
+            if not any(inode == node for _, node in self.exclusions.never_read_files):
+                return False
+            status = entry.stat(follow_symlinks=False)
+        except OSError:
+            return False
+        return (status.st_dev, status.st_ino) in self.exclusions.never_read_files
+
+    def _folder_left_out(self, folder: str) -> _Why | None:
+        reason = self._never_read(folder)
+        if reason is None and is_auditor_package(folder):
+            reason = _Why(_PACKAGE, own_output=True)
+        return reason
 
     def _walk(self, top: Path) -> list[tuple[FoundFile, str]]:
         """Every folder below `top`, depth first in sorted order, each listed once (scandir).
@@ -266,7 +338,10 @@ class _Walk:
         counts as a file; links are told from the listing, so no file is looked at twice.
         """
         files: list[tuple[FoundFile, str]] = []
-        pending = [os.fspath(top)]
+        top_folder = os.fspath(top)
+        rules = self.exclusions.rules()
+        base = self.exclusions.base
+        pending = [top_folder]
         while pending:
             folder = pending.pop()
             try:
@@ -287,11 +362,18 @@ class _Walk:
             shown = self.display(folder)
             prefix = "" if shown == "." else shown + "/"
             kept: list[str] = []
+            relative = _relative(folder, base, top_folder)
+            inner = "" if relative == "." else relative + "/"
             for entry in sorted(sub_folders, key=_name):
+                reason = None
+                if not entry.is_symlink() and not entry.name.startswith("."):
+                    reason = self._left_out(rules, inner + entry.name, entry.path, folder=True)
                 if entry.is_symlink():
                     self.problem(entry.path, _LINK)
                 elif entry.name.startswith("."):
                     self.skipped.append(prefix + _shown(entry.name) + "/")
+                elif reason is not None:
+                    self.excluded.append(reason.of(prefix + _shown(entry.name) + "/"))
                 else:
                     kept.append(entry.path)
             pending.extend(reversed(kept))
@@ -299,8 +381,13 @@ class _Walk:
             for entry in sorted(names, key=_name):
                 name = entry.name
                 kind = _kind(name)
+                reason = None
+                if not entry.is_symlink():
+                    reason = self._file_left_out(rules, inner + name, entry)
                 if entry.is_symlink():
                     self.problem(entry.path, _LINK)
+                elif reason is not None:
+                    self.excluded.append(reason.of(prefix + _shown(name)))
                 elif kind is _Kind.SKIPPED:
                     self.skipped.append(prefix + _shown(name))
                 else:
@@ -315,6 +402,34 @@ class _Walk:
                     )
                     files.append((found, os.path.join(real_folder, name)))
         return files
+
+    def _left_out(
+        self, rules: IgnoreRules, relative: str, path: str, *, folder: bool
+    ) -> _Why | None:
+        """Why a walked entry (`relative` to its folder argument) is not read, or None."""
+        rule = rules.match(relative, folder=folder) if rules.rules else None
+        if rule is not None:
+            return _Why(f"excluded by {self.exclusions.origin(rule)} {rule.pattern}")
+        if folder:
+            return self._folder_left_out(path)
+        return self._never_read(path)
+
+    def _file_left_out(
+        self, rules: IgnoreRules, relative: str, entry: os.DirEntry[str]
+    ) -> _Why | None:
+        if self._is_output(entry):
+            return _Why(_STDOUT, own_output=True)
+        return self._left_out(rules, relative, entry.path, folder=False)
+
+
+def _relative(folder: str, base: str | None, top: str) -> str:
+    """`folder` relative to `base` (the working folder) when it lies under it, else relative to
+    the folder argument `top`, `/`-separated: what exclusion patterns are matched against."""
+    if base is not None:
+        relative = os.path.relpath(os.path.abspath(folder), base)
+        if relative != ".." and not relative.startswith(".." + os.sep):
+            return relative.replace(os.sep, "/")
+    return os.path.relpath(folder, top).replace(os.sep, "/")
 
 
 def _name(entry: os.DirEntry[str]) -> str:

@@ -60,7 +60,8 @@ def unknown_reason(data: bytes) -> str:
         return "the file holds binary data (NUL bytes) and is not UTF-16 text; it was not read"
     return (
         "not an export auditor reads: expected Get-PartnerApplication output saved as "
-        "Format-List text, Export-Csv, ConvertTo-Json or Export-Clixml, or a web.config file"
+        "Format-List text, Export-Csv, ConvertTo-Json or Export-Clixml, or a web.config file; "
+        "a file that is not evidence is left out with --exclude or a line in .auditorignore"
     )
 
 

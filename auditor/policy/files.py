@@ -44,7 +44,13 @@ DocPath = tuple[str | int, ...]
 
 
 class PolicyError(Exception):
-    """A policy that cannot be used; `str()` is one message naming file, line, path and why."""
+    """A policy that cannot be used; `str()` is one message naming file, line, path and why.
+
+    `errors` holds every error found in the file, sorted by line (this one first), so one run
+    of `policy validate` reports them all; an error found alone holds itself.
+    """
+
+    errors: tuple[PolicyError, ...]
 
     def __init__(
         self,
@@ -60,6 +66,7 @@ class PolicyError(Exception):
         self.line = line
         self.column = column
         self.where = where
+        self.errors = (self,)
         super().__init__(self._text())
 
     def _text(self) -> str:

@@ -118,16 +118,26 @@ def _merge(files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
         for issue in issues:
             lenient.setdefault(issue.lenient_waiver, issue)
         state.apply(policy_file, lenient, strict_waivers=strict_waivers)
+        state.raise_errors()
     return state.finish(files, strict_waivers=strict_waivers)
 
 
 def _first_issue(policy_file: PolicyFile, issues: Sequence[SchemaIssue]) -> PolicyError:
+    """The first issue by line as the error raised, carrying every issue in line order."""
+
     def order(issue: SchemaIssue) -> tuple[tuple[int, int], int]:
         marks = policy_file.key_marks if issue.key else policy_file.marks
         return marks.get(issue.doc_path, (0, 0)), -len(issue.doc_path)
 
-    first = min(issues, key=order)
-    return policy_file.error(first.problem, first.doc_path, key=first.key)
+    errors: list[PolicyError] = []
+    seen: set[str] = set()
+    for issue in sorted(issues, key=order):
+        error = policy_file.error(issue.problem, issue.doc_path, key=issue.key)
+        if str(error) not in seen:
+            seen.add(str(error))
+            errors.append(error)
+    errors[0].errors = tuple(errors)
+    return errors[0]
 
 
 @dataclass(slots=True)
@@ -138,12 +148,14 @@ class _MergeState:
     vdirs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     csv_list_separator: str | None = None
+    docs_url: str | None = None
     assess: tuple[str, ...] = ("partner-applications", "web-config")
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
     waivers: list[tuple[PolicyFile, int, dict[str, Any], str | None]] = field(default_factory=list)
     # setting key (`weakening.setting_key`) -> the file that last set it (`PolicySource.name`)
     origins: dict[str, str] = field(default_factory=dict)
+    errors: list[PolicyError] = field(default_factory=list)  # every error, raised together
 
     def apply(
         self,
@@ -155,16 +167,19 @@ class _MergeState:
         document = policy_file.document
         source = source_name(policy_file)
         self.name = document["name"]
-        if "rules" in document:
-            if "extends" in document:
-                raise policy_file.error(RULES_IN_EXTENDING_POLICY, ("rules",), key=True)
+        if "rules" in document and "extends" in document:
+            self.errors.append(policy_file.error(RULES_IN_EXTENDING_POLICY, ("rules",), key=True))
+        elif "rules" in document:
             for rule_id, declared in document["rules"].items():
                 if rule_id not in RULE_IDS:
-                    raise policy_file.error(
-                        f"auditor has no rule {rule_id}; known rules: {', '.join(RULE_IDS)}",
-                        ("rules", rule_id),
-                        key=True,
+                    self.errors.append(
+                        policy_file.error(
+                            f"auditor has no rule {rule_id}; known rules: {', '.join(RULE_IDS)}",
+                            ("rules", rule_id),
+                            key=True,
+                        )
                     )
+                    continue
                 self.rules[rule_id] = RuleInfo(
                     id=RuleId(rule_id),
                     title=declared["title"],
@@ -179,11 +194,14 @@ class _MergeState:
                 self.origins[setting_key("rules", rule_id, "enabled")] = source
         for rule_id, override in document.get("rule_overrides", {}).items():
             if rule_id not in self.rules:
-                raise policy_file.error(
-                    f"no rule {rule_id} is declared by the policies below this one",
-                    ("rule_overrides", rule_id),
-                    key=True,
+                self.errors.append(
+                    policy_file.error(
+                        f"no rule {rule_id} is declared by the policies below this one",
+                        ("rule_overrides", rule_id),
+                        key=True,
+                    )
                 )
+                continue
             info = self.rules[rule_id]
             self.rules[rule_id] = RuleInfo(
                 id=info.id,
@@ -210,6 +228,8 @@ class _MergeState:
                 self.origins[setting_key(key)] = source
         if "csv_list_separator" in document:
             self.csv_list_separator = document["csv_list_separator"]
+        if "docs_url" in document:
+            self.docs_url = document["docs_url"]
         self._merge_scope(policy_file)
         for index, waiver in enumerate(document.get("waivers", [])):
             issue = lenient.get(index)
@@ -219,7 +239,8 @@ class _MergeState:
             else:
                 why = _waiver_date_problem(waiver["expires"])
                 if why is not None and strict_waivers:
-                    raise policy_file.error(why, ("waivers", index, "expires"))
+                    self.errors.append(policy_file.error(why, ("waivers", index, "expires")))
+                    continue
                 if why is not None:
                     why = f"waivers[{index}].expires: {why}"
             self.waivers.append((policy_file, index, waiver, why))
@@ -238,11 +259,14 @@ class _MergeState:
             for index, name in enumerate(scope["web_config_vdirs"]):
                 vdir = find_vdir(name)
                 if vdir is None:
-                    raise policy_file.error(
-                        f"{name!r} is not an Exchange vdir auditor knows (for example "
-                        "'Default Web Site/API', 'Default Web Site/EWS')",
-                        ("scope", "web_config_vdirs", index),
+                    self.errors.append(
+                        policy_file.error(
+                            f"{name!r} is not an Exchange vdir auditor knows (for example "
+                            "'Default Web Site/API', 'Default Web Site/EWS')",
+                            ("scope", "web_config_vdirs", index),
+                        )
                     )
+                    continue
                 vdirs.append(vdir.id)
             self.judged_vdirs = tuple(vdirs)
 
@@ -251,12 +275,15 @@ class _MergeState:
         for index, entry in enumerate(policy_file.document.get("applications", [])):
             key = entry["application_identifier"].lower()
             if key in seen:
-                raise policy_file.error(
-                    f"application {key} is listed twice in this policy (also "
-                    f"applications[{seen[key]}], line "
-                    f"{policy_file.line(('applications', seen[key]))})",
-                    ("applications", index, "application_identifier"),
+                self.errors.append(
+                    policy_file.error(
+                        f"application {key} is listed twice in this policy (also "
+                        f"applications[{seen[key]}], line "
+                        f"{policy_file.line(('applications', seen[key]))})",
+                        ("applications", index, "application_identifier"),
+                    )
                 )
+                continue
             seen[key] = index
             merged = self.applications.setdefault(
                 key, {"name": entry.get("name", key), "approved_app_only": ()}
@@ -276,18 +303,24 @@ class _MergeState:
         for index, entry in enumerate(policy_file.document.get("vdirs", [])):
             known = find_vdir(entry["vdir"])
             if known is None:
-                raise policy_file.error(
-                    f"unknown vdir {entry['vdir']!r}; expected a canonical IIS path such as "
-                    "'Default Web Site/API' or 'Exchange Back End/ecp'",
-                    ("vdirs", index, "vdir"),
+                self.errors.append(
+                    policy_file.error(
+                        f"unknown vdir {entry['vdir']!r}; expected a canonical IIS path such as "
+                        "'Default Web Site/API' or 'Exchange Back End/ecp'",
+                        ("vdirs", index, "vdir"),
+                    )
                 )
+                continue
             key = known.id.casefold()
             if key in seen:
-                raise policy_file.error(
-                    f"vdir {known.id!r} is listed twice in this policy (also vdirs[{seen[key]}], "
-                    f"line {policy_file.line(('vdirs', seen[key]))})",
-                    ("vdirs", index, "vdir"),
+                self.errors.append(
+                    policy_file.error(
+                        f"vdir {known.id!r} is listed twice in this policy (also "
+                        f"vdirs[{seen[key]}], line {policy_file.line(('vdirs', seen[key]))})",
+                        ("vdirs", index, "vdir"),
+                    )
                 )
+                continue
             seen[key] = index
             merged = self.vdirs.setdefault(
                 key,
@@ -330,7 +363,8 @@ class _MergeState:
                 rule_problem = f"rule {waived} cannot be waived"
             if rule_problem is not None:
                 if strict_waivers:
-                    raise policy_file.error(rule_problem, ("waivers", index, "rule"))
+                    self.errors.append(policy_file.error(rule_problem, ("waivers", index, "rule")))
+                    continue
                 why = f"waivers[{index}].rule: {rule_problem}"
             if why is not None:
                 malformed.append((policy_file.line(("waivers", index)), why))
@@ -351,9 +385,18 @@ class _MergeState:
             )
         return waivers, malformed, malformed_sources
 
+    def raise_errors(self) -> None:
+        """Raise the errors found so far, together, in line order (`PolicyError.errors`)."""
+        if not self.errors:
+            return
+        ordered = sorted(self.errors, key=lambda error: (error.path or "", error.line or 0))
+        ordered[0].errors = tuple(ordered)
+        raise ordered[0]
+
     def finish(self, files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
         self._check_rules(files)
         waivers, malformed, malformed_sources = self._waivers(strict_waivers=strict_waivers)
+        self.raise_errors()
         digest = hashlib.sha256()
         for policy_file in files:
             digest.update(f"{len(policy_file.canonical)}:".encode("ascii"))
@@ -386,6 +429,7 @@ class _MergeState:
             ),
             forbidden_profiles_everywhere=lists.get("forbidden_profiles_everywhere", ()),
             csv_list_separator=self.csv_list_separator,
+            docs_url=self.docs_url,
             assess=self.assess,
             assess_source=self.assess_source,
             judged_vdirs=self.judged_vdirs,

@@ -48,6 +48,7 @@ def policy_as_yaml(policy: Policy) -> str:
             "web_config_vdirs": list(policy.judged_vdirs),
         },
         "csv_list_separator": policy.csv_list_separator,
+        **({"docs_url": policy.docs_url} if policy.docs_url else {}),
         "waivers": [waiver.to_json() for waiver in policy.waivers],
     }
     header = [

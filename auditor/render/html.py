@@ -36,6 +36,7 @@ from markupsafe import Markup, escape
 
 from auditor.model import (
     ApplicationJudgement,
+    BaselineState,
     ChangeKind,
     ChangeSet,
     Evidence,
@@ -212,6 +213,7 @@ class FindingRow:
     script: ScriptRef | None
     resolved_by: tuple[str, ...]  # change-set slugs that fix it without a script of its own
     skipped: str | None  # why the planner left it without a change (report.skipped)
+    new: bool = False  # new against `--baseline`
 
 
 @dataclass(frozen=True, slots=True)
@@ -1208,6 +1210,7 @@ def _finding_row(
             if finding.fingerprint in context.skipped_for
             else None
         ),
+        new=context.report.baseline_state(finding) is BaselineState.NEW,
     )
 
 

@@ -85,7 +85,8 @@ def findings_document(report: Report) -> dict[str, Any]:
         "inputs": [source.to_json() for source in report.inventory.inputs],
         "organisation": report.inventory.organisation.to_json(),
         "counts": {severity.value: count for severity, count in report.counts().items()},
-        "findings": [_finding_json(finding, plans) for finding in report.findings],
+        "findings": [_finding_json(report, finding, plans) for finding in report.findings],
+        "baseline": _baseline_json(report),
         "changes": [change_json(item) for item in report.plan_items()],
         "skipped": [item.to_json() for item in report.skipped],
         "rules_not_applied": [item.to_json() for item in report.not_applied],
@@ -101,6 +102,9 @@ def findings_document(report: Report) -> dict[str, Any]:
         ],
         "problems": [problem.to_json() for problem in report.inventory.problems],
         "skipped_inputs": list(report.inventory.skipped),
+        "excluded_inputs": [
+            item.to_json() for item in report.inventory.excluded if not item.own_output
+        ],
     }
 
 
@@ -141,11 +145,32 @@ def change_json(item: PlanItem) -> dict[str, Any]:
     return document
 
 
-def _finding_json(finding: Finding, plans: dict[str, tuple[PlanItem, ...]]) -> dict[str, Any]:
-    """The finding, with every planned change that fixes it (before and after per target)."""
+def _finding_json(
+    report: Report, finding: Finding, plans: dict[str, tuple[PlanItem, ...]]
+) -> dict[str, Any]:
+    """The finding, with every planned change that fixes it (before and after per target),
+    its state against the baseline (`new`, `unchanged`; null without one) and the subject a
+    waiver must name to waive it."""
     document = finding.to_json()
     document["plans"] = [change_json(item) for item in plans.get(finding.fingerprint, ())]
+    state = report.baseline_state(finding)
+    document["baseline"] = None if state is None else state.value
+    document["waiver_subject"] = finding.subject
     return document
+
+
+def _baseline_json(report: Report) -> dict[str, Any] | None:
+    """The comparison with `--baseline`: its file name, counts and the fixed findings."""
+    baseline = report.baseline
+    if baseline is None:
+        return None
+    new = len(report.new_findings)
+    return {
+        "file": baseline.file,
+        "new": new,
+        "unchanged": len(report.findings) - new,
+        "fixed": [item.to_json() for item in baseline.fixed],
+    }
 
 
 def plan_document(report: Report) -> dict[str, Any]:

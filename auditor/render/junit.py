@@ -25,7 +25,7 @@ def xml_text(value: str) -> str:
     return _XML_INVALID.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
 
 
-def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
+def _finding_case(suite: etree._Element, finding: Finding, report: Report) -> tuple[int, int]:
     case = etree.SubElement(
         suite,
         "testcase",
@@ -45,8 +45,10 @@ def _finding_case(suite: etree._Element, finding: Finding) -> tuple[int, int]:
         message=xml_text(finding.message),
         type=finding.severity.value,
     )
+    state = report.baseline_state(finding)
+    baseline = "" if state is None else f"\nbaseline {state.value}"
     failure.text = xml_text(
-        f"{finding.title}\nat {finding.location.place}\nfingerprint {finding.fingerprint}"
+        f"{finding.title}\nat {finding.location.place}\nfingerprint {finding.fingerprint}{baseline}"
     )
     return 1, 0
 
@@ -98,7 +100,7 @@ def render_junit(report: Report) -> str:
         findings = by_rule.get(info.id, [])
         if findings:
             for finding in findings:
-                failed, was_skipped = _finding_case(suite, finding)
+                failed, was_skipped = _finding_case(suite, finding, report)
                 tests += 1
                 failures += failed
                 skipped += was_skipped

@@ -16,6 +16,7 @@ import re
 
 from auditor.model import (
     ApplicationJudgement,
+    BaselineState,
     PartnerApplicationChange,
     PermissionMark,
     PlanItem,
@@ -274,6 +275,7 @@ def _findings(report: Report) -> list[str]:
     plans = report.plan_items_by_fix()
     for finding in report.findings:
         status = "active"
+        new = "**NEW** " if report.baseline_state(finding) is BaselineState.NEW else ""
         if finding.suppressed and finding.waiver is not None:
             status = f"waived ({finding.waiver.ticket}, until {finding.waiver.expires})"
         fixed_by = plans.get(finding.fingerprint, ())
@@ -283,9 +285,25 @@ def _findings(report: Report) -> list[str]:
             script = "resolved by " + ", ".join(slugs)
         lines.append(
             f"| {finding.rule_id} | {finding.severity.value} | {md_cell(finding.subject)} | "
-            f"{md_cell(finding.location.place)} | {md_cell(status)} | {md_cell(script)} |"
+            f"{md_cell(finding.location.place)} | {new}{md_cell(status)} | {md_cell(script)} |"
         )
-    return [*lines, ""]
+    return [*lines, "", *_baseline_lines(report)]
+
+
+def _baseline_lines(report: Report) -> list[str]:
+    """With `--baseline`: how many findings are new, unchanged and fixed, and the fixed ones."""
+    baseline = report.baseline
+    if baseline is None:
+        return []
+    new = len(report.new_findings)
+    lines = [
+        f"Against the baseline {md_cell(baseline.file)}: **{new} new**, "
+        f"{len(report.findings) - new} unchanged, {len(baseline.fixed)} fixed.",
+        "",
+    ]
+    for fixed in baseline.fixed:
+        lines.append(f"- FIXED {fixed.rule_id} {md_cell(fixed.subject)}")
+    return [*lines, ""] if baseline.fixed else lines
 
 
 def _scripts_rules_problems(report: Report) -> list[str]:

@@ -5,15 +5,17 @@ ignoring case (server names are case-insensitive), or, when the waiver's subject
 the finding's subject starts with the rest. A waiver is in force up to and including its
 `expires` date; the suppressed finding stays in every output with `suppressed=True` and the
 waiver attached. An expired or malformed waiver suppresses nothing and is reported by WV001 at
-its line in the policy file. A waiver that matches no finding is not reported: it may belong to
-inputs this audit was not given.
+its line in the policy file. A waiver in force that matches no finding is unused
+(`unused_waivers`): `audit` warns of it (an error with `--strict`), since a typo in its subject
+waives nothing; `policy validate` warns of a waiver whose subject cannot name a finding of its
+rule (`impossible_subject`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from auditor.model import UNWAIVABLE, Finding, Location, Policy, RuleId, Waiver
 from auditor.rules.context import RuleContext, new_finding
@@ -29,6 +31,43 @@ def subject_matches(pattern: str, subject: str) -> bool:
     if pattern.endswith("*"):
         return subject.casefold().startswith(pattern[:-1].casefold())
     return subject.casefold() == pattern.casefold()
+
+
+# The subject every finding of a rule family names, by rule-id prefix (`Finding.subject`).
+_SUBJECT_PREFIX = {"PA": "partner-application:", "WC": "web-config:", "FL": "fleet:"}
+
+
+def impossible_subject(waiver: Waiver) -> str | None:
+    """Why no finding of the waiver's rule can have its subject, or None when one can."""
+    prefix = _SUBJECT_PREFIX.get(waiver.rule[:2])
+    if prefix is None or waiver.subject.casefold().startswith(prefix):
+        return None
+    if waiver.subject.endswith("*") and prefix.startswith(waiver.subject[:-1].casefold()):
+        return None
+    return f"every {waiver.rule} finding's subject starts with {prefix!r}"
+
+
+def unused_waivers(
+    findings: Iterable[Finding],
+    policy: Policy,
+    as_of: datetime.date,
+    *,
+    not_applied: Collection[str] = (),
+) -> tuple[Waiver, ...]:
+    """The waivers in force that waived no finding: a typo here silently waives nothing.
+
+    A waiver of a rule the audit did not apply (`not_applied`: out of scope, disabled, no
+    input for it) is not unused: there was nothing for it to match.
+    """
+    used = {finding.waiver for finding in findings if finding.waiver is not None}
+    return tuple(
+        waiver
+        for waiver in policy.waivers
+        if in_force(waiver, as_of)
+        and waiver.rule not in UNWAIVABLE
+        and waiver.rule not in not_applied
+        and waiver not in used
+    )
 
 
 def apply_waivers(

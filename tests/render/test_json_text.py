@@ -131,3 +131,33 @@ def test_canonical_text_of_special_values_is_the_encoders() -> None:
         {None: "a None key"},
     ):
         assert dumps(document) == json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def test_findings_json_of_every_report_follows_the_published_schema() -> None:
+    """`auditor schema findings` is the schema every findings.json validates against: the
+    recipe report, the hostile one (escapes, control characters, waivers) and one with a
+    baseline comparison."""
+    import dataclasses
+
+    from jsonschema import Draft202012Validator
+    from report_factory import hostile_report, recipe_report
+
+    from auditor.model import BaselineComparison, FixedFinding
+    from auditor.render.json_ import render_findings
+    from auditor.resources import document_schema
+
+    validator = Draft202012Validator(document_schema("findings"))
+    recipe = recipe_report()
+    compared = dataclasses.replace(
+        recipe,
+        baseline=BaselineComparison(
+            file="findings.json",
+            new=frozenset({recipe.findings[0].fingerprint}),
+            fixed=(FixedFinding("f" * 64, "PA002", "high", "partner-application:x"),),
+        ),
+    )
+    for report in (recipe, hostile_report(), compared):
+        validator.validate(json.loads(render_findings(report)))
+    document = json.loads(render_findings(compared))
+    assert document["findings"][0]["baseline"] == "new"
+    assert document["baseline"]["fixed"][0]["baseline"] == "absent"
