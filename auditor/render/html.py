@@ -57,6 +57,7 @@ from auditor.model import (
     WebConfigChange,
 )
 from auditor.render.runbook import runbook_sections
+from auditor.render.story import change_story, code_text, ranges
 from auditor.resources import templates_dir
 
 # Waivers that run out within this many days of `as_of` are called out in the summary.
@@ -78,7 +79,6 @@ _INVISIBLE = re.compile(
     "\ud800-\udfff\ufeff\ufff9-\ufffb\ufffe\uffff]"
 )
 _FUNCTION = re.compile(r"^function\s+([A-Za-z][A-Za-z0-9-]*)", re.MULTILINE)
-_NUMBERED = re.compile(r"^(.*?)(\d+)$")
 
 
 class WaiverStatus(StrEnum):
@@ -178,10 +178,12 @@ class Plan:
     configs: tuple[ConfigChangeRow, ...]
     changing_servers: tuple[str, ...]
     all_servers: tuple[str, ...]
-    impact: tuple[str, ...]
-    back_out: str
+    impact: tuple[str, ...]  # what users notice, step by step (the runbook's words)
+    back_out: tuple[str, ...]  # each rollback command, where it runs and what it restores
+    verification: tuple[str, ...]
     safety: str
     remains: tuple[Remains, ...]
+    enabling_servers: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,44 +483,6 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
-def ranges(names: Iterable[str]) -> str:
-    """Names as a list with runs folded: `EX001-EX004, EX007, EX009-EX010`.
-
-    A run is consecutive numbers with the same prefix and width (EX001, EX002, EX003); names
-    are kept in the order given otherwise, each once.
-    """
-    unique = list(dict.fromkeys(names))
-    out: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if len(run) >= 3:
-            out.append(f"{run[0]}-{run[-1]}")
-        else:
-            out.extend(run)
-        run.clear()
-
-    previous: tuple[str, int, int] | None = None
-    for name in unique:
-        match = _NUMBERED.match(name)
-        key = (match.group(1), int(match.group(2)), len(match.group(2))) if match else None
-        if (
-            key is not None
-            and previous is not None
-            and run
-            and key[0] == previous[0]
-            and key[2] == previous[2]
-            and key[1] == previous[1] + 1
-        ):
-            run.append(name)
-        else:
-            flush()
-            run.append(name)
-        previous = key
-    flush()
-    return ", ".join(out)
-
-
 def _shown(segment: str) -> str:
     return segment.replace(" ", "\u2423") if segment else "(empty)"
 
@@ -785,17 +749,19 @@ def _plan(report: Report, context: _Context) -> Plan:
             grouped.setdefault(key, []).append((change_set.server or "", change, change_set.slug))
     configs = tuple(_config_row(items, context) for items in grouped.values())
     changing = tuple(dict.fromkeys(cs.server for cs in report.change_sets if cs.server))
+    story = change_story(report, _plain_value)
     return Plan(
         apps=tuple(apps),
         configs=configs,
         changing_servers=changing,
         all_servers=context.servers,
-        impact=_impact(apps, configs),
-        back_out=(
-            "Run the paired rollback/<name>.ps1 of each remediation script that ran, on the same"
-            " server and with the same -BackupDirectory: it restores what the remediation backed"
-            " up before it changed anything (web.config bytes, the audited AppOnlyPermissions)."
+        impact=story.users_notice,
+        back_out=tuple(
+            f"{step.label}. `{step.command}` {step.where}. {' '.join(step.effects)}"
+            for step in story.grouped_back_out
         ),
+        verification=story.verify,
+        enabling_servers=story.enabling_servers,
         safety=(
             "Each script first compares the live state with the audited one (drift guard:"
             " a web.config's effective Profiles value, an application's AppOnlyPermissions)"
@@ -838,37 +804,9 @@ def _config_row(
     )
 
 
-def _impact(apps: Sequence[AppChangeRow], configs: Sequence[ConfigChangeRow]) -> tuple[str, ...]:
-    lines: list[str] = []
-    for app in apps:
-        text = (
-            f"{app.name}: AppOnlyPermissions go from {app.before} to {app.after}."
-            " Whatever calls Exchange with this application's app-only (client credentials)"
-            " token loses the removed permissions at once; its delegated (ActAs) permissions"
-            " do not change."
-        )
-        if app.adds:
-            text += f" Newly granted: {', '.join(app.adds)}."
-        lines.append(text)
-    pools: dict[str, list[str]] = {}
-    files = 0
-    for row in configs:
-        files += len(row.servers)
-        if row.app_pool:
-            pools.setdefault(row.app_pool, []).extend(row.servers)
-    if configs:
-        servers = {server for row in configs for server in row.servers}
-        text = (
-            f"{plural(files, 'web.config file')} on {plural(len(servers), 'server')}:"
-            " the OAuthHttpModule.Profiles value is rewritten, nothing else in the file."
-        )
-        for pool, where in pools.items():
-            text += (
-                f" Application pool {pool} is recycled on {ranges(where)}"
-                " (a short interruption of that vdir's requests)."
-            )
-        lines.append(text)
-    return tuple(lines)
+def _plain_value(value: str | None) -> str:
+    """A value from the exports in prose the template escapes: one line, no backtick."""
+    return code_text(value)
 
 
 def _remains(context: _Context) -> tuple[Remains, ...]:
@@ -1123,6 +1061,7 @@ def _cell(judgement: ProfilesJudgement, finding: FindingRef | None) -> GridCell:
             words.append("(the change removes it)")
         elif token.action is TokenAction.ENABLE:
             words.append("(the change ENABLES it)")
+            css = "enables" if css == "changed" else css
         if TokenMark.FORBIDDEN in marks:
             css = "forbidden"
         text.append(" ".join(words))
