@@ -760,7 +760,10 @@ def _plan(report: Report, context: _Context) -> Plan:
             f"{step.label}. `{step.command}` {step.where}. {' '.join(step.effects)}"
             for step in story.grouped_back_out
         ),
-        verification=story.verify,
+        verification=(
+            "Before: `auditor verify <package>` re-checks every hash of this package.",
+            *story.verify,
+        ),
         enabling_servers=story.enabling_servers,
         safety=(
             "Each script first compares the live state with the audited one (drift guard:"

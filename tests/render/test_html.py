@@ -377,7 +377,7 @@ def test_proposed_change_table_sits_under_the_verdict(recipe_html: str) -> None:
     assert ex01[3] == "app pool MSExchangeRestFrontEndAppPool recycled"
     first = _first_screen(recipe_html)
     assert "1 of 2 servers change: EX01; 1 unchanged." in first
-    for label in ("Impact", "Back-out", "Safety", "Verification", "Remains"):
+    for label in ("What users notice", "Back-out", "Safety", "Verification", "Remains"):
         assert f" {label} " in first, label
     assert "auditor verify" in first and "auditor attest" in first
     assert "Remains FL001 vdir:Default Web Site/EWS: remains: no change is planned for it" in first
