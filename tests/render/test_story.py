@@ -1,0 +1,296 @@
+"""The story a change board reads is the plan's: RUNBOOK.md and the report's impact, back-out and
+verification text, for three packages (the bundled example; the least-privilege example policy,
+which ENABLES a token; an incomplete audit without EX02's Rest web.config), each section
+snapshot-tested on its own and every claim in it checked against plan.json.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.audit import AuditRequest, run_audit
+from auditor.model import EvidenceClass, Report
+from auditor.render.html import render_html
+from auditor.render.json_ import render_plan
+from auditor.render.runbook import render_runbook
+from auditor.render.story import REGRANT_SWITCH
+from auditor.resources import examples_dir, policies_dir, templates_dir
+
+AS_OF = datetime.date(2026, 11, 26)
+PACKAGES = ("example", "least-privilege", "incomplete")
+_SCRIPT = re.compile(r"(?:remediation|rollback)/[a-z0-9<>-]+\.ps1")
+
+
+def _audit(paths: tuple[Path, ...], **options: Any) -> Report:
+    return run_audit(AuditRequest(paths=paths, as_of=AS_OF, change_id="CHG-STORY-1", **options))
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+    incomplete = tmp_path_factory.mktemp("incomplete") / "examples"
+    shutil.copytree(examples_dir(), incomplete)
+    (incomplete / "EX02" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config").unlink()
+    policy = policies_dir() / "examples" / "approve-graph-mail-read.yaml"
+    return {
+        "example": _audit((examples_dir(),)),
+        "least-privilege": _audit((examples_dir(),), policy_paths=(policy,)),
+        "incomplete": _audit((incomplete,)),
+        "web-config-only": _audit((examples_dir(),), scope=(EvidenceClass.WEB_CONFIG,)),
+    }
+
+
+def _sections(runbook: str) -> dict[str, str]:
+    parts = runbook.split("\n## ")
+    return {part.split("\n", 1)[0]: part.split("\n", 1)[1].strip() for part in parts[1:]}
+
+
+def _plan_lines(report: Report) -> dict[str, list[str]]:
+    """The report's proposed-change facts (What users notice, Back-out, ...) as plain text."""
+    page = render_html(report)
+    block = page[page.index('<dl class="facts plan-lines">') :]
+    block = block[: block.index("</dl>")]
+    out: dict[str, list[str]] = {}
+    current = ""
+    for label, text in re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", block, flags=re.S):
+        current = html.unescape(re.sub(r"<[^>]+>", "", label)) or current
+        out.setdefault(current, []).append(html.unescape(re.sub(r"<[^>]+>", "", text)))
+    return out
+
+
+def _plan(report: Report) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(render_plan(report))
+    return document
+
+
+# --- snapshots, one per section -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_runbook_sections_match_snapshots(
+    reports: dict[str, Report], package: str, snapshot
+) -> None:  # type: ignore[no-untyped-def]
+    sections = _sections(render_runbook(reports[package]))
+    assert list(sections) == snapshot(name="titles")
+    for title, text in sections.items():
+        if title == "Scripts and their SHA-256":
+            continue  # hashes: the package snapshots cover the scripts
+        assert text == snapshot(name=title)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_report_impact_back_out_and_verification_match_snapshots(  # type: ignore[no-untyped-def]
+    reports: dict[str, Report], package: str, snapshot
+) -> None:
+    lines = _plan_lines(reports[package])
+    for label in ("What users notice", "Back-out", "Verification"):
+        assert lines[label] == snapshot(name=label)
+
+
+# --- every claim against plan.json ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("package", [*PACKAGES, "web-config-only"])
+def test_only_scripts_of_the_package_are_named(reports: dict[str, Report], package: str) -> None:
+    report = reports[package]
+    plan = _plan(report)
+    slugs = [change_set["slug"] for change_set in plan["change_sets"]]
+    expected = {f"{kind}/{slug}.ps1" for slug in slugs for kind in ("remediation", "rollback")}
+    runbook = render_runbook(report)
+    assert set(_SCRIPT.findall(runbook)) == expected
+    report_text = " ".join(line for lines in _plan_lines(report).values() for line in lines)
+    named = {
+        name.replace("\\", "/").lstrip("./")
+        for name in re.findall(r"\.\\(?:remediation|rollback)\\[a-z0-9-]+\.ps1", report_text)
+    }
+    assert named == {name for name in expected if name.startswith("rollback/")}
+    has_partner = any(cs["kind"] == "partner-applications" for cs in plan["change_sets"])
+    for words in ("Set-PartnerApplication", REGRANT_SWITCH, "partner application(s)"):
+        assert (words in runbook) is has_partner, words
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_step_runs_where_the_plan_says(reports: dict[str, Report], package: str) -> None:
+    plan = _plan(reports[package])
+    sections = _sections(render_runbook(reports[package]))
+    steps = re.findall(
+        r"^(\d+)\. (\S+): (.*)$", sections["Which script runs where, in this order"], re.M
+    )
+    assert [name for _, name, _ in steps] == [
+        f"remediation/{cs['slug']}.ps1"
+        for cs in sorted(plan["change_sets"], key=lambda cs: cs["kind"] != "partner-applications")
+    ]
+    servers = {cs["slug"]: cs["server"] for cs in plan["change_sets"]}
+    for _, name, text in steps:
+        server = servers[name.removeprefix("remediation/").removesuffix(".ps1")]
+        if server is None:
+            assert "Exchange Management Shell" in text and "itself" not in text
+        else:
+            assert f"on the server {server} itself" in text
+    changing = [cs["server"] for cs in plan["change_sets"] if cs["server"]]
+    assert sections["Servers to change"] == f"{len(changing)} server(s): " + ", ".join(changing)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_back_out_is_the_reverse_with_exact_commands(
+    reports: dict[str, Report], package: str
+) -> None:
+    plan = _plan(reports[package])
+    back_out = _sections(render_runbook(reports[package]))["Back-out, in this order"]
+    steps = re.findall(r"^\d+\. (\S+): (.*)$", back_out, re.M)
+    run = [f"rollback/{cs['slug']}.ps1" for cs in plan["change_sets"]]
+    run.sort(key=lambda name: name != "rollback/partner-applications.ps1")
+    assert [name for name, _ in steps] == list(reversed(run))
+    for name, text in steps:
+        command = ".\\" + name.replace("/", "\\")
+        slug = name.removeprefix("rollback/").removesuffix(".ps1")
+        server = {cs["slug"]: cs["server"] for cs in plan["change_sets"]}[slug]
+        if server is None:
+            assert f"Run: `{command} {REGRANT_SWITCH}`." in text
+            assert "Exchange server where step 1 ran" in text
+        else:
+            assert f"Run: `{command}`." in text and REGRANT_SWITCH not in text.split("Run:")[1]
+            assert f"on the server {server} itself" in text
+    report_back = _plan_lines(reports[package])["Back-out"]
+    assert [line.split(" ")[1] for line in report_back] == [
+        ".\\" + name.replace("/", "\\") for name in reversed(run)
+    ]
+
+
+def test_the_partner_rollback_template_takes_the_regrant_switch() -> None:
+    template = (templates_dir() / "ps1" / "partner-applications.rollback.ps1.j2").read_text()
+    assert f"[switch] ${REGRANT_SWITCH.lstrip('-')}" in template
+    assert f"-not ${REGRANT_SWITCH.lstrip('-')} -and -not $WhatIfPreference" in template
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_who_loses_and_gains_what_is_the_plan(reports: dict[str, Report], package: str) -> None:
+    plan = _plan(reports[package])
+    notice = _sections(render_runbook(reports[package]))["What users notice"]
+    for change_set in plan["change_sets"]:
+        for app in change_set["partner_applications"]:
+            lost = re.search(
+                rf"token of {re.escape(app['name'])} \({app['application_identifier']}\) lose "
+                r"(\d+) app-only permission\(s\) organisation-wide as soon as the script ends: "
+                r"(.*?); it keeps (?:none|(\d+): (.*?))\. Its delegated",
+                notice,
+            )
+            assert lost is not None
+            assert int(lost.group(1)) == len(app["removes"])
+            assert lost.group(2).split(", ") == app["removes"]
+            kept = lost.group(4).split(", ") if lost.group(4) else []
+            assert kept == app["target_app_only"]
+    enables = {
+        (cs["server"], token)
+        for cs in plan["change_sets"]
+        for change in cs["web_configs"]
+        for token in change["enables"]
+    }
+    said = set(re.findall(r"ENABLES (\S+) on Default Web Site/API on (\S+):", notice))
+    assert {(server, token) for token, server in said} == enables
+    removed = set(
+        re.findall(r"on (\S+): app-only \(client credentials\) callers lose access", notice)
+    )
+    assert removed == {
+        cs["server"]
+        for cs in plan["change_sets"]
+        for change in cs["web_configs"]
+        if "V1S2SAppOnly" in change["removes"]
+    }
+    # Who gains: the app-only permissions the plan leaves in place.
+    for gained in re.findall(r"which after this package are: (.*?)\.\n", notice + "\n"):
+        kept = {
+            f"{app['name']}: {', '.join(app['target_app_only'])}"
+            for cs in plan["change_sets"]
+            for app in cs["partner_applications"]
+            if app["target_app_only"]
+        }
+        assert set(gained.split("; ")) == kept
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_recycles_and_the_functional_check_name_the_changed_servers(
+    reports: dict[str, Report], package: str
+) -> None:
+    plan = _plan(reports[package])
+    sections = _sections(render_runbook(reports[package]))
+    servers = ", ".join(cs["server"] for cs in plan["change_sets"] if cs["server"])
+    notice, verify = sections["What users notice"], sections["Afterwards: verify"]
+    assert f"MSExchangeRestFrontEndAppPool is recycled once on {servers} (an overlapped" in notice
+    assert "No failed requests are expected" in notice and "fail once" not in notice
+    assert f"Functional check of /API (Default Web Site/API, the REST vdir) on {servers}" in verify
+    assert "https://<server>/api/v2.0/me" in verify and "401" in verify
+    assert "WWW-Authenticate" in verify and "Outlook on the web" not in verify
+
+
+def _template_outputs(name: str) -> list[list[str]]:
+    """The single-quoted pieces of every `AUDITOR-*` Write-Output line of a template."""
+    text = (templates_dir() / "ps1" / name).read_text()
+    outputs = []
+    for line in text.splitlines():
+        if "Write-Output" in line and "AUDITOR-" in line:
+            outputs.append(
+                [piece.replace("''", "'") for piece in re.findall(r"'((?:[^']|'')*)'", line)]
+            )
+    return outputs
+
+
+def _printed_by(expected: str, template: str) -> bool:
+    for pieces in _template_outputs(template):
+        pattern = ".*?".join(re.escape(piece) for piece in pieces if piece)
+        if pieces and expected.startswith(pieces[0]) and re.fullmatch(pattern + ".*", expected):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_expected_output_is_what_the_scripts_print(
+    reports: dict[str, Report], package: str
+) -> None:
+    runbook = _sections(render_runbook(reports[package]))
+    plan = _plan(reports[package])
+    kinds = {cs["slug"]: cs["kind"] for cs in plan["change_sets"]}
+    for section, folder in (
+        ("Which script runs where, in this order", "remediation"),
+        ("Back-out, in this order", "rollback"),
+    ):
+        for name, expected in re.findall(
+            r"^\d+\. \S+/(\S+)\.ps1: .*?Expected output: (.*)\.$", runbook[section], re.M
+        ):
+            lines = re.findall(r"`(AUDITOR-[^`]*)`", expected)
+            assert lines and lines[-1].startswith("AUDITOR-DONE: ")
+            template = f"{kinds[name]}.{folder}.ps1.j2"
+            for line in lines:
+                assert _printed_by(line, template), (template, line)
+
+
+def test_enables_has_its_own_colour_and_word(reports: dict[str, Report]) -> None:
+    report = reports["least-privilege"]
+    page = render_html(report)
+    css = dict(
+        re.findall(r"^(\.mark-[a-z-, .]+|code\.enabled) \{ (color: #[0-9a-f]+);", page, re.M)
+    )
+    approved = next(colour for selector, colour in css.items() if ".mark-approved" in selector)
+    assert css[".mark-enables"] != approved and css["code.enabled"] != approved
+    assert '<span class="mark mark-enables">ENABLES</span>' in page
+    assert 'class="enables-line">Step 2: ENABLES V1S2SAppOnly' in page
+    runbook = render_runbook(report)
+    assert "ENABLES: this step widens access." in runbook
+    summary = __import__("auditor.render.markdown", fromlist=["render_markdown"]).render_markdown(
+        report
+    )
+    assert "**ENABLES V1S2SAppOnly**" in summary
+
+
+def test_a_package_without_partner_script_never_describes_one(reports: dict[str, Report]) -> None:
+    runbook = render_runbook(reports["web-config-only"])
+    assert "partner-applications.ps1" not in runbook
+    assert "No partner application changes: app-only permissions stay as audited." in runbook
+    assert "Step 1 (partner applications)" not in runbook
