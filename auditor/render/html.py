@@ -49,6 +49,7 @@ from auditor.model import (
     Report,
     RuleInfo,
     Script,
+    ScriptKind,
     Severity,
     Skipped,
     TokenAction,
@@ -173,6 +174,15 @@ class Remains:
 
 
 @dataclass(frozen=True, slots=True)
+class NotPlanned:
+    """Something the package leaves open: a finding without a change, or evidence not read."""
+
+    what: str
+    why: str
+    anchor: str | None  # the finding on the page, when it is one
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     apps: tuple[AppChangeRow, ...]
     configs: tuple[ConfigChangeRow, ...]
@@ -184,6 +194,7 @@ class Plan:
     safety: str
     remains: tuple[Remains, ...]
     enabling_servers: tuple[str, ...]
+    not_planned: tuple[NotPlanned, ...]  # what stays open after the change, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +289,7 @@ class WaiverView:
     status: WaiverStatus
     days_left: int  # negative once expired
     suppresses: tuple[FindingRef, ...]
+    fixed_by: tuple[str, ...] = ()  # change sets that change the waived subject anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,6 +592,12 @@ class _Context:
         for change_set in report.change_sets:
             for fingerprint in dict.fromkeys(change_set.fixes):
                 self.fixed_by.setdefault(fingerprint, []).append(change_set.slug)
+        # Which change sets change each subject (a waived finding the plan fixes anyway).
+        self.changed_by: dict[str, list[str]] = {}
+        for plan_item in report.plan_items():
+            slugs = self.changed_by.setdefault(plan_item.subject, [])
+            if plan_item.change_set.slug not in slugs:
+                slugs.append(plan_item.change_set.slug)
         self.skipped_for: dict[str, Skipped] = {}
         for item in report.skipped:
             for fingerprint in item.fixes:
@@ -773,6 +791,7 @@ def _plan(report: Report, context: _Context) -> Plan:
             " honours -WhatIf (which writes nothing on the server)."
         ),
         remains=_remains(context),
+        not_planned=_not_planned(report, context),
     )
 
 
@@ -807,6 +826,30 @@ def _config_row(
     )
 
 
+def _not_planned(report: Report, context: _Context) -> tuple[NotPlanned, ...]:
+    """Findings the change leaves open (with the planner's reason) and evidence not assessed."""
+    rows: list[NotPlanned] = []
+    for item in _remains(context):
+        if item.text.startswith("resolved by "):
+            continue
+        rows.append(
+            NotPlanned(
+                f"{item.rule_id} {item.target}", item.text.removeprefix("remains: "), item.anchor
+            )
+        )
+    for evidence in report.scope.not_assessed:
+        note = f": {evidence.note}" if evidence.note else ""
+        rows.append(
+            NotPlanned(
+                f"{evidence.what} ({evidence.path})",
+                f"not assessed, {evidence.state.value}{note}; no finding about it can be fixed "
+                "until it is supplied and audited",
+                None,
+            )
+        )
+    return tuple(rows)
+
+
 def _plain_value(value: str | None) -> str:
     """A value from the exports in prose the template escapes: one line, no backtick."""
     return code_text(value)
@@ -816,8 +859,16 @@ def _remains(context: _Context) -> tuple[Remains, ...]:
     out: list[Remains] = []
     for finding in context.active:
         slugs = context.resolved_by(finding)
+        waived = finding.details.get("waiver") if finding.rule_id == "WV001" else None
+        waived_subject = waived.get("subject") if isinstance(waived, dict) else None
+        fixed_anyway = context.changed_by.get(str(waived_subject), [])
         if slugs:
             text = "resolved by " + ", ".join(slugs)
+        elif fixed_anyway and isinstance(waived, dict):
+            text = (
+                f"resolved by {', '.join(fixed_anyway)}: the proposed change fixes the waived "
+                f"{waived.get('rule')} finding anyway, so the waiver need not be renewed"
+            )
         elif finding.fingerprint in context.fixed_by:
             continue
         elif finding.fingerprint in context.skipped_for:
@@ -1228,7 +1279,8 @@ def _waivers(report: Report, context: _Context) -> tuple[WaiverView, ...]:
         suppresses = tuple(
             context.ref(finding) for finding in report.findings if finding.waiver == waiver
         )
-        views.append(WaiverView(waiver, status, days, suppresses))
+        fixed_by = tuple(context.changed_by.get(waiver.subject, ()))
+        views.append(WaiverView(waiver, status, days, suppresses, fixed_by))
     return tuple(views)
 
 
@@ -1264,6 +1316,7 @@ def _scripts(report: Report, context: _Context) -> tuple[tuple[ScriptView, ...],
         same = first_with.get(tuple(sorted(names))) if names and not own else None
         first_with.setdefault(tuple(sorted(names)), script.name)
         size = len(script.content)
+        remedies = script.fixes if script.kind is ScriptKind.REMEDIATION else ()
         code: str | None = None
         if size <= SOURCE_BUDGET_PER_SCRIPT and embedded + size <= SOURCE_BUDGET_TOTAL:
             code = numbered_source(script.content)
@@ -1274,8 +1327,9 @@ def _scripts(report: Report, context: _Context) -> tuple[tuple[ScriptView, ...],
                 anchor=f"script-{index}",
                 lines=len(script.content.splitlines()),
                 line_endings=_line_endings(script.content),
-                fixes=tuple(dict.fromkeys(rule_of[fp] for fp in script.fixes if fp in rule_of)),
-                unknown_fixes=tuple(fp for fp in script.fixes if fp not in rule_of),
+                # A rollback fixes nothing: it puts back what its remediation replaced.
+                fixes=tuple(dict.fromkeys(rule_of[fp] for fp in remedies if fp in rule_of)),
+                unknown_fixes=tuple(fp for fp in remedies if fp not in rule_of),
                 pair=context.script_ref(script.pair) if script.pair else None,
                 data=data_of.get(script.name, ()),
                 own_functions=own,

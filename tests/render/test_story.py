@@ -294,3 +294,100 @@ def test_a_package_without_partner_script_never_describes_one(reports: dict[str,
     assert "partner-applications.ps1" not in runbook
     assert "No partner application changes: app-only permissions stay as audited." in runbook
     assert "Step 1 (partner applications)" not in runbook
+
+
+# --- the report answers the board for every package ----------------------------------------
+
+
+def test_an_incomplete_audit_says_what_stays_open_beside_the_change(
+    reports: dict[str, Report],
+) -> None:
+    page = render_html(reports["incomplete"])
+    summary = page[page.index('<section id="summary"') : page.index('<section id="approval"')]
+    table = summary[summary.index('class="plan not-planned"') :]
+    table = html.unescape(re.sub(r"<[^>]+>", " ", table[: table.index("</table>")]))
+    assert "EX02 Default Web Site/API web.config" in table and "not assessed, missing" in table
+    approval = page[page.index('<section id="approval"') : page.index('<section id="runbook"')]
+    does_not_fix = approval[approval.index('class="does-not-fix"') :]
+    does_not_fix = html.unescape(re.sub(r"<[^>]+>", "", does_not_fix[: does_not_fix.index("</p>")]))
+    assert "This package does not fix:" in does_not_fix
+    assert "EX02 Default Web Site/API web.config" in does_not_fix
+    # The Not-planned box scrolls at 390 px, so it can be reached from the keyboard.
+    assert (
+        '<div class="scroll" tabindex="0" role="region" aria-label="Not planned: what stays open'
+        in summary
+    )
+
+
+def test_a_complete_package_that_fixes_everything_has_no_not_planned_block(
+    reports: dict[str, Report],
+) -> None:
+    page = render_html(reports["least-privilege"])
+    assert 'class="plan not-planned"' not in page and 'class="does-not-fix"' not in page
+
+
+def _script_fixes(page: str) -> dict[str, str]:
+    """Each script's "Fixes" text, from the script blocks or the one-table form."""
+    scripts = page[page.index('<section id="scripts"') :]
+    found = dict(
+        re.findall(r"<h3><code>([^<]+)</code></h3>.*?<dt>Fixes</dt><dd>(.*?)</dd>", scripts, re.S)
+    )
+    found |= dict(
+        re.findall(
+            r'<tr id="script-\d+"><th scope="row"><code>([^<]+)</code>.*?</th>'
+            r'<td class="hash">[0-9a-f]+</td><td>(.*?)</td>',
+            scripts,
+            re.S,
+        )
+    )
+    return found
+
+
+@pytest.mark.parametrize("package", ["example", "least-privilege"])  # table and block forms
+def test_rollback_scripts_are_never_listed_as_fixes(
+    reports: dict[str, Report], package: str
+) -> None:
+    fixes = _script_fixes(render_html(reports[package]))
+    assert set(fixes) == {script.name for script in reports[package].scripts}
+    for name, text in fixes.items():
+        if name.startswith("rollback/"):
+            assert not re.search(r"(PA|WC|FL)00\d", text) and "none" in text, name
+        else:
+            assert re.search(r"(PA|WC)00\d", text), name
+
+
+def test_a_waived_finding_the_package_fixes_anyway_says_so(reports: dict[str, Report]) -> None:
+    # The example policy's WC002 waiver on EX02 expired; the change on EX02 fixes it anyway.
+    report = reports["least-privilege"]
+    slugs = [
+        item.change_set.slug
+        for item in report.plan_items()
+        if item.subject == "web-config:EX02:Default Web Site/API"
+    ]
+    assert slugs == ["web-config-ex02"]
+    text = html.unescape(re.sub(r"<[^>]+>", "", render_html(report)))
+    assert (
+        "resolved by web-config-ex02: the proposed change fixes the waived WC002 finding anyway, "
+        "so the waiver need not be renewed" in text
+    )
+    assert (
+        "The proposed change fixes this subject anyway (web-config-ex02): no need to renew" in text
+    )
+
+
+def test_summary_md_uses_the_reports_verdict_words(reports: dict[str, Report]) -> None:
+    from auditor.render.markdown import render_markdown
+
+    for name, words in (("example", "NON-COMPLIANT"), ("incomplete", "INCOMPLETE")):
+        report = reports[name]
+        lines = render_markdown(report).splitlines()
+        assert lines[0] == f"# auditor: Current configuration: {words}"
+        assert lines[2] == f"**{report.verdict_line}**"
+        assert f"Current configuration: {words} for" in render_html(report)
+
+
+def test_finding_messages_show_code_not_backticks(reports: dict[str, Report]) -> None:
+    page = render_html(reports["incomplete"])
+    messages = re.findall(r'<p class="message">(.*?)</p>', page, re.S)
+    assert any("<code>auditor collect</code>" in message for message in messages)
+    assert not any("`" in message for message in messages)
