@@ -24,6 +24,7 @@ gives the same bytes; the only date on the page is `report.as_of`.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import re
@@ -74,6 +75,9 @@ APPROVAL_SCRIPT_ROWS = 8
 SCRIPT_BLOCKS_UP_TO = 4
 # Tables longer than this start closed (and are left out of print, with a sentence saying so).
 OPEN_ROWS_UP_TO = 40
+# Above this many input rows (a fleet where every file differs), one row per file name: the
+# 500-server unique fleet has 12,001 rows, 2.4 MB of the page; each SHA-256 stays in the JSON.
+INPUT_ROWS_UP_TO = 200
 
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069"
@@ -225,6 +229,9 @@ class FindingRow:
     script: ScriptRef | None
     resolved_by: tuple[str, ...]  # change-set slugs that fix it without a script of its own
     skipped: str | None  # why the planner left it without a change (report.skipped)
+    message: Markup  # the message, the tool's own `code` spans as code
+    servers: tuple[str, ...] = ()  # the same finding and value on several servers: one row
+    also: tuple[str, ...] = ()  # anchors of the findings this row stands for besides its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +241,11 @@ class RuleGroup:
     anchor: str
     scope: str  # "on 10 servers", "on the organisation", ""
     rows: tuple[FindingRow, ...]
+
+    @property
+    def findings(self) -> int:
+        """How many findings the rows stand for (a collapsed row stands for several)."""
+        return sum(1 + len(row.also) for row in self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +332,8 @@ class InputRow:
     servers: str
     count: int
     format: str | None
-    sha256: str
+    sha256: str  # empty when the row stands for several different files (`distinct`)
+    distinct: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -1139,7 +1152,7 @@ def _groups(report: Report, context: _Context, suppressed: bool) -> tuple[RuleGr
     groups = []
     shown: dict[tuple[tuple[str, int | None, str], ...], FindingRef] = {}
     for (severity, rule_id), findings in ordered:
-        rows = tuple(_finding_row(finding, context, shown) for finding in findings)
+        rows = _collapsed([_finding_row(finding, context, shown) for finding in findings], context)
         servers: dict[str, None] = {}
         organisation = False
         for finding in findings:
@@ -1171,6 +1184,45 @@ def _groups(report: Report, context: _Context, suppressed: bool) -> tuple[RuleGr
     return tuple(groups)
 
 
+def _collapsed(rows: Sequence[FindingRow], context: _Context) -> tuple[FindingRow, ...]:
+    """One row per rule and value: the same finding with the same evidence text on several
+    servers (each with its own script, or the same reason for none) is one row naming them."""
+    groups: dict[tuple[object, ...], list[FindingRow]] = {}
+    for row in rows:
+        judgement = context.profiles.get(row.finding.subject)
+        if judgement is None or row.same_as is not None:
+            key: tuple[object, ...] = ("row", id(row))
+        else:
+            key = (
+                judgement.vdir,
+                tuple(item.raw for item in row.finding.evidence),
+                row.skipped,
+                row.resolved_by,
+                row.finding.waiver,
+                row.script is None,
+            )
+        groups.setdefault(key, []).append(row)
+    out: list[FindingRow] = []
+    for same in groups.values():
+        first = same[0]
+        servers = [context.profiles[row.finding.subject].server for row in same[1:]]
+        if not servers:
+            out.append(first)
+            continue
+        servers.insert(0, context.profiles[first.finding.subject].server)
+        vdir = context.profiles[first.finding.subject].vdir
+        out.append(
+            dataclasses.replace(
+                first,
+                target=f"{len(servers)} servers: {ranges(servers)}, {vdir}",
+                where=f"{first.where} and {len(servers) - 1} more (the same value in each)",
+                servers=tuple(servers),
+                also=tuple(row.anchor for row in same[1:]),
+            )
+        )
+    return tuple(out)
+
+
 def _finding_row(
     finding: Finding,
     context: _Context,
@@ -1187,6 +1239,7 @@ def _finding_row(
         shown[key] = context.ref(finding)
     return FindingRow(
         finding=finding,
+        message=_message(finding, context),
         anchor=context.anchors[id(finding)],
         target=context.target(finding),
         where=_relative(finding.location.path, context.root) + line,
@@ -1202,6 +1255,35 @@ def _finding_row(
             else None
         ),
     )
+
+
+_HELD = "\ue000"  # stands in for a value from the exports while the message's code is marked
+
+
+def _message(finding: Finding, context: _Context) -> Markup:
+    """The finding's message with the backticked spans the tool wrote shown as code.
+
+    A value from the exports (an application or server name, a path, the evidence text) that
+    holds a backtick is held out first and put back escaped, so it never opens a code span.
+    """
+    values = {
+        *context.app_names.values(),
+        *context.servers,
+        finding.subject,
+        finding.location.path,
+        *(item.path for item in finding.evidence),
+        *(item.raw for item in finding.evidence),
+    }
+    held: list[str] = []
+    text = finding.message.replace(_HELD, "?")
+    for value in sorted((v for v in values if "`" in v), key=len, reverse=True):
+        if value in text:
+            held.append(value)
+            text = text.replace(value, f"{_HELD}{len(held) - 1}{_HELD}")
+    marked = str(inline_code(text))
+    for index, value in enumerate(held):
+        marked = marked.replace(f"{_HELD}{index}{_HELD}", str(escape(visible(value))))
+    return Markup(marked)
 
 
 def _rule_variants(finding: Finding) -> tuple[Variant, ...]:
@@ -1391,6 +1473,30 @@ def _relative(path: str, root: str) -> str:
     return path
 
 
+def _inputs_by_name(rows: Sequence[InputRow]) -> tuple[InputRow, ...]:
+    """One row per file name below the server folder, however many different copies it has:
+    a fleet of unique files would otherwise need a row per file (their SHA-256 values are in
+    findings.json and plan.json, `inputs`)."""
+    by_name: dict[tuple[str, str | None], list[InputRow]] = {}
+    for row in rows:
+        by_name.setdefault((row.path, row.format), []).append(row)
+    merged: list[InputRow] = []
+    for (path, fmt), same in by_name.items():
+        servers = [name for row in same for name in row.servers.split(", ") if name]
+        hashes = list(dict.fromkeys(row.sha256 for row in same))
+        merged.append(
+            InputRow(
+                path=path,
+                servers=ranges(servers) if len(servers) <= 12 else "",
+                count=sum(row.count for row in same),
+                format=fmt,
+                sha256=hashes[0] if len(hashes) == 1 else "",
+                distinct=len(hashes),
+            )
+        )
+    return tuple(merged)
+
+
 def _inputs(report: Report, context: _Context) -> Inputs:
     root = context.root
     servers = set(context.servers)
@@ -1414,6 +1520,8 @@ def _inputs(report: Report, context: _Context) -> Inputs:
         )
         for (path, sha, fmt), servers in grouped.items()
     )
+    if len(rows) > INPUT_ROWS_UP_TO:
+        rows = _inputs_by_name(rows)
     return Inputs(
         root=root,
         rows=rows,
