@@ -59,7 +59,7 @@ from auditor.model import (
     WebConfigChange,
 )
 from auditor.render.runbook import runbook_sections
-from auditor.render.story import change_story, code_text, ranges
+from auditor.render.story import Step, change_story, code_text, ranges
 from auditor.resources import templates_dir
 
 # Waivers that run out within this many days of `as_of` are called out in the summary.
@@ -199,6 +199,11 @@ class Plan:
     remains: tuple[Remains, ...]
     enabling_servers: tuple[str, ...]
     not_planned: tuple[NotPlanned, ...]  # what stays open after the change, and why
+
+    @property
+    def resolved(self) -> tuple[Remains, ...]:
+        """Findings no script of their own fixes that the plan resolves (FL001, a waiver)."""
+        return tuple(item for item in self.remains if item.text.startswith("resolved by "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -786,22 +791,14 @@ def _plan(report: Report, context: _Context) -> Plan:
         configs=configs,
         changing_servers=changing,
         all_servers=context.servers,
-        impact=story.users_notice,
-        back_out=tuple(
-            f"{step.label}. `{step.command}` {step.where}. {' '.join(step.effects)}"
-            for step in story.grouped_back_out
-        ),
-        verification=(
-            "Before: `auditor verify <package>` re-checks every hash of this package.",
-            *story.verify,
-        ),
+        impact=story.brief_notice,
+        back_out=(_back_out_line(story.grouped_back_out),),
+        verification=story.brief_verify,
         enabling_servers=story.enabling_servers,
         safety=(
-            "Each script first compares the live state with the audited one (drift guard:"
-            " a web.config's effective Profiles value, an application's AppOnlyPermissions)"
-            " and changes nothing on any difference; a per-server script refuses to run on"
-            " another computer; it backs up before each change, asks for confirmation and"
-            " honours -WhatIf (which writes nothing on the server)."
+            "Each script compares the live value with the audited one and changes nothing on"
+            " any difference (drift guard), runs only on its own server, backs up before each"
+            " change, asks for confirmation and honours -WhatIf."
         ),
         remains=_remains(context),
         not_planned=_not_planned(report, context),
@@ -839,6 +836,20 @@ def _config_row(
     )
 
 
+def _back_out_line(steps: Sequence[Step]) -> str:
+    """The rollback commands in back-out order, each with where it runs, on one line."""
+    parts = []
+    for step in steps:
+        if len(step.servers) > 3:
+            host = f"on each of the {len(step.servers)} servers"
+        elif step.servers:
+            host = "on " + ", ".join(code_text(server) for server in step.servers)
+        else:
+            host = "in the Exchange Management Shell where step 1 ran (its backups are there)"
+        parts.append(f"`{step.command}` {host}")
+    return "In this order: " + "; then ".join(parts) + "."
+
+
 def _not_planned(report: Report, context: _Context) -> tuple[NotPlanned, ...]:
     """Findings the change leaves open (with the planner's reason) and evidence not assessed."""
     rows: list[NotPlanned] = []
@@ -854,8 +865,8 @@ def _not_planned(report: Report, context: _Context) -> tuple[NotPlanned, ...]:
         note = f": {evidence.note}" if evidence.note else ""
         rows.append(
             NotPlanned(
-                f"{evidence.what} ({evidence.path})",
-                f"not assessed, {evidence.state.value}{note}; no finding about it can be fixed "
+                evidence.what,
+                f"not assessed ({evidence.state.value}{note}): nothing about it can be fixed "
                 "until it is supplied and audited",
                 None,
             )
@@ -875,7 +886,9 @@ def _remains(context: _Context) -> tuple[Remains, ...]:
         waived = finding.details.get("waiver") if finding.rule_id == "WV001" else None
         waived_subject = waived.get("subject") if isinstance(waived, dict) else None
         fixed_anyway = context.changed_by.get(str(waived_subject), [])
-        if slugs:
+        if len(slugs) > 6:
+            text = f"resolved by the {len(slugs)} changes together ({slugs[0]}, ..., {slugs[-1]})"
+        elif slugs:
             text = "resolved by " + ", ".join(slugs)
         elif fixed_anyway and isinstance(waived, dict):
             text = (

@@ -114,10 +114,22 @@ class Story:
     grouped_back_out: tuple[Step, ...]
     users_notice: tuple[str, ...]
     verify: tuple[str, ...]
+    brief_notice: tuple[str, ...]  # the same for the report's first page: counts, not lists
+    brief_verify: tuple[str, ...]
     enabling_servers: tuple[str, ...]  # servers where a step ENABLES a token
 
 
 _Value = Callable[[str | None], str]
+
+
+def _servers(servers: Sequence[str], value: _Value) -> str:
+    """A server list for a sentence: folded into ranges, and cut to its ends beyond eight."""
+    unique = list(dict.fromkeys(servers))
+    if len(unique) <= 8:
+        return value(ranges(unique))
+    return (
+        f"{len(unique)} servers ({value(unique[0])}, {value(unique[1])}, ..., {value(unique[-1])})"
+    )
 
 
 def _command(script: str, *switches: str) -> str:
@@ -181,7 +193,7 @@ def _partner_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[St
         rollback,
         None,
         f"in the Exchange Management Shell on the Exchange server where step {number} ran "
-        "(its -BackupDirectory holds the backups and state records)",
+        "(its backups are there)",
         _command(rollback, REGRANT_SWITCH),
         (
             "It re-grants the removed app-only permissions organisation-wide and prints each "
@@ -212,9 +224,9 @@ def _gains(report: Report, value: _Value) -> str:
             "caller gains mailbox access through it until one is granted"
         )
     return (
-        "a caller with an app-only (client credentials) token of a partner application gains "
-        "that application's app-only permissions on every on-premises mailbox through this "
-        "server, which after this package are: " + "; ".join(holders)
+        "app-only (client credentials) callers gain access to every on-premises mailbox "
+        "through this server with their application's app-only permissions after this "
+        "package: " + "; ".join(holders)
     )
 
 
@@ -243,21 +255,21 @@ def _file_effects(
             else f"callers that authenticate with the {value(token.segment)} profile"
         )
         effects.append(
-            f"{where}: {who} lose access {after}: the token {value(token.segment)} is removed "
-            f"from OAuthHttpModule.Profiles; every other profile stays."
+            f"{where}: {who} lose access {after} ({value(token.segment)} removed from "
+            "OAuthHttpModule.Profiles; other profiles stay)."
         )
     if dropped_removed:
         effects.append(
-            f"{where}: the segment(s) "
+            f"{where}: removes "
             + ", ".join(f"'{value(t.segment)}'" for t in dropped_removed)
-            + " that Exchange already ignores are removed; no caller notices."
+            + ", which Exchange already ignores; no caller notices."
         )
     if judgement is None and change.removes:
         effects.append(f"{where}: OAuthHttpModule.Profiles loses {_names(change.removes, value)}.")
     for enabled in change.enables:
         effects.append(
-            f"{ENABLES} {value(enabled)} on {where}: Exchange accepts tokens of that profile there "
-            f"{after}, and not before; {_gains(report, value)}."
+            f"{ENABLES} {value(enabled)} on {where}, {after} and not before: "
+            f"{_gains(report, value)}."
         )
     return effects
 
@@ -275,7 +287,7 @@ def _server_step(
         host = f"on the server {server_text} itself"
         step_text = f"step {number}"
     else:
-        server_text = f"each of {len(group)} servers ({value(ranges(servers))})"
+        server_text = f"each of {_servers(servers, value)}"
         host = f"on {server_text}, each server running its own script"
         remediation = "remediation/web-config-<server>.ps1"
         rollback = "rollback/web-config-<server>.ps1"
@@ -389,7 +401,7 @@ def _users_notice(report: Report, steps: Sequence[Step], value: _Value) -> tuple
     lines: list[str] = []
     for pool, servers in pools.items():
         lines.append(
-            f"{pool} is recycled once on {value(ranges(servers))} (an overlapped recycle: IIS "
+            f"{pool} is recycled once on {_servers(servers, value)} (an overlapped recycle: IIS "
             "starts a new worker process and lets requests in flight complete on the old one). "
             "No failed requests are expected; the first requests after the recycle may be "
             "slower while the new worker starts. No other application pool, site or service "
@@ -407,6 +419,48 @@ def _users_notice(report: Report, steps: Sequence[Step], value: _Value) -> tuple
     return tuple(lines)
 
 
+def _brief_notice(report: Report, steps: Sequence[Step], value: _Value) -> tuple[str, ...]:
+    servers = [
+        cs.server
+        for cs in report.change_sets
+        if cs.server and any(change.app_pool == REST_POOL for change in cs.web_configs)
+    ]
+    lines = []
+    if servers:
+        lines.append(
+            f"{REST_POOL}: one overlapped recycle on {_servers(servers, value)}; requests in "
+            "flight complete, no failed requests expected."
+        )
+    for step in steps:
+        if step.servers:
+            word = "Steps" if step.last > step.number else "Step"
+            lines += [f"{word} {step.label}: {effect}" for effect in step.effects]
+            continue
+        for change_set in report.change_sets:
+            for app in change_set.partner_applications:
+                lines.append(
+                    f"Step {step.label}: app-only callers of {value(app.name)} lose "
+                    f"{len(app.removes)} of {len(app.audited_app_only)} app-only permissions "
+                    "(above) organisation-wide when it ends; delegated access is unchanged."
+                )
+    return tuple(lines)
+
+
+def _brief_verify(steps: Sequence[Step], value: _Value) -> tuple[str, ...]:
+    servers = [server for step in steps for server in step.servers]
+    lines = [
+        "Before: `auditor verify <package>`. After: export again and `auditor attest --before "
+        "<dir> --after <dir> --package <package>` proves the change landed and nothing else "
+        "changed."
+    ]
+    if servers:
+        lines.append(
+            f"/API on {_servers(servers, value)}: `Invoke-WebRequest -Uri "
+            "https://<server>/api/v2.0/me` without a token answers 401 with WWW-Authenticate."
+        )
+    return tuple(lines)
+
+
 def _verify(report: Report, steps: Sequence[Step], value: _Value) -> tuple[str, ...]:
     lines = [
         "Export again with the collection script (`auditor collect`) and run `auditor attest "
@@ -419,7 +473,7 @@ def _verify(report: Report, steps: Sequence[Step], value: _Value) -> tuple[str, 
     if servers:
         lines.append(
             "Functional check of /API (Default Web Site/API, the REST vdir) on "
-            f"{value(ranges(servers))}, from a client: `Invoke-WebRequest -Uri "
+            f"{_servers(servers, value)}, from a client: `Invoke-WebRequest -Uri "
             "https://<server>/api/v2.0/me -UseBasicParsing` without a token must answer 401 "
             "Unauthorized with a WWW-Authenticate header (the vdir is up after the recycle). "
             "Windows PowerShell 5.1 throws on the 401: read "
@@ -435,12 +489,12 @@ def _verify(report: Report, steps: Sequence[Step], value: _Value) -> tuple[str, 
     enabling = [server for step in steps if step.enables for server in step.servers]
     if removing:
         lines.append(
-            f"On {value(ranges(removing))}: a request to /API with an app-only token is now "
+            f"On {_servers(removing, value)}: a request to /API with an app-only token is now "
             "refused (401); a request with a delegated user token still works."
         )
     if enabling:
         lines.append(
-            f"On {value(ranges(enabling))} ({ENABLES}): a request to /API with an app-only "
+            f"On {_servers(enabling, value)} ({ENABLES}): a request to /API with an app-only "
             "token of an application that keeps an approved app-only permission now succeeds "
             "within that permission, and only within it."
         )
@@ -511,5 +565,7 @@ def change_story(report: Report, value: _Value) -> Story:
         grouped_back_out=grouped_back,
         users_notice=_users_notice(report, grouped, value) if steps else (),
         verify=_verify(report, grouped, value) if steps else (),
+        brief_notice=_brief_notice(report, grouped, value) if steps else (),
+        brief_verify=_brief_verify(grouped, value) if steps else (),
         enabling_servers=tuple(server for step in steps if step.enables for server in step.servers),
     )

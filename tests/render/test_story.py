@@ -158,9 +158,11 @@ def test_back_out_is_the_reverse_with_exact_commands(
         else:
             assert f"Run: `{command}`." in text and REGRANT_SWITCH not in text.split("Run:")[1]
             assert f"on the server {server} itself" in text
-    report_back = _plan_lines(reports[package])["Back-out"]
-    assert [line.split(" ")[1] for line in report_back] == [
-        ".\\" + name.replace("/", "\\") for name in reversed(run)
+    (report_back,) = _plan_lines(reports[package])["Back-out"]
+    assert report_back.startswith("In this order: ")
+    assert re.findall(r"\.\\rollback\\[a-z0-9-]+\.ps1(?: -ConfirmRegrant)?", report_back) == [
+        ".\\" + name.replace("/", "\\") + (f" {REGRANT_SWITCH}" if "partner" in name else "")
+        for name in reversed(run)
     ]
 
 
@@ -193,7 +195,7 @@ def test_who_loses_and_gains_what_is_the_plan(reports: dict[str, Report], packag
         for change in cs["web_configs"]
         for token in change["enables"]
     }
-    said = set(re.findall(r"ENABLES (\S+) on Default Web Site/API on (\S+):", notice))
+    said = set(re.findall(r"ENABLES (\S+) on Default Web Site/API on ([^,\s]+), from", notice))
     assert {(server, token) for token, server in said} == enables
     removed = set(
         re.findall(r"on (\S+): app-only \(client credentials\) callers lose access", notice)
@@ -205,7 +207,9 @@ def test_who_loses_and_gains_what_is_the_plan(reports: dict[str, Report], packag
         if "V1S2SAppOnly" in change["removes"]
     }
     # Who gains: the app-only permissions the plan leaves in place.
-    for gained in re.findall(r"which after this package are: (.*?)\.\n", notice + "\n"):
+    gains = re.findall(r"app-only permissions after this package: (.*?)\.\n", notice + "\n")
+    assert len(gains) == len(enables)
+    for gained in gains:
         kept = {
             f"{app['name']}: {', '.join(app['target_app_only'])}"
             for cs in plan["change_sets"]
@@ -306,7 +310,7 @@ def test_an_incomplete_audit_says_what_stays_open_beside_the_change(
     summary = page[page.index('<section id="summary"') : page.index('<section id="approval"')]
     table = summary[summary.index('class="plan not-planned"') :]
     table = html.unescape(re.sub(r"<[^>]+>", " ", table[: table.index("</table>")]))
-    assert "EX02 Default Web Site/API web.config" in table and "not assessed, missing" in table
+    assert "EX02 Default Web Site/API web.config" in table and "not assessed (missing" in table
     approval = page[page.index('<section id="approval"') : page.index('<section id="runbook"')]
     does_not_fix = approval[approval.index('class="does-not-fix"') :]
     does_not_fix = html.unescape(re.sub(r"<[^>]+>", "", does_not_fix[: does_not_fix.index("</p>")]))
