@@ -209,7 +209,7 @@ def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
 
 class _LazyAudits(dict[str, Report]):
     """The audits by name; the unique fleets of benchmarks/fleet.py are built when first asked
-    for (the 500-server one takes about 20 s to write and audit on two cores)."""
+    for (the 500-server one takes about 15 s to write and audit on two cores)."""
 
     def __init__(self, built: dict[str, Report], root: Path) -> None:
         super().__init__(built)
@@ -247,7 +247,8 @@ def _pdf_pages(pdf: bytes) -> int:
         "fleet60",
         "incomplete",
         "unique60",
-        # About 60 s in all on two cores (fleet written and audited ~20 s, Chromium ~40 s).
+        # About 20 s on two cores (fleet written and audited, then Chromium): marked slow,
+        # deselect with -m "not slow".
         pytest.param("unique500", marks=pytest.mark.slow),
     ],
 )
