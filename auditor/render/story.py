@@ -132,6 +132,11 @@ def _servers(servers: Sequence[str], value: _Value) -> str:
     )
 
 
+def _visible(value: str) -> str:
+    """A value as the scripts' Format-AuditorVisible prints it (inside its quotes)."""
+    return code_text("".join(ch if " " <= ch <= "~" else f"[U+{ord(ch):04X}]" for ch in value))
+
+
 def _command(script: str, *switches: str) -> str:
     return " ".join([".\\" + script.replace("/", "\\"), *switches])
 
@@ -309,7 +314,7 @@ def _server_step(
         path = f"<Exchange install path>\\{change.relative_path}"
         expect.append(
             f"AUDITOR-CHANGED: {path} now has OAuthHttpModule.Profiles = "
-            f"{code_text(change.target_value)}."
+            f"'{_visible(change.target_value)}'."
         )
         restored.append(f"AUDITOR-RESTORED: {path} has its original content again.")
     recycled = [f"AUDITOR-RECYCLED: {pool}" for pool in pools]
