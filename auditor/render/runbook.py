@@ -72,6 +72,15 @@ def runbook_sections(
                 else ["No web.config change is planned."],
             )
         )
+        not_planned = [
+            f"{_text(item.subject)}: no script ({_text(item.reason)})." for item in report.skipped
+        ] + [
+            f"{_text(item.what)}: not assessed ({item.state.value}); this package changes "
+            "nothing there and cannot say what that server needs: audit again with it."
+            for item in report.scope.not_assessed
+        ]
+        if not_planned:
+            sections.append(("Not planned: what stays open after this package", not_planned))
     sections.append(
         (
             "Before the change",

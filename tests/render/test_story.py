@@ -395,3 +395,23 @@ def test_finding_messages_show_code_not_backticks(reports: dict[str, Report]) ->
     messages = re.findall(r'<p class="message">(.*?)</p>', page, re.S)
     assert any("<code>auditor collect</code>" in message for message in messages)
     assert not any("`" in message for message in messages)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_the_runbook_says_what_stays_open(reports: dict[str, Report], package: str) -> None:
+    report = reports[package]
+    sections = _sections(render_runbook(report))
+    plan = _plan(report)
+    expected = [f"{item['subject']}: no script" for item in plan["skipped"]] + [
+        f"{item.what}: not assessed ({item.state.value})" for item in report.scope.not_assessed
+    ]
+    title = "Not planned: what stays open after this package"
+    if not expected:
+        assert title not in sections
+        return
+    lines = sections[title].splitlines()
+    assert len(lines) == len(expected)
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(f"- {start}"), line
+    if package == "incomplete":
+        assert "EX02 Default Web Site/API web.config: not assessed (missing)" in sections[title]
