@@ -20,7 +20,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from auditor.matching import NO_APPROVED_APP_ONLY
 from auditor.model import (
     ChangeKind,
     ChangeSet,
@@ -255,8 +254,7 @@ def _file_effects(
     for token in honoured_removed:
         who = (
             "app-only (client credentials) callers"
-            if token.forbidden_reason == NO_APPROVED_APP_ONLY
-            or token.segment in report.policy.app_only_profile_tokens
+            if token.segment in report.policy.app_only_profile_tokens
             else f"callers that authenticate with the {value(token.segment)} profile"
         )
         effects.append(
