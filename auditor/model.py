@@ -1290,6 +1290,11 @@ class Verdict(StrEnum):
     FAIL = "fail"
     INCOMPLETE = "incomplete"
 
+    @property
+    def configuration(self) -> str:
+        """The word the change-board report uses: "Current configuration: NON-COMPLIANT"."""
+        return "NON-COMPLIANT" if self is Verdict.FAIL else self.value.upper()
+
 
 @dataclass(frozen=True, slots=True)
 class Report:

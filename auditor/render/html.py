@@ -24,6 +24,7 @@ gives the same bytes; the only date on the page is `report.as_of`.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import re
@@ -50,6 +51,7 @@ from auditor.model import (
     Report,
     RuleInfo,
     Script,
+    ScriptKind,
     Severity,
     Skipped,
     TokenAction,
@@ -58,6 +60,7 @@ from auditor.model import (
     WebConfigChange,
 )
 from auditor.render.runbook import runbook_sections
+from auditor.render.story import Step, change_story, code_text, ranges
 from auditor.resources import templates_dir
 
 # Waivers that run out within this many days of `as_of` are called out in the summary.
@@ -73,13 +76,15 @@ APPROVAL_SCRIPT_ROWS = 8
 SCRIPT_BLOCKS_UP_TO = 4
 # Tables longer than this start closed (and are left out of print, with a sentence saying so).
 OPEN_ROWS_UP_TO = 40
+# Above this many input rows (a fleet where every file differs), one row per file name: the
+# 500-server unique fleet has 12,001 rows, 2.4 MB of the page; each SHA-256 stays in the JSON.
+INPUT_ROWS_UP_TO = 200
 
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069"
     "\ud800-\udfff\ufeff\ufff9-\ufffb\ufffe\uffff]"
 )
 _FUNCTION = re.compile(r"^function\s+([A-Za-z][A-Za-z0-9-]*)", re.MULTILINE)
-_NUMBERED = re.compile(r"^(.*?)(\d+)$")
 
 
 class WaiverStatus(StrEnum):
@@ -174,15 +179,32 @@ class Remains:
 
 
 @dataclass(frozen=True, slots=True)
+class NotPlanned:
+    """Something the package leaves open: a finding without a change, or evidence not read."""
+
+    what: str
+    why: str
+    anchor: str | None  # the finding on the page, when it is one
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     apps: tuple[AppChangeRow, ...]
     configs: tuple[ConfigChangeRow, ...]
     changing_servers: tuple[str, ...]
     all_servers: tuple[str, ...]
-    impact: tuple[str, ...]
-    back_out: str
+    impact: tuple[str, ...]  # what users notice, step by step (the runbook's words)
+    back_out: tuple[str, ...]  # each rollback command, where it runs and what it restores
+    verification: tuple[str, ...]
     safety: str
     remains: tuple[Remains, ...]
+    enabling_servers: tuple[str, ...]
+    not_planned: tuple[NotPlanned, ...]  # what stays open after the change, and why
+
+    @property
+    def resolved(self) -> tuple[Remains, ...]:
+        """Findings no script of their own fixes that the plan resolves (FL001, a waiver)."""
+        return tuple(item for item in self.remains if item.text.startswith("resolved by "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +235,9 @@ class FindingRow:
     script: ScriptRef | None
     resolved_by: tuple[str, ...]  # change-set slugs that fix it without a script of its own
     skipped: str | None  # why the planner left it without a change (report.skipped)
+    message: Markup  # the message, the tool's own `code` spans as code
+    servers: tuple[str, ...] = ()  # the same finding and value on several servers: one row
+    also: tuple[str, ...] = ()  # anchors of the findings this row stands for besides its own
     new: bool = False  # new against `--baseline`
 
 
@@ -223,6 +248,11 @@ class RuleGroup:
     anchor: str
     scope: str  # "on 10 servers", "on the organisation", ""
     rows: tuple[FindingRow, ...]
+
+    @property
+    def findings(self) -> int:
+        """How many findings the rows stand for (a collapsed row stands for several)."""
+        return sum(1 + len(row.also) for row in self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +308,7 @@ class WaiverView:
     status: WaiverStatus
     days_left: int  # negative once expired
     suppresses: tuple[FindingRef, ...]
+    fixed_by: tuple[str, ...] = ()  # change sets that change the waived subject anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +339,8 @@ class InputRow:
     servers: str
     count: int
     format: str | None
-    sha256: str
+    sha256: str  # empty when the row stands for several different files (`distinct`)
+    distinct: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,44 +515,6 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
-def ranges(names: Iterable[str]) -> str:
-    """Names as a list with runs folded: `EX001-EX004, EX007, EX009-EX010`.
-
-    A run is consecutive numbers with the same prefix and width (EX001, EX002, EX003); names
-    are kept in the order given otherwise, each once.
-    """
-    unique = list(dict.fromkeys(names))
-    out: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if len(run) >= 3:
-            out.append(f"{run[0]}-{run[-1]}")
-        else:
-            out.extend(run)
-        run.clear()
-
-    previous: tuple[str, int, int] | None = None
-    for name in unique:
-        match = _NUMBERED.match(name)
-        key = (match.group(1), int(match.group(2)), len(match.group(2))) if match else None
-        if (
-            key is not None
-            and previous is not None
-            and run
-            and key[0] == previous[0]
-            and key[2] == previous[2]
-            and key[1] == previous[1] + 1
-        ):
-            run.append(name)
-        else:
-            flush()
-            run.append(name)
-        previous = key
-    flush()
-    return ", ".join(out)
-
-
 def _shown(segment: str) -> str:
     return segment.replace(" ", "\u2423") if segment else "(empty)"
 
@@ -618,6 +612,12 @@ class _Context:
         for change_set in report.change_sets:
             for fingerprint in dict.fromkeys(change_set.fixes):
                 self.fixed_by.setdefault(fingerprint, []).append(change_set.slug)
+        # Which change sets change each subject (a waived finding the plan fixes anyway).
+        self.changed_by: dict[str, list[str]] = {}
+        for plan_item in report.plan_items():
+            slugs = self.changed_by.setdefault(plan_item.subject, [])
+            if plan_item.change_set.slug not in slugs:
+                slugs.append(plan_item.change_set.slug)
         self.skipped_for: dict[str, Skipped] = {}
         for item in report.skipped:
             for fingerprint in item.fixes:
@@ -787,25 +787,23 @@ def _plan(report: Report, context: _Context) -> Plan:
             grouped.setdefault(key, []).append((change_set.server or "", change, change_set.slug))
     configs = tuple(_config_row(items, context) for items in grouped.values())
     changing = tuple(dict.fromkeys(cs.server for cs in report.change_sets if cs.server))
+    story = change_story(report, _plain_value)
     return Plan(
         apps=tuple(apps),
         configs=configs,
         changing_servers=changing,
         all_servers=context.servers,
-        impact=_impact(apps, configs),
-        back_out=(
-            "Run the paired rollback/<name>.ps1 of each remediation script that ran, on the same"
-            " server and with the same -BackupDirectory: it restores what the remediation backed"
-            " up before it changed anything (web.config bytes, the audited AppOnlyPermissions)."
-        ),
+        impact=story.brief_notice,
+        back_out=(_back_out_line(story.grouped_back_out),),
+        verification=story.brief_verify,
+        enabling_servers=story.enabling_servers,
         safety=(
-            "Each script first compares the live state with the audited one (drift guard:"
-            " a web.config's effective Profiles value, an application's AppOnlyPermissions)"
-            " and changes nothing on any difference; a per-server script refuses to run on"
-            " another computer; it backs up before each change, asks for confirmation and"
-            " honours -WhatIf (which writes nothing on the server)."
+            "Each script compares the live value with the audited one and changes nothing on"
+            " any difference (drift guard), runs only on its own server, backs up before each"
+            " change, asks for confirmation and honours -WhatIf."
         ),
         remains=_remains(context),
+        not_planned=_not_planned(report, context),
     )
 
 
@@ -840,45 +838,65 @@ def _config_row(
     )
 
 
-def _impact(apps: Sequence[AppChangeRow], configs: Sequence[ConfigChangeRow]) -> tuple[str, ...]:
-    lines: list[str] = []
-    for app in apps:
-        text = (
-            f"{app.name}: AppOnlyPermissions go from {app.before} to {app.after}."
-            " Whatever calls Exchange with this application's app-only (client credentials)"
-            " token loses the removed permissions at once; its delegated (ActAs) permissions"
-            " do not change."
-        )
-        if app.adds:
-            text += f" Newly granted: {', '.join(app.adds)}."
-        lines.append(text)
-    pools: dict[str, list[str]] = {}
-    files = 0
-    for row in configs:
-        files += len(row.servers)
-        if row.app_pool:
-            pools.setdefault(row.app_pool, []).extend(row.servers)
-    if configs:
-        servers = {server for row in configs for server in row.servers}
-        text = (
-            f"{plural(files, 'web.config file')} on {plural(len(servers), 'server')}:"
-            " the OAuthHttpModule.Profiles value is rewritten, nothing else in the file."
-        )
-        for pool, where in pools.items():
-            text += (
-                f" Application pool {pool} is recycled on {ranges(where)}"
-                " (a short interruption of that vdir's requests)."
+def _back_out_line(steps: Sequence[Step]) -> str:
+    """The rollback commands in back-out order, each with where it runs, on one line."""
+    parts = []
+    for step in steps:
+        if len(step.servers) > 3:
+            host = f"on each of the {len(step.servers)} servers"
+        elif step.servers:
+            host = "on " + ", ".join(code_text(server) for server in step.servers)
+        else:
+            host = "in the Exchange Management Shell where step 1 ran (its backups are there)"
+        parts.append(f"`{step.command}` {host}")
+    return "In this order: " + "; then ".join(parts) + "."
+
+
+def _not_planned(report: Report, context: _Context) -> tuple[NotPlanned, ...]:
+    """Findings the change leaves open (with the planner's reason) and evidence not assessed."""
+    rows: list[NotPlanned] = []
+    for item in _remains(context):
+        if item.text.startswith("resolved by "):
+            continue
+        rows.append(
+            NotPlanned(
+                f"{item.rule_id} {item.target}", item.text.removeprefix("remains: "), item.anchor
             )
-        lines.append(text)
-    return tuple(lines)
+        )
+    for evidence in report.scope.not_assessed:
+        note = f": {evidence.note}" if evidence.note else ""
+        rows.append(
+            NotPlanned(
+                evidence.what,
+                f"not assessed ({evidence.state.value}{note}): nothing about it can be fixed "
+                "until it is supplied and audited",
+                None,
+            )
+        )
+    return tuple(rows)
+
+
+def _plain_value(value: str | None) -> str:
+    """A value from the exports in prose the template escapes: one line, no backtick."""
+    return code_text(value)
 
 
 def _remains(context: _Context) -> tuple[Remains, ...]:
     out: list[Remains] = []
     for finding in context.active:
         slugs = context.resolved_by(finding)
-        if slugs:
+        waived = finding.details.get("waiver") if finding.rule_id == "WV001" else None
+        waived_subject = waived.get("subject") if isinstance(waived, dict) else None
+        fixed_anyway = context.changed_by.get(str(waived_subject), [])
+        if len(slugs) > 6:
+            text = f"resolved by the {len(slugs)} changes together ({slugs[0]}, ..., {slugs[-1]})"
+        elif slugs:
             text = "resolved by " + ", ".join(slugs)
+        elif fixed_anyway and isinstance(waived, dict):
+            text = (
+                f"resolved by {', '.join(fixed_anyway)}: the proposed change fixes the waived "
+                f"{waived.get('rule')} finding anyway, so the waiver need not be renewed"
+            )
         elif finding.fingerprint in context.fixed_by:
             continue
         elif finding.fingerprint in context.skipped_for:
@@ -1125,6 +1143,7 @@ def _cell(judgement: ProfilesJudgement, finding: FindingRef | None) -> GridCell:
             words.append("(the change removes it)")
         elif token.action is TokenAction.ENABLE:
             words.append("(the change ENABLES it)")
+            css = "enables" if css == "changed" else css
         if TokenMark.FORBIDDEN in marks:
             css = "forbidden"
         text.append(" ".join(words))
@@ -1148,7 +1167,7 @@ def _groups(report: Report, context: _Context, suppressed: bool) -> tuple[RuleGr
     groups = []
     shown: dict[tuple[tuple[str, int | None, str], ...], FindingRef] = {}
     for (severity, rule_id), findings in ordered:
-        rows = tuple(_finding_row(finding, context, shown) for finding in findings)
+        rows = _collapsed([_finding_row(finding, context, shown) for finding in findings], context)
         servers: dict[str, None] = {}
         organisation = False
         for finding in findings:
@@ -1180,6 +1199,45 @@ def _groups(report: Report, context: _Context, suppressed: bool) -> tuple[RuleGr
     return tuple(groups)
 
 
+def _collapsed(rows: Sequence[FindingRow], context: _Context) -> tuple[FindingRow, ...]:
+    """One row per rule and value: the same finding with the same evidence text on several
+    servers (each with its own script, or the same reason for none) is one row naming them."""
+    groups: dict[tuple[object, ...], list[FindingRow]] = {}
+    for row in rows:
+        judgement = context.profiles.get(row.finding.subject)
+        if judgement is None or row.same_as is not None:
+            key: tuple[object, ...] = ("row", id(row))
+        else:
+            key = (
+                judgement.vdir,
+                tuple(item.raw for item in row.finding.evidence),
+                row.skipped,
+                row.resolved_by,
+                row.finding.waiver,
+                row.script is None,
+            )
+        groups.setdefault(key, []).append(row)
+    out: list[FindingRow] = []
+    for same in groups.values():
+        first = same[0]
+        servers = [context.profiles[row.finding.subject].server for row in same[1:]]
+        if not servers:
+            out.append(first)
+            continue
+        servers.insert(0, context.profiles[first.finding.subject].server)
+        vdir = context.profiles[first.finding.subject].vdir
+        out.append(
+            dataclasses.replace(
+                first,
+                target=f"{len(servers)} servers: {ranges(servers)}, {vdir}",
+                where=f"{first.where} and {len(servers) - 1} more (the same value in each)",
+                servers=tuple(servers),
+                also=tuple(row.anchor for row in same[1:]),
+            )
+        )
+    return tuple(out)
+
+
 def _finding_row(
     finding: Finding,
     context: _Context,
@@ -1196,6 +1254,7 @@ def _finding_row(
         shown[key] = context.ref(finding)
     return FindingRow(
         finding=finding,
+        message=_message(finding, context),
         anchor=context.anchors[id(finding)],
         target=context.target(finding),
         where=_relative(finding.location.path, context.root) + line,
@@ -1212,6 +1271,35 @@ def _finding_row(
         ),
         new=context.report.baseline_state(finding) is BaselineState.NEW,
     )
+
+
+_HELD = "\ue000"  # stands in for a value from the exports while the message's code is marked
+
+
+def _message(finding: Finding, context: _Context) -> Markup:
+    """The finding's message with the backticked spans the tool wrote shown as code.
+
+    A value from the exports (an application or server name, a path, the evidence text) that
+    holds a backtick is held out first and put back escaped, so it never opens a code span.
+    """
+    values = {
+        *context.app_names.values(),
+        *context.servers,
+        finding.subject,
+        finding.location.path,
+        *(item.path for item in finding.evidence),
+        *(item.raw for item in finding.evidence),
+    }
+    held: list[str] = []
+    text = finding.message.replace(_HELD, "?")
+    for value in sorted((v for v in values if "`" in v), key=len, reverse=True):
+        if value in text:
+            held.append(value)
+            text = text.replace(value, f"{_HELD}{len(held) - 1}{_HELD}")
+    marked = str(inline_code(text))
+    for index, value in enumerate(held):
+        marked = marked.replace(f"{_HELD}{index}{_HELD}", str(escape(visible(value))))
+    return Markup(marked)
 
 
 def _rule_variants(finding: Finding) -> tuple[Variant, ...]:
@@ -1289,7 +1377,8 @@ def _waivers(report: Report, context: _Context) -> tuple[WaiverView, ...]:
         suppresses = tuple(
             context.ref(finding) for finding in report.findings if finding.waiver == waiver
         )
-        views.append(WaiverView(waiver, status, days, suppresses))
+        fixed_by = tuple(context.changed_by.get(waiver.subject, ()))
+        views.append(WaiverView(waiver, status, days, suppresses, fixed_by))
     return tuple(views)
 
 
@@ -1325,6 +1414,7 @@ def _scripts(report: Report, context: _Context) -> tuple[tuple[ScriptView, ...],
         same = first_with.get(tuple(sorted(names))) if names and not own else None
         first_with.setdefault(tuple(sorted(names)), script.name)
         size = len(script.content)
+        remedies = script.fixes if script.kind is ScriptKind.REMEDIATION else ()
         code: str | None = None
         if size <= SOURCE_BUDGET_PER_SCRIPT and embedded + size <= SOURCE_BUDGET_TOTAL:
             code = numbered_source(script.content)
@@ -1335,8 +1425,9 @@ def _scripts(report: Report, context: _Context) -> tuple[tuple[ScriptView, ...],
                 anchor=f"script-{index}",
                 lines=len(script.content.splitlines()),
                 line_endings=_line_endings(script.content),
-                fixes=tuple(dict.fromkeys(rule_of[fp] for fp in script.fixes if fp in rule_of)),
-                unknown_fixes=tuple(fp for fp in script.fixes if fp not in rule_of),
+                # A rollback fixes nothing: it puts back what its remediation replaced.
+                fixes=tuple(dict.fromkeys(rule_of[fp] for fp in remedies if fp in rule_of)),
+                unknown_fixes=tuple(fp for fp in remedies if fp not in rule_of),
                 pair=context.script_ref(script.pair) if script.pair else None,
                 data=data_of.get(script.name, ()),
                 own_functions=own,
@@ -1398,6 +1489,30 @@ def _relative(path: str, root: str) -> str:
     return path
 
 
+def _inputs_by_name(rows: Sequence[InputRow]) -> tuple[InputRow, ...]:
+    """One row per file name below the server folder, however many different copies it has:
+    a fleet of unique files would otherwise need a row per file (their SHA-256 values are in
+    findings.json and plan.json, `inputs`)."""
+    by_name: dict[tuple[str, str | None], list[InputRow]] = {}
+    for row in rows:
+        by_name.setdefault((row.path, row.format), []).append(row)
+    merged: list[InputRow] = []
+    for (path, fmt), same in by_name.items():
+        servers = [name for row in same for name in row.servers.split(", ") if name]
+        hashes = list(dict.fromkeys(row.sha256 for row in same))
+        merged.append(
+            InputRow(
+                path=path,
+                servers=ranges(servers) if len(servers) <= 12 else "",
+                count=sum(row.count for row in same),
+                format=fmt,
+                sha256=hashes[0] if len(hashes) == 1 else "",
+                distinct=len(hashes),
+            )
+        )
+    return tuple(merged)
+
+
 def _inputs(report: Report, context: _Context) -> Inputs:
     root = context.root
     servers = set(context.servers)
@@ -1421,6 +1536,8 @@ def _inputs(report: Report, context: _Context) -> Inputs:
         )
         for (path, sha, fmt), servers in grouped.items()
     )
+    if len(rows) > INPUT_ROWS_UP_TO:
+        rows = _inputs_by_name(rows)
     return Inputs(
         root=root,
         rows=rows,

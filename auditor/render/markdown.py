@@ -215,7 +215,7 @@ def scope_lines(report: Report) -> list[str]:
 def render_markdown(report: Report) -> str:
     """The Markdown summary of one audit."""
     lines = [
-        f"# auditor: {report.verdict.value.upper()}",
+        f"# auditor: Current configuration: {report.verdict.configuration}",
         "",
         *scope_lines(report),
         *proposed_change(report),

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from auditor.model import ChangeKind, Report
+from auditor.render.story import ENABLES, Step, Story, change_story
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029`]")
 
@@ -47,7 +48,7 @@ def runbook_sections(
     it; `markdown_text` for RUNBOOK.md).
     """
     _text = value
-    partner = [cs for cs in report.change_sets if cs.kind is ChangeKind.PARTNER_APPLICATIONS]
+    story = change_story(report, value)
     servers = [cs for cs in report.change_sets if cs.kind is ChangeKind.WEB_CONFIG_PROFILES]
     sections: list[tuple[str, list[str]]] = []
 
@@ -57,33 +58,10 @@ def runbook_sections(
         )
         return sections
 
-    order: list[str] = []
-    step = 0
-    for change_set in partner:
-        step += 1
-        name = f"remediation/{change_set.slug}.ps1"
-        apps = ", ".join(
-            f"{_text(c.name)} ({c.application_identifier})" for c in change_set.partner_applications
-        )
-        order.append(
-            f"{step}. {name}: once for the organisation, in the Exchange Management Shell on any "
-            f"Exchange server, with a role that may run Set-PartnerApplication. Changes: {apps}."
-        )
-    for change_set in servers:
-        step += 1
-        name = f"remediation/{change_set.slug}.ps1"
-        files = ", ".join(_text(c.vdir) for c in change_set.web_configs)
-        pools = sorted({c.app_pool for c in change_set.web_configs if c.app_pool})
-        order.append(
-            f"{step}. {name}: on the server {_text(change_set.server)} itself, in an elevated "
-            f"Windows PowerShell 5.1 session (it refuses to run on any other computer). "
-            f"Changes: {files}; recycles: {', '.join(pools) or 'nothing (recycle by hand)'}."
-        )
-    order.append(
-        "Partner applications first (they remove the app-only grants), then the web.config "
-        "scripts, one server at a time. Keep each script's -BackupDirectory (default: "
-        "`Logging\\auditor\\<change id>` below the Exchange install folder)."
-    )
+    steps = story.grouped_steps if in_report else story.steps
+    back_out = story.grouped_back_out if in_report else story.back_out
+    order = [_step_line(step) for step in steps]
+    order.append(_order_line(story))
     sections.append(("Which script runs where, in this order", order))
     if not in_report:
         sections.append(
@@ -94,6 +72,15 @@ def runbook_sections(
                 else ["No web.config change is planned."],
             )
         )
+        not_planned = [
+            f"{_text(item.subject)}: no script ({_text(item.reason)})." for item in report.skipped
+        ] + [
+            f"{_text(item.what)}: not assessed ({item.state.value}); this package changes "
+            "nothing there and cannot say what that server needs: audit again with it."
+            for item in report.scope.not_assessed
+        ]
+        if not_planned:
+            sections.append(("Not planned: what stays open after this package", not_planned))
     sections.append(
         (
             "Before the change",
@@ -117,71 +104,30 @@ def runbook_sections(
             ],
         )
     )
-    sections.append(
-        (
-            "What users notice",
-            [
-                "The REST front-end application pool (MSExchangeRestFrontEndAppPool) recycles on "
-                "each changed server: REST requests in flight on that server fail once and are "
-                "retried by clients.",
-                "App-only (client_credentials) Microsoft Graph callers against on-premises "
-                "mailboxes stop working: that is the intended effect. Delegated access is "
-                "unchanged.",
-            ],
-        )
-    )
-    sections.append(
-        (
-            "How long it takes",
-            [
-                "The partner-application script: under a minute. Each web.config script: under "
-                "a minute including the pool recycle. Plan about five minutes per server with "
-                "the checks, and wait for Active Directory replication before verifying.",
-            ],
-        )
-    )
-    sections.append(
-        (
-            "Afterwards: verify",
-            [
-                "Export again with the collection script (`auditor collect`) and run `auditor "
-                "attest --before <old exports> --after <new exports> --package <package>`: the "
-                "approved change landed and nothing else changed.",
-                "Functional check: an app-only Graph call to an on-premises mailbox is refused; "
-                "a delegated call (for example Outlook on the web, REST with a user token) still "
-                "works.",
-                "A script that stopped after the first change ends with one AUDITOR-PARTIAL "
-                "line; fix the cause and run the same script again with the same "
-                "-BackupDirectory: it continues with what is left.",
-            ],
-        )
-    )
-    back_out = []
-    for change_set in reversed(servers):
-        back_out.append(f"rollback/{change_set.slug}.ps1 on {_text(change_set.server)}")
-    for change_set in partner:
-        back_out.append(
-            f"rollback/{change_set.slug}.ps1 -ConfirmRegrant (it re-grants the removed "
-            "permissions organisation-wide and prints them; -Confirm:$false does not replace "
-            "-ConfirmRegrant)"
-        )
+    sections.append(("What users notice", list(story.users_notice)))
+    sections.append(("How long it takes", [_duration(report)]))
+    sections.append(("Afterwards: verify", list(story.verify)))
     sections.append(
         (
             "Back-out, in this order",
-            [f"{index}. {line}" for index, line in enumerate(back_out, start=1)]
-            + ["Each rollback restores from the backups the remediation wrote on that server."],
-        )
-    )
-    sections.append(
-        (
-            "Cumulative Updates",
-            [
-                "A Cumulative Update (and some Security Updates) rewrites the Exchange "
-                "web.config files: audit again after every update, and re-apply the change "
-                "if the audit finds the profiles again.",
+            [_step_line(step, back_out=True) for step in back_out]
+            + [
+                "Each rollback restores from the backups its remediation wrote on the server "
+                "where it ran; keep the same -BackupDirectory if the remediation ran with one."
             ],
         )
     )
+    if servers:
+        sections.append(
+            (
+                "Cumulative Updates",
+                [
+                    "A Cumulative Update (and some Security Updates) rewrites the Exchange "
+                    "web.config files: audit again after every update, and re-apply the change "
+                    "if the audit finds the profiles again.",
+                ],
+            )
+        )
     if not in_report:
         sections.append(
             (
@@ -190,6 +136,57 @@ def runbook_sections(
             )
         )
     return sections
+
+
+def _expected(lines: tuple[str, ...]) -> str:
+    return "Expected output: " + "; ".join(f"`{line}`" for line in lines) + "."
+
+
+def _step_line(step: Step, *, back_out: bool = False) -> str:
+    """`N. script: where. Run: `command`. <effects> Expected output: ...`."""
+    enables = f" {ENABLES}: this step widens access." if step.enables else ""
+    effects = " ".join(step.effects) if back_out else ""
+    text = f"{step.label}. {step.script}: {step.where}.{enables} Run: `{step.command}`."
+    if effects:
+        text += f" {effects}"
+    return f"{text} {_expected(step.expect)}"
+
+
+def _order_line(story: Story) -> str:
+    partner = [step for step in story.steps if not step.servers]
+    servers = [step for step in story.steps if step.servers]
+    if partner and servers:
+        first = (
+            f"Step {partner[0].number} (partner applications) first: it takes the app-only "
+            "grants away before any web.config changes"
+        )
+        if any(step.enables for step in servers):
+            first += f", so no server {ENABLES} a token while the wider grants still exist"
+        text = first + "; then the web.config scripts, one server at a time."
+    elif partner:
+        text = "One script: no web.config changes in this package."
+    else:
+        text = "The web.config scripts, one server at a time, in any order."
+    return (
+        text + " Keep each script's -BackupDirectory (default: `Logging\\auditor\\<change "
+        "id>` below the Exchange install folder): its rollback reads the backups from there."
+    )
+
+
+def _duration(report: Report) -> str:
+    parts: list[str] = []
+    if any(cs.kind is ChangeKind.PARTNER_APPLICATIONS for cs in report.change_sets):
+        parts.append(
+            "The partner-application script: under a minute; wait for Active Directory "
+            "replication before verifying."
+        )
+    count = sum(1 for cs in report.change_sets if cs.kind is ChangeKind.WEB_CONFIG_PROFILES)
+    if count:
+        parts.append(
+            f"Each of the {count} web.config script(s): under a minute including the pool "
+            "recycle; plan about five minutes per server with the checks."
+        )
+    return " ".join(parts)
 
 
 def render_runbook(report: Report) -> str:

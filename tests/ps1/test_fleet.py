@@ -79,6 +79,7 @@ def test_runbook_names_the_ten_servers(fleet: Report) -> None:
     assert line.removeprefix("10 server(s): ").split(", ") == TO_FIX
     for server in TO_FIX:
         assert f"remediation/web-config-{server.lower()}.ps1: on the server {server}" in runbook
-        assert f"rollback/web-config-{server.lower()}.ps1 on {server}" in runbook
+        assert f"rollback/web-config-{server.lower()}.ps1: on the server {server} itself" in runbook
+        assert f"Run: `.\\rollback\\web-config-{server.lower()}.ps1`." in runbook
     others = set(SERVERS) - set(TO_FIX)
     assert not any(re.search(rf"\b{server}\b", runbook) for server in others)

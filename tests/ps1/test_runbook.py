@@ -35,7 +35,7 @@ def test_runbook_says_where_and_in_what_order(report: Report) -> None:
     assert steps[1:] and all(step.startswith("remediation/web-config-") for step in steps[1:])
     assert "Exchange Management Shell" in order and "elevated" in order
     back_out = runbook.split("## Back-out, in this order")[1].split("\n## ")[0]
-    rollbacks = re.findall(r"^\d+\. (\S+)", back_out, flags=re.M)
+    rollbacks = re.findall(r"^\d+\. (\S+):", back_out, flags=re.M)
     assert rollbacks[-1] == "rollback/partner-applications.ps1"
     assert "-ConfirmRegrant" in back_out
 
@@ -47,7 +47,7 @@ def test_runbook_says_where_and_in_what_order(report: Report) -> None:
         "-WhatIf",
         "change record",
         "MSExchangeRestFrontEndAppPool",
-        "App-only",
+        "app-only",
         "How long it takes",
         "auditor attest",
         "Functional check",

@@ -269,3 +269,35 @@ def test_auditor_reads_back_what_the_collection_script_wrote(collected: dict[str
         "Default Web Site/API",
         "Default Web Site/EWS",
     }
+
+
+# --- the runbook's expected output is what the scripts print -------------------------------------
+
+
+def test_each_step_prints_the_output_the_runbook_expects(stories: dict[str, Story]) -> None:
+    """RUNBOOK.md lists, per step, the AUDITOR-* lines a successful run prints: the example's
+    scripts print exactly those lines (the install path aside), remediation and rollback."""
+    import re
+
+    from auditor.render.story import change_story, code_text
+
+    story_of = change_story(scenarios.example_report(), code_text)
+    for kind, steps in (("remediation", story_of.steps), ("rollback", story_of.back_out)):
+        for step in steps:
+            slug = step.script.removeprefix(f"{kind}/").removesuffix(".ps1")
+            printed = [line.strip() for line in stories[slug].runs[kind].output.splitlines()]
+            for expected in step.expect:
+                # The stand-in's install folder is a Linux path: either separator.
+                pattern = (
+                    re.escape(expected)
+                    .replace(re.escape("<Exchange install path>"), r".+")
+                    .replace(re.escape("<this server>"), r".+")
+                    .replace(re.escape("<backup folder>"), r".+")
+                    .replace(re.escape("\\"), r"[\\/]")
+                )
+                assert any(re.fullmatch(pattern, line) for line in printed), (
+                    slug,
+                    kind,
+                    expected,
+                    [line for line in printed if line.startswith("AUDITOR-")],
+                )

@@ -377,10 +377,13 @@ def test_proposed_change_table_sits_under_the_verdict(recipe_html: str) -> None:
     assert ex01[3] == "app pool MSExchangeRestFrontEndAppPool recycled"
     first = _first_screen(recipe_html)
     assert "1 of 2 servers change: EX01; 1 unchanged." in first
-    for label in ("Impact", "Back-out", "Safety", "Verification", "Remains"):
+    for label in ("What users notice", "Back-out", "Safety", "Verification"):
         assert f" {label} " in first, label
     assert "auditor verify" in first and "auditor attest" in first
-    assert "Remains FL001 vdir:Default Web Site/EWS: remains: no change is planned for it" in first
+    assert (
+        "Not planned: what stays open after this change, and why What stays open "
+        "Why no change is planned FL001 vdir:Default Web Site/EWS no change is planned for it"
+    ) in first
 
 
 def test_enabled_token_is_marked_enables(recipe: Report) -> None:
@@ -450,9 +453,12 @@ def test_skipped_findings_say_why(recipe: Report) -> None:
         ),
     )
     html = render_html(report)
-    assert "FL001 vdir:Default Web Site/EWS: remains: no server can be chosen" in _first_screen(
-        html
-    )
+    not_planned = Page(html).table("Not planned: what stays open after this change, and why")
+    assert not_planned[1] == [
+        "FL001 vdir:Default Web Site/EWS",
+        "no server can be chosen to follow the others",
+    ]
+    assert "This package does not fix: FL001 vdir:Default Web Site/EWS" in Page(html).plain_text
     fl001_rows = Page(html).table("FL001 findings")
     assert fl001_rows[1][3] == "no script: no server can be chosen to follow the others"
 

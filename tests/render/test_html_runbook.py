@@ -38,8 +38,9 @@ def test_the_report_carries_every_runbook_line_of_the_package() -> None:
             assert line.replace("`", "") in shown
             assert line in runbook
     # Back-out names every rollback script, the partner one with its explicit switch.
-    assert "rollback/web-config-ex02.ps1 on EX02" in shown
-    assert "rollback/partner-applications.ps1 -ConfirmRegrant" in shown
+    assert "Run: .\\rollback\\web-config-ex02.ps1." in shown
+    assert "on the server EX02 itself" in shown
+    assert "Run: .\\rollback\\partner-applications.ps1 -ConfirmRegrant." in shown
 
 
 def test_a_pass_report_says_there_is_nothing_to_run() -> None:
