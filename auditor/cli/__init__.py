@@ -614,9 +614,7 @@ def audit(
         exclusions=_exclusions(
             exclude,
             input_paths,
-            ()
-            if no_package
-            else ((out or _default_out(change_id), PACKAGE_BEING_WRITTEN, True),),
+            () if no_package else ((out or _default_out(change_id), PACKAGE_BEING_WRITTEN, True),),
             _stdout_file(),
         ),
     )
