@@ -97,6 +97,10 @@ def _translate(pattern: str) -> str:
             negate = inner.startswith(("!", "^"))
             inner = inner[1:] if negate else inner
             inner = inner.replace("\\", "\\\\").replace("[", "\\[")
+            # `&`, `~` and `|` are plain characters in a gitignore class; doubled in a Python
+            # class they are a future set operation (a FutureWarning), and so is `--`.
+            inner = re.sub(r"[&~|]", lambda found: "\\" + found.group(), inner)
+            inner = inner.replace("--", "-\\-")
             out.append(f"[{'^' if negate else ''}{inner}]")
             index = end + 1
         elif char == "\\" and index + 1 < size:
