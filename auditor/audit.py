@@ -45,6 +45,7 @@ class AuditRequest:
     scope: tuple[EvidenceClass, ...] = ()  # `--scope`: narrows the audit on purpose
     requester: str = ""
     reviewers: tuple[str, ...] = ()
+    jobs: int | None = 1  # worker processes reading the inputs; None: the idle cores
 
 
 def default_change_id(as_of: datetime.date) -> str:
@@ -80,6 +81,7 @@ def run_audit(request: AuditRequest) -> Report:
         list(request.paths),
         server=request.server,
         csv_list_separator=policy.csv_list_separator,
+        jobs=request.jobs,
     )
     scope, inventory = assess_scope(inventory, policy, chosen=request.scope)
     evaluation = evaluate(
