@@ -76,7 +76,7 @@ def read_inventory(
     if jobs != 1 and len(found.files) > 1:
         from auditor.parsers import parallel
 
-        workers = parallel.choose_workers(jobs, len(found.files))
+        workers = parallel.choose_workers(jobs, len(found.files), start_method)
     # The loop allocates many small objects that all stay alive (the inventory): the cyclic
     # garbage collector would walk them again and again for nothing (a fifth of the parse
     # time on a fleet), so it is paused for the loop and restored after.

@@ -4,7 +4,8 @@ results added up in file order so the inventory is the same whatever the number 
 - How many (`choose_workers`): at most `--jobs` (default: the cores no other process is using,
   from `os.getloadavg`, plus this one: on a busy machine one process, never slower than
   `--jobs 1`), and no more than one per `MIN_FILES_PER_WORKER` files (starting a worker costs
-  more than reading a small audit; the bundled example never starts one).
+  more than reading a small audit; the bundled example never starts one), more for workers
+  that are spawned rather than forked.
 - Which files: the files, in reading order, cut into runs (`_runs`, a few per worker so that
   a worker that finishes early takes the next); each worker reads a run with its own
   `reading.Reader` (a zip archive is one file, read whole by one worker) and sends back what it
@@ -41,13 +42,24 @@ from auditor.parsers.discover import FoundFile
 from auditor.parsers.reading import Reader
 from auditor.parsers.transfer import PlainState, from_plain, to_plain
 
-__all__ = ["MIN_FILES_PER_WORKER", "available_cores", "choose_workers", "read_files"]
+__all__ = [
+    "MIN_FILES_PER_SPAWNED_WORKER",
+    "MIN_FILES_PER_WORKER",
+    "available_cores",
+    "choose_workers",
+    "idle_cores",
+    "read_files",
+]
 
-# At fewer files per worker, starting the workers costs more than it saves: a forked worker
-# starts in about 10 ms, a spawned one (Windows) in about 0.3 s (it imports the parsers and
-# lxml), and a web.config of the fleet takes about 0.3 ms to read in one process
-# (`benchmarks/fleet.py`). 250 files are about 75 ms of reading.
-MIN_FILES_PER_WORKER = 250
+# At fewer files per worker, starting the workers costs more than it saves. A forked worker
+# starts in a few milliseconds; a spawned one (Windows, macOS) imports the parsers and lxml
+# first: 0.3 s to 0.5 s each on the 2-core machine of the benchmark (`read_inventory` of a
+# 20-server fleet, in one process 0.27 s, in two forked workers 0.65 s and in two spawned
+# ones 1.56 s, best of 5, at a load average of 8). A web.config of the fleet takes about
+# 0.3 ms to read in one process (`benchmarks/fleet.py`): 200 files are 60 ms of reading,
+# 1,500 files 0.45 s.
+MIN_FILES_PER_WORKER = 200
+MIN_FILES_PER_SPAWNED_WORKER = 1500
 # Runs per worker: enough for a worker that finishes early to take another, few enough that
 # sending them costs nothing.
 _RUNS_PER_WORKER = 4
@@ -73,16 +85,19 @@ def idle_cores(cores: int, load: float | None) -> int:
     return max(1, min(cores, math.floor(cores - load) + 1))
 
 
-def choose_workers(jobs: int | None, files: int) -> int:
+def choose_workers(jobs: int | None, files: int, start_method: str | None = None) -> int:
     """How many worker processes read `files` files: at most `jobs` (None: `idle_cores` of
-    this machine now), at most one per `MIN_FILES_PER_WORKER` files; 1 means no worker."""
+    this machine now), at most one per `MIN_FILES_PER_WORKER` files (started by `fork`) or
+    `MIN_FILES_PER_SPAWNED_WORKER` (any other start method); 1 means no worker."""
     if jobs is None:
         try:
             load: float | None = os.getloadavg()[0]
         except (AttributeError, OSError):  # not on Windows
             load = None
         jobs = idle_cores(available_cores(), load)
-    return max(1, min(jobs, files // MIN_FILES_PER_WORKER))
+    method = start_method or multiprocessing.get_start_method()
+    least = MIN_FILES_PER_WORKER if method == "fork" else MIN_FILES_PER_SPAWNED_WORKER
+    return max(1, min(jobs, files // least))
 
 
 def read_files(
