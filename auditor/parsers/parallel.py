@@ -61,8 +61,11 @@ __all__ = [
 MIN_FILES_PER_WORKER = 200
 MIN_FILES_PER_SPAWNED_WORKER = 1500
 # Runs per worker: enough for a worker that finishes early to take another, few enough that
-# sending them costs nothing.
+# sending them costs nothing; and at most `_RUN_FILES` files a run, so that the results the
+# parent holds at once (a run sent back, waiting for the runs before it) stay small: at 2,000
+# servers, 8 runs held the parent at 382 MB peak against 313 MB for `--jobs 1`.
 _RUNS_PER_WORKER = 4
+_RUN_FILES = 500
 
 _Settings = tuple[str | None, int, str | None]  # server, max_bytes, csv list separator
 _PlainFile = tuple[str, str, bool | None, bool, str | None, str | None, str | None]
@@ -113,7 +116,7 @@ def read_files(
     plain = [
         _plain_file(item, placement) for item, placement in zip(files, placements, strict=True)
     ]
-    runs = _runs(len(plain), workers * _RUNS_PER_WORKER)
+    runs = _runs(len(plain), max(workers * _RUNS_PER_WORKER, -(-len(plain) // _RUN_FILES)))
     context = multiprocessing.get_context(start_method)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     try:

@@ -14,6 +14,7 @@ added to a model class must be added here too.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from auditor.layout import Placement
@@ -151,7 +152,7 @@ def _web_config(plain: tuple[Any, ...]) -> WebConfig:
         vdir,
         path,
         sha256,
-        tuple([AppSetting(*setting) for setting in settings]),
+        tuple([_setting(*setting) for setting in settings]),
         None
         if profiles is None
         else OAuthProfiles(profiles[0], profiles[1], profiles[2], _evidence(profiles[3])),
@@ -160,6 +161,22 @@ def _web_config(plain: tuple[Any, ...]) -> WebConfig:
         inherited_from,
         profiles_edit,
     )
+
+
+def _setting(
+    key: str,
+    value: str,
+    line: int,
+    raw: str,
+    location: str | None,
+    path: str | None,
+    sha256: str | None,
+) -> AppSetting:
+    # Interned again, as the web.config parser interns them: each worker sends its own copies.
+    return AppSetting(_intern(key), _intern(value), line, _intern(raw), location, path, sha256)
+
+
+_intern = sys.intern
 
 
 def _evidence_plain(evidence: Evidence) -> tuple[Any, ...]:
