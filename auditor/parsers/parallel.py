@@ -29,18 +29,20 @@ from __future__ import annotations
 
 import gc
 import math
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.layout import Placement
 from auditor.model import Problem, ProblemCode, Severity
 from auditor.parsers.discover import FoundFile
 from auditor.parsers.reading import Reader
 from auditor.parsers.transfer import PlainState, from_plain, to_plain
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+    from concurrent.futures import Future
 
 __all__ = [
     "MIN_FILES_PER_SPAWNED_WORKER",
@@ -91,7 +93,14 @@ def idle_cores(cores: int, load: float | None) -> int:
 def choose_workers(jobs: int | None, files: int, start_method: str | None = None) -> int:
     """How many worker processes read `files` files: at most `jobs` (None: `idle_cores` of
     this machine now), at most one per `MIN_FILES_PER_WORKER` files (started by `fork`) or
-    `MIN_FILES_PER_SPAWNED_WORKER` (any other start method); 1 means no worker."""
+    `MIN_FILES_PER_SPAWNED_WORKER` (any other start method); 1 means no worker.
+
+    Below two workers' worth of files it looks at nothing (and imports nothing): the bundled
+    example costs what it cost before `--jobs`."""
+    if files < 2 * MIN_FILES_PER_WORKER or jobs == 1:
+        return 1
+    import multiprocessing  # 20 ms or more with concurrent.futures: not for small audits
+
     if jobs is None:
         try:
             load: float | None = os.getloadavg()[0]
@@ -112,6 +121,10 @@ def read_files(
 ) -> None:
     """Read `files` in `workers` worker processes into `reader`, as `reader.read_file` on each
     file in order would (see the module docstring for failures)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     settings: _Settings = (reader.server, reader.max_bytes, reader.separator)
     plain = [
         _plain_file(item, placement) for item, placement in zip(files, placements, strict=True)
@@ -135,6 +148,8 @@ def read_files(
 
 
 def _outcome(future: Future[PlainState]) -> PlainState | BaseException:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result()
     except BrokenProcessPool as broken:
@@ -152,6 +167,8 @@ def _read_alone(
     """Read a run a worker died in, one file per task in a pool of one worker: the first file
     not read when that worker dies too is the one it dies on (a problem); the rest go on in a
     new pool."""
+    from concurrent.futures import ProcessPoolExecutor
+
     remaining = list(run)
     while remaining:
         pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker)
