@@ -8,13 +8,21 @@ dataclasses built from them 0.043 s (measured on the `benchmarks/fleet.py` fleet
 records that come once per export (partner applications, Exchange servers, an edit refusal)
 and the companions of `auditor collect` travel as they are.
 
+A setting's fields are read by `attrgetter` and its dataclass rebuilt by `starmap`, both in C:
+written and read back, the state of a 100-server reading cost 0.031 s and 0.053 s (best of 3,
+`pickle` included) against 0.031 s and 0.104 s with a Python expression per setting and its
+texts interned again. Texts need no interning here: the web.config parser interns them in the
+worker, and `pickle` sends a text shared within a run once, so the parent holds one copy of
+each per run.
+
 `tests/parsers/test_parallel.py` holds the field lists here to the dataclasses' own: a field
 added to a model class must be added here too.
 """
 
 from __future__ import annotations
 
-import sys
+from itertools import starmap
+from operator import attrgetter
 from typing import Any
 
 from auditor.layout import Placement
@@ -46,6 +54,8 @@ PlainState = tuple[
     list[tuple[str | None, str | None, str | None]],
 ]
 
+# The fields of an AppSetting in order, read in C: the most numerous record of a fleet.
+_setting_fields = attrgetter("key", "value", "line", "raw", "location", "path", "sha256")
 _PROBLEM = 0
 _RESULT = 1
 _FORMATS = {member.value: member for member in InputFormat}
@@ -130,10 +140,7 @@ def _web_config_plain(config: WebConfig) -> tuple[Any, ...]:
         config.vdir,
         config.path,
         config.sha256,
-        [
-            (s.key, s.value, s.line, s.raw, s.location, s.path, s.sha256)
-            for s in config.app_settings
-        ],
+        list(map(_setting_fields, config.app_settings)),
         None
         if profiles is None
         else (profiles.raw, profiles.tokens, profiles.line, _evidence_plain(profiles.evidence)),
@@ -152,7 +159,7 @@ def _web_config(plain: tuple[Any, ...]) -> WebConfig:
         vdir,
         path,
         sha256,
-        tuple([_setting(*setting) for setting in settings]),
+        tuple(starmap(AppSetting, settings)),
         None
         if profiles is None
         else OAuthProfiles(profiles[0], profiles[1], profiles[2], _evidence(profiles[3])),
@@ -161,22 +168,6 @@ def _web_config(plain: tuple[Any, ...]) -> WebConfig:
         inherited_from,
         profiles_edit,
     )
-
-
-def _setting(
-    key: str,
-    value: str,
-    line: int,
-    raw: str,
-    location: str | None,
-    path: str | None,
-    sha256: str | None,
-) -> AppSetting:
-    # Interned again, as the web.config parser interns them: each worker sends its own copies.
-    return AppSetting(_intern(key), _intern(value), line, _intern(raw), location, path, sha256)
-
-
-_intern = sys.intern
 
 
 def _evidence_plain(evidence: Evidence) -> tuple[Any, ...]:
