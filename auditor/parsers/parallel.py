@@ -30,6 +30,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -133,9 +134,12 @@ def read_files(
     context = multiprocessing.get_context(start_method)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     try:
-        futures = [pool.submit(_read_run, settings, plain[start:stop]) for start, stop in runs]
-        for future, (start, stop) in zip(futures, runs, strict=True):
-            outcome = _outcome(future)
+        futures = deque(pool.submit(_read_run, settings, plain[start:stop]) for start, stop in runs)
+        for start, stop in runs:
+            # Taken off the queue: a future holds its run's results for as long as it is
+            # referenced, and at 2,000 servers the runs read held the parent at 280 MB
+            # against 188 MB for `--jobs 1`.
+            outcome = _outcome(futures.popleft())
             if isinstance(outcome, BrokenProcessPool):
                 _read_alone(reader, settings, plain[start:stop], context)
             elif isinstance(outcome, BaseException):
@@ -143,6 +147,7 @@ def read_files(
                     reader.read_file(files[index], placements[index])
             else:
                 reader.absorb(from_plain(outcome))
+            del outcome
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
