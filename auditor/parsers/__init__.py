@@ -43,6 +43,11 @@ __all__ = ["DEFAULT_MAX_BYTES", "ServerOptionError", "read_inventory", "sniff"]
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
+# Two forked workers' worth of files (`parallel.MIN_FILES_PER_WORKER`): below it `parallel` is
+# not even imported, so a small audit (the bundled example) runs as it did before `--jobs`.
+FEWEST_FILES_FOR_WORKERS = 400
+
+
 class ServerOptionError(ValueError):
     """`--server` was given for inputs whose folder layout already names several servers."""
 
@@ -73,7 +78,7 @@ def read_inventory(
         _check_server_option(server, placements)
     reader = Reader(server=server, max_bytes=max_bytes, separator=csv_list_separator)
     workers = 1
-    if jobs != 1 and len(found.files) > 1:
+    if jobs != 1 and len(found.files) >= FEWEST_FILES_FOR_WORKERS:
         from auditor.parsers import parallel
 
         workers = parallel.choose_workers(jobs, len(found.files), start_method)

@@ -105,7 +105,7 @@ def choose_workers(jobs: int | None, files: int, start_method: str | None = None
     if jobs is None:
         try:
             load: float | None = os.getloadavg()[0]
-        except (AttributeError, OSError):  # not on Windows
+        except (AttributeError, OSError):  # Windows has no load average
             load = None
         jobs = idle_cores(available_cores(), load)
     method = start_method or multiprocessing.get_start_method()

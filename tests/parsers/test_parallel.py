@@ -26,7 +26,7 @@ from auditor.model import (
     SourceFile,
     WebConfig,
 )
-from auditor.parsers import parallel, read_inventory, reading
+from auditor.parsers import FEWEST_FILES_FOR_WORKERS, parallel, read_inventory, reading
 from auditor.parsers.discover import FoundFile
 from auditor.parsers.transfer import from_plain, to_plain
 from auditor.resources import examples_dir
@@ -174,6 +174,7 @@ def test_the_bundled_example_and_small_audits_start_no_worker(
     assert parallel.choose_workers(16, parallel.MIN_FILES_PER_WORKER * 2 - 1, "fork") == 1
     assert parallel.choose_workers(16, parallel.MIN_FILES_PER_WORKER * 2, "fork") == 2
     assert parallel.choose_workers(1, parallel.MIN_FILES_PER_WORKER * 2, "fork") == 1
+    assert FEWEST_FILES_FOR_WORKERS == parallel.MIN_FILES_PER_WORKER * 2
 
 
 def test_a_busy_machine_reads_in_one_process() -> None:
