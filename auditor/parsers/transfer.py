@@ -9,7 +9,7 @@ records that come once per export (partner applications, Exchange servers, an ed
 and the companions of `auditor collect` travel as they are.
 
 A setting's fields are read by `attrgetter` and its dataclass rebuilt by `starmap`, both in C:
-written and read back, the state of a 100-server reading cost 0.031 s and 0.053 s (best of 3,
+written and read back, the state of a 100-server reading cost 0.023 s and 0.047 s (best of 3,
 `pickle` included) against 0.031 s and 0.104 s with a Python expression per setting and its
 texts interned again. Texts need no interning here: the web.config parser interns them in the
 worker, and `pickle` sends a text shared within a run once, so the parent holds one copy of
