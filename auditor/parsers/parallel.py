@@ -15,11 +15,12 @@ results added up in file order so the inventory is the same whatever the number 
   results come back as tuples (`transfer`), because pickling the dataclasses of a fleet costs
   more than the parse is worth dividing (0.16 s to write and 0.11 s to read at 100 servers,
   against 0.045 s and 0.043 s as tuples, measured with `benchmarks/fleet.py --keep`).
-- Failure: an exception a worker raises for a run (it cannot send its results) makes the parent
-  read that run itself, as `--jobs 1` would. A worker that dies (killed, out of memory, a crash
-  in a C library) breaks the pool; the runs it had not finished are read again one file at a
-  time in a pool of one worker, and the file it dies on becomes a located MALFORMED problem:
-  no file is lost and no pool is waited on forever.
+- Failure: where no worker can start (no working semaphores, a process limit), every file is
+  read in the parent, as `--jobs 1` would. An exception a worker raises for a run (it cannot
+  send its results) makes the parent read that run itself. A worker that dies (killed, out
+  of memory, a crash in a C library) breaks the pool; the runs it had not finished are read
+  again one file at a time in a pool of one worker, and the file it dies on becomes a located
+  MALFORMED problem: no file is lost and no pool is waited on forever.
 
 Works with the `spawn` start method (Windows, macOS) as with `fork`: a worker imports this
 module and is given everything as arguments.
@@ -132,9 +133,17 @@ def read_files(
     ]
     runs = _runs(len(plain), max(workers * _RUNS_PER_WORKER, -(-len(plain) // _RUN_FILES)))
     context = multiprocessing.get_context(start_method)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+    pool: ProcessPoolExecutor | None = None
     try:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
         futures = deque(pool.submit(_read_run, settings, plain[start:stop]) for start, stop in runs)
+    except (OSError, ImportError, NotImplementedError):  # no process can start here
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for item, placement in zip(files, placements, strict=True):
+            reader.read_file(item, placement)
+        return
+    try:
         for start, stop in runs:
             # Taken off the queue: a future holds its run's results for as long as it is
             # referenced, and at 2,000 servers the runs read held the parent at 280 MB

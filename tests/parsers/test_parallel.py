@@ -163,6 +163,19 @@ def test_a_worker_that_dies_loses_only_its_file_as_a_located_problem(
     assert set(inventory.problems) - {problem} == set(expected.problems)
 
 
+def test_where_no_worker_can_start_the_parent_reads_every_file(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import concurrent.futures
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")  # as sem_open on some platforms
+
+    expected = read_inventory([fleet])
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refused)
+    assert read_inventory([fleet], jobs=2, start_method="fork") == expected
+
+
 def test_the_bundled_example_and_small_audits_start_no_worker(
     tmp_path: Path, workers_started: list[int]
 ) -> None:
