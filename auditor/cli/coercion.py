@@ -72,7 +72,7 @@ def plain_param(descriptor: Any) -> Any:
     elif leaf is str:
         kind = "text"
     elif leaf is int:
-        kind = "number"  # click has made it an int (`--jobs`); pydantic's int() keeps it
+        kind = "number"  # `--jobs`
     elif leaf is Path and info.path_type in (None, Path):
         kind = "path"
     else:
@@ -116,9 +116,14 @@ if HOOKS:
                     )
                 except ValueError:  # Typer words the error (through pydantic)
                     raise _Declined from None
-            elif self.kind in ("text", "number"):
-                if type(value) is (str if self.kind == "text" else int):
+            elif self.kind == "text":
+                if type(value) is str:
                     return value
+            elif self.kind == "number":  # pydantic's lax int: an int, or a text of digits
+                if type(value) is int:
+                    return value
+                if type(value) is str and value.isascii() and value.isdigit():
+                    return int(value)
             elif isinstance(value, Path):  # a default: Typer's adapter keeps it as it is
                 return coerce_cli_path(
                     value, self.parameter_info, path_type=Path, param=param, ctx=ctx
