@@ -49,6 +49,7 @@ class AuditRequest:
     # What discovery leaves out (`--exclude`, `.auditorignore`, the package folder being
     # written); the policy files in use are added here.
     exclusions: Exclusions = dataclasses.field(default_factory=Exclusions)
+    jobs: int | None = 1  # worker processes reading the inputs; None: the idle cores
 
 
 POLICY_IN_USE = "the policy in use: never an input"
@@ -114,6 +115,7 @@ def run_audit(request: AuditRequest) -> Report:
         exclusions=request.exclusions.never_reading(
             (path, POLICY_IN_USE, False) for path in request.policy_paths
         ),
+        jobs=request.jobs,
     )
     scope, inventory = assess_scope(inventory, policy, chosen=request.scope)
     evaluation = evaluate(

@@ -35,6 +35,10 @@ SAMPLES: list[Any] = [
     "\udcff",  # a file name that is not UTF-8, as argv carries it
     "high",
     "HIGH",
+    "12",
+    "007",
+    "-3",
+    " 4",
     "json",
     "nope",
     True,

@@ -3,7 +3,7 @@
 Typer 0.29 coerces every value that is not a plain flag through a pydantic `TypeAdapter`: the
 first such value imports pydantic and builds adapters, about half the time of `auditor parse` on
 one small file (even an absent `--help` or `--server` builds one). For the annotations auditor's
-commands use (`Path`, `str`, `bool`, a `StrEnum`, and lists of these) the adapters only call
+commands use (`Path`, `str`, `int`, `bool`, a `StrEnum`, and lists of these) the adapters only call
 Typer's own functions (`coerce_cli_path`, `coerce_cli_choice`) or return the value as given;
 `PlainParam` calls the same functions directly. Anything else (another type, a value that is
 not text, a choice that matches none) is handed to Typer's own coercion, so errors and unusual
@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - another Typer: its own coercion is use
 else:
     HOOKS = True
 
-Kind = Literal["path", "text", "choice", "flag"]
+Kind = Literal["path", "text", "choice", "flag", "number"]
 
 
 class _Declined(Exception):
@@ -71,6 +71,8 @@ def plain_param(descriptor: Any) -> Any:
         choices = tuple(leaf)
     elif leaf is str:
         kind = "text"
+    elif leaf is int:
+        kind = "number"  # `--jobs`
     elif leaf is Path and info.path_type in (None, Path):
         kind = "path"
     else:
@@ -117,6 +119,11 @@ if HOOKS:
             elif self.kind == "text":
                 if type(value) is str:
                     return value
+            elif self.kind == "number":  # pydantic's lax int: an int, or a text of digits
+                if type(value) is int:
+                    return value
+                if type(value) is str and value.isascii() and value.isdigit():
+                    return int(value)
             elif isinstance(value, Path):  # a default: Typer's adapter keeps it as it is
                 return coerce_cli_path(
                     value, self.parameter_info, path_type=Path, param=param, ctx=ctx

@@ -50,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -297,8 +298,12 @@ class _SettingsReader:
                     continue
                 # Positional: the fields in order (key, value, line, raw, location, path,
                 # sha256), half the cost of keywords for the most numerous record of a fleet.
+                # Interned: the servers of a fleet repeat the same settings, and one copy of
+                # each text is what keeps an audit of 2,000 servers under 400 MB.
                 value = element.get("value") or ""  # .NET reads a missing value as ""
-                setting = AppSetting(key, value, line, raw, location, path, sha256)
+                setting = AppSetting(
+                    _intern(key), _intern(value), line, _intern(raw), location, path, sha256
+                )
                 scope.append(setting)
                 self.order.append(setting)
                 if location is None and _resembles_profiles(key):
@@ -463,6 +468,9 @@ def _fragment_problems(raw: RawInput, root: etree._Element) -> tuple[Problem, ..
             source_line(root),
         ),
     )
+
+
+_intern = sys.intern
 
 
 def _tag_source(element: etree._Element, lines: SourceLines) -> tuple[int, str]:

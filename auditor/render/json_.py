@@ -9,6 +9,7 @@ enables, and its scripts; `skipped` says what has findings but no plan item, and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -26,6 +27,17 @@ from auditor.render.canonical import dumps as dumps  # re-exported for the CLI
 def render_inventory(inventory: Inventory) -> str:
     """The `auditor parse --json` document, compact (it grows with the fleet; pipe it to jq).
 
+    The text `write_inventory` writes, in one string.
+    """
+    parts: list[str] = []
+    write_inventory(inventory, parts.append)
+    return "".join(parts)
+
+
+def write_inventory(inventory: Inventory, write: Callable[[str], object]) -> None:
+    """The `auditor parse --json` document, given to `write` a web.config at a time, so the
+    text of a fleet (64 MB at 2,000 servers) is never held whole.
+
     The text is `_compact(inventory.to_json())`; the appSettings of the web.configs, most of
     the text of a fleet, are written by `_setting_json` (one format string each) instead of
     a dict each through the encoder, which halves the time. The keys are sorted, so
@@ -33,18 +45,24 @@ def render_inventory(inventory: Inventory) -> str:
     that ever not so, the whole document goes through the encoder.
     """
     document = inventory.to_json(web_configs=False)
-    if not document or max(document) >= "web_configs":
-        return _compact(inventory.to_json()) + "\n"
-    parts = [_compact(document)[:-1], ',"web_configs":[']
-    for index, config in enumerate(inventory.web_configs):
+    configs = inventory.web_configs
+    if (
+        not document
+        or max(document) >= "web_configs"
+        or any(
+            not data or min(data) <= "app_settings"
+            for data in (config.to_json(app_settings=False) for config in configs[:1])
+        )
+    ):
+        write(_compact(inventory.to_json()) + "\n")
+        return
+    write(_compact(document)[:-1] + ',"web_configs":[')
+    for index, config in enumerate(configs):
         data = config.to_json(app_settings=False)
-        if not data or min(data) <= "app_settings":
-            return _compact(inventory.to_json()) + "\n"
         settings = ",".join(_setting_json(setting) for setting in config.app_settings)
         separator = "," if index else ""
-        parts.append(f'{separator}{{"app_settings":[{settings}],{_compact(data)[1:]}')
-    parts.append("]}\n")
-    return "".join(parts)
+        write(f'{separator}{{"app_settings":[{settings}],{_compact(data)[1:]}')
+    write("]}\n")
 
 
 def _setting_json(setting: AppSetting) -> str:

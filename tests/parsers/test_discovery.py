@@ -368,6 +368,7 @@ def test_a_file_that_reads_short_is_read_to_its_end(
     whole = render_inventory(read_inventory([folder]))
     real_read = os.read
     monkeypatch.setattr(
-        "auditor.parsers.os.read", lambda descriptor, size: real_read(descriptor, min(size, 7))
+        "auditor.parsers.reading.os.read",
+        lambda descriptor, size: real_read(descriptor, min(size, 7)),
     )
     assert render_inventory(read_inventory([folder])) == whole

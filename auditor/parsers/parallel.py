@@ -1,0 +1,258 @@
+"""Reading in worker processes (`--jobs`): how many workers, which files each reads, and the
+results added up in file order so the inventory is the same whatever the number of workers.
+
+- How many (`choose_workers`): at most `--jobs` (default: the cores no other process is using,
+  from `os.getloadavg`, plus this one: on a busy machine one process, never slower than
+  `--jobs 1`), and no more than one per `MIN_FILES_PER_WORKER` files (starting a worker costs
+  more than reading a small audit; the bundled example never starts one), more for workers
+  that are spawned rather than forked.
+- Which files: the files, in reading order, cut into runs (`_runs`, a few per worker so that
+  a worker that finishes early takes the next); each worker reads a run with its own
+  `reading.Reader` (a zip archive is one file, read whole by one worker) and sends back what it
+  gathered; the parent adds the runs up in order (`Reader.absorb`): the same lists as one
+  process reading every file.
+- What crosses between processes: plain values. A run goes out as tuples of strings; the
+  results come back as tuples (`transfer`), because pickling the dataclasses of a fleet costs
+  more than the parse is worth dividing (0.16 s to write and 0.11 s to read at 100 servers,
+  against 0.045 s and 0.043 s as tuples, measured with `benchmarks/fleet.py --keep`).
+- Failure: where no worker can start (no working semaphores, a process limit), every file is
+  read in the parent, as `--jobs 1` would. An exception a worker raises for a run (it cannot
+  send its results) makes the parent read that run itself. A worker that dies (killed, out
+  of memory, a crash in a C library) breaks the pool; the runs it had not finished are read
+  again one file at a time in a pool of one worker, and the file it dies on becomes a located
+  MALFORMED problem: no file is lost and no pool is waited on forever.
+
+Works with the `spawn` start method (Windows, macOS) as with `fork`: a worker imports this
+module and is given everything as arguments.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from auditor.layout import Placement
+from auditor.model import Problem, ProblemCode, Severity
+from auditor.parsers.discover import FoundFile
+from auditor.parsers.reading import Reader
+from auditor.parsers.transfer import PlainState, from_plain, to_plain
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+    from concurrent.futures import Future
+
+__all__ = [
+    "MIN_FILES_PER_SPAWNED_WORKER",
+    "MIN_FILES_PER_WORKER",
+    "available_cores",
+    "choose_workers",
+    "idle_cores",
+    "read_files",
+]
+
+# At fewer files per worker, starting the workers costs more than it saves. A forked worker
+# starts in a few milliseconds; a spawned one (Windows, macOS) imports the parsers and lxml
+# first: 0.3 s to 0.5 s each on the 2-core machine of the benchmark (`read_inventory` of a
+# 20-server fleet, in one process 0.27 s, in two forked workers 0.65 s and in two spawned
+# ones 1.56 s, best of 5, at a load average of 8). A web.config of the fleet takes about
+# 0.3 ms to read in one process (`benchmarks/fleet.py`): 200 files are 60 ms of reading,
+# 1,500 files 0.45 s.
+MIN_FILES_PER_WORKER = 200
+MIN_FILES_PER_SPAWNED_WORKER = 1500
+# Runs per worker: enough for a worker that finishes early to take another, few enough that
+# sending them costs nothing; and at most `_RUN_FILES` files a run, so that the results the
+# parent holds at once (a run sent back, waiting for the runs before it) stay small: at 2,000
+# servers, 8 runs held the parent at 382 MB peak against 313 MB for `--jobs 1`.
+_RUNS_PER_WORKER = 4
+_RUN_FILES = 500
+
+_Settings = tuple[str | None, int, str | None]  # server, max_bytes, csv list separator
+_PlainFile = tuple[str, str, bool | None, bool, str | None, str | None, str | None]
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def idle_cores(cores: int, load: float | None) -> int:
+    """The workers worth starting on `cores` cores with a one-minute load average of `load`
+    (None: unknown, as on Windows): the cores no other process is using, plus this process's
+    own; 1 on a busy machine (two workers on a busy 2-core machine were measured 31% slower
+    than one)."""
+    if load is None:
+        return cores
+    return max(1, min(cores, math.floor(cores - load) + 1))
+
+
+def choose_workers(jobs: int | None, files: int, start_method: str | None = None) -> int:
+    """How many worker processes read `files` files: at most `jobs` (None: `idle_cores` of
+    this machine now), at most one per `MIN_FILES_PER_WORKER` files (started by `fork`) or
+    `MIN_FILES_PER_SPAWNED_WORKER` (any other start method); 1 means no worker.
+
+    Below two workers' worth of files it looks at nothing (and imports nothing): the bundled
+    example costs what it cost before `--jobs`."""
+    if files < 2 * MIN_FILES_PER_WORKER or jobs == 1:
+        return 1
+    import multiprocessing  # 20 ms or more with concurrent.futures: not for small audits
+
+    if jobs is None:
+        try:
+            load: float | None = os.getloadavg()[0]
+        except (AttributeError, OSError):  # Windows has no load average
+            load = None
+        jobs = idle_cores(available_cores(), load)
+    method = start_method or multiprocessing.get_start_method()
+    least = MIN_FILES_PER_WORKER if method == "fork" else MIN_FILES_PER_SPAWNED_WORKER
+    return max(1, min(jobs, files // least))
+
+
+def read_files(
+    reader: Reader,
+    files: Sequence[FoundFile],
+    placements: Sequence[Placement],
+    workers: int,
+    start_method: str | None = None,
+) -> None:
+    """Read `files` in `workers` worker processes into `reader`, as `reader.read_file` on each
+    file in order would (see the module docstring for failures)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    settings: _Settings = (reader.server, reader.max_bytes, reader.separator)
+    plain = [
+        _plain_file(item, placement) for item, placement in zip(files, placements, strict=True)
+    ]
+    runs = _runs(len(plain), max(workers * _RUNS_PER_WORKER, -(-len(plain) // _RUN_FILES)))
+    context = multiprocessing.get_context(start_method)
+    pool: ProcessPoolExecutor | None = None
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+        futures = deque(pool.submit(_read_run, settings, plain[start:stop]) for start, stop in runs)
+    except (OSError, ImportError, NotImplementedError):  # no process can start here
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for item, placement in zip(files, placements, strict=True):
+            reader.read_file(item, placement)
+        return
+    try:
+        for start, stop in runs:
+            # Taken off the queue: a future holds its run's results for as long as it is
+            # referenced, and at 2,000 servers the runs read held the parent at 280 MB
+            # against 188 MB for `--jobs 1`.
+            outcome = _outcome(futures.popleft())
+            if isinstance(outcome, BrokenProcessPool):
+                _read_alone(reader, settings, plain[start:stop], context)
+            elif isinstance(outcome, BaseException):
+                for index in range(start, stop):
+                    reader.read_file(files[index], placements[index])
+            else:
+                reader.absorb(from_plain(outcome))
+            del outcome
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome(future: Future[PlainState]) -> PlainState | BaseException:
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool as broken:
+        return broken
+    except Exception as error:  # the run is read in this process instead
+        return error
+
+
+def _read_alone(
+    reader: Reader,
+    settings: _Settings,
+    run: Sequence[_PlainFile],
+    context: multiprocessing.context.BaseContext,
+) -> None:
+    """Read a run a worker died in, one file per task in a pool of one worker: the first file
+    not read when that worker dies too is the one it dies on (a problem); the rest go on in a
+    new pool."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    remaining = list(run)
+    while remaining:
+        pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker)
+        try:
+            futures = [pool.submit(_read_run, settings, [item]) for item in remaining]
+            done = 0
+            for future in futures:
+                outcome = _outcome(future)
+                if isinstance(outcome, BaseException):
+                    break
+                reader.absorb(from_plain(outcome))
+                done += 1
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if done < len(remaining):
+            display = remaining[done][1]
+            reader.not_read(display, _worker_died(display))
+            done += 1
+        remaining = remaining[done:]
+
+
+def _runs(count: int, wanted: int) -> list[tuple[int, int]]:
+    """`count` items cut into at most `wanted` runs of nearly equal length, in order."""
+    runs = max(1, min(count, wanted))
+    size, extra = divmod(count, runs)
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for index in range(runs):
+        stop = start + size + (1 if index < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def _plain_file(item: FoundFile, placement: Placement) -> _PlainFile:
+    return (
+        str(item.path),
+        item.display,
+        item.server_folder,
+        item.read_if_export,
+        placement.server,
+        placement.vdir,
+        placement.relative_path,
+    )
+
+
+def _start_worker() -> None:
+    # As in `read_inventory`: the results stay alive until sent, the cyclic collector would
+    # walk them again and again for nothing.
+    gc.disable()
+
+
+def _read_run(settings: _Settings, run: Sequence[_PlainFile]) -> PlainState:
+    """In a worker: read a run of files, return what was gathered as plain values."""
+    server, max_bytes, separator = settings
+    reader = Reader(server=server, max_bytes=max_bytes, separator=separator)
+    for path, display, server_folder, read_if_export, *placement in run:
+        item = FoundFile(Path(path), display, server_folder, read_if_export)
+        reader.read_file(item, Placement(*placement))
+    return to_plain(reader.state())
+
+
+def _worker_died(display: str) -> Problem:
+    return Problem(
+        code=ProblemCode.MALFORMED,
+        message=(
+            "the auditor worker process reading this file ended unexpectedly (it crashed or "
+            "was killed, e.g. out of memory); the file was not read: audit it again with "
+            "--jobs 1 to see the error, and please report it"
+        ),
+        path=display,
+        severity=Severity.HIGH,
+    )

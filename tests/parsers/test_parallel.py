@@ -1,0 +1,240 @@
+"""Reading in worker processes (`--jobs`): the package and the inventory are the same whatever
+the number of workers, under `fork` and `spawn`; a worker that dies costs one located problem
+and no file; small audits and busy machines start no worker."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CSS_EXCHANGE, skip_or_fail
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.layout import identify
+from auditor.model import (
+    AppSetting,
+    Evidence,
+    OAuthProfiles,
+    Problem,
+    ProblemCode,
+    SourceFile,
+    WebConfig,
+)
+from auditor.parsers import FEWEST_FILES_FOR_WORKERS, parallel, read_inventory, reading
+from auditor.parsers.discover import FoundFile
+from auditor.parsers.transfer import from_plain, to_plain
+from auditor.resources import examples_dir
+
+SERVERS = 20
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 servers of the 24 E19 web.configs (every file unique, `|V1S2SAppOnly` on two), the
+    partner-application export, one server's files in a zip archive, one broken web.config
+    and one file of no known format: 484 files, enough for two forked workers."""
+    e19 = CSS_EXCHANGE / "E19"
+    if not (e19 / "IIS").is_dir():
+        skip_or_fail(f"reference corpus not found at {CSS_EXCHANGE}")
+    root = tmp_path_factory.mktemp("parallel-fleet")
+    sources = sorted((e19 / "IIS").glob("*_web.config"))
+    for index in range(SERVERS):
+        server = f"EX{index:02d}"
+        for source in sources:
+            data = source.read_bytes() + f"\n<!-- {server} {source.name} -->\n".encode()
+            if index % 10 == 3 and source.name == "DefaultWebSite-Rest_web.config":
+                data = data.replace(b'CallbackV2"', b'CallbackV2|V1S2SAppOnly"', 1)
+            target = root / server / "IIS" / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    (root / "EX00" / "GetPartnerApplication.xml").write_bytes(
+        (e19 / "GetPartnerApplication.xml").read_bytes()
+    )
+    (root / "EX07" / "IIS" / "Broken_web.config").write_bytes(b"<configuration><appSettings>")
+    (root / "EX12" / "IIS" / "notes.bin").write_bytes(b"\x00\x01 no export")
+    with zipfile.ZipFile(root / "EX19.zip", "w") as archive:
+        for path in sorted((root / "EX19").rglob("*")):
+            archive.write(path, path.relative_to(root).as_posix())
+    return root
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def workers_started(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The worker count of every `parallel.read_files` call (none: everything read here)."""
+    started: list[int] = []
+    original = parallel.read_files
+
+    def spy(*args: object, **kwargs: object) -> None:
+        started.append(args[3])  # type: ignore[arg-type]
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel, "read_files", spy)
+    return started
+
+
+def package_files(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_the_package_is_byte_identical_for_one_two_and_the_default_workers(
+    fleet: Path, tmp_path: Path, workers_started: list[int]
+) -> None:
+    packages = {}
+    for jobs in ("1", "2", None):
+        out = tmp_path / f"package-{jobs}"
+        extra = ["--jobs", jobs] if jobs else []
+        code, output = run("audit", str(fleet), "--out", str(out), "--as-of", "2026-11-26", *extra)
+        assert code == 2, output  # the broken web.config and the unknown file are problems
+        packages[jobs] = package_files(out)
+    assert workers_started[0] == 2  # --jobs 2 read in two workers; --jobs 1 in none
+    assert packages["1"] == packages["2"] == packages[None]
+    findings = packages["1"]["findings.json"].decode()
+    assert "EX03/IIS/DefaultWebSite-Rest_web.config" in findings
+    assert "EX19.zip!/EX19/IIS/DefaultWebSite-Rest_web.config" in findings
+    assert "EX07/IIS/Broken_web.config" in findings
+
+
+def test_parse_json_is_the_same_text_for_one_and_two_workers(
+    fleet: Path, workers_started: list[int]
+) -> None:
+    texts = [run("parse", str(fleet), "--json", "--jobs", jobs) for jobs in ("1", "2")]
+    assert workers_started == [2]
+    assert texts[0] == texts[1]
+    assert texts[0][0] == 2
+    assert "EX12/IIS/notes.bin: the file holds binary data" in texts[0][1]
+
+
+def test_spawned_workers_read_the_same_inventory(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch, workers_started: list[int]
+) -> None:
+    assert parallel.choose_workers(2, 504, "spawn") == 1  # worth it only for larger audits
+    monkeypatch.setattr(parallel, "MIN_FILES_PER_SPAWNED_WORKER", 200)
+    one = read_inventory([fleet])
+    spawned = read_inventory([fleet], jobs=2, start_method="spawn")
+    assert workers_started == [2]
+    assert spawned == one
+    assert len(one.web_configs) == SERVERS * 24 + 24  # the archive's copy of EX19 too
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_a_worker_that_dies_loses_only_its_file_as_a_located_problem(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    poison = "EX05/IIS/DefaultWebSite-Rest_web.config"
+    parent = os.getpid()
+    original: Callable[..., object] = reading._parse
+
+    def dies_on_poison(input_format: object, raw: object, separator: object) -> object:
+        if os.getpid() != parent and raw.path.endswith(poison):  # type: ignore[attr-defined]
+            os._exit(9)  # as a crash in a C library or the OOM killer would end it
+        return original(input_format, raw, separator)
+
+    expected = read_inventory([fleet])
+    monkeypatch.setattr(reading, "_parse", dies_on_poison)
+    inventory = read_inventory([fleet], jobs=2, start_method="fork")
+    (problem,) = [problem for problem in inventory.problems if problem.path.endswith(poison)]
+    lost = problem.path
+    assert problem.code is ProblemCode.MALFORMED
+    assert "worker process reading this file ended unexpectedly" in problem.message
+    assert "--jobs 1" in problem.message
+    # Every other file was read, once, as one process reads it.
+    assert [source for source in expected.inputs if source.path != lost] == list(inventory.inputs)
+    assert [config for config in expected.web_configs if config.path != lost] == list(
+        inventory.web_configs
+    )
+    assert set(inventory.problems) - {problem} == set(expected.problems)
+
+
+def test_where_no_worker_can_start_the_parent_reads_every_file(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import concurrent.futures
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")  # as sem_open on some platforms
+
+    expected = read_inventory([fleet])
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refused)
+    assert read_inventory([fleet], jobs=2, start_method="fork") == expected
+
+
+def test_the_bundled_example_and_small_audits_start_no_worker(
+    tmp_path: Path, workers_started: list[int]
+) -> None:
+    code, output = run("audit", "--out", str(tmp_path / "p"), "--as-of", "2026-11-26")
+    assert code == 1, output
+    assert workers_started == []
+    files = sum(1 for path in examples_dir().rglob("*") if path.is_file())
+    assert parallel.choose_workers(16, files, "fork") == 1
+    assert parallel.choose_workers(16, parallel.MIN_FILES_PER_WORKER * 2 - 1, "fork") == 1
+    assert parallel.choose_workers(16, parallel.MIN_FILES_PER_WORKER * 2, "fork") == 2
+    assert parallel.choose_workers(1, parallel.MIN_FILES_PER_WORKER * 2, "fork") == 1
+    assert FEWEST_FILES_FOR_WORKERS == parallel.MIN_FILES_PER_WORKER * 2
+
+
+def test_a_busy_machine_reads_in_one_process() -> None:
+    assert parallel.idle_cores(2, 8.5) == 1  # this shared machine on a bad minute
+    assert parallel.idle_cores(2, 1.5) == 1
+    assert parallel.idle_cores(2, 0.3) == 2
+    assert parallel.idle_cores(8, 3.2) == 5
+    assert parallel.idle_cores(4, None) == 4  # no load average (Windows): every core
+
+
+def test_plain_values_carry_every_field() -> None:
+    """The tuples of `transfer` follow the field order of the dataclasses: a field added to
+    one of them must be carried too (this test then fails until it is)."""
+    names = {cls: [field.name for field in dataclasses.fields(cls)] for cls in _CARRIED}
+    assert names == {
+        AppSetting: ["key", "value", "line", "raw", "location", "path", "sha256"],
+        Evidence: ["path", "line", "raw", "sha256", "format", "server"],
+        OAuthProfiles: ["raw", "tokens", "line", "evidence"],
+        Problem: ["code", "message", "path", "line", "severity", "subject"],
+        SourceFile: ["path", "sha256", "format"],
+        WebConfig: [
+            "server",
+            "vdir",
+            "path",
+            "sha256",
+            "app_settings",
+            "oauth_profiles",
+            "has_bom",
+            "inherits_profiles",
+            "inherited_from",
+            "profiles_edit",
+        ],
+    }
+
+
+_CARRIED = (AppSetting, Evidence, OAuthProfiles, Problem, SourceFile, WebConfig)
+
+
+def test_plain_values_round_trip_a_reading(fleet: Path) -> None:
+    reader = reading.Reader(server=None, max_bytes=1 << 20, separator=";")
+    files = [path for path in sorted((fleet / "EX07").rglob("*")) if path.is_file()]
+    for path in [*files, fleet / "EX19.zip"]:
+        display = path.relative_to(fleet).as_posix()
+        placement = identify(Path(display), server_folder=True)
+        reader.read_file(FoundFile(path, display, server_folder=True), placement)
+    state = reader.state()
+    assert any(isinstance(result, Problem) for result in state.results) or any(
+        result.problems for result in state.results if not isinstance(result, Problem)
+    )
+    assert from_plain(to_plain(state)) == state
