@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -95,3 +96,19 @@ def count_calls(run: Callable[[], object]) -> int:
     finally:
         sys.setprofile(None)
     return count
+
+
+def audit_cli(*args: str, as_of: str) -> Result:
+    """`auditor audit --as-of AS_OF ARGS...` in-process, as a user runs it: 300 columns, no policy
+    found by discovery; an exception other than the command's exit is raised, not swallowed."""
+    from auditor import cli
+
+    result = CliRunner().invoke(
+        cli.app,
+        ["audit", "--as-of", as_of, *args],
+        prog_name="auditor",
+        env={"COLUMNS": "300", cli.POLICY_ENV: None},
+    )
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result

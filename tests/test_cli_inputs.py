@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import audit_cli
 from typer.testing import CliRunner, Result
 
 from auditor import cli
@@ -28,15 +29,7 @@ EXPORT = examples_dir() / "EX01" / "PartnerApplication.xml"
 
 
 def audit(*args: str) -> Result:
-    result = runner.invoke(
-        cli.app,
-        ["audit", "--as-of", AS_OF, *args],
-        prog_name="auditor",
-        env={"COLUMNS": "300", cli.POLICY_ENV: None},
-    )
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return audit_cli(*args, as_of=AS_OF)
 
 
 def findings_json(package: Path) -> dict[str, object]:

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import audit_cli
 from typer.testing import CliRunner, Result
 
 from auditor import cli
@@ -51,15 +52,7 @@ def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def audit(*args: str) -> Result:
-    result = runner.invoke(
-        cli.app,
-        ["audit", "--as-of", AS_OF, *args],
-        prog_name="auditor",
-        env={"COLUMNS": "300", cli.POLICY_ENV: None},
-    )
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return audit_cli(*args, as_of=AS_OF)
 
 
 def collect(
