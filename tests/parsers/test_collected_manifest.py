@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import audit_cli
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from auditor import cli
 from auditor.model import Inventory, ProblemCode
@@ -27,7 +27,6 @@ from auditor.parsers.collected import MAX_REPORTED_LINES
 from auditor.resources import examples_dir
 
 AS_OF = "2026-11-26"
-runner = CliRunner()
 REST = "FrontEnd/HttpProxy/Rest/web.config"
 EWS = "FrontEnd/HttpProxy/EWS/web.config"
 LOG = ".auditor-collect-EX01-20261126-101500.log"

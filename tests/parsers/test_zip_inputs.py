@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import audit_cli
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from auditor import cli
 from auditor.model import ProblemCode, WebConfig
@@ -28,7 +28,6 @@ from auditor.parsers.archive import MAX_MEMBERS
 from auditor.resources import examples_dir
 
 AS_OF = "2026-11-26"
-runner = CliRunner()
 REST = "FrontEnd/HttpProxy/Rest/web.config"
 CLEAN_WEB_CONFIG = (
     b'<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <appSettings>\r\n'
