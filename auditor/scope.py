@@ -97,6 +97,13 @@ def assess_scope(
     servers = _Servers(inventory)
     problems = list(servers.problems)
     configs = list(inventory.web_configs)
+    # Each web.config by (server, vdir), the last copy winning as it does below: one pass over
+    # a fleet's files, not one per server and vdir.
+    by_place = {
+        (server_key(config.server), config.vdir.casefold()): index
+        for index, config in enumerate(configs)
+    }
+    changed = False
     expected: list[ExpectedEvidence] = []
     partners_in_scope = EvidenceClass.PARTNER_APPLICATIONS in classes
     expected.append(_partner_export(inventory, in_scope=partners_in_scope))
@@ -116,12 +123,17 @@ def assess_scope(
         )
     for server in servers.client_access:
         for vdir in vdirs:
+            index = by_place.get((server_key(server), vdir.casefold()))
+            found = None if index is None else configs[index]
+            parent_index = by_place.get((server_key(server), FRONT_END_SITE.casefold()))
+            parent = None if parent_index is None else configs[parent_index]
             item, resolved = _web_config(
-                server, vdir, configs, inventory, servers, in_scope=web_in_scope
+                server, vdir, found, parent, inventory, servers, in_scope=web_in_scope
             )
             expected.append(item)
-            if resolved is not None:
-                configs[configs.index(resolved[0])] = resolved[1]
+            if resolved is not None and index is not None:
+                configs[index] = resolved
+                changed = True
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
     read_anything = bool(inventory.partner_applications or inventory.web_configs)
@@ -139,7 +151,7 @@ def assess_scope(
         vdirs=vdirs,
         expected=tuple(expected),
     )
-    if problems or configs != list(inventory.web_configs):
+    if problems or changed:
         inventory = dataclasses.replace(
             inventory,
             web_configs=tuple(configs),
@@ -275,46 +287,41 @@ def _partner_export(inventory: Inventory, *, in_scope: bool) -> ExpectedEvidence
 def _web_config(
     server: str,
     vdir_id: str,
-    configs: Sequence[WebConfig],
+    config: WebConfig | None,
+    site_root: WebConfig | None,
     inventory: Inventory,
     servers: _Servers,
     *,
     in_scope: bool,
-) -> tuple[ExpectedEvidence, tuple[WebConfig, WebConfig] | None]:
-    """The expected web.config of one vdir of one server, and the record with its inherited
-    value resolved (old, new) when the parent configuration supplies it."""
+) -> tuple[ExpectedEvidence, WebConfig | None]:
+    """The expected web.config of one vdir of one server (`config`, the copy read, if any),
+    and the record with its inherited value resolved when the parent configuration (the
+    server's site root web.config, `site_root`) supplies it."""
     vdir = find_vdir(vdir_id)
     relative = vdir.install_path.replace("\\", "/") if vdir and vdir.install_path else "web.config"
-    key = server_key(server)
-    found = [
-        config
-        for config in configs
-        if server_key(config.server) == key and config.vdir.casefold() == vdir_id.casefold()
-    ]
 
     def item(state: EvidenceState, path: str, note: str = "") -> ExpectedEvidence:
         if not in_scope:
             state = EvidenceState.NOT_IN_SCOPE
         return ExpectedEvidence(EvidenceClass.WEB_CONFIG, server, vdir_id, state, path, note)
 
-    if not found:
+    if config is None:
         expected = servers.expected_path(server, relative)
         if _refused(inventory, server, relative):
             return item(EvidenceState.NOT_READ, expected, "given, but not read (see EV002)"), None
         return item(EvidenceState.MISSING, expected, "not given"), None
-    config = found[-1]
     if config.oauth_profiles is not None:
         return item(EvidenceState.READ, config.path), None
     if not config.inherits_profiles:
         note = "no OAuthHttpModule.Profiles: the file clears what a parent sets"
         return item(EvidenceState.READ, config.path, note), None
-    parent = _parent(config, configs)
+    parent = site_root if _inherits_from_site_root(config) else None
     if parent is not None and parent.oauth_profiles is not None:
         resolved = dataclasses.replace(
             config, oauth_profiles=parent.oauth_profiles, inherited_from=parent.path
         )
         note = f"OAuthHttpModule.Profiles inherited from {parent.path}"
-        return item(EvidenceState.READ, config.path, note), (config, resolved)
+        return item(EvidenceState.READ, config.path, note), resolved
     if parent is not None and not parent.inherits_profiles:
         note = f"no OAuthHttpModule.Profiles in it or in {parent.path}, which clears inheritance"
         return item(EvidenceState.READ, config.path, note), None
@@ -325,26 +332,20 @@ def _web_config(
             "does not read"
         )
     else:
-        site_root = servers.expected_path(server, "inetpub/wwwroot/web.config")
+        wanted = servers.expected_path(server, "inetpub/wwwroot/web.config")
         why = (
             "it does not set OAuthHttpModule.Profiles, so .NET takes the value from a parent "
             f"configuration that was not given: give the {FRONT_END_SITE} root web.config "
-            f"(%SystemDrive%\\inetpub\\wwwroot\\web.config) as {site_root}, as "
+            f"(%SystemDrive%\\inetpub\\wwwroot\\web.config) as {wanted}, as "
             "`auditor collect` copies it"
         )
     return item(EvidenceState.INHERITED, config.path, why), None
 
 
-def _parent(config: WebConfig, configs: Sequence[WebConfig]) -> WebConfig | None:
-    """The given site-root web.config of the same server, for a front-end vdir."""
+def _inherits_from_site_root(config: WebConfig) -> bool:
+    """True for a front-end vdir below the `Default Web Site` root (its parent configuration)."""
     vdir = find_vdir(config.vdir)
-    if vdir is None or vdir.site != FRONT_END_SITE or vdir.id == FRONT_END_SITE:
-        return None
-    key = server_key(config.server)
-    for candidate in configs:
-        if server_key(candidate.server) == key and candidate.vdir == FRONT_END_SITE:
-            return candidate
-    return None
+    return vdir is not None and vdir.site == FRONT_END_SITE and vdir.id != FRONT_END_SITE
 
 
 def _refused(inventory: Inventory, server: str, relative: str) -> bool:
