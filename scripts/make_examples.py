@@ -4,9 +4,10 @@ A two-server hybrid organisation (fabrikam.lab, servers EX01 and EX02) where the
 was applied: the "Microsoft Graph" partner application got all 29 ActAsPermissions copied into
 AppOnlyPermissions, and `V1S2SAppOnly` was appended to the front-end Rest web.config on both
 servers; on EX02 the admin typed it with a leading space, so Exchange silently drops it there.
-The files follow the shapes of real exports (Export-Clixml of Get-PartnerApplication as the
-collection script writes it; web.config files as copied from the Exchange install tree) but all
-names, GUIDs and values are the project's own. Output is deterministic.
+The files follow the shapes of real exports (Export-Clixml of Get-PartnerApplication and of
+Get-ExchangeServer, every server, as the collection script writes them; web.config files as
+copied from the Exchange install tree) but all names, GUIDs and values are the project's own.
+Output is deterministic.
 """
 
 from __future__ import annotations
@@ -301,6 +302,86 @@ def ews_web_config(server: str) -> str:
 """
 
 
+# name, object guid; both Exchange 2019 CU14 Mailbox servers (Client Access services included)
+SERVERS = (
+    ("EX01", "2c7b9e14-8d3a-4f61-b5e2-7a90c4d1e836"),
+    ("EX02", "91f3a6d2-4b7e-4c08-a1d5-e26b8f0c3a97"),
+)
+
+
+def exchange_servers_clixml() -> str:
+    """`Get-ExchangeServer | Export-Clixml -Depth 4` of the example organisation (every server,
+    as the collection script exports it)."""
+    objects = []
+    for index, (name, guid) in enumerate(SERVERS):
+        base = index * 3
+        tn = (
+            f"""    <TN RefId="{base}">
+      <T>Microsoft.Exchange.Data.Directory.Management.ExchangeServer</T>
+      <T>Microsoft.Exchange.Data.Directory.ADObject</T>
+      <T>System.Object</T>
+    </TN>"""
+            if index == 0
+            else '    <TNRef RefId="0" />'
+        )
+        version_tn = (
+            """        <TN RefId="1">
+          <T>Microsoft.Exchange.Data.ServerVersion</T>
+          <T>System.Object</T>
+        </TN>"""
+            if index == 0
+            else '        <TNRef RefId="1" />'
+        )
+        role_tn = (
+            """        <TN RefId="2">
+          <T>Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole</T>
+          <T>System.Enum</T>
+          <T>System.ValueType</T>
+          <T>System.Object</T>
+        </TN>"""
+            if index == 0
+            else '        <TNRef RefId="2" />'
+        )
+        objects.append(
+            f"""  <Obj RefId="{base}">
+{tn}
+    <ToString>{name}</ToString>
+    <Props>
+      <S N="Name">{name}</S>
+      <S N="Fqdn">{name.lower()}.{DOMAIN}</S>
+      <S N="Edition">StandardEvaluation</S>
+      <Obj N="AdminDisplayVersion" RefId="{base + 1}">
+{version_tn}
+        <ToString>Version 15.2 (Build 1544.4)</ToString>
+        <Props>
+          <I32 N="Major">15</I32>
+          <I32 N="Minor">2</I32>
+          <I32 N="Build">1544</I32>
+          <I32 N="Revision">4</I32>
+        </Props>
+      </Obj>
+      <Obj N="ServerRole" RefId="{base + 2}">
+{role_tn}
+        <ToString>Mailbox</ToString>
+        <I32>2</I32>
+      </Obj>
+      <B N="IsClientAccessServer">true</B>
+      <B N="IsEdgeServer">false</B>
+      <B N="IsMailboxServer">true</B>
+      <S N="Site">{DOMAIN}/Configuration/Sites/Default-First-Site-Name</S>
+      <G N="Guid">{guid}</G>
+      <S N="DistinguishedName">CN={name},CN=Servers,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,{ORG_DN}</S>
+    </Props>
+  </Obj>
+"""
+        )
+    return (
+        '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">\n'
+        + "".join(objects)
+        + "</Objs>"
+    )
+
+
 def crlf_bom(text: str) -> bytes:
     return b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8")
 
@@ -310,6 +391,8 @@ def example_files() -> dict[str, bytes]:
     clixml = partner_applications_clixml().replace("\n", "\r\n")
     return {
         "EX01/PartnerApplication.xml": b"\xff\xfe" + clixml.encode("utf-16-le"),
+        "EX01/ExchangeServer.xml": b"\xff\xfe"
+        + exchange_servers_clixml().replace("\n", "\r\n").encode("utf-16-le"),
         "EX01/FrontEnd/HttpProxy/Rest/web.config": crlf_bom(
             rest_web_config("EX01", REST_PROFILES + "|V1S2SAppOnly")
         ),

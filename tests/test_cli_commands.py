@@ -600,8 +600,10 @@ def test_a_policy_given_with_the_flag_may_lie_inside_the_evidence(inputs: Path) 
         AS_OF,
         env={cli.POLICY_ENV: "in/auditor.yaml"},
     )
-    assert beside.exit_code == 1
     assert "policy: planted from in/auditor.yaml (found via AUDITOR_POLICY)" in beside.stdout
+    # EX01's Get-ExchangeServer export names EX02, whose files were not given: incomplete.
+    assert beside.exit_code == 2
+    assert "missing: the Default Web Site/API web.config of server EX02" in beside.stderr
 
 
 # --- the terminal -------------------------------------------------------------------------------

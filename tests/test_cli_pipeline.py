@@ -134,6 +134,7 @@ def test_the_repository_audit_reads_only_the_exports(repository: Path) -> None:
     assert result.exit_code == 1, result.stderr
     document = json.loads((repository / "reports/now/findings.json").read_text())
     assert {item["path"].split("/", 1)[1] for item in document["inputs"]} == {
+        f"{EXPORTS}/EX01/ExchangeServer.xml",
         f"{EXPORTS}/EX01/PartnerApplication.xml",
         f"{EXPORTS}/EX01/FrontEnd/HttpProxy/EWS/web.config",
         f"{EXPORTS}/EX01/FrontEnd/HttpProxy/Rest/web.config",
@@ -187,6 +188,7 @@ def test_a_sarif_file_redirected_into_the_tree_is_not_read(repository: Path) -> 
     assert {artifact["location"]["uri"] for artifact in log["runs"][0]["artifacts"]} <= {
         f"{EXPORTS}/{path}"
         for path in (
+            "EX01/ExchangeServer.xml",
             "EX01/PartnerApplication.xml",
             "EX01/FrontEnd/HttpProxy/EWS/web.config",
             "EX01/FrontEnd/HttpProxy/Rest/web.config",
