@@ -335,14 +335,18 @@ def test_attest_rejects_an_unplanned_change(package: Path, tmp_path: Path) -> No
     assert "FAIL" in output and "EWS" in output
 
 
-def _edit_graph(after: Path, edit: Callable[[str], str]) -> None:
-    """Apply `edit` to the Microsoft Graph object of the after CLIXML export."""
+def _edit_application(after: Path, edit: Callable[[str], str], name: str) -> None:
+    """Apply `edit` to the properties of application `name` in the after CLIXML export."""
     clixml = after / "EX01" / "PartnerApplication.xml"
     text = clixml.read_bytes().decode("utf-16")
-    start = text.index("<ToString>Microsoft Graph</ToString>")
+    start = text.index(f"<ToString>{name}</ToString>")
     end = text.index("</Props>", start)
     text = text[:start] + edit(text[start:end]) + text[end:]
     clixml.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+
+
+def _edit_graph(after: Path, edit: Callable[[str], str]) -> None:
+    _edit_application(after, edit, "Microsoft Graph")
 
 
 def _attest(package: Path, after: Path) -> tuple[int, str]:
@@ -378,10 +382,11 @@ def test_attest_names_one_changed_property_of_an_unplanned_application(
 ) -> None:
     after = tmp_path / "after"
     _apply_plan(examples_dir(), after)
-    clixml = after / "EX01" / "PartnerApplication.xml"
-    text = clixml.read_bytes().decode("utf-16")
-    text = text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1)
-    clixml.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    _edit_application(
+        after,
+        lambda text: text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1),
+        "Exchange Online",
+    )
     code, output = _attest(package, after)
     assert code == 1, output
     assert (
