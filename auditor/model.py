@@ -1155,12 +1155,10 @@ class Scope:
     @property
     def servers_assessed(self) -> tuple[str, ...]:
         """Servers whose every judged web.config was read and assessed."""
-        items = self.items(EvidenceClass.WEB_CONFIG)
-        return tuple(
-            server
-            for server in self.servers
-            if all(item.assessed for item in items if item.server == server)
-        )
+        unassessed = {
+            item.server for item in self.items(EvidenceClass.WEB_CONFIG) if not item.assessed
+        }
+        return tuple(server for server in self.servers if server not in unassessed)
 
     @property
     def classes_read(self) -> tuple[EvidenceClass, ...]:
