@@ -1,0 +1,158 @@
+"""The lookups every section shares, built once per page (`_Context`): anchors of findings
+and scripts, which server holds which file, the judgements by subject, which change sets fix or
+change what, the scripts of each change set, and the page's current state. Also the small view
+values several sections show (`ScriptRef`, `FindingRef`, `Current`, `CellKind`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from auditor.model import (
+    ChangeSet,
+    Finding,
+    Report,
+    Severity,
+    Skipped,
+)
+from auditor.render.html.text import _common_root
+
+
+class Current(StrEnum):
+    """The state of the audited configuration as the first line states it."""
+
+    PASS = "PASS"
+    NON_COMPLIANT = "NON-COMPLIANT"
+    INCOMPLETE = "INCOMPLETE"
+
+
+class CellKind(StrEnum):
+    """How one segment of a proposed Profiles value is shown."""
+
+    KEEP = "keep"
+    REMOVE = "remove"
+    ENABLE = "enable"
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRef:
+    anchor: str | None  # None when the script is not part of this report
+    name: str
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRef:
+    """A link to a finding on the page."""
+
+    anchor: str
+    rule_id: str
+
+
+_ScriptRefMaker = Callable[[str], ScriptRef]
+
+
+class _Context:
+    """Lookups every section shares, built once per page."""
+
+    def __init__(
+        self,
+        report: Report,
+        anchors: dict[int, str],
+        script_ref: _ScriptRefMaker,
+    ) -> None:
+        self.report = report
+        self.root = _common_root(source.path for source in report.inventory.inputs)
+        self.anchors = anchors
+        self.script_ref = script_ref
+        self.server_of_path: dict[str, str] = {}
+        self.tokens_of_path: dict[str, tuple[str, ...]] = {}
+        for config in report.inventory.web_configs:
+            self.server_of_path.setdefault(config.path, config.server)
+            if config.oauth_profiles is not None:
+                # The value may live in a file the web.config names (`file=`, `configSource=`).
+                held_in = config.oauth_profiles.evidence.path or config.path
+                self.server_of_path.setdefault(held_in, config.server)
+                self.tokens_of_path[config.path] = config.oauth_profiles.tokens
+                self.tokens_of_path.setdefault(held_in, config.oauth_profiles.tokens)
+        self.profiles = {judgement.subject: judgement for judgement in report.judgements.profiles}
+        self.app_names = {app.subject: app.name for app in report.inventory.partner_applications}
+        self.servers = tuple(
+            dict.fromkeys(config.server for config in report.inventory.web_configs)
+        )
+        # Which change sets list a finding among their fixes (the plan's word, not ours).
+        self.fixed_by: dict[str, list[str]] = {}
+        for change_set in report.change_sets:
+            for fingerprint in dict.fromkeys(change_set.fixes):
+                self.fixed_by.setdefault(fingerprint, []).append(change_set.slug)
+        # Which change sets change each subject (a waived finding the plan fixes anyway).
+        self.changed_by: dict[str, list[str]] = {}
+        for plan_item in report.plan_items():
+            slugs = self.changed_by.setdefault(plan_item.subject, [])
+            if plan_item.change_set.slug not in slugs:
+                slugs.append(plan_item.change_set.slug)
+        self.skipped_for: dict[str, Skipped] = {}
+        for item in report.skipped:
+            for fingerprint in item.fixes:
+                self.skipped_for.setdefault(fingerprint, item)
+        self.remediation_of = {
+            change_set.slug: _script_of(report, change_set, "remediation")
+            for change_set in report.change_sets
+        }
+        self.rollback_of = {
+            change_set.slug: _script_of(report, change_set, "rollback")
+            for change_set in report.change_sets
+        }
+        active = report.active_findings
+        fixed = [f for f in active if f.fingerprint in self.fixed_by]
+        remaining = [f for f in active if f.fingerprint not in self.fixed_by]
+        self.active = active
+        self.fixed = fixed
+        self.remaining = remaining
+        if not report.complete:
+            self.current = Current.INCOMPLETE
+        elif report.failing():
+            self.current = Current.NON_COMPLIANT
+        else:
+            self.current = Current.PASS
+
+    def resolved_by(self, finding: Finding) -> tuple[str, ...]:
+        """The change sets that fix `finding` when no script of its own does: several change
+        sets list it, or its rule has no remediation template (FL001 fixed by the per-server
+        changes)."""
+        slugs = self.fixed_by.get(finding.fingerprint, [])
+        if len(slugs) > 1 or (
+            slugs and self.report.policy.rule(finding.rule_id).remediation is None
+        ):
+            return tuple(slugs)
+        return ()
+
+    def ref(self, finding: Finding) -> FindingRef:
+        return FindingRef(self.anchors[id(finding)], finding.rule_id)
+
+    def target(self, finding: Finding) -> str:
+        judgement = self.profiles.get(finding.subject)
+        if judgement is not None:
+            return f"{judgement.server} {judgement.vdir}"
+        name = self.app_names.get(finding.subject)
+        if name is not None:
+            return name
+        vdir = finding.details.get("vdir")
+        if isinstance(vdir, str) and finding.details.get("variants"):
+            return f"{vdir}, across servers"
+        return finding.subject
+
+
+def _script_of(report: Report, change_set: ChangeSet, kind: str) -> str | None:
+    """The package name of `change_set`'s script of `kind` (its file stem is the slug)."""
+    suffix = f"/{change_set.slug}.ps1"
+    for script in report.scripts:
+        if script.kind == kind and script.name.endswith(suffix):
+            return script.name
+    return None
+
+
+def _severities() -> tuple[Severity, ...]:
+    return tuple(sorted(Severity, key=lambda severity: -severity.rank))
