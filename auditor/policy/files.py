@@ -34,9 +34,9 @@ _WAIVER_LENIENT_VALIDATORS = frozenset({"required", "minLength", "pattern"})
 _SURROGATE = (
     "the text holds an escape for a lone surrogate (\\ud800-\\udfff), which is not a character"
 )
-RULES_IN_EXTENDING_POLICY = (
-    "a policy that extends another may not declare rules; change a rule's severity or "
-    "enabled with rule_overrides"
+RULES_ARE_DECLARED_BY_AUDITOR = (
+    "a policy does not declare rules: auditor declares each one (`auditor rules` lists them); "
+    "change a rule's severity or enabled with rule_overrides"
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -430,7 +430,6 @@ def _pattern_meanings() -> dict[str, str]:
     meanings = {
         defs["rule_id"]["pattern"]: "a rule id such as PA001 (two capital letters, three digits)",
         defs["waiver"]["properties"]["expires"]["pattern"]: "a date written YYYY-MM-DD",
-        defs["rule"]["properties"]["references"]["items"]["pattern"]: "an https:// URL",
     }
     for name, name_format in names.SCHEMA_DEFS.items():
         meanings[defs[name]["pattern"]] = name_format.description
@@ -469,6 +468,8 @@ def _describe(error: Any, doc_path: DocPath, policy_file: PolicyFile) -> SchemaI
     validator = error.validator
     instance = error.instance
     schema = error.schema
+    if validator == "additionalProperties" and doc_path == () and "rules" in instance:
+        return SchemaIssue(("rules",), RULES_ARE_DECLARED_BY_AUDITOR, True, None)
     if validator == "additionalProperties" and isinstance(instance, dict):
         allowed = sorted(schema.get("properties", {}))
         extra = [key for key in instance if key not in allowed]
@@ -480,8 +481,6 @@ def _describe(error: Any, doc_path: DocPath, policy_file: PolicyFile) -> SchemaI
             key=True,
             lenient_waiver=None,
         )
-    if validator == "not" and "dependentSchemas" in error.absolute_schema_path:
-        return SchemaIssue(("rules",), RULES_IN_EXTENDING_POLICY, True, None)
     if validator == "required":
         missing = [key for key in schema["required"] if key not in instance]
         return SchemaIssue(doc_path, f"missing required key {missing[0]!r}", False, None)
