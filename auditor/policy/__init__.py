@@ -32,10 +32,10 @@ token removed, a forbidden permission approved, a forbidden token allowed on a v
 or high rule disabled or lowered, a critical rule waived) is decided at load time and kept in
 `Policy.weakenings`, each naming the file that makes it, for every output to show.
 
-The package is split by job: `files` reads and validates one file (and owns `PolicyError`),
-`merge` layers the files (`extends`) into one `Policy`, `weakening` compares it with the
-shipped default, `text` writes the policy back out for its author (`policy show`, `policy
-init`).
+The package is split by job: `files` reads one file (and owns `PolicyError`), `validation`
+checks it against the schema, `merge` layers the files (`extends`) into one `Policy`,
+`weakening` compares it with the shipped default, `text` writes the policy back out for its
+author (`policy show`, `policy init`).
 """
 
 from auditor.policy.files import (
@@ -43,10 +43,10 @@ from auditor.policy.files import (
     MAX_NESTING,
     MAX_POLICY_BYTES,
     PolicyError,
-    policy_schema,
 )
 from auditor.policy.merge import load_policy
 from auditor.policy.text import policy_as_yaml, policy_init_text
+from auditor.policy.validation import policy_schema
 
 __all__ = [
     "DEFAULT_POLICY",

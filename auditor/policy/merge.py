@@ -33,12 +33,11 @@ from auditor.policy.files import (
     DocPath,
     PolicyError,
     PolicyFile,
-    SchemaIssue,
     default_policy_path,
     format_doc_path,
     read_policy_file,
-    schema_issues,
 )
+from auditor.policy.validation import SchemaIssue, schema_issues
 from auditor.policy.weakening import policy_weakenings, setting_key
 from auditor.rules.registry import RuleRegistry, RuleRegistryError, registered_rules
 
