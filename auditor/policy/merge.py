@@ -257,11 +257,11 @@ class _MergeState:
             key = entry["application_identifier"].lower()
             if key in seen:
                 self.errors.append(
-                    policy_file.error(
-                        f"application {key} is listed twice in this policy (also "
-                        f"applications[{seen[key]}], line "
-                        f"{policy_file.line(('applications', seen[key]))})",
+                    _listed_twice(
+                        policy_file,
+                        f"application {key}",
                         ("applications", index, "application_identifier"),
+                        seen[key],
                     )
                 )
                 continue
@@ -295,10 +295,8 @@ class _MergeState:
             key = known.id.casefold()
             if key in seen:
                 self.errors.append(
-                    policy_file.error(
-                        f"vdir {known.id!r} is listed twice in this policy (also "
-                        f"vdirs[{seen[key]}], line {policy_file.line(('vdirs', seen[key]))})",
-                        ("vdirs", index, "vdir"),
+                    _listed_twice(
+                        policy_file, f"vdir {known.id!r}", ("vdirs", index, "vdir"), seen[key]
                     )
                 )
                 continue
@@ -445,6 +443,15 @@ def source_name(policy_file: PolicyFile) -> str:
     if policy_file.resolved == default_policy_path().resolve():
         return DEFAULT_POLICY
     return PurePath(policy_file.display).name
+
+
+def _listed_twice(policy_file: PolicyFile, what: str, at: DocPath, first: int) -> PolicyError:
+    """The error at `at` (section, index, key field) for what entry `first` already names."""
+    section = at[0]
+    line = policy_file.line((section, first))
+    return policy_file.error(
+        f"{what} is listed twice in this policy (also {section}[{first}], line {line})", at
+    )
 
 
 def _waiver_date_problem(expires: str) -> str | None:

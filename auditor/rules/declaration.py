@@ -6,16 +6,9 @@ remediation kind that fixes its findings (`Remediation`, or None), and the text 
 (rationale, references, and optionally how to fix and an example). The check is the pure
 function under the decorator:
 
-    @rule(
-        "PA001",
-        title="AppOnlyPermissions are a wholesale copy of ActAsPermissions",
-        severity=Severity.CRITICAL,
-        needs=Needs.PARTNER_APPLICATIONS,
-        remediation=Remediation.PARTNER_APPLICATION_APP_ONLY,
-        fires_when="...",
-        rationale="...",
-        references=("https://...",),
-    )
+    @rule("PA001", title="...", severity=Severity.CRITICAL, needs=Needs.PARTNER_APPLICATIONS,
+          remediation=Remediation.PARTNER_APPLICATION_APP_ONLY, fires_when="...",
+          rationale="...", references=("https://...",))
     def check_pa001(context: RuleContext) -> Iterator[Finding]: ...
 
 The decorated name is the `Rule`. A rule module lists its rules, in catalogue order, in a

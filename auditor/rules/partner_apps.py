@@ -20,7 +20,7 @@ application alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,21 @@ class _Judged:
     def evidence(self) -> tuple[Evidence, ...]:
         return (self.app.app_only_permissions.evidence, self.app.act_as_permissions.evidence)
 
+    def finding(
+        self, context: RuleContext, rule_id: str, message: str, names: Iterable[str]
+    ) -> Finding:
+        """A finding of `rule_id` about this application and the permission `names` it names."""
+        return new_finding(
+            context,
+            rule_id,
+            subject=self.app.subject,
+            message=message,
+            location=self.location(),
+            evidence=self.evidence(),
+            details=self.details(),
+            discriminator=permission_set(names),
+        )
+
 
 def _judged(context: RuleContext, *, complete_only: bool = True) -> Iterator[_Judged]:
     """Every application with app-only permissions, beside its judgement."""
@@ -139,18 +154,14 @@ def check_pa001(context: RuleContext) -> Iterator[Finding]:
         if set(app.app_only_permissions.values) != set(app.act_as_permissions.values):
             continue
         count = len(set(app.act_as_permissions.values))
-        yield new_finding(
+        yield judgement.finding(
             context,
             "PA001",
-            subject=app.subject,
-            message=(
+            (
                 f"{judgement.label} has AppOnlyPermissions identical to its ActAsPermissions: "
                 f"all {count} delegated permissions are granted app-only, for every mailbox."
             ),
-            location=judgement.location(),
-            evidence=judgement.evidence(),
-            details=judgement.details(),
-            discriminator=permission_set(app.app_only_permissions.values),
+            app.app_only_permissions.values,
         )
 
 
@@ -185,18 +196,14 @@ def check_pa002(context: RuleContext) -> Iterator[Finding]:
             continue
         approved = judgement.judgement.approved
         approved_text = listing(approved) if approved else "none"
-        yield new_finding(
+        yield judgement.finding(
             context,
             "PA002",
-            subject=judgement.app.subject,
-            message=(
+            (
                 f"{judgement.label} holds {len(excess)} app-only permission(s) the "
                 f"policy does not approve: {listing(excess)} (approved: {approved_text})."
             ),
-            location=judgement.location(),
-            evidence=judgement.evidence(),
-            details=judgement.details(),
-            discriminator=permission_set(excess),
+            excess,
         )
 
 
@@ -233,18 +240,14 @@ def check_pa003(context: RuleContext) -> Iterator[Finding]:
         if not judgement.forbidden:
             continue
         named = [f"{permission} ({pattern})" for permission, pattern in judgement.forbidden]
-        yield new_finding(
+        yield judgement.finding(
             context,
             "PA003",
-            subject=judgement.app.subject,
-            message=(
+            (
                 f"{judgement.label} holds {len(named)} app-only permission(s) forbidden "
                 f"outright: {listing(named)}."
             ),
-            location=judgement.location(),
-            evidence=judgement.evidence(),
-            details=judgement.details(),
-            discriminator=permission_set(permission for permission, _ in judgement.forbidden),
+            (permission for permission, _ in judgement.forbidden),
         )
 
 
@@ -272,18 +275,14 @@ def check_pa004(context: RuleContext) -> Iterator[Finding]:
     for judgement in _judged(context):
         if not judgement.not_in_act_as:
             continue
-        yield new_finding(
+        yield judgement.finding(
             context,
             "PA004",
-            subject=judgement.app.subject,
-            message=(
+            (
                 f"{judgement.label} holds app-only permission(s) that are not among its "
                 f"ActAsPermissions: {listing(judgement.not_in_act_as)}."
             ),
-            location=judgement.location(),
-            evidence=judgement.evidence(),
-            details=judgement.details(),
-            discriminator=permission_set(judgement.not_in_act_as),
+            judgement.not_in_act_as,
         )
 
 

@@ -151,25 +151,7 @@ def test_a_plugin_that_redeclares_a_built_in_rule_is_refused(
     _write_plugin(
         tmp_path,
         "again_pa001",
-        """\
-        from auditor.model import Severity
-        from auditor.rules import Needs, rule
-
-        @rule(
-            "PA001",
-            title="Another PA001",
-            severity=Severity.LOW,
-            needs=Needs.NOTHING,
-            remediation=None,
-            fires_when="Never.",
-            rationale="Takes a built-in id.",
-            references=(),
-        )
-        def check(context):
-            return ()
-
-        RULES = (check,)
-        """,
+        "from auditor.rules.partner_apps import check_pa001\nRULES = (check_pa001,)\n",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     registered_rules.cache_clear()
