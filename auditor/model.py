@@ -45,25 +45,9 @@ _SEVERITY_RANK = {
 }
 
 
-class RuleId(StrEnum):
-    """Every rule auditor implements (the catalogue in `policies/default.yaml` declares each)."""
-
-    EV001 = "EV001"
-    EV002 = "EV002"
-    PA001 = "PA001"
-    PA002 = "PA002"
-    PA003 = "PA003"
-    PA004 = "PA004"
-    PA005 = "PA005"
-    WC001 = "WC001"
-    WC002 = "WC002"
-    WC003 = "WC003"
-    FL001 = "FL001"
-    WV001 = "WV001"
-
-
-# Rules no waiver can suppress: a waiver about waivers would hide its own expiry.
-UNWAIVABLE: frozenset[RuleId] = frozenset({RuleId.WV001})
+# A rule's id, e.g. "PA001": the rules are those registered (`auditor.rules.registry`), each
+# declared once beside its check, so the ids are not a closed enum here.
+RuleId = str
 
 
 class InputFormat(StrEnum):
@@ -609,7 +593,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
-    """A rule's metadata as the (merged) policy declares it: the one place it is written."""
+    """A rule's effective settings: its declaration (`auditor.rules.declaration`) plus overrides."""
 
     id: RuleId
     title: str
@@ -619,6 +603,9 @@ class RuleInfo:
     remediation: str | None  # remediation template id, e.g. "partner-application-app-only"
     enabled: bool = True
     fires_when: str = ""  # what triggers the rule (the catalogue requires it)
+    how_to_fix: str = ""  # what fixes a finding, for readers (`rules explain`, docs, SARIF)
+    example: str = ""  # an example for the docs, when the rule declares one
+    waivable: bool = True  # False: no waiver suppresses it (WV001 reports the waivers)
 
     def to_json(self) -> dict[str, Any]:
         return {

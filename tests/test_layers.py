@@ -1,9 +1,10 @@
 """The import graph shows the pipeline: no module imports one on a higher stage.
 
-Stages, lowest first: the shared foundation (model, resources, psquote, layout), then parsers
-and policy loading, rules, the remediation planner, renderers, the pipeline and package
-writers, the CLI. Renderers display judgements: they import neither the policy loader nor a
-pattern matcher; parsers never import rules. Every import counts, including the ones inside
+Stages, lowest first: the shared foundation (model, resources, psquote, layout), then parsers,
+rules, policy loading (a rule's effective settings start from its declaration) and the
+remediation planner, renderers, the pipeline and package writers, the CLI. Renderers display
+judgements: they import neither the policy loader nor a pattern matcher; parsers never import
+rules. Every import counts, including the ones inside
 functions (the CLI imports lazily).
 """
 
@@ -26,7 +27,7 @@ STAGES = {
     "auditor.names": 0,
     "auditor.matching": 0,
     "auditor.parsers": 1,
-    "auditor.policy": 1,
+    "auditor.policy": 3,
     "auditor.rules": 2,
     "auditor.scope": 2,
     "auditor.remediation": 3,

@@ -3,9 +3,9 @@
 `load_policy`: the shipped default first, then every given file; a file's `extends` (a path
 relative to the file, or `default`) is loaded before it, once. Scalars and lists override,
 `applications` merge by `application_identifier` and `vdirs` by vdir id (an entry changes only
-the fields it states), `waivers` append. Rules are declared only by a policy without `extends`
-(the shipped default); other policies change a rule with `rule_overrides` (`severity`,
-`enabled`). The merged policy must declare exactly the rules auditor implements (`RuleId`).
+the fields it states), `waivers` append. Rules are not declared by policies: each rule's
+effective settings start from its declaration (`auditor.rules.registry`, every registered rule)
+and each file may change them with `rule_overrides` (`severity`, `enabled`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from auditor.model import (
-    UNWAIVABLE,
     ApplicationPolicy,
     Policy,
     PolicySource,
-    RuleId,
     RuleInfo,
     Severity,
     VdirPolicy,
@@ -32,19 +30,24 @@ from auditor.model import (
 )
 from auditor.policy.files import (
     DEFAULT_POLICY,
-    RULES_IN_EXTENDING_POLICY,
     DocPath,
     PolicyError,
     PolicyFile,
-    SchemaIssue,
     default_policy_path,
     format_doc_path,
     read_policy_file,
-    schema_issues,
 )
+from auditor.policy.validation import SchemaIssue, schema_issues
 from auditor.policy.weakening import policy_weakenings, setting_key
+from auditor.rules.registry import RuleRegistry, RuleRegistryError, registered_rules
 
-RULE_IDS: tuple[RuleId, ...] = tuple(RuleId)
+# The settings that are lists, each replaced whole by the last file that sets it.
+_LIST_SETTINGS = (
+    "forbidden_app_only",
+    "known_profile_tokens",
+    "app_only_profile_tokens",
+    "forbidden_profiles_everywhere",
+)
 
 
 def load_policy(
@@ -108,7 +111,7 @@ class _Chain:
 
 
 def _merge(files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
-    state = _MergeState()
+    state = _MergeState(rules=declared_rules())
     for policy_file in files:
         issues = schema_issues(policy_file)
         hard = [issue for issue in issues if issue.lenient_waiver is None]
@@ -164,74 +167,52 @@ class _MergeState:
         *,
         strict_waivers: bool,
     ) -> None:
+        """Layer one validated file on what the files below it set."""
         document = policy_file.document
-        source = source_name(policy_file)
         self.name = document["name"]
-        if "rules" in document and "extends" in document:
-            self.errors.append(policy_file.error(RULES_IN_EXTENDING_POLICY, ("rules",), key=True))
-        elif "rules" in document:
-            for rule_id, declared in document["rules"].items():
-                if rule_id not in RULE_IDS:
-                    self.errors.append(
-                        policy_file.error(
-                            f"auditor has no rule {rule_id}; known rules: {', '.join(RULE_IDS)}",
-                            ("rules", rule_id),
-                            key=True,
-                        )
-                    )
-                    continue
-                self.rules[rule_id] = RuleInfo(
-                    id=RuleId(rule_id),
-                    title=declared["title"],
-                    fires_when=declared["fires_when"],
-                    severity=Severity(declared["severity"]),
-                    rationale=declared["rationale"],
-                    references=tuple(declared["references"]),
-                    remediation=declared["remediation"],
-                    enabled=declared.get("enabled", True),
-                )
-                self.origins[setting_key("rules", rule_id, "severity")] = source
-                self.origins[setting_key("rules", rule_id, "enabled")] = source
-        for rule_id, override in document.get("rule_overrides", {}).items():
-            if rule_id not in self.rules:
-                self.errors.append(
-                    policy_file.error(
-                        f"no rule {rule_id} is declared by the policies below this one",
-                        ("rule_overrides", rule_id),
-                        key=True,
-                    )
-                )
-                continue
-            info = self.rules[rule_id]
-            self.rules[rule_id] = RuleInfo(
-                id=info.id,
-                title=info.title,
-                fires_when=info.fires_when,
-                severity=Severity(override.get("severity", info.severity)),
-                rationale=info.rationale,
-                references=info.references,
-                remediation=info.remediation,
-                enabled=override.get("enabled", info.enabled),
-            )
-            for name in override:
-                self.origins[setting_key("rules", rule_id, name)] = source
+        self._merge_rule_overrides(policy_file)
         self._merge_applications(policy_file)
         self._merge_vdirs(policy_file)
-        for key in (
-            "forbidden_app_only",
-            "known_profile_tokens",
-            "app_only_profile_tokens",
-            "forbidden_profiles_everywhere",
-        ):
+        for key in _LIST_SETTINGS:
             if key in document:
                 self.lists[key] = tuple(document[key])
-                self.origins[setting_key(key)] = source
+                self.origins[setting_key(key)] = source_name(policy_file)
         if "csv_list_separator" in document:
             self.csv_list_separator = document["csv_list_separator"]
         if "docs_url" in document:
             self.docs_url = document["docs_url"]
         self._merge_scope(policy_file)
-        for index, waiver in enumerate(document.get("waivers", [])):
+        self._merge_waivers(policy_file, lenient, strict_waivers=strict_waivers)
+
+    def _merge_rule_overrides(self, policy_file: PolicyFile) -> None:
+        """A rule's effective settings: its declaration, then each file's `rule_overrides`."""
+        for rule_id, override in policy_file.document.get("rule_overrides", {}).items():
+            if rule_id not in self.rules:
+                self.errors.append(
+                    policy_file.error(
+                        f"auditor has no rule {rule_id}; known rules: {', '.join(self.rules)}",
+                        ("rule_overrides", rule_id),
+                        key=True,
+                    )
+                )
+                continue
+            self.rules[rule_id] = dataclasses.replace(
+                self.rules[rule_id],
+                severity=Severity(override.get("severity", self.rules[rule_id].severity)),
+                enabled=override.get("enabled", self.rules[rule_id].enabled),
+            )
+            for name in override:
+                self.origins[setting_key("rules", rule_id, name)] = source_name(policy_file)
+
+    def _merge_waivers(
+        self,
+        policy_file: PolicyFile,
+        lenient: Mapping[int | None, SchemaIssue],
+        *,
+        strict_waivers: bool,
+    ) -> None:
+        """Keep every waiver of the file, with why it is malformed (None: well-formed)."""
+        for index, waiver in enumerate(policy_file.document.get("waivers", [])):
             issue = lenient.get(index)
             why = None
             if issue is not None:
@@ -276,11 +257,11 @@ class _MergeState:
             key = entry["application_identifier"].lower()
             if key in seen:
                 self.errors.append(
-                    policy_file.error(
-                        f"application {key} is listed twice in this policy (also "
-                        f"applications[{seen[key]}], line "
-                        f"{policy_file.line(('applications', seen[key]))})",
+                    _listed_twice(
+                        policy_file,
+                        f"application {key}",
                         ("applications", index, "application_identifier"),
+                        seen[key],
                     )
                 )
                 continue
@@ -314,10 +295,8 @@ class _MergeState:
             key = known.id.casefold()
             if key in seen:
                 self.errors.append(
-                    policy_file.error(
-                        f"vdir {known.id!r} is listed twice in this policy (also "
-                        f"vdirs[{seen[key]}], line {policy_file.line(('vdirs', seen[key]))})",
-                        ("vdirs", index, "vdir"),
+                    _listed_twice(
+                        policy_file, f"vdir {known.id!r}", ("vdirs", index, "vdir"), seen[key]
                     )
                 )
                 continue
@@ -336,16 +315,6 @@ class _MergeState:
                     merged[name] = tuple(entry[name])
                     self.origins[setting_key("vdirs", known.id, name)] = source_name(policy_file)
 
-    def _check_rules(self, files: Sequence[PolicyFile]) -> None:
-        """The merged policy declares every rule auditor implements (`apply` refused others)."""
-        missing = [rule_id for rule_id in RULE_IDS if rule_id not in self.rules]
-        if missing:
-            last = files[-1]
-            raise last.error(
-                f"the policy does not declare rule(s) {', '.join(missing)}; start from "
-                "`extends: default`",
-            )
-
     def _waivers(
         self, *, strict_waivers: bool
     ) -> tuple[list[Waiver], list[tuple[int | None, str]], list[str]]:
@@ -356,10 +325,11 @@ class _MergeState:
         for policy_file, index, entry, problem in self.waivers:
             why = problem
             waived = entry.get("rule")
+            declared = self.rules.get(waived) if isinstance(waived, str) else None
             rule_problem = None
-            if why is None and waived not in self.rules:
-                rule_problem = f"no rule {waived} is declared by the policy"
-            elif why is None and waived in UNWAIVABLE:
+            if why is None and declared is None:
+                rule_problem = f"auditor has no rule {waived}"
+            elif why is None and declared is not None and not declared.waivable:
                 rule_problem = f"rule {waived} cannot be waived"
             if rule_problem is not None:
                 if strict_waivers:
@@ -394,7 +364,6 @@ class _MergeState:
         raise ordered[0]
 
     def finish(self, files: Sequence[PolicyFile], *, strict_waivers: bool) -> Policy:
-        self._check_rules(files)
         waivers, malformed, malformed_sources = self._waivers(strict_waivers=strict_waivers)
         self.raise_errors()
         digest = hashlib.sha256()
@@ -450,9 +419,22 @@ class _MergeState:
         return dataclasses.replace(policy, weakenings=weakenings)
 
 
-@lru_cache(maxsize=1)
+def declared_rules() -> dict[str, RuleInfo]:
+    """Every registered rule's settings as its declaration states them, in catalogue order."""
+    try:
+        registry = registered_rules()
+    except RuleRegistryError as error:
+        raise PolicyError(f"the rules cannot be registered: {error}") from None
+    return {declared.id: declared.info() for declared in registry}
+
+
 def shipped_default() -> Policy:
-    """The shipped default policy alone, as `load_policy(())` gives it (read once)."""
+    """The shipped default policy alone, as `load_policy(())` gives it (read once per registry)."""
+    return _shipped_default(registered_rules())
+
+
+@lru_cache(maxsize=1)
+def _shipped_default(registry: RuleRegistry) -> Policy:
     return _merge([read_policy_file(default_policy_path(), DEFAULT_POLICY)], strict_waivers=False)
 
 
@@ -461,6 +443,15 @@ def source_name(policy_file: PolicyFile) -> str:
     if policy_file.resolved == default_policy_path().resolve():
         return DEFAULT_POLICY
     return PurePath(policy_file.display).name
+
+
+def _listed_twice(policy_file: PolicyFile, what: str, at: DocPath, first: int) -> PolicyError:
+    """The error at `at` (section, index, key field) for what entry `first` already names."""
+    section = at[0]
+    line = policy_file.line((section, first))
+    return policy_file.error(
+        f"{what} is listed twice in this policy (also {section}[{first}], line {line})", at
+    )
 
 
 def _waiver_date_problem(expires: str) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.model import BaselineState, Finding, Report, RuleId, Severity
+from auditor.model import BaselineState, Finding, Report, Severity
 from auditor.render.canonical import dumps
 
 ARCHIVE_SEPARATOR = "!/"
@@ -38,7 +38,7 @@ _GITLAB_SEVERITY = {
 
 def repository_path(report: Report, finding: Finding) -> str | None:
     """The finding's file relative to the SARIF root; None when it is in no input (WV001)."""
-    if finding.rule_id == RuleId.WV001:
+    if finding.rule_id == "WV001":
         return None
     return report.artifact_path(finding.location.path.split(ARCHIVE_SEPARATOR, 1)[0])
 

@@ -1,53 +1,21 @@
 """One rule of the catalogue explained, in Markdown: `auditor rules explain`, `docs/rules/`, SARIF.
 
-Everything comes from the rule's `RuleInfo` (declared once in `policies/default.yaml`, read
-through the policy loader): title, severity, rationale, references, remediation template. The
-same text is printed by `auditor rules explain ID`, written to `docs/rules/<ID>.md` and carried
-by SARIF rules as `help.markdown`, so it reads offline and never needs a URL.
+Everything comes from the rule's `RuleInfo`: its declaration beside its check
+(`auditor.rules.declaration`: title, when it fires, rationale, how to fix, example, references,
+whether it may be waived) with the policy's overrides (severity, enabled). The same text is
+printed by `auditor rules explain ID`, written to `docs/rules/<ID>.md` by
+`scripts/make_rule_docs.py` and carried by SARIF rules as `help.markdown`, so it reads offline
+and never needs a URL.
 """
 
 from __future__ import annotations
 
-from auditor.model import UNWAIVABLE, RuleInfo
-
-# What each remediation template of the catalogue does, for readers who do not read PowerShell.
-REMEDIATION_TEMPLATES: dict[str, str] = {
-    "partner-application-app-only": (
-        "The change package holds `remediation/partner-applications.ps1`, run once in the "
-        "Exchange Management Shell: it selects each application by its ApplicationIdentifier "
-        "(never by position), checks that AppOnlyPermissions still hold the audited value, "
-        "backs the object up and sets AppOnlyPermissions to what the policy approves (by "
-        "default nothing). `rollback/partner-applications.ps1` restores the backup."
-    ),
-    "web-config-oauth-profiles": (
-        "The change package holds one `remediation/web-config-<server>.ps1` per server, run on "
-        "that server: it checks that OAuthHttpModule.Profiles still holds the audited value, backs "
-        "the web.config up, removes the forbidden and dropped tokens through the XML DOM, "
-        "verifies the result and recycles only the application pool of that vdir. The paired "
-        "`rollback/web-config-<server>.ps1` restores the backup."
-    ),
-}
-_NO_TEMPLATE = (
-    "No script is generated for this rule: the fix is a decision or a new export, as the "
-    "rationale says. Audit again once it is made."
-)
-
-
-def remediation_text(info: RuleInfo) -> str:
-    """What fixes a finding of `info`; an unknown template id raises KeyError naming it."""
-    if info.remediation is None:
-        return _NO_TEMPLATE
-    try:
-        return REMEDIATION_TEMPLATES[info.remediation]
-    except KeyError:
-        raise KeyError(
-            f"rule {info.id}: unknown remediation template {info.remediation!r}"
-        ) from None
+from auditor.model import RuleInfo
 
 
 def waiver_text(info: RuleInfo) -> str:
     """How to accept a finding of `info` as a risk, or why it cannot be."""
-    if info.id in UNWAIVABLE:
+    if not info.waivable:
         return (
             f"{info.id} cannot be waived: it reports the waivers themselves. Renew the waiver "
             "(a new `expires` date, with the approver's consent) or remove it."
@@ -91,8 +59,9 @@ def rule_markdown(info: RuleInfo) -> str:
         "",
         "## Remediation",
         "",
-        remediation_text(info),
+        info.how_to_fix,
         "",
+        *(["## Example", "", info.example, ""] if info.example else []),
         "## How to waive",
         "",
         waiver_text(info),

@@ -1,14 +1,15 @@
 """`findings.sarif`: SARIF 2.1.0 for code-scanning dashboards.
 
-Rules come from the policy's catalogue (`helpUri` `<docs_url>/<ID>.md` when the policy names
-where the rule pages are published); every finding is a result with a partial fingerprint
-(`auditorFingerprint/v2`: v2 since a partner-application finding's fingerprint covers the
-permission set it names); waived findings carry an accepted external suppression with the
-waiver's ticket. Every location is relative to `%SRCROOT%` (`originalUriBaseIds`), the folder
-`--sarif-root` names (`Report.artifact_path`), so a code-scanning
-alert links to the file in the repository; the root's absolute path is never written. With a
-baseline each result carries `baselineState` (`new`, `unchanged`); the fixed findings (state
-`absent`) are listed in the run's `properties.baseline`, not as results.
+Rules come from the policy's effective rules (each declared beside its check, with the policy's
+overrides): `help` is the explanation `auditor rules explain` prints, `helpUri`
+`<docs_url>/<ID>.md` when the policy names where the rule pages are published; every finding is
+a result with a partial fingerprint (`auditorFingerprint/v2`: v2 since a partner-application
+finding's fingerprint covers the permission set it names); waived findings carry an accepted
+external suppression with the waiver's ticket. Every location is relative to `%SRCROOT%`
+(`originalUriBaseIds`), the folder `--sarif-root` names (`Report.artifact_path`), so a
+code-scanning alert links to the file in the repository; the root's absolute path is never
+written. With a baseline each result carries `baselineState` (`new`, `unchanged`); the fixed
+findings (state `absent`) are listed in the run's `properties.baseline`, not as results.
 `automationDetails.id` is `auditor/<change id>`.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from auditor.model import Finding, Report, RuleId, RuleInfo, Severity
+from auditor.model import Finding, Report, RuleInfo, Severity
 from auditor.render.canonical import dumps
 from auditor.render.rule_doc import rule_markdown
 
@@ -96,7 +97,7 @@ def _rule(info: RuleInfo, docs_url: str | None) -> dict[str, Any]:
 
 def _result(report: Report, finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     location: dict[str, Any] = {"logicalLocations": [{"fullyQualifiedName": finding.subject}]}
-    if finding.rule_id != RuleId.WV001:  # WV001 is located in the policy, not an input
+    if finding.rule_id != "WV001":  # WV001 is located in the policy, not an input
         location = {
             "physicalLocation": _physical(report, finding.location.path, finding.location.line),
             **location,
@@ -149,74 +150,67 @@ def render_sarif(report: Report) -> str:
     """The SARIF 2.1.0 log of one audit."""
     rules = [_rule(info, report.policy.docs_url) for info in report.policy.rules]
     rule_index: dict[str, int] = {info.id: i for i, info in enumerate(report.policy.rules)}
-    log = {
-        "$schema": SARIF_SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "auditor",
-                        "version": report.tool_version,
-                        "semanticVersion": report.tool_version,
-                        "rules": rules,
-                    }
-                },
-                "invocations": [
-                    {
-                        "executionSuccessful": report.complete,
-                        "toolExecutionNotifications": [
-                            {
-                                "level": "error",
-                                "message": {"text": problem.message},
-                                "locations": [
-                                    {
-                                        "physicalLocation": _physical(
-                                            report, problem.path, problem.line
-                                        )
-                                    }
-                                ],
-                            }
-                            for problem in report.inventory.problems
-                        ],
-                    }
-                ],
-                "artifacts": [
-                    {
-                        "location": {
-                            "uri": artifact_uri(report.artifact_path(source.path)),
-                            "uriBaseId": SOURCE_ROOT,
-                        },
-                        "hashes": {"sha-256": source.sha256},
-                        **({"sourceLanguage": source.format.value} if source.format else {}),
-                    }
-                    for source in report.inventory.inputs
-                ],
-                "automationDetails": {"id": f"auditor/{report.change_id}"},
-                "originalUriBaseIds": {
-                    SOURCE_ROOT: {
-                        "description": {
-                            "text": "The folder locations are relative to: --sarif-root, "
-                            "by default the working folder when the inputs lie under it "
-                            "(the repository checkout), else the folder holding the inputs"
-                        }
-                    }
-                },
-                "results": [_result(report, finding, rule_index) for finding in report.findings],
-                "properties": {
-                    "asOf": report.as_of.isoformat(),
-                    "changeId": report.change_id,
-                    "verdict": report.verdict.value,
-                    "verdictLine": report.verdict_line,
-                    "scope": report.scope.to_json(),
-                    "policy": {
-                        "name": report.policy.name,
-                        "sha256": report.policy.sha256,
-                        "weakenings": [w.text for w in report.policy.weakenings],
-                    },
-                    **_baseline_properties(report),
-                },
+    run = {
+        "tool": {
+            "driver": {
+                "name": "auditor",
+                "version": report.tool_version,
+                "semanticVersion": report.tool_version,
+                "rules": rules,
             }
+        },
+        "invocations": [_invocation(report)],
+        "artifacts": [
+            {
+                "location": {
+                    "uri": artifact_uri(report.artifact_path(source.path)),
+                    "uriBaseId": SOURCE_ROOT,
+                },
+                "hashes": {"sha-256": source.sha256},
+                **({"sourceLanguage": source.format.value} if source.format else {}),
+            }
+            for source in report.inventory.inputs
+        ],
+        "automationDetails": {"id": f"auditor/{report.change_id}"},
+        "originalUriBaseIds": {SOURCE_ROOT: {"description": {"text": _SOURCE_ROOT_TEXT}}},
+        "results": [_result(report, finding, rule_index) for finding in report.findings],
+        "properties": _run_properties(report),
+    }
+    return dumps({"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]})
+
+
+_SOURCE_ROOT_TEXT = (
+    "The folder locations are relative to: --sarif-root, by default the working folder when "
+    "the inputs lie under it (the repository checkout), else the folder holding the inputs"
+)
+
+
+def _invocation(report: Report) -> dict[str, Any]:
+    """Whether the audit completed, and every input problem as a tool notification."""
+    return {
+        "executionSuccessful": report.complete,
+        "toolExecutionNotifications": [
+            {
+                "level": "error",
+                "message": {"text": problem.message},
+                "locations": [{"physicalLocation": _physical(report, problem.path, problem.line)}],
+            }
+            for problem in report.inventory.problems
         ],
     }
-    return dumps(log)
+
+
+def _run_properties(report: Report) -> dict[str, Any]:
+    return {
+        "asOf": report.as_of.isoformat(),
+        "changeId": report.change_id,
+        "verdict": report.verdict.value,
+        "verdictLine": report.verdict_line,
+        "scope": report.scope.to_json(),
+        "policy": {
+            "name": report.policy.name,
+            "sha256": report.policy.sha256,
+            "weakenings": [w.text for w in report.policy.weakenings],
+        },
+        **_baseline_properties(report),
+    }

@@ -1,83 +1,57 @@
-"""The rule registry and `evaluate`: from an inventory and a policy to ordered findings.
+"""`evaluate`: from an inventory and a policy to ordered findings, by every registered rule.
 
-Every rule auditor implements is listed once in `RULES` with the kind of input it reads; its
-metadata (title, severity, rationale, references, remediation template) is declared once in
-`policies/default.yaml` and read through `Policy.rule(id)`. Rules are pure functions of a
-`RuleContext` (inventory, policy, the audit date) and live one family per module:
-`evidence` (EV001, EV002), `partner_apps` (PA001-PA005), `web_config` (WC001-WC003), `fleet`
-(FL001) and `waivers` (WV001, and applying waivers to the other findings). The decision per
-permission and per profile token that PA001-PA004 and WC001/WC002 rest on is made once, in
-`judge`, and returned with the findings.
+Each rule is declared once, in its rule module beside its check (`@rule`, see
+`auditor.rules.declaration`): id, default severity, title, when it fires, the evidence it needs,
+its remediation kind and the text of its docs. `auditor.rules.registry` collects them (the
+built-in modules, then rules of other packages registered through the `auditor.rules` entry
+point group); the policy loader starts every rule's effective settings (`Policy.rule(id)`) from
+its declaration. Rules are pure functions of a `RuleContext` (inventory, policy, the audit
+date) and live one family per module: `evidence` (EV001, EV002), `partner_apps`
+(PA001-PA005), `web_config` (WC001-WC003), `fleet` (FL001) and `waivers` (WV001, and applying
+waivers to the other findings). The decision per permission and per profile token that
+PA001-PA004 and WC001/WC002 rest on is made once, in `judge`, and returned with the findings.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from auditor.model import (
-    EvidenceClass,
     Finding,
     Inventory,
     Judgements,
     NotApplied,
     Policy,
-    RuleId,
     Scope,
 )
-from auditor.rules import evidence, fleet, partner_apps, waivers, web_config
+from auditor.rules import waivers
 from auditor.rules.context import RuleContext
+from auditor.rules.declaration import Needs, Remediation, Rule, rule
+from auditor.rules.registry import BUILTIN_RULES, registered_rules
 
+__all__ = [
+    "RULES",
+    "RULE_IDS",
+    "Evaluation",
+    "Needs",
+    "Remediation",
+    "Rule",
+    "evaluate",
+    "registered_rules",
+    "rule",
+]
 
-class Needs(StrEnum):
-    """The input a rule reads; without it the rule is listed as not applied."""
-
-    NOTHING = "nothing"
-    PARTNER_APPLICATIONS = "partner-applications"
-    WEB_CONFIGS = "web-configs"
-    SEVERAL_SERVERS = "several-servers"
-
-
-_EVIDENCE_CLASS = {
-    Needs.PARTNER_APPLICATIONS: EvidenceClass.PARTNER_APPLICATIONS,
-    Needs.WEB_CONFIGS: EvidenceClass.WEB_CONFIG,
-    Needs.SEVERAL_SERVERS: EvidenceClass.WEB_CONFIG,
-}
+# The rules auditor itself ships, in catalogue order (`registered_rules()` adds the plugins').
+RULES: tuple[Rule, ...] = BUILTIN_RULES
+RULE_IDS: tuple[str, ...] = tuple(declared.id for declared in RULES)
 
 _NOT_APPLIED_REASON = {
     Needs.PARTNER_APPLICATIONS: "no partner application was read (no usable export given)",
     Needs.WEB_CONFIGS: "no web.config was read",
     Needs.SEVERAL_SERVERS: "web.config files of fewer than two servers were read",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One rule: its id, the input it needs and the pure function that checks it."""
-
-    id: RuleId
-    needs: Needs
-    check: Callable[[RuleContext], Iterable[Finding]]
-
-
-RULES: tuple[Rule, ...] = (
-    Rule(RuleId.EV001, Needs.NOTHING, evidence.check_ev001),
-    Rule(RuleId.EV002, Needs.NOTHING, evidence.check_ev002),
-    Rule(RuleId.PA001, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa001),
-    Rule(RuleId.PA002, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa002),
-    Rule(RuleId.PA003, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa003),
-    Rule(RuleId.PA004, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa004),
-    Rule(RuleId.PA005, Needs.PARTNER_APPLICATIONS, partner_apps.check_pa005),
-    Rule(RuleId.WC001, Needs.WEB_CONFIGS, web_config.check_wc001),
-    Rule(RuleId.WC002, Needs.WEB_CONFIGS, web_config.check_wc002),
-    Rule(RuleId.WC003, Needs.WEB_CONFIGS, web_config.check_wc003),
-    Rule(RuleId.FL001, Needs.SEVERAL_SERVERS, fleet.check_fl001),
-    Rule(RuleId.WV001, Needs.NOTHING, waivers.check_wv001),
-)
-
-RULE_IDS: tuple[RuleId, ...] = tuple(rule.id for rule in RULES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +89,12 @@ def evaluate(
     context = RuleContext.build(inventory, policy, as_of)
     findings: list[Finding] = []
     not_applied: list[NotApplied] = []
-    for rule in RULES:
-        if not policy.rule(rule.id).enabled:
-            not_applied.append(NotApplied(rule.id, "disabled by the policy"))
+    for declared in registered_rules():
+        reason = _not_applied(declared, policy, inventory, scope)
+        if reason is not None:
+            not_applied.append(NotApplied(declared.id, reason))
             continue
-        evidence_class = _EVIDENCE_CLASS.get(rule.needs)
-        if scope is not None and evidence_class is not None and evidence_class in scope.narrowed:
-            by = f" ({scope.narrowed_by})" if scope.narrowed_by else ""
-            reason = f"{evidence_class.label} are not in the audit's scope{by}"
-            not_applied.append(NotApplied(rule.id, reason))
-            continue
-        missing = _missing_input(rule.needs, inventory)
-        if missing is not None:
-            not_applied.append(NotApplied(rule.id, missing))
-            continue
-        findings.extend(rule.check(context))
+        findings.extend(declared.check(context))
     waived = waivers.apply_waivers(findings, policy, as_of)
     return Evaluation(
         findings=_ordered(waived),
@@ -137,6 +102,19 @@ def evaluate(
         complete=allow_incomplete or not _evidence_missing(inventory),
         judgements=context.judgements,
     )
+
+
+def _not_applied(
+    declared: Rule, policy: Policy, inventory: Inventory, scope: Scope | None
+) -> str | None:
+    """Why `declared` is not applied to this audit, or None when it runs."""
+    if not policy.rule(declared.id).enabled:
+        return "disabled by the policy"
+    evidence_class = declared.needs.evidence_class
+    if scope is not None and evidence_class is not None and evidence_class in scope.narrowed:
+        by = f" ({scope.narrowed_by})" if scope.narrowed_by else ""
+        return f"{evidence_class.label} are not in the audit's scope{by}"
+    return _missing_input(declared.needs, inventory)
 
 
 def _missing_input(needs: Needs, inventory: Inventory) -> str | None:

@@ -3,8 +3,8 @@
 The context is computed once per evaluation (the policy's vdir table and the judgement of every
 permission and profile token, `auditor.rules.judge`) so that rules stay single passes over the
 inventory.
-`new_finding` is the one place where a finding gets its title and severity (from the policy's
-rule declaration, after overrides) and its fingerprint: SHA-256 of rule id, subject and the
+`new_finding` is the one place where a finding gets its title and severity (from the rule's
+declaration, after the policy's overrides) and its fingerprint: SHA-256 of rule id, subject and the
 rule's discriminator, which names what the finding is about beyond its subject (the permission
 set of a PA finding, `permission_set`; the token of a WC finding, whose subject names the
 server and vdir).
@@ -78,7 +78,7 @@ def new_finding(
     discriminator: str = "",
     details: dict[str, Any] | None = None,
 ) -> Finding:
-    """A finding of `rule_id`, titled and graded as the policy declares the rule."""
+    """A finding of `rule_id`, titled and graded by the rule's effective settings."""
     info = context.policy.rule(rule_id)
     return Finding(
         rule_id=rule_id,

@@ -17,9 +17,10 @@ from auditor.model import (
     PermissionList,
     Problem,
     ProblemCode,
-    RuleId,
+    Severity,
 )
 from auditor.rules.context import RuleContext, new_finding
+from auditor.rules.declaration import Needs, rule
 
 
 def problem_subject(problem: Problem) -> str:
@@ -27,6 +28,32 @@ def problem_subject(problem: Problem) -> str:
     return problem.subject or f"input:{problem.path}"
 
 
+@rule(
+    "EV001",
+    title="Evidence is incomplete",
+    severity=Severity.HIGH,
+    needs=Needs.NOTHING,
+    remediation=None,
+    fires_when=(
+        "Evidence a rule needs is incomplete: a Format-List list cut at $FormatEnumerationLimit, "
+        "a list ConvertTo-Json flattened to a string, a CSV column holding a type name, a list "
+        "item no permission name could be, an appSettings file that was not supplied. The rules "
+        "that need it are not evaluated on a guess."
+    ),
+    rationale=(
+        "The export lost data before auditor saw it: Format-List shows only the first "
+        '$FormatEnumerationLimit (default 4) values of a list and ends it with "..." or "…", '
+        "ConvertTo-Json silently replaces lists deeper than -Depth 2 with a string in Windows "
+        "PowerShell 5.1, and Export-Csv writes a type name such as System.String[] instead of the "
+        "permissions. No rule is evaluated on such a guess, so the audit is not complete until a "
+        "complete export (e.g. `auditor collect`, which uses Export-Clixml) is supplied."
+    ),
+    references=(
+        "https://github.com/MicrosoftDocs/PowerShell-Docs/blob/main/reference/5.1/Microsoft.PowerShell.Core/About/about_Preference_Variables.md",
+        "https://github.com/MicrosoftDocs/PowerShell-Docs/blob/main/reference/5.1/Microsoft.PowerShell.Utility/ConvertTo-Json.md",
+        "https://github.com/MicrosoftDocs/PowerShell-Docs/blob/main/reference/5.1/Microsoft.PowerShell.Utility/Export-Csv.md",
+    ),
+)
 def check_ev001(context: RuleContext) -> Iterator[Finding]:
     """EV001: one finding per incomplete-evidence problem and per uncovered incomplete list."""
     covered_subjects: set[str] = set()
@@ -36,7 +63,7 @@ def check_ev001(context: RuleContext) -> Iterator[Finding]:
             continue
         covered_subjects.add(problem_subject(problem))
         covered_places.add((problem.path, problem.line))
-        yield _problem_finding(context, RuleId.EV001, problem)
+        yield _problem_finding(context, "EV001", problem)
     for app in context.inventory.partner_applications:
         for label, permissions in _permission_lists(app):
             place = (permissions.evidence.path, permissions.evidence.line)
@@ -47,18 +74,39 @@ def check_ev001(context: RuleContext) -> Iterator[Finding]:
             yield _incomplete_list_finding(context, app, label, permissions)
 
 
+@rule(
+    "EV002",
+    title="Input could not be read",
+    severity=Severity.HIGH,
+    needs=Needs.NOTHING,
+    remediation=None,
+    fires_when=(
+        "An input cannot be read or parsed, or is refused as hostile (a DTD or entity "
+        "declaration, an oversize or binary file), or two inputs disagree in a way no rule can "
+        "judge."
+    ),
+    rationale=(
+        "An input file could not be read, was not in a format auditor understands, or was refused "
+        "as hostile (a DTD or entity declaration, an oversize or binary file). Whatever that file "
+        "held was not audited, so the result cannot be called clean. Re-export the file with the "
+        "collection script and audit again."
+    ),
+    references=(
+        "https://learn.microsoft.com/powershell/module/exchangepowershell/get-partnerapplication",
+    ),
+)
 def check_ev002(context: RuleContext) -> Iterator[Finding]:
     """EV002: one finding per problem that is not about incomplete evidence."""
     for problem in context.inventory.problems:
         if problem.code is not ProblemCode.INCOMPLETE_EVIDENCE:
-            yield _problem_finding(context, RuleId.EV002, problem)
+            yield _problem_finding(context, "EV002", problem)
 
 
-def _problem_finding(context: RuleContext, rule_id: RuleId, problem: Problem) -> Finding:
+def _problem_finding(context: RuleContext, rule_id: str, problem: Problem) -> Finding:
     place = problem.path if problem.line is None else f"{problem.path}, line {problem.line}"
     consequence = (
         "rules that need it were not evaluated"
-        if rule_id is RuleId.EV001
+        if rule_id == "EV001"
         else "its content was not audited"
     )
     return new_finding(
@@ -90,7 +138,7 @@ def _incomplete_list_finding(
     evidence = permissions.evidence
     return new_finding(
         context,
-        RuleId.EV001,
+        "EV001",
         subject=app.subject,
         message=(
             f"Partner application '{app.name}' ({app.application_identifier}): {label} is "
@@ -106,3 +154,6 @@ def _incomplete_list_finding(
             "shown": list(permissions.values),
         },
     )
+
+
+RULES = (check_ev001, check_ev002)

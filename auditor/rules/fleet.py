@@ -16,12 +16,13 @@ from auditor.model import (
     Finding,
     Location,
     ProfilesJudgement,
-    RuleId,
+    Severity,
     TokenMark,
     WebConfig,
     fleet_subject,
 )
 from auditor.rules.context import RuleContext, listing, new_finding
+from auditor.rules.declaration import Needs, rule
 
 _SERVERS_SHOWN = 5
 
@@ -49,6 +50,24 @@ def effective_profiles(judgement: ProfilesJudgement) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(honoured))
 
 
+@rule(
+    "FL001",
+    title="Servers disagree on the OAuth profiles of a vdir",
+    severity=Severity.MEDIUM,
+    needs=Needs.SEVERAL_SERVERS,
+    remediation=None,
+    fires_when="Servers disagree on the OAuth profiles Exchange honours for the same vdir.",
+    rationale=(
+        "Every Exchange server of an organisation should accept the same OAuth profiles on the "
+        "same virtual directory. A difference means a manual edit on some servers, or an edit "
+        "that a cumulative update overwrote on others (Microsoft documents that CUs overwrite "
+        "customised web.config files), so behaviour depends on which server a load balancer picks."
+    ),
+    references=(
+        "https://github.com/microsoft/CSS-Exchange/blob/main/docs/Diagnostics/HealthChecker/IISWebConfigCheck.md",
+        "https://blog.markdepalma.com/?p=782",
+    ),
+)
 def check_fl001(context: RuleContext) -> Iterator[Finding]:
     """FL001: one finding per vdir whose servers do not all honour the same profiles."""
     by_vdir: dict[str, dict[frozenset[str] | None, _Variant]] = {}
@@ -97,7 +116,7 @@ def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Findi
             evidence.append(sample.oauth_profiles.evidence)
     return new_finding(
         context,
-        RuleId.FL001,
+        "FL001",
         subject=fleet_subject(vdir),
         message=f"Servers disagree on the OAuth profiles of {vdir}: " + "; ".join(parts) + ".",
         location=(
@@ -118,3 +137,6 @@ def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Findi
             ],
         },
     )
+
+
+RULES = (check_fl001,)

@@ -107,20 +107,8 @@ def judge_application(app: PartnerApplication, policy: Policy) -> ApplicationJud
         in_app_only = _presence(name, app_only, app_only_names)
         is_approved = name in approved_names
         forbidden_by = None
-        marks: list[PermissionMark] = []
         if in_app_only is Presence.YES:
             forbidden_by = forbidden_pattern(name, policy.forbidden_app_only)
-            if forbidden_by is not None:
-                marks.append(PermissionMark.FORBIDDEN)
-            if judged:
-                if not is_approved:
-                    marks.append(PermissionMark.EXCESS)
-                if in_act_as is Presence.NO:
-                    marks.append(PermissionMark.NOT_IN_ACT_AS)
-                if not marks:
-                    marks.append(PermissionMark.APPROVED)
-        elif in_app_only is Presence.NO and is_approved:
-            marks.append(PermissionMark.NOT_GRANTED)
         if target is None:
             after = Presence.UNKNOWN
         else:
@@ -132,7 +120,9 @@ def judge_application(app: PartnerApplication, policy: Policy) -> ApplicationJud
                 app_only=in_app_only,
                 approved=is_approved,
                 forbidden_by=forbidden_by,
-                marks=tuple(marks),
+                marks=_permission_marks(
+                    in_act_as, in_app_only, is_approved, forbidden_by, judged=judged
+                ),
                 after=after,
             )
         )
@@ -147,6 +137,34 @@ def judge_application(app: PartnerApplication, policy: Policy) -> ApplicationJud
         target_app_only=target,
         source=Location(app.source.path, app.source.line),
     )
+
+
+def _permission_marks(
+    in_act_as: Presence,
+    in_app_only: Presence,
+    is_approved: bool,
+    forbidden_by: str | None,
+    *,
+    judged: bool,
+) -> tuple[PermissionMark, ...]:
+    """What one permission name is: forbidden, excess, not in ActAs, approved, not granted.
+
+    A name of an incomplete AppOnlyPermissions list (`judged` False) is only ever FORBIDDEN.
+    """
+    marks: list[PermissionMark] = []
+    if in_app_only is Presence.YES:
+        if forbidden_by is not None:
+            marks.append(PermissionMark.FORBIDDEN)
+        if judged:
+            if not is_approved:
+                marks.append(PermissionMark.EXCESS)
+            if in_act_as is Presence.NO:
+                marks.append(PermissionMark.NOT_IN_ACT_AS)
+            if not marks:
+                marks.append(PermissionMark.APPROVED)
+    elif in_app_only is Presence.NO and is_approved:
+        marks.append(PermissionMark.NOT_GRANTED)
+    return tuple(marks)
 
 
 # --- OAuthHttpModule.Profiles ------------------------------------------------------------------

@@ -17,13 +17,19 @@ import dataclasses
 import datetime
 from collections.abc import Collection, Iterable, Iterator
 
-from auditor.model import UNWAIVABLE, Finding, Location, Policy, RuleId, Waiver
+from auditor.model import Finding, Location, Policy, Severity, Waiver
 from auditor.rules.context import RuleContext, new_finding
+from auditor.rules.declaration import Needs, rule
 
 
 def in_force(waiver: Waiver, as_of: datetime.date) -> bool:
     """True when the waiver has not expired on `as_of` (its expiry day still counts)."""
     return waiver.expires >= as_of
+
+
+def waivable(policy: Policy, rule_id: str) -> bool:
+    """True when a waiver may suppress findings of `rule_id` (the policy has it, waivable)."""
+    return any(info.id == rule_id and info.waivable for info in policy.rules)
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
@@ -64,7 +70,7 @@ def unused_waivers(
         waiver
         for waiver in policy.waivers
         if in_force(waiver, as_of)
-        and waiver.rule not in UNWAIVABLE
+        and waivable(policy, waiver.rule)
         and waiver.rule not in not_applied
         and waiver not in used
     )
@@ -77,7 +83,7 @@ def apply_waivers(
     exact: dict[tuple[str, str], Waiver] = {}
     prefixed: dict[str, list[Waiver]] = {}
     for waiver in policy.waivers:
-        if waiver.rule in UNWAIVABLE or not in_force(waiver, as_of):
+        if not waivable(policy, waiver.rule) or not in_force(waiver, as_of):
             continue
         if waiver.subject.endswith("*"):
             prefixed.setdefault(waiver.rule, []).append(waiver)
@@ -91,12 +97,33 @@ def apply_waivers(
                 if subject_matches(candidate.subject, finding.subject):
                     match = candidate
                     break
-        if match is not None and finding.rule_id not in UNWAIVABLE:
+        if match is not None and waivable(policy, finding.rule_id):
             finding = dataclasses.replace(finding, suppressed=True, waiver=match)
         result.append(finding)
     return result
 
 
+@rule(
+    "WV001",
+    title="A waiver has expired or is malformed",
+    severity=Severity.MEDIUM,
+    needs=Needs.NOTHING,
+    remediation=None,
+    fires_when=(
+        "A waiver has expired on the audit date (`--as-of`) or is malformed; it then suppresses "
+        "nothing."
+    ),
+    rationale=(
+        "A waiver records a risk that someone accepted for a limited time, with a reason, a "
+        "ticket, an owner and an approver. An expired or incomplete waiver suppresses nothing: "
+        "the finding it covered is reported again until the waiver is renewed or the risk is "
+        "removed."
+    ),
+    references=(
+        "https://learn.microsoft.com/powershell/module/exchangepowershell/set-partnerapplication",
+    ),
+    waivable=False,
+)
 def check_wv001(context: RuleContext) -> Iterator[Finding]:
     """WV001: every expired waiver and every malformed one."""
     policy = context.policy
@@ -105,7 +132,7 @@ def check_wv001(context: RuleContext) -> Iterator[Finding]:
             continue
         yield new_finding(
             context,
-            RuleId.WV001,
+            "WV001",
             subject=f"waiver:{waiver.rule}:{waiver.subject}",
             message=(
                 f"The waiver of {waiver.rule} for {waiver.subject} (ticket {waiver.ticket}, "
@@ -124,10 +151,13 @@ def check_wv001(context: RuleContext) -> Iterator[Finding]:
     for (line, why), source in zip(policy.malformed_waivers, sources, strict=False):
         yield new_finding(
             context,
-            RuleId.WV001,
+            "WV001",
             subject="waiver:malformed",
             message=f"A waiver in {source} is malformed and suppresses nothing: {why}.",
             location=Location(source, line),
             discriminator=f"malformed:{why}",
             details={"reason": "malformed", "problem": why},
         )
+
+
+RULES = (check_wv001,)

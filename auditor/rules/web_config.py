@@ -25,12 +25,13 @@ from auditor.model import (
     Location,
     OAuthProfiles,
     ProfilesJudgement,
-    RuleId,
+    Severity,
     TokenJudgement,
     TokenMark,
     WebConfig,
 )
 from auditor.rules.context import RuleContext, new_finding
+from auditor.rules.declaration import Needs, Remediation, rule
 from auditor.rules.judge import DROP_CASE, DROP_EMPTY, DROP_WHITESPACE
 
 
@@ -51,6 +52,32 @@ def _forbidden_why(token: TokenJudgement, vdir: str) -> str:
     return "it accepts app-only tokens and the policy approves no app-only permission"
 
 
+@rule(
+    "WC001",
+    title="A forbidden OAuth profile is enabled",
+    severity=Severity.HIGH,
+    needs=Needs.WEB_CONFIGS,
+    remediation=Remediation.WEB_CONFIG_OAUTH_PROFILES,
+    fires_when=(
+        "`OAuthHttpModule.Profiles` of a vdir holds a profile the policy forbids there (by "
+        "default `V1S2SAppOnly`, everywhere), in any spelling: also padded, mis-cased or with "
+        "invisible characters, since an edit could switch it on; or an app-only profile while the "
+        "policy approves no app-only permission."
+    ),
+    rationale=(
+        "The recipe appends V1S2SAppOnly to OAuthHttpModule.Profiles of the Rest web.config "
+        "(Default Web Site/API) so that app-only tokens are accepted; no Exchange 2016 or 2019 "
+        "default configuration contains that profile. While no application is approved for "
+        "app-only access, the profile only widens the attack surface, and hybrid REST it was "
+        "added for is blocked by Microsoft since March 2023."
+    ),
+    references=(
+        "https://blog.thenetw.org/2019/05/13/using-client_credentials-with-microsoft-graph-in-hybrid-exchange-setup/",
+        "https://blog.markdepalma.com/?p=782",
+        "https://techcommunity.microsoft.com/t5/exchange-team-blog/on-premises-architectural-requirements-for-the-rest-api/ba-p/605609",
+        "https://github.com/microsoftgraph/microsoft-graph-docs-contrib/blob/main/concepts/hybrid-rest-support.md",
+    ),
+)
 def check_wc001(context: RuleContext) -> Iterator[Finding]:
     """WC001: a forbidden profile, or an app-only profile while no app-only access is approved."""
     for config, profiles, judgement in _judged(context):
@@ -69,7 +96,7 @@ def check_wc001(context: RuleContext) -> Iterator[Finding]:
                 )
             yield new_finding(
                 context,
-                RuleId.WC001,
+                "WC001",
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles {what}; "
@@ -106,6 +133,27 @@ def _drop_why(token: TokenJudgement) -> str:
     return "is not a profile token the policy knows"
 
 
+@rule(
+    "WC002",
+    title="An OAuth profile token will be silently dropped",
+    severity=Severity.MEDIUM,
+    needs=Needs.WEB_CONFIGS,
+    remediation=Remediation.WEB_CONFIG_OAUTH_PROFILES,
+    fires_when=(
+        "A segment of `OAuthHttpModule.Profiles` is one Exchange silently drops: empty, padded "
+        "with whitespace, a known token in the wrong case, or a token the policy does not know."
+    ),
+    rationale=(
+        'Exchange splits OAuthHttpModule.Profiles on "|" without trimming and keeps only tokens '
+        "that match a known profile exactly (case-sensitive); an empty segment, a padded or "
+        "mis-cased token or a misspelling is dropped without any error. The configuration then "
+        "does not do what its author believes, and an edit that looks like a fix may have no "
+        "effect at all."
+    ),
+    references=(
+        "https://github.com/microsoft/CSS-Exchange/blob/main/docs/Diagnostics/HealthChecker/IISWebConfigCheck.md",
+    ),
+)
 def check_wc002(context: RuleContext) -> Iterator[Finding]:
     """WC002: a profile segment Exchange silently drops."""
     for config, profiles, judgement in _judged(context):
@@ -119,7 +167,7 @@ def check_wc002(context: RuleContext) -> Iterator[Finding]:
             intended = token.canonical if TokenMark.UNKNOWN_TOKEN not in token.marks else None
             yield new_finding(
                 context,
-                RuleId.WC002,
+                "WC002",
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles segment "
@@ -140,6 +188,25 @@ def check_wc002(context: RuleContext) -> Iterator[Finding]:
             )
 
 
+@rule(
+    "WC003",
+    title="An appSettings key is added more than once",
+    severity=Severity.MEDIUM,
+    needs=Needs.WEB_CONFIGS,
+    remediation=None,
+    fires_when=(
+        "The same appSettings key (compared ignoring case, as .NET reads it) is added more than "
+        "once in one scope; the last one wins."
+    ),
+    rationale=(
+        "When the same appSettings key is added twice, IIS silently uses the last one. A reviewer "
+        "reading the first entry sees a value that is not in effect, and a later edit to the "
+        "wrong entry changes nothing."
+    ),
+    references=(
+        "https://github.com/microsoft/CSS-Exchange/blob/main/docs/Diagnostics/HealthChecker/IISWebConfigCheck.md",
+    ),
+)
 def check_wc003(context: RuleContext) -> Iterator[Finding]:
     """WC003: the same appSettings key added more than once in one scope.
 
@@ -160,7 +227,7 @@ def check_wc003(context: RuleContext) -> Iterator[Finding]:
             where = f" (location {scope!r})" if scope is not None else ""
             yield new_finding(
                 context,
-                RuleId.WC003,
+                "WC003",
                 subject=config.subject,
                 message=(
                     f"Server {config.server}, {config.vdir}: appSettings key {key!r}{where} is "
@@ -191,3 +258,6 @@ def _lines(config: WebConfig, evidence: tuple[Evidence, ...]) -> str:
     if all(item.path == config.path for item in evidence):
         return "lines " + ", ".join(str(item.line) for item in evidence)
     return ", ".join(f"{PurePath(item.path).name} line {item.line}" for item in evidence)
+
+
+RULES = (check_wc001, check_wc002, check_wc003)

@@ -3,7 +3,6 @@ kind of bad policy gives one clear `PolicyError` (messages pinned by snapshots).
 
 from __future__ import annotations
 
-import copy
 import datetime
 import json
 import re
@@ -19,7 +18,6 @@ from auditor.model import (
     InputFormat,
     Inventory,
     OAuthProfiles,
-    RuleId,
     Severity,
     WebConfig,
 )
@@ -32,7 +30,7 @@ from auditor.policy import (
     policy_schema,
 )
 from auditor.resources import default_policy_path, policies_dir
-from auditor.rules import RULE_IDS, evaluate
+from auditor.rules import RULE_IDS, RULES, evaluate
 
 HERE = Path(__file__).resolve().parent
 INVALID = sorted(path.name for path in (HERE / "invalid").glob("*.yaml"))
@@ -49,9 +47,12 @@ def in_policy_tests(monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- what ships ---------------------------------------------------------------------------
 
 
-def test_the_default_policy_declares_the_catalogue() -> None:
+def test_the_default_policy_holds_every_declared_rule_and_overrides_none() -> None:
     policy = load_policy(strict_waivers=True)
     assert tuple(info.id for info in policy.rules) == RULE_IDS
+    assert policy.rules == tuple(declared.info() for declared in RULES)
+    document = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    assert "rules" not in document and "rule_overrides" not in document
     assert policy.sources == ("default",)
     assert policy.waivers == () and policy.malformed_waivers == ()
     remediation = {info.id: info.remediation for info in policy.rules}
@@ -171,30 +172,18 @@ def test_a_base_given_twice_is_loaded_once(in_policy_tests: Path) -> None:
     assert len(policy.waivers) == 2
 
 
-@pytest.mark.parametrize(
-    ("rules", "expected"),
-    [
-        (
-            ["PA001"],
-            r"standalone\.yaml:1:1: the policy does not declare rule\(s\) EV001, EV002, PA002",
-        ),
-        (
-            [*map(str, RULE_IDS), "XX999"],
-            r"standalone\.yaml:\d+:3: rules\.XX999: auditor has no rule XX999",
-        ),
-    ],
-)
-def test_a_standalone_policy_must_declare_exactly_the_implemented_rules(
-    rules: list[str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_standalone_policy_starts_every_rule_from_its_declaration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalogue = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))["rules"]
-    declared = {rule: copy.deepcopy(catalogue.get(rule, catalogue["PA001"])) for rule in rules}
     monkeypatch.chdir(tmp_path)
     Path("standalone.yaml").write_text(
-        yaml.safe_dump({"name": "standalone", "version": 1, "rules": declared}), encoding="utf-8"
+        "name: standalone\nversion: 1\nrule_overrides:\n  PA005: {severity: low}\n",
+        encoding="utf-8",
     )
-    with pytest.raises(PolicyError, match=expected):
-        load_policy([Path("standalone.yaml")], default=False)
+    policy = load_policy([Path("standalone.yaml")], default=False)
+    assert tuple(info.id for info in policy.rules) == RULE_IDS
+    assert policy.rule("PA005").severity is Severity.LOW
+    assert policy.rule("PA001") == RULES[2].info()
 
 
 def test_show_round_trips(tmp_path: Path, in_policy_tests: Path) -> None:
@@ -285,7 +274,7 @@ def test_a_waiver_expires_on_a_date_and_is_written_as_one(tmp_path: Path) -> Non
     assert policy.malformed_waivers == (
         (12, "waivers[1].expires: '2026-02-30' is not a calendar date (expected YYYY-MM-DD)"),
     )
-    assert all(type(info.id) is RuleId for info in policy.rules)
+    assert all(type(info.id) is str for info in policy.rules)
     on_the_day = evaluate(
         _inventory_with_dropped_segment(), policy, as_of=datetime.date(2026, 12, 31)
     )

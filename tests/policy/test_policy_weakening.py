@@ -291,6 +291,6 @@ def test_policy_show_names_the_weakenings_and_stays_a_policy(
 
     assert code == 0
     assert "# weakens: policy contoso.yaml lowers rule PA003 from critical to low\n" in out
-    assert yaml.safe_load(out)["rules"]["PA003"]["severity"] == "low"
+    assert yaml.safe_load(out)["rule_overrides"]["PA003"]["severity"] == "low"
     code, out, _ = _invoke("policy", "show")
     assert "weakens" not in out

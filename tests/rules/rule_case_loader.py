@@ -55,12 +55,25 @@ def _sha(text: str) -> str:
 
 
 def _permissions(
-    values: Any, complete: bool, path: str, line: int, label: str, input_format: InputFormat
+    spec: dict[str, Any], key: str, label: str, line: int, input_format: InputFormat
 ) -> PermissionList:
-    names = tuple(_expand(values) or ())
+    """The `key` list of a case's application (`act_as`, `app_only`), with its evidence.
+
+    `<key>_complete` (default true) and `<key>_line` (default `line`) set the rest.
+    """
+    path = spec.get("path", "exports/PartnerApplication.xml")
+    names = tuple(_expand(spec.get(key)) or ())
     raw = f"{label} : {{{', '.join(names)}}}" if names else f"{label} :"
-    evidence = Evidence(path=path, line=line, raw=raw, sha256=_sha(path), format=input_format)
-    return PermissionList(values=names, complete=complete, evidence=evidence)
+    evidence = Evidence(
+        path=path,
+        line=int(spec.get(f"{key}_line", line)),
+        raw=raw,
+        sha256=_sha(path),
+        format=input_format,
+    )
+    return PermissionList(
+        values=names, complete=spec.get(f"{key}_complete", True), evidence=evidence
+    )
 
 
 def build_partner_application(spec: dict[str, Any]) -> PartnerApplication:
@@ -74,21 +87,9 @@ def build_partner_application(spec: dict[str, Any]) -> PartnerApplication:
         name=spec["name"],
         application_identifier=spec.get("id", GRAPH_ID),
         enabled=spec.get("enabled", True),
-        act_as_permissions=_permissions(
-            spec.get("act_as"),
-            spec.get("act_as_complete", True),
-            path,
-            int(spec.get("act_as_line", line + 2)),
-            "ActAsPermissions",
-            input_format,
-        ),
+        act_as_permissions=_permissions(spec, "act_as", "ActAsPermissions", line + 2, input_format),
         app_only_permissions=_permissions(
-            spec.get("app_only"),
-            spec.get("app_only_complete", True),
-            path,
-            int(spec.get("app_only_line", line + 1)),
-            "AppOnlyPermissions",
-            input_format,
+            spec, "app_only", "AppOnlyPermissions", line + 1, input_format
         ),
         linked_account=spec.get("linked_account"),
         server=spec.get("server"),

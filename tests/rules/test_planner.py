@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from pathlib import Path
 
 import pytest
 from conftest import GRAPH_ACT_AS
@@ -408,15 +407,11 @@ def test_unplanned_profiles_keep_every_token() -> None:
 
 
 def test_every_remediation_template_id_has_a_change_and_scripts() -> None:
-    import json
-
     from auditor.remediation import TEMPLATES
     from auditor.resources import templates_dir
+    from auditor.rules import Remediation
 
-    schema_path = Path(__file__).resolve().parents[2] / "auditor/schemas/policy.schema.json"
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    declared = schema["$defs"]["rule"]["properties"]["remediation"]["enum"]
-    assert set(TEMPLATES) == {template for template in declared if template is not None}
+    assert set(TEMPLATES) == {kind.value for kind in Remediation}
     assert set(TEMPLATES.values()) == set(ChangeKind)
     for kind in ChangeKind:
         for script in ("remediation", "rollback"):
