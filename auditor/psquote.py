@@ -168,6 +168,12 @@ def is_valid_profile_token(token: str) -> bool:
     return names.PROFILE_TOKEN.matches(token)
 
 
+def is_valid_profile_value(value: str) -> bool:
+    """True for an `OAuthHttpModule.Profiles` value to write: empty, or valid tokens joined by
+    `|` (an empty segment is never written)."""
+    return value == "" or all(is_valid_profile_token(token) for token in value.split("|"))
+
+
 def is_valid_app_pool_name(name: str) -> bool:
     """True for an IIS application pool name like `MSExchangeRestFrontEndAppPool`."""
     return names.APP_POOL.matches(name)

@@ -18,9 +18,10 @@ names a remediation template; the template id selects the kind of change (`TEMPL
   are listed on the change.
 
 A finding about a whole fleet (`fleet:<vdir>`, FL001: servers disagree) has no script of its
-own: when every server honours the same profiles on that vdir once the planned changes ran, the
-changes to that vdir list it among what they fix ("resolved by web-config-ex01, ..."); when they
-do not, a `Skipped` says that the servers still disagree.
+own: when every server honours the same profiles on that vdir once the planned changes ran
+(`auditor.decisions.agree_after`, the criterion of FL001's `FleetJudgement`), the changes to
+that vdir list it among what they fix ("resolved by remediation/web-config-ex01.ps1, ...");
+when they do not, a `Skipped` says that the servers still disagree.
 
 Whatever cannot be planned safely is not planned: a `Skipped` says what and why, and the report
 shows it. Values that would be written to Exchange are allow-listed here (`auditor.psquote`); a
@@ -40,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor import layout
+from auditor.decisions import agree_after
 from auditor.model import (
     ApplicationJudgement,
     AppOnlyLimit,
@@ -54,7 +56,6 @@ from auditor.model import (
     ProfilesJudgement,
     Skipped,
     TokenAction,
-    TokenMark,
     WebConfig,
     WebConfigChange,
     fleet_subject,
@@ -280,7 +281,16 @@ def _web_config_change(
             f"{refusal.path}, {refusal.step} '{target}', then {recycle}"
         )
     removes = [t.segment for t in judgement.tokens if t.action is TokenAction.REMOVE]
-    enables = [t.canonical for t in judgement.tokens if t.action is TokenAction.ENABLE]
+    enables = tuple(
+        dict.fromkeys(
+            t.canonical
+            for t in judgement.tokens
+            if t.action is TokenAction.ENABLE and t.canonical is not None
+        )
+    )
+    undeclared = _undeclared_enablement(judgement, target, enables)
+    if undeclared:
+        return undeclared
     return WebConfigChange(
         vdir=vdir.id,
         relative_path=vdir.install_path,
@@ -290,10 +300,30 @@ def _web_config_change(
         target_value=target,
         fixes=fixes,
         removes=tuple(dict.fromkeys(removes)),
-        enables=tuple(dict.fromkeys(token for token in enables if token is not None)),
+        enables=enables,
         subject=config.subject,
         path=config.path,
     )
+
+
+def _undeclared_enablement(
+    judgement: ProfilesJudgement, target: str, enables: tuple[str, ...]
+) -> str | None:
+    """Why a target would make a token take effect without an ENABLES plan item, if it would.
+
+    Exchange honours a segment only as written, so a target token that is not a segment of the
+    audited value takes effect only after the change: it must be declared among `enables`
+    (planned only when the policy approves it), never pass as a repair.
+    """
+    today = {token.segment for token in judgement.tokens}
+    tokens = [token for token in target.split(PROFILE_SEPARATOR) if token]
+    undeclared = [t for t in tokens if t not in today and t not in enables]
+    if undeclared:
+        return f"the change would make {undeclared!r} take effect without an ENABLES plan item"
+    stray = [token for token in enables if token not in tokens]
+    if stray:
+        return f"ENABLES {stray!r} is not in the target value"
+    return None
 
 
 def _plan_web_configs(
@@ -390,15 +420,6 @@ def _with_app_only_limits(
 # --- fleet findings --------------------------------------------------------------------------
 
 
-def _honoured_after(judgement: ProfilesJudgement) -> frozenset[str] | None:
-    """The profiles Exchange honours on a file once the plan ran; None when it has no key."""
-    if judgement.raw is None:
-        return None
-    if judgement.target is not None:
-        return frozenset(token for token in judgement.target.split(PROFILE_SEPARATOR) if token)
-    return frozenset(t.segment for t in judgement.tokens if TokenMark.HONOURED in t.marks)
-
-
 def _with_fleet_fixes(
     change_sets: list[ChangeSet],
     profiles: Sequence[ProfilesJudgement],
@@ -415,8 +436,7 @@ def _with_fleet_fixes(
         if finding.suppressed or key not in by_vdir:
             continue
         changed = any(j.target is not None for j in by_vdir[key])
-        variants = {_honoured_after(judgement) for judgement in by_vdir[key]}
-        if changed and len(variants) == 1:
+        if changed and agree_after(by_vdir[key]):
             resolved.setdefault(key, []).append(finding.fingerprint)
             continue
         reason = (

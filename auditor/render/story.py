@@ -20,10 +20,10 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from auditor.decisions import decided
 from auditor.model import (
     ChangeKind,
     ChangeSet,
-    Presence,
     ProfilesJudgement,
     Report,
     TokenAction,
@@ -218,11 +218,9 @@ def _partner_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[St
 
 def _gains(report: Report, value: _Value) -> str:
     """Who holds app-only permissions once the plan ran (the completed judgements' `after`)."""
-    holders = []
-    for judgement in report.judgements.applications:
-        after = [row.name for row in judgement.permissions if row.after is Presence.YES]
-        if after:
-            holders.append(f"{value(judgement.name)}: {_names(after, value)}")
+    holders = [
+        f"{value(name)}: {_names(after, value)}" for name, after in decided(report).held_after
+    ]
     if not holders:
         return (
             "no partner application holds an app-only permission after this package, so no "

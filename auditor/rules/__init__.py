@@ -152,7 +152,7 @@ def _missing_input(needs: Needs, inventory: Inventory) -> str | None:
 
 
 def _evidence_missing(inventory: Inventory) -> bool:
-    if inventory.problems:
+    if any(evidence.leaves_evidence_unassessed(problem) for problem in inventory.problems):
         return True
     return any(
         not (app.act_as_permissions.complete and app.app_only_permissions.complete)

@@ -4,10 +4,17 @@ Every `Problem` the parsers reported becomes a finding: `incomplete-evidence` pr
 EV001, every other code EV002. A partner application whose permission list is incomplete also
 gets an EV001 of its own unless a parser problem already points at the same property, so that
 no rule is ever evaluated on a guess without the report saying so.
+
+A problem's severity carries through: the finding of a problem the parser graded below high
+(a LOW `Enabled` value that is neither True nor False) has the problem's severity, never more
+than the rule's; and only a problem that leaves evidence a rule needs not assessed makes the
+audit incomplete (exit 2): every problem does, unless the parser graded it low or info and it is
+not about incomplete evidence (fail closed when unsure).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from auditor.model import (
@@ -18,6 +25,7 @@ from auditor.model import (
     Problem,
     ProblemCode,
     RuleId,
+    Severity,
 )
 from auditor.rules.context import RuleContext, new_finding
 
@@ -25,6 +33,13 @@ from auditor.rules.context import RuleContext, new_finding
 def problem_subject(problem: Problem) -> str:
     """The subject of a problem: what it is about, or the input itself."""
     return problem.subject or f"input:{problem.path}"
+
+
+def leaves_evidence_unassessed(problem: Problem) -> bool:
+    """True when the problem means evidence a rule needs was not assessed (audit incomplete)."""
+    if problem.code is ProblemCode.INCOMPLETE_EVIDENCE:
+        return True
+    return problem.severity.at_least(Severity.MEDIUM)
 
 
 def check_ev001(context: RuleContext) -> Iterator[Finding]:
@@ -61,7 +76,7 @@ def _problem_finding(context: RuleContext, rule_id: RuleId, problem: Problem) ->
         if rule_id is RuleId.EV001
         else "its content was not audited"
     )
-    return new_finding(
+    finding = new_finding(
         context,
         rule_id,
         subject=problem_subject(problem),
@@ -75,6 +90,9 @@ def _problem_finding(context: RuleContext, rule_id: RuleId, problem: Problem) ->
             "problem": problem.message,
         },
     )
+    if problem.severity.at_least(Severity.HIGH) or problem.severity.at_least(finding.severity):
+        return finding
+    return dataclasses.replace(finding, severity=problem.severity)
 
 
 def _permission_lists(app: PartnerApplication) -> tuple[tuple[str, PermissionList], ...]:
