@@ -35,6 +35,7 @@ from auditor.model import (
     TokenMark,
     Verdict,
     Waiver,
+    WebConfigChange,
     fleet_subject,
 )
 
@@ -233,6 +234,14 @@ def app_only_change(change: PartnerApplicationChange) -> AppOnlyChange:
     )
 
 
+def shows_app_only(judgement: ApplicationJudgement) -> bool:
+    """True when the application holds (or may hold) an app-only permission, before or after
+    the change: its permission matrix is worth showing."""
+    return any(
+        p.app_only is not Presence.NO or p.after is Presence.YES for p in judgement.permissions
+    )
+
+
 _Held = tuple[tuple[str, tuple[str, ...]], ...]
 
 
@@ -303,6 +312,36 @@ def honoured_after(judgement: ProfilesJudgement) -> frozenset[str] | None:
     )
     enabled = (t.canonical for t in judgement.tokens if t.action is TokenAction.ENABLE)
     return frozenset((*kept, *(token for token in enabled if token is not None)))
+
+
+def target_segments(change: WebConfigChange) -> tuple[str, ...]:
+    """The segments of the value a web.config change writes, in order; none when the change
+    empties the value (it only removes)."""
+    if change.target_value or not change.removes:
+        return tuple(change.target_value.split("|"))
+    return ()
+
+
+def undeclared_enablement(change: WebConfigChange) -> str | None:
+    """Why a web.config change would make a token take effect without declaring it, if it would.
+
+    Exchange splits the value on `|` and honours a segment only as written, so a target token
+    that is not a segment of the audited value takes effect only after the change: it must be
+    listed in `enables` (its own plan item, planned only when the policy approves it) and never
+    pass as a repair. The planner refuses such a change; the script renderer checks again.
+    """
+    today = set(change.audited_value.split("|"))
+    target = [token for token in change.target_value.split("|") if token]
+    undeclared = [t for t in target if t not in today and t not in change.enables]
+    if undeclared:
+        return (
+            f"the change to {change.vdir!r} makes {undeclared!r} take effect without an "
+            "ENABLES plan item"
+        )
+    stray = [token for token in change.enables if token not in target]
+    if stray:
+        return f"ENABLES {stray!r} is not in the target value of {change.vdir!r}"
+    return None
 
 
 def agree_after(judgements: Sequence[ProfilesJudgement]) -> bool:

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor import layout
-from auditor.decisions import agree_after
+from auditor.decisions import agree_after, undeclared_enablement
 from auditor.model import (
     ApplicationJudgement,
     AppOnlyLimit,
@@ -288,10 +288,7 @@ def _web_config_change(
             if t.action is TokenAction.ENABLE and t.canonical is not None
         )
     )
-    undeclared = _undeclared_enablement(judgement, target, enables)
-    if undeclared:
-        return undeclared
-    return WebConfigChange(
+    change = WebConfigChange(
         vdir=vdir.id,
         relative_path=vdir.install_path,
         app_pool=app_pool,
@@ -304,26 +301,7 @@ def _web_config_change(
         subject=config.subject,
         path=config.path,
     )
-
-
-def _undeclared_enablement(
-    judgement: ProfilesJudgement, target: str, enables: tuple[str, ...]
-) -> str | None:
-    """Why a target would make a token take effect without an ENABLES plan item, if it would.
-
-    Exchange honours a segment only as written, so a target token that is not a segment of the
-    audited value takes effect only after the change: it must be declared among `enables`
-    (planned only when the policy approves it), never pass as a repair.
-    """
-    today = {token.segment for token in judgement.tokens}
-    tokens = [token for token in target.split(PROFILE_SEPARATOR) if token]
-    undeclared = [t for t in tokens if t not in today and t not in enables]
-    if undeclared:
-        return f"the change would make {undeclared!r} take effect without an ENABLES plan item"
-    stray = [token for token in enables if token not in tokens]
-    if stray:
-        return f"ENABLES {stray!r} is not in the target value"
-    return None
+    return undeclared_enablement(change) or change
 
 
 def _plan_web_configs(

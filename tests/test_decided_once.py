@@ -13,6 +13,7 @@ is caught on the code it was written against (the decisions once made in `render
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,8 +83,7 @@ def _is_attribute(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute)
 
 
-def _call(node: ast.Call, say: object) -> None:
-    assert callable(say)
+def _call(node: ast.Call, say: Callable[[ast.AST, str], None]) -> None:
     assert isinstance(node.func, ast.Attribute)
     method = node.func.attr
     receiver = _name(node.func.value)

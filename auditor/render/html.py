@@ -35,6 +35,16 @@ from enum import StrEnum
 import jinja2
 from markupsafe import Markup, escape
 
+from auditor.decisions import (
+    EXPIRY_WARNING_DAYS,
+    Decisions,
+    ResolutionKind,
+    WaiverState,
+    decided,
+    permission_outcome,
+    shows_app_only,
+    target_segments,
+)
 from auditor.model import (
     ApplicationJudgement,
     BaselineState,
@@ -46,25 +56,24 @@ from auditor.model import (
     PartnerApplication,
     PermissionJudgement,
     PermissionMark,
-    Presence,
     ProfilesJudgement,
     Report,
     RuleInfo,
     Script,
     ScriptKind,
     Severity,
-    Skipped,
     TokenAction,
     TokenMark,
     Waiver,
     WebConfigChange,
 )
+from auditor.model import (
+    Verdict as Decided,
+)
 from auditor.render.runbook import runbook_sections
 from auditor.render.story import Step, change_story, code_text, ranges
 from auditor.resources import templates_dir
 
-# Waivers that run out within this many days of `as_of` are called out in the summary.
-EXPIRY_WARNING_DAYS = 30
 # Script source is embedded (in a closed <details>) only while it stays this small: per script,
 # and for all embedded scripts together. Above it the page names the file and its hash.
 SOURCE_BUDGET_PER_SCRIPT = 64_000
@@ -87,16 +96,7 @@ _INVISIBLE = re.compile(
 _FUNCTION = re.compile(r"^function\s+([A-Za-z][A-Za-z0-9-]*)", re.MULTILINE)
 
 
-class WaiverStatus(StrEnum):
-    """A waiver judged against `report.as_of` (arithmetic on two dates, no policy)."""
-
-    EXPIRED = "EXPIRED"
-    EXPIRES_SOON = "EXPIRES SOON"
-    ACTIVE = "ACTIVE"
-
-    @property
-    def css(self) -> str:
-        return self.name.lower().replace("_", "-")
+WaiverStatus = WaiverState  # the page's name for `auditor.decisions.WaiverState`
 
 
 class Current(StrEnum):
@@ -105,6 +105,13 @@ class Current(StrEnum):
     PASS = "PASS"
     NON_COMPLIANT = "NON-COMPLIANT"
     INCOMPLETE = "INCOMPLETE"
+
+
+_CURRENT = {
+    Decided.PASS: Current.PASS,
+    Decided.FAIL: Current.NON_COMPLIANT,
+    Decided.INCOMPLETE: Current.INCOMPLETE,
+}
 
 
 class CellKind(StrEnum):
@@ -233,7 +240,7 @@ class FindingRow:
     variants: tuple[Variant, ...]
     same_as: FindingRef | None  # the evidence is the same as that finding's, shown there
     script: ScriptRef | None
-    resolved_by: tuple[str, ...]  # change-set slugs that fix it without a script of its own
+    resolved_by: str  # "resolved by <scripts>" when scripts made for others fix it, else ""
     skipped: str | None  # why the planner left it without a change (report.skipped)
     message: Markup  # the message, the tool's own `code` spans as code
     servers: tuple[str, ...] = ()  # the same finding and value on several servers: one row
@@ -519,11 +526,6 @@ def _shown(segment: str) -> str:
     return segment.replace(" ", "\u2423") if segment else "(empty)"
 
 
-def _segments(value: str) -> tuple[str, ...]:
-    """A Profiles value split on `|` exactly as Exchange splits it (for display only)."""
-    return tuple(value.split("|"))
-
-
 # --- page ------------------------------------------------------------------------------------
 
 
@@ -607,21 +609,7 @@ class _Context:
         self.servers = tuple(
             dict.fromkeys(config.server for config in report.inventory.web_configs)
         )
-        # Which change sets list a finding among their fixes (the plan's word, not ours).
-        self.fixed_by: dict[str, list[str]] = {}
-        for change_set in report.change_sets:
-            for fingerprint in dict.fromkeys(change_set.fixes):
-                self.fixed_by.setdefault(fingerprint, []).append(change_set.slug)
-        # Which change sets change each subject (a waived finding the plan fixes anyway).
-        self.changed_by: dict[str, list[str]] = {}
-        for plan_item in report.plan_items():
-            slugs = self.changed_by.setdefault(plan_item.subject, [])
-            if plan_item.change_set.slug not in slugs:
-                slugs.append(plan_item.change_set.slug)
-        self.skipped_for: dict[str, Skipped] = {}
-        for item in report.skipped:
-            for fingerprint in item.fixes:
-                self.skipped_for.setdefault(fingerprint, item)
+        self.decisions: Decisions = decided(report)
         self.remediation_of = {
             change_set.slug: _script_of(report, change_set, "remediation")
             for change_set in report.change_sets
@@ -630,29 +618,18 @@ class _Context:
             change_set.slug: _script_of(report, change_set, "rollback")
             for change_set in report.change_sets
         }
-        active = report.active_findings
-        fixed = [f for f in active if f.fingerprint in self.fixed_by]
-        remaining = [f for f in active if f.fingerprint not in self.fixed_by]
-        self.active = active
-        self.fixed = fixed
-        self.remaining = remaining
-        if not report.complete:
-            self.current = Current.INCOMPLETE
-        elif report.failing():
-            self.current = Current.NON_COMPLIANT
-        else:
-            self.current = Current.PASS
+        self.verdict = self.decisions.verdict
+        self.current = _CURRENT[self.verdict.current]
 
-    def resolved_by(self, finding: Finding) -> tuple[str, ...]:
-        """The change sets that fix `finding` when no script of its own does: several change
-        sets list it, or its rule has no remediation template (FL001 fixed by the per-server
-        changes)."""
-        slugs = self.fixed_by.get(finding.fingerprint, [])
-        if len(slugs) > 1 or (
-            slugs and self.report.policy.rule(finding.rule_id).remediation is None
-        ):
-            return tuple(slugs)
-        return ()
+    def resolved_by(self, finding: Finding) -> str:
+        """`resolved by <scripts>` when scripts made for other findings fix it (FL001), else ""."""
+        resolution = self.decisions.resolution(finding)
+        return resolution.text if resolution.kind is ResolutionKind.TOGETHER else ""
+
+    def skipped(self, finding: Finding) -> str | None:
+        """Why the planner left the finding without a change, if it did."""
+        resolution = self.decisions.resolution(finding)
+        return resolution.reason if resolution.kind is ResolutionKind.SKIPPED else None
 
     def ref(self, finding: Finding) -> FindingRef:
         return FindingRef(self.anchors[id(finding)], finding.rule_id)
@@ -664,9 +641,9 @@ class _Context:
         name = self.app_names.get(finding.subject)
         if name is not None:
             return name
-        vdir = finding.details.get("vdir")
-        if isinstance(vdir, str) and finding.details.get("variants"):
-            return f"{vdir}, across servers"
+        fleet = self.decisions.fleet(finding.subject)
+        if fleet is not None and not fleet.agree:
+            return f"{fleet.vdir}, across servers"
         return finding.subject
 
 
@@ -695,11 +672,10 @@ def _severities() -> tuple[Severity, ...]:
     return tuple(sorted(Severity, key=lambda severity: -severity.rank))
 
 
-def _severity_list(findings: Sequence[Finding], threshold: Severity | None) -> str:
+def _severity_list(findings: Sequence[Finding]) -> str:
     counts = dict.fromkeys(_severities(), 0)
     for finding in findings:
-        if threshold is None or finding.severity.at_least(threshold):
-            counts[finding.severity] += 1
+        counts[finding.severity] += 1
     return ", ".join(f"{n} {severity.value}" for severity, n in counts.items() if n)
 
 
@@ -707,8 +683,8 @@ def _severity_list(findings: Sequence[Finding], threshold: Severity | None) -> s
 
 
 def _verdict(report: Report, context: _Context) -> Verdict:
-    fail_on = report.fail_on
-    failing = _severity_list(context.active, fail_on)
+    decided = context.verdict
+    failing = _severity_list(decided.failing)
     scope = report.scope.describe()
     if context.current is Current.INCOMPLETE:
         found = f"; in what could be read: {failing}" if failing else ""
@@ -716,13 +692,14 @@ def _verdict(report: Report, context: _Context) -> Verdict:
     elif context.current is Current.NON_COMPLIANT:
         current = f"Current configuration: NON-COMPLIANT for {scope} ({failing})."
     else:
-        below = _severity_list(context.active, None)
-        detail = f"{below} below {fail_on.value}" if below else "no findings"
+        below = _severity_list(decided.below)
+        detail = f"{below} below {decided.fail_on.value}" if below else "no findings"
         current = f"Current configuration: PASS for {scope} ({detail})."
-    if not report.change_sets:
-        if context.active:
+    active = decided.active
+    if decided.after is None:
+        if active:
             rest = (
-                f" No change is proposed: none of the {plural(len(context.active), 'finding')}"
+                f" No change is proposed: none of the {plural(len(active), 'finding')}"
                 " has a generated change (see what remains)."
             )
         else:
@@ -731,14 +708,13 @@ def _verdict(report: Report, context: _Context) -> Verdict:
         return Verdict(context.current, current + rest, change_required=False)
     where = _where(report.change_sets)
     fixes = (
-        f" The proposed change fixes {len(context.fixed)} of"
-        f" {plural(len(context.active), 'finding')} on {where}."
+        f" The proposed change fixes {len(decided.fixed)} of"
+        f" {plural(len(active), 'finding')} on {where}."
     )
-    remaining_failing = _severity_list(context.remaining, fail_on)
-    if context.current is Current.INCOMPLETE:
+    if decided.after is Decided.INCOMPLETE:
         after = "INCOMPLETE until the missing evidence is supplied"
-    elif remaining_failing:
-        after = f"NON-COMPLIANT ({remaining_failing} remain)"
+    elif decided.after is Decided.FAIL:
+        after = f"NON-COMPLIANT ({_severity_list(decided.remaining_failing)} remain)"
     else:
         after = "PASS"
     return Verdict(context.current, f"{current}{fixes} Expected after the change: {after}.", True)
@@ -813,7 +789,7 @@ def _config_row(
     first = items[0][1]
     enables = set(first.enables)
     # The value after the change, then what it takes out; an emptied value shows only that.
-    kept = _segments(first.target_value) if first.target_value or not first.removes else ()
+    kept = target_segments(first)
     segments = [
         Segment(_shown(seg), CellKind.ENABLE if seg in enables else CellKind.KEEP) for seg in kept
     ]
@@ -883,28 +859,17 @@ def _plain_value(value: str | None) -> str:
 
 def _remains(context: _Context) -> tuple[Remains, ...]:
     out: list[Remains] = []
-    for finding in context.active:
-        slugs = context.resolved_by(finding)
-        waived = finding.details.get("waiver") if finding.rule_id == "WV001" else None
-        waived_subject = waived.get("subject") if isinstance(waived, dict) else None
-        fixed_anyway = context.changed_by.get(str(waived_subject), [])
-        if len(slugs) > 6:
-            text = f"resolved by the {len(slugs)} changes together ({slugs[0]}, ..., {slugs[-1]})"
-        elif slugs:
-            text = "resolved by " + ", ".join(slugs)
-        elif fixed_anyway and isinstance(waived, dict):
-            text = (
-                f"resolved by {', '.join(fixed_anyway)}: the proposed change fixes the waived "
-                f"{waived.get('rule')} finding anyway, so the waiver need not be renewed"
-            )
-        elif finding.fingerprint in context.fixed_by:
+    for finding in context.verdict.active:
+        resolution = context.decisions.resolution(finding)
+        if resolution.kind is ResolutionKind.SCRIPT:
             continue
-        elif finding.fingerprint in context.skipped_for:
-            text = "remains: " + context.skipped_for[finding.fingerprint].reason
-        else:
-            text = "remains: no change is planned for it"
         out.append(
-            Remains(finding.rule_id, context.anchors[id(finding)], context.target(finding), text)
+            Remains(
+                finding.rule_id,
+                context.anchors[id(finding)],
+                context.target(finding),
+                resolution.text,
+            )
         )
     return tuple(out)
 
@@ -1001,9 +966,7 @@ def _row_rank(judgement: PermissionJudgement) -> int:
 
 
 def _permission_rows(judgement: ApplicationJudgement | None) -> tuple[PermissionRow, ...]:
-    if judgement is None or not any(
-        p.app_only is not Presence.NO or p.after is Presence.YES for p in judgement.permissions
-    ):
+    if judgement is None or not shows_app_only(judgement):
         return ()
     ordered = sorted(judgement.permissions, key=_row_rank)  # stable: stored order within a rank
     rows = []
@@ -1019,16 +982,7 @@ def _permission_rows(judgement: ApplicationJudgement | None) -> tuple[Permission
 
 
 def _after(permission: PermissionJudgement) -> str:
-    before, after = permission.app_only, permission.after
-    if after is Presence.UNKNOWN or before is Presence.UNKNOWN:
-        return "unknown"
-    if before is Presence.YES and after is Presence.NO:
-        return "removed"
-    if before is Presence.NO and after is Presence.YES:
-        return "granted"
-    if after is Presence.YES:
-        return "kept"
-    return "-"
+    return permission_outcome(permission).value
 
 
 def _app_summary(app: PartnerApplication, judgement: ApplicationJudgement | None) -> str:
@@ -1260,15 +1214,11 @@ def _finding_row(
         where=_relative(finding.location.path, context.root) + line,
         variants=()
         if same_as
-        else (_rule_variants(finding) or _variants(finding.evidence, context)),
+        else (_rule_variants(finding, context) or _variants(finding.evidence, context)),
         same_as=same_as,
         script=script,
         resolved_by=resolved_by,
-        skipped=(
-            context.skipped_for[finding.fingerprint].reason
-            if finding.fingerprint in context.skipped_for
-            else None
-        ),
+        skipped=context.skipped(finding),
         new=context.report.baseline_state(finding) is BaselineState.NEW,
     )
 
@@ -1302,32 +1252,21 @@ def _message(finding: Finding, context: _Context) -> Markup:
     return Markup(marked)
 
 
-def _rule_variants(finding: Finding) -> tuple[Variant, ...]:
-    """The variants a rule recorded in its details (FL001: each distinct Profiles value and every
-    server that has it), the first in full and the others as a token diff against it."""
-    recorded = finding.details.get("variants")
-    if not isinstance(recorded, list) or not recorded:
+def _rule_variants(finding: Finding, context: _Context) -> tuple[Variant, ...]:
+    """FL001's variants (`FleetJudgement`): each distinct Profiles value and every server that
+    has it, the first in full and the others as the token diff the judgement holds."""
+    fleet = context.decisions.fleet(finding.subject)
+    if fleet is None or fleet.agree or any(v.profiles is None for v in fleet.variants):
         return ()
-    parsed: list[tuple[list[str], list[str]]] = []
-    for item in recorded:
-        if not isinstance(item, dict):
-            return ()
-        servers, profiles = item.get("servers"), item.get("profiles")
-        if not isinstance(servers, list) or not isinstance(profiles, list):
-            return ()
-        parsed.append(([str(s) for s in servers], [str(p) for p in profiles]))
-    base = parsed[0][1]
     variants = []
-    for index, (servers, profiles) in enumerate(parsed):
-        place = f"{plural(len(servers), 'server')} ({ranges(servers)})"
-        if index == 0:
-            variants.append(Variant(place, "|".join(profiles), None))
-            continue
-        diff = tuple(
-            [*(f"+{_shown(t)}" for t in profiles if t not in base)]
-            + [f"-{_shown(t)}" for t in base if t not in profiles]
+    for index, variant in enumerate(fleet.variants):
+        place = f"{plural(len(variant.servers), 'server')} ({ranges(variant.servers)})"
+        diff = (
+            (*(f"+{_shown(t)}" for t in variant.added), *(f"-{_shown(t)}" for t in variant.missing))
+            if index
+            else None
         )
-        variants.append(Variant(place, "|".join(profiles), diff))
+        variants.append(Variant(place, "|".join(variant.profiles or ()), diff))
     return tuple(variants)
 
 
@@ -1365,21 +1304,17 @@ def _variants(evidence: Sequence[Evidence], context: _Context) -> tuple[Variant,
 
 
 def _waivers(report: Report, context: _Context) -> tuple[WaiverView, ...]:
-    views: list[WaiverView] = []
-    for waiver in report.policy.waivers:
-        days = (waiver.expires - report.as_of).days
-        if days < 0:
-            status = WaiverStatus.EXPIRED
-        elif days <= EXPIRY_WARNING_DAYS:
-            status = WaiverStatus.EXPIRES_SOON
-        else:
-            status = WaiverStatus.ACTIVE
-        suppresses = tuple(
-            context.ref(finding) for finding in report.findings if finding.waiver == waiver
+    refs = {finding.fingerprint: context.ref(finding) for finding in report.findings}
+    return tuple(
+        WaiverView(
+            decision.waiver,
+            decision.state,
+            decision.days_left,
+            tuple(refs[fingerprint] for fingerprint in decision.suppresses),
+            decision.changed_by,
         )
-        fixed_by = tuple(context.changed_by.get(waiver.subject, ()))
-        views.append(WaiverView(waiver, status, days, suppresses, fixed_by))
-    return tuple(views)
+        for decision in context.decisions.waivers
+    )
 
 
 # --- scripts ---------------------------------------------------------------------------------

@@ -159,6 +159,7 @@ from typing import Any
 import jinja2
 
 from auditor import resources
+from auditor.decisions import undeclared_enablement
 from auditor.layout import safe_slug
 from auditor.model import ChangeKind, ChangeSet, Inventory
 from auditor.psquote import (
@@ -400,6 +401,9 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                 )
             for token in change.enables:
                 require(is_valid_profile_token(token), "profile token", token)
+            undeclared = undeclared_enablement(change)
+            if undeclared is not None:
+                raise ValueError(undeclared)
         files.append(
             {
                 "vdir": change.vdir,
