@@ -168,10 +168,10 @@ def is_valid_profile_token(token: str) -> bool:
     return names.PROFILE_TOKEN.matches(token)
 
 
-def is_valid_profile_value(value: str) -> bool:
-    """True for an `OAuthHttpModule.Profiles` value to write: empty, or valid tokens joined by
-    `|` (an empty segment is never written)."""
-    return value == "" or all(is_valid_profile_token(token) for token in value.split("|"))
+def profile_tokens(value: str) -> tuple[str, ...]:
+    """The `|`-separated tokens of an `OAuthHttpModule.Profiles` value to write, each to be
+    allow-listed (`is_valid_profile_token`); none for the empty value."""
+    return tuple(value.split("|")) if value else ()
 
 
 def is_valid_app_pool_name(name: str) -> bool:

@@ -19,7 +19,7 @@ names a remediation template; the template id selects the kind of change (`TEMPL
 
 A finding about a whole fleet (`fleet:<vdir>`, FL001: servers disagree) has no script of its
 own: when every server honours the same profiles on that vdir once the planned changes ran
-(`auditor.decisions.agree_after`, the criterion of FL001's `FleetJudgement`), the changes to
+(`auditor.profiles.agree_after`, the criterion of FL001's `FleetJudgement`), the changes to
 that vdir list it among what they fix ("resolved by remediation/web-config-ex01.ps1, ...");
 when they do not, a `Skipped` says that the servers still disagree.
 
@@ -41,7 +41,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor import layout
-from auditor.decisions import agree_after, undeclared_enablement
 from auditor.model import (
     ApplicationJudgement,
     AppOnlyLimit,
@@ -60,6 +59,7 @@ from auditor.model import (
     WebConfigChange,
     fleet_subject,
 )
+from auditor.profiles import PROFILE_SEPARATOR, agree_after, undeclared_enablement
 from auditor.psquote import (
     is_valid_app_pool_name,
     is_valid_guid,
@@ -74,7 +74,6 @@ TEMPLATES: dict[str, ChangeKind] = {
     "web-config-oauth-profiles": ChangeKind.WEB_CONFIG_PROFILES,
 }
 PARTNER_APPLICATIONS_SLUG = "partner-applications"
-PROFILE_SEPARATOR = "|"
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,6 @@ from auditor.decisions import (
     decided,
     permission_outcome,
     shows_app_only,
-    target_segments,
 )
 from auditor.model import (
     ApplicationJudgement,
@@ -70,6 +69,7 @@ from auditor.model import (
 from auditor.model import (
     Verdict as Decided,
 )
+from auditor.profiles import target_segments
 from auditor.render.runbook import runbook_sections
 from auditor.render.story import Step, change_story, code_text, ranges
 from auditor.resources import templates_dir

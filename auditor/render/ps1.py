@@ -159,16 +159,16 @@ from typing import Any
 import jinja2
 
 from auditor import resources
-from auditor.decisions import undeclared_enablement
 from auditor.layout import safe_slug
 from auditor.model import ChangeKind, ChangeSet, Inventory
+from auditor.profiles import undeclared_enablement
 from auditor.psquote import (
     is_valid_app_pool_name,
     is_valid_guid,
     is_valid_permission_name,
     is_valid_profile_token,
-    is_valid_profile_value,
     is_valid_sha256,
+    profile_tokens,
     ps_array,
     ps_literal,
     require,
@@ -392,9 +392,8 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                     segment,
                 )
             require(is_valid_sha256(change.audited_sha256), "SHA-256", change.audited_sha256)
-            require(
-                is_valid_profile_value(change.target_value), "profile value", change.target_value
-            )
+            for token in profile_tokens(change.target_value):
+                require(is_valid_profile_token(token), "profile token", token)
             if change.app_pool is not None:
                 require(
                     is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.decisions import FleetJudgement, honoured_profiles, judge_fleet
 from auditor.model import (
     Evidence,
     Finding,
@@ -20,6 +19,7 @@ from auditor.model import (
     RuleId,
     WebConfig,
 )
+from auditor.profiles import FleetJudgement, honoured_profiles, judge_fleet
 from auditor.rules.context import RuleContext, listing, new_finding
 
 _SERVERS_SHOWN = 5
