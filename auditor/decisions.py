@@ -28,6 +28,8 @@ from auditor.model import (
     PartnerApplicationChange,
     PermissionJudgement,
     Presence,
+    Problem,
+    ProblemCode,
     Report,
     RuleId,
     Severity,
@@ -351,7 +353,16 @@ def _waivers(report: Report, changed_by: dict[str, list[str]]) -> tuple[WaiverDe
     return tuple(decisions)
 
 
-# --- exit code ---------------------------------------------------------------------------------
+# --- problems and the exit code ---------------------------------------------------------------
+
+
+def leaves_evidence_unassessed(problem: Problem) -> bool:
+    """True when a problem means evidence a rule needs was not assessed (the audit is
+    incomplete, exit 2): every problem, unless its parser graded it low or info and it is not
+    about incomplete evidence (fail closed when unsure)."""
+    if problem.code is ProblemCode.INCOMPLETE_EVIDENCE:
+        return True
+    return problem.severity.at_least(Severity.MEDIUM)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,7 @@ def test_a_finding_its_own_script_fixes_names_that_script(report: Report) -> Non
 runner = CliRunner()
 
 
-def _audit(inputs: Path, out: Path) -> tuple[int, dict[str, object]]:
+def _audit(inputs: Path, out: Path) -> tuple[int, dict[str, object], str]:
     result = runner.invoke(
         app,
         ["audit", str(inputs), "--out", str(out), "--as-of", AS_OF.isoformat(), "--change-id", "C"],
@@ -106,7 +106,7 @@ def _audit(inputs: Path, out: Path) -> tuple[int, dict[str, object]]:
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    return result.exit_code, document
+    return result.exit_code, document, result.output
 
 
 def _example_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -122,7 +122,9 @@ def _example_with(tmp_path: Path, old: str, new: str) -> Path:
 
 def test_a_low_problem_is_a_low_finding_and_not_exit_2(tmp_path: Path) -> None:
     inputs = _example_with(tmp_path, '<B N="Enabled">true</B>', '<S N="Enabled">sometimes</S>')
-    code, document = _audit(inputs, tmp_path / "out")
+    code, document, output = _audit(inputs, tmp_path / "out")
+    assert "warning: " in output and "neither True nor False" in output
+    assert "error: " not in output
     problems = document["problems"]
     assert isinstance(problems, list)
     assert [p["severity"] for p in problems] == ["low"]
@@ -136,7 +138,8 @@ def test_a_low_problem_is_a_low_finding_and_not_exit_2(tmp_path: Path) -> None:
 
 def test_a_problem_that_loses_evidence_is_still_exit_2(tmp_path: Path) -> None:
     inputs = _example_with(tmp_path, '<B N="Enabled">true</B>', '<B N="Enabled">true</B><!DOCTYPE')
-    code, document = _audit(inputs, tmp_path / "out")
+    code, document, output = _audit(inputs, tmp_path / "out")
+    assert "error: " in output
     assert document["complete"] is False
     assert code == EXIT_INCOMPLETE
 

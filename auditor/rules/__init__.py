@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from auditor.decisions import leaves_evidence_unassessed
 from auditor.model import (
     EvidenceClass,
     Finding,
@@ -152,7 +153,7 @@ def _missing_input(needs: Needs, inventory: Inventory) -> str | None:
 
 
 def _evidence_missing(inventory: Inventory) -> bool:
-    if any(evidence.leaves_evidence_unassessed(problem) for problem in inventory.problems):
+    if any(leaves_evidence_unassessed(problem) for problem in inventory.problems):
         return True
     return any(
         not (app.act_as_permissions.complete and app.app_only_permissions.complete)

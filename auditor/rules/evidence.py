@@ -9,7 +9,8 @@ A problem's severity carries through: the finding of a problem the parser graded
 (a LOW `Enabled` value that is neither True nor False) has the problem's severity, never more
 than the rule's; and only a problem that leaves evidence a rule needs not assessed makes the
 audit incomplete (exit 2): every problem does, unless the parser graded it low or info and it is
-not about incomplete evidence (fail closed when unsure).
+not about incomplete evidence (`auditor.decisions.leaves_evidence_unassessed`: fail closed
+when unsure).
 """
 
 from __future__ import annotations
@@ -33,13 +34,6 @@ from auditor.rules.context import RuleContext, new_finding
 def problem_subject(problem: Problem) -> str:
     """The subject of a problem: what it is about, or the input itself."""
     return problem.subject or f"input:{problem.path}"
-
-
-def leaves_evidence_unassessed(problem: Problem) -> bool:
-    """True when the problem means evidence a rule needs was not assessed (audit incomplete)."""
-    if problem.code is ProblemCode.INCOMPLETE_EVIDENCE:
-        return True
-    return problem.severity.at_least(Severity.MEDIUM)
 
 
 def check_ev001(context: RuleContext) -> Iterator[Finding]:
