@@ -1,0 +1,231 @@
+"""The proposed change in the summary (`partials/summary.html.j2`): what changes where and the
+scripts that do it, the impact, back-out and verification lines, and what the change leaves open
+(findings it does not fix, evidence not assessed), each finding worded by its decided
+`Resolution` ("resolved by remediation/<slug>.ps1", "remains: ...").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auditor.decisions import ResolutionKind
+from auditor.model import (
+    Report,
+    WebConfigChange,
+)
+from auditor.profiles import target_segments
+from auditor.render.html.context import CellKind, ScriptRef, _Context
+from auditor.render.html.text import _shown
+from auditor.render.story import Step, change_story, code_text
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str  # as written, spaces shown as U+2423, "(empty)" for an empty segment
+    kind: CellKind
+
+
+@dataclass(frozen=True, slots=True)
+class AppChangeRow:
+    name: str
+    application_identifier: str
+    before: int
+    after: int
+    removes: tuple[str, ...]
+    adds: tuple[str, ...]
+    remediation: ScriptRef
+    rollback: ScriptRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChangeRow:
+    """One web.config change, or the same change on several servers."""
+
+    servers: tuple[str, ...]
+    vdir: str
+    relative_path: str
+    segments: tuple[Segment, ...]
+    app_pool: str | None
+    remediation: tuple[ScriptRef, ...]
+    rollback: tuple[ScriptRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Remains:
+    rule_id: str
+    anchor: str
+    target: str
+    text: str  # "resolved by web-config-ex01, web-config-ex02", or why nothing changes
+
+
+@dataclass(frozen=True, slots=True)
+class NotPlanned:
+    """Something the package leaves open: a finding without a change, or evidence not read."""
+
+    what: str
+    why: str
+    anchor: str | None  # the finding on the page, when it is one
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    apps: tuple[AppChangeRow, ...]
+    configs: tuple[ConfigChangeRow, ...]
+    changing_servers: tuple[str, ...]
+    all_servers: tuple[str, ...]
+    impact: tuple[str, ...]  # what users notice, step by step (the runbook's words)
+    back_out: tuple[str, ...]  # each rollback command, where it runs and what it restores
+    verification: tuple[str, ...]
+    safety: str
+    remains: tuple[Remains, ...]
+    enabling_servers: tuple[str, ...]
+    not_planned: tuple[NotPlanned, ...]  # what stays open after the change, and why
+
+    @property
+    def resolved(self) -> tuple[Remains, ...]:
+        """Findings no script of their own fixes that the plan resolves (FL001, a waiver)."""
+        return tuple(item for item in self.remains if item.text.startswith("resolved by "))
+
+
+def _plan(report: Report, context: _Context) -> Plan:
+    apps: list[AppChangeRow] = []
+    grouped: dict[tuple[object, ...], list[tuple[str, WebConfigChange, str]]] = {}
+    for change_set in report.change_sets:
+        remediation = context.remediation_of[change_set.slug]
+        rollback = context.rollback_of[change_set.slug]
+        for app_change in change_set.partner_applications:
+            apps.append(
+                AppChangeRow(
+                    name=app_change.name,
+                    application_identifier=app_change.application_identifier,
+                    before=len(app_change.audited_app_only),
+                    after=len(app_change.target_app_only),
+                    removes=app_change.removes,
+                    adds=app_change.adds,
+                    remediation=context.script_ref(remediation or change_set.slug),
+                    rollback=context.script_ref(rollback) if rollback else None,
+                )
+            )
+        for change in change_set.web_configs:
+            key = (
+                change.vdir,
+                change.relative_path,
+                change.audited_value,
+                change.target_value,
+                change.removes,
+                change.enables,
+                change.app_pool,
+            )
+            grouped.setdefault(key, []).append((change_set.server or "", change, change_set.slug))
+    configs = tuple(_config_row(items, context) for items in grouped.values())
+    changing = tuple(dict.fromkeys(cs.server for cs in report.change_sets if cs.server))
+    story = change_story(report, _plain_value)
+    return Plan(
+        apps=tuple(apps),
+        configs=configs,
+        changing_servers=changing,
+        all_servers=context.servers,
+        impact=story.brief_notice,
+        back_out=(_back_out_line(story.grouped_back_out),),
+        verification=story.brief_verify,
+        enabling_servers=story.enabling_servers,
+        safety=(
+            "Each script compares the live value with the audited one and changes nothing on"
+            " any difference (drift guard), runs only on its own server, backs up before each"
+            " change, asks for confirmation and honours -WhatIf."
+        ),
+        remains=_remains(context),
+        not_planned=_not_planned(report, context),
+    )
+
+
+def _config_row(
+    items: list[tuple[str, WebConfigChange, str]], context: _Context
+) -> ConfigChangeRow:
+    first = items[0][1]
+    enables = set(first.enables)
+    # The value after the change, then what it takes out; an emptied value shows only that.
+    kept = target_segments(first)
+    segments = [
+        Segment(_shown(seg), CellKind.ENABLE if seg in enables else CellKind.KEEP) for seg in kept
+    ]
+    segments.extend(Segment(_shown(seg), CellKind.REMOVE) for seg in first.removes)
+    remediation: list[ScriptRef] = []
+    rollback: list[ScriptRef] = []
+    for _, _, slug in items:
+        name = context.remediation_of.get(slug)
+        if name:
+            remediation.append(context.script_ref(name))
+        back = context.rollback_of.get(slug)
+        if back:
+            rollback.append(context.script_ref(back))
+    return ConfigChangeRow(
+        servers=tuple(server for server, _, _ in items),
+        vdir=first.vdir,
+        relative_path=first.relative_path,
+        segments=tuple(segments),
+        app_pool=first.app_pool,
+        remediation=tuple(remediation),
+        rollback=tuple(rollback),
+    )
+
+
+def _back_out_line(steps: Sequence[Step]) -> str:
+    """The rollback commands in back-out order, each with where it runs, on one line."""
+    parts = []
+    for step in steps:
+        if len(step.servers) > 3:
+            host = f"on each of the {len(step.servers)} servers"
+        elif step.servers:
+            host = "on " + ", ".join(code_text(server) for server in step.servers)
+        else:
+            host = "in the Exchange Management Shell where step 1 ran (its backups are there)"
+        parts.append(f"`{step.command}` {host}")
+    return "In this order: " + "; then ".join(parts) + "."
+
+
+def _not_planned(report: Report, context: _Context) -> tuple[NotPlanned, ...]:
+    """Findings the change leaves open (with the planner's reason) and evidence not assessed."""
+    rows: list[NotPlanned] = []
+    for item in _remains(context):
+        if item.text.startswith("resolved by "):
+            continue
+        rows.append(
+            NotPlanned(
+                f"{item.rule_id} {item.target}", item.text.removeprefix("remains: "), item.anchor
+            )
+        )
+    for evidence in report.scope.not_assessed:
+        note = f": {evidence.note}" if evidence.note else ""
+        rows.append(
+            NotPlanned(
+                evidence.what,
+                f"not assessed ({evidence.state.value}{note}): nothing about it can be fixed "
+                "until it is supplied and audited",
+                None,
+            )
+        )
+    return tuple(rows)
+
+
+def _plain_value(value: str | None) -> str:
+    """A value from the exports in prose the template escapes: one line, no backtick."""
+    return code_text(value)
+
+
+def _remains(context: _Context) -> tuple[Remains, ...]:
+    out: list[Remains] = []
+    for finding in context.verdict.active:
+        resolution = context.decisions.resolution(finding)
+        if resolution.kind is ResolutionKind.SCRIPT:
+            continue
+        out.append(
+            Remains(
+                finding.rule_id,
+                context.anchors[id(finding)],
+                context.target(finding),
+                resolution.text,
+            )
+        )
+    return tuple(out)
