@@ -3,7 +3,8 @@
 `auditor.decisions` decides the verdict, waiver states, what resolves a finding, what a change
 removes and keeps and the exit code; the rules judge permissions and tokens. A module under
 `auditor/render/` or `auditor/cli/` that compares permission presence, folds a profile value,
-computes with dates or decides a verdict is deciding again, and fails here (DESIGN: "a
+computes with dates, decides a verdict or reads a rule's untyped `Finding.details` is deciding
+again, and fails here (DESIGN: "a
 renderer that compares names, folds tokens or computes a date is deciding").
 
 Each pattern is checked on the syntax tree; `test_the_check_catches_*` prove every pattern
@@ -56,6 +57,8 @@ def decisions_made(source: str, *, renderer: bool = True) -> list[str]:
 
     for node in ast.walk(tree):
         name = _name(node)
+        if name == "details" and _is_attribute(node):
+            say(node, "reads a rule's untyped details (read the typed decision instead)")
         if name == "Presence":
             say(node, "compares where a permission is before and after (removed, kept)")
         if name in ("timedelta", "relativedelta") or (name == "days" and _is_attribute(node)):
@@ -119,6 +122,7 @@ _DECIDING = {
     "re-split": "today = set(change.audited_value.split(PROFILE_SEPARATOR))",
     "split on bar": "tokens = value.split('|')",
     "fold": "key = vdir.casefold()",
+    "details": 'vdir = finding.details.get("vdir")',
     "fold token": "t = token.segment.lower()",
     "clock": "now = datetime.date.today()",
     "timedelta": "soon = as_of + datetime.timedelta(days=30)",
