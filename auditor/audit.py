@@ -148,8 +148,11 @@ def attach_remediation(report: Report) -> Report:
 
     The report gets the plan's change sets, what could not be planned (`skipped`), the
     judgements completed with what the plan does, its change id when it had none
-    (`default_change_id`) and its package id (`package_id`, named by every script).
+    (`default_change_id`), its package id (`package_id`, named by every script), each
+    finding's remediation script (`auditor.decisions.Resolution.script`) and, last, its
+    `decisions` (`auditor.decisions.decide`): every fact the outputs state, decided once.
     """
+    from auditor.decisions import decide, resolutions
     from auditor.remediation import make_plan, script_names
     from auditor.render.ps1 import ScriptHeader, ScriptInputs, render_change_set
 
@@ -162,7 +165,6 @@ def attach_remediation(report: Report) -> Report:
         )
     report = dataclasses.replace(report, package_id=package_id(report))
     scripts: list[Script] = []
-    remediation_of: dict[str, str] = {}
     inputs = ScriptInputs(report.inventory)
     finding_ids = _FindingIds(report.findings)
     for change_set in change_sets:
@@ -186,20 +188,16 @@ def attach_remediation(report: Report) -> Report:
         scripts.append(
             _script(rollback_name, ScriptKind.ROLLBACK, rollback_text, fixes, remediation_name)
         )
-        for fingerprint in fixes:
-            remediation_of.setdefault(fingerprint, remediation_name)
+    report = dataclasses.replace(
+        report, scripts=tuple(scripts), skipped=planned.skipped, judgements=planned.judgements
+    )
+    resolved = resolutions(report)
     findings = tuple(
-        dataclasses.replace(finding, remediation=remediation_of.get(finding.fingerprint))
+        dataclasses.replace(finding, remediation=resolved[finding.fingerprint].script)
         for finding in report.findings
     )
-    return dataclasses.replace(
-        report,
-        findings=findings,
-        change_sets=change_sets,
-        scripts=tuple(scripts),
-        skipped=planned.skipped,
-        judgements=planned.judgements,
-    )
+    report = dataclasses.replace(report, findings=findings)
+    return dataclasses.replace(report, decisions=decide(report))
 
 
 def _script(name: str, kind: ScriptKind, content: str, fixes: tuple[str, ...], pair: str) -> Script:

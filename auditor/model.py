@@ -15,7 +15,10 @@ import datetime
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from auditor.decisions import Decisions
 
 
 class Severity(StrEnum):
@@ -1309,6 +1312,7 @@ class Report:
     # off every display path) or at or above it (`sec/exchange/`: `sarif_prefix`, put before).
     sarif_strip: str = ""
     sarif_prefix: str = ""
+    decisions: Decisions | None = None  # every fact the outputs state, decided once (audit.py)
 
     def artifact_path(self, path: str) -> str:
         """A display path (relative to the inputs' common root) relative to the SARIF root."""

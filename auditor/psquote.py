@@ -168,6 +168,12 @@ def is_valid_profile_token(token: str) -> bool:
     return names.PROFILE_TOKEN.matches(token)
 
 
+def profile_tokens(value: str) -> tuple[str, ...]:
+    """The `|`-separated tokens of an `OAuthHttpModule.Profiles` value to write, each to be
+    allow-listed (`is_valid_profile_token`); none for the empty value."""
+    return tuple(value.split("|")) if value else ()
+
+
 def is_valid_app_pool_name(name: str) -> bool:
     """True for an IIS application pool name like `MSExchangeRestFrontEndAppPool`."""
     return names.APP_POOL.matches(name)

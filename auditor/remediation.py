@@ -18,9 +18,10 @@ names a remediation template; the template id selects the kind of change (`TEMPL
   are listed on the change.
 
 A finding about a whole fleet (`fleet:<vdir>`, FL001: servers disagree) has no script of its
-own: when every server honours the same profiles on that vdir once the planned changes ran, the
-changes to that vdir list it among what they fix ("resolved by web-config-ex01, ..."); when they
-do not, a `Skipped` says that the servers still disagree.
+own: when every server honours the same profiles on that vdir once the planned changes ran
+(`auditor.profiles.agree_after`, the criterion of FL001's `FleetJudgement`), the changes to
+that vdir list it among what they fix ("resolved by remediation/web-config-ex01.ps1, ...");
+when they do not, a `Skipped` says that the servers still disagree.
 
 Whatever cannot be planned safely is not planned: a `Skipped` says what and why, and the report
 shows it. Values that would be written to Exchange are allow-listed here (`auditor.psquote`); a
@@ -54,11 +55,11 @@ from auditor.model import (
     ProfilesJudgement,
     Skipped,
     TokenAction,
-    TokenMark,
     WebConfig,
     WebConfigChange,
     fleet_subject,
 )
+from auditor.profiles import PROFILE_SEPARATOR, agree_after, undeclared_enablement
 from auditor.psquote import (
     is_valid_app_pool_name,
     is_valid_guid,
@@ -73,7 +74,6 @@ TEMPLATES: dict[str, ChangeKind] = {
     "web-config-oauth-profiles": ChangeKind.WEB_CONFIG_PROFILES,
 }
 PARTNER_APPLICATIONS_SLUG = "partner-applications"
-PROFILE_SEPARATOR = "|"
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +280,14 @@ def _web_config_change(
             f"{refusal.path}, {refusal.step} '{target}', then {recycle}"
         )
     removes = [t.segment for t in judgement.tokens if t.action is TokenAction.REMOVE]
-    enables = [t.canonical for t in judgement.tokens if t.action is TokenAction.ENABLE]
-    return WebConfigChange(
+    enables = tuple(
+        dict.fromkeys(
+            t.canonical
+            for t in judgement.tokens
+            if t.action is TokenAction.ENABLE and t.canonical is not None
+        )
+    )
+    change = WebConfigChange(
         vdir=vdir.id,
         relative_path=vdir.install_path,
         app_pool=app_pool,
@@ -290,10 +296,11 @@ def _web_config_change(
         target_value=target,
         fixes=fixes,
         removes=tuple(dict.fromkeys(removes)),
-        enables=tuple(dict.fromkeys(token for token in enables if token is not None)),
+        enables=enables,
         subject=config.subject,
         path=config.path,
     )
+    return undeclared_enablement(change) or change
 
 
 def _plan_web_configs(
@@ -390,15 +397,6 @@ def _with_app_only_limits(
 # --- fleet findings --------------------------------------------------------------------------
 
 
-def _honoured_after(judgement: ProfilesJudgement) -> frozenset[str] | None:
-    """The profiles Exchange honours on a file once the plan ran; None when it has no key."""
-    if judgement.raw is None:
-        return None
-    if judgement.target is not None:
-        return frozenset(token for token in judgement.target.split(PROFILE_SEPARATOR) if token)
-    return frozenset(t.segment for t in judgement.tokens if TokenMark.HONOURED in t.marks)
-
-
 def _with_fleet_fixes(
     change_sets: list[ChangeSet],
     profiles: Sequence[ProfilesJudgement],
@@ -415,8 +413,7 @@ def _with_fleet_fixes(
         if finding.suppressed or key not in by_vdir:
             continue
         changed = any(j.target is not None for j in by_vdir[key])
-        variants = {_honoured_after(judgement) for judgement in by_vdir[key]}
-        if changed and len(variants) == 1:
+        if changed and agree_after(by_vdir[key]):
             resolved.setdefault(key, []).append(finding.fingerprint)
             continue
         reason = (

@@ -26,6 +26,8 @@ STAGES = {
     "auditor.layout": 0,
     "auditor.names": 0,
     "auditor.matching": 0,
+    "auditor.profiles": 0,  # decided once from judgements and plan values (reads the model only)
+    "auditor.decisions": 0,
     "auditor.parsers": 1,
     "auditor.policy": 3,
     "auditor.rules": 2,

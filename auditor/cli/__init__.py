@@ -61,7 +61,6 @@ EXIT_CODES_HELP = (
 )
 POLICY_ENV = "AUDITOR_POLICY"
 LOCAL_POLICY = Path("auditor.yaml")
-SOON_DAYS = 30
 
 # Plain click help (no rich): `auditor --help` starts as fast as `import typer`.
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -581,6 +580,7 @@ def audit(
         print_summary,
         print_unused_waivers,
     )
+    from auditor.decisions import exit_decision
     from auditor.model import Severity
     from auditor.package import (
         BaselineError,
@@ -671,7 +671,10 @@ def audit(
             fail(str(error))
     shown = paths_for(input_paths)
     _run.doing = "printing the result"
-    code = _audit_exit_code(report, allow_incomplete, fail_on_new, exit_zero)
+    decision = exit_decision(
+        report, allow_incomplete=allow_incomplete, fail_on_new=fail_on_new, exit_zero=exit_zero
+    )
+    code = decision.code
     if output_format is OutputFormat.TEXT:
         if not quiet:
             print_summary(
@@ -680,7 +683,7 @@ def audit(
                     policy_line=_policy_line(report.policy, choice),
                     out_dir=None if no_package else out_dir,
                     shown=shown,
-                    gate=_gate_line(report, code, fail_on_new, exit_zero),
+                    gate=decision.gate,
                     verbose=verbose,
                 ),
             )
@@ -743,27 +746,6 @@ def _sarif_root(given: Path | None, inputs: Sequence[Path]) -> tuple[str, str]:
     return "", os.path.relpath(root, chosen).replace(os.sep, "/") + "/"
 
 
-def _gate_line(report: Report, code: int, fail_on_new: bool, exit_zero: bool) -> str | None:
-    """What decided the exit code when it is not the verdict alone, for the headline."""
-    if code == EXIT_INCOMPLETE:
-        return None
-    parts: list[str] = []
-    if fail_on_new and report.baseline is not None:
-        new = report.new_failing()
-        if not new:
-            parts.append(
-                f"no new findings at or above {report.fail_on.value} since the baseline "
-                f"(--fail-on-new: exit {code})"
-            )
-        else:
-            parts.append(
-                f"{len(new)} new finding(s) at or above {report.fail_on.value} (--fail-on-new)"
-            )
-    if exit_zero and _audit_exit_code(report, True, fail_on_new, False) == EXIT_FINDINGS:
-        parts.append("report only (--exit-zero: exit 0)")
-    return "; ".join(parts) or None
-
-
 def _document(report: Report, output_format: OutputFormat, shown: Paths) -> str:
     """The document `--format` prints: the same bytes as the package file (github, gitlab:
     the findings as CI annotations and a code-quality report)."""
@@ -803,18 +785,6 @@ def _policy_line(policy: Policy, choice: _PolicyChoice) -> str:
         )
     files = ", ".join(printable(str(path)) for path in choice.files)
     return f"{printable(policy.name)} from {files} (found via {choice.origin})"
-
-
-def _audit_exit_code(
-    report: Report, allow_incomplete: bool, fail_on_new: bool, exit_zero: bool
-) -> int:
-    if not report.complete and not allow_incomplete:
-        return EXIT_INCOMPLETE
-    if exit_zero:
-        return EXIT_OK
-    if fail_on_new and report.baseline is not None:
-        return EXIT_FINDINGS if report.new_failing() else EXIT_OK
-    return EXIT_FINDINGS if report.failing() else EXIT_OK
 
 
 @app.command(
@@ -1048,6 +1018,7 @@ def policy_validate(
     cannot name a finding of their rule (a typo waives nothing), are warnings (--strict: errors,
     exit 1).
     """
+    from auditor.decisions import WaiverState, waiver_state
     from auditor.rules.waivers import impossible_subject
 
     judged_at = _parse_date(as_of, "--as-of")
@@ -1063,17 +1034,16 @@ def policy_validate(
     # The policy names a file by its name only (for the package); show the path as given.
     given = {file.name: str(file) for file in files}
     for waiver in loaded.waivers:
-        expires = waiver.expires
         source = waiver.source or "policy"
         where = place(printable(given.get(source, source)), waiver.line)
         what = f"waiver of {waiver.rule} on {printable(waiver.subject)}"
-        if expires < judged_at:
+        state, days = waiver_state(waiver, judged_at)
+        if state is WaiverState.EXPIRED:
             expired += 1
             show_error(
                 f"{where}: {what} expired on {waiver.expires}; it suppresses nothing (WV001)"
             )
-        elif (expires - judged_at).days <= SOON_DAYS:
-            days = (expires - judged_at).days
+        elif state is WaiverState.EXPIRES_SOON:
             typer.echo(
                 f"warning: {where}: {what} expires on {waiver.expires} (in {days} days)",
                 err=True,

@@ -65,9 +65,16 @@ def print_inventory(inventory: Inventory, shown: Paths) -> None:
 
 
 def print_problems(inventory: Inventory, shown: Paths) -> None:
-    """Every problem of the inventory as one `error: file:line: message` line on stderr."""
+    """Every problem of the inventory as one line on stderr: `error: file:line: message`, or
+    `warning:` for one that leaves no evidence unassessed (as `auditor.decisions` decides)."""
+    from auditor.decisions import leaves_evidence_unassessed
+
     for problem in inventory.problems:
-        show_error(f"{place(shown.shown(problem.path), problem.line)}: {problem.message}")
+        where = f"{place(shown.shown(problem.path), problem.line)}: {problem.message}"
+        if leaves_evidence_unassessed(problem):
+            show_error(where)
+        else:
+            typer.echo(f"warning: {printable(where)}", err=True)
 
 
 # --- audit ------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 DESIGN.md section 5 fixes the shape of `findings.json` and `auditor parse --json`; `plan.json`
 follows `auditor/schemas/plan.schema.json`. Every planned change is written from the plan items
 (`Report.plan_items`): its target, the value before and after, what it removes, adds or
-enables, and its scripts; `skipped` says what has findings but no plan item, and why.
+enables, and its scripts; `skipped` says what has findings but no plan item, and why. Each
+finding carries its `resolution` as `Report.decisions` decided it (the script paths that
+resolve it, in the words every output uses).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+from auditor.decisions import Decisions, decided
 from auditor.model import (
     AppSetting,
     Finding,
@@ -81,6 +84,7 @@ def _compact(document: Any) -> str:
 def findings_document(report: Report) -> dict[str, Any]:
     """The `findings.json` document as a JSON-ready dict."""
     plans = report.plan_items_by_fix()
+    decisions = decided(report)
     return {
         "schema_version": 1,
         "tool_version": report.tool_version,
@@ -103,7 +107,9 @@ def findings_document(report: Report) -> dict[str, Any]:
         "inputs": [source.to_json() for source in report.inventory.inputs],
         "organisation": report.inventory.organisation.to_json(),
         "counts": {severity.value: count for severity, count in report.counts().items()},
-        "findings": [_finding_json(report, finding, plans) for finding in report.findings],
+        "findings": [
+            _finding_json(report, finding, plans, decisions) for finding in report.findings
+        ],
         "baseline": _baseline_json(report),
         "changes": [change_json(item) for item in report.plan_items()],
         "skipped": [item.to_json() for item in report.skipped],
@@ -164,7 +170,10 @@ def change_json(item: PlanItem) -> dict[str, Any]:
 
 
 def _finding_json(
-    report: Report, finding: Finding, plans: dict[str, tuple[PlanItem, ...]]
+    report: Report,
+    finding: Finding,
+    plans: dict[str, tuple[PlanItem, ...]],
+    decisions: Decisions,
 ) -> dict[str, Any]:
     """The finding, with every planned change that fixes it (before and after per target),
     its state against the baseline (`new`, `unchanged`; null without one) and the subject a
@@ -174,6 +183,12 @@ def _finding_json(
     state = report.baseline_state(finding)
     document["baseline"] = None if state is None else state.value
     document["waiver_subject"] = finding.subject
+    resolution = decisions.resolution(finding)
+    document["resolution"] = {
+        "kind": resolution.kind.value,
+        "scripts": list(resolution.scripts),
+        "text": resolution.text,
+    }
     return document
 
 

@@ -6,21 +6,22 @@ before (n) -> after (m) with the names removed or added, per server and file the
 with only the changed segments marked (`- token` removed, `ENABLES token` where a change makes a
 token take effect). Then what could not be planned and why, the judgements that are not plain
 (forbidden, excess, dropped ...), the findings, scripts and problems. Every mark printed here is
-a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner decided; nothing is
-re-derived from the policy.
+a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner decided, and every
+fact about the whole (names removed and granted, what resolves a finding: `resolved by
+remediation/<slug>.ps1`) is read from `Report.decisions`; nothing is re-derived.
 """
 
 from __future__ import annotations
 
 import re
 
+from auditor.decisions import AppOnlyChange, decided
 from auditor.model import (
     ApplicationJudgement,
     BaselineState,
     PartnerApplicationChange,
     PermissionMark,
     PlanItem,
-    Presence,
     ProfilesJudgement,
     Report,
     Severity,
@@ -75,24 +76,15 @@ def token_cell(token: TokenJudgement) -> str:
     return md_cell(shown_segment(token.segment))
 
 
-def _application_row(item: PlanItem, judgement: ApplicationJudgement | None) -> str:
-    change = item.change
-    assert isinstance(change, PartnerApplicationChange)
-    removed: list[str] = []
-    added: list[str] = []
-    if judgement is not None:
-        for row in judgement.permissions:
-            if row.app_only is Presence.YES and row.after is Presence.NO:
-                removed.append(row.name)
-            elif row.app_only is not Presence.YES and row.after is Presence.YES:
-                added.append(row.name)
-    before, after = len(change.audited_app_only), len(change.target_app_only)
-    parts = [f"AppOnlyPermissions ({before}) -> ({after})"]
-    if removed:
-        parts.append("removes " + ", ".join(f"{REMOVED} {md_cell(name)}" for name in removed))
-    if added:
-        parts.append("grants " + ", ".join(f"{ADDED} {md_cell(name)}" for name in added))
-    target = f"{md_cell(change.name)} ({md_cell(change.application_identifier)})"
+def _application_row(item: PlanItem, change: AppOnlyChange) -> str:
+    assert isinstance(item.change, PartnerApplicationChange)
+    parts = [f"AppOnlyPermissions ({change.before}) -> ({change.after})"]
+    if change.removed:
+        parts.append("removes " + ", ".join(f"{REMOVED} {md_cell(n)}" for n in change.removed))
+    if change.granted:
+        parts.append("grants " + ", ".join(f"{ADDED} {md_cell(n)}" for n in change.granted))
+    name, identifier = item.change.name, item.change.application_identifier
+    target = f"{md_cell(name)} ({md_cell(identifier)})"
     return _row(target, "organisation (partner application)", "; ".join(parts), "-", item)
 
 
@@ -120,7 +112,7 @@ def proposed_change(report: Report) -> list[str]:
     lines = ["## Proposed change", ""]
     items = report.plan_items()
     if items:
-        applications = {j.subject: j for j in reversed(report.judgements.applications)}
+        changes = decided(report).app_only_changes
         profiles = {j.subject: j for j in reversed(report.judgements.profiles)}
         lines += [
             "| target | where | before -> after | app pool recycled | remediation; rollback |",
@@ -128,7 +120,7 @@ def proposed_change(report: Report) -> list[str]:
         ]
         for item in items:
             if isinstance(item.change, PartnerApplicationChange):
-                lines.append(_application_row(item, applications.get(item.subject)))
+                lines.append(_application_row(item, changes[item.subject]))
             else:
                 lines.append(_web_config_row(item, profiles.get(item.subject)))
     elif report.verdict is Verdict.PASS and not report.active_findings:
@@ -272,17 +264,14 @@ def _findings(report: Report) -> list[str]:
         "| rule | severity | subject | where | status | script |",
         "|---|---|---|---|---|---|",
     ]
-    plans = report.plan_items_by_fix()
+    decisions = decided(report)
     for finding in report.findings:
         status = "active"
         new = "**NEW** " if report.baseline_state(finding) is BaselineState.NEW else ""
         if finding.suppressed and finding.waiver is not None:
             status = f"waived ({finding.waiver.ticket}, until {finding.waiver.expires})"
-        fixed_by = plans.get(finding.fingerprint, ())
-        slugs = list(dict.fromkeys(item.change_set.slug for item in fixed_by))
-        script = finding.remediation or "-"
-        if len(slugs) > 1:
-            script = "resolved by " + ", ".join(slugs)
+        resolution = decisions.resolution(finding)
+        script = resolution.text if resolution.script else "-"
         lines.append(
             f"| {finding.rule_id} | {finding.severity.value} | {md_cell(finding.subject)} | "
             f"{md_cell(finding.location.place)} | {new}{md_cell(status)} | {md_cell(script)} |"

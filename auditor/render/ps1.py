@@ -160,13 +160,15 @@ import jinja2
 
 from auditor import resources
 from auditor.layout import safe_slug
-from auditor.model import ChangeKind, ChangeSet, Inventory, WebConfigChange
+from auditor.model import ChangeKind, ChangeSet, Inventory
+from auditor.profiles import undeclared_enablement
 from auditor.psquote import (
     is_valid_app_pool_name,
     is_valid_guid,
     is_valid_permission_name,
     is_valid_profile_token,
     is_valid_sha256,
+    profile_tokens,
     ps_array,
     ps_literal,
     require,
@@ -204,7 +206,6 @@ TEMPLATES: dict[ChangeKind, tuple[str, str]] = {
     ),
 }
 COLLECT_TEMPLATE = "collect.ps1.j2"
-PROFILE_SEPARATOR = "|"
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -391,16 +392,17 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
                     segment,
                 )
             require(is_valid_sha256(change.audited_sha256), "SHA-256", change.audited_sha256)
-            if change.target_value:
-                for token in change.target_value.split("|"):
-                    require(is_valid_profile_token(token), "profile token", token)
+            for token in profile_tokens(change.target_value):
+                require(is_valid_profile_token(token), "profile token", token)
             if change.app_pool is not None:
                 require(
                     is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool
                 )
             for token in change.enables:
                 require(is_valid_profile_token(token), "profile token", token)
-            _require_declared_enablement(change)
+            undeclared = undeclared_enablement(change)
+            if undeclared is not None:
+                raise ValueError(undeclared)
         files.append(
             {
                 "vdir": change.vdir,
@@ -446,28 +448,6 @@ def computer_name(server: str) -> str:
     COMPUTERNAME to the first label, so a per-server script compares that.
     """
     return server.split(".", 1)[0] or server
-
-
-def _require_declared_enablement(change: WebConfigChange) -> None:
-    """Refuse a change that makes a token take effect without listing it in `enables`.
-
-    Exchange splits the value on `|` and honours a segment only as written, so a target token
-    that is not a segment of the audited value takes effect only after the change. Such a token
-    must be its own plan item (ENABLES, planned only when the policy approves it); a renderer
-    never lets it pass as a repair.
-    """
-    honoured_today = set(change.audited_value.split(PROFILE_SEPARATOR))
-    target = [token for token in change.target_value.split(PROFILE_SEPARATOR) if token]
-    undeclared = [token for token in target if token not in honoured_today]
-    undeclared = [token for token in undeclared if token not in change.enables]
-    if undeclared:
-        raise ValueError(
-            f"the change to {change.vdir!r} makes {undeclared!r} take effect without an "
-            "ENABLES plan item"
-        )
-    stray = [token for token in change.enables if token not in target]
-    if stray:
-        raise ValueError(f"ENABLES {stray!r} is not in the target value of {change.vdir!r}")
 
 
 def render_change_set(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from auditor.model import ChangeKind, Report
+from auditor.model import ChangeKind, ChangeSet, Report
 from auditor.render.story import ENABLES, Step, Story, change_story
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029`]")
@@ -37,9 +37,40 @@ def markdown_text(value: str | None) -> str:
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]<>!|~&:]")
 
 
+_BEFORE_THE_CHANGE = [
+    "Run `auditor verify <package>`: every file must match MANIFEST.sha256.",
+    "Run every remediation script with -WhatIf (it writes nothing on the server, no "
+    "backup folder, no transcript) and attach its output to the change record.",
+    "Check that the scripts are the reviewed ones: their SHA-256 values are in "
+    "MANIFEST.sha256 and in the report (Get-FileHash -Algorithm SHA256).",
+    "Where policy requires signed scripts (AllSigned, AppLocker/WDAC; in "
+    "ConstrainedLanguage mode the scripts stop), sign each script after review and "
+    "after the hash check above: `Set-AuthenticodeSignature -FilePath <script> "
+    "-Certificate <code-signing certificate> -TimestampServer <url> -HashAlgorithm "
+    "SHA256`. Signing appends a '# SIG # Begin signature block' ... '# SIG # End "
+    "signature block' comment to the script, so its Get-FileHash no longer equals "
+    "MANIFEST.sha256; the text before the block is unchanged (the scripts are ASCII "
+    "with CRLF line endings). Run `auditor verify <package>` again: it checks each "
+    "signed script by the text before its block and reports it as 'signed "
+    "(signature not checked here)'; anything else added to a script fails. Check "
+    "the signature itself with Get-AuthenticodeSignature on the server.",
+]
+_BACKUPS = (
+    "Each rollback restores from the backups its remediation wrote on the server "
+    "where it ran; keep the same -BackupDirectory if the remediation ran with one."
+)
+_CUMULATIVE_UPDATES = (
+    "A Cumulative Update (and some Security Updates) rewrites the Exchange "
+    "web.config files: audit again after every update, and re-apply the change "
+    "if the audit finds the profiles again."
+)
+
+_Sections = list[tuple[str, list[str]]]
+
+
 def runbook_sections(
     report: Report, *, in_report: bool = False, value: Callable[[str | None], str] = _plain
-) -> list[tuple[str, list[str]]]:
+) -> _Sections:
     """The runbook as (section title, list of lines), in reading order.
 
     `in_report`: for the HTML report, which already names the servers that change (under the
@@ -47,87 +78,31 @@ def runbook_sections(
     `value` writes each value from the exports (plain text for the HTML report, which escapes
     it; `markdown_text` for RUNBOOK.md).
     """
-    _text = value
+    if not report.change_sets:
+        return [
+            ("Nothing to run", ["This package holds no remediation script: no change is planned."])
+        ]
     story = change_story(report, value)
     servers = [cs for cs in report.change_sets if cs.kind is ChangeKind.WEB_CONFIG_PROFILES]
-    sections: list[tuple[str, list[str]]] = []
-
-    if not report.change_sets:
-        sections.append(
-            ("Nothing to run", ["This package holds no remediation script: no change is planned."])
-        )
-        return sections
-
     steps = story.grouped_steps if in_report else story.steps
     back_out = story.grouped_back_out if in_report else story.back_out
     order = [_step_line(step) for step in steps]
     order.append(_order_line(story))
-    sections.append(("Which script runs where, in this order", order))
+    sections: _Sections = [("Which script runs where, in this order", order)]
     if not in_report:
-        sections.append(
-            (
-                "Servers to change",
-                [f"{len(servers)} server(s): " + ", ".join(_text(cs.server) for cs in servers)]
-                if servers
-                else ["No web.config change is planned."],
-            )
-        )
-        not_planned = [
-            f"{_text(item.subject)}: no script ({_text(item.reason)})." for item in report.skipped
-        ] + [
-            f"{_text(item.what)}: not assessed ({item.state.value}); this package changes "
-            "nothing there and cannot say what that server needs: audit again with it."
-            for item in report.scope.not_assessed
-        ]
-        if not_planned:
-            sections.append(("Not planned: what stays open after this package", not_planned))
-    sections.append(
-        (
-            "Before the change",
-            [
-                "Run `auditor verify <package>`: every file must match MANIFEST.sha256.",
-                "Run every remediation script with -WhatIf (it writes nothing on the server, no "
-                "backup folder, no transcript) and attach its output to the change record.",
-                "Check that the scripts are the reviewed ones: their SHA-256 values are in "
-                "MANIFEST.sha256 and in the report (Get-FileHash -Algorithm SHA256).",
-                "Where policy requires signed scripts (AllSigned, AppLocker/WDAC; in "
-                "ConstrainedLanguage mode the scripts stop), sign each script after review and "
-                "after the hash check above: `Set-AuthenticodeSignature -FilePath <script> "
-                "-Certificate <code-signing certificate> -TimestampServer <url> -HashAlgorithm "
-                "SHA256`. Signing appends a '# SIG # Begin signature block' ... '# SIG # End "
-                "signature block' comment to the script, so its Get-FileHash no longer equals "
-                "MANIFEST.sha256; the text before the block is unchanged (the scripts are ASCII "
-                "with CRLF line endings). Run `auditor verify <package>` again: it checks each "
-                "signed script by the text before its block and reports it as 'signed "
-                "(signature not checked here)'; anything else added to a script fails. Check "
-                "the signature itself with Get-AuthenticodeSignature on the server.",
-            ],
-        )
-    )
-    sections.append(("What users notice", list(story.users_notice)))
-    sections.append(("How long it takes", [_duration(report)]))
-    sections.append(("Afterwards: verify", list(story.verify)))
-    sections.append(
+        sections += _where_and_what_stays_open(report, servers, value)
+    sections += [
+        ("Before the change", list(_BEFORE_THE_CHANGE)),
+        ("What users notice", list(story.users_notice)),
+        ("How long it takes", [_duration(report)]),
+        ("Afterwards: verify", list(story.verify)),
         (
             "Back-out, in this order",
-            [_step_line(step, back_out=True) for step in back_out]
-            + [
-                "Each rollback restores from the backups its remediation wrote on the server "
-                "where it ran; keep the same -BackupDirectory if the remediation ran with one."
-            ],
-        )
-    )
+            [_step_line(step, back_out=True) for step in back_out] + [_BACKUPS],
+        ),
+    ]
     if servers:
-        sections.append(
-            (
-                "Cumulative Updates",
-                [
-                    "A Cumulative Update (and some Security Updates) rewrites the Exchange "
-                    "web.config files: audit again after every update, and re-apply the change "
-                    "if the audit finds the profiles again.",
-                ],
-            )
-        )
+        sections.append(("Cumulative Updates", [_CUMULATIVE_UPDATES]))
     if not in_report:
         sections.append(
             (
@@ -135,6 +110,30 @@ def runbook_sections(
                 [f"{script.name}  {script.sha256}" for script in report.scripts if script.name],
             )
         )
+    return sections
+
+
+def _where_and_what_stays_open(
+    report: Report, servers: list[ChangeSet], value: Callable[[str | None], str]
+) -> _Sections:
+    """The servers that change and what the package leaves open (RUNBOOK.md only)."""
+    sections: _Sections = [
+        (
+            "Servers to change",
+            [f"{len(servers)} server(s): " + ", ".join(value(cs.server) for cs in servers)]
+            if servers
+            else ["No web.config change is planned."],
+        )
+    ]
+    not_planned = [
+        f"{value(item.subject)}: no script ({value(item.reason)})." for item in report.skipped
+    ] + [
+        f"{value(item.what)}: not assessed ({item.state.value}); this package changes "
+        "nothing there and cannot say what that server needs: audit again with it."
+        for item in report.scope.not_assessed
+    ]
+    if not_planned:
+        sections.append(("Not planned: what stays open after this package", not_planned))
     return sections
 
 

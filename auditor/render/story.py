@@ -12,6 +12,10 @@ The expected output lines are the success lines of the templates in `templates/p
 plan's values filled in (`tests/render/test_story.py` checks each against the template text).
 Values from the exports pass through `value` in prose (Markdown escaping for RUNBOOK.md, plain
 text for the HTML report) and through `code_text` inside backticks, where nothing is markup.
+
+The module is over 500 lines on purpose: the story is one text whose parts quote each other
+(a step's effects, the notices, the verification and the back-out name the same scripts, hosts
+and AUDITOR lines); split up, the wording that must agree would live apart.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from auditor.decisions import decided
 from auditor.model import (
     ChangeKind,
     ChangeSet,
-    Presence,
+    PartnerApplicationChange,
     ProfilesJudgement,
     Report,
     TokenAction,
@@ -144,35 +149,41 @@ def _names(values: Sequence[str], value: _Value) -> str:
     return ", ".join(value(name) for name in values) or "(none)"
 
 
+def _partner_lines(change: PartnerApplicationChange, value: _Value) -> tuple[str, str, str, str]:
+    """What one application's change does, and what its scripts print: (effect, changed,
+    regrant, restored)."""
+    app = f"{value(change.name)} ({change.application_identifier})"
+    code_app = f"{code_text(change.name)} ({change.application_identifier})"
+    kept = (
+        f"; it keeps {len(change.target_app_only)}: {_names(change.target_app_only, value)}"
+        if change.target_app_only
+        else "; it keeps none"
+    )
+    effect = (
+        f"Callers with an app-only (client credentials) token of {app} lose "
+        f"{len(change.removes)} app-only permission(s) organisation-wide as soon as the "
+        f"script ends: {_names(change.removes, value)}{kept}. Its delegated (ActAs) "
+        "permissions do not change."
+    )
+    target = ", ".join(code_text(n) for n in change.target_app_only) or "(empty)"
+    audited = ", ".join(code_text(n) for n in change.audited_app_only) or "(empty)"
+    removed = ", ".join(code_text(n) for n in change.removes) or "(empty)"
+    return (
+        effect,
+        f"AUDITOR-CHANGED: {code_app} now has AppOnlyPermissions {target}.",
+        f"AUDITOR-REGRANT: {code_app}: the rollback re-grants the app-only permissions "
+        f"{removed} organisation-wide (every mailbox this application can reach).",
+        f"AUDITOR-RESTORED: {code_app} has AppOnlyPermissions {audited} again.",
+    )
+
+
 def _partner_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[Step, Step]:
     remediation, rollback = change_set.script_names
-    effects: list[str] = []
-    expect: list[str] = []
-    regrants: list[str] = []
-    restored: list[str] = []
-    for change in change_set.partner_applications:
-        app = f"{value(change.name)} ({change.application_identifier})"
-        code_app = f"{code_text(change.name)} ({change.application_identifier})"
-        kept = (
-            f"; it keeps {len(change.target_app_only)}: {_names(change.target_app_only, value)}"
-            if change.target_app_only
-            else "; it keeps none"
-        )
-        effects.append(
-            f"Callers with an app-only (client credentials) token of {app} lose "
-            f"{len(change.removes)} app-only permission(s) organisation-wide as soon as the "
-            f"script ends: {_names(change.removes, value)}{kept}. Its delegated (ActAs) "
-            "permissions do not change."
-        )
-        target = ", ".join(code_text(n) for n in change.target_app_only) or "(empty)"
-        audited = ", ".join(code_text(n) for n in change.audited_app_only) or "(empty)"
-        removed = ", ".join(code_text(n) for n in change.removes) or "(empty)"
-        expect.append(f"AUDITOR-CHANGED: {code_app} now has AppOnlyPermissions {target}.")
-        regrants.append(
-            f"AUDITOR-REGRANT: {code_app}: the rollback re-grants the app-only permissions "
-            f"{removed} organisation-wide (every mailbox this application can reach)."
-        )
-        restored.append(f"AUDITOR-RESTORED: {code_app} has AppOnlyPermissions {audited} again.")
+    lines = [_partner_lines(change, value) for change in change_set.partner_applications]
+    effects = [effect for effect, _, _, _ in lines]
+    expect = [changed for _, changed, _, _ in lines]
+    regrants = [regrant for _, _, regrant, _ in lines]
+    restored = [back for _, _, _, back in lines]
     count = len(change_set.partner_applications)
     expect.append(
         f"AUDITOR-DONE: {count} of {count} partner application(s) changed in this run, "
@@ -218,11 +229,9 @@ def _partner_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[St
 
 def _gains(report: Report, value: _Value) -> str:
     """Who holds app-only permissions once the plan ran (the completed judgements' `after`)."""
-    holders = []
-    for judgement in report.judgements.applications:
-        after = [row.name for row in judgement.permissions if row.after is Presence.YES]
-        if after:
-            holders.append(f"{value(judgement.name)}: {_names(after, value)}")
+    holders = [
+        f"{value(name)}: {_names(after, value)}" for name, after in decided(report).held_after
+    ]
     if not holders:
         return (
             "no partner application holds an app-only permission after this package, so no "
@@ -278,6 +287,18 @@ def _file_effects(
     return effects
 
 
+def _hosting(
+    number: int, last: int, servers: tuple[str, ...], value: _Value
+) -> tuple[str, str, str]:
+    """(server text, host, step text) of a server step standing for `servers`."""
+    if len(servers) == 1:
+        server_text = value(servers[0])
+        return server_text, f"on the server {server_text} itself", f"step {number}"
+    server_text = f"each of {_servers(servers, value)}"
+    host = f"on {server_text}, each server running its own script"
+    return server_text, host, f"steps {number}-{last}"
+
+
 def _server_step(
     number: int, group: Sequence[ChangeSet], report: Report, value: _Value
 ) -> tuple[Step, Step]:
@@ -286,16 +307,10 @@ def _server_step(
     remediation, rollback = change_set.script_names
     servers = tuple(cs.server or "" for cs in group)
     last = number + len(group) - 1
-    if len(group) == 1:
-        server_text = value(servers[0])
-        host = f"on the server {server_text} itself"
-        step_text = f"step {number}"
-    else:
-        server_text = f"each of {_servers(servers, value)}"
-        host = f"on {server_text}, each server running its own script"
+    server_text, host, step_text = _hosting(number, last, servers, value)
+    if len(group) > 1:
         remediation = "remediation/web-config-<server>.ps1"
         rollback = "rollback/web-config-<server>.ps1"
-        step_text = f"steps {number}-{last}"
     profiles = {j.subject: j for j in report.judgements.profiles}
     pools = list(dict.fromkeys(c.app_pool for c in change_set.web_configs if c.app_pool))
     effects: list[str] = []
@@ -340,15 +355,35 @@ def _server_step(
         servers,
         last,
     )
+    back = _server_rollback(
+        step, change_set, rollback, (host, server_text), (restored, recycled), value
+    )
+    return step, back
+
+
+def _server_rollback(
+    step: Step,
+    change_set: ChangeSet,
+    rollback: str,
+    where: tuple[str, str],
+    printed: tuple[list[str], list[str]],
+    value: _Value,
+) -> Step:
+    """The back-out of a server step: `where` is (host, server text), `printed` the
+    AUDITOR-RESTORED and AUDITOR-RECYCLED lines of its scripts."""
+    host, server_text = where
+    restored, recycled = printed
+    pools = list(dict.fromkeys(c.app_pool for c in change_set.web_configs if c.app_pool))
+    count = len(change_set.web_configs)
     undo = (
         "It restores the audited OAuthHttpModule.Profiles of "
         + ", ".join(value(c.vdir) for c in change_set.web_configs)
         + f" on {server_text} from the backup the remediation wrote there"
         + (f" and recycles {', '.join(pools)}." if pools else ".")
     )
-    if enables:
+    if step.enables:
         undo += " The server stops accepting the enabled token(s) from that recycle."
-    back = Step(
+    return Step(
         0,
         rollback,
         step.server,
@@ -362,10 +397,9 @@ def _server_step(
             f"AUDITOR-DONE: {count} of {count} web.config file(s) restored in this run; "
             f"{len(pools)} application pool(s) recycled.",
         ),
-        servers,
+        step.servers,
         0,
     )
-    return step, back
 
 
 def _same_change(report: Report, change_set: ChangeSet) -> tuple[object, ...]:

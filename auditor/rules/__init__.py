@@ -18,6 +18,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from auditor.decisions import leaves_evidence_unassessed
 from auditor.model import (
     Finding,
     Inventory,
@@ -130,7 +131,7 @@ def _missing_input(needs: Needs, inventory: Inventory) -> str | None:
 
 
 def _evidence_missing(inventory: Inventory) -> bool:
-    if inventory.problems:
+    if any(leaves_evidence_unassessed(problem) for problem in inventory.problems):
         return True
     return any(
         not (app.act_as_permissions.complete and app.app_only_permissions.complete)

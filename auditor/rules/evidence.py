@@ -4,10 +4,18 @@ Every `Problem` the parsers reported becomes a finding: `incomplete-evidence` pr
 EV001, every other code EV002. A partner application whose permission list is incomplete also
 gets an EV001 of its own unless a parser problem already points at the same property, so that
 no rule is ever evaluated on a guess without the report saying so.
+
+A problem's severity carries through: the finding of a problem the parser graded below high
+(a LOW `Enabled` value that is neither True nor False) has the problem's severity, never more
+than the rule's; and only a problem that leaves evidence a rule needs not assessed makes the
+audit incomplete (exit 2): every problem does, unless the parser graded it low or info and it is
+not about incomplete evidence (`auditor.decisions.leaves_evidence_unassessed`: fail closed
+when unsure).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from auditor.model import (
@@ -109,7 +117,7 @@ def _problem_finding(context: RuleContext, rule_id: str, problem: Problem) -> Fi
         if rule_id == "EV001"
         else "its content was not audited"
     )
-    return new_finding(
+    finding = new_finding(
         context,
         rule_id,
         subject=problem_subject(problem),
@@ -123,6 +131,9 @@ def _problem_finding(context: RuleContext, rule_id: str, problem: Problem) -> Fi
             "problem": problem.message,
         },
     )
+    if problem.severity.at_least(Severity.HIGH) or problem.severity.at_least(finding.severity):
+        return finding
+    return dataclasses.replace(finding, severity=problem.severity)
 
 
 def _permission_lists(app: PartnerApplication) -> tuple[tuple[str, PermissionList], ...]:

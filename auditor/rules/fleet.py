@@ -1,7 +1,9 @@
 """Rule FL001: servers that disagree on the OAuth profiles of the same vdir.
 
 The comparison uses the profiles Exchange honours (the segments the judgement marks HONOURED,
-order and duplicates ignored); dropped segments are WC002's business. A web.config without an
+order and duplicates ignored); dropped segments are WC002's business. The agreement itself is a
+typed `FleetJudgement` (`auditor.decisions.judge_fleet`), the one the planner and the renderers
+read; `details` keeps its variants for findings.json. A web.config without an
 `OAuthHttpModule.Profiles` key is a variant of its own. One finding per vdir, located at the
 first server of the first variant that differs from the majority.
 """
@@ -9,45 +11,29 @@ first server of the first variant that differs from the majority.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from auditor.model import (
     Evidence,
     Finding,
     Location,
-    ProfilesJudgement,
     Severity,
-    TokenMark,
     WebConfig,
-    fleet_subject,
 )
+from auditor.profiles import FleetJudgement, honoured_profiles, judge_fleet
 from auditor.rules.context import RuleContext, listing, new_finding
 from auditor.rules.declaration import Needs, rule
 
 _SERVERS_SHOWN = 5
 
 
-@dataclass(slots=True)
-class _Variant:
-    profiles: tuple[str, ...] | None
-    configs: list[WebConfig] = field(default_factory=list)
-
-    @property
-    def servers(self) -> list[str]:
-        return sorted(dict.fromkeys(config.server for config in self.configs), key=str.casefold)
-
-    def describe(self) -> str:
-        if self.profiles is None:
-            return "no OAuthHttpModule.Profiles"
-        return "|".join(self.profiles) if self.profiles else "no profile Exchange honours"
-
-
-def effective_profiles(judgement: ProfilesJudgement) -> tuple[str, ...] | None:
-    """The profiles Exchange honours on a web.config, in first-seen order; None: no key."""
-    if judgement.raw is None:
-        return None
-    honoured = (t.segment for t in judgement.tokens if TokenMark.HONOURED in t.marks)
-    return tuple(dict.fromkeys(honoured))
+def fleet_judgements(context: RuleContext) -> tuple[FleetJudgement, ...]:
+    """Whether the servers agree on each vdir (`auditor.decisions.judge_fleet`)."""
+    profiles = context.judgements.profiles
+    defaults = {}
+    for judgement in profiles:
+        vdir_policy = context.vdir_policy(judgement.vdir)
+        defaults[judgement.vdir] = vdir_policy.default_profiles if vdir_policy else None
+    return judge_fleet(profiles, defaults)
 
 
 @rule(
@@ -70,55 +56,51 @@ def effective_profiles(judgement: ProfilesJudgement) -> tuple[str, ...] | None:
 )
 def check_fl001(context: RuleContext) -> Iterator[Finding]:
     """FL001: one finding per vdir whose servers do not all honour the same profiles."""
-    by_vdir: dict[str, dict[frozenset[str] | None, _Variant]] = {}
-    vdir_names: dict[str, str] = {}
-    configs = context.inventory.web_configs
-    for config, judgement in zip(configs, context.judgements.profiles, strict=True):
-        key = config.vdir.casefold()
-        vdir_names.setdefault(key, config.vdir)
-        profiles = effective_profiles(judgement)
-        variant_key = None if profiles is None else frozenset(profiles)
-        variants = by_vdir.setdefault(key, {})
-        if variant_key not in variants:
-            variants[variant_key] = _Variant(profiles)
-        variants[variant_key].configs.append(config)
-    for key in sorted(by_vdir):
-        found = list(by_vdir[key].values())
-        if len(found) < 2:
-            continue
-        yield _finding(context, vdir_names[key], found)
+    configs: dict[tuple[str, frozenset[str] | None], list[WebConfig]] = {}
+    for config, judgement in zip(
+        context.inventory.web_configs, context.judgements.profiles, strict=True
+    ):
+        honoured = honoured_profiles(judgement)
+        key = (config.vdir.casefold(), None if honoured is None else frozenset(honoured))
+        configs.setdefault(key, []).append(config)
+    for fleet in fleet_judgements(context):
+        if not fleet.agree:
+            yield _finding(context, fleet, configs)
 
 
-def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Finding:
-    vdir_policy = context.vdir_policy(vdir)
-    default = vdir_policy.default_profiles if vdir_policy else None
-    default_set = frozenset(default) if default is not None else None
+def _finding(
+    context: RuleContext,
+    fleet: FleetJudgement,
+    configs: dict[tuple[str, frozenset[str] | None], list[WebConfig]],
+) -> Finding:
+    def files(profiles: tuple[str, ...] | None) -> list[WebConfig]:
+        return configs[(fleet.vdir.casefold(), None if profiles is None else frozenset(profiles))]
 
-    def rank(variant: _Variant) -> tuple[int, int, str]:
-        is_default = variant.profiles is not None and frozenset(variant.profiles) == default_set
-        return (-len(variant.servers), 0 if is_default else 1, variant.describe())
+    def sample(profiles: tuple[str, ...] | None) -> WebConfig:
+        return min(files(profiles), key=lambda config: (config.server.casefold(), config.path))
 
-    variants.sort(key=rank)
-    deviating = variants[1]
-    first = min(deviating.configs, key=lambda config: (config.server.casefold(), config.path))
+    first = sample(fleet.variants[1].profiles)
     decisive = first.oauth_profiles
     parts = []
-    for variant in variants:
-        servers = variant.servers
+    for variant in fleet.variants:
+        servers = list(variant.servers)
         noun = "server" if len(servers) == 1 else "servers"
         parts.append(
             f"{len(servers)} {noun} ({listing(servers, _SERVERS_SHOWN)}): {variant.describe()}"
         )
     evidence: list[Evidence] = []
-    for variant in variants:
-        sample = min(variant.configs, key=lambda config: (config.server.casefold(), config.path))
-        if sample.oauth_profiles is not None:
-            evidence.append(sample.oauth_profiles.evidence)
+    for variant in fleet.variants:
+        held = sample(variant.profiles).oauth_profiles
+        if held is not None:
+            evidence.append(held.evidence)
+    default = fleet.default_profiles
     return new_finding(
         context,
         "FL001",
-        subject=fleet_subject(vdir),
-        message=f"Servers disagree on the OAuth profiles of {vdir}: " + "; ".join(parts) + ".",
+        subject=fleet.subject,
+        message=(
+            f"Servers disagree on the OAuth profiles of {fleet.vdir}: " + "; ".join(parts) + "."
+        ),
         location=(
             Location(decisive.evidence.path or first.path, decisive.line)
             if decisive is not None
@@ -126,14 +108,14 @@ def _finding(context: RuleContext, vdir: str, variants: list[_Variant]) -> Findi
         ),
         evidence=evidence,
         details={
-            "vdir": vdir,
+            "vdir": fleet.vdir,
             "default_profiles": list(default) if default is not None else None,
             "variants": [
                 {
                     "profiles": list(variant.profiles) if variant.profiles is not None else None,
-                    "servers": variant.servers,
+                    "servers": list(variant.servers),
                 }
-                for variant in variants
+                for variant in fleet.variants
             ],
         },
     )

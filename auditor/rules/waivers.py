@@ -17,14 +17,15 @@ import dataclasses
 import datetime
 from collections.abc import Collection, Iterable, Iterator
 
+from auditor.decisions import WaiverState, waiver_state
 from auditor.model import Finding, Location, Policy, Severity, Waiver
 from auditor.rules.context import RuleContext, new_finding
 from auditor.rules.declaration import Needs, rule
 
 
 def in_force(waiver: Waiver, as_of: datetime.date) -> bool:
-    """True when the waiver has not expired on `as_of` (its expiry day still counts)."""
-    return waiver.expires >= as_of
+    """True when the waiver has not expired on `as_of` (`auditor.decisions.waiver_state`)."""
+    return waiver_state(waiver, as_of)[0] is not WaiverState.EXPIRED
 
 
 def waivable(policy: Policy, rule_id: str) -> bool:

@@ -11,9 +11,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import fleet
 import pytest
 import report_factory
-from conftest import count_calls
+from conftest import CSS_EXCHANGE, count_calls, skip_or_fail
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from auditor.audit import AuditRequest, run_audit
@@ -421,7 +422,10 @@ def test_what_remains_names_the_change_sets_that_resolve_it(recipe: Report) -> N
     report = dataclasses.replace(recipe, change_sets=(*change_sets, second))
     text = _first_screen(render_html(report))
     assert "fixes 5 of 5 findings on 2 servers and the organisation" in text
-    assert "FL001 vdir:Default Web Site/EWS: resolved by web-config-ex01, web-config-ex02" in text
+    assert (
+        "FL001 vdir:Default Web Site/EWS: resolved by remediation/web-config-ex01.ps1, "
+        "remediation/web-config-ex02.ps1" in text
+    )
 
 
 def test_the_bundled_example_says_the_servers_changes_resolve_fl001(
@@ -436,8 +440,8 @@ def test_the_bundled_example_says_the_servers_changes_resolve_fl001(
     text = _first_screen(render_html(report))
     assert "audited as of 2026-11-26" in Page(render_html(report)).plain_text
     assert (
-        "FL001 Default Web Site/API, across servers: resolved by web-config-ex01, "
-        "web-config-ex02" in text
+        "FL001 Default Web Site/API, across servers: resolved by "
+        "remediation/web-config-ex01.ps1, remediation/web-config-ex02.ps1" in text
     )
     assert "no change is planned" not in text
 
@@ -895,24 +899,14 @@ def test_five_thousand_findings_render_quickly_and_compactly() -> None:
     assert len([attrs for tag, attrs in page.tags if tag == "tr" and attrs.get("id")]) == 5000
 
 
-def test_rule_variants_list_every_server(recipe: Report) -> None:
-    """FL001 records each distinct value with all its servers: the page lists them in full."""
-    servers = [f"EX{index:03d}" for index in range(1, 61)]
-    deviating = servers[2::6]
-    variants = [
-        {
-            "profiles": list(report_factory.API_DEFAULT),
-            "servers": [s for s in servers if s not in deviating],
-        },
-        {"profiles": [*report_factory.API_DEFAULT, "V1S2SAppOnly"], "servers": deviating},
-    ]
-    findings = tuple(
-        dataclasses.replace(f, details={"vdir": report_factory.API_VDIR, "variants": variants})
-        if f.rule_id == "FL001"
-        else f
-        for f in recipe.findings
-    )
-    rows = Page(render_html(dataclasses.replace(recipe, findings=findings))).table("FL001 findings")
+def test_rule_variants_list_every_server(tmp_path: Path) -> None:
+    """FL001's fleet judgement holds each distinct value with all its servers: the page lists
+    them in full (a real audit of a 12-server fleet, two of them with V1S2SAppOnly added)."""
+    e19 = CSS_EXCHANGE / "E19"
+    if not e19.is_dir():
+        skip_or_fail(f"reference corpus not found at {e19}")
+    root = fleet.build_fleet(tmp_path / "fleet", e19, 12, (3, 9))
+    rows = Page(render_html(fleet.fleet_report(root))).table("FL001 findings")
     assert rows[1][0] == "Default Web Site/API, across servers"
-    assert "50 servers (EX001, EX002, EX004-EX008, EX010-EX014," in rows[1][2]
-    assert f"10 servers ({', '.join(deviating)}): +V1S2SAppOnly" in rows[1][2]
+    assert "10 servers (EX001, EX002, EX004-EX008, EX010-EX012)" in rows[1][2]
+    assert "2 servers (EX003, EX009): +V1S2SAppOnly" in rows[1][2]

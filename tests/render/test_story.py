@@ -371,11 +371,12 @@ def test_a_waived_finding_the_package_fixes_anyway_says_so(reports: dict[str, Re
     assert slugs == ["web-config-ex02"]
     text = html.unescape(re.sub(r"<[^>]+>", "", render_html(report)))
     assert (
-        "resolved by web-config-ex02: the proposed change fixes the waived WC002 finding anyway, "
-        "so the waiver need not be renewed" in text
+        "resolved by remediation/web-config-ex02.ps1: the proposed change fixes the waived "
+        "WC002 finding anyway, so the waiver need not be renewed" in text
     )
     assert (
-        "The proposed change fixes this subject anyway (web-config-ex02): no need to renew" in text
+        "The proposed change fixes this subject anyway (remediation/web-config-ex02.ps1): no "
+        "need to renew" in text
     )
 
 

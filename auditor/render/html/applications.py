@@ -1,6 +1,7 @@
 """The partner applications section (`partials/applications.html.j2`): each application once
 however many exports hold it (with how the copies differ), its permission matrix as the rules
-judged it, and its findings.
+judged it (with what the change does to each permission, `auditor.decisions.permission_outcome`),
+and its findings.
 """
 
 from __future__ import annotations
@@ -8,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from auditor.decisions import permission_outcome, shows_app_only
 from auditor.model import (
     ApplicationJudgement,
     PartnerApplication,
     PermissionJudgement,
     PermissionMark,
-    Presence,
     Report,
 )
 from auditor.render.html.context import FindingRef, _Context
@@ -131,9 +132,7 @@ def _row_rank(judgement: PermissionJudgement) -> int:
 
 
 def _permission_rows(judgement: ApplicationJudgement | None) -> tuple[PermissionRow, ...]:
-    if judgement is None or not any(
-        p.app_only is not Presence.NO or p.after is Presence.YES for p in judgement.permissions
-    ):
+    if judgement is None or not shows_app_only(judgement):
         return ()
     ordered = sorted(judgement.permissions, key=_row_rank)  # stable: stored order within a rank
     rows = []
@@ -149,16 +148,7 @@ def _permission_rows(judgement: ApplicationJudgement | None) -> tuple[Permission
 
 
 def _after(permission: PermissionJudgement) -> str:
-    before, after = permission.app_only, permission.after
-    if after is Presence.UNKNOWN or before is Presence.UNKNOWN:
-        return "unknown"
-    if before is Presence.YES and after is Presence.NO:
-        return "removed"
-    if before is Presence.NO and after is Presence.YES:
-        return "granted"
-    if after is Presence.YES:
-        return "kept"
-    return "-"
+    return permission_outcome(permission).value
 
 
 def _app_summary(app: PartnerApplication, judgement: ApplicationJudgement | None) -> str:

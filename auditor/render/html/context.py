@@ -1,6 +1,7 @@
 """The lookups every section shares, built once per page (`_Context`): anchors of findings
-and scripts, which server holds which file, the judgements by subject, which change sets fix or
-change what, the scripts of each change set, and the page's current state. Also the small view
+and scripts, which server holds which file, the judgements by subject, the scripts of each
+change set, and the audit's decisions (`Report.decisions`: the verdict, what resolves each
+finding, the waivers' states, the fleet judgements), read, never re-made. Also the small view
 values several sections show (`ScriptRef`, `FindingRef`, `Current`, `CellKind`).
 """
 
@@ -10,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from auditor.decisions import Decisions, ResolutionKind, decided
 from auditor.model import (
     ChangeSet,
     Finding,
     Report,
     Severity,
-    Skipped,
 )
+from auditor.model import Verdict as Decided
 from auditor.render.html.text import _common_root
 
 
@@ -26,6 +28,13 @@ class Current(StrEnum):
     PASS = "PASS"
     NON_COMPLIANT = "NON-COMPLIANT"
     INCOMPLETE = "INCOMPLETE"
+
+
+_CURRENT = {
+    Decided.PASS: Current.PASS,
+    Decided.FAIL: Current.NON_COMPLIANT,
+    Decided.INCOMPLETE: Current.INCOMPLETE,
+}
 
 
 class CellKind(StrEnum):
@@ -82,21 +91,7 @@ class _Context:
         self.servers = tuple(
             dict.fromkeys(config.server for config in report.inventory.web_configs)
         )
-        # Which change sets list a finding among their fixes (the plan's word, not ours).
-        self.fixed_by: dict[str, list[str]] = {}
-        for change_set in report.change_sets:
-            for fingerprint in dict.fromkeys(change_set.fixes):
-                self.fixed_by.setdefault(fingerprint, []).append(change_set.slug)
-        # Which change sets change each subject (a waived finding the plan fixes anyway).
-        self.changed_by: dict[str, list[str]] = {}
-        for plan_item in report.plan_items():
-            slugs = self.changed_by.setdefault(plan_item.subject, [])
-            if plan_item.change_set.slug not in slugs:
-                slugs.append(plan_item.change_set.slug)
-        self.skipped_for: dict[str, Skipped] = {}
-        for item in report.skipped:
-            for fingerprint in item.fixes:
-                self.skipped_for.setdefault(fingerprint, item)
+        self.decisions: Decisions = decided(report)
         self.remediation_of = {
             change_set.slug: _script_of(report, change_set, "remediation")
             for change_set in report.change_sets
@@ -105,29 +100,18 @@ class _Context:
             change_set.slug: _script_of(report, change_set, "rollback")
             for change_set in report.change_sets
         }
-        active = report.active_findings
-        fixed = [f for f in active if f.fingerprint in self.fixed_by]
-        remaining = [f for f in active if f.fingerprint not in self.fixed_by]
-        self.active = active
-        self.fixed = fixed
-        self.remaining = remaining
-        if not report.complete:
-            self.current = Current.INCOMPLETE
-        elif report.failing():
-            self.current = Current.NON_COMPLIANT
-        else:
-            self.current = Current.PASS
+        self.verdict = self.decisions.verdict
+        self.current = _CURRENT[self.verdict.current]
 
-    def resolved_by(self, finding: Finding) -> tuple[str, ...]:
-        """The change sets that fix `finding` when no script of its own does: several change
-        sets list it, or its rule has no remediation template (FL001 fixed by the per-server
-        changes)."""
-        slugs = self.fixed_by.get(finding.fingerprint, [])
-        if len(slugs) > 1 or (
-            slugs and self.report.policy.rule(finding.rule_id).remediation is None
-        ):
-            return tuple(slugs)
-        return ()
+    def resolved_by(self, finding: Finding) -> str:
+        """`resolved by <scripts>` when scripts made for other findings fix it (FL001), else ""."""
+        resolution = self.decisions.resolution(finding)
+        return resolution.text if resolution.kind is ResolutionKind.TOGETHER else ""
+
+    def skipped(self, finding: Finding) -> str | None:
+        """Why the planner left the finding without a change, if it did."""
+        resolution = self.decisions.resolution(finding)
+        return resolution.reason if resolution.kind is ResolutionKind.SKIPPED else None
 
     def ref(self, finding: Finding) -> FindingRef:
         return FindingRef(self.anchors[id(finding)], finding.rule_id)
@@ -139,9 +123,9 @@ class _Context:
         name = self.app_names.get(finding.subject)
         if name is not None:
             return name
-        vdir = finding.details.get("vdir")
-        if isinstance(vdir, str) and finding.details.get("variants"):
-            return f"{vdir}, across servers"
+        fleet = self.decisions.fleet(finding.subject)
+        if fleet is not None and not fleet.agree:
+            return f"{fleet.vdir}, across servers"
         return finding.subject
 
 

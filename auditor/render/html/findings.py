@@ -1,6 +1,7 @@
 """The findings section (`partials/findings.html.j2`): findings grouped by rule and severity,
-active and waived, each with its message, evidence variants and the script that fixes it (or why
-none does); the same finding on several servers collapsed into one row.
+active and waived, each with its message, evidence variants (FL001's from its `FleetJudgement`)
+and the script that fixes it (or the decided `Resolution`: what resolves it, why none does);
+the same finding on several servers collapsed into one row.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class FindingRow:
     variants: tuple[Variant, ...]
     same_as: FindingRef | None  # the evidence is the same as that finding's, shown there
     script: ScriptRef | None
-    resolved_by: tuple[str, ...]  # change-set slugs that fix it without a script of its own
+    resolved_by: str  # "resolved by <scripts>" when scripts made for others fix it, else ""
     skipped: str | None  # why the planner left it without a change (report.skipped)
     message: Markup  # the message, the tool's own `code` spans as code
     servers: tuple[str, ...] = ()  # the same finding and value on several servers: one row
@@ -167,15 +168,11 @@ def _finding_row(
         where=_relative(finding.location.path, context.root) + line,
         variants=()
         if same_as
-        else (_rule_variants(finding) or _variants(finding.evidence, context)),
+        else (_rule_variants(finding, context) or _variants(finding.evidence, context)),
         same_as=same_as,
         script=script,
         resolved_by=resolved_by,
-        skipped=(
-            context.skipped_for[finding.fingerprint].reason
-            if finding.fingerprint in context.skipped_for
-            else None
-        ),
+        skipped=context.skipped(finding),
         new=context.report.baseline_state(finding) is BaselineState.NEW,
     )
 
@@ -209,32 +206,21 @@ def _message(finding: Finding, context: _Context) -> Markup:
     return Markup(marked)
 
 
-def _rule_variants(finding: Finding) -> tuple[Variant, ...]:
-    """The variants a rule recorded in its details (FL001: each distinct Profiles value and every
-    server that has it), the first in full and the others as a token diff against it."""
-    recorded = finding.details.get("variants")
-    if not isinstance(recorded, list) or not recorded:
+def _rule_variants(finding: Finding, context: _Context) -> tuple[Variant, ...]:
+    """FL001's variants (`FleetJudgement`): each distinct Profiles value and every server that
+    has it, the first in full and the others as the token diff the judgement holds."""
+    fleet = context.decisions.fleet(finding.subject)
+    if fleet is None or fleet.agree or any(v.profiles is None for v in fleet.variants):
         return ()
-    parsed: list[tuple[list[str], list[str]]] = []
-    for item in recorded:
-        if not isinstance(item, dict):
-            return ()
-        servers, profiles = item.get("servers"), item.get("profiles")
-        if not isinstance(servers, list) or not isinstance(profiles, list):
-            return ()
-        parsed.append(([str(s) for s in servers], [str(p) for p in profiles]))
-    base = parsed[0][1]
     variants = []
-    for index, (servers, profiles) in enumerate(parsed):
-        place = f"{plural(len(servers), 'server')} ({ranges(servers)})"
-        if index == 0:
-            variants.append(Variant(place, "|".join(profiles), None))
-            continue
-        diff = tuple(
-            [*(f"+{_shown(t)}" for t in profiles if t not in base)]
-            + [f"-{_shown(t)}" for t in base if t not in profiles]
+    for index, variant in enumerate(fleet.variants):
+        place = f"{plural(len(variant.servers), 'server')} ({ranges(variant.servers)})"
+        diff = (
+            (*(f"+{_shown(t)}" for t in variant.added), *(f"-{_shown(t)}" for t in variant.missing))
+            if index
+            else None
         )
-        variants.append(Variant(place, "|".join(profiles), diff))
+        variants.append(Variant(place, "|".join(variant.profiles or ()), diff))
     return tuple(variants)
 
 

@@ -1,6 +1,7 @@
 """The proposed change in the summary (`partials/summary.html.j2`): what changes where and the
 scripts that do it, the impact, back-out and verification lines, and what the change leaves open
-(findings it does not fix, evidence not assessed).
+(findings it does not fix, evidence not assessed), each finding worded by its decided
+`Resolution` ("resolved by remediation/<slug>.ps1", "remains: ...").
 """
 
 from __future__ import annotations
@@ -8,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from auditor.decisions import ResolutionKind
 from auditor.model import (
     Report,
     WebConfigChange,
 )
+from auditor.profiles import target_segments
 from auditor.render.html.context import CellKind, ScriptRef, _Context
-from auditor.render.html.text import _segments, _shown
+from auditor.render.html.text import _shown
 from auditor.render.story import Step, change_story, code_text
 
 
@@ -143,7 +146,7 @@ def _config_row(
     first = items[0][1]
     enables = set(first.enables)
     # The value after the change, then what it takes out; an emptied value shows only that.
-    kept = _segments(first.target_value) if first.target_value or not first.removes else ()
+    kept = target_segments(first)
     segments = [
         Segment(_shown(seg), CellKind.ENABLE if seg in enables else CellKind.KEEP) for seg in kept
     ]
@@ -213,27 +216,16 @@ def _plain_value(value: str | None) -> str:
 
 def _remains(context: _Context) -> tuple[Remains, ...]:
     out: list[Remains] = []
-    for finding in context.active:
-        slugs = context.resolved_by(finding)
-        waived = finding.details.get("waiver") if finding.rule_id == "WV001" else None
-        waived_subject = waived.get("subject") if isinstance(waived, dict) else None
-        fixed_anyway = context.changed_by.get(str(waived_subject), [])
-        if len(slugs) > 6:
-            text = f"resolved by the {len(slugs)} changes together ({slugs[0]}, ..., {slugs[-1]})"
-        elif slugs:
-            text = "resolved by " + ", ".join(slugs)
-        elif fixed_anyway and isinstance(waived, dict):
-            text = (
-                f"resolved by {', '.join(fixed_anyway)}: the proposed change fixes the waived "
-                f"{waived.get('rule')} finding anyway, so the waiver need not be renewed"
-            )
-        elif finding.fingerprint in context.fixed_by:
+    for finding in context.verdict.active:
+        resolution = context.decisions.resolution(finding)
+        if resolution.kind is ResolutionKind.SCRIPT:
             continue
-        elif finding.fingerprint in context.skipped_for:
-            text = "remains: " + context.skipped_for[finding.fingerprint].reason
-        else:
-            text = "remains: no change is planned for it"
         out.append(
-            Remains(finding.rule_id, context.anchors[id(finding)], context.target(finding), text)
+            Remains(
+                finding.rule_id,
+                context.anchors[id(finding)],
+                context.target(finding),
+                resolution.text,
+            )
         )
     return tuple(out)

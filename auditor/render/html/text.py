@@ -115,11 +115,6 @@ def _shown(segment: str) -> str:
     return segment.replace(" ", "\u2423") if segment else "(empty)"
 
 
-def _segments(value: str) -> tuple[str, ...]:
-    """A Profiles value split on `|` exactly as Exchange splits it (for display only)."""
-    return tuple(value.split("|"))
-
-
 def _common_root(paths: Iterable[str]) -> str:
     """The deepest folder that holds every input (display only: paths are shown below it)."""
     split = [path.replace("\\", "/").split("/")[:-1] for path in paths]

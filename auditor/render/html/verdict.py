@@ -1,5 +1,6 @@
 """The verdict at the top of the summary (`partials/summary.html.j2`): the current state of
-the audited scope and what the proposed change is expected to leave.
+the audited scope and what the proposed change is expected to leave, worded from the decided
+verdict (`Report.decisions.verdict`: which findings fail, which the change fixes, what remains).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from auditor.model import (
     ChangeSet,
     Finding,
     Report,
-    Severity,
 )
+from auditor.model import Verdict as Decided
 from auditor.render.html.context import Current, _Context, _severities
 from auditor.render.html.text import plural
 
@@ -24,17 +25,16 @@ class Verdict:
     change_required: bool  # False: nothing to approve, no signature lines
 
 
-def _severity_list(findings: Sequence[Finding], threshold: Severity | None) -> str:
+def _severity_list(findings: Sequence[Finding]) -> str:
     counts = dict.fromkeys(_severities(), 0)
     for finding in findings:
-        if threshold is None or finding.severity.at_least(threshold):
-            counts[finding.severity] += 1
+        counts[finding.severity] += 1
     return ", ".join(f"{n} {severity.value}" for severity, n in counts.items() if n)
 
 
 def _verdict(report: Report, context: _Context) -> Verdict:
-    fail_on = report.fail_on
-    failing = _severity_list(context.active, fail_on)
+    decided = context.verdict
+    failing = _severity_list(decided.failing)
     scope = report.scope.describe()
     if context.current is Current.INCOMPLETE:
         found = f"; in what could be read: {failing}" if failing else ""
@@ -42,13 +42,14 @@ def _verdict(report: Report, context: _Context) -> Verdict:
     elif context.current is Current.NON_COMPLIANT:
         current = f"Current configuration: NON-COMPLIANT for {scope} ({failing})."
     else:
-        below = _severity_list(context.active, None)
-        detail = f"{below} below {fail_on.value}" if below else "no findings"
+        below = _severity_list(decided.below)
+        detail = f"{below} below {decided.fail_on.value}" if below else "no findings"
         current = f"Current configuration: PASS for {scope} ({detail})."
-    if not report.change_sets:
-        if context.active:
+    active = decided.active
+    if decided.after is None:
+        if active:
             rest = (
-                f" No change is proposed: none of the {plural(len(context.active), 'finding')}"
+                f" No change is proposed: none of the {plural(len(active), 'finding')}"
                 " has a generated change (see what remains)."
             )
         else:
@@ -57,14 +58,13 @@ def _verdict(report: Report, context: _Context) -> Verdict:
         return Verdict(context.current, current + rest, change_required=False)
     where = _where(report.change_sets)
     fixes = (
-        f" The proposed change fixes {len(context.fixed)} of"
-        f" {plural(len(context.active), 'finding')} on {where}."
+        f" The proposed change fixes {len(decided.fixed)} of"
+        f" {plural(len(active), 'finding')} on {where}."
     )
-    remaining_failing = _severity_list(context.remaining, fail_on)
-    if context.current is Current.INCOMPLETE:
+    if decided.after is Decided.INCOMPLETE:
         after = "INCOMPLETE until the missing evidence is supplied"
-    elif remaining_failing:
-        after = f"NON-COMPLIANT ({remaining_failing} remain)"
+    elif decided.after is Decided.FAIL:
+        after = f"NON-COMPLIANT ({_severity_list(decided.remaining_failing)} remain)"
     else:
         after = "PASS"
     return Verdict(context.current, f"{current}{fixes} Expected after the change: {after}.", True)

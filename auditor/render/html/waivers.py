@@ -1,32 +1,21 @@
-"""The waivers section (`partials/waivers.html.j2`): each waiver of the policy with its status
-against `report.as_of`, the findings it suppresses and the changes that fix its subject anyway.
+"""The waivers section (`partials/waivers.html.j2`): each waiver of the policy with its state
+on `report.as_of`, the findings it suppresses and the scripts that change its subject anyway,
+as `Report.decisions.waivers` decided them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from auditor.decisions import EXPIRY_WARNING_DAYS as EXPIRY_WARNING_DAYS
+from auditor.decisions import WaiverState
 from auditor.model import (
     Report,
     Waiver,
 )
 from auditor.render.html.context import FindingRef, _Context
 
-# Waivers that run out within this many days of `as_of` are called out in the summary.
-EXPIRY_WARNING_DAYS = 30
-
-
-class WaiverStatus(StrEnum):
-    """A waiver judged against `report.as_of` (arithmetic on two dates, no policy)."""
-
-    EXPIRED = "EXPIRED"
-    EXPIRES_SOON = "EXPIRES SOON"
-    ACTIVE = "ACTIVE"
-
-    @property
-    def css(self) -> str:
-        return self.name.lower().replace("_", "-")
+WaiverStatus = WaiverState  # the page's name for `auditor.decisions.WaiverState`
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,22 +24,18 @@ class WaiverView:
     status: WaiverStatus
     days_left: int  # negative once expired
     suppresses: tuple[FindingRef, ...]
-    fixed_by: tuple[str, ...] = ()  # change sets that change the waived subject anyway
+    fixed_by: tuple[str, ...] = ()  # remediation scripts that change the waived subject anyway
 
 
 def _waivers(report: Report, context: _Context) -> tuple[WaiverView, ...]:
-    views: list[WaiverView] = []
-    for waiver in report.policy.waivers:
-        days = (waiver.expires - report.as_of).days
-        if days < 0:
-            status = WaiverStatus.EXPIRED
-        elif days <= EXPIRY_WARNING_DAYS:
-            status = WaiverStatus.EXPIRES_SOON
-        else:
-            status = WaiverStatus.ACTIVE
-        suppresses = tuple(
-            context.ref(finding) for finding in report.findings if finding.waiver == waiver
+    refs = {finding.fingerprint: context.ref(finding) for finding in report.findings}
+    return tuple(
+        WaiverView(
+            decision.waiver,
+            decision.state,
+            decision.days_left,
+            tuple(refs[fingerprint] for fingerprint in decision.suppresses),
+            decision.changed_by,
         )
-        fixed_by = tuple(context.changed_by.get(waiver.subject, ()))
-        views.append(WaiverView(waiver, status, days, suppresses, fixed_by))
-    return tuple(views)
+        for decision in context.decisions.waivers
+    )
