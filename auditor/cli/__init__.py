@@ -17,7 +17,7 @@ writes and prints. The map:
 - `app`: the Typer apps and their groups, the root options, `main` (the console script),
   usage and internal errors;
 - `options`: option types and checks several commands share, the policy in force;
-- `audit`: `parse` and `audit`;
+- `parse`, `audit`: one command each;
 - `attest`: `verify` and `attest`;
 - `collect`, `rules`, `policy`, `schema`: one command group each;
 - `summary`: what `audit` and `parse` print; `terminal`: lines, colour, errors, exit codes.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 # Importing a command module registers its commands, in the order `auditor --help` lists them.
 # isort: off
+from auditor.cli import parse
 from auditor.cli import audit
 from auditor.cli import attest
 from auditor.cli import collect
@@ -55,6 +56,7 @@ __all__ = [
     "audit",
     "collect",
     "main",
+    "parse",
     "policy",
     "rules",
     "schema",

@@ -19,7 +19,6 @@ from auditor.cli.terminal import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     ColourChoice,
-    PlainGroup,
     prepare_streams,
     set_colour,
     show_error,
@@ -37,7 +36,6 @@ EXIT_CODES_HELP = (
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
-    cls=PlainGroup,
     context_settings=HELP_OPTIONS,
     no_args_is_help=True,
     add_completion=True,
@@ -48,21 +46,18 @@ app = typer.Typer(
     epilog=EXIT_CODES_HELP,
 )
 policy_app = typer.Typer(
-    cls=PlainGroup,
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Author and check policies.",
     epilog=EXIT_CODES_HELP,
 )
 rules_app = typer.Typer(
-    cls=PlainGroup,
     rich_markup_mode=None,
     subcommand_metavar="[explain ID]",
     help="The rule catalogue: every rule auditor checks (id, severity, title).",
     epilog=EXIT_CODES_HELP,
 )
 schema_app = typer.Typer(
-    cls=PlainGroup,
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Print the JSON Schemas of auditor's documents (findings.json, plan.json, the policy).",

@@ -1,4 +1,4 @@
-"""`auditor parse` and `auditor audit`: read the command line, run, print.
+"""`auditor audit`: read the command line, run, print.
 
 `audit` reads its options into an `AuditRequest` and a `PackageChoice` (exit 2 on a bad one),
 runs the audit and writes the package (`auditor.run`), then prints the summary or the
@@ -11,7 +11,6 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +29,7 @@ from auditor.cli.options import (
     PolicyOption,
     ServerOption,
     check_server,
+    exclusions,
     parse_date,
     policy_choice,
     refuse_policy_inside_inputs,
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from auditor.audit import AuditRequest
     from auditor.cli.terminal import Paths
     from auditor.model import Policy, Report
-    from auditor.parsers.ignore import Exclusions
     from auditor.run import AuditOutcome, PackageChoice, Prepared
 
 
@@ -69,52 +68,6 @@ class OutputFormat(StrEnum):
     JUNIT = "junit"
     GITHUB = "github"
     GITLAB = "gitlab"
-
-
-# --- parse ------------------------------------------------------------------------------------
-
-
-@app.command(
-    cls=WordedCommand, short_help="Show exactly what was read from the exports (the inventory)."
-)
-def parse(
-    paths: PathsArgument = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
-    server: ServerOption = None,
-    exclude: ExcludeOption = None,
-    jobs: JobsOption = None,
-) -> None:
-    """Show exactly what was read from the exports (the inventory), to check the parser."""
-    from auditor.audit import POLICY_IN_USE
-    from auditor.cli.summary import print_inventory, print_problems
-    from auditor.parsers import ServerOptionError, read_inventory
-    from auditor.render.json_ import write_inventory
-
-    if not paths:
-        fail("give at least one export file or folder")
-    check_server(server)
-    require_paths(paths)
-    state.doing = "reading " + ", ".join(str(path) for path in paths)
-    try:
-        # The policy `audit` would use is not evidence here either.
-        policy_files = [(path, POLICY_IN_USE, False) for path in policy_choice(None).files]
-        inventory = read_inventory(
-            paths,
-            server=server,
-            exclusions=_exclusions(exclude, paths, policy_files),
-            jobs=jobs,
-        )
-    except ServerOptionError as error:
-        fail(str(error))
-    shown = paths_for(paths)
-    if as_json:
-        write_inventory(inventory, sys.stdout.write)
-        sys.stdout.flush()
-    else:
-        print_inventory(inventory, shown)
-    print_problems(inventory, shown)
-    if inventory.problems:
-        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 # --- audit ------------------------------------------------------------------------------------
@@ -364,7 +317,7 @@ def _read_request(options: AuditOptions) -> _Planned:
         scope=chosen_scope,
         requester=options.requester,
         reviewers=tuple(options.reviewer or ()),
-        exclusions=_exclusions(
+        exclusions=exclusions(
             options.exclude,
             input_paths,
             () if options.no_package else ((written, PACKAGE_BEING_WRITTEN, True),),
@@ -426,25 +379,6 @@ def _print_outcome(
     if options.strict and outcome.unused and code != EXIT_INCOMPLETE:
         return EXIT_INCOMPLETE
     return code
-
-
-def _exclusions(
-    exclude: Sequence[str] | None,
-    inputs: Sequence[Path],
-    never_read: Sequence[tuple[Path, str, bool]],
-    never_read_files: tuple[tuple[int, int], ...] = (),
-) -> Exclusions:
-    """What the walk leaves out (`auditor.run.exclusions`); a warning when the working
-    folder's `.auditorignore` is not trusted, exit 2 when it cannot be read."""
-    from auditor.run import RunError, exclusions
-
-    try:
-        found = exclusions(exclude or (), inputs, never_read, never_read_files)
-    except RunError as error:
-        fail(str(error))
-    if found.warning is not None:
-        typer.echo(f"warning: {found.warning}", err=True)
-    return found.exclusions
 
 
 def _stdout_file() -> tuple[tuple[int, int], ...]:

@@ -23,6 +23,7 @@ from auditor.cli.terminal import fail, show_error
 
 if TYPE_CHECKING:
     from auditor.model import Policy
+    from auditor.parsers.ignore import Exclusions
 
 POLICY_ENV = "AUDITOR_POLICY"
 LOCAL_POLICY = Path("auditor.yaml")
@@ -184,3 +185,23 @@ def load_policy(choice: PolicyChoice, *, strict_waivers: bool = False) -> Policy
         for each in error.errors[:-1]:
             show_error(str(each))
         fail(str(error.errors[-1]))
+
+
+def exclusions(
+    exclude: Sequence[str] | None,
+    inputs: Sequence[Path],
+    never_read: Sequence[tuple[Path, str, bool]],
+    never_read_files: tuple[tuple[int, int], ...] = (),
+) -> Exclusions:
+    """What the walk leaves out (`auditor.run.exclusions`); a warning when the working
+    folder's `.auditorignore` is not trusted, exit 2 when it cannot be read."""
+    from auditor.run import RunError
+    from auditor.run import exclusions as leave_out
+
+    try:
+        found = leave_out(exclude or (), inputs, never_read, never_read_files)
+    except RunError as error:
+        fail(str(error))
+    if found.warning is not None:
+        typer.echo(f"warning: {found.warning}", err=True)
+    return found.exclusions
