@@ -8,10 +8,10 @@ Every refusal is one `error:` line naming the option and the help to read, exit 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_main
 
 from auditor import cli
 from auditor.resources import examples_dir
@@ -24,17 +24,6 @@ def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.delenv(cli.POLICY_ENV, raising=False)
-
-
-def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    """Run the console script's `main` as `auditor ARGS`; returns the exit code."""
-    monkeypatch.setattr(sys, "argv", ["auditor", *args])
-    monkeypatch.setattr(sys, "stdout", sys.stdout)
-    with pytest.raises(SystemExit) as exit_:
-        cli.main()
-    code = exit_.value.code
-    assert isinstance(code, int)
-    return code
 
 
 @pytest.mark.parametrize(
@@ -86,7 +75,7 @@ def test_a_refused_value_is_one_error_line_and_exit_2(
     args: tuple[str, ...],
     error: str,
 ) -> None:
-    assert _main(monkeypatch, *args) == 2
+    assert run_main(monkeypatch, *args) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [f"error: {error}"]
     assert captured.out == ""
@@ -95,11 +84,11 @@ def test_a_refused_value_is_one_error_line_and_exit_2(
 def test_accepted_values_reach_the_command(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _main(monkeypatch, "rules", "--format", "json") == 0
+    assert run_main(monkeypatch, "rules", "--format", "json") == 0
     rules = json.loads(capsys.readouterr().out)
     assert "PA001" in {rule["id"] for rule in rules}
 
     # A whole number with leading zeros is that number; the inventory is read all the same.
-    assert _main(monkeypatch, "parse", "--jobs", "007", "--json", PARTNER_APPLICATIONS) == 0
+    assert run_main(monkeypatch, "parse", "--jobs", "007", "--json", PARTNER_APPLICATIONS) == 0
     inventory = json.loads(capsys.readouterr().out)
     assert len(inventory["partner_applications"]) == 5

@@ -36,9 +36,7 @@ from auditor.cli import policy
 from auditor.cli import schema
 
 # isort: on
-from auditor.cli.app import RunState as _Run
 from auditor.cli.app import _global_options_first, app, main
-from auditor.cli.app import state as _run
 from auditor.cli.audit import OutputFormat, SeverityChoice
 from auditor.cli.options import POLICY_ENV
 from auditor.cli.terminal import ColourChoice, set_colour
@@ -48,9 +46,7 @@ __all__ = [
     "ColourChoice",
     "OutputFormat",
     "SeverityChoice",
-    "_Run",
     "_global_options_first",
-    "_run",
     "app",
     "attest",
     "audit",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,23 +45,21 @@ app = typer.Typer(
     "profiles. Nothing here touches the network.",
     epilog=EXIT_CODES_HELP,
 )
-policy_app = typer.Typer(
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    help="Author and check policies.",
-    epilog=EXIT_CODES_HELP,
-)
-rules_app = typer.Typer(
-    rich_markup_mode=None,
+
+
+def _group(description: str, **settings: Any) -> typer.Typer:
+    """A command group (`auditor policy ...`): plain help with the exit codes."""
+    return typer.Typer(rich_markup_mode=None, help=description, epilog=EXIT_CODES_HELP, **settings)
+
+
+policy_app = _group("Author and check policies.", no_args_is_help=True)
+rules_app = _group(
+    "The rule catalogue: every rule auditor checks (id, severity, title).",
     subcommand_metavar="[explain ID]",
-    help="The rule catalogue: every rule auditor checks (id, severity, title).",
-    epilog=EXIT_CODES_HELP,
 )
-schema_app = typer.Typer(
+schema_app = _group(
+    "Print the JSON Schemas of auditor's documents (findings.json, plan.json, the policy).",
     no_args_is_help=True,
-    rich_markup_mode=None,
-    help="Print the JSON Schemas of auditor's documents (findings.json, plan.json, the policy).",
-    epilog=EXIT_CODES_HELP,
 )
 app.add_typer(policy_app, name="policy", short_help="Author and check policies.")
 app.add_typer(

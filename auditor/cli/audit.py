@@ -7,10 +7,12 @@ runs the audit and writes the package (`auditor.run`), then prints the summary o
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -47,7 +49,6 @@ from auditor.cli.terminal import (
 
 if TYPE_CHECKING:
     from auditor.audit import AuditRequest
-    from auditor.cli.terminal import Paths
     from auditor.model import Policy, Report
     from auditor.run import AuditOutcome, PackageChoice, Prepared
 
@@ -371,7 +372,7 @@ def _print_outcome(
                 ),
             )
     else:
-        typer.echo(_document(report, options.output_format, shown), nl=False)
+        typer.echo(_document(report, options.output_format), nl=False)
     if not options.quiet:
         print_excluded(report.inventory, shown, verbose=options.verbose)
     print_problems(report.inventory, shown)
@@ -411,36 +412,23 @@ def _gate_line(report: Report, code: int, fail_on_new: bool, exit_zero: bool) ->
     return "; ".join(parts) or None
 
 
-def _document(report: Report, output_format: OutputFormat, shown: Paths) -> str:
+# The document each `--format` but text prints: (module, renderer), imported when used.
+DOCUMENTS = {
+    OutputFormat.JSON: ("auditor.render.json_", "render_findings"),
+    OutputFormat.SARIF: ("auditor.render.sarif", "render_sarif"),
+    OutputFormat.MARKDOWN: ("auditor.render.markdown", "render_markdown"),
+    OutputFormat.JUNIT: ("auditor.render.junit", "render_junit"),
+    OutputFormat.GITHUB: ("auditor.render.ci", "render_github"),
+    OutputFormat.GITLAB: ("auditor.render.ci", "render_gitlab"),
+}
+
+
+def _document(report: Report, output_format: OutputFormat) -> str:
     """The document `--format` prints: the same bytes as the package file (github, gitlab:
     the findings as CI annotations and a code-quality report)."""
-    match output_format:
-        case OutputFormat.GITHUB:
-            from auditor.render.ci import render_github
-
-            return render_github(report)
-        case OutputFormat.GITLAB:
-            from auditor.render.ci import render_gitlab
-
-            return render_gitlab(report)
-        case OutputFormat.JUNIT:
-            from auditor.render.junit import render_junit
-
-            return render_junit(report)
-        case OutputFormat.JSON:
-            from auditor.render.json_ import render_findings
-
-            return render_findings(report)
-        case OutputFormat.SARIF:
-            from auditor.render.sarif import render_sarif
-
-            return render_sarif(report)
-        case OutputFormat.MARKDOWN:
-            from auditor.render.markdown import render_markdown
-
-            return render_markdown(report)
-        case OutputFormat.TEXT:
-            raise ValueError("the text format is the summary, not a document")
+    module, name = DOCUMENTS[output_format]
+    render: Callable[[Report], str] = getattr(importlib.import_module(module), name)
+    return render(report)
 
 
 def _policy_line(policy: Policy, choice: PolicyChoice) -> str:
