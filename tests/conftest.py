@@ -98,17 +98,47 @@ def count_calls(run: Callable[[], object]) -> int:
     return count
 
 
-def audit_cli(*args: str, as_of: str) -> Result:
-    """`auditor audit --as-of AS_OF ARGS...` in-process, as a user runs it: 300 columns, no policy
-    found by discovery; an exception other than the command's exit is raised, not swallowed."""
+def cli_invoke(*args: str, env: dict[str, str | None] | None = None, columns: int = 80) -> Result:
+    """`auditor ARGS...` in-process at `columns` columns, with no policy found by discovery
+    (`$AUDITOR_POLICY` unset unless `env` sets it); an exception other than the command's exit
+    is raised, not swallowed."""
     from auditor import cli
 
-    result = CliRunner().invoke(
-        cli.app,
-        ["audit", "--as-of", as_of, *args],
-        prog_name="auditor",
-        env={"COLUMNS": "300", cli.POLICY_ENV: None},
-    )
+    environment: dict[str, str | None] = {"COLUMNS": str(columns), cli.POLICY_ENV: None}
+    environment.update(env or {})
+    result = CliRunner().invoke(cli.app, list(args), prog_name="auditor", env=environment)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
+
+
+def audit_cli(*args: str, as_of: str) -> Result:
+    """`auditor audit --as-of AS_OF ARGS...` in-process, as a user runs it: 300 columns, no policy
+    found by discovery."""
+    return cli_invoke("audit", "--as-of", as_of, *args, columns=300)
+
+
+def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """Run the console script's `main` as `auditor ARGS`; returns the exit code."""
+    from auditor import cli
+
+    monkeypatch.setattr(sys, "argv", ["auditor", *args])
+    monkeypatch.setattr(sys, "stdout", sys.stdout)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    code = exit_.value.code
+    assert isinstance(code, int)
+    return code
+
+
+def grant_graph(exports: Path, names: list[str]) -> None:
+    """Set Microsoft Graph's AppOnlyPermissions in the example export (a copy of the bundled
+    example in `exports`) to `names`."""
+    clixml = exports / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    start = text.index("<LST>", text.index('<Obj N="AppOnlyPermissions"', text.index("Graph<")))
+    end = text.index("</LST>", start) + len("</LST>")
+    items = "".join(f"<S>{name}</S>" for name in names)
+    clixml.write_bytes(
+        b"\xff\xfe" + f"{text[:start]}<LST>{items}</LST>{text[end:]}".encode("utf-16-le")
+    )

@@ -1,137 +1,94 @@
-"""Command-line values are coerced without pydantic exactly as Typer's own coercion does.
+"""Command-line values are coerced as declared, through Typer's public API only.
 
-`auditor.cli.coercion` replaces Typer's pydantic adapters for `Path`, `str`, `bool`, enums and
-lists of them (the import of pydantic alone was half of `auditor parse` on a small file). For
-every option and argument of every command, each sample value gives the same result, or the
-same error, both ways; and a command line runs without importing pydantic at all (only a value
-Typer refuses, such as `--fail-on nope`, is worded by Typer's own coercion, through pydantic).
+A choice is case-sensitive and names its allowed values; `--jobs` takes a whole number of at
+least 1 (`min=1`); a file name that is not UTF-8 reaches the command and is shown escaped.
+Every refusal is one `error:` line naming the option and the help to read, exit 2.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import typer
-from typer._coercion import build_runtime_param
-from typer.core import _TyperParameter
+from conftest import run_main
 
-from auditor.cli import OutputFormat, SeverityChoice, app
-from auditor.cli.coercion import PlainParam, plain_param
+from auditor import cli
+from auditor.resources import examples_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES: list[Any] = [
-    None,
-    "x",
-    "",
-    "-",
-    "reports/out",
-    " padded ",
-    "é-ü",
-    "\udcff",  # a file name that is not UTF-8, as argv carries it
-    "high",
-    "HIGH",
-    "12",
-    "007",
-    "-3",
-    " 4",
-    "json",
-    "nope",
-    True,
-    False,
-    3,
-    Path("given"),
-    ["a", "b"],
-    ("a",),
-    ["high", "nope"],
-    [],
-    SeverityChoice.HIGH,
-    OutputFormat.TEXT,
-    [Path("a"), "b"],
-]
+PARTNER_APPLICATIONS = str(examples_dir() / "EX01" / "PartnerApplication.xml")
 
 
-def _commands() -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-
-    def walk(command: Any, path: str) -> None:
-        found.append((path, command))
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            walk(sub, f"{path} {name}")
-
-    walk(typer.main.get_command(app), "auditor")
-    return found
-
-
-def _parameters() -> list[tuple[str, Any, Any]]:
-    found = []
-    for path, command in _commands():
-        context = typer.Context(command, info_name=path)
-        for param in command.get_params(context):
-            if isinstance(param, _TyperParameter):
-                found.append((f"{path} {param.name}", command, param))
-    return found
-
-
-PARAMETERS = _parameters()
-
-
-def _outcome(runtime: Any, value: Any, param: Any, context: Any) -> object:
-    try:
-        return ("value", runtime.coerce(value, param=param, ctx=context))
-    except Exception as error:  # the same error, both ways
-        return ("error", type(error).__name__, str(error))
-
-
-def test_every_parameter_of_every_command_gets_the_plain_coercion() -> None:
-    assert len(PARAMETERS) > 40
-    missing = [name for name, _, param in PARAMETERS if plain_param(param.type_descriptor) is None]
-    assert missing == []
-
-
-@pytest.mark.parametrize(("name", "command", "param"), PARAMETERS, ids=[p[0] for p in PARAMETERS])
-def test_plain_coercion_gives_what_typer_gives(name: str, command: Any, param: Any) -> None:
-    plain = plain_param(param.type_descriptor)
-    assert isinstance(plain, PlainParam)
-    typer_own = build_runtime_param(param.type_descriptor)
-    context = typer.Context(command, info_name=name)
-    for value in SAMPLES:
-        assert _outcome(plain, value, param, context) == _outcome(
-            typer_own, value, param, context
-        ), (name, value)
+@pytest.fixture(autouse=True)
+def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv(cli.POLICY_ENV, raising=False)
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    ("args", "error"),
     [
-        ["parse", "policies/default.yaml"],
-        ["audit", "--no-package", "--fail-on", "info", "policies/default.yaml"],
-        ["audit", "--fail-on", "high", "--format", "json", "--no-package", "x"],
-        ["policy", "show"],
-        ["rules", "explain", "PA001"],
-        ["verify", "no-such-folder"],
+        (
+            ("audit", "--fail-on", "nope", "--no-package"),
+            "Invalid value for '--fail-on': Value error, 'nope' is not one of 'critical', "
+            "'high', 'medium', 'low', 'info'. (see `auditor audit --help`)",
+        ),
+        (
+            ("audit", "--fail-on", "HIGH", "--no-package"),
+            "Invalid value for '--fail-on': Value error, 'HIGH' is not one of 'critical', "
+            "'high', 'medium', 'low', 'info'. (see `auditor audit --help`)",
+        ),
+        (
+            ("audit", "--format", "nope"),
+            "Invalid value for '--format': Value error, 'nope' is not one of 'text', 'json', "
+            "'sarif', 'markdown', 'junit', 'github', 'gitlab'. (see `auditor audit --help`)",
+        ),
+        (
+            ("audit", "--jobs", "0", "--no-package"),
+            "Invalid value for '--jobs' / '-j': Input should be greater than or equal to 1 "
+            "(see `auditor audit --help`)",
+        ),
+        (
+            ("parse", "--jobs", "x", PARTNER_APPLICATIONS),
+            "Invalid value for '--jobs' / '-j': Input should be a valid integer, unable to "
+            "parse string as an integer (see `auditor parse --help`)",
+        ),
+        (
+            ("--color", "nope", "rules"),
+            "Invalid value for '--color': Value error, 'nope' is not one of 'auto', 'always', "
+            "'never'. (see `auditor --help`)",
+        ),
+        (
+            ("rules", "--format", "JSON"),
+            "Invalid value for '--format': Value error, 'JSON' is not one of 'text', 'json'. "
+            "(see `auditor rules --help`)",
+        ),
+        (("parse", "\udcff"), "no such file or folder: \\udcff"),
+        (("verify",), "Missing argument 'DIR'. (see `auditor verify --help`)"),
     ],
-    ids=" ".join,
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else "",
 )
-def test_a_command_line_never_imports_pydantic(arguments: list[str]) -> None:
-    probe = (
-        "import sys\n"
-        "from auditor.cli import main\n"
-        "try:\n"
-        "    main()\n"
-        "finally:\n"
-        "    sys.__stderr__.write('PYDANTIC=%s\\n' % ('pydantic' in sys.modules))\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", probe, *arguments],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "80"},
-        check=False,
-    )
-    assert "PYDANTIC=False" in run.stderr, run.stderr
+def test_a_refused_value_is_one_error_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    error: str,
+) -> None:
+    assert run_main(monkeypatch, *args) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"error: {error}"]
+    assert captured.out == ""
+
+
+def test_accepted_values_reach_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main(monkeypatch, "rules", "--format", "json") == 0
+    rules = json.loads(capsys.readouterr().out)
+    assert "PA001" in {rule["id"] for rule in rules}
+
+    # A whole number with leading zeros is that number; the inventory is read all the same.
+    assert run_main(monkeypatch, "parse", "--jobs", "007", "--json", PARTNER_APPLICATIONS) == 0
+    inventory = json.loads(capsys.readouterr().out)
+    assert len(inventory["partner_applications"]) == 5

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import PROJECT_ROOT, SARIF_SCHEMA, skip_or_fail
+from conftest import PROJECT_ROOT, SARIF_SCHEMA, grant_graph, run_main, skip_or_fail
+from conftest import cli_invoke as invoke
 from syrupy.assertion import SnapshotAssertion
-from typer.testing import CliRunner, Result
 
 from auditor import cli
 from auditor.policy import load_policy
@@ -27,24 +27,12 @@ from auditor.render.rule_doc import rule_markdown
 from auditor.resources import examples_dir
 
 AS_OF = "2026-11-26"
-runner = CliRunner()
 CATALOGUE = load_policy([]).rules
-
-
-def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-    """Run the command line in-process at 80 columns, with no policy found by discovery."""
-    environment: dict[str, str | None] = {"COLUMNS": "80", cli.POLICY_ENV: None}
-    environment.update(env or {})
-    result = runner.invoke(cli.app, list(args), prog_name="auditor", env=environment)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(autouse=True)
 def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test starts in an empty working folder with a fresh command-line state."""
-    monkeypatch.setattr(cli, "_run", cli._Run())
+    """Each test starts in an empty working folder."""
     monkeypatch.chdir(tmp_path)
 
 
@@ -260,17 +248,6 @@ def test_verify_and_attest_exit_1_on_a_difference(tmp_path: Path, inputs: Path) 
     assert "DIFFERS  summary.md: sha256" in verified.stdout
 
 
-def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    """Run the console script's `main` as `auditor ARGS`; returns the exit code."""
-    monkeypatch.setattr(sys, "argv", ["auditor", *args])
-    monkeypatch.setattr(sys, "stdout", sys.stdout)
-    with pytest.raises(SystemExit) as exit_:
-        cli.main()
-    code = exit_.value.code
-    assert isinstance(code, int)
-    return code
-
-
 def test_an_internal_error_is_one_line_naming_the_input_and_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -282,14 +259,14 @@ def test_an_internal_error_is_one_line_naming_the_input_and_exit_2(
     monkeypatch.setattr(auditor.audit, "run_audit", broken)
     example = str(examples_dir())
 
-    assert _main(monkeypatch, "audit", "--no-package") == 2
+    assert run_main(monkeypatch, "audit", "--no-package") == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [
         f"error: internal error while auditing {example}: RuntimeError: injected; "
         "run `auditor --debug ...` for the traceback; please report it"
     ]
 
-    assert _main(monkeypatch, "--debug", "audit", "--no-package") == 2
+    assert run_main(monkeypatch, "--debug", "audit", "--no-package") == 2
     err = capsys.readouterr().err
     assert err.startswith("Traceback (most recent call last):")
     assert err.splitlines()[-1].startswith("error: internal error while auditing ")
@@ -298,18 +275,18 @@ def test_an_internal_error_is_one_line_naming_the_input_and_exit_2(
 def test_main_keeps_the_exit_codes_and_the_one_error_style(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _main(monkeypatch, "--version") == 0
-    assert _main(monkeypatch, "audit", "--no-package", "--as-of", AS_OF, "-q") == 1
+    assert run_main(monkeypatch, "--version") == 0
+    assert run_main(monkeypatch, "audit", "--no-package", "--as-of", AS_OF, "-q") == 1
     capsys.readouterr()
-    assert _main(monkeypatch, "audit", "--fail-on", "severe") == 2
+    assert run_main(monkeypatch, "audit", "--fail-on", "severe") == 2
     err = capsys.readouterr().err
     assert err.startswith("error: Invalid value for '--fail-on': ")
     assert "'severe' is not one of" in err and err.endswith("(see `auditor audit --help`)\n")
-    assert _main(monkeypatch, "audit", "--no-such-option") == 2
+    assert run_main(monkeypatch, "audit", "--no-such-option") == 2
     assert capsys.readouterr().err == (
         "error: No such option: --no-such-option (see `auditor audit --help`)\n"
     )
-    assert _main(monkeypatch) == 2  # no command: the help, on stderr
+    assert run_main(monkeypatch) == 2  # no command: the help, on stderr
     assert capsys.readouterr().err.startswith("Usage: auditor [OPTIONS] COMMAND")
 
 
@@ -420,18 +397,6 @@ def test_baseline_round_trip_marks_new_unchanged_and_fixed(tmp_path: Path, input
     assert invoke(*again, "--fail-on", "medium").exit_code == 1
 
 
-def _grant(inputs: Path, names: list[str]) -> None:
-    """Set Microsoft Graph's AppOnlyPermissions in the example export to `names`."""
-    clixml = inputs / "EX01" / "PartnerApplication.xml"
-    text = clixml.read_bytes().decode("utf-16")
-    start = text.index("<LST>", text.index('<Obj N="AppOnlyPermissions"', text.index("Graph<")))
-    end = text.index("</LST>", start) + len("</LST>")
-    items = "".join(f"<S>{name}</S>" for name in names)
-    clixml.write_bytes(
-        b"\xff\xfe" + f"{text[:start]}<LST>{items}</LST>{text[end:]}".encode("utf-16-le")
-    )
-
-
 def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path) -> None:
     """Baseline: Graph holds one forbidden permission. Later: 28, 17 of them forbidden."""
     act_as = [
@@ -448,12 +413,12 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
         "User.ReadWrite.All",
         "Group.ReadWrite.All",
     ]
-    _grant(inputs, ["Mail.Send"])
+    grant_graph(inputs, ["Mail.Send"])
     assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
     gate = ("--baseline", "before/findings.json", "--fail-on-new", "--no-package")
     assert invoke("audit", str(inputs), "--as-of", AS_OF, *gate).exit_code == 0  # nothing new
 
-    _grant(inputs, act_as)
+    grant_graph(inputs, act_as)
     result = invoke("audit", str(inputs), "--as-of", AS_OF, *gate)
 
     assert result.exit_code == 1, result.stdout
@@ -468,9 +433,9 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
 
 
 def test_the_same_permissions_in_another_order_are_unchanged(tmp_path: Path, inputs: Path) -> None:
-    _grant(inputs, ["Mail.Send", "Mail.Read"])
+    grant_graph(inputs, ["Mail.Send", "Mail.Read"])
     assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
-    _grant(inputs, ["Mail.Read", "Mail.Send"])
+    grant_graph(inputs, ["Mail.Read", "Mail.Send"])
     result = invoke(
         "audit", str(inputs), "--as-of", AS_OF, "--baseline", "before/findings.json", "--no-package"
     )

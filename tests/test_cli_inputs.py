@@ -40,7 +40,6 @@ def findings_json(package: Path) -> dict[str, object]:
 
 @pytest.fixture(autouse=True)
 def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
     monkeypatch.chdir(tmp_path)
 
 

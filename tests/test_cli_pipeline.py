@@ -18,35 +18,23 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
-from conftest import SARIF_SCHEMA, skip_or_fail
+from conftest import SARIF_SCHEMA, grant_graph, skip_or_fail
+from conftest import cli_invoke as invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from typer.testing import CliRunner, Result
 
 from auditor import cli
 from auditor.parsers.ignore import IgnoreRules
 from auditor.resources import document_schema, examples_dir
 
 AS_OF = "2026-11-26"
-runner = CliRunner()
 EXPORTS = "sec/exchange/exports"
 GRAPH = "partner-application:00000003-0000-0000-c000-000000000000"
 
 
-def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-    """The command line in-process at 80 columns, with no policy from the environment."""
-    environment: dict[str, str | None] = {"COLUMNS": "80", cli.POLICY_ENV: None}
-    environment.update(env or {})
-    result = runner.invoke(cli.app, list(args), prog_name="auditor", env=environment)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
 @pytest.fixture(autouse=True)
 def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
     monkeypatch.chdir(tmp_path)
     cli.set_colour(cli.ColourChoice.AUTO)
 
@@ -57,21 +45,6 @@ def sarif_schema() -> dict[str, object]:
     document = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     assert isinstance(document, dict)
     return document
-
-
-def _grant(exports: Path, names: list[str]) -> None:
-    """Set Microsoft Graph's AppOnlyPermissions in the example export to `names`."""
-    clixml = exports / "EX01" / "PartnerApplication.xml"
-    text = clixml.read_bytes().decode("utf-16")
-    start = text.index("<LST>", text.index('<Obj N="AppOnlyPermissions"', text.index("Graph<")))
-    end = text.index("</LST>", start) + len("</LST>")
-    items = "".join(f"<S>{name}</S>" for name in names)
-    clixml.write_bytes(
-        b"\xff\xfe" + f"{text[:start]}<LST>{items}</LST>{text[end:]}".encode("utf-16-le")
-    )
-
-
-# --- the repository -------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -319,9 +292,9 @@ def test_any_ignore_line_compiles_and_matches_without_error(line: str, path: str
 def test_baseline_state_reaches_every_output_and_an_escalation_is_new(tmp_path: Path) -> None:
     exports = tmp_path / "in"
     shutil.copytree(examples_dir(), exports)
-    _grant(exports, ["Mail.Send"])
+    grant_graph(exports, ["Mail.Send"])
     assert invoke("audit", "in", "--out", "before", "--as-of", AS_OF).exit_code == 1
-    _grant(exports, ["Mail.Send", "Mail.ReadWrite"])  # escalation: one more forbidden grant
+    grant_graph(exports, ["Mail.Send", "Mail.ReadWrite"])  # escalation: one more forbidden grant
     gate = ("--baseline", "before/findings.json", "--as-of", AS_OF)
 
     result = invoke("audit", "in", "--out", "after", *gate)

@@ -37,6 +37,7 @@ STAGES = {
     "auditor.audit": 5,
     "auditor.attest": 5,
     "auditor.package": 5,
+    "auditor.run": 5,
     "auditor.cli": 6,
     "auditor.__main__": 6,
 }

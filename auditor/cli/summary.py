@@ -105,6 +105,25 @@ def print_summary(report: Report, options: SummaryOptions) -> None:
     others up to `SHOWN_FINDINGS` (`-v`: all of them, each with the waiver subject that would
     waive it); waived findings by rule and subject.
     """
+    _say_headline(report, options)
+    _say_findings(report, options)
+    if options.out_dir is not None:
+        say(
+            f"package: {printable(os.path.relpath(options.out_dir))} (report.html, "
+            f"findings.json/.sarif, junit.xml, summary.md, {len(report.scripts)} scripts, "
+            "MANIFEST.sha256)"
+        )
+    else:
+        say("package: not written (--no-package)")
+    if not report.complete:
+        say(
+            "the audit is INCOMPLETE: evidence a rule needed is missing (exit 2); "
+            "see the errors below"
+        )
+
+
+def _say_headline(report: Report, options: SummaryOptions) -> None:
+    """The verdict line, the scope, the policy, the inputs and the counts (with the baseline's)."""
     from auditor.model import Severity
 
     counts = report.counts()
@@ -136,6 +155,11 @@ def print_summary(report: Report, options: SummaryOptions) -> None:
             f"baseline: {new_count} new, {len(report.findings) - new_count} unchanged, "
             f"{len(baseline.fixed)} fixed (against {printable(baseline.file)})"
         )
+
+
+def _say_findings(report: Report, options: SummaryOptions) -> None:
+    """New findings first, then the others up to `SHOWN_FINDINGS` (`-v`: all), the waived,
+    the fixed, and what has no script or was not applied."""
     active = report.active_findings
     new = [finding for finding in active if finding in report.new_findings]
     rest = [finding for finding in active if finding not in new]
@@ -144,30 +168,20 @@ def print_summary(report: Report, options: SummaryOptions) -> None:
         _say_finding(report, finding, options)
     if len(rest) > limit:
         say(f"  ... and {len(rest) - limit} more in the report (-v shows every finding)")
-    for finding in waived:
-        waiver = finding.waiver
-        until = f" (ticket {printable(waiver.ticket)}, until {waiver.expires})" if waiver else ""
-        say(f"  WAIVED   {finding.rule_id}  {printable(finding.subject)}{until}")
-    if baseline is not None:
-        for fixed in baseline.fixed:
+    for finding in report.findings:
+        if finding.suppressed:
+            waiver = finding.waiver
+            until = (
+                f" (ticket {printable(waiver.ticket)}, until {waiver.expires})" if waiver else ""
+            )
+            say(f"  WAIVED   {finding.rule_id}  {printable(finding.subject)}{until}")
+    if report.baseline is not None:
+        for fixed in report.baseline.fixed:
             say(f"  FIXED    {fixed.rule_id}  {printable(fixed.subject)}", fg="green")
     for skipped in report.skipped:
         say(f"  no script for {printable(skipped.subject)}: {printable(skipped.reason)}")
     for item in report.not_applied:
         say(f"  not applied: {item.rule_id}: {item.reason}")
-    if options.out_dir is not None:
-        say(
-            f"package: {printable(os.path.relpath(options.out_dir))} (report.html, "
-            f"findings.json/.sarif, junit.xml, summary.md, {len(report.scripts)} scripts, "
-            "MANIFEST.sha256)"
-        )
-    else:
-        say("package: not written (--no-package)")
-    if not report.complete:
-        say(
-            "the audit is INCOMPLETE: evidence a rule needed is missing (exit 2); "
-            "see the errors below"
-        )
 
 
 def print_excluded(inventory: Inventory, shown: Paths, *, verbose: bool) -> None:

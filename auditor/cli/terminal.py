@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 import typer
-from typer.core import TyperCommand, TyperGroup
-
-from auditor.cli.coercion import install
+from typer.core import TyperCommand
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -34,13 +32,8 @@ class WordedCommand(TyperCommand):
     """A command whose arguments read as words in usage and help (`PATH...`, `DIR`, `ID`).
 
     Typer would print `[PATH]...`, `{package}` and a Python type (`<list[Path]>`); here an
-    argument is shown by its metavar alone, in brackets when it is optional. Its values are
-    coerced without pydantic where Typer's result is the same (`auditor.cli.coercion`).
+    argument is shown by its metavar alone, in brackets when it is optional.
     """
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        install(self.get_params(ctx))
-        return super().parse_args(ctx, args)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -67,14 +60,6 @@ class WordedCommand(TyperCommand):
         if options:
             with formatter.section("Options"):
                 formatter.write_dl(options)
-
-
-class PlainGroup(TyperGroup):
-    """A Typer group whose options are coerced without pydantic (`auditor.cli.coercion`)."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        install(self.get_params(ctx))
-        return super().parse_args(ctx, args)
 
 
 class PipeSafeStdout(io.TextIOBase):

@@ -20,7 +20,6 @@ import pytest
 from conftest import audit_cli
 from typer.testing import Result
 
-from auditor import cli
 from auditor.model import Inventory, ProblemCode
 from auditor.parsers import read_inventory
 from auditor.parsers.collected import MAX_REPORTED_LINES
@@ -46,7 +45,6 @@ TRAILER = ["**********************", "Windows PowerShell transcript end", "End t
 
 @pytest.fixture(autouse=True)
 def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
     monkeypatch.chdir(tmp_path)
 
 

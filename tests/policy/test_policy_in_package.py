@@ -39,7 +39,6 @@ waivers:
 
 @pytest.fixture(autouse=True)
 def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
