@@ -186,7 +186,7 @@ def test_sniff_by_content(data: bytes, expected: InputFormat | None) -> None:
 @pytest.mark.parametrize(
     ("module", "file", "expected"),
     [
-        ("clixml.py", "clixml/two-apps-utf16.xml", InputFormat.CLIXML),
+        ("clixml/__init__.py", "clixml/two-apps-utf16.xml", InputFormat.CLIXML),
         ("webconfig.py", "webconfig/rest-default.config", InputFormat.WEB_CONFIG),
     ],
 )
