@@ -51,13 +51,11 @@ from auditor.parsers.clixml.deserialise import (
 )
 from auditor.parsers.clixml.exchange_servers import EXCHANGE_SERVER_TYPE
 from auditor.parsers.properties import (
-    MAX_OBJECTS,
-    PERMISSION_PROPERTIES,
     TOO_MANY_NAMES,
+    ApplicationReader,
     ObjectSource,
     PropertyValue,
-    build_partner_application,
-    too_many_objects,
+    is_permission_property,
 )
 
 PARTNER_APPLICATION_TYPE = (
@@ -76,14 +74,14 @@ RAW_LINE_LIMIT = 500
 # type and container it was read from.
 ORIGIN_LINE_LIMIT = 120
 _IDENTIFIER = "applicationidentifier"
-_PERMISSIONS = frozenset(name.casefold() for name in PERMISSION_PROPERTIES)
 
 
 def partner_applications(
     raw: RawInput, values: tuple[Value, ...], lines: Sequence[str]
 ) -> tuple[tuple[PartnerApplication, ...], list[Problem]]:
     """Every partner application of a deserialised file, wherever it sits, and the problems."""
-    problems: list[Problem] = []
+    applications = ApplicationReader(raw, InputFormat.CLIXML)
+    problems = applications.problems
     survey = _survey(values)
     for untyped in survey.untyped:
         problems.append(
@@ -103,21 +101,17 @@ def partner_applications(
                 container.line,
             )
         )
-    applications: list[PartnerApplication] = []
-    for count, found in enumerate(survey.applications, start=1):
-        if count > MAX_OBJECTS:
-            problems.append(too_many_objects(raw, found.obj.line))
+    for found in survey.applications:
+        if not applications.room_for(found.obj.line):
             break
         if found.obj.ambiguous:
             continue  # the repeated property is already a problem; do not guess which counts
-        application = _partner_application(raw, found, lines, problems)
-        if application is not None:
-            applications.append(application)
+        applications.add(_properties(found, lines), _object_source(found, lines))
     if not survey.applications and not survey.untyped:
         problem = _nothing_read(raw, survey)
         if problem is not None:
             problems.append(problem)
-    return tuple(applications), problems
+    return tuple(applications.applications), problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +201,7 @@ def _members(obj: PSObject) -> dict[str, Property] | None:
 
 def _looks_like_application(members: dict[str, Property]) -> bool:
     names = {name.casefold() for name in members}
-    return _IDENTIFIER in names and not names.isdisjoint(_PERMISSIONS)
+    return _IDENTIFIER in names and any(is_permission_property(name) for name in members)
 
 
 def _nothing_read(raw: RawInput, survey: _Survey) -> Problem | None:
@@ -248,24 +242,19 @@ def _line_text(lines: Sequence[str], line: int | None) -> str:
     return lines[line - 1].strip()[:RAW_LINE_LIMIT]
 
 
-def _partner_application(
-    raw: RawInput, found: _Found, lines: Sequence[str], problems: list[Problem]
-) -> PartnerApplication | None:
-    """Hand the object's properties to the shared builder, as `PropertyValue`s."""
+def _properties(found: _Found, lines: Sequence[str]) -> dict[str, PropertyValue]:
+    """The object's properties in the builder's terms (`build_partner_application`)."""
+    return {name: _property_value(name, prop, lines) for name, prop in found.members.items()}
+
+
+def _object_source(found: _Found, lines: Sequence[str]) -> ObjectSource:
+    """The object's line and, as its raw text, that line and the type and container it was in."""
     obj = found.obj
-    properties = {name: _property_value(name, prop, lines) for name, prop in found.members.items()}
     kind = "dictionary" if found.members is not obj.properties else "object"
     origin = f"{kind} of type {type_label(obj)}{found.container}"
-    application, found_problems = build_partner_application(
-        properties,
-        raw=raw,
-        input_format=InputFormat.CLIXML,
-        source=ObjectSource(
-            line=obj.line, raw=f"{_line_text(lines, obj.line)[:ORIGIN_LINE_LIMIT]} ({origin})"
-        ),
+    return ObjectSource(
+        line=obj.line, raw=f"{_line_text(lines, obj.line)[:ORIGIN_LINE_LIMIT]} ({origin})"
     )
-    problems.extend(found_problems)
-    return application
 
 
 def _property_value(name: str, prop: Property, lines: Sequence[str]) -> PropertyValue:
@@ -283,7 +272,7 @@ def _property_value(name: str, prop: Property, lines: Sequence[str]) -> Property
             if value.truncated:
                 lost = TOO_MANY_NAMES
             return PropertyValue(names, prop.line, raw_text, lost=lost)
-        if name in PERMISSION_PROPERTIES or name.casefold() in _PERMISSIONS:
+        if is_permission_property(name):
             return PropertyValue(
                 value.to_string,
                 prop.line,
