@@ -138,8 +138,18 @@ def edit_refusal(
     effective = effective_add(entries, key)
     if effective is None:
         return None
+    where = f"line {effective.line}" if effective.line is not None else "its add element"
+    refusal = _file_refusal(effective, sections, path=path, encoding=encoding, key=key, where=where)
+    if refusal is None:
+        refusal = _key_refusal(entries, effective, path=path, key=key, where=where)
+    return refusal
+
+
+def _file_refusal(
+    effective: Entry, sections: Sequence[Section], *, path: str, encoding: str, key: str, where: str
+) -> EditRefusal | None:
+    """Why the file holding the effective add cannot be edited by the script, or None."""
     line = effective.line
-    where = f"line {line}" if line is not None else "its add element"
     if effective.path is not None:
         return EditRefusal(
             why=(
@@ -167,6 +177,15 @@ def edit_refusal(
             path=path,
             line=line,
         )
+    return None
+
+
+def _key_refusal(
+    entries: Sequence[Entry], effective: Entry, *, path: str, key: str, where: str
+) -> EditRefusal | None:
+    """Why the effective add's key cannot be edited in place (another add may set it, or it is
+    written in another case), or None."""
+    line = effective.line
     found = candidates(entries, key)
     if len(found) > 1:
         others = [entry for entry in found if entry is not effective]

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from auditor.model import (
@@ -35,7 +33,18 @@ from auditor.model import (
     Verdict,
     Waiver,
 )
-from auditor.profiles import FleetJudgement, judge_fleet
+from auditor.model.decision import RESOLVED_BY_SHOWN as RESOLVED_BY_SHOWN
+from auditor.model.decision import AppOnlyChange as AppOnlyChange
+from auditor.model.decision import Decisions as Decisions
+from auditor.model.decision import ExitDecision as ExitDecision
+from auditor.model.decision import Held
+from auditor.model.decision import PermissionOutcome as PermissionOutcome
+from auditor.model.decision import Resolution as Resolution
+from auditor.model.decision import ResolutionKind as ResolutionKind
+from auditor.model.decision import VerdictDecision as VerdictDecision
+from auditor.model.decision import WaiverDecision as WaiverDecision
+from auditor.model.decision import WaiverState as WaiverState
+from auditor.profiles import judge_fleet
 
 if TYPE_CHECKING:
     from auditor.model import ApplicationJudgement
@@ -46,34 +55,9 @@ EXIT_INCOMPLETE = 2  # the audit could not be completed
 
 # A waiver that runs out within this many days of `as_of` is called out (report, policy validate).
 EXPIRY_WARNING_DAYS = 30
-# More scripts than this resolving one finding are named as a range, first and last.
-RESOLVED_BY_SHOWN = 6
 
 
 # --- waivers -----------------------------------------------------------------------------------
-
-
-class WaiverState(StrEnum):
-    """A waiver on `as_of`: its expiry day still counts as in force."""
-
-    ACTIVE = "ACTIVE"
-    EXPIRES_SOON = "EXPIRES SOON"  # in force, and expires within EXPIRY_WARNING_DAYS
-    EXPIRED = "EXPIRED"  # suppresses nothing (WV001)
-
-    @property
-    def css(self) -> str:
-        return self.name.lower().replace("_", "-")
-
-
-@dataclass(frozen=True, slots=True)
-class WaiverDecision:
-    """One policy waiver on `as_of`, what it suppresses and which scripts change its subject."""
-
-    waiver: Waiver
-    state: WaiverState
-    days_left: int  # days from `as_of` to the expiry day; negative once expired
-    suppresses: tuple[str, ...] = ()  # fingerprints of the findings it waives
-    changed_by: tuple[str, ...] = ()  # remediation scripts that change the waived subject
 
 
 def waiver_state(waiver: Waiver, as_of: datetime.date) -> tuple[WaiverState, int]:
@@ -89,74 +73,7 @@ def waiver_state(waiver: Waiver, as_of: datetime.date) -> tuple[WaiverState, int
 # --- resolutions: what fixes each finding -------------------------------------------------------
 
 
-class ResolutionKind(StrEnum):
-    """How the proposed change deals with one finding."""
-
-    SCRIPT = "script"  # the finding's own remediation script fixes it
-    TOGETHER = "together"  # fixed by scripts made for other findings (FL001) or by several
-    WAIVED_ANYWAY = "waived-anyway"  # WV001: the change fixes the waived finding anyway
-    SKIPPED = "skipped"  # the planner left it without a change, with a reason
-    REMAINS = "remains"  # no change is planned for it
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """What resolves one finding, by remediation script path (`remediation/<slug>.ps1`)."""
-
-    kind: ResolutionKind
-    scripts: tuple[str, ...] = ()
-    reason: str = ""  # SKIPPED: the planner's reason; WAIVED_ANYWAY: the waived rule
-
-    @property
-    def resolved(self) -> bool:
-        return self.kind in (ResolutionKind.TOGETHER, ResolutionKind.WAIVED_ANYWAY)
-
-    @property
-    def script(self) -> str | None:
-        """The first script that fixes it (findings.json's `remediation`)."""
-        fixes = self.kind in (ResolutionKind.SCRIPT, ResolutionKind.TOGETHER)
-        return self.scripts[0] if fixes and self.scripts else None
-
-    @property
-    def text(self) -> str:
-        """The one wording every output uses: `resolved by remediation/x.ps1`, `remains: ...`."""
-        scripts = self.scripts
-        if len(scripts) > RESOLVED_BY_SHOWN:
-            named = f"the {len(scripts)} changes together ({scripts[0]}, ..., {scripts[-1]})"
-        else:
-            named = ", ".join(scripts)
-        match self.kind:
-            case ResolutionKind.SCRIPT:
-                return named
-            case ResolutionKind.TOGETHER:
-                return f"resolved by {named}"
-            case ResolutionKind.WAIVED_ANYWAY:
-                return (
-                    f"resolved by {named}: the proposed change fixes the waived {self.reason} "
-                    "finding anyway, so the waiver need not be renewed"
-                )
-            case ResolutionKind.SKIPPED:
-                return f"remains: {self.reason}"
-            case ResolutionKind.REMAINS:
-                return "remains: no change is planned for it"
-
-
 # --- verdict -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class VerdictDecision:
-    """The verdict on the current configuration and the one expected after the change."""
-
-    current: Verdict
-    fail_on: Severity
-    active: tuple[Finding, ...]  # unsuppressed findings
-    failing: tuple[Finding, ...]  # active, at or above `fail_on`
-    below: tuple[Finding, ...]  # active, below `fail_on`
-    fixed: tuple[Finding, ...]  # active, listed among the fixes of a change set
-    remaining: tuple[Finding, ...]  # active, not fixed by the change
-    remaining_failing: tuple[Finding, ...]  # remaining, at or above `fail_on`
-    after: Verdict | None  # expected after the change; None when no change is proposed
 
 
 def _verdict(report: Report, fixes: frozenset[str]) -> VerdictDecision:
@@ -187,16 +104,6 @@ def _verdict(report: Report, fixes: frozenset[str]) -> VerdictDecision:
 # --- permissions -------------------------------------------------------------------------------
 
 
-class PermissionOutcome(StrEnum):
-    """What the planned change does to one app-only permission of one application."""
-
-    REMOVED = "removed"
-    GRANTED = "granted"
-    KEPT = "kept"
-    UNKNOWN = "unknown"  # the list could not be judged
-    ABSENT = "-"  # not granted before, not after
-
-
 def permission_outcome(permission: PermissionJudgement) -> PermissionOutcome:
     """The change's effect on one permission, from where it is before and after."""
     before, after = permission.app_only, permission.after
@@ -205,18 +112,6 @@ def permission_outcome(permission: PermissionJudgement) -> PermissionOutcome:
     if before is Presence.YES:
         return PermissionOutcome.KEPT if after is Presence.YES else PermissionOutcome.REMOVED
     return PermissionOutcome.GRANTED if after is Presence.YES else PermissionOutcome.ABSENT
-
-
-@dataclass(frozen=True, slots=True)
-class AppOnlyChange:
-    """One application's AppOnlyPermissions change: names removed, kept, granted."""
-
-    subject: str
-    before: int
-    after: int
-    removed: tuple[str, ...]
-    kept: tuple[str, ...]
-    granted: tuple[str, ...]
 
 
 def app_only_change(change: PartnerApplicationChange) -> AppOnlyChange:
@@ -240,10 +135,7 @@ def shows_app_only(judgement: ApplicationJudgement) -> bool:
     )
 
 
-_Held = tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def _held_after(applications: Iterable[ApplicationJudgement]) -> _Held:
+def _held_after(applications: Iterable[ApplicationJudgement]) -> Held:
     held = []
     for judgement in applications:
         names = tuple(p.name for p in judgement.permissions if p.after is Presence.YES)
@@ -253,27 +145,6 @@ def _held_after(applications: Iterable[ApplicationJudgement]) -> _Held:
 
 
 # --- the decisions of one report ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Decisions:
-    """Every decided fact of one audit that the outputs show (`Report.decisions`)."""
-
-    verdict: VerdictDecision
-    resolutions: dict[str, Resolution]  # by finding fingerprint (every finding)
-    waivers: tuple[WaiverDecision, ...]  # every policy waiver, in policy order
-    app_only_changes: dict[str, AppOnlyChange]  # by application subject
-    held_after: _Held  # (application, app-only names after)
-    fleets: tuple[FleetJudgement, ...]  # every vdir, whether its servers agree (FL001)
-
-    def resolution(self, finding: Finding) -> Resolution:
-        return self.resolutions[finding.fingerprint]
-
-    def fleet(self, subject: str) -> FleetJudgement | None:
-        for judgement in self.fleets:
-            if judgement.subject.casefold() == subject.casefold():
-                return judgement
-        return None
 
 
 def decide(report: Report) -> Decisions:
@@ -362,14 +233,6 @@ def leaves_evidence_unassessed(problem: Problem) -> bool:
     if problem.code is ProblemCode.INCOMPLETE_EVIDENCE:
         return True
     return problem.severity.at_least(Severity.MEDIUM)
-
-
-@dataclass(frozen=True, slots=True)
-class ExitDecision:
-    """The exit code of `auditor audit`, and what decided it when not the verdict alone."""
-
-    code: int
-    gate: str | None = None  # e.g. "report only (--exit-zero: exit 0)"
 
 
 def exit_decision(

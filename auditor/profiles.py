@@ -11,53 +11,17 @@ Nothing else splits or compares profile values. Part of the foundation (imports 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from auditor.model import (
     ProfilesJudgement,
     TokenAction,
     TokenMark,
     WebConfigChange,
-    fleet_subject,
 )
+from auditor.model.decision import FleetJudgement as FleetJudgement
+from auditor.model.decision import FleetVariant as FleetVariant
 
 PROFILE_SEPARATOR = "|"  # Exchange splits the value here, without trimming
-
-
-@dataclass(frozen=True, slots=True)
-class FleetVariant:
-    """The servers that honour one set of profiles on a vdir (None: no Profiles key)."""
-
-    profiles: tuple[str, ...] | None  # in first-seen order
-    servers: tuple[str, ...]
-    added: tuple[str, ...] = ()  # honoured here and not in the first variant
-    missing: tuple[str, ...] = ()  # honoured in the first variant and not here
-
-    def describe(self) -> str:
-        if self.profiles is None:
-            return "no OAuthHttpModule.Profiles"
-        return "|".join(self.profiles) if self.profiles else "no profile Exchange honours"
-
-
-@dataclass(frozen=True, slots=True)
-class FleetJudgement:
-    """Whether the servers agree on the profiles Exchange honours on one vdir (rule FL001).
-
-    `variants` come most servers first (the shipped default first on a tie); the servers agree
-    when there is one variant.
-    """
-
-    vdir: str
-    default_profiles: tuple[str, ...] | None
-    variants: tuple[FleetVariant, ...]
-
-    @property
-    def subject(self) -> str:
-        return fleet_subject(self.vdir)
-
-    @property
-    def agree(self) -> bool:
-        return len(self.variants) < 2
 
 
 def honoured_profiles(judgement: ProfilesJudgement) -> tuple[str, ...] | None:

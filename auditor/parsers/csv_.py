@@ -36,24 +36,24 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from auditor.model import InputFormat, ParseResult, PartnerApplication, Problem, ProblemCode
+from auditor.model import InputFormat, ParseResult, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
-    MAX_NAMES,
-    MAX_OBJECTS,
     MAX_RAW,
-    PERMISSION_PROPERTIES,
-    TOO_MANY_NAMES,
+    ApplicationReader,
     ObjectSource,
     PropertyValue,
-    build_partner_application,
-    too_many_objects,
+    cut_names,
+    is_permission_property,
 )
 from auditor.parsers.text import count_line_breaks, decode, split_lines
 
+if TYPE_CHECKING:
+    from _csv import Reader as _CsvReader
+
 _TYPE_NAME = re.compile(r"(?:Deserialized\.)?(?:System|Microsoft)(?:\.\w+)+(?:`\d+)?(?:\[.*\])?")
-_PERMISSION_COLUMNS = frozenset(name.casefold() for name in PERMISSION_PROPERTIES)
 _DELIMITERS = (",", ";", "\t")
 
 
@@ -68,7 +68,6 @@ def parse(raw: RawInput, *, list_separator: str | None = ";") -> ParseResult:
     text = decode(raw)
     if isinstance(text, Problem):
         return ParseResult(source=source, problems=(text,))
-    physical_lines = split_lines(text)
     stream = io.StringIO(text, newline="")
     skipped = 0
     first = stream.readline()
@@ -80,54 +79,54 @@ def parse(raw: RawInput, *, list_separator: str | None = ";") -> ParseResult:
             source=source,
             problems=(raw.problem(ProblemCode.MALFORMED, "the CSV export has no header line"),),
         )
-    delimiter = _delimiter(first)
-    reader = csv.reader(_chain(first, stream), delimiter=delimiter, strict=True)
-    problems: list[Problem] = []
-    applications: list[PartnerApplication] = []
+    reader = csv.reader(_chain(first, stream), delimiter=_delimiter(first), strict=True)
+    applications = ApplicationReader(raw, InputFormat.CSV)
     try:
         header = next(reader)
         header_problem = _header_problem(header, raw, skipped + 1)
         if header_problem is not None:
             return ParseResult(source=source, problems=(header_problem,))
-        previous_end = reader.line_num
-        records = 0
-        for row in reader:
-            start = skipped + previous_end + 1
-            previous_end = reader.line_num
-            if not row:
-                continue
-            records += 1
-            if records > MAX_OBJECTS:
-                problems.append(too_many_objects(raw, start, MAX_OBJECTS))
-                break
-            if len(row) != len(header):
-                problems.append(
-                    raw.problem(
-                        ProblemCode.MALFORMED,
-                        f"the record at line {start} has {len(row)} fields, the header "
-                        f"{len(header)}; it was skipped",
-                        start,
-                    )
-                )
-                continue
-            properties = _properties(header, row, start, list_separator)
-            application, found = build_partner_application(
-                properties,
-                raw=raw,
-                input_format=InputFormat.CSV,
-                source=ObjectSource(line=start, raw=physical_lines[start - 1][:MAX_RAW]),
-            )
-            problems.extend(found)
-            if application is not None:
-                applications.append(application)
+        _read_records(reader, header, skipped, split_lines(text), list_separator, applications)
     except csv.Error as error:
         line = skipped + reader.line_num
-        problems.append(
+        applications.problems.append(
             raw.problem(ProblemCode.MALFORMED, f"not valid CSV at line {line}: {error}", line)
         )
-    return ParseResult(
-        source=source, partner_applications=tuple(applications), problems=tuple(problems)
-    )
+    return applications.result()
+
+
+def _read_records(
+    reader: _CsvReader,
+    header: list[str],
+    skipped: int,
+    physical_lines: list[str],
+    list_separator: str | None,
+    applications: ApplicationReader,
+) -> None:
+    """Every record after the header as a partner application; one of the wrong width is
+    skipped. `skipped` lines (a `#TYPE` line) precede the header."""
+    previous_end = reader.line_num
+    for row in reader:
+        start = skipped + previous_end + 1
+        previous_end = reader.line_num
+        if not row:
+            continue
+        if not applications.room_for(start):
+            break
+        if len(row) != len(header):
+            applications.problems.append(
+                applications.raw.problem(
+                    ProblemCode.MALFORMED,
+                    f"the record at line {start} has {len(row)} fields, the header "
+                    f"{len(header)}; it was skipped",
+                    start,
+                )
+            )
+            continue
+        applications.add(
+            _properties(header, row, start, list_separator),
+            ObjectSource(line=start, raw=physical_lines[start - 1][:MAX_RAW]),
+        )
 
 
 def _chain(first: str, rest: io.StringIO) -> Iterator[str]:
@@ -175,7 +174,7 @@ def _properties(
     line = start
     for name, cell in zip(header, row, strict=True):
         quoted = '"' + cell[:MAX_RAW].replace('"', '""') + '"'
-        if name.casefold() in _PERMISSION_COLUMNS:
+        if is_permission_property(name):
             properties[name] = _permission_value(cell, line, quoted, list_separator)
         else:
             properties[name] = PropertyValue(value=cell or None, line=line, raw=quoted)
@@ -207,6 +206,5 @@ def _permission_value(
             ),
         )
     names = tuple(name for name in (piece.strip() for piece in text.split(list_separator)) if name)
-    if len(names) > MAX_NAMES:
-        return PropertyValue(value=names[:MAX_NAMES], line=line, raw=quoted, lost=TOO_MANY_NAMES)
-    return PropertyValue(value=names, line=line, raw=quoted)
+    shown, lost = cut_names(names)
+    return PropertyValue(value=shown, line=line, raw=quoted, lost=lost)

@@ -340,67 +340,85 @@ class _Walk:
         files: list[tuple[FoundFile, str]] = []
         top_folder = os.fspath(top)
         rules = self.exclusions.rules()
-        base = self.exclusions.base
         pending = [top_folder]
         while pending:
             folder = pending.pop()
-            try:
-                with os.scandir(folder) as listing:
-                    entries = list(listing)
-            except OSError as error:
-                self.problem(error.filename if error.filename else folder, os_reason(error))
-                continue
-            sub_folders: list[os.DirEntry[str]] = []
-            names: list[os.DirEntry[str]] = []
-            for entry in entries:
-                try:
-                    is_folder = entry.is_dir()
-                except OSError:
-                    is_folder = False
-                (sub_folders if is_folder else names).append(entry)
+            sub_folders, names = self._list(folder)
             server_folder = is_server_folder(entry.name for entry in sub_folders)
             shown = self.display(folder)
-            prefix = "" if shown == "." else shown + "/"
-            kept: list[str] = []
-            relative = _relative(folder, base, top_folder)
-            inner = "" if relative == "." else relative + "/"
-            for entry in sorted(sub_folders, key=_name):
-                reason = None
-                if not entry.is_symlink() and not entry.name.startswith("."):
-                    reason = self._left_out(rules, inner + entry.name, entry.path, folder=True)
-                if entry.is_symlink():
-                    self.problem(entry.path, _LINK)
-                elif entry.name.startswith("."):
-                    self.skipped.append(prefix + _shown(entry.name) + "/")
-                elif reason is not None:
-                    self.excluded.append(reason.of(prefix + _shown(entry.name) + "/"))
-                else:
-                    kept.append(entry.path)
-            pending.extend(reversed(kept))
-            real_folder: str | None = None
-            for entry in sorted(names, key=_name):
-                name = entry.name
-                kind = _kind(name)
-                reason = None
-                if not entry.is_symlink():
-                    reason = self._file_left_out(rules, inner + name, entry)
-                if entry.is_symlink():
-                    self.problem(entry.path, _LINK)
-                elif reason is not None:
-                    self.excluded.append(reason.of(prefix + _shown(name)))
-                elif kind is _Kind.SKIPPED:
-                    self.skipped.append(prefix + _shown(name))
-                else:
-                    if real_folder is None:
-                        real_folder = self.real_folder(folder)
-                    found = FoundFile(
-                        Path(entry.path),
-                        prefix + _shown(name),
-                        server_folder=server_folder,
-                        read_if_export=kind is _Kind.IF_EXPORT,
-                        companion=_COMPANIONS.get(kind),
-                    )
-                    files.append((found, os.path.join(real_folder, name)))
+            place = _Place(
+                folder=folder,
+                prefix="" if shown == "." else shown + "/",
+                inner=_pattern_prefix(folder, self.exclusions.base, top_folder),
+                rules=rules,
+            )
+            pending.extend(reversed(self._sub_folders(place, sub_folders)))
+            files.extend(self._files(place, names, server_folder=server_folder))
+        return files
+
+    def _list(self, folder: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]]]:
+        """The sub-folders and the other entries of `folder`; none (and a problem) when it
+        cannot be listed. An entry whose type cannot be read counts as a file."""
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as error:
+            self.problem(error.filename if error.filename else folder, os_reason(error))
+            return [], []
+        sub_folders: list[os.DirEntry[str]] = []
+        names: list[os.DirEntry[str]] = []
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            (sub_folders if is_folder else names).append(entry)
+        return sub_folders, names
+
+    def _sub_folders(self, place: _Place, entries: list[os.DirEntry[str]]) -> list[str]:
+        """The sub-folders to walk, in sorted order; a link is a problem, a dot-folder skipped,
+        an excluded one listed with why."""
+        kept: list[str] = []
+        for entry in sorted(entries, key=_name):
+            shown = place.prefix + _shown(entry.name) + "/"
+            if entry.is_symlink():
+                self.problem(entry.path, _LINK)
+            elif entry.name.startswith("."):
+                self.skipped.append(shown)
+            elif reason := self._left_out(
+                place.rules, place.inner + entry.name, entry.path, folder=True
+            ):
+                self.excluded.append(reason.of(shown))
+            else:
+                kept.append(entry.path)
+        return kept
+
+    def _files(
+        self, place: _Place, entries: list[os.DirEntry[str]], *, server_folder: bool
+    ) -> list[tuple[FoundFile, str]]:
+        """The files of one folder to read, in sorted order, each with its real path."""
+        files: list[tuple[FoundFile, str]] = []
+        real_folder: str | None = None
+        for entry in sorted(entries, key=_name):
+            name = entry.name
+            kind = _kind(name)
+            if entry.is_symlink():
+                self.problem(entry.path, _LINK)
+            elif reason := self._file_left_out(place.rules, place.inner + name, entry):
+                self.excluded.append(reason.of(place.prefix + _shown(name)))
+            elif kind is _Kind.SKIPPED:
+                self.skipped.append(place.prefix + _shown(name))
+            else:
+                if real_folder is None:
+                    real_folder = self.real_folder(place.folder)
+                found = FoundFile(
+                    Path(entry.path),
+                    place.prefix + _shown(name),
+                    server_folder=server_folder,
+                    read_if_export=kind is _Kind.IF_EXPORT,
+                    companion=_COMPANIONS.get(kind),
+                )
+                files.append((found, os.path.join(real_folder, name)))
         return files
 
     def _left_out(
@@ -422,14 +440,26 @@ class _Walk:
         return self._left_out(rules, relative, entry.path, folder=False)
 
 
-def _relative(folder: str, base: str | None, top: str) -> str:
-    """`folder` relative to `base` (the working folder) when it lies under it, else relative to
-    the folder argument `top`, `/`-separated: what exclusion patterns are matched against."""
+def _pattern_prefix(folder: str, base: str | None, top: str) -> str:
+    """What exclusion patterns see before the names in a walked `folder`: the folder relative to
+    `base` (the working folder) when it lies under it, else relative to the folder argument
+    `top`, `/`-separated and ending in `/` ("" for `top` itself)."""
+    relative = os.path.relpath(folder, top)
     if base is not None:
-        relative = os.path.relpath(os.path.abspath(folder), base)
-        if relative != ".." and not relative.startswith(".." + os.sep):
-            return relative.replace(os.sep, "/")
-    return os.path.relpath(folder, top).replace(os.sep, "/")
+        from_base = os.path.relpath(os.path.abspath(folder), base)
+        if from_base != ".." and not from_base.startswith(".." + os.sep):
+            relative = from_base
+    return "" if relative == "." else relative.replace(os.sep, "/") + "/"
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A walked folder, its display prefix, its `_pattern_prefix` and the exclusion rules."""
+
+    folder: str
+    prefix: str
+    inner: str
+    rules: IgnoreRules
 
 
 def _name(entry: os.DirEntry[str]) -> str:

@@ -33,24 +33,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from auditor.model import InputFormat, ParseResult, PartnerApplication, Problem, ProblemCode
+from auditor.model import InputFormat, ParseResult, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
     MAX_NAMES,
-    MAX_OBJECTS,
     MAX_RAW,
-    PERMISSION_PROPERTIES,
-    TOO_MANY_NAMES,
+    ApplicationReader,
     ObjectSource,
     PropertyValue,
-    build_partner_application,
-    too_many_objects,
+    cut_names,
+    is_permission_property,
 )
 from auditor.parsers.text import decode, split_lines, strip_ansi
 
 _ELLIPSES = ("...", "…")
 _ITEM = re.compile(r"[^,]+")
-_PERMISSION_LABELS = frozenset(name.casefold() for name in PERMISSION_PROPERTIES)
 
 
 @dataclass(slots=True)
@@ -76,31 +73,23 @@ def parse(raw: RawInput) -> ParseResult:
     text = decode(raw)
     if isinstance(text, Problem):
         return ParseResult(source=source, problems=(text,))
-    objects, problems = _objects(split_lines(strip_ansi(text)), raw)
-    applications: list[PartnerApplication] = []
+    applications = ApplicationReader(raw, InputFormat.FORMAT_LIST)
+    objects = _objects(split_lines(strip_ansi(text)), applications)
     for exported in objects:
         properties = {prop.label: _property_value(prop) for prop in exported.properties}
-        application, found = build_partner_application(
-            properties,
-            raw=raw,
-            input_format=InputFormat.FORMAT_LIST,
-            source=ObjectSource(line=exported.line, raw=exported.first),
-        )
-        problems.extend(found)
-        if application is not None:
-            applications.append(application)
-    if not objects and not problems:
-        problems.append(
+        applications.add(properties, ObjectSource(line=exported.line, raw=exported.first))
+    if not objects and not applications.problems:
+        applications.problems.append(
             raw.problem(ProblemCode.MALFORMED, "the Format-List export holds no object")
         )
-    return ParseResult(
-        source=source, partner_applications=tuple(applications), problems=tuple(problems)
-    )
+    return applications.result()
 
 
-def _objects(lines: list[str], raw: RawInput) -> tuple[list[_Object], list[Problem]]:
+def _objects(lines: list[str], applications: ApplicationReader) -> list[_Object]:
+    """The objects of the export, as their properties' lines; problems go to `applications`."""
+    raw = applications.raw
     objects: list[_Object] = []
-    problems: list[Problem] = []
+    problems = applications.problems
     current: _Object | None = None
     prop: _Property | None = None
     blanks: list[str] = []
@@ -144,15 +133,14 @@ def _objects(lines: list[str], raw: RawInput) -> tuple[list[_Object], list[Probl
         label, indent, value = label_and_rest
         folded = label.casefold()
         if current is None or separated or folded in current.labels:
-            if len(objects) == MAX_OBJECTS:
-                problems.append(too_many_objects(raw, number, MAX_OBJECTS))
+            if not applications.room_for(number):
                 break
             current = _Object(line=number, first=line[:MAX_RAW])
             objects.append(current)
         prop = _Property(label=label, line=number, indent=indent, parts=[value], physical=[line])
         current.properties.append(prop)
         current.labels.add(folded)
-    return objects, problems
+    return objects
 
 
 def _split_label(line: str) -> tuple[str, int, str] | None:
@@ -182,7 +170,7 @@ def _dedent(line: str, indent: int) -> str:
 def _property_value(prop: _Property) -> PropertyValue:
     value = "".join(prop.parts)
     raw_text = _shown(prop.physical)
-    if prop.label.casefold() not in _PERMISSION_LABELS:
+    if not is_permission_property(prop.label):
         return PropertyValue(value=value.strip() or None, line=prop.line, raw=raw_text)
     names, lost = _collection(value.strip())
     if names is None:
@@ -208,9 +196,8 @@ def _collection(text: str) -> tuple[tuple[str, ...] | None, str | None]:
     if not text.startswith("{"):
         return None, None
     names, lost = _braced(text)
-    if len(names) > MAX_NAMES:
-        return names[:MAX_NAMES], TOO_MANY_NAMES
-    return names, lost
+    cut, too_many = cut_names(names)
+    return cut, too_many or lost
 
 
 def _braced(text: str) -> tuple[tuple[str, ...], str | None]:

@@ -41,25 +41,22 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.model import InputFormat, ParseResult, PartnerApplication, Problem, ProblemCode
+from auditor.model import InputFormat, ParseResult, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
     MAX_NAMES,
-    MAX_OBJECTS,
     MAX_RAW,
-    PERMISSION_PROPERTIES,
     TOO_MANY_NAMES,
+    ApplicationReader,
     ObjectSource,
     PropertyValue,
     ScalarValue,
-    build_partner_application,
-    too_many_objects,
+    is_permission_property,
 )
 from auditor.parsers.text import LineIndex, decode
 
 _WHITESPACE = " \t\r\n"
 _STRUCTURE = re.compile(r'["{}\[\],:]')
-_PERMISSION_KEYS = frozenset(name.casefold() for name in PERMISSION_PROPERTIES)
 
 
 class _JsonShapeError(Exception):
@@ -96,19 +93,13 @@ def parse(raw: RawInput) -> ParseResult:
     if isinstance(text, Problem):
         return ParseResult(source=source, problems=(text,))
     index = LineIndex.of(text)
-    applications: list[PartnerApplication] = []
-    problems: list[Problem] = []
-    items = _items(text)
-    count = 0
+    applications = ApplicationReader(raw, InputFormat.JSON)
+    problems = applications.problems
     try:
-        for item in items:
-            count += 1
-            if count > MAX_OBJECTS:
-                problems.append(too_many_objects(raw, index.line_of(item.start), MAX_OBJECTS))
+        for item in _items(text):
+            if not applications.room_for(index.line_of(item.start)):
                 break
-            application = _application(item, text, index, raw, problems)
-            if application is not None:
-                applications.append(application)
+            _application(item, text, index, applications)
     except json.JSONDecodeError as error:
         line = index.line_of(error.pos)
         problems.append(
@@ -124,11 +115,9 @@ def parse(raw: RawInput) -> ParseResult:
                 "the JSON is nested too deeply to read; ConvertTo-Json never writes such a file",
             )
         )
-    if count == 0 and not problems:
+    if applications.count == 0 and not problems:
         problems.append(raw.problem(ProblemCode.MALFORMED, "the JSON export holds no object"))
-    return ParseResult(
-        source=source, partner_applications=tuple(applications), problems=tuple(problems)
-    )
+    return applications.result()
 
 
 def _items(text: str) -> Iterator[_Item]:
@@ -312,9 +301,10 @@ def _member_value_start(text: str, item: _Item, key: str) -> int:
     return _skip_whitespace(text, colon + 1)
 
 
-def _application(
-    item: _Item, text: str, index: LineIndex, raw: RawInput, problems: list[Problem]
-) -> PartnerApplication | None:
+def _application(item: _Item, text: str, index: LineIndex, applications: ApplicationReader) -> None:
+    """Read one top-level item into `applications` (a problem when it is no single object)."""
+    raw = applications.raw
+    problems = applications.problems
     line = index.line_of(item.start)
     if not isinstance(item.value, dict):
         problems.append(
@@ -324,7 +314,7 @@ def _application(
                 line,
             )
         )
-        return None
+        return
     members = _members(text, item)
     if item.duplicates:
         repeated = item.duplicates[0]
@@ -337,7 +327,7 @@ def _application(
                 where,
             )
         )
-        return None
+        return
     properties: dict[str, PropertyValue] = {}
     for key, value in item.value.items():
         member = members.get(key)
@@ -349,14 +339,7 @@ def _application(
         )
         properties[key] = _property_value(key, value, key_line, raw_text)
     object_text = text[item.start : min(item.end, item.start + MAX_RAW)]
-    application, found = build_partner_application(
-        properties,
-        raw=raw,
-        input_format=InputFormat.JSON,
-        source=ObjectSource(line=line, raw=object_text),
-    )
-    problems.extend(found)
-    return application
+    applications.add(properties, ObjectSource(line=line, raw=object_text))
 
 
 def _last_key_line(text: str, item: _Item, index: LineIndex, key: str) -> int | None:
@@ -369,10 +352,9 @@ def _last_key_line(text: str, item: _Item, index: LineIndex, key: str) -> int | 
 
 
 def _property_value(key: str, value: Any, line: int, raw_text: str) -> PropertyValue:
-    folded = key.casefold()
-    if folded in _PERMISSION_KEYS:
+    if is_permission_property(key):
         return _permission_value(value, line, raw_text)
-    if folded == "linkedaccount" and isinstance(value, dict):
+    if key.casefold() == "linkedaccount" and isinstance(value, dict):
         return PropertyValue(value=_account_name(value), line=line, raw=raw_text)
     scalar: ScalarValue = value if isinstance(value, str | bool | int | float) else None
     return PropertyValue(value=scalar, line=line, raw=raw_text)

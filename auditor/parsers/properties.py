@@ -35,8 +35,10 @@ text as shown in the file, cut at `MAX_RAW` characters); `source` is the evidenc
 
 Bounds shared by the text parsers, against hostile exports: at most `MAX_OBJECTS` objects are
 read from one file (then a TOO_LARGE problem, `too_many_objects`), at most `MAX_NAMES` names from
-one permission list (then the list is incomplete, `TOO_MANY_NAMES`). Real organisations have a
-handful of partner applications with a few dozen permissions each.
+one permission list (then the list is incomplete, `TOO_MANY_NAMES`; `cut_names`). Real
+organisations have a handful of partner applications with a few dozen permissions each. Every
+format parser reads its objects through one `ApplicationReader` (the object bound, the builder,
+the problems in order) and tells a permission property by `is_permission_property`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from dataclasses import dataclass
 from auditor.model import (
     Evidence,
     InputFormat,
+    ParseResult,
     PartnerApplication,
     PermissionList,
     Problem,
@@ -75,6 +78,7 @@ _GLUE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 ACT_AS = "ActAsPermissions"
 APP_ONLY = "AppOnlyPermissions"
 PERMISSION_PROPERTIES = (ACT_AS, APP_ONLY)
+_PERMISSION_NAMES = frozenset(name.casefold() for name in PERMISSION_PROPERTIES)
 
 _COMPLETE_EXPORT = (
     "`Get-PartnerApplication | Export-Clixml -Depth 4 -Path pa.xml` exports every property "
@@ -151,60 +155,26 @@ def build_partner_application(
 ) -> tuple[PartnerApplication | None, list[Problem]]:
     """Normalise one exported object; None (and a MALFORMED problem) when it has no identifier."""
     lookup = _PropertyLookup(properties)
-    problems: list[Problem] = []
-    object_evidence = Evidence(
-        path=raw.path,
-        line=source.line,
-        raw=source.raw[:MAX_RAW],
-        sha256=raw.sha256,
-        format=input_format,
-    )
-
+    object_evidence = _evidence(raw, source.line, source.raw, input_format)
     identifier = _text(lookup.get("ApplicationIdentifier"))
     if not identifier:
-        where = f"at line {source.line}" if source.line is not None else "in this file"
-        problems.append(
-            raw.problem(
-                ProblemCode.MALFORMED,
-                f"the object {where} has no ApplicationIdentifier: it is not a "
-                "Get-PartnerApplication object, or the export lost the property; it was skipped",
-                source.line,
-            )
-        )
-        return None, problems
+        return None, [_no_identifier(raw, source.line)]
     identifier = identifier.lower()
-
     name = _text(lookup.get("Name")) or _text(lookup.get("Identity")) or ""
     subject = f"partner-application:{identifier}"
-    if name:
-        label = f"partner application '{name}' ({identifier})"
-    else:
-        label = f"partner application {identifier}"
-
+    shown = f"'{name}' ({identifier})" if name else identifier
+    label = f"partner application {shown}"
+    problems: list[Problem] = []
     enabled_value = lookup.get("Enabled")
     enabled = _enabled(enabled_value)
     if enabled is None and enabled_value is not None and enabled_value.value is not None:
-        problems.append(
-            Problem(
-                code=ProblemCode.MALFORMED,
-                message=(
-                    f"Enabled of {label} is {enabled_value.raw.strip()!r}, "
-                    "neither True nor False; it is treated as unknown"
-                ),
-                path=raw.path,
-                line=enabled_value.line,
-                severity=Severity.LOW,
-                subject=subject,
-            )
-        )
-
+        problems.append(_unknown_enabled(raw, enabled_value, label, subject))
     server = (
         raw.server
         or _text(lookup.get("PSComputerName"))
         or _text(lookup.get("OriginatingServer"))
         or None
     )
-
     permission_lists: dict[str, PermissionList] = {}
     for property_name in PERMISSION_PROPERTIES:
         permission_list, problem = _permission_list(
@@ -219,7 +189,6 @@ def build_partner_application(
         permission_lists[property_name] = permission_list
         if problem is not None:
             problems.append(problem)
-
     application = PartnerApplication(
         name=name,
         application_identifier=identifier,
@@ -232,6 +201,66 @@ def build_partner_application(
         properties=tuple((key, canonical_text(value)) for key, value in properties.items()),
     )
     return application, problems
+
+
+class ApplicationReader:
+    """One file's partner applications as its format parser reads them, object by object.
+
+    Every format reads at most `MAX_OBJECTS` objects (`room_for` says when the next one is one
+    too many, and records the TOO_LARGE problem), builds each with `build_partner_application`
+    (`add`) and keeps the problems in the order they were found.
+    """
+
+    __slots__ = ("_objects", "applications", "input_format", "problems", "raw")
+
+    def __init__(self, raw: RawInput, input_format: InputFormat) -> None:
+        self.raw = raw
+        self.input_format = input_format
+        self.applications: list[PartnerApplication] = []
+        self.problems: list[Problem] = []
+        self._objects = 0
+
+    def room_for(self, line: int | None) -> bool:
+        """Count one more object (at `line`); False, with a TOO_LARGE problem, past the bound."""
+        self._objects += 1
+        if self._objects > MAX_OBJECTS:
+            self.problems.append(too_many_objects(self.raw, line, MAX_OBJECTS))
+            return False
+        return True
+
+    @property
+    def count(self) -> int:
+        """How many objects were counted so far (the one past the bound included)."""
+        return self._objects
+
+    def add(self, properties: Mapping[str, PropertyValue], source: ObjectSource) -> None:
+        """Build one exported object into a partner application, keeping its problems."""
+        application, found = build_partner_application(
+            properties, raw=self.raw, input_format=self.input_format, source=source
+        )
+        self.problems.extend(found)
+        if application is not None:
+            self.applications.append(application)
+
+    def result(self) -> ParseResult:
+        """What the parser made of the file."""
+        return ParseResult(
+            source=self.raw.source(self.input_format),
+            partner_applications=tuple(self.applications),
+            problems=tuple(self.problems),
+        )
+
+
+def is_permission_property(name: str) -> bool:
+    """True for `ActAsPermissions` and `AppOnlyPermissions`, in any case (as PowerShell)."""
+    return name.casefold() in _PERMISSION_NAMES
+
+
+def cut_names(names: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """At most `MAX_NAMES` of a list's names, and `TOO_MANY_NAMES` when the rest was cut."""
+    if len(names) > MAX_NAMES:
+        return names[:MAX_NAMES], TOO_MANY_NAMES
+    return names, None
 
 
 def canonical_text(value: PropertyValue) -> str:
@@ -307,6 +336,36 @@ class _PropertyLookup:
         return found
 
 
+def _evidence(raw: RawInput, line: int | None, text: str, input_format: InputFormat) -> Evidence:
+    return Evidence(
+        path=raw.path, line=line, raw=text[:MAX_RAW], sha256=raw.sha256, format=input_format
+    )
+
+
+def _no_identifier(raw: RawInput, line: int | None) -> Problem:
+    where = f"at line {line}" if line is not None else "in this file"
+    return raw.problem(
+        ProblemCode.MALFORMED,
+        f"the object {where} has no ApplicationIdentifier: it is not a "
+        "Get-PartnerApplication object, or the export lost the property; it was skipped",
+        line,
+    )
+
+
+def _unknown_enabled(raw: RawInput, value: PropertyValue, label: str, subject: str) -> Problem:
+    return Problem(
+        code=ProblemCode.MALFORMED,
+        message=(
+            f"Enabled of {label} is {value.raw.strip()!r}, "
+            "neither True nor False; it is treated as unknown"
+        ),
+        path=raw.path,
+        line=value.line,
+        severity=Severity.LOW,
+        subject=subject,
+    )
+
+
 def _text(value: PropertyValue | None) -> str:
     """A property's value as trimmed text ("" for absent, $null, or a list)."""
     if value is None or value.value is None or isinstance(value.value, tuple):
@@ -346,13 +405,7 @@ def _permission_list(
         lost: str | None = "the export has no such property (was it left out by Select-Object?)"
         advice = f"Export every property: {_COMPLETE_EXPORT}"
     else:
-        evidence = Evidence(
-            path=raw.path,
-            line=value.line,
-            raw=value.raw[:MAX_RAW],
-            sha256=raw.sha256,
-            format=input_format,
-        )
+        evidence = _evidence(raw, value.line, value.raw, input_format)
         shown, lost = _names(value)
     if lost is None:
         lost = _glued(shown)

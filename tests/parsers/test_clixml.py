@@ -190,3 +190,36 @@ def test_type_names_are_compared_without_prefixes_and_white_space() -> None:
     assert clixml.strip_type_prefix("\n  Deserialized.Selected.X.PartnerApplication \n") == (
         "X.PartnerApplication"
     )
+
+
+def test_the_deserialiser_reads_any_export_not_only_partner_applications() -> None:
+    """The reusable piece: a Get-AuthServer object becomes a PSObject a mapping can read."""
+    data = (
+        b'<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">\n'
+        b'<Obj RefId="0"><TN RefId="0">'
+        b"<T>Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.AuthServer</T>"
+        b"<T>Deserialized.System.Object</T></TN>\n"
+        b"<ToString>ACS</ToString><Props>\n"
+        b'<S N="Name">ACS_x005F_1</S><B N="Enabled">true</B>\n'
+        b'<Obj N="DomainName" RefId="1"><TN RefId="1"><T>System.String[]</T></TN>'
+        b"<LST><S>contoso.com</S><S>fabrikam.com</S></LST></Obj>\n"
+        b'<I32 N="Type">2</I32></Props></Obj>\n'
+        b"</Objs>"
+    )
+
+    values, loaded, problems = clixml.deserialize(raw_input(CLIXML / "auth.xml", data=data))
+
+    assert problems == [] and loaded is not None
+    (server,) = values
+    assert isinstance(server, clixml.PSObject)
+    assert server.is_a("Microsoft.Exchange.Data.Directory.SystemConfiguration.AuthServer")
+    assert server.line == 2 and server.to_string == "ACS"
+    assert clixml.property_text(server.properties["Name"]) == "ACS_1"
+    assert clixml.property_flag(server, "Enabled") is True
+    assert clixml.property_flag(server, "Name") is None
+    assert clixml.property_text(server.properties["Type"]) == "2"
+    domains = server.properties["DomainName"].value
+    assert isinstance(domains, clixml.PSObject)
+    assert domains.items == ("contoso.com", "fabrikam.com")
+    # Not a partner application and of a known unrelated type: no record, no problem.
+    assert clixml.parse(raw_input(CLIXML / "auth.xml", data=data)).problems == ()

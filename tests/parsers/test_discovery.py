@@ -10,7 +10,7 @@ import pytest
 from parser_helpers import DATA
 
 from auditor.model import InputFormat, Problem, ProblemCode, Severity
-from auditor.parsers import formatlist, read_inventory, sniff
+from auditor.parsers import formatlist, properties, read_inventory, sniff
 
 PARSERS = Path(__file__).resolve().parents[2] / "auditor" / "parsers"
 FORMAT_LIST_FILE = DATA / "formatlist" / "subset-widths-utf8bom-cr.txt"
@@ -186,7 +186,7 @@ def test_sniff_by_content(data: bytes, expected: InputFormat | None) -> None:
 @pytest.mark.parametrize(
     ("module", "file", "expected"),
     [
-        ("clixml.py", "clixml/two-apps-utf16.xml", InputFormat.CLIXML),
+        ("clixml/__init__.py", "clixml/two-apps-utf16.xml", InputFormat.CLIXML),
         ("webconfig.py", "webconfig/rest-default.config", InputFormat.WEB_CONFIG),
     ],
 )
@@ -223,10 +223,7 @@ _MANY_OBJECTS = {
 def test_objects_per_file_are_bounded(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auditor.parsers import csv_, json_
-
-    for module in (formatlist, json_, csv_):
-        monkeypatch.setattr(module, "MAX_OBJECTS", 3)
+    monkeypatch.setattr(properties, "MAX_OBJECTS", 3)
     path = tmp_path / name
     path.write_text(_MANY_OBJECTS[name])
 
@@ -242,7 +239,7 @@ def test_objects_per_file_are_bounded(
 
 
 def test_names_per_list_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(formatlist, "MAX_NAMES", 4)
+    monkeypatch.setattr(properties, "MAX_NAMES", 4)
     path = tmp_path / "wide.txt"
     names = ", ".join(f"Scope{i}.Read" for i in range(50))
     path.write_text(

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from conftest import cli_invoke
+from typer.testing import Result
 
-from auditor import cli
 from auditor.policy import PolicyError, load_policy, policy_as_yaml
 from auditor.render.rule_doc import rule_markdown
 from auditor.rules import RULE_IDS, registered_rules
@@ -29,17 +29,12 @@ XT001_LINE = "XT001  info      Partner application is enabled (fixture rule)"
 
 
 def invoke(*args: str) -> Result:
-    environment: dict[str, str | None] = {"COLUMNS": "120", cli.POLICY_ENV: None}
-    result = CliRunner().invoke(cli.app, list(args), prog_name="auditor", env=environment)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+    return cli_invoke(*args, columns=120)
 
 
 @pytest.fixture(autouse=True)
 def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """A fresh command-line state in an empty folder; the registry is read again after."""
-    monkeypatch.setattr(cli, "_run", cli._Run())
     monkeypatch.chdir(tmp_path)
     registered_rules.cache_clear()
     yield

@@ -1,0 +1,191 @@
+"""The domain values every stage shares: what was read, what was found, what is reported.
+
+Everything here is a frozen, slotted dataclass or a closed enum. Parsers build
+`PartnerApplication` and `WebConfig` records (each carrying its `Evidence`), `normalise` folds
+them into one `Inventory`, rules judge every permission and profile token once (`Judgements`)
+and raise `Finding`s from those judgements, the planner turns them into plan items
+(`ChangeSet`, `PlanItem`, `Skipped`), and renderers read a `Report`: they display judgements,
+plan items, `Report.verdict` and `Location.place`, and never re-derive them.
+"Changing" a value means `dataclasses.replace`.
+
+One module per stage, lowest first; a module imports only lower ones
+(`tests/test_model_stages.py`):
+
+- `severity`: the ordered `Severity` scale findings, problems and `--fail-on` share;
+- `inputs`: what was read (problems, evidence, partner applications, web.configs, servers);
+- `inventory`: what parsing makes of it (`ParseResult`, `Inventory`, `Organisation`);
+- `policy`: what the audit is judged against (`RuleId`, `RuleInfo`, `Policy`, `Waiver`);
+- `judgement`: what the rules decided (`Finding`, `Judgements`, `NotApplied`);
+- `plan`: the remediation plan (`ChangeSet`, `PlanItem`, `Script`, `Skipped`);
+- `decision`: the facts decided once for every output (`Verdict`, `Decisions`, `Resolution`,
+  `WaiverState`, `FleetJudgement`, ...; `auditor.decisions` decides them);
+- `report`: the audit as a whole (`Scope`, the baseline, `Report`).
+
+Every public name is re-exported here: import from `auditor.model`.
+"""
+
+from __future__ import annotations
+
+from auditor.model.decision import (
+    RESOLVED_BY_SHOWN,
+    AppOnlyChange,
+    Decisions,
+    ExitDecision,
+    FleetJudgement,
+    FleetVariant,
+    Held,
+    PermissionOutcome,
+    Resolution,
+    ResolutionKind,
+    Verdict,
+    VerdictDecision,
+    WaiverDecision,
+    WaiverState,
+)
+from auditor.model.inputs import (
+    OAUTH_PROFILES_KEY,
+    AppSetting,
+    EditRefusal,
+    Evidence,
+    ExchangeServer,
+    InputFormat,
+    Location,
+    OAuthProfiles,
+    PartnerApplication,
+    PermissionList,
+    Problem,
+    ProblemCode,
+    SourceFile,
+    WebConfig,
+    fleet_subject,
+    format_place,
+)
+from auditor.model.inventory import (
+    Excluded,
+    Inventory,
+    Organisation,
+    ParseResult,
+)
+from auditor.model.judgement import (
+    ApplicationJudgement,
+    Finding,
+    Judgements,
+    NotApplied,
+    PermissionJudgement,
+    PermissionMark,
+    Presence,
+    ProfilesJudgement,
+    TokenAction,
+    TokenJudgement,
+    TokenMark,
+)
+from auditor.model.plan import (
+    AppOnlyLimit,
+    ChangeKind,
+    ChangeSet,
+    PartnerApplicationChange,
+    PlanItem,
+    Script,
+    ScriptKind,
+    Skipped,
+    WebConfigChange,
+)
+from auditor.model.policy import (
+    ApplicationPolicy,
+    Policy,
+    PolicySource,
+    PolicyWeakening,
+    RuleId,
+    RuleInfo,
+    VdirPolicy,
+    Waiver,
+    WeakeningKind,
+)
+from auditor.model.report import (
+    BaselineComparison,
+    BaselineState,
+    EvidenceClass,
+    EvidenceState,
+    ExpectedEvidence,
+    FixedFinding,
+    Report,
+    Scope,
+)
+from auditor.model.severity import (
+    Severity,
+)
+
+__all__ = [
+    "OAUTH_PROFILES_KEY",
+    "RESOLVED_BY_SHOWN",
+    "AppOnlyChange",
+    "AppOnlyLimit",
+    "AppSetting",
+    "ApplicationJudgement",
+    "ApplicationPolicy",
+    "BaselineComparison",
+    "BaselineState",
+    "ChangeKind",
+    "ChangeSet",
+    "Decisions",
+    "EditRefusal",
+    "Evidence",
+    "EvidenceClass",
+    "EvidenceState",
+    "ExchangeServer",
+    "Excluded",
+    "ExitDecision",
+    "ExpectedEvidence",
+    "Finding",
+    "FixedFinding",
+    "FleetJudgement",
+    "FleetVariant",
+    "Held",
+    "InputFormat",
+    "Inventory",
+    "Judgements",
+    "Location",
+    "NotApplied",
+    "OAuthProfiles",
+    "Organisation",
+    "ParseResult",
+    "PartnerApplication",
+    "PartnerApplicationChange",
+    "PermissionJudgement",
+    "PermissionList",
+    "PermissionMark",
+    "PermissionOutcome",
+    "PlanItem",
+    "Policy",
+    "PolicySource",
+    "PolicyWeakening",
+    "Presence",
+    "Problem",
+    "ProblemCode",
+    "ProfilesJudgement",
+    "Report",
+    "Resolution",
+    "ResolutionKind",
+    "RuleId",
+    "RuleInfo",
+    "Scope",
+    "Script",
+    "ScriptKind",
+    "Severity",
+    "Skipped",
+    "SourceFile",
+    "TokenAction",
+    "TokenJudgement",
+    "TokenMark",
+    "VdirPolicy",
+    "Verdict",
+    "VerdictDecision",
+    "Waiver",
+    "WaiverDecision",
+    "WaiverState",
+    "WeakeningKind",
+    "WebConfig",
+    "WebConfigChange",
+    "fleet_subject",
+    "format_place",
+]

@@ -1,0 +1,170 @@
+"""The remediation plan: the changes the planner decided, the scripts that make them, the rest.
+
+Owns `ChangeKind` and the changes (`PartnerApplicationChange`, `WebConfigChange`, with the
+`AppOnlyLimit`s an enabling change waits for), one script's worth of them (`ChangeSet`), one
+planned change beside its set (`PlanItem`), the generated scripts (`ScriptKind`, `Script`) and
+the subjects left without a script (`Skipped`). Imports no other stage of the model: a change
+names findings by fingerprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ChangeKind(StrEnum):
+    """Every kind of change a remediation script can make; each has a template pair."""
+
+    PARTNER_APPLICATIONS = "partner-applications"
+    WEB_CONFIG_PROFILES = "web-config-profiles"
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerApplicationChange:
+    """Set one application's AppOnlyPermissions from the audited list to the target list."""
+
+    application_identifier: str
+    name: str
+    audited_app_only: tuple[str, ...]
+    target_app_only: tuple[str, ...]
+    fixes: tuple[str, ...]  # finding fingerprints
+
+    @property
+    def subject(self) -> str:
+        """The subject of the application's findings: `partner-application:<app id>`."""
+        return f"partner-application:{self.application_identifier.lower()}"
+
+    @property
+    def removes(self) -> tuple[str, ...]:
+        """Names the change takes away, in audited order."""
+        kept = set(self.target_app_only)
+        return tuple(dict.fromkeys(p for p in self.audited_app_only if p not in kept))
+
+    @property
+    def adds(self) -> tuple[str, ...]:
+        """Names the change grants that were not granted (only ever approved ones)."""
+        had = set(self.audited_app_only)
+        return tuple(p for p in self.target_app_only if p not in had)
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfigChange:
+    """Rewrite the OAuthHttpModule.Profiles value of one web.config on one server."""
+
+    vdir: str
+    # The path below $env:ExchangeInstallPath, e.g. FrontEnd\\HttpProxy\\Rest\\web.config.
+    relative_path: str
+    app_pool: str | None
+    audited_sha256: str
+    audited_value: str
+    target_value: str
+    fixes: tuple[str, ...]
+    removes: tuple[str, ...] = ()  # segments taken out, as written (a padded one as padded)
+    enables: tuple[str, ...] = ()  # tokens that take effect only after the change (ENABLES)
+    subject: str = ""  # the subject of the file's findings, `web-config:<server>:<vdir>`
+    path: str = ""  # the audited copy of the file (display path)
+
+
+@dataclass(frozen=True, slots=True)
+class AppOnlyLimit:
+    """The app-only permissions one partner application may hold once the package ran.
+
+    An ENABLES change takes effect only while every live partner application holds app-only
+    permissions within its limit (an application without a limit: none at all); the planner
+    gives each judged application the list the policy approves of what it holds.
+    """
+
+    application_identifier: str  # lower case
+    name: str
+    app_only: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """One remediation script's worth of change: org-wide partner apps, or one server's files.
+
+    `app_only_limits` is set only on a web.config set with an ENABLES change: its script checks
+    the live partner applications against them before anything else (the enablement waits for
+    the partner change). A removal-only set has none and no such dependency.
+    """
+
+    kind: ChangeKind
+    slug: str  # file-name stem, allow-listed [a-z0-9-]
+    server: str | None
+    partner_applications: tuple[PartnerApplicationChange, ...] = ()
+    web_configs: tuple[WebConfigChange, ...] = ()
+    app_only_limits: tuple[AppOnlyLimit, ...] = ()
+
+    @property
+    def enables(self) -> tuple[str, ...]:
+        """Every token an ENABLES change of the set makes take effect, in plan order."""
+        return tuple(dict.fromkeys(t for change in self.web_configs for t in change.enables))
+
+    @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the set's remediation and rollback scripts."""
+        return f"remediation/{self.slug}.ps1", f"rollback/{self.slug}.ps1"
+
+    @property
+    def changes(self) -> tuple[PartnerApplicationChange | WebConfigChange, ...]:
+        """Every plan item of the set, applications first, in plan order."""
+        return (*self.partner_applications, *self.web_configs)
+
+    @property
+    def fixes(self) -> tuple[str, ...]:
+        found: list[str] = []
+        for app_change in self.partner_applications:
+            found.extend(app_change.fixes)
+        for config_change in self.web_configs:
+            found.extend(config_change.fixes)
+        return tuple(found)
+
+
+class ScriptKind(StrEnum):
+    """A generated script either makes the change or takes it back."""
+
+    REMEDIATION = "remediation"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A generated PowerShell script: package-relative name, text, and what it fixes."""
+
+    name: str  # e.g. "remediation/partner-applications.ps1"
+    kind: ScriptKind
+    content: str
+    sha256: str
+    fixes: tuple[str, ...]
+    pair: str | None  # the rollback of a remediation script, and vice versa
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A subject with active findings for which no change was planned, and why."""
+
+    subject: str
+    reason: str
+    fixes: tuple[str, ...]  # fingerprints of the findings left without a script
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subject": self.subject, "reason": self.reason, "fixes": list(self.fixes)}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One planned change (one application, or one web.config) and the change set holding it."""
+
+    change_set: ChangeSet
+    change: PartnerApplicationChange | WebConfigChange
+
+    @property
+    def subject(self) -> str:
+        return self.change.subject
+
+    @property
+    def script_names(self) -> tuple[str, str]:
+        """Package-relative names of the remediation and rollback scripts that make it."""
+        return self.change_set.script_names

@@ -1,0 +1,76 @@
+"""The Export-Clixml parser: a generic deserialiser and the mappings of what it reads.
+
+- `deserialise`: any CLIXML document into plain values (`PSObject`, lists, dictionaries,
+  primitives), references resolved as `Import-Clixml` resolves them, within bounds; the
+  reusable piece for every further Exchange export.
+- `partner_applications`: which deserialised objects are partner applications, and their
+  `PartnerApplication` records.
+- `exchange_servers`: the `ExchangeServer` records of a `Get-ExchangeServer` export.
+
+`parse` reads one file through all of them.
+"""
+
+from __future__ import annotations
+
+from auditor.model import InputFormat, ParseResult
+from auditor.parsers.base import RawInput
+from auditor.parsers.clixml.deserialise import (
+    CLIXML_NAMESPACE,
+    MAX_ITEMS,
+    Entry,
+    Property,
+    PSObject,
+    Unresolved,
+    Value,
+    decode_string,
+    deserialize,
+    local_name,
+    property_flag,
+    property_text,
+    strip_type_prefix,
+    type_label,
+)
+from auditor.parsers.clixml.exchange_servers import EXCHANGE_SERVER_TYPE, exchange_servers
+from auditor.parsers.clixml.partner_applications import (
+    PARTNER_APPLICATION_TYPE,
+    UNRELATED_TYPES,
+    partner_applications,
+)
+
+__all__ = [
+    "CLIXML_NAMESPACE",
+    "EXCHANGE_SERVER_TYPE",
+    "MAX_ITEMS",
+    "PARTNER_APPLICATION_TYPE",
+    "UNRELATED_TYPES",
+    "Entry",
+    "PSObject",
+    "Property",
+    "Unresolved",
+    "Value",
+    "decode_string",
+    "deserialize",
+    "exchange_servers",
+    "parse",
+    "partner_applications",
+    "property_flag",
+    "property_text",
+    "strip_type_prefix",
+    "type_label",
+]
+
+
+def parse(raw: RawInput) -> ParseResult:
+    """Read one Export-Clixml file into partner applications, wherever they sit in it, and the
+    servers of a `Get-ExchangeServer` export."""
+    source = raw.source(InputFormat.CLIXML)
+    values, loaded, problems = deserialize(raw)
+    if loaded is None or local_name(loaded.root) != "Objs":
+        return ParseResult(source=source, problems=tuple(problems))
+    applications, found = partner_applications(raw, values, loaded.source_lines())
+    return ParseResult(
+        source=source,
+        partner_applications=applications,
+        problems=(*problems, *found),
+        exchange_servers=exchange_servers(raw, values),
+    )
