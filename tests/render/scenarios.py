@@ -14,8 +14,9 @@ builds a `Report` by hand: what the page shows is what production makes of the i
   every value an input or the policy can carry (application and permission names, Profiles
   tokens, server folder names, waiver texts), plus a truncated export so the audit is
   INCOMPLETE.
-- `write_applications`: one export holding `count` partner applications with a forbidden and an
-  unapproved app-only permission each (many findings for the scale test).
+- `write_applications` (and `large_report`, its audit): one export holding `count` partner
+  applications unknown to the policy, each granted a forbidden and an unapproved app-only
+  permission (four findings each, for the scale test and `benchmarks/`).
 
 A plain module (no pytest import): tests import it as `scenarios`, `benchmarks/html_report.py`
 puts `tests/render` on `sys.path`.
@@ -27,7 +28,6 @@ import contextlib
 import datetime
 import json
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -232,5 +232,6 @@ def write_applications(root: Path, count: int) -> Path:
     return exports
 
 
-def servers(report: Report) -> Sequence[str]:
-    return tuple(dict.fromkeys(config.server for config in report.inventory.web_configs))
+def large_report(root: Path, findings: int) -> Report:
+    """An audit of `write_applications` with about `findings` findings (four per application)."""
+    return audit(write_applications(root, max(1, findings // 4)))
