@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -115,34 +116,46 @@ class Page(HTMLParser):
 # --- scenarios ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def recipe_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return scenarios.write_recipe(tmp_path_factory.mktemp("recipe"))
+@dataclass(frozen=True)
+class Audited:
+    """A scenario's inputs (exports folder, policy file), its report and its page."""
+
+    inputs: tuple[Path, Path]
+    report: Report
+    html: str
+
+
+WRITERS = {"recipe": scenarios.write_recipe, "hostile": scenarios.write_hostile}
 
 
 @pytest.fixture(scope="module")
-def recipe(recipe_inputs: tuple[Path, Path]) -> Report:
-    return scenarios.audit(*recipe_inputs)
+def audited(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Audited]:
+    out: dict[str, Audited] = {}
+    for name, write in WRITERS.items():
+        inputs = write(tmp_path_factory.mktemp(name))
+        report = scenarios.audit(*inputs)
+        out[name] = Audited(inputs, report, render_html(report))
+    return out
 
 
 @pytest.fixture(scope="module")
-def hostile_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return scenarios.write_hostile(tmp_path_factory.mktemp("hostile"))
+def recipe(audited: dict[str, Audited]) -> Report:
+    return audited["recipe"].report
 
 
 @pytest.fixture(scope="module")
-def hostile(hostile_inputs: tuple[Path, Path]) -> Report:
-    return scenarios.audit(*hostile_inputs)
+def recipe_html(audited: dict[str, Audited]) -> str:
+    return audited["recipe"].html
 
 
 @pytest.fixture(scope="module")
-def recipe_html(recipe: Report) -> str:
-    return render_html(recipe)
+def hostile(audited: dict[str, Audited]) -> Report:
+    return audited["hostile"].report
 
 
 @pytest.fixture(scope="module")
-def hostile_html(hostile: Report) -> str:
-    return render_html(hostile)
+def hostile_html(audited: dict[str, Audited]) -> str:
+    return audited["hostile"].html
 
 
 def _recipe_variant(
@@ -187,9 +200,9 @@ def _outer(element: lxml.html.HtmlElement) -> str:
     return text.strip()
 
 
-@pytest.mark.parametrize("name", ["recipe", "hostile"])
-def test_sections_match_snapshots(name: str, request: pytest.FixtureRequest, snapshot) -> None:  # type: ignore[no-untyped-def]
-    shown = sections(request.getfixturevalue(f"{name}_html"))
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_sections_match_snapshots(name: str, audited: dict[str, Audited], snapshot) -> None:  # type: ignore[no-untyped-def]
+    shown = sections(audited[name].html)
     assert list(shown) == snapshot(name="sections")
     for section, html in shown.items():
         assert html == snapshot(name=section)
@@ -202,11 +215,11 @@ def test_embedded_source_is_the_script(recipe: Report, recipe_html: str) -> None
     assert embedded and all(text in sources for text in embedded)
 
 
-@pytest.mark.parametrize("name", ["recipe", "hostile"])
-def test_rendering_is_byte_identical(name: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_rendering_is_byte_identical(name: str, audited: dict[str, Audited]) -> None:
     """Two audits of the same inputs give the same page, byte for byte."""
-    inputs = request.getfixturevalue(f"{name}_inputs")
-    assert render_html(scenarios.audit(*inputs)) == request.getfixturevalue(f"{name}_html")
+    again = render_html(scenarios.audit(*audited[name].inputs))
+    assert again == audited[name].html
 
 
 # --- self-contained: nothing the browser could fetch ---------------------------------------------
@@ -233,9 +246,9 @@ LOADING_TAGS = {
 }
 
 
-@pytest.mark.parametrize("name", ["recipe", "hostile"])
-def test_page_loads_nothing_and_runs_nothing(name: str, request: pytest.FixtureRequest) -> None:
-    html = request.getfixturevalue(f"{name}_html")
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_page_loads_nothing_and_runs_nothing(name: str, audited: dict[str, Audited]) -> None:
+    html = audited[name].html
     page = Page(html)
     tags = {tag for tag, _ in page.tags}
     assert not tags & LOADING_TAGS, tags & LOADING_TAGS
@@ -266,11 +279,9 @@ def test_page_loads_nothing_and_runs_nothing(name: str, request: pytest.FixtureR
     assert "http:" not in page.style_text and "https:" not in page.style_text
 
 
-@pytest.mark.parametrize("name", ["recipe", "hostile"])
-def test_csp_meta_allows_only_this_pages_stylesheet(
-    name: str, request: pytest.FixtureRequest
-) -> None:
-    page = Page(request.getfixturevalue(f"{name}_html"))
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_csp_meta_allows_only_this_pages_stylesheet(name: str, audited: dict[str, Audited]) -> None:
+    page = Page(audited[name].html)
     metas = [attrs for tag, attrs in page.tags if tag == "meta"]
     csp = [m for m in metas if (m.get("http-equiv") or "").lower() == "content-security-policy"]
     assert len(csp) == 1
