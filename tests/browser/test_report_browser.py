@@ -263,6 +263,19 @@ def test_first_screen_phone_and_paper(
     page, seen = open_report(browser, html, tmp_path / f"{name}.html", width=DESKTOP[0])
     page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
     assert_quiet(seen)
+    _check_first_screen(page, report, name)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height / DESKTOP[1] < budget.screens, height
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}-desktop-1400.png"))
+    _check_phone(page, name)
+    _check_paper(page, name, budget)
+    assert_quiet(seen)
+    page.context.close()
+
+
+def _check_first_screen(page: Any, report: Report, name: str) -> None:
+    """At 1400 px: the verdict, its scope and (when there is one) the proposed change."""
     first_screen = page.evaluate(
         """() => Array.from(document.querySelectorAll('main *'))
             .filter(e => { const r = e.getBoundingClientRect();
@@ -301,11 +314,10 @@ def test_first_screen_phone_and_paper(
     if name == "fleet60":
         servers = ", ".join(fleet.server_name(i) for i in fleet.spread(60, 10))
         assert f"10 of 60 servers change: {servers}; 50 unchanged." in first_screen
-    height = page.evaluate("document.documentElement.scrollHeight")
-    assert height / DESKTOP[1] < budget.screens, height
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}-desktop-1400.png"))
 
+
+def _check_phone(page: Any, name: str) -> None:
+    """At 390 px: the scope on the first screen, no sideways scrolling, named scroll boxes."""
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
     page.wait_for_timeout(100)
     scope_box = page.locator(".verdict .scope").last.bounding_box()
@@ -324,6 +336,9 @@ def test_first_screen_phone_and_paper(
         assert box["tab"] == 0 and box["label"].strip() and box["role"] == "region", box
     page.screenshot(path=str(SCREENS / f"{name}-phone-390.png"))
 
+
+def _check_paper(page: Any, name: str, budget: Budget) -> None:
+    """Printed on A4 and Letter: the approval block whole, within the page budget."""
     page.emulate_media(media="print")
     # Verdict, proposed change and the approval block (never split) end on the second printed
     # page of Letter, the shorter paper (with room for rows the printer moves to the next page).
@@ -341,8 +356,6 @@ def test_first_screen_phone_and_paper(
         pages = _pdf_pages(pdf)
         assert 1 <= pages < budget.pages, (paper, pages)
         (ARTIFACTS / f"report-{name}-{paper.lower()}.pdf").write_bytes(pdf)
-    assert_quiet(seen)
-    page.context.close()
 
 
 def test_marks_and_styles_in_chromium(browser: Any, tmp_path: Path) -> None:
