@@ -12,8 +12,8 @@ builds a `Report` by hand: what the page shows is what production makes of the i
   server) and holds a second waiver that runs out within 30 days of `AS_OF`.
 - `write_hostile`: markup, script URLs, control and bidi characters and very long strings in
   every value an input or the policy can carry (application and permission names, Profiles
-  tokens, server folder names, waiver texts), plus a truncated export so the audit is
-  INCOMPLETE.
+  tokens, waiver texts), plus a Format-List export cut at `$FormatEnumerationLimit` and a file
+  that cannot be read, so the audit is INCOMPLETE.
 - `write_applications` (and `large_report`, its audit): one export holding `count` partner
   applications unknown to the policy, each granted a forbidden and an unapproved app-only
   permission (four findings each, for the scale test and `benchmarks/`).
@@ -190,12 +190,16 @@ def write_hostile(root: Path) -> tuple[Path, Path]:
     (folder / "PartnerApplication.json").write_text(json.dumps(apps, indent=2), encoding="utf-8")
     # A Format-List export cut at $FormatEnumerationLimit: the evidence is incomplete.
     (folder / "PartnerApplication-truncated.txt").write_text(
-        f"Name                 : {_hostile('Truncated')}\n"
+        f"Name                 : Truncated {XSS}{IMG}\n"
         "ApplicationIdentifier : 77777777-0000-0000-0000-000000000001\n"
         "Enabled              : True\n"
         "AppOnlyPermissions   : {Mail.Read, Mail.Write, Mail.Send, User.Read...}\n"
         "ActAsPermissions     : {Mail.Read}\n",
         encoding="utf-8",
+    )
+    # Binary (NUL bytes): the file is refused, an input problem (EV002) at its path.
+    (folder / "PartnerApplication-binary.txt").write_text(
+        f"Name : {_hostile('Unreadable')}\n", encoding="utf-8"
     )
     policy = write_policy(
         root / "policy.yaml",
