@@ -1,6 +1,6 @@
 """Benchmark: render the change-board HTML report for a report with 5,000 findings.
 
-Audits a generated export (`tests/render/scenarios.py` `large_report`, a plain module),
+Audits a generated export (`tests/render/html_scenarios.py` `large_report`, a plain module),
 times `render_html` (best of 3, after one warm-up that loads the templates) and prints the
 seconds and the size of the page.
 
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "render"))
 sys.path.insert(0, str(ROOT))
 
-import scenarios  # noqa: E402
+import html_scenarios as scenarios  # noqa: E402
 
 from auditor.render.html import render_html  # noqa: E402
 

@@ -25,7 +25,7 @@ from conftest import PROJECT_ROOT, skip_or_fail
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "render"))
 import fleet
-import scenarios
+import html_scenarios as scenarios
 from conftest import CSS_EXCHANGE
 
 from auditor.audit import AuditRequest, run_audit

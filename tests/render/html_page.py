@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+import html_scenarios as scenarios
 import lxml.html
 import pytest
-import scenarios
 
 from auditor.model import Report
 from auditor.render.html import render_html

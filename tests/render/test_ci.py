@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import scenarios
+import html_scenarios as scenarios
 
 from auditor.render.ci import render_github, render_gitlab
 

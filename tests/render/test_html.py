@@ -14,9 +14,9 @@ import hashlib
 import itertools
 from pathlib import Path
 
+import html_scenarios as scenarios
 import lxml.html
 import pytest
-import scenarios
 from conftest import count_calls
 from html_page import WRITERS, Audited, Page, audit_all, sections
 

@@ -13,8 +13,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import html_scenarios as scenarios
 import pytest
-import scenarios
 import yaml
 from html_page import Audited, Page, audit_all
 

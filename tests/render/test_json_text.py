@@ -139,7 +139,7 @@ def test_findings_json_of_every_report_follows_the_published_schema(tmp_path: Pa
     baseline comparison."""
     import dataclasses
 
-    import scenarios
+    import html_scenarios as scenarios
     from jsonschema import Draft202012Validator
 
     from auditor.model import BaselineComparison, FixedFinding

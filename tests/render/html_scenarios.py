@@ -18,7 +18,7 @@ builds a `Report` by hand: what the page shows is what production makes of the i
   applications unknown to the policy, each granted a forbidden and an unapproved app-only
   permission (four findings each, for the scale test and `benchmarks/`).
 
-A plain module (no pytest import): tests import it as `scenarios`, `benchmarks/html_report.py`
+A plain module (no pytest import): tests import it as `html_scenarios`, `benchmarks/html_report.py`
 puts `tests/render` on `sys.path`.
 """
 
