@@ -1,6 +1,6 @@
 """Benchmark: render the change-board HTML report for a report with 5,000 findings.
 
-Builds the report with the test factory (`tests/render/report_factory.py`, a plain module),
+Audits a generated export (`tests/render/html_scenarios.py` `large_report`, a plain module),
 times `render_html` (best of 3, after one warm-up that loads the templates) and prints the
 seconds and the size of the page.
 
@@ -10,6 +10,7 @@ seconds and the size of the page.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,15 +19,16 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "render"))
 sys.path.insert(0, str(ROOT))
 
-import report_factory  # noqa: E402
+import html_scenarios as scenarios  # noqa: E402
 
 from auditor.render.html import render_html  # noqa: E402
 
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    report = report_factory.large_report(count)
-    render_html(report_factory.recipe_report())  # warm-up: template compilation
+    with tempfile.TemporaryDirectory() as folder:
+        report = scenarios.large_report(Path(folder), count)
+    render_html(report)  # warm-up: template compilation
     timings: list[float] = []
     html = ""
     for _ in range(3):

@@ -25,11 +25,11 @@ from conftest import PROJECT_ROOT, skip_or_fail
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "render"))
 import fleet
-import report_factory
+import html_scenarios as scenarios
 from conftest import CSS_EXCHANGE
 
 from auditor.audit import AuditRequest, run_audit
-from auditor.model import Report
+from auditor.model import PermissionMark, Report
 from auditor.render.html import render_html
 
 pytestmark = pytest.mark.browser
@@ -123,7 +123,7 @@ def assert_quiet(seen: Observed) -> None:
 def test_canary_unescaped_payload_would_be_caught(browser: Any, tmp_path: Path) -> None:
     """The detectors are live: an unescaped payload without CSP sets __pwned and requests x."""
     page, seen = open_report(
-        browser, f"<!DOCTYPE html><p>{report_factory.IMG}</p>", tmp_path / "canary.html"
+        browser, f"<!DOCTYPE html><p>{scenarios.IMG}</p>", tmp_path / "canary.html"
     )
     assert page.evaluate("window.__pwned") == 1
     assert seen.dialogs == ["1"]
@@ -133,7 +133,7 @@ def test_canary_unescaped_payload_would_be_caught(browser: Any, tmp_path: Path) 
 @pytest.mark.parametrize("with_csp", [True, False], ids=["as-rendered", "csp-removed"])
 def test_hostile_values_run_nothing(browser: Any, tmp_path: Path, with_csp: bool) -> None:
     """Escaping alone must hold: the payloads stay inert even with the CSP meta tag removed."""
-    html = render_html(report_factory.hostile_report())
+    html = render_html(scenarios.audit(*scenarios.write_hostile(tmp_path / "inputs")))
     if not with_csp:
         html, removed = re.subn(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
         assert removed == 1
@@ -142,7 +142,7 @@ def test_hostile_values_run_nothing(browser: Any, tmp_path: Path, with_csp: bool
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("script, img, iframe, object, embed, svg").count() == 0
     text = page.inner_text("body")
-    assert report_factory.XSS in text
+    assert scenarios.XSS in text
     assert "Current configuration: INCOMPLETE" in text
     if with_csp:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -263,6 +263,19 @@ def test_first_screen_phone_and_paper(
     page, seen = open_report(browser, html, tmp_path / f"{name}.html", width=DESKTOP[0])
     page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
     assert_quiet(seen)
+    _check_first_screen(page, report, name)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height / DESKTOP[1] < budget.screens, height
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}-desktop-1400.png"))
+    _check_phone(page, name)
+    _check_paper(page, name, budget)
+    assert_quiet(seen)
+    page.context.close()
+
+
+def _check_first_screen(page: Any, report: Report, name: str) -> None:
+    """At 1400 px: the verdict, its scope and (when there is one) the proposed change."""
     first_screen = page.evaluate(
         """() => Array.from(document.querySelectorAll('main *'))
             .filter(e => { const r = e.getBoundingClientRect();
@@ -301,11 +314,10 @@ def test_first_screen_phone_and_paper(
     if name == "fleet60":
         servers = ", ".join(fleet.server_name(i) for i in fleet.spread(60, 10))
         assert f"10 of 60 servers change: {servers}; 50 unchanged." in first_screen
-    height = page.evaluate("document.documentElement.scrollHeight")
-    assert height / DESKTOP[1] < budget.screens, height
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}-desktop-1400.png"))
 
+
+def _check_phone(page: Any, name: str) -> None:
+    """At 390 px: the scope on the first screen, no sideways scrolling, named scroll boxes."""
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
     page.wait_for_timeout(100)
     scope_box = page.locator(".verdict .scope").last.bounding_box()
@@ -324,6 +336,9 @@ def test_first_screen_phone_and_paper(
         assert box["tab"] == 0 and box["label"].strip() and box["role"] == "region", box
     page.screenshot(path=str(SCREENS / f"{name}-phone-390.png"))
 
+
+def _check_paper(page: Any, name: str, budget: Budget) -> None:
+    """Printed on A4 and Letter: the approval block whole, within the page budget."""
     page.emulate_media(media="print")
     # Verdict, proposed change and the approval block (never split) end on the second printed
     # page of Letter, the shorter paper (with room for rows the printer moves to the next page).
@@ -341,21 +356,22 @@ def test_first_screen_phone_and_paper(
         pages = _pdf_pages(pdf)
         assert 1 <= pages < budget.pages, (paper, pages)
         (ARTIFACTS / f"report-{name}-{paper.lower()}.pdf").write_bytes(pdf)
-    assert_quiet(seen)
-    page.context.close()
 
 
 def test_marks_and_styles_in_chromium(browser: Any, tmp_path: Path) -> None:
-    """The factory's recipe: the hashed stylesheet applies (a CSP mismatch would leave the page
-    unstyled) and the Graph matrix shows the rules' FORBIDDEN rows first."""
-    report = report_factory.recipe_report()
+    """The recipe (`scenarios.write_recipe`): the hashed stylesheet applies (a CSP mismatch
+    would leave the page unstyled) and the Graph matrix shows the rules' FORBIDDEN rows first."""
+    report = scenarios.audit(*scenarios.write_recipe(tmp_path / "inputs"))
     page, seen = open_report(browser, render_html(report), tmp_path / "report.html")
     assert_quiet(seen)
     rows = page.locator("table.matrix", has_text="Microsoft Graph: permission matrix").locator(
         "tbody tr"
     )
-    assert rows.count() == 29
-    assert page.locator("table.matrix tr.forbidden").count() == 5
+    judgement = report.judgements.application(f"partner-application:{scenarios.GRAPH_ID}")
+    assert judgement is not None
+    forbidden = [p for p in judgement.permissions if PermissionMark.FORBIDDEN in p.marks]
+    assert rows.count() == len(judgement.permissions) == 29
+    assert page.locator("table.matrix tr.forbidden").count() == len(forbidden) == 17
     assert "forbidden" in (rows.first.get_attribute("class") or "")
     assert page.eval_on_selector(
         "h2#change-title", "e => getComputedStyle(e).borderBottomWidth"

@@ -1,7 +1,7 @@
 """Every output escapes values from the exports for its own format.
 
 The hostile-value corpus (the PowerShell pieces of `tests/ps1/ps1_support.HOSTILE_PIECES` and
-the markup of `tests/render/report_factory`, plus Markdown's own syntax) goes, as a partner
+the markup of `tests/render/html_scenarios`, plus Markdown's own syntax) goes, as a partner
 application's Name, through the real pipeline (a CLIXML export, parse, audit, plan) into EVERY
 file of the package: report.html, summary.md, RUNBOOK.md, findings.json, plan.json, SARIF,
 JUnit and the scripts. Each output must have the same structure as the render of a harmless
@@ -32,8 +32,8 @@ from auditor.resources import examples_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ps1"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "render"))
+from html_scenarios import IMG, JS_URL, STYLE_BREAK, SVG, XSS
 from ps1_support import HOSTILE_PIECES, analyse
-from report_factory import IMG, JS_URL, STYLE_BREAK, SVG, XSS
 
 MARKDOWN_PIECES = [
     "[click](https://evil.example/x)",

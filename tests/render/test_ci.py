@@ -4,14 +4,15 @@ code-quality report is what GitLab reads, waived findings are left out."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from report_factory import hostile_report, recipe_report
+import html_scenarios as scenarios
 
 from auditor.render.ci import render_github, render_gitlab
 
 
-def test_github_annotations_keep_hostile_text_inside_one_command() -> None:
-    report = hostile_report()
+def test_github_annotations_keep_hostile_text_inside_one_command(tmp_path: Path) -> None:
+    report = scenarios.audit(*scenarios.write_hostile(tmp_path))
 
     lines = render_github(report).splitlines()
 
@@ -24,8 +25,8 @@ def test_github_annotations_keep_hostile_text_inside_one_command() -> None:
         assert message
 
 
-def test_gitlab_code_quality_lists_each_active_finding_once() -> None:
-    report = recipe_report()
+def test_gitlab_code_quality_lists_each_active_finding_once(tmp_path: Path) -> None:
+    report = scenarios.audit(*scenarios.write_recipe(tmp_path))
 
     issues = json.loads(render_gitlab(report))
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_html import Page
+from html_page import Page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rules"))
 from test_judgement_matrix import CASES, Case, _report

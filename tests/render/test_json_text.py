@@ -133,21 +133,22 @@ def test_canonical_text_of_special_values_is_the_encoders() -> None:
         assert dumps(document) == json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def test_findings_json_of_every_report_follows_the_published_schema() -> None:
+def test_findings_json_of_every_report_follows_the_published_schema(tmp_path: Path) -> None:
     """`auditor schema findings` is the schema every findings.json validates against: the
     recipe report, the hostile one (escapes, control characters, waivers) and one with a
     baseline comparison."""
     import dataclasses
 
+    import html_scenarios as scenarios
     from jsonschema import Draft202012Validator
-    from report_factory import hostile_report, recipe_report
 
     from auditor.model import BaselineComparison, FixedFinding
     from auditor.render.json_ import render_findings
     from auditor.resources import document_schema
 
     validator = Draft202012Validator(document_schema("findings"))
-    recipe = recipe_report()
+    recipe = scenarios.audit(*scenarios.write_recipe(tmp_path / "recipe"))
+    hostile = scenarios.audit(*scenarios.write_hostile(tmp_path / "hostile"))
     compared = dataclasses.replace(
         recipe,
         baseline=BaselineComparison(
@@ -156,7 +157,7 @@ def test_findings_json_of_every_report_follows_the_published_schema() -> None:
             fixed=(FixedFinding("f" * 64, "PA002", "high", "partner-application:x"),),
         ),
     )
-    for report in (recipe, hostile_report(), compared):
+    for report in (recipe, hostile, compared):
         validator.validate(json.loads(render_findings(report)))
     document = json.loads(render_findings(compared))
     assert document["findings"][0]["baseline"] == "new"
