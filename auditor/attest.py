@@ -33,19 +33,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
-from auditor.model import Inventory, PartnerApplication, Problem, WebConfig
-from auditor.parsers.base import RawInput
+from auditor.attest_documents import document_difference
+from auditor.model import Inventory, PartnerApplication, WebConfig
 from auditor.parsers.properties import READ_CONTEXT
-from auditor.parsers.webconfig import MAX_WEB_CONFIG_BYTES
-from auditor.parsers.xmlsafe import load_xml, source_line
 
 PROFILES_KEY = "OAuthHttpModule.Profiles"
 APP_ONLY = "AppOnlyPermissions"
@@ -373,32 +368,13 @@ def _check_web_configs(
     for key in sorted(configs_before.keys() & configs_after.keys()):
         old_config, new_config = configs_before[key], configs_after[key]
         planned_config = changed_configs.get(key)
-        name = _config_name(old_config)
         if planned_config is None:
             check(
                 old_config.sha256 == new_config.sha256,
-                f"{name}: web.config unchanged (sha256 of the whole file)",
+                f"{_config_name(old_config)}: web.config unchanged (sha256 of the whole file)",
             )
-            continue
-        old_raw = old_config.oauth_profiles.raw if old_config.oauth_profiles else None
-        new_raw = new_config.oauth_profiles.raw if new_config.oauth_profiles else None
-        check(
-            old_raw == planned_config.audited,
-            f"{name}: before, OAuthHttpModule.Profiles equals the audited value "
-            f"{_quoted(planned_config.audited)}" + _found(old_raw, planned_config.audited),
-        )
-        check(
-            new_raw == planned_config.target,
-            f"{name}: after, OAuthHttpModule.Profiles equals the target "
-            f"{_quoted(planned_config.target)}" + _found(new_raw, planned_config.target),
-        )
-        difference = _document_difference(old_config, new_config, planned_config.target, read)
-        check(
-            difference is None,
-            f"{name}: the whole document (elements, attributes, text; comments and white space "
-            "between elements aside) equals the audited one with only OAuthHttpModule.Profiles "
-            "set to the target" + (f" ({difference})" if difference else ""),
-        )
+        else:
+            _check_planned_config(checks, old_config, new_config, planned_config, read)
     for planned_config in planned_configs:
         key = (planned_config.server.lower(), planned_config.vdir.lower())
         if key not in configs_before or key not in configs_after:
@@ -409,94 +385,35 @@ def _check_web_configs(
             )
 
 
-# --- a planned web.config as .NET reads it --------------------------------------------------
-
-
-def _document(config: WebConfig, read: Callable[[str], bytes]) -> etree._Element | str:
-    """The parsed document of `config` (comments, PIs, blank text dropped), or why not."""
-    try:
-        data = read(config.path)
-    except OSError as error:
-        return f"{config.path} cannot be read again: {error.strerror or error}"
-    if hashlib.sha256(data).hexdigest() != config.sha256:
-        return f"{config.path} changed on disk since it was read"
-    loaded = load_xml(
-        RawInput(path=config.path, data=data, sha256=config.sha256),
-        max_bytes=MAX_WEB_CONFIG_BYTES,
-        keep_blank_text=False,
-    )
-    if isinstance(loaded, Problem):
-        return f"{loaded.place}: {loaded.message}"
-    return loaded.root
-
-
-def _document_difference(
-    old: WebConfig,
-    new: WebConfig,
-    target: str,
+def _check_planned_config(
+    checks: _Checks,
+    old_config: WebConfig,
+    new_config: WebConfig,
+    planned_config: _PlannedConfig,
     read: tuple[Callable[[str], bytes], Callable[[str], bytes]],
-) -> str | None:
-    """None when `new` is `old` with the Profiles value set to `target`; else the first change."""
-    expected, found = _document(old, read[0]), _document(new, read[1])
-    if isinstance(expected, str):
-        return expected
-    if isinstance(found, str):
-        return found
-    settings = [
-        element
-        for section in expected
-        if _tag(section) == "appSettings"
-        for element in section
-        if _tag(element) == "add" and element.get("key") == PROFILES_KEY
-    ]
-    if _tag(expected) == "configuration" and settings:
-        settings[-1].set("value", target)  # the last `add` of the key is the one that counts
-    if etree.tostring(expected, method="c14n") == etree.tostring(found, method="c14n"):
-        return None
-    return _first_difference(expected, found, new.path)
-
-
-def _first_difference(expected: etree._Element, found: etree._Element, path: str) -> str:
-    """Where the after document first departs from the expected one, in words."""
-    for want, got in zip(expected.iter(), found.iter(), strict=False):
-        where = f"{_element_path(got)} ({path}:{source_line(got) or '?'})"
-        if want.tag != got.tag:
-            return f"first difference at {where}: expected <{_tag(want)}>, found <{_tag(got)}>"
-        wanted = {str(key): str(value) for key, value in want.attrib.items()}
-        gotten = {str(key): str(value) for key, value in got.attrib.items()}
-        if wanted != gotten:
-            names = sorted(
-                key for key in wanted.keys() | gotten.keys() if wanted.get(key) != gotten.get(key)
-            )
-            return f"first difference at {where}: attribute {', '.join(names)} differs"
-        if (want.text or "") != (got.text or ""):
-            return f"first difference at {where}: its text differs"
-        if (want.tail or "") != (got.tail or ""):
-            return f"first difference at {where}: the text after it differs"
-        if len(want) != len(got):
-            return f"first difference at {where}: {len(got)} child element(s), expected {len(want)}"
-    return f"the documents differ ({path})"
-
-
-def _tag(element: etree._Element) -> str:
-    tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else "?"
-
-
-def _element_path(element: etree._Element) -> str:
-    """`/configuration/system.webServer/modules/add[3]`: the element's place in the document."""
-    parts: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        parent = node.getparent()
-        name = _tag(node)
-        if parent is not None:
-            same = [child for child in parent if child.tag == node.tag]
-            if len(same) > 1:
-                name += f"[{same.index(node) + 1}]"
-        parts.append(name)
-        node = parent
-    return "/" + "/".join(reversed(parts))
+) -> None:
+    """Before, the audited Profiles value; after, the target; and nothing else in the file."""
+    check = checks.check
+    name = _config_name(old_config)
+    old_raw = old_config.oauth_profiles.raw if old_config.oauth_profiles else None
+    new_raw = new_config.oauth_profiles.raw if new_config.oauth_profiles else None
+    check(
+        old_raw == planned_config.audited,
+        f"{name}: before, OAuthHttpModule.Profiles equals the audited value "
+        f"{_quoted(planned_config.audited)}" + _found(old_raw, planned_config.audited),
+    )
+    check(
+        new_raw == planned_config.target,
+        f"{name}: after, OAuthHttpModule.Profiles equals the target "
+        f"{_quoted(planned_config.target)}" + _found(new_raw, planned_config.target),
+    )
+    difference = document_difference(old_config, new_config, planned_config.target, read)
+    check(
+        difference is None,
+        f"{name}: the whole document (elements, attributes, text; comments and white space "
+        "between elements aside) equals the audited one with only OAuthHttpModule.Profiles "
+        "set to the target" + (f" ({difference})" if difference else ""),
+    )
 
 
 # --- wording: lists and values as a reader writes them, never as Python reprs -----------------

@@ -84,56 +84,18 @@ def assess_scope(
 
     `chosen` is the `--scope` of the command line (empty: the policy's `scope.assess`).
     """
-    narrowed_by: str | None
-    if chosen:
-        classes = tuple(chosen)
-        narrowed_by = "--scope " + ",".join(c.value for c in classes)
-    else:
-        classes = tuple(c for c in EvidenceClass if c.value in policy.assess)
-        narrowed_by = f"policy {policy.assess_source}" if policy.assess_source else None
-    narrowed = tuple(c for c in EvidenceClass if c not in classes)
-    if not narrowed:
-        narrowed_by = None
+    classes, narrowed, narrowed_by = _classes(policy, chosen)
     servers = _Servers(inventory)
     problems = list(servers.problems)
-    configs = list(inventory.web_configs)
-    # Each web.config by (server, vdir), the last copy winning as it does below: one pass over
-    # a fleet's files, not one per server and vdir.
-    by_place = {
-        (server_key(config.server), config.vdir.casefold()): index
-        for index, config in enumerate(configs)
-    }
-    changed = False
-    expected: list[ExpectedEvidence] = []
-    partners_in_scope = EvidenceClass.PARTNER_APPLICATIONS in classes
-    expected.append(_partner_export(inventory, in_scope=partners_in_scope))
+    expected: list[ExpectedEvidence] = [
+        _partner_export(inventory, in_scope=EvidenceClass.PARTNER_APPLICATIONS in classes)
+    ]
     web_in_scope = EvidenceClass.WEB_CONFIG in classes
     vdirs = tuple(policy.judged_vdirs)
     if not servers.client_access:
-        expected.append(
-            ExpectedEvidence(
-                EvidenceClass.WEB_CONFIG,
-                None,
-                None,
-                EvidenceState.MISSING if web_in_scope else EvidenceState.NOT_IN_SCOPE,
-                SERVER_EXPORT_NAME,
-                "no server is known: give the Get-ExchangeServer export "
-                "(`auditor collect` writes it) and every server's web.config files",
-            )
-        )
-    for server in servers.client_access:
-        for vdir in vdirs:
-            index = by_place.get((server_key(server), vdir.casefold()))
-            found = None if index is None else configs[index]
-            parent_index = by_place.get((server_key(server), FRONT_END_SITE.casefold()))
-            parent = None if parent_index is None else configs[parent_index]
-            item, resolved = _web_config(
-                server, vdir, found, parent, inventory, servers, in_scope=web_in_scope
-            )
-            expected.append(item)
-            if resolved is not None and index is not None:
-                configs[index] = resolved
-                changed = True
+        expected.append(_no_server_known(web_in_scope))
+    web_expected, configs, changed = _web_configs(inventory, servers, vdirs, web_in_scope)
+    expected.extend(web_expected)
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
     read_anything = bool(inventory.partner_applications or inventory.web_configs)
@@ -154,10 +116,67 @@ def assess_scope(
     if problems or changed:
         inventory = dataclasses.replace(
             inventory,
-            web_configs=tuple(configs),
+            web_configs=configs,
             problems=tuple(sorted((*inventory.problems, *problems), key=problem_order)),
         )
     return scope, inventory
+
+
+def _classes(
+    policy: Policy, chosen: Sequence[EvidenceClass]
+) -> tuple[tuple[EvidenceClass, ...], tuple[EvidenceClass, ...], str | None]:
+    """The classes assessed, those left out, and what narrowed them (None: nothing did)."""
+    narrowed_by: str | None
+    if chosen:
+        classes = tuple(chosen)
+        narrowed_by = "--scope " + ",".join(c.value for c in classes)
+    else:
+        classes = tuple(c for c in EvidenceClass if c.value in policy.assess)
+        narrowed_by = f"policy {policy.assess_source}" if policy.assess_source else None
+    narrowed = tuple(c for c in EvidenceClass if c not in classes)
+    return classes, narrowed, narrowed_by if narrowed else None
+
+
+def _no_server_known(in_scope: bool) -> ExpectedEvidence:
+    return ExpectedEvidence(
+        EvidenceClass.WEB_CONFIG,
+        None,
+        None,
+        EvidenceState.MISSING if in_scope else EvidenceState.NOT_IN_SCOPE,
+        SERVER_EXPORT_NAME,
+        "no server is known: give the Get-ExchangeServer export "
+        "(`auditor collect` writes it) and every server's web.config files",
+    )
+
+
+def _web_configs(
+    inventory: Inventory, servers: _Servers, vdirs: tuple[str, ...], in_scope: bool
+) -> tuple[list[ExpectedEvidence], tuple[WebConfig, ...], bool]:
+    """The expected web.config of each Client Access server and judged vdir; the web.configs
+    with inherited values resolved; whether any was resolved."""
+    configs = list(inventory.web_configs)
+    # Each web.config by (server, vdir), the last copy winning as it does below: one pass over
+    # a fleet's files, not one per server and vdir.
+    by_place = {
+        (server_key(config.server), config.vdir.casefold()): index
+        for index, config in enumerate(configs)
+    }
+    changed = False
+    expected: list[ExpectedEvidence] = []
+    for server in servers.client_access:
+        for vdir in vdirs:
+            index = by_place.get((server_key(server), vdir.casefold()))
+            found = None if index is None else configs[index]
+            parent_index = by_place.get((server_key(server), FRONT_END_SITE.casefold()))
+            parent = None if parent_index is None else configs[parent_index]
+            item, resolved = _web_config(
+                server, vdir, found, parent, inventory, servers, in_scope=in_scope
+            )
+            expected.append(item)
+            if resolved is not None and index is not None:
+                configs[index] = resolved
+                changed = True
+    return expected, tuple(configs), changed
 
 
 # --- servers -----------------------------------------------------------------------------------

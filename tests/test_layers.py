@@ -36,6 +36,7 @@ STAGES = {
     "auditor.render": 4,
     "auditor.audit": 5,
     "auditor.attest": 5,
+    "auditor.attest_documents": 5,
     "auditor.package": 5,
     "auditor.run": 5,
     "auditor.cli": 6,

@@ -13,7 +13,7 @@ plan's values filled in (`tests/render/test_story.py` checks each against the te
 Values from the exports pass through `value` in prose (Markdown escaping for RUNBOOK.md, plain
 text for the HTML report) and through `code_text` inside backticks, where nothing is markup.
 
-The module is over 500 lines on purpose: the story is one text whose parts quote each other
+Longer than 500 lines: the story is one text whose parts quote each other
 (a step's effects, the notices, the verification and the back-out name the same scripts, hosts
 and AUDITOR lines); split up, the wording that must agree would live apart.
 """

@@ -86,35 +86,38 @@ def check_wc001(context: RuleContext) -> Iterator[Finding]:
             if TokenMark.FORBIDDEN not in token.marks or token.segment in reported:
                 continue
             reported.add(token.segment)
-            why = _forbidden_why(token, config.vdir)
-            if TokenMark.HONOURED in token.marks:
-                what = f"enables {token.segment}"
-            else:
-                what = (
-                    f"holds {token.segment!r}, which is {token.canonical} written so that "
-                    "Exchange drops it today; an edit that repairs it enables it"
-                )
-            yield new_finding(
-                context,
-                "WC001",
-                subject=config.subject,
-                message=(
-                    f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles {what}; "
-                    f"{why}."
-                ),
-                location=_profiles_location(config, profiles),
-                evidence=(profiles.evidence,),
-                discriminator=token.segment,
-                details={
-                    "token": token.segment,
-                    "canonical": token.canonical,
-                    "vdir": config.vdir,
-                    "server": config.server,
-                    "reason": token.forbidden_reason,
-                    "profiles": list(profiles.tokens),
-                    "raw": profiles.raw,
-                },
-            )
+            yield _wc001_finding(context, config, profiles, token)
+
+
+def _wc001_finding(
+    context: RuleContext, config: WebConfig, profiles: OAuthProfiles, token: TokenJudgement
+) -> Finding:
+    why = _forbidden_why(token, config.vdir)
+    if TokenMark.HONOURED in token.marks:
+        what = f"enables {token.segment}"
+    else:
+        what = (
+            f"holds {token.segment!r}, which is {token.canonical} written so that "
+            "Exchange drops it today; an edit that repairs it enables it"
+        )
+    return new_finding(
+        context,
+        "WC001",
+        subject=config.subject,
+        message=f"Server {config.server}, {config.vdir}: OAuthHttpModule.Profiles {what}; {why}.",
+        location=_profiles_location(config, profiles),
+        evidence=(profiles.evidence,),
+        discriminator=token.segment,
+        details={
+            "token": token.segment,
+            "canonical": token.canonical,
+            "vdir": config.vdir,
+            "server": config.server,
+            "reason": token.forbidden_reason,
+            "profiles": list(profiles.tokens),
+            "raw": profiles.raw,
+        },
+    )
 
 
 _DROP_WHY = {
