@@ -42,7 +42,6 @@ from auditor.attest_documents import document_difference
 from auditor.model import Inventory, PartnerApplication, WebConfig
 from auditor.parsers.properties import READ_CONTEXT
 
-PROFILES_KEY = "OAuthHttpModule.Profiles"
 APP_ONLY = "AppOnlyPermissions"
 # What Active Directory updates on every write of the object (a planned application only).
 WRITE_STAMPS = frozenset(name.casefold() for name in ("WhenChanged", "WhenChangedUTC"))
