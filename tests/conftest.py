@@ -1,12 +1,20 @@
 """Shared test fixtures: where the project and the shared reference corpus are, and how a test
-counts work instead of timing it."""
+counts work instead of timing it; which tests a plain `pytest` runs, and a check that every
+test starting PowerShell or Chromium is marked so.
+
+The inner loop: `pytest` with no paths and no `-m` leaves out the tests marked `slow`, `pwsh`
+and `browser` (they start PowerShell, Chromium or a whole installation). `pytest --all`, named
+paths (`pytest tests/pwsh`) and `-m` run what they select; `scripts/test.sh` and `.ci/run`
+pass `--all`. When leaving them out would leave nothing (`pytest -k` naming only slow tests),
+nothing is left out, so a run never ends with "no tests ran" (exit 5).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Generator
+from pathlib import Path, PurePath
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -112,3 +120,129 @@ def audit_cli(*args: str, as_of: str) -> Result:
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
+
+
+# --- the inner loop: slow tests left out of a plain `pytest` ----------------------------------
+
+SLOW_MARKERS = ("slow", "pwsh", "browser")
+_LEAVE_OUT = "auditor_leave_out_slow"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all",
+        action="store_true",
+        dest="auditor_all",
+        help="also run the tests marked slow, pwsh and browser (scripts/test.sh passes it)",
+    )
+
+
+def _leaves_out_slow(config: pytest.Config) -> bool:
+    """True for a plain `pytest`: no paths (the testpaths), no `-m`, no `--all`."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # an xdist worker: its arguments are the controller's paths
+        return bool(workerinput.get(_LEAVE_OUT, False))
+    return (
+        config.args_source is pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.markexpr
+        and not config.option.auditor_all
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """xdist: tell each worker what the controller decided from the command line."""
+    workerinput = node.workerinput  # type: ignore[attr-defined]
+    workerinput[_LEAVE_OUT] = _leaves_out_slow(node.config)  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if _leaves_out_slow(config):
+        return (
+            "tests marked slow, pwsh or browser are left out of a plain `pytest`; "
+            "`pytest --all` or `bash scripts/test.sh` runs them"
+        )
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _leaves_out_slow(config):
+        return
+    slow = [item for item in items if any(item.get_closest_marker(m) for m in SLOW_MARKERS)]
+    if not slow or len(slow) == len(items):
+        return
+    chosen = set(map(id, slow))
+    items[:] = [item for item in items if id(item) not in chosen]
+    config.hook.pytest_deselected(items=slow)
+
+
+# --- every test that starts PowerShell or Chromium carries its marker -------------------------
+
+# Executables (by file name) that mean a test needs a marker. Playwright starts Chromium from
+# its driver (`playwright/driver/node`), so any process started from the playwright package
+# counts as the browser.
+_PWSH_NAMES = frozenset({"pwsh", "pwsh.exe", "pwsh.dll", "powershell", "powershell.exe"})
+_BROWSER_NAMES = frozenset({"chromium", "chromium-browser", "chrome", "headless_shell"})
+_started: set[str] = set()
+
+
+def marker_for_command(words: list[str]) -> str | None:
+    """The marker a test needs to start the process `words` (executable and arguments)."""
+    for word in words:
+        parts = PurePath(word.replace("\\", "/")).parts
+        name = parts[-1].lower() if parts else ""
+        if name in _PWSH_NAMES:
+            return "pwsh"
+        if name in _BROWSER_NAMES or "playwright" in parts:
+            return "browser"
+    return None
+
+
+def _audit_processes(event: str, args: tuple[object, ...]) -> None:
+    if event != "subprocess.Popen":
+        return
+    try:
+        executable, argv = args[0], args[1]
+        words = [os.fsdecode(executable)] if executable is not None else []  # type: ignore[arg-type]
+        if isinstance(argv, (str, bytes, os.PathLike)):
+            words.append(os.fsdecode(argv))
+        else:
+            words.extend(os.fsdecode(arg) for arg in argv)  # type: ignore[attr-defined]
+    except (TypeError, IndexError):  # an audit hook must never raise
+        return
+    marker = marker_for_command(words)
+    if marker is not None:
+        _started.add(marker)
+
+
+sys.addaudithook(_audit_processes)
+
+
+def _unmarked_processes(item: pytest.Item) -> Generator[None, object, object]:
+    _started.clear()
+    result = yield
+    missing = sorted(marker for marker in _started if item.get_closest_marker(marker) is None)
+    _started.clear()
+    if missing:
+        needed = " and ".join(f"@pytest.mark.{marker}" for marker in missing)
+        pytest.fail(
+            f"{item.nodeid} starts {', '.join(missing)} without {needed}: mark it, so that "
+            "a plain `pytest` leaves it out (tests/conftest.py)",
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _unmarked_processes(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _unmarked_processes(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _unmarked_processes(item))

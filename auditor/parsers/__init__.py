@@ -34,13 +34,12 @@ from pathlib import Path
 from auditor.layout import Placement, identify
 from auditor.model import Inventory
 from auditor.parsers.collected import check_collection
-from auditor.parsers.discover import discover
-from auditor.parsers.fold import fold
+from auditor.parsers.discover import discover as _discover
+from auditor.parsers.fold import fold as _fold
 from auditor.parsers.ignore import Exclusions
 from auditor.parsers.reading import Reader, read_bytes
-from auditor.parsers.sniff import sniff
 
-__all__ = ["DEFAULT_MAX_BYTES", "ServerOptionError", "read_inventory", "sniff"]
+__all__ = ["DEFAULT_MAX_BYTES", "ServerOptionError", "read_inventory"]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -75,7 +74,7 @@ def read_inventory(
     Never raises for bad input; raises `ServerOptionError` when `server` is given for a tree
     whose layout names two or more servers (the option cannot say which files it means).
     """
-    found = discover(paths, exclusions)
+    found = _discover(paths, exclusions)
     placements = [identify(item.path, server_folder=item.server_folder) for item in found.files]
     if server is not None:
         _check_server_option(server, placements)
@@ -106,7 +105,7 @@ def read_inventory(
     skipped = [*found.skipped, *reader.skipped]
     present = {display: None for display in skipped} | reader.others
     problems = [*found.problems, *check_collection(reader.companions, reader.inputs, present)]
-    inventory = fold(
+    inventory = _fold(
         reader.results,
         problems,
         skipped=skipped,
