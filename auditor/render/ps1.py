@@ -291,6 +291,14 @@ def _filter_ps_nullable(value: str | None) -> TrustedCode:
     return TrustedCode("$null" if value is None else ps_literal(value))
 
 
+def _filter_call_block(caller: object) -> TrustedCode:
+    """The text of a `{% call %}` block, which the template rendered with its values quoted:
+    lets an include (`_transcript.ps1.j2`) hold a whole `try` around the body it is given."""
+    if not isinstance(caller, jinja2.runtime.Macro):
+        raise TypeError(f"call_block takes a call block's caller, not {caller!r}")
+    return TrustedCode(caller())
+
+
 _environment: jinja2.Environment | None = None
 
 
@@ -308,6 +316,7 @@ def _env() -> jinja2.Environment:
         )
         environment.filters["ps_array"] = _filter_ps_array
         environment.filters["ps_nullable"] = _filter_ps_nullable
+        environment.filters["call_block"] = _filter_call_block
         _environment = environment
     return _environment
 
