@@ -27,7 +27,6 @@ Nothing here raises for bad input; `ServerOptionError` is the one refusal of an 
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,22 +83,13 @@ def read_inventory(
         from auditor.parsers import parallel
 
         workers = parallel.choose_workers(jobs, len(found.files), start_method)
-    # The loop allocates many small objects that all stay alive (the inventory): the cyclic
-    # garbage collector would walk them again and again for nothing (a fifth of the parse
-    # time on a fleet), so it is paused for the loop and restored after.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        if workers > 1:
-            parallel.read_files(reader, found.files, placements, workers, start_method)
-        else:
-            for item, placement in zip(found.files, placements, strict=True):
-                reader.read_file(item, placement)
-        for item in found.companions:
-            reader.read_companion(item, read_bytes(item, max_bytes))
-    finally:
-        if collecting:
-            gc.enable()
+    if workers > 1:
+        parallel.read_files(reader, found.files, placements, workers, start_method)
+    else:
+        for item, placement in zip(found.files, placements, strict=True):
+            reader.read_file(item, placement)
+    for item in found.companions:
+        reader.read_companion(item, read_bytes(item, max_bytes))
     if server is not None:
         _check_server_option(server, reader.member_placements)
     skipped = [*found.skipped, *reader.skipped]
