@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path, PurePath
 
 import pytest
@@ -106,20 +106,32 @@ def count_calls(run: Callable[[], object]) -> int:
     return count
 
 
-def audit_cli(*args: str, as_of: str) -> Result:
-    """`auditor audit --as-of AS_OF ARGS...` in-process, as a user runs it: 300 columns, no policy
-    found by discovery; an exception other than the command's exit is raised, not swallowed."""
+def run_cli(*args: str, columns: int = 80, env: Mapping[str, str | None] | None = None) -> Result:
+    """`auditor ARGS...` in-process, as a user runs it: COLUMNS columns, no policy found by
+    discovery (the policy variable unset), `env` on top; an exception other than the
+    command's exit is raised, not swallowed."""
     from auditor import cli
 
-    result = CliRunner().invoke(
-        cli.app,
-        ["audit", "--as-of", as_of, *args],
-        prog_name="auditor",
-        env={"COLUMNS": "300", cli.POLICY_ENV: None},
-    )
+    environment = {"COLUMNS": str(columns), cli.POLICY_ENV: None, **(env or {})}
+    result = CliRunner().invoke(cli.app, list(args), prog_name="auditor", env=environment)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
+
+
+def audit_cli(*args: str, as_of: str) -> Result:
+    """`auditor audit --as-of AS_OF ARGS...` in-process at 300 columns (`run_cli`)."""
+    return run_cli("audit", "--as-of", as_of, *args, columns=300)
+
+
+@pytest.fixture
+def fresh_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An empty working folder and a fresh command-line state (run state, colour choice)."""
+    from auditor import cli
+
+    monkeypatch.setattr(cli, "_run", cli._Run())
+    monkeypatch.chdir(tmp_path)
+    cli.set_colour(cli.ColourChoice.AUTO)
 
 
 # --- the inner loop: slow tests left out of a plain `pytest` ----------------------------------

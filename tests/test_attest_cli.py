@@ -10,9 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from conftest import run_cli as invoke
 
-from auditor import cli
 from auditor.resources import examples_dir
 
 AS_OF = "2026-11-26"
@@ -21,19 +20,7 @@ PYTHON_REPR = re.compile(r"\[\s*'|\[\]|'[^' ]*'|\bNone\b")
 ERROR_LINE = re.compile(r"error: [^\s:][^:]*(:\d+)?: \S")
 
 
-def invoke(*args: str) -> Result:
-    result = CliRunner().invoke(
-        cli.app, list(args), prog_name="auditor", env={"COLUMNS": "80", cli.POLICY_ENV: None}
-    )
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-@pytest.fixture(autouse=True)
-def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import PROJECT_ROOT, SARIF_SCHEMA, skip_or_fail
+from conftest import run_cli as invoke
 from syrupy.assertion import SnapshotAssertion
-from typer.testing import CliRunner, Result
 
 from auditor import cli
 from auditor.policy import load_policy
@@ -27,25 +27,10 @@ from auditor.render.rule_doc import rule_markdown
 from auditor.resources import examples_dir
 
 AS_OF = "2026-11-26"
-runner = CliRunner()
 CATALOGUE = load_policy([]).rules
 
 
-def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-    """Run the command line in-process at 80 columns, with no policy found by discovery."""
-    environment: dict[str, str | None] = {"COLUMNS": "80", cli.POLICY_ENV: None}
-    environment.update(env or {})
-    result = runner.invoke(cli.app, list(args), prog_name="auditor", env=environment)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-@pytest.fixture(autouse=True)
-def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test starts in an empty working folder with a fresh command-line state."""
-    monkeypatch.setattr(cli, "_run", cli._Run())
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 @pytest.fixture

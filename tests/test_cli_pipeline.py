@@ -19,36 +19,21 @@ from urllib.parse import unquote
 import jsonschema
 import pytest
 from conftest import SARIF_SCHEMA, skip_or_fail
+from conftest import run_cli as invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from typer.testing import CliRunner, Result
 
 from auditor import cli
 from auditor.parsers.ignore import IgnoreRules
 from auditor.resources import document_schema, examples_dir
 
 AS_OF = "2026-11-26"
-runner = CliRunner()
 EXPORTS = "sec/exchange/exports"
 GRAPH = "partner-application:00000003-0000-0000-c000-000000000000"
 
 
-def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-    """The command line in-process at 80 columns, with no policy from the environment."""
-    environment: dict[str, str | None] = {"COLUMNS": "80", cli.POLICY_ENV: None}
-    environment.update(env or {})
-    result = runner.invoke(cli.app, list(args), prog_name="auditor", env=environment)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-@pytest.fixture(autouse=True)
-def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
-    monkeypatch.chdir(tmp_path)
-    cli.set_colour(cli.ColourChoice.AUTO)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 def sarif_schema() -> dict[str, object]:
