@@ -313,19 +313,21 @@ def _apply_plan(source: Path, target: Path) -> None:
     clixml.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
 
 
-def test_attest_accepts_exactly_the_planned_change(package: Path, tmp_path: Path) -> None:
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
-    code, output = run(
-        "attest", "--before", str(examples_dir()), "--after", str(after), "--package", str(package)
-    )
+@pytest.fixture
+def after(tmp_path: Path) -> Path:
+    """A copy of the example exports with the approved change applied (`_apply_plan`)."""
+    target = tmp_path / "after"
+    _apply_plan(examples_dir(), target)
+    return target
+
+
+def test_attest_accepts_exactly_the_planned_change(package: Path, after: Path) -> None:
+    code, output = _attest(package, after)
     assert code == 0, output
     assert "all" in output and "checks passed" in output
 
 
-def test_attest_rejects_an_unplanned_change(package: Path, tmp_path: Path) -> None:
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
+def test_attest_rejects_an_unplanned_change(package: Path, after: Path) -> None:
     ews = after / "EX01" / "FrontEnd" / "HttpProxy" / "EWS" / "web.config"
     ews.write_bytes(ews.read_bytes().replace(b'value="True"', b'value="False"'))
     code, output = run(
@@ -357,11 +359,9 @@ def _attest(package: Path, after: Path) -> tuple[int, str]:
 
 
 def test_attest_names_a_property_that_changed_beside_the_planned_change(
-    package: Path, tmp_path: Path
+    package: Path, after: Path
 ) -> None:
     """The planned app's AppOnlyPermissions landed, but its auth server changed too: FAIL."""
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
     _edit_graph(
         after,
         lambda text: text.replace(
@@ -378,10 +378,8 @@ def test_attest_names_a_property_that_changed_beside_the_planned_change(
 
 
 def test_attest_names_one_changed_property_of_an_unplanned_application(
-    package: Path, tmp_path: Path
+    package: Path, after: Path
 ) -> None:
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
     _edit_application(
         after,
         lambda text: text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1),
@@ -396,10 +394,8 @@ def test_attest_names_one_changed_property_of_an_unplanned_application(
 
 
 def test_attest_passes_names_what_it_compared_and_allows_the_write_stamp(
-    package: Path, tmp_path: Path
+    package: Path, after: Path
 ) -> None:
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
     _edit_graph(
         after,
         lambda text: re.sub(
@@ -424,9 +420,7 @@ def test_attest_passes_names_what_it_compared_and_allows_the_write_stamp(
     ) in output
 
 
-def test_attest_fails_a_module_added_to_a_planned_web_config(package: Path, tmp_path: Path) -> None:
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
+def test_attest_fails_a_module_added_to_a_planned_web_config(package: Path, after: Path) -> None:
     rest = after / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
     text = rest.read_text(encoding="utf-8-sig")
     module = '<add name="Evil" type="Evil.Module, Evil" />'
@@ -451,10 +445,8 @@ def test_attest_fails_a_module_added_to_a_planned_web_config(package: Path, tmp_
 
 
 def test_attest_ignores_only_comments_and_white_space_in_a_planned_web_config(
-    package: Path, tmp_path: Path
+    package: Path, after: Path
 ) -> None:
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
     rest = after / "EX01" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
     data = rest.read_bytes().replace(b"<appSettings>", b"<appSettings>\r\n  <!-- edited -->", 1)
     rest.write_bytes(data)
@@ -462,9 +454,7 @@ def test_attest_ignores_only_comments_and_white_space_in_a_planned_web_config(
     assert code == 0, output
 
 
-def test_attest_fails_two_after_copies_that_disagree(package: Path, tmp_path: Path) -> None:
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
+def test_attest_fails_two_after_copies_that_disagree(package: Path, after: Path) -> None:
     ews = after / "EX01" / "FrontEnd" / "HttpProxy" / "EWS" / "web.config"
     copy = after / "again" / "EX01" / "FrontEnd" / "HttpProxy" / "EWS" / "web.config"
     copy.parent.mkdir(parents=True)
@@ -480,11 +470,9 @@ def test_attest_fails_two_after_copies_that_disagree(package: Path, tmp_path: Pa
 
 
 def test_attest_fails_two_after_exports_of_one_application_that_disagree(
-    package: Path, tmp_path: Path
+    package: Path, after: Path
 ) -> None:
     """One export per server: the copies fold into one record, but never silently."""
-    after = tmp_path / "after"
-    _apply_plan(examples_dir(), after)
     clixml = after / "EX01" / "PartnerApplication.xml"
     text = clixml.read_bytes().decode("utf-16")
     text = text.replace('<S N="Realm"></S>', '<S N="Realm">contoso.example</S>', 1)
