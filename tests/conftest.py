@@ -11,9 +11,11 @@ nothing is left out, so a run never ends with "no tests ran" (exit 5).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Generator, Mapping
+import unittest.mock
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path, PurePath
 
 import pytest
@@ -83,6 +85,17 @@ GRAPH_ACT_AS: tuple[str, ...] = (
     "Tasks.Read",
     "Tasks.ReadWrite",
 )
+
+
+@contextlib.contextmanager
+def allow_lists_off() -> Iterator[None]:
+    """The generated scripts' allow-lists switched off (`render/ps1.py` `_check_allow_lists`, the
+    first line of defence), so that a test pushes hostile values through the quoting, the second
+    line, which must hold alone. auditor itself never renders without them."""
+    from auditor.render import ps1
+
+    with unittest.mock.patch.object(ps1, "_check_allow_lists", lambda change_set, header: None):
+        yield
 
 
 def count_calls(run: Callable[[], object]) -> int:

@@ -346,12 +346,7 @@ def backup_folder_name(change_id: str) -> str:
     return f"{slug}-change" if slug in _WINDOWS_RESERVED else slug
 
 
-def _header_context(header: ScriptHeader, check: bool) -> dict[str, Any]:
-    if check:
-        require(is_valid_sha256(header.package_id), "package id", header.package_id)
-        require(is_valid_sha256(header.policy_sha256), "policy SHA-256", header.policy_sha256)
-        for path, digest in header.input_hashes:
-            require(is_valid_sha256(digest), f"SHA-256 of input {path!r}", digest)
+def _header_context(header: ScriptHeader) -> dict[str, Any]:
     return {
         "change_id": header.change_id,
         "package_id": header.package_id,
@@ -363,17 +358,9 @@ def _header_context(header: ScriptHeader, check: bool) -> dict[str, Any]:
     }
 
 
-def _partner_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
+def _partner_context(change_set: ChangeSet) -> dict[str, Any]:
     applications = []
     for index, change in enumerate(change_set.partner_applications, start=1):
-        if check:
-            require(
-                is_valid_guid(change.application_identifier),
-                "ApplicationIdentifier",
-                change.application_identifier,
-            )
-            for name in change.target_app_only:
-                require(is_valid_permission_name(name), "permission name", name)
         applications.append(
             {
                 "application_identifier": change.application_identifier,
@@ -388,28 +375,10 @@ def _partner_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
     return {"applications": applications}
 
 
-def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
+def _web_config_context(change_set: ChangeSet) -> dict[str, Any]:
     files = []
     for index, change in enumerate(change_set.web_configs, start=1):
         segments = change.relative_path.split("\\")
-        if check:
-            for segment in segments:
-                require(
-                    _PATH_SEGMENT.fullmatch(segment) is not None and segment.strip(".") != "",
-                    "path segment",
-                    segment,
-                )
-            require(is_valid_sha256(change.audited_sha256), "SHA-256", change.audited_sha256)
-            if change.target_value:
-                for token in change.target_value.split("|"):
-                    require(is_valid_profile_token(token), "profile token", token)
-            if change.app_pool is not None:
-                require(
-                    is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool
-                )
-            for token in change.enables:
-                require(is_valid_profile_token(token), "profile token", token)
-            _require_declared_enablement(change)
         files.append(
             {
                 "vdir": change.vdir,
@@ -425,12 +394,6 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
         )
     limits = []
     for limit in change_set.app_only_limits:
-        if check:
-            require(
-                is_valid_guid(limit.application_identifier),
-                "ApplicationIdentifier",
-                limit.application_identifier,
-            )
         limits.append(
             {
                 "application_identifier": limit.application_identifier,
@@ -479,26 +442,54 @@ def _require_declared_enablement(change: WebConfigChange) -> None:
         raise ValueError(f"ENABLES {stray!r} is not in the target value of {change.vdir!r}")
 
 
-def render_change_set(
-    change_set: ChangeSet, header: ScriptHeader, *, check_allow_lists: bool = True
-) -> tuple[str, str]:
+def _check_allow_lists(change_set: ChangeSet, header: ScriptHeader) -> None:
+    """Raise ValueError naming the first value that would be written and fails its allow-list.
+
+    The first line of defence; the quoting is the second, and the tests that push hostile
+    values through it replace this function (tests/ps1/ps1_support.py `allow_lists_off`).
+    """
+    require(_SLUG.fullmatch(change_set.slug) is not None, "script slug", change_set.slug)
+    require(is_valid_sha256(header.package_id), "package id", header.package_id)
+    require(is_valid_sha256(header.policy_sha256), "policy SHA-256", header.policy_sha256)
+    for path, digest in header.input_hashes:
+        require(is_valid_sha256(digest), f"SHA-256 of input {path!r}", digest)
+    for app in change_set.partner_applications:
+        identifier = app.application_identifier
+        require(is_valid_guid(identifier), "ApplicationIdentifier", identifier)
+        for name in app.target_app_only:
+            require(is_valid_permission_name(name), "permission name", name)
+    for change in change_set.web_configs:
+        for segment in change.relative_path.split("\\"):
+            valid = _PATH_SEGMENT.fullmatch(segment) is not None and segment.strip(".") != ""
+            require(valid, "path segment", segment)
+        require(is_valid_sha256(change.audited_sha256), "SHA-256", change.audited_sha256)
+        for token in change.target_value.split("|") if change.target_value else ():
+            require(is_valid_profile_token(token), "profile token", token)
+        if change.app_pool is not None:
+            require(is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool)
+        for token in change.enables:
+            require(is_valid_profile_token(token), "profile token", token)
+        _require_declared_enablement(change)
+    for limit in change_set.app_only_limits:
+        identifier = limit.application_identifier
+        require(is_valid_guid(identifier), "ApplicationIdentifier", identifier)
+
+
+def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str, str]:
     """The (remediation, rollback) script texts for one change set.
 
     Raises ValueError when a value that would be written to Exchange fails its allow-list.
-    `check_allow_lists=False` exists only so that tests can push hostile values through the
-    quoting; auditor itself never passes it.
     """
-    if check_allow_lists:
-        require(_SLUG.fullmatch(change_set.slug) is not None, "script slug", change_set.slug)
+    _check_allow_lists(change_set, header)
     if change_set.kind is ChangeKind.PARTNER_APPLICATIONS:
-        context = _partner_context(change_set, check_allow_lists)
+        context = _partner_context(change_set)
     elif change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
-        context = _web_config_context(change_set, check_allow_lists)
+        context = _web_config_context(change_set)
     else:  # pragma: no cover - every ChangeKind is handled above; a new one must be added
         raise KeyError(f"no templates for change kind {change_set.kind!r}")
     remediation_name, rollback_name = TEMPLATES[change_set.kind]
     base = {
-        "header": _header_context(header, check_allow_lists),
+        "header": _header_context(header),
         **context,
     }
     texts = []

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from conftest import GRAPH_ACT_AS
+from conftest import GRAPH_ACT_AS, allow_lists_off
 
 from auditor import layout
 from auditor.model import (
@@ -142,11 +142,13 @@ def _templates_override() -> Iterator[None]:
 
 
 def render(
-    change_set: ChangeSet, header: ps1.ScriptHeader = HEADER, *, check_allow_lists: bool = True
+    change_set: ChangeSet, header: ps1.ScriptHeader = HEADER, *, allow_lists: bool = True
 ) -> tuple[str, str]:
-    """(remediation, rollback) texts from the script author's renderer."""
-    with _templates_override():
-        return ps1.render_change_set(change_set, header, check_allow_lists=check_allow_lists)
+    """(remediation, rollback) texts from the script author's renderer; `allow_lists=False`
+    pushes hostile values through the quoting alone (`conftest.allow_lists_off`)."""
+    checks = contextlib.nullcontext() if allow_lists else allow_lists_off()
+    with _templates_override(), checks:
+        return ps1.render_change_set(change_set, header)
 
 
 def render_collect(tool_version: str = "0.1.0") -> str:
