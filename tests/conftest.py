@@ -52,6 +52,18 @@ def article_sample() -> Path:
     return ARTICLE_SAMPLE
 
 
+# The OAuthHttpModule.Profiles of the REST virtual directory as Exchange ships it, in order
+# (FrontEnd\HttpProxy\Rest\web.config; reference/notes/exchange-domain.md, section 2.2).
+REST_PROFILES: tuple[str, ...] = (
+    "S2SAppActAs",
+    "S2SAppOnly",
+    "V1AppActAs",
+    "V1AppOnly",
+    "Callback",
+    "V1S2SActAs",
+    "CallbackV2",
+)
+
 # The 29 ActAsPermissions of the real "Microsoft Graph" partner application, in stored order
 # (CSS-Exchange E19 GetPartnerApplication.xml; reference/notes/exchange-domain.md section 3.1).
 GRAPH_ACT_AS: tuple[str, ...] = (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from case_files import check, nested_cases
+from conftest import REST_PROFILES
 from parser_helpers import DATA, raw_input
 
 from auditor.layout import identify
@@ -45,15 +46,7 @@ class Case:
 CASES = [
     Case(
         "rest-default.config",
-        (
-            "S2SAppActAs",
-            "S2SAppOnly",
-            "V1AppActAs",
-            "V1AppOnly",
-            "Callback",
-            "V1S2SActAs",
-            "CallbackV2",
-        ),
+        REST_PROFILES,
         10,
         (
             ("HttpProxy.ProtocolType", "Rest", None),
@@ -70,16 +63,7 @@ CASES = [
     Case(
         # The commented-out add and the Set-AppConfigValue comment do not count.
         "rest-v1s2sapponly.config",
-        (
-            "S2SAppActAs",
-            "S2SAppOnly",
-            "V1AppActAs",
-            "V1AppOnly",
-            "Callback",
-            "V1S2SActAs",
-            "CallbackV2",
-            "V1S2SAppOnly",
-        ),
+        (*REST_PROFILES, "V1S2SAppOnly"),
         7,
         (
             ("HttpProxy.ProtocolType", "Rest", None),
