@@ -289,19 +289,23 @@ def css_exchange_cases(version: str) -> list[WebConfigCase]:
         original = path.read_bytes()
         if PROFILES_KEY not in original:
             continue
-        vdir = vdir_for_healthchecker_name(path.name)
-        assert vdir.install_path is not None
         cases.append(
-            WebConfigCase(
-                label=f"{version}/{path.name}",
-                vdir=vdir.id,
-                relative_path=vdir.install_path,
-                app_pool=vdir.app_pool,
-                original=original,
-                audited=inject_profile(original),
-            )
+            _case(f"{version}/{path.name}", vdir_for_healthchecker_name(path.name), original)
         )
     return cases
+
+
+def _case(label: str, vdir: layout.Vdir, original: bytes) -> WebConfigCase:
+    """The case of one shipped web.config: as audited, it carries the injected V1S2SAppOnly."""
+    assert vdir.install_path is not None
+    return WebConfigCase(
+        label=label,
+        vdir=vdir.id,
+        relative_path=vdir.install_path,
+        app_pool=vdir.app_pool,
+        original=original,
+        audited=inject_profile(original),
+    )
 
 
 def fixture_cases() -> list[WebConfigCase]:
@@ -311,19 +315,7 @@ def fixture_cases() -> list[WebConfigCase]:
         (FIXTURES / "rest-crlf-no-bom.config", "Default Web Site/API"),
         (FIXTURES / "ews-single-quoted.config", "Default Web Site/EWS"),
     ):
-        original = path.read_bytes()
-        vdir = layout.vdir_by_id(vdir_id)
-        assert vdir.install_path is not None
-        cases.append(
-            WebConfigCase(
-                label=f"fixtures/{path.name}",
-                vdir=vdir.id,
-                relative_path=vdir.install_path,
-                app_pool=vdir.app_pool,
-                original=original,
-                audited=inject_profile(original),
-            )
-        )
+        cases.append(_case(f"fixtures/{path.name}", layout.vdir_by_id(vdir_id), path.read_bytes()))
     return cases
 
 
