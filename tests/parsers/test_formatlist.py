@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from case_files import cases, check
+from case_files import cases
 from parser_helpers import DATA, raw_input
 
 from auditor.model import ProblemCode
@@ -15,11 +15,6 @@ from auditor.parsers import formatlist
 FORMAT_LIST = DATA / "formatlist"
 EQUIVALENCE = DATA / "mixed" / "equivalence"
 GRAPH = "00000003-0000-0000-c000-000000000000"
-
-
-@pytest.mark.parametrize("path", cases(FORMAT_LIST), ids=lambda path: path.name)
-def test_format_list_case(path: Path) -> None:
-    check(formatlist.parse(raw_input(path)), path)
 
 
 def test_article_sample_is_graph_with_truncated_act_as(article_sample: Path) -> None:
