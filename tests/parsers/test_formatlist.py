@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,10 @@ from parser_helpers import DATA, raw_input
 
 from auditor.model import ProblemCode
 from auditor.parsers import formatlist
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+
+from fuzz_targets import wrap  # the ListWriter model the fuzz targets write with
 
 FORMAT_LIST = DATA / "formatlist"
 EQUIVALENCE = DATA / "mixed" / "equivalence"
@@ -69,20 +73,7 @@ def _render(label_width: int, props: list[tuple[str, str]], width: int, word_wra
     for label, value in props:
         head = label.ljust(label_width) + " : "
         field = width - 1 - len(head)
-        chunks: list[str] = []
-        if word_wrap:
-            current = ""
-            for word in re.findall(r"[^ ]+ ?| ", value):
-                if len(current) + len(word) > field and current:
-                    chunks.append(current)
-                    current = ""
-                while len(word) > field:
-                    chunks.append(word[:field])
-                    word = word[field:]
-                current += word
-            chunks.append(current)
-        else:
-            chunks = [value[i : i + field] for i in range(0, len(value), field)] or [""]
+        chunks = wrap(value, field, word_wrap)
         lines.append(head + chunks[0])
         lines.extend(" " * len(head) + chunk for chunk in chunks[1:])
     return "\r\n".join(lines) + "\r\n"
