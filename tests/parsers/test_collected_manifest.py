@@ -20,7 +20,6 @@ import pytest
 from conftest import audit_cli
 from typer.testing import Result
 
-from auditor import cli
 from auditor.model import Inventory, ProblemCode
 from auditor.parsers import read_inventory
 from auditor.parsers.collected import MAX_REPORTED_LINES
@@ -44,10 +43,7 @@ DONE = "AUDITOR-DONE: 4 file(s) written to C:\\out\\EX01."
 TRAILER = ["**********************", "Windows PowerShell transcript end", "End time: 2026"]
 
 
-@pytest.fixture(autouse=True)
-def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 def audit(*args: str) -> Result:

@@ -21,7 +21,6 @@ import pytest
 from conftest import audit_cli
 from typer.testing import Result
 
-from auditor import cli
 from auditor.model import ProblemCode, WebConfig
 from auditor.parsers import read_inventory
 from auditor.parsers.archive import MAX_MEMBERS
@@ -37,10 +36,7 @@ CLEAN_WEB_CONFIG = (
 )
 
 
-@pytest.fixture(autouse=True)
-def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "_run", cli._Run())
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 def audit(*args: str) -> Result:
