@@ -99,6 +99,18 @@ GRAPH_ACT_AS: tuple[str, ...] = (
 )
 
 
+def grant_app_only(exports: Path, names: list[str]) -> None:
+    """Set Microsoft Graph's AppOnlyPermissions in a copy of the example exports to `names`."""
+    clixml = exports / "EX01" / "PartnerApplication.xml"
+    text = clixml.read_bytes().decode("utf-16")
+    start = text.index("<LST>", text.index('<Obj N="AppOnlyPermissions"', text.index("Graph<")))
+    end = text.index("</LST>", start) + len("</LST>")
+    items = "".join(f"<S>{name}</S>" for name in names)
+    clixml.write_bytes(
+        b"\xff\xfe" + f"{text[:start]}<LST>{items}</LST>{text[end:]}".encode("utf-16-le")
+    )
+
+
 @contextlib.contextmanager
 def allow_lists_off() -> Iterator[None]:
     """The generated scripts' allow-lists switched off (`render/ps1.py` `_check_allow_lists`, the

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import PROJECT_ROOT, SARIF_SCHEMA, skip_or_fail
+from conftest import PROJECT_ROOT, SARIF_SCHEMA, grant_app_only, skip_or_fail
 from conftest import run_cli as invoke
 from syrupy.assertion import SnapshotAssertion
 
@@ -405,18 +405,6 @@ def test_baseline_round_trip_marks_new_unchanged_and_fixed(tmp_path: Path, input
     assert invoke(*again, "--fail-on", "medium").exit_code == 1
 
 
-def _grant(inputs: Path, names: list[str]) -> None:
-    """Set Microsoft Graph's AppOnlyPermissions in the example export to `names`."""
-    clixml = inputs / "EX01" / "PartnerApplication.xml"
-    text = clixml.read_bytes().decode("utf-16")
-    start = text.index("<LST>", text.index('<Obj N="AppOnlyPermissions"', text.index("Graph<")))
-    end = text.index("</LST>", start) + len("</LST>")
-    items = "".join(f"<S>{name}</S>" for name in names)
-    clixml.write_bytes(
-        b"\xff\xfe" + f"{text[:start]}<LST>{items}</LST>{text[end:]}".encode("utf-16-le")
-    )
-
-
 def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path) -> None:
     """Baseline: Graph holds one forbidden permission. Later: 28, 17 of them forbidden."""
     act_as = [
@@ -433,12 +421,12 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
         "User.ReadWrite.All",
         "Group.ReadWrite.All",
     ]
-    _grant(inputs, ["Mail.Send"])
+    grant_app_only(inputs, ["Mail.Send"])
     assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
     gate = ("--baseline", "before/findings.json", "--fail-on-new", "--no-package")
     assert invoke("audit", str(inputs), "--as-of", AS_OF, *gate).exit_code == 0  # nothing new
 
-    _grant(inputs, act_as)
+    grant_app_only(inputs, act_as)
     result = invoke("audit", str(inputs), "--as-of", AS_OF, *gate)
 
     assert result.exit_code == 1, result.stdout
@@ -453,9 +441,9 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
 
 
 def test_the_same_permissions_in_another_order_are_unchanged(tmp_path: Path, inputs: Path) -> None:
-    _grant(inputs, ["Mail.Send", "Mail.Read"])
+    grant_app_only(inputs, ["Mail.Send", "Mail.Read"])
     assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
-    _grant(inputs, ["Mail.Read", "Mail.Send"])
+    grant_app_only(inputs, ["Mail.Read", "Mail.Send"])
     result = invoke(
         "audit", str(inputs), "--as-of", AS_OF, "--baseline", "before/findings.json", "--no-package"
     )

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
-from conftest import SARIF_SCHEMA, skip_or_fail
+from conftest import SARIF_SCHEMA, grant_app_only, skip_or_fail
 from conftest import run_cli as invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,18 +42,6 @@ def sarif_schema() -> dict[str, object]:
     document = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     assert isinstance(document, dict)
     return document
-
-
-def _grant(exports: Path, names: list[str]) -> None:
-    """Set Microsoft Graph's AppOnlyPermissions in the example export to `names`."""
-    clixml = exports / "EX01" / "PartnerApplication.xml"
-    text = clixml.read_bytes().decode("utf-16")
-    start = text.index("<LST>", text.index('<Obj N="AppOnlyPermissions"', text.index("Graph<")))
-    end = text.index("</LST>", start) + len("</LST>")
-    items = "".join(f"<S>{name}</S>" for name in names)
-    clixml.write_bytes(
-        b"\xff\xfe" + f"{text[:start]}<LST>{items}</LST>{text[end:]}".encode("utf-16-le")
-    )
 
 
 # --- the repository -------------------------------------------------------------------------------
@@ -304,9 +292,9 @@ def test_any_ignore_line_compiles_and_matches_without_error(line: str, path: str
 def test_baseline_state_reaches_every_output_and_an_escalation_is_new(tmp_path: Path) -> None:
     exports = tmp_path / "in"
     shutil.copytree(examples_dir(), exports)
-    _grant(exports, ["Mail.Send"])
+    grant_app_only(exports, ["Mail.Send"])
     assert invoke("audit", "in", "--out", "before", "--as-of", AS_OF).exit_code == 1
-    _grant(exports, ["Mail.Send", "Mail.ReadWrite"])  # escalation: one more forbidden grant
+    grant_app_only(exports, ["Mail.Send", "Mail.ReadWrite"])  # escalation: one more forbidden grant
     gate = ("--baseline", "before/findings.json", "--as-of", AS_OF)
 
     result = invoke("audit", "in", "--out", "after", *gate)
