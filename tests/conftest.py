@@ -214,6 +214,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after `-k` has chosen: what is left out is left out of that
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _leaves_out_slow(config):
         return

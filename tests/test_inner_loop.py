@@ -38,24 +38,33 @@ def test_a_started_process_needs_the_marker_of_what_it_is(
     assert marker_for_command(command) == marker
 
 
-def test_a_plain_pytest_leaves_out_the_marked_tests_and_says_so() -> None:
+def _collected(*args: str) -> list[str]:
+    """The test ids `pytest --collect-only ARGS` (no paths: the testpaths) lists; exit 0."""
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-p", "no:syrupy"]
     listed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-p", "no:syrupy"],
+        [*command, *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-
     assert listed.returncode == 0, listed.stdout + listed.stderr
-    ids = [line for line in listed.stdout.splitlines() if "::" in line]
-    assert (
-        "tests/test_inner_loop.py::test_a_plain_pytest_leaves_out_the_marked_tests_and_says_so"
-        in ids
-    )
-    assert not [
-        i for i in ids if i.startswith(("tests/pwsh/", "tests/browser/", "tests/test_install"))
-    ]
+    return [line for line in listed.stdout.splitlines() if "::" in line]
+
+
+def test_a_plain_pytest_leaves_out_the_marked_tests() -> None:
+    ids = _collected()
+
+    assert "tests/test_inner_loop.py::test_a_plain_pytest_leaves_out_the_marked_tests" in ids
+    assert "tests/test_cli_test_script.py::test_a_failing_test_run_fails_the_script" in ids
+    left_out = ("tests/pwsh/", "tests/browser/", "tests/test_install", "tests/ps1/test_ps1_pwsh")
+    assert not [i for i in ids if i.startswith(left_out)]
     assert not [i for i in ids if "test_test_script_skips_powershell" in i]
-    assert "deselected" in listed.stdout
+
+
+def test_a_selection_of_only_marked_tests_runs_them_instead_of_nothing() -> None:
+    """`pytest -k NAME` naming only slow tests runs them: never "no tests ran" (exit 5)."""
+    assert _collected("-k", "test_test_script_skips_powershell") == [
+        "tests/test_cli_test_script.py::test_test_script_skips_powershell_with_one_reason_and_passes"
+    ]
