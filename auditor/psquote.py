@@ -35,9 +35,8 @@ from collections.abc import Iterable
 
 from auditor import names
 
-# CharTraits.cs: CharExtensions.IsSingleQuote / IsDoubleQuote.
+# CharTraits.cs: CharExtensions.IsSingleQuote.
 SINGLE_QUOTE_CHARS = frozenset("'\u2018\u2019\u201a\u201b")
-DOUBLE_QUOTE_CHARS = frozenset('"\u201c\u201d\u201e')
 
 
 def escape_single_quoted_content(value: str) -> str:

@@ -124,15 +124,6 @@ def make_plan(
     )
 
 
-def plan(
-    inventory: Inventory, policy: Policy, findings: Sequence[Finding]
-) -> tuple[ChangeSet, ...]:
-    """The change sets for `findings`, judging `inventory` against `policy` first."""
-    from auditor.rules.judge import judge
-
-    return make_plan(inventory, judge(inventory, policy), policy, findings).change_sets
-
-
 def script_names(change_set: ChangeSet) -> tuple[str, str]:
     """Package-relative names of the remediation and rollback scripts of `change_set`."""
     return change_set.script_names

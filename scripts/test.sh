@@ -41,4 +41,4 @@ fi
 if [ "${AUDITOR_SETUP_ONLY:-}" = 1 ]; then
   exit 0
 fi
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --all "$@"

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import cli_invoke as invoke
+from conftest import run_cli as invoke
 
 from auditor.resources import examples_dir
 
@@ -20,9 +20,7 @@ PYTHON_REPR = re.compile(r"\[\s*'|\[\]|'[^' ]*'|\bNone\b")
 ERROR_LINE = re.compile(r"error: [^\s:][^:]*(:\d+)?: \S")
 
 
-@pytest.fixture(autouse=True)
-def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 @pytest.fixture

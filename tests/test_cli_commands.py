@@ -17,8 +17,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import PROJECT_ROOT, SARIF_SCHEMA, grant_graph, run_main, skip_or_fail
-from conftest import cli_invoke as invoke
+from conftest import PROJECT_ROOT, SARIF_SCHEMA, grant_app_only, run_main, skip_or_fail
+from conftest import run_cli as invoke
 from syrupy.assertion import SnapshotAssertion
 
 from auditor import cli
@@ -30,10 +30,7 @@ AS_OF = "2026-11-26"
 CATALOGUE = load_policy([]).rules
 
 
-@pytest.fixture(autouse=True)
-def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test starts in an empty working folder."""
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 @pytest.fixture
@@ -413,12 +410,12 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
         "User.ReadWrite.All",
         "Group.ReadWrite.All",
     ]
-    grant_graph(inputs, ["Mail.Send"])
+    grant_app_only(inputs, ["Mail.Send"])
     assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
     gate = ("--baseline", "before/findings.json", "--fail-on-new", "--no-package")
     assert invoke("audit", str(inputs), "--as-of", AS_OF, *gate).exit_code == 0  # nothing new
 
-    grant_graph(inputs, act_as)
+    grant_app_only(inputs, act_as)
     result = invoke("audit", str(inputs), "--as-of", AS_OF, *gate)
 
     assert result.exit_code == 1, result.stdout
@@ -433,9 +430,9 @@ def test_a_wider_grant_is_new_against_the_baseline(tmp_path: Path, inputs: Path)
 
 
 def test_the_same_permissions_in_another_order_are_unchanged(tmp_path: Path, inputs: Path) -> None:
-    grant_graph(inputs, ["Mail.Send", "Mail.Read"])
+    grant_app_only(inputs, ["Mail.Send", "Mail.Read"])
     assert invoke("audit", str(inputs), "--out", "before", "--as-of", AS_OF).exit_code == 1
-    grant_graph(inputs, ["Mail.Read", "Mail.Send"])
+    grant_app_only(inputs, ["Mail.Read", "Mail.Send"])
     result = invoke(
         "audit", str(inputs), "--as-of", AS_OF, "--baseline", "before/findings.json", "--no-package"
     )

@@ -38,9 +38,7 @@ def findings_json(package: Path) -> dict[str, object]:
     return document
 
 
-@pytest.fixture(autouse=True)
-def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 # --- an audit that read nothing -----------------------------------------------------------------

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
-from conftest import SARIF_SCHEMA, grant_graph, skip_or_fail
-from conftest import cli_invoke as invoke
+from conftest import SARIF_SCHEMA, grant_app_only, skip_or_fail
+from conftest import run_cli as invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -33,10 +33,7 @@ EXPORTS = "sec/exchange/exports"
 GRAPH = "partner-application:00000003-0000-0000-c000-000000000000"
 
 
-@pytest.fixture(autouse=True)
-def fresh_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    cli.set_colour(cli.ColourChoice.AUTO)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 def sarif_schema() -> dict[str, object]:
@@ -45,6 +42,9 @@ def sarif_schema() -> dict[str, object]:
     document = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     assert isinstance(document, dict)
     return document
+
+
+# --- the repository -------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -292,9 +292,9 @@ def test_any_ignore_line_compiles_and_matches_without_error(line: str, path: str
 def test_baseline_state_reaches_every_output_and_an_escalation_is_new(tmp_path: Path) -> None:
     exports = tmp_path / "in"
     shutil.copytree(examples_dir(), exports)
-    grant_graph(exports, ["Mail.Send"])
+    grant_app_only(exports, ["Mail.Send"])
     assert invoke("audit", "in", "--out", "before", "--as-of", AS_OF).exit_code == 1
-    grant_graph(exports, ["Mail.Send", "Mail.ReadWrite"])  # escalation: one more forbidden grant
+    grant_app_only(exports, ["Mail.Send", "Mail.ReadWrite"])  # escalation: one more forbidden grant
     gate = ("--baseline", "before/findings.json", "--as-of", AS_OF)
 
     result = invoke("audit", "in", "--out", "after", *gate)

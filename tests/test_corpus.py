@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REST_PROFILES
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -23,15 +24,6 @@ from auditor.parsers.base import RawInput
 pytestmark = pytest.mark.corpus
 
 GRAPH = "00000003-0000-0000-c000-000000000000"
-REST_PROFILES = (
-    "S2SAppActAs",
-    "S2SAppOnly",
-    "V1AppActAs",
-    "V1AppOnly",
-    "Callback",
-    "V1S2SActAs",
-    "CallbackV2",
-)
 
 
 def _raw(path: Path) -> RawInput:

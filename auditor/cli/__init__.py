@@ -14,7 +14,7 @@ shows input paths relative to the working directory and reports every error as o
 Each command reads its request, runs it (`auditor.audit`, `auditor.run`, `auditor.attest`),
 writes and prints. The map:
 
-- `app`: the Typer apps and their groups, the root options, `main` (the console script),
+- `apps`: the Typer apps and their groups, the root options, `main` (the console script),
   usage and internal errors;
 - `options`: option types and checks several commands share, the policy in force;
 - `parse`, `audit`: one command each;
@@ -36,7 +36,7 @@ from auditor.cli import policy
 from auditor.cli import schema
 
 # isort: on
-from auditor.cli.app import _global_options_first, app, main
+from auditor.cli.apps import _global_options_first, app, main
 from auditor.cli.audit import OutputFormat, SeverityChoice
 from auditor.cli.options import POLICY_ENV
 from auditor.cli.terminal import ColourChoice, set_colour

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import app, state
+from auditor.cli.apps import app, state
 from auditor.cli.options import ServerOption, check_server, require_paths
 from auditor.cli.terminal import (
     EXIT_FINDINGS,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import app, state
+from auditor.cli.apps import app, state
 from auditor.cli.options import (
     POLICY_ENV,
     AsOfOption,

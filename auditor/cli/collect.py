@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.app import app
+from auditor.cli.apps import app
 from auditor.cli.options import refuse_dash, write_new_file
 from auditor.cli.terminal import WordedCommand, say
 

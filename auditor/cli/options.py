@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import state
+from auditor.cli.apps import state
 from auditor.cli.terminal import fail, show_error
 
 if TYPE_CHECKING:

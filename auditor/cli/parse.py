@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.app import app, state
+from auditor.cli.apps import app, state
 from auditor.cli.options import (
     ExcludeOption,
     JobsOption,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import policy_app
+from auditor.cli.apps import policy_app
 from auditor.cli.options import (
     POLICY_ENV,
     AsOfOption,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.app import rules_app
+from auditor.cli.apps import rules_app
 from auditor.cli.options import load_policy, policy_choice
 from auditor.cli.terminal import WordedCommand, fail, say
 

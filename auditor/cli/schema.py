@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from auditor.cli.app import schema_app
+from auditor.cli.apps import schema_app
 from auditor.cli.terminal import WordedCommand
 
 

@@ -27,20 +27,18 @@ Nothing here raises for bad input; `ServerOptionError` is the one refusal of an 
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.layout import Placement, identify
 from auditor.model import Inventory
 from auditor.parsers.collected import check_collection
-from auditor.parsers.discover import discover
-from auditor.parsers.fold import fold
+from auditor.parsers.discover import discover as _discover
+from auditor.parsers.fold import fold as _fold
 from auditor.parsers.ignore import Exclusions
 from auditor.parsers.reading import Reader, read_bytes
-from auditor.parsers.sniff import sniff
 
-__all__ = ["DEFAULT_MAX_BYTES", "ServerOptionError", "read_inventory", "sniff"]
+__all__ = ["DEFAULT_MAX_BYTES", "ServerOptionError", "read_inventory"]
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -75,7 +73,7 @@ def read_inventory(
     Never raises for bad input; raises `ServerOptionError` when `server` is given for a tree
     whose layout names two or more servers (the option cannot say which files it means).
     """
-    found = discover(paths, exclusions)
+    found = _discover(paths, exclusions)
     placements = [identify(item.path, server_folder=item.server_folder) for item in found.files]
     if server is not None:
         _check_server_option(server, placements)
@@ -85,28 +83,19 @@ def read_inventory(
         from auditor.parsers import parallel
 
         workers = parallel.choose_workers(jobs, len(found.files), start_method)
-    # The loop allocates many small objects that all stay alive (the inventory): the cyclic
-    # garbage collector would walk them again and again for nothing (a fifth of the parse
-    # time on a fleet), so it is paused for the loop and restored after.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        if workers > 1:
-            parallel.read_files(reader, found.files, placements, workers, start_method)
-        else:
-            for item, placement in zip(found.files, placements, strict=True):
-                reader.read_file(item, placement)
-        for item in found.companions:
-            reader.read_companion(item, read_bytes(item, max_bytes))
-    finally:
-        if collecting:
-            gc.enable()
+    if workers > 1:
+        parallel.read_files(reader, found.files, placements, workers, start_method)
+    else:
+        for item, placement in zip(found.files, placements, strict=True):
+            reader.read_file(item, placement)
+    for item in found.companions:
+        reader.read_companion(item, read_bytes(item, max_bytes))
     if server is not None:
         _check_server_option(server, reader.member_placements)
     skipped = [*found.skipped, *reader.skipped]
     present = {display: None for display in skipped} | reader.others
     problems = [*found.problems, *check_collection(reader.companions, reader.inputs, present)]
-    inventory = fold(
+    inventory = _fold(
         reader.results,
         problems,
         skipped=skipped,

@@ -28,7 +28,6 @@ module and is given everything as arguments.
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 from collections import deque
@@ -135,7 +134,7 @@ def read_files(
     context = multiprocessing.get_context(start_method)
     pool: ProcessPoolExecutor | None = None
     try:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+        pool = ProcessPoolExecutor(workers, mp_context=context)
         futures = deque(pool.submit(_read_run, settings, plain[start:stop]) for start, stop in runs)
     except (OSError, ImportError, NotImplementedError):  # no process can start here
         if pool is not None:
@@ -185,7 +184,7 @@ def _read_alone(
 
     remaining = list(run)
     while remaining:
-        pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker)
+        pool = ProcessPoolExecutor(1, mp_context=context)
         try:
             futures = [pool.submit(_read_run, settings, [item]) for item in remaining]
             done = 0
@@ -227,12 +226,6 @@ def _plain_file(item: FoundFile, placement: Placement) -> _PlainFile:
         placement.vdir,
         placement.relative_path,
     )
-
-
-def _start_worker() -> None:
-    # As in `read_inventory`: the results stay alive until sent, the cyclic collector would
-    # walk them again and again for nothing.
-    gc.disable()
 
 
 def _read_run(settings: _Settings, run: Sequence[_PlainFile]) -> PlainState:

@@ -19,7 +19,6 @@ from auditor.parsers.text import detect_encoding, is_utf16, split_lines, strip_a
 __all__ = ["sniff", "unknown_reason"]
 
 _SNIFF_BYTES = 64 * 1024
-_QUICK_BYTES = 2 * 1024  # enough for the prolog and root of almost every XML export
 _XML_PROLOG_ITEM = re.compile(
     r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>", re.DOTALL | re.IGNORECASE
 )
@@ -33,9 +32,6 @@ def sniff(data: bytes) -> InputFormat | None:
     codec, bom = detect_encoding(data)
     if not is_utf16(codec) and data.find(b"\x00", bom, bom + _SNIFF_BYTES) >= 0:
         return None
-    quick = _quick_xml_format(data[bom : bom + _QUICK_BYTES], codec)
-    if quick is not None:
-        return quick
     text = data[bom : bom + _SNIFF_BYTES].decode(codec, errors="replace").lstrip("\ufeff \t\r\n")
     if not text:
         return None
@@ -63,30 +59,6 @@ def unknown_reason(data: bytes) -> str:
         "Format-List text, Export-Csv, ConvertTo-Json or Export-Clixml, or a web.config file; "
         "a file that is not evidence is left out with --exclude or a line in .auditorignore"
     )
-
-
-def _quick_xml_format(head: bytes, codec: str) -> InputFormat | None:
-    """The XML format judged from the first `_QUICK_BYTES` alone, when that is certain; else None.
-
-    Certain when the prolog holds only white space, declarations, processing instructions and
-    comments that end inside the window, and the root's name ends before the window's last
-    character (which a cut multi-byte character may have replaced): every character the
-    patterns looked at is then the same as in the `_SNIFF_BYTES` window `sniff` decodes
-    otherwise, so the answer is the same. Anything else (a DOCTYPE, a long comment, no root
-    found, not XML) is left to the full window.
-    """
-    text = head.decode(codec, errors="replace").lstrip("\ufeff \t\r\n")
-    if not text.startswith("<"):
-        return None
-    pos = 0
-    while (match := _XML_PROLOG_ITEM.match(text, pos)) is not None and match.end() > pos:
-        if text.startswith("<!", pos) and not text.startswith("<!--", pos):
-            return None  # a DOCTYPE: its pattern can look past the window
-        pos = match.end()
-    root = _XML_START_TAG.match(text, pos)
-    if root is None or root.end() >= len(text) - 1:
-        return None
-    return _root_format(root.group(1))
 
 
 def _xml_format(text: str) -> InputFormat | None:

@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import AnyStr, overload
+from typing import overload
 
 from lxml import etree
 
@@ -48,29 +48,30 @@ _local = threading.local()
 
 
 class SourceLines(Sequence[str]):
-    """A document's lines as lxml numbers them (`sourceline` N is item N - 1), split on `\\n`.
+    """A document's lines as lxml numbers them (`sourceline` N is item N - 1): the text split on
+    `\\n` by `str.split` when a line is first asked for (ASCII bytes are decoded then).
 
-    Nothing is split up front: reading a line moves a cursor from the last line read, so the
-    lines of one `<appSettings>` cost what they hold, not what the file holds (splitting every
-    line of every file of a fleet into strings was a tenth of the parse). An ASCII document
-    stays bytes: only the lines read are decoded.
+    A cursor that decoded and split only the lines read (a regular expression skipping 16 lines
+    at a time) was measured no faster and went: reading the 100-server fleet of
+    `benchmarks/fleet.py` in one process, `farm-bench -n 5` paired runs, median CPU with
+    `str.split` 1.06x the cursor's, spread 0.71x to 1.22x (load average 16).
     """
 
-    __slots__ = ("_count", "_line", "_start", "_text")
+    __slots__ = ("_lines", "_text")
 
     def __init__(self, text: str | bytes) -> None:
         """`text` is the decoded text, or bytes that are all ASCII."""
         self._text = text
-        self._count = -1  # counted when first asked for
-        self._line = 1  # the cursor: the number of a line (from 1) and the offset it starts at
-        self._start = 0
+        self._lines: list[str] | None = None
+
+    def _split(self) -> list[str]:
+        if self._lines is None:
+            text = self._text
+            self._lines = (text.decode("ascii") if isinstance(text, bytes) else text).split("\n")
+        return self._lines
 
     def __len__(self) -> int:
-        if self._count < 0:
-            text = self._text
-            newlines = text.count("\n") if isinstance(text, str) else text.count(b"\n")
-            self._count = newlines + 1
-        return self._count
+        return len(self._split())
 
     @overload
     def __getitem__(self, index: int) -> str: ...
@@ -79,55 +80,13 @@ class SourceLines(Sequence[str]):
     def __getitem__(self, index: slice) -> list[str]: ...
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self.line(position + 1) for position in range(*index.indices(len(self)))]
-        return self.line(index + 1 if index >= 0 else len(self) + index + 1)
+        return self._split()[index]
 
     def line(self, number: int) -> str:
         """Line `number`, counted from 1 as lxml counts; IndexError past either end."""
-        text = self._text
-        if isinstance(text, str):
-            start = _seek(text, "\n", _SKIP_TEXT, self._line, self._start, number)
-            end = text.find("\n", start)
-            found = text[start:] if end < 0 else text[start:end]
-        else:
-            start = _seek(text, b"\n", _SKIP_BYTES, self._line, self._start, number)
-            end = text.find(b"\n", start)
-            found = (text[start:] if end < 0 else text[start:end]).decode("ascii")
-        self._line = number
-        self._start = start
-        return found
-
-
-# A forward seek passes 16 lines at once by a regular expression (no Python loop per line).
-_SKIP = 16
-_SKIP_TEXT = re.compile(r"(?:[^\n]*\n){16}")
-_SKIP_BYTES = re.compile(rb"(?:[^\n]*\n){16}")
-
-
-def _seek(
-    text: AnyStr, newline: AnyStr, skip: re.Pattern[AnyStr], line: int, start: int, number: int
-) -> int:
-    """Where line `number` starts, from line `line` starting at `start`; IndexError past the
-    first or the last line. `skip` matches `_SKIP` lines."""
-    if number < 1:
-        raise IndexError("line number out of range")
-    while number - line >= _SKIP:
-        passed = skip.match(text, start)
-        if passed is None:
-            break  # fewer lines than that are left: the line by line walk below says so
-        start = passed.end()
-        line += _SKIP
-    while line < number:
-        found = text.find(newline, start)
-        if found < 0:
+        if number < 1:
             raise IndexError("line number out of range")
-        start = found + 1
-        line += 1
-    while line > number:
-        start = text.rfind(newline, 0, start - 1) + 1
-        line -= 1
-    return start
+        return self._split()[number - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +132,10 @@ def start_line(element: etree._Element, lines: Sequence[str], lookback: int = 20
     return line
 
 
+# One parser per thread and setting, reused (an lxml parser must not be shared between threads):
+# building a new parser for every file cost 1.21x the CPU of reading the 100-server fleet of
+# `benchmarks/fleet.py` in one process (`farm-bench -n 5` paired runs, median; spread 0.88x to
+# 1.28x, load average 16).
 def _parser(keep_blank_text: bool) -> etree.XMLParser:
     parsers: dict[bool, etree.XMLParser] | None = getattr(_local, "parsers", None)
     if parsers is None:

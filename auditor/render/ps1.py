@@ -292,6 +292,14 @@ def _filter_ps_nullable(value: str | None) -> TrustedCode:
     return TrustedCode("$null" if value is None else ps_literal(value))
 
 
+def _filter_call_block(caller: object) -> TrustedCode:
+    """The text of a `{% call %}` block, which the template rendered with its values quoted:
+    lets an include (`_transcript.ps1.j2`) hold a whole `try` around the body it is given."""
+    if not isinstance(caller, jinja2.runtime.Macro):
+        raise TypeError(f"call_block takes a call block's caller, not {caller!r}")
+    return TrustedCode(caller())
+
+
 _environment: jinja2.Environment | None = None
 
 
@@ -309,6 +317,7 @@ def _env() -> jinja2.Environment:
         )
         environment.filters["ps_array"] = _filter_ps_array
         environment.filters["ps_nullable"] = _filter_ps_nullable
+        environment.filters["call_block"] = _filter_call_block
         _environment = environment
     return _environment
 
@@ -338,12 +347,7 @@ def backup_folder_name(change_id: str) -> str:
     return f"{slug}-change" if slug in _WINDOWS_RESERVED else slug
 
 
-def _header_context(header: ScriptHeader, check: bool) -> dict[str, Any]:
-    if check:
-        require(is_valid_sha256(header.package_id), "package id", header.package_id)
-        require(is_valid_sha256(header.policy_sha256), "policy SHA-256", header.policy_sha256)
-        for path, digest in header.input_hashes:
-            require(is_valid_sha256(digest), f"SHA-256 of input {path!r}", digest)
+def _header_context(header: ScriptHeader) -> dict[str, Any]:
     return {
         "change_id": header.change_id,
         "package_id": header.package_id,
@@ -355,17 +359,9 @@ def _header_context(header: ScriptHeader, check: bool) -> dict[str, Any]:
     }
 
 
-def _partner_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
+def _partner_context(change_set: ChangeSet) -> dict[str, Any]:
     applications = []
     for index, change in enumerate(change_set.partner_applications, start=1):
-        if check:
-            require(
-                is_valid_guid(change.application_identifier),
-                "ApplicationIdentifier",
-                change.application_identifier,
-            )
-            for name in change.target_app_only:
-                require(is_valid_permission_name(name), "permission name", name)
         applications.append(
             {
                 "application_identifier": change.application_identifier,
@@ -380,29 +376,10 @@ def _partner_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
     return {"applications": applications}
 
 
-def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
+def _web_config_context(change_set: ChangeSet) -> dict[str, Any]:
     files = []
     for index, change in enumerate(change_set.web_configs, start=1):
         segments = change.relative_path.split("\\")
-        if check:
-            for segment in segments:
-                require(
-                    _PATH_SEGMENT.fullmatch(segment) is not None and segment.strip(".") != "",
-                    "path segment",
-                    segment,
-                )
-            require(is_valid_sha256(change.audited_sha256), "SHA-256", change.audited_sha256)
-            for token in profile_tokens(change.target_value):
-                require(is_valid_profile_token(token), "profile token", token)
-            if change.app_pool is not None:
-                require(
-                    is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool
-                )
-            for token in change.enables:
-                require(is_valid_profile_token(token), "profile token", token)
-            undeclared = undeclared_enablement(change)
-            if undeclared is not None:
-                raise ValueError(undeclared)
         files.append(
             {
                 "vdir": change.vdir,
@@ -418,12 +395,6 @@ def _web_config_context(change_set: ChangeSet, check: bool) -> dict[str, Any]:
         )
     limits = []
     for limit in change_set.app_only_limits:
-        if check:
-            require(
-                is_valid_guid(limit.application_identifier),
-                "ApplicationIdentifier",
-                limit.application_identifier,
-            )
         limits.append(
             {
                 "application_identifier": limit.application_identifier,
@@ -450,26 +421,56 @@ def computer_name(server: str) -> str:
     return server.split(".", 1)[0] or server
 
 
-def render_change_set(
-    change_set: ChangeSet, header: ScriptHeader, *, check_allow_lists: bool = True
-) -> tuple[str, str]:
+def _check_allow_lists(change_set: ChangeSet, header: ScriptHeader) -> None:
+    """Raise ValueError naming the first value that would be written and fails its allow-list.
+
+    The first line of defence; the quoting is the second, and the tests that push hostile
+    values through it replace this function (tests/ps1/ps1_support.py `allow_lists_off`).
+    """
+    require(_SLUG.fullmatch(change_set.slug) is not None, "script slug", change_set.slug)
+    require(is_valid_sha256(header.package_id), "package id", header.package_id)
+    require(is_valid_sha256(header.policy_sha256), "policy SHA-256", header.policy_sha256)
+    for path, digest in header.input_hashes:
+        require(is_valid_sha256(digest), f"SHA-256 of input {path!r}", digest)
+    for app in change_set.partner_applications:
+        identifier = app.application_identifier
+        require(is_valid_guid(identifier), "ApplicationIdentifier", identifier)
+        for name in app.target_app_only:
+            require(is_valid_permission_name(name), "permission name", name)
+    for change in change_set.web_configs:
+        for segment in change.relative_path.split("\\"):
+            valid = _PATH_SEGMENT.fullmatch(segment) is not None and segment.strip(".") != ""
+            require(valid, "path segment", segment)
+        require(is_valid_sha256(change.audited_sha256), "SHA-256", change.audited_sha256)
+        for token in profile_tokens(change.target_value):
+            require(is_valid_profile_token(token), "profile token", token)
+        if change.app_pool is not None:
+            require(is_valid_app_pool_name(change.app_pool), "application pool", change.app_pool)
+        for token in change.enables:
+            require(is_valid_profile_token(token), "profile token", token)
+        undeclared = undeclared_enablement(change)
+        if undeclared is not None:
+            raise ValueError(undeclared)
+    for limit in change_set.app_only_limits:
+        identifier = limit.application_identifier
+        require(is_valid_guid(identifier), "ApplicationIdentifier", identifier)
+
+
+def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str, str]:
     """The (remediation, rollback) script texts for one change set.
 
     Raises ValueError when a value that would be written to Exchange fails its allow-list.
-    `check_allow_lists=False` exists only so that tests can push hostile values through the
-    quoting; auditor itself never passes it.
     """
-    if check_allow_lists:
-        require(_SLUG.fullmatch(change_set.slug) is not None, "script slug", change_set.slug)
+    _check_allow_lists(change_set, header)
     if change_set.kind is ChangeKind.PARTNER_APPLICATIONS:
-        context = _partner_context(change_set, check_allow_lists)
+        context = _partner_context(change_set)
     elif change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
-        context = _web_config_context(change_set, check_allow_lists)
+        context = _web_config_context(change_set)
     else:  # pragma: no cover - every ChangeKind is handled above; a new one must be added
         raise KeyError(f"no templates for change kind {change_set.kind!r}")
     remediation_name, rollback_name = TEMPLATES[change_set.kind]
     base = {
-        "header": _header_context(header, check_allow_lists),
+        "header": _header_context(header),
         **context,
     }
     texts = []

@@ -29,8 +29,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from auditor.model import ParseResult, ProblemCode
-from auditor.parsers import clixml, csv_, formatlist, json_, sniff, webconfig
+from auditor.parsers import clixml, csv_, formatlist, json_, webconfig
 from auditor.parsers.base import RawInput
+from auditor.parsers.sniff import sniff
 
 CLIXML_NS = "http://schemas.microsoft.com/powershell/2004/04"
 PARTNER_TYPE = "Microsoft.Exchange.Data.Directory.SystemConfiguration.PartnerApplication"

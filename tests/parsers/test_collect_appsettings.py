@@ -41,26 +41,31 @@ EWS_WEB_CONFIG = (
 )
 
 
-@pytest.mark.pwsh
-def test_collect_copies_appsettings_files(tmp_path: Path) -> None:
+def _collect(tmp_path: Path, files: dict[str, bytes]) -> tuple[harness.Run, Path, str]:
+    """Run the real collect script on a stand-in server (named as this machine, as .NET's
+    MachineName is) that holds `files`: the run, the output folder, the machine name."""
     harness.require_pwsh()
     state = scenarios.state_from_inventory(scenarios.example_report().inventory)
     standin = harness.StandIn(tmp_path / "server", state)
     machine = socket.gethostname().split(".")[0]  # .NET's MachineName on Linux
     state["servers"][0]["Name"] = machine
     standin.write_state(state)
-    scenarios.lay_out(
-        standin,
+    scenarios.lay_out(standin, files)
+    script = scenarios.write_script(tmp_path / "scripts", "collect.ps1", scenarios.render_collect())
+    out = tmp_path / "out"
+    return standin.run(script, "-OutDir", harness.ps_quote(str(out))), out, machine
+
+
+@pytest.mark.pwsh
+def test_collect_copies_appsettings_files(tmp_path: Path) -> None:
+    run, out, machine = _collect(
+        tmp_path,
         {
             "FrontEnd\\HttpProxy\\Rest\\web.config": REST_WEB_CONFIG,
             "FrontEnd\\HttpProxy\\Rest\\oauth.config": OAUTH_CONFIG,
             "FrontEnd\\HttpProxy\\EWS\\web.config": EWS_WEB_CONFIG,
         },
     )
-    script = scenarios.write_script(tmp_path / "scripts", "collect.ps1", scenarios.render_collect())
-    out = tmp_path / "out"
-
-    run = standin.run(script, "-OutDir", harness.ps_quote(str(out)))
 
     assert run.exit_code == 0, run.describe()
     assert "AUDITOR-NOT-COPIED" in run.stdout and "configSource=" in run.stdout
@@ -87,22 +92,13 @@ def test_a_real_collection_is_checked_against_its_hash_list_and_transcript(
     """The hash list and transcript the real script writes: an untouched collection (as a
     folder and as a zip) has no collection problem; a warning, a changed file and a file
     added afterwards are each located."""
-    harness.require_pwsh()
-    state = scenarios.state_from_inventory(scenarios.example_report().inventory)
-    standin = harness.StandIn(tmp_path / "server", state)
-    machine = socket.gethostname().split(".")[0]  # .NET's MachineName on Linux
-    state["servers"][0]["Name"] = machine
-    standin.write_state(state)
-    scenarios.lay_out(
-        standin,
+    run, out, machine = _collect(
+        tmp_path,
         {
             "FrontEnd\\HttpProxy\\Rest\\web.config": REST_WEB_CONFIG,
             "FrontEnd\\HttpProxy\\Rest\\oauth.config": OAUTH_CONFIG,
         },
     )
-    script = scenarios.write_script(tmp_path / "scripts", "collect.ps1", scenarios.render_collect())
-    out = tmp_path / "out"
-    run = standin.run(script, "-OutDir", harness.ps_quote(str(out)))
     assert run.exit_code == 0, run.describe()
     (log,) = out.glob(".auditor-collect-*.log")
     with zipfile.ZipFile(tmp_path / "out.zip", "w", zipfile.ZIP_DEFLATED) as writer:

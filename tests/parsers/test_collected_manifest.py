@@ -43,9 +43,7 @@ DONE = "AUDITOR-DONE: 4 file(s) written to C:\\out\\EX01."
 TRAILER = ["**********************", "Windows PowerShell transcript end", "End time: 2026"]
 
 
-@pytest.fixture(autouse=True)
-def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 def audit(*args: str) -> Result:

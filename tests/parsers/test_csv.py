@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from case_files import cases, check
 from parser_helpers import DATA, raw_input
 
 from auditor.model import ProblemCode
@@ -13,11 +12,6 @@ from auditor.parsers import csv_
 
 CSV = DATA / "csv"
 GRAPH = "00000003-0000-0000-c000-000000000000"
-
-
-@pytest.mark.parametrize("path", cases(CSV), ids=lambda path: path.name)
-def test_csv_case(path: Path) -> None:
-    check(csv_.parse(raw_input(path)), path)
 
 
 def test_type_names_are_incomplete_evidence_with_the_export_advice() -> None:

@@ -10,7 +10,8 @@ import pytest
 from parser_helpers import DATA
 
 from auditor.model import InputFormat, Problem, ProblemCode, Severity
-from auditor.parsers import formatlist, properties, read_inventory, sniff
+from auditor.parsers import formatlist, properties, read_inventory
+from auditor.parsers.sniff import sniff
 
 PARSERS = Path(__file__).resolve().parents[2] / "auditor" / "parsers"
 FORMAT_LIST_FILE = DATA / "formatlist" / "subset-widths-utf8bom-cr.txt"

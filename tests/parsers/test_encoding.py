@@ -8,7 +8,8 @@ import pytest
 from parser_helpers import DATA, raw_input
 
 from auditor.model import Problem, ProblemCode
-from auditor.parsers import formatlist, sniff
+from auditor.parsers import formatlist
+from auditor.parsers.sniff import sniff
 from auditor.parsers.text import LineIndex, decode, detect_encoding, split_lines, strip_ansi
 
 MIXED = DATA / "mixed"

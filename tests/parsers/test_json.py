@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from case_files import cases, check
 from parser_helpers import DATA, raw_input
 
 from auditor.model import ProblemCode
@@ -13,11 +12,6 @@ from auditor.parsers import json_
 
 JSON = DATA / "json"
 GRAPH = "00000003-0000-0000-c000-000000000000"
-
-
-@pytest.mark.parametrize("path", cases(JSON), ids=lambda path: path.name)
-def test_json_case(path: Path) -> None:
-    check(json_.parse(raw_input(path)), path)
 
 
 def test_both_date_forms_and_numeric_enums_are_read() -> None:

@@ -6,29 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from case_files import check, nested_cases
+from conftest import REST_PROFILES
 from parser_helpers import DATA, raw_input
 
-from auditor.layout import identify
 from auditor.model import ProblemCode, Severity
 from auditor.parsers import webconfig
 from auditor.parsers.base import RawInput
 
 WEBCONFIG = DATA / "webconfig"
-WEBCONFIG_CASES = WEBCONFIG / "cases"
 REST = "Default Web Site/API"
-
-
-@pytest.mark.parametrize(
-    "path",
-    nested_cases(WEBCONFIG_CASES),
-    ids=lambda path: str(path.relative_to(WEBCONFIG_CASES).parts[0]) + "/" + path.name,
-)
-def test_case_files(path: Path) -> None:
-    """Each file under data/webconfig/cases (in the collect layout, `<case>/EX01/FrontEnd/
-    HttpProxy/<folder>/`) reads as its `.expected.json` says; server and vdir from the layout."""
-    placement = identify(path)
-    check(webconfig.parse(raw_input(path, server=placement.server, vdir=placement.vdir)), path)
 
 
 @dataclass(frozen=True)
@@ -45,15 +31,7 @@ class Case:
 CASES = [
     Case(
         "rest-default.config",
-        (
-            "S2SAppActAs",
-            "S2SAppOnly",
-            "V1AppActAs",
-            "V1AppOnly",
-            "Callback",
-            "V1S2SActAs",
-            "CallbackV2",
-        ),
+        REST_PROFILES,
         10,
         (
             ("HttpProxy.ProtocolType", "Rest", None),
@@ -70,16 +48,7 @@ CASES = [
     Case(
         # The commented-out add and the Set-AppConfigValue comment do not count.
         "rest-v1s2sapponly.config",
-        (
-            "S2SAppActAs",
-            "S2SAppOnly",
-            "V1AppActAs",
-            "V1AppOnly",
-            "Callback",
-            "V1S2SActAs",
-            "CallbackV2",
-            "V1S2SAppOnly",
-        ),
+        (*REST_PROFILES, "V1S2SAppOnly"),
         7,
         (
             ("HttpProxy.ProtocolType", "Rest", None),

@@ -328,7 +328,7 @@ def test_doctype_after_a_long_prolog_is_refused(pad: int, bom: bytes) -> None:
 )
 @settings(max_examples=300, deadline=None)
 def test_source_lines_read_in_any_order_are_the_text_split(text: str, reads: list[int]) -> None:
-    """Lines read in any order (the cursor moves forward and back), from decoded text or from
+    """Lines read in any order, from decoded text or from
     ASCII bytes, are `text.split("\\n")` (lxml numbers lines by line feeds); past either end
     is an IndexError."""
     expected = text.split("\n")
@@ -352,7 +352,7 @@ def test_source_lines_read_in_any_order_are_the_text_split(text: str, reads: lis
 
 @pytest.mark.parametrize("source_type", [str, bytes])
 def test_source_lines_jump_far_forward_and_back(source_type: type) -> None:
-    """Long jumps (16 lines at a time, then one by one) land on the right line."""
+    """Lines read far apart, forward and back, are the right lines."""
     expected = [f"line {number} " + "x" * (number % 7) for number in range(1, 1001)]
     text = "\n".join(expected)
     lines = SourceLines(text if source_type is str else text.encode("ascii"))

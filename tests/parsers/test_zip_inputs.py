@@ -36,9 +36,7 @@ CLEAN_WEB_CONFIG = (
 )
 
 
-@pytest.fixture(autouse=True)
-def working_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("fresh_cli")
 
 
 def audit(*args: str) -> Result:

@@ -14,10 +14,17 @@ import functools
 import re
 from typing import Any
 
-from conftest import skip_or_fail
+from conftest import allow_lists_off, skip_or_fail
 
 from auditor.model import ChangeSet, PartnerApplicationChange
-from auditor.render.ps1 import ScriptHeader
+from auditor.render.ps1 import ScriptHeader, render_change_set
+
+
+def render_unchecked(change_set: ChangeSet, header: ScriptHeader) -> tuple[str, str]:
+    """`render_change_set` with the allow-lists off (`conftest.allow_lists_off`)."""
+    with allow_lists_off():
+        return render_change_set(change_set, header)
+
 
 _STRING = r"'(?:[^']|'')*'"
 _CHAR = r"\[char\]0x[0-9A-F]{4}"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT_ROOT, skip_or_fail
-from ps1_support import HOSTILE_PIECES, analyse
+from ps1_support import HOSTILE_PIECES, analyse, render_unchecked
 from test_ps1_render import ALL_SCRIPTS, _with_app, _with_file
 
 from auditor.psquote import decode_ps_literal, ps_array
-from auditor.render.ps1 import ScriptHeader, render_change_set
+from auditor.render.ps1 import ScriptHeader
 
 pytestmark = pytest.mark.pwsh
 
@@ -89,7 +89,7 @@ def test_powershell_parses_every_script_and_agrees_on_every_literal(tmp_path: Pa
         )
         header = ScriptHeader(value, value, value, value, ((value, value),), (value,), value)
         for kind, change_set in (("pa", pa), ("wc", wc)):
-            remediation, rollback = render_change_set(change_set, header, check_allow_lists=False)
+            remediation, rollback = render_unchecked(change_set, header)
             files[f"hostile{index}-{kind}-remediation.ps1"] = remediation
             files[f"hostile{index}-{kind}-rollback.ps1"] = rollback
     singles = [*HOSTILE_PIECES, "", "plain", *_hostile_values()]

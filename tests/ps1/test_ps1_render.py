@@ -21,6 +21,7 @@ from ps1_support import (
     analyse,
     header_for,
     parse,
+    render_unchecked,
     sentinel_change_set,
     sentinel_header,
     shape_and_values,
@@ -352,10 +353,8 @@ def test_comments_are_fixed_template_text(script_name: str, text: str) -> None:
 def test_shape_equals_sentinel_render(scenario: str) -> None:
     for change_set in SCENARIOS[scenario]():
         real = render_change_set(change_set, header_for(change_set))
-        sentinel = render_change_set(
-            sentinel_change_set(change_set),
-            sentinel_header(header_for(change_set)),
-            check_allow_lists=False,
+        sentinel = render_unchecked(
+            sentinel_change_set(change_set), sentinel_header(header_for(change_set))
         )
         for real_text, sentinel_text in zip(real, sentinel, strict=True):
             assert shape_and_values(real_text)[0] == shape_and_values(sentinel_text)[0]
@@ -515,10 +514,8 @@ def test_hostile_web_config_values_stay_literals(
 
 
 def _check_hostile_render(change_set: ChangeSet, header: ScriptHeader, inputs: list[str]) -> None:
-    texts = render_change_set(change_set, header, check_allow_lists=False)
-    sentinels = render_change_set(
-        sentinel_change_set(change_set), sentinel_header(header), check_allow_lists=False
-    )
+    texts = render_unchecked(change_set, header)
+    sentinels = render_unchecked(sentinel_change_set(change_set), sentinel_header(header))
     decoded: set[str] = set()
     for text, sentinel in zip(texts, sentinels, strict=True):
         assert text.isascii()
@@ -540,12 +537,10 @@ def test_shape_check_catches_a_value_that_escapes_its_literal(
     hostile_name = "x'; Stop-Computer; '"
     change_set = _with_app(name=hostile_name)
     header = header_for(change_set)
-    sentinel = render_change_set(
-        sentinel_change_set(change_set), sentinel_header(header), check_allow_lists=False
-    )[0]
+    sentinel = render_unchecked(sentinel_change_set(change_set), sentinel_header(header))[0]
     monkeypatch.setattr(ps1, "ps_literal", lambda value: "'" + value + "'")
-    broken = render_change_set(change_set, header, check_allow_lists=False)[0]
+    broken = render_unchecked(change_set, header)[0]
     assert analyse(broken).shape != analyse(sentinel).shape
     monkeypatch.undo()
-    fixed = render_change_set(change_set, header, check_allow_lists=False)[0]
+    fixed = render_unchecked(change_set, header)[0]
     assert analyse(fixed).shape == analyse(sentinel).shape

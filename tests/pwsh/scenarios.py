@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from conftest import GRAPH_ACT_AS
+from conftest import GRAPH_ACT_AS, allow_lists_off
 
 from auditor import layout
 from auditor.model import (
@@ -142,11 +142,13 @@ def _templates_override() -> Iterator[None]:
 
 
 def render(
-    change_set: ChangeSet, header: ps1.ScriptHeader = HEADER, *, check_allow_lists: bool = True
+    change_set: ChangeSet, header: ps1.ScriptHeader = HEADER, *, allow_lists: bool = True
 ) -> tuple[str, str]:
-    """(remediation, rollback) texts from the script author's renderer."""
-    with _templates_override():
-        return ps1.render_change_set(change_set, header, check_allow_lists=check_allow_lists)
+    """(remediation, rollback) texts from the script author's renderer; `allow_lists=False`
+    pushes hostile values through the quoting alone (`conftest.allow_lists_off`)."""
+    checks = contextlib.nullcontext() if allow_lists else allow_lists_off()
+    with _templates_override(), checks:
+        return ps1.render_change_set(change_set, header)
 
 
 def render_collect(tool_version: str = "0.1.0") -> str:
@@ -287,19 +289,23 @@ def css_exchange_cases(version: str) -> list[WebConfigCase]:
         original = path.read_bytes()
         if PROFILES_KEY not in original:
             continue
-        vdir = vdir_for_healthchecker_name(path.name)
-        assert vdir.install_path is not None
         cases.append(
-            WebConfigCase(
-                label=f"{version}/{path.name}",
-                vdir=vdir.id,
-                relative_path=vdir.install_path,
-                app_pool=vdir.app_pool,
-                original=original,
-                audited=inject_profile(original),
-            )
+            _case(f"{version}/{path.name}", vdir_for_healthchecker_name(path.name), original)
         )
     return cases
+
+
+def _case(label: str, vdir: layout.Vdir, original: bytes) -> WebConfigCase:
+    """The case of one shipped web.config: as audited, it carries the injected V1S2SAppOnly."""
+    assert vdir.install_path is not None
+    return WebConfigCase(
+        label=label,
+        vdir=vdir.id,
+        relative_path=vdir.install_path,
+        app_pool=vdir.app_pool,
+        original=original,
+        audited=inject_profile(original),
+    )
 
 
 def fixture_cases() -> list[WebConfigCase]:
@@ -309,19 +315,7 @@ def fixture_cases() -> list[WebConfigCase]:
         (FIXTURES / "rest-crlf-no-bom.config", "Default Web Site/API"),
         (FIXTURES / "ews-single-quoted.config", "Default Web Site/EWS"),
     ):
-        original = path.read_bytes()
-        vdir = layout.vdir_by_id(vdir_id)
-        assert vdir.install_path is not None
-        cases.append(
-            WebConfigCase(
-                label=f"fixtures/{path.name}",
-                vdir=vdir.id,
-                relative_path=vdir.install_path,
-                app_pool=vdir.app_pool,
-                original=original,
-                audited=inject_profile(original),
-            )
-        )
+        cases.append(_case(f"fixtures/{path.name}", layout.vdir_by_id(vdir_id), path.read_bytes()))
     return cases
 
 

@@ -3,7 +3,7 @@
 1. Every literal `ps_literal` emits, evaluated by PowerShell, gives back exactly the input's
    UTF-16 code units (curated hostile values plus a few hundred generated ones, ONE process).
 2. Scripts rendered with (composite) hostile values in every field (through the renderer's test hook
-   `check_allow_lists=False`) parse without error and have the same commands, in the same
+   `allow_lists=False`) parse without error and have the same commands, in the same
    order with the same parameters, and the same AST shape as a render with harmless sentinels.
 3. A remediation and its rollback, run against stand-ins holding hostile names and permission
    names, pass exactly those strings to Set-PartnerApplication.
@@ -214,8 +214,8 @@ def _web_config_change_set(value: str) -> ChangeSet:
 
 
 def _hostile_renders(value: str) -> dict[str, str]:
-    partner = scenarios.render(_partner_change_set(value), _header(value), check_allow_lists=False)
-    web = scenarios.render(_web_config_change_set(value), _header(value), check_allow_lists=False)
+    partner = scenarios.render(_partner_change_set(value), _header(value), allow_lists=False)
+    web = scenarios.render(_web_config_change_set(value), _header(value), allow_lists=False)
     return {
         "partner-remediation": partner[0],
         "partner-rollback": partner[1],
@@ -304,7 +304,7 @@ def _hostile_story(root: Path, case: dict[str, Any]) -> dict[str, Any]:
             ),
         ),
     )
-    remediation_text, rollback_text = scenarios.render(change_set, check_allow_lists=False)
+    remediation_text, rollback_text = scenarios.render(change_set, allow_lists=False)
     remediation = scenarios.write_script(root / "scripts", "remediation.ps1", remediation_text)
     rollback = scenarios.write_script(root / "scripts", "rollback.ps1", rollback_text)
     state = harness.default_state(

@@ -139,30 +139,26 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
             story.step("rollback", rollback, Confirm=False, ConfirmRegrant=True),
         )
 
-    def constrained_language() -> Story:
-        story = Story(root / "constrained", scenarios.partner_state())
+    def remediation_after(folder: str, prelude: str) -> Story:
+        """The remediation into a new backup folder, after `prelude` ran in its session."""
+        story = Story(root / folder, scenarios.partner_state())
         fresh = story.standin.root / "new-backup"
         story.runs["remediation"] = story.standin.run(
             remediation,
             "-BackupDirectory",
             harness.ps_quote(str(fresh)),
             "-Confirm:$false",
-            prelude="$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'",
+            prelude=prelude,
         )
         return story
 
+    def constrained_language() -> Story:
+        prelude = "$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'"
+        return remediation_after("constrained", prelude)
+
     def no_exchange_shell() -> Story:
         # Outside the Exchange Management Shell: no Exchange cmdlets at all.
-        story = Story(root / "no-ems", scenarios.partner_state())
-        fresh = story.standin.root / "new-backup"
-        story.runs["remediation"] = story.standin.run(
-            remediation,
-            "-BackupDirectory",
-            harness.ps_quote(str(fresh)),
-            "-Confirm:$false",
-            prelude="Remove-Module -Name ExchangeStandIn",
-        )
-        return story
+        return remediation_after("no-ems", "Remove-Module -Name ExchangeStandIn")
 
     makers: dict[str, Callable[[], Story]] = {
         "no-ems": no_exchange_shell,

@@ -400,9 +400,18 @@ def issue_13_stories(
     }
 
 
-def _lifecycle(stories: dict[str, Story], set_name: str) -> Story:
-    if set_name in CSS_SETS and not _css_available():
+@pytest.fixture(params=SETS)
+def set_name(request: pytest.FixtureRequest) -> str:
+    """Each set of web.configs: the CSS-Exchange sets and the project's fixtures."""
+    name: str = request.param
+    if name in CSS_SETS and not _css_available():
         conftest.skip_or_fail(f"reference corpus not found at {conftest.CSS_EXCHANGE}")
+    return name
+
+
+@pytest.fixture
+def story(stories: dict[str, Story], set_name: str) -> Story:
+    """The lifecycle story of one set: -WhatIf, the change, a second run, the rollback."""
     return stories[f"{set_name}-lifecycle"]
 
 
@@ -413,11 +422,7 @@ def _changed_pools(cases: Sequence[scenarios.WebConfigCase]) -> dict[str, int]:
 # --- -WhatIf ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("set_name", SETS)
-def test_whatif_changes_nothing_and_names_every_file(
-    stories: dict[str, Story], set_name: str
-) -> None:
-    story = _lifecycle(stories, set_name)
+def test_whatif_changes_nothing_and_names_every_file(story: Story) -> None:
     run = story.runs["whatif"]
     assert run.exit_code == 0, run.describe()
     assert story.files_after["whatif"] == story.files_before["whatif"]
@@ -436,11 +441,7 @@ def test_whatif_changes_nothing_and_names_every_file(
 # --- confirmed run ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("set_name", SETS)
-def test_confirmed_run_changes_only_the_profiles_value(
-    stories: dict[str, Story], set_name: str
-) -> None:
-    story = _lifecycle(stories, set_name)
+def test_confirmed_run_changes_only_the_profiles_value(story: Story) -> None:
     run = story.runs["remediation"]
     assert run.exit_code == 0, run.describe()
     for case in story.cases:
@@ -456,11 +457,7 @@ def test_confirmed_run_changes_only_the_profiles_value(
         assert edited == case.original, case.label
 
 
-@pytest.mark.parametrize("set_name", SETS)
-def test_confirmed_run_backs_up_the_original_bytes(
-    stories: dict[str, Story], set_name: str
-) -> None:
-    story = _lifecycle(stories, set_name)
+def test_confirmed_run_backs_up_the_original_bytes(story: Story, set_name: str) -> None:
     backups = story.backups_after["remediation"]
     slug = scenarios.web_config_change_set(f"EX-{set_name}", story.cases).slug
     for index, case in enumerate(story.cases, start=1):
@@ -468,11 +465,7 @@ def test_confirmed_run_backs_up_the_original_bytes(
         assert f"{slug}-{index:02d}.state.xml" in backups
 
 
-@pytest.mark.parametrize("set_name", SETS)
-def test_confirmed_run_recycles_only_the_pools_of_changed_files(
-    stories: dict[str, Story], set_name: str
-) -> None:
-    story = _lifecycle(stories, set_name)
+def test_confirmed_run_recycles_only_the_pools_of_changed_files(story: Story) -> None:
     run = story.runs["remediation"]
     assert story.recycles("remediation") == _changed_pools(story.cases)
     recycle_calls = [c for c in run.changing_calls() if c["command"] == "Restart-WebAppPool"]
@@ -488,11 +481,7 @@ def test_confirmed_run_recycles_only_the_pools_of_changed_files(
             ), (case.label, run.describe())
 
 
-@pytest.mark.parametrize("set_name", SETS)
-def test_second_run_changes_nothing_and_recycles_nothing(
-    stories: dict[str, Story], set_name: str
-) -> None:
-    story = _lifecycle(stories, set_name)
+def test_second_run_changes_nothing_and_recycles_nothing(story: Story) -> None:
     run = story.runs["remediation-again"]
     assert run.exit_code == 0, run.describe()
     assert story.files_after["remediation-again"] == story.files_before["remediation-again"]
@@ -508,18 +497,14 @@ def test_second_run_changes_nothing_and_recycles_nothing(
 
 
 def test_rollback_whatif_changes_nothing(stories: dict[str, Story]) -> None:
-    story = _lifecycle(stories, "fixtures")
+    story = stories["fixtures-lifecycle"]
     run = story.runs["rollback-whatif"]
     assert run.exit_code == 0, run.describe()
     assert story.files_after["rollback-whatif"] == story.files_before["rollback-whatif"]
     assert story.state_after["rollback-whatif"] == story.state_before["rollback-whatif"]
 
 
-@pytest.mark.parametrize("set_name", SETS)
-def test_rollback_restores_the_original_bytes_exactly(
-    stories: dict[str, Story], set_name: str
-) -> None:
-    story = _lifecycle(stories, set_name)
+def test_rollback_restores_the_original_bytes_exactly(story: Story) -> None:
     run = story.runs["rollback"]
     assert run.exit_code == 0, run.describe()
     for case in story.cases:
@@ -527,9 +512,7 @@ def test_rollback_restores_the_original_bytes_exactly(
     assert story.recycles("rollback") == _changed_pools(story.cases)
 
 
-@pytest.mark.parametrize("set_name", SETS)
-def test_rollback_again_changes_nothing(stories: dict[str, Story], set_name: str) -> None:
-    story = _lifecycle(stories, set_name)
+def test_rollback_again_changes_nothing(story: Story) -> None:
     run = story.runs["rollback-again"]
     assert run.exit_code == 0, run.describe()
     assert story.files_after["rollback-again"] == story.files_before["rollback-again"]

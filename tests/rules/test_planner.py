@@ -27,7 +27,7 @@ from auditor.model import (
     WebConfig,
 )
 from auditor.policy import load_policy
-from auditor.remediation import make_plan, plan, script_names
+from auditor.remediation import Plan, make_plan, script_names
 from auditor.rules.judge import ProfileTables, approved_target, judge, judge_profiles
 
 API = "Default Web Site/API"
@@ -119,7 +119,8 @@ def inventory(
     return Inventory(inputs=(), partner_applications=apps, web_configs=configs)
 
 
-def full_plan(inv: Inventory, policy: Policy, findings: list[Finding]):  # type: ignore[no-untyped-def]
+def full_plan(inv: Inventory, policy: Policy, findings: list[Finding]) -> Plan:
+    """The plan `auditor audit` makes: the rules' judgements (`judge`), then `make_plan`."""
     return make_plan(inv, judge(inv, policy), policy, findings)
 
 
@@ -128,7 +129,7 @@ GRAPH = partner_application(GRAPH_ID, "Microsoft Graph", GRAPH_ACT_AS, GRAPH_ACT
 
 def test_recipe_app_is_set_to_the_approved_empty_list() -> None:
     findings = [finding("PA001", GRAPH_SUBJECT, "a"), finding("PA003", GRAPH_SUBJECT, "b")]
-    (change_set,) = plan(inventory((GRAPH,)), make_policy(), findings)
+    (change_set,) = full_plan(inventory((GRAPH,)), make_policy(), findings).change_sets
     assert change_set.kind is ChangeKind.PARTNER_APPLICATIONS
     assert change_set.slug == "partner-applications"
     (change,) = change_set.partner_applications
@@ -149,7 +150,9 @@ def test_approved_permissions_are_kept_in_audited_order_minus_forbidden() -> Non
     current = ("Mail.Read", "Mail.Send", "Calendars.Read", "User.Read.All", "Mail.Read")
     target = approved_target(current, approved, policy.forbidden_app_only)
     assert target == ("Mail.Read", "User.Read.All")
-    (change_set,) = plan(inventory((GRAPH,)), policy, [finding("PA002", GRAPH_SUBJECT, "a")])
+    (change_set,) = full_plan(
+        inventory((GRAPH,)), policy, [finding("PA002", GRAPH_SUBJECT, "a")]
+    ).change_sets
     assert change_set.partner_applications[0].target_app_only == ("Mail.Read", "User.Read.All")
 
 
@@ -202,7 +205,7 @@ def test_suppressed_and_unrelated_findings_drive_nothing() -> None:
         finding("PA005", GRAPH_SUBJECT, "b"),
         finding("PA002", f"partner-application:{EXO_ID}", "c"),
     ]
-    assert plan(inventory((GRAPH,)), make_policy(), findings) == ()
+    assert full_plan(inventory((GRAPH,)), make_policy(), findings).change_sets == ()
 
 
 def test_the_catalogue_decides_which_rule_gets_a_script() -> None:
@@ -212,8 +215,13 @@ def test_the_catalogue_decides_which_rule_gets_a_script() -> None:
         for info in policy.rules
     )
     findings = [finding("PA001", GRAPH_SUBJECT, "a")]
-    assert plan(inventory((GRAPH,)), policy, findings) != ()
-    assert plan(inventory((GRAPH,)), dataclasses.replace(policy, rules=no_script), findings) == ()
+    assert full_plan(inventory((GRAPH,)), policy, findings).change_sets != ()
+    assert (
+        full_plan(
+            inventory((GRAPH,)), dataclasses.replace(policy, rules=no_script), findings
+        ).change_sets
+        == ()
+    )
 
 
 def test_incomplete_export_is_skipped_with_a_reason() -> None:
@@ -263,14 +271,14 @@ def test_identical_records_of_one_application_give_one_plan_item() -> None:
     )
     second = dataclasses.replace(first, source=_evidence("b.xml"))
     findings = [finding("PA001", GRAPH_SUBJECT, "a")]
-    (change_set,) = plan(inventory((first, second)), make_policy(), findings)
+    (change_set,) = full_plan(inventory((first, second)), make_policy(), findings).change_sets
     assert len(change_set.partner_applications) == 1
 
 
 def test_applications_are_ordered_by_identifier_in_one_change_set() -> None:
     exo = partner_application(EXO_ID, "Exchange Online", ("Mail.Read",), ("Mail.Read",))
     findings = [finding("PA002", GRAPH_SUBJECT, "a"), finding("PA002", exo.subject, "b")]
-    (change_set,) = plan(inventory((GRAPH, exo)), make_policy(), findings)
+    (change_set,) = full_plan(inventory((GRAPH, exo)), make_policy(), findings).change_sets
     assert [c.application_identifier for c in change_set.partner_applications] == [EXO_ID, GRAPH_ID]
 
 
@@ -280,7 +288,7 @@ def test_two_servers_get_one_web_config_change_set_each() -> None:
         web_config("EX01", API, RECIPE_PROFILES, "11" * 32),
     )
     findings = [finding("WC001", config.subject, config.server) for config in configs]
-    change_sets = plan(inventory(configs=configs), make_policy(), findings)
+    change_sets = full_plan(inventory(configs=configs), make_policy(), findings).change_sets
     assert [(cs.slug, cs.server) for cs in change_sets] == [
         ("web-config-ex01", "EX01"),
         ("web-config-ex02", "EX02"),
@@ -378,7 +386,9 @@ def test_colliding_server_slugs_stay_distinct() -> None:
         web_config("EX01", API, RECIPE_PROFILES, "22" * 32),
     )
     findings = [finding("WC001", config.subject, config.server) for config in configs]
-    slugs = [cs.slug for cs in plan(inventory(configs=configs), make_policy(), findings)]
+    slugs = [
+        cs.slug for cs in full_plan(inventory(configs=configs), make_policy(), findings).change_sets
+    ]
     assert len(set(slugs)) == 2
 
 
@@ -389,10 +399,10 @@ def test_plan_is_deterministic() -> None:
     )
     findings = [finding("WC001", config.subject, config.server) for config in configs]
     findings.append(finding("PA001", GRAPH_SUBJECT, "a"))
-    first = plan(inventory((GRAPH,), configs), make_policy(), findings)
-    second = plan(
+    first = full_plan(inventory((GRAPH,), configs), make_policy(), findings).change_sets
+    second = full_plan(
         inventory((GRAPH,), tuple(reversed(configs))), make_policy(), list(reversed(findings))
-    )
+    ).change_sets
     assert [cs.slug for cs in first] == [cs.slug for cs in second]
     assert [cs.web_configs for cs in first] == [cs.web_configs for cs in second]
 

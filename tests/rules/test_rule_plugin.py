@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import cli_invoke
+from conftest import run_cli
 from typer.testing import Result
 
 from auditor.policy import PolicyError, load_policy, policy_as_yaml
@@ -29,7 +29,7 @@ XT001_LINE = "XT001  info      Partner application is enabled (fixture rule)"
 
 
 def invoke(*args: str) -> Result:
-    return cli_invoke(*args, columns=120)
+    return run_cli(*args, columns=120)
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,9 @@
 - `deserialise`: any CLIXML document into plain values (`PSObject`, lists, dictionaries,
   primitives), references resolved as `Import-Clixml` resolves them, within bounds; the
   reusable piece for every further Exchange export.
-- `partner_applications`: which deserialised objects are partner applications, and their
+- `application_mapping`: which deserialised objects are partner applications, and their
   `PartnerApplication` records.
-- `exchange_servers`: the `ExchangeServer` records of a `Get-ExchangeServer` export.
+- `server_mapping`: the `ExchangeServer` records of a `Get-ExchangeServer` export.
 
 `parse` reads one file through all of them.
 """
@@ -14,6 +14,11 @@ from __future__ import annotations
 
 from auditor.model import InputFormat, ParseResult
 from auditor.parsers.base import RawInput
+from auditor.parsers.clixml.application_mapping import (
+    PARTNER_APPLICATION_TYPE,
+    UNRELATED_TYPES,
+    partner_applications,
+)
 from auditor.parsers.clixml.deserialise import (
     CLIXML_NAMESPACE,
     MAX_ITEMS,
@@ -30,12 +35,7 @@ from auditor.parsers.clixml.deserialise import (
     strip_type_prefix,
     type_label,
 )
-from auditor.parsers.clixml.exchange_servers import EXCHANGE_SERVER_TYPE, exchange_servers
-from auditor.parsers.clixml.partner_applications import (
-    PARTNER_APPLICATION_TYPE,
-    UNRELATED_TYPES,
-    partner_applications,
-)
+from auditor.parsers.clixml.server_mapping import EXCHANGE_SERVER_TYPE, exchange_servers
 
 __all__ = [
     "CLIXML_NAMESPACE",

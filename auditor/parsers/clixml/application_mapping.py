@@ -49,7 +49,7 @@ from auditor.parsers.clixml.deserialise import (
     Value,
     type_label,
 )
-from auditor.parsers.clixml.exchange_servers import EXCHANGE_SERVER_TYPE
+from auditor.parsers.clixml.server_mapping import EXCHANGE_SERVER_TYPE
 from auditor.parsers.properties import (
     TOO_MANY_NAMES,
     ApplicationReader,
