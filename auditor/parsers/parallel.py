@@ -1,11 +1,13 @@
 """Reading in worker processes (`--jobs`): how many workers, which files each reads, and the
 results added up in file order so the inventory is the same whatever the number of workers.
 
-- How many (`choose_workers`): at most `--jobs` (default: the cores no other process is using,
-  from `os.getloadavg`, plus this one: on a busy machine one process, never slower than
-  `--jobs 1`), and no more than one per `MIN_FILES_PER_WORKER` files (starting a worker costs
-  more than reading a small audit; the bundled example never starts one), more for workers
-  that are spawned rather than forked.
+- How many (`choose_workers`): at most `--jobs` (default: the cores no other process is using
+  now, plus this one: on a busy machine one process, never slower than `--jobs 1`; "now" is the
+  kernel's count of runnable tasks (`busy_now`, Linux), not the one-minute load average, which
+  still counts the audit that just finished and so never let a 2-core machine start a second
+  worker in a benchmark), and no more than one per `MIN_FILES_PER_WORKER` files (starting a
+  worker costs more than reading a small audit; the bundled example never starts one), more
+  for workers that are spawned rather than forked.
 - Which files: the files, in reading order, cut into runs (`_runs`, a few per worker so that
   a worker that finishes early takes the next); each worker reads a run with its own
   `reading.Reader` (a zip archive is one file, read whole by one worker) and sends back what it
@@ -82,13 +84,54 @@ def available_cores() -> int:
 
 
 def idle_cores(cores: int, load: float | None) -> int:
-    """The workers worth starting on `cores` cores with a one-minute load average of `load`
-    (None: unknown, as on Windows): the cores no other process is using, plus this process's
-    own; 1 on a busy machine (two workers on a busy 2-core machine were measured 31% slower
-    than one)."""
+    """The workers worth starting on `cores` cores when `load` tasks want a core, this process
+    included (`busy_now`; None: unknown, as on Windows): the cores no other process is using,
+    plus this process's own; 1 on a busy machine (two workers on a busy 2-core machine were
+    measured 31% slower than one)."""
     if load is None:
         return cores
     return max(1, min(cores, math.floor(cores - load) + 1))
+
+
+LOADAVG = "/proc/loadavg"
+# Samples of the runnable count, `_SAMPLE_GAP` seconds apart: one sample catches a short burst
+# of another process; the median of nine over 16 ms does not, and costs nothing beside the
+# audit it decides for (only audits of two workers' worth of files ask).
+_SAMPLES = 9
+_SAMPLE_GAP = 0.002
+
+
+def runnable_tasks(loadavg: str) -> int | None:
+    """The runnable tasks `/proc/loadavg` counts (its fourth field, `running/total`), the
+    reading process included; None when the text is not in that shape."""
+    fields = loadavg.split()
+    running, slash, _ = fields[3].partition("/") if len(fields) > 3 else ("", "", "")
+    return int(running) if slash and running.isdigit() else None
+
+
+def busy_now(path: str = LOADAVG) -> float | None:
+    """How many tasks are runnable now, this process included: the median of `_SAMPLES` reads
+    of `path` (Linux), else the one-minute load average, else None (Windows)."""
+    import time
+
+    counts = []
+    for index in range(_SAMPLES):
+        try:
+            with open(path, encoding="ascii") as file:
+                count = runnable_tasks(file.read())
+        except (OSError, ValueError):
+            count = None
+        if count is None:
+            break
+        counts.append(count)
+        if index + 1 < _SAMPLES:
+            time.sleep(_SAMPLE_GAP)
+    if len(counts) == _SAMPLES:
+        return float(sorted(counts)[_SAMPLES // 2])
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        return None
 
 
 def choose_workers(jobs: int | None, files: int, start_method: str | None = None) -> int:
@@ -103,11 +146,7 @@ def choose_workers(jobs: int | None, files: int, start_method: str | None = None
     import multiprocessing  # 20 ms or more with concurrent.futures: not for small audits
 
     if jobs is None:
-        try:
-            load: float | None = os.getloadavg()[0]
-        except (AttributeError, OSError):  # Windows has no load average
-            load = None
-        jobs = idle_cores(available_cores(), load)
+        jobs = idle_cores(available_cores(), busy_now())
     method = start_method or multiprocessing.get_start_method()
     least = MIN_FILES_PER_WORKER if method == "fork" else MIN_FILES_PER_SPAWNED_WORKER
     return max(1, min(jobs, files // least))

@@ -238,3 +238,34 @@ def test_plain_values_round_trip_a_reading(fleet: Path) -> None:
         result.problems for result in state.results if not isinstance(result, Problem)
     )
     assert from_plain(to_plain(state)) == state
+
+
+def test_the_runnable_count_is_read_from_the_kernel_line() -> None:
+    assert parallel.runnable_tasks("0.81 2.87 6.56 1/113 15214\n") == 1
+    assert parallel.runnable_tasks("3.10 2.00 1.00 4/250 999") == 4
+    for malformed in ("", "0.81 2.87 6.56", "0.81 2.87 6.56 x/113 1", "0.81 2.87 6.56 113 1"):
+        assert parallel.runnable_tasks(malformed) is None
+
+
+def test_now_is_the_median_of_the_samples_not_the_last_minute(tmp_path: Path) -> None:
+    """An idle 2-core machine right after a busy minute: the one-minute average (2.9) would
+    leave one worker; the runnable count now (this process) leaves both cores."""
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("2.90 1.50 0.80 1/113 15214\n", encoding="ascii")
+    assert parallel.busy_now(str(loadavg)) == 1.0
+    assert parallel.idle_cores(2, parallel.busy_now(str(loadavg))) == 2
+    loadavg.write_text("0.10 0.10 0.10 3/113 15214\n", encoding="ascii")  # two others running
+    assert parallel.idle_cores(2, parallel.busy_now(str(loadavg))) == 1
+
+
+def test_without_the_kernel_line_the_load_average_decides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 1.0, 0.5))
+    assert parallel.busy_now(str(tmp_path / "absent")) == 2.5
+
+    def no_load_average() -> tuple[float, float, float]:
+        raise OSError("no load average")
+
+    monkeypatch.setattr(os, "getloadavg", no_load_average)
+    assert parallel.busy_now(str(tmp_path / "absent")) is None
