@@ -15,7 +15,8 @@ Owns reading:
   the overrides effective on the server; `ProcessInfo/fastTrainExchangeVersion` is kept as
   text. A diagnostic result of another component is none of these and is left alone; a
   `Result` that names VariantConfiguration but cannot be read is a problem located at the
-  `Result` property. At most `MAX_ITEMS` overrides are read (the record is then incomplete).
+  `Result` property. At most `MAX_ITEMS` overrides, and parameters of each, are read (the
+  record is then incomplete).
 """
 
 from __future__ import annotations
@@ -80,12 +81,13 @@ def variant_configuration(
     component = _child(_child(root, "Components"), _VARIANT_CONFIGURATION)
     if root.tag != "Diagnostics" or component is None:
         return None, None
-    found = [child for child in _children(_child(component, "Overrides"), "SettingOverride")]
+    found = _children(_child(component, "Overrides"), "SettingOverride")
+    read = [_effective(element) for element in found[:MAX_ITEMS]]
     record = VariantConfiguration(
         server=server(raw, obj),
-        overrides=tuple(_effective(element) for element in found[:MAX_ITEMS]),
+        overrides=tuple(override for override, _ in read),
         fast_train_version=_text(_child(_child(root, "ProcessInfo"), "fastTrainExchangeVersion")),
-        complete=len(found) <= MAX_ITEMS,
+        complete=len(found) <= MAX_ITEMS and all(whole for _, whole in read),
         source=evidence(raw, obj, lines),
     )
     return record, None
@@ -107,13 +109,14 @@ def _text(element: etree._Element | None) -> str | None:
     return None if element is None else (element.text or "")
 
 
-def _effective(element: etree._Element) -> EffectiveOverride:
-    return EffectiveOverride(
+def _effective(element: etree._Element) -> tuple[EffectiveOverride, bool]:
+    """One effective override, and whether all its parameters were read (`MAX_ITEMS`)."""
+    parameters = _children(_child(element, "Parameters"), "Parameter")
+    override = EffectiveOverride(
         name=_text(_child(element, "Name")),
         component=_text(_child(element, "ComponentName")),
         section=_text(_child(element, "SectionName")),
         status=_text(_child(element, "Status")),
-        parameters=tuple(
-            child.text or "" for child in _children(_child(element, "Parameters"), "Parameter")
-        ),
+        parameters=tuple(child.text or "" for child in parameters[:MAX_ITEMS]),
     )
+    return override, len(parameters) <= MAX_ITEMS
