@@ -104,6 +104,7 @@ from auditor.model.policy import (
     WeakeningKind,
 )
 from auditor.model.report import (
+    RULED_CLASSES,
     BaselineComparison,
     BaselineState,
     EvidenceClass,
@@ -134,6 +135,7 @@ from auditor.model.trust import (
 __all__ = [
     "OAUTH_PROFILES_KEY",
     "RESOLVED_BY_SHOWN",
+    "RULED_CLASSES",
     "AppOnlyChange",
     "AppOnlyLimit",
     "AppSetting",
