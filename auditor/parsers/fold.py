@@ -16,9 +16,12 @@
   problem naming both files and both values: the audit cannot say which export is right.
 - Servers: every `Get-ExchangeServer` export names servers; each name (compared ignoring case)
   is one record, the first by path (results come in path order).
-- The hybrid OAuth trust: every record of every file is kept (copies are not folded; the rules
-  compare them), each kind ordered by (server, path, line); records of organisation-wide
-  exports have no server and sort first.
+- The hybrid OAuth trust: each kind ordered by (server, path, line); records of
+  organisation-wide exports have no server and sort first. `auditor collect` writes the
+  organisation-wide exports into every server folder: a record equal in every value (but where
+  it was read) to one already kept from another file is that record's copy and is dropped, the
+  first by path staying; records that differ, and equal records of one file, are all kept (the
+  rules judge each). Per-server records are never folded.
 - An audit that read nothing is not clean: when no partner application and no web.config was
   read, one problem says what was looked at.
 """
@@ -87,10 +90,23 @@ def fold(
         problems=tuple(sorted(found_problems, key=problem_order)),
         skipped=tuple(sorted(set(skipped))),
         exchange_servers=tuple(sorted(servers.values(), key=lambda server: server.name.casefold())),
-        trust=TrustEvidence(
-            **{name: tuple(sorted(records, key=_trust_order)) for name, records in trust.items()}
-        ),
+        trust=TrustEvidence(**{name: _trust_records(records) for name, records in trust.items()}),
     )
+
+
+def _trust_records(records: Sequence[Any]) -> tuple[Any, ...]:
+    """One kind's records in order, copies of an org-wide record from other files dropped."""
+    kept: list[Any] = []
+    first_path: dict[Any, str] = {}
+    for record in sorted(records, key=_trust_order):
+        if hasattr(record, "server"):  # per server: every record stands
+            kept.append(record)
+            continue
+        values = dataclasses.replace(record, source=None)
+        path = first_path.setdefault(values, record.source.path)
+        if path == record.source.path:
+            kept.append(record)
+    return tuple(kept)
 
 
 def _trust_order(record: Any) -> tuple[str, str, int]:

@@ -327,3 +327,24 @@ def test_parse_json_has_no_trust_key_without_trust_records() -> None:
     inventory = fold([_parse("")], [])
 
     assert "hybrid_trust" not in inventory.to_json()
+
+
+def test_copies_of_an_org_wide_export_in_every_server_folder_fold_into_one(
+    tmp_path: Path,
+) -> None:
+    for server in ("EX01", "EX02", "EX03"):
+        (tmp_path / server).mkdir()
+        shutil.copy(TRUST / "auth-servers.xml", tmp_path / server / "AuthServer.xml")
+    changed = (tmp_path / "EX03" / "AuthServer.xml").read_bytes()
+    (tmp_path / "EX03" / "AuthServer.xml").write_bytes(
+        changed.replace(b'<B N="Enabled">false</B>', b'<B N="Enabled">true</B>')
+    )
+
+    servers = read_inventory([tmp_path]).trust.auth_servers
+
+    assert [(Path(s.source.path).parent.name, s.name, s.enabled) for s in servers] == [
+        ("EX01", f"EvoSts - {TENANT}", True),
+        ("EX01", f"ACS - {TENANT}", True),
+        ("EX01", "evoSTS", False),
+        ("EX03", "evoSTS", True),  # a copy that disagrees stands, for the rules to judge
+    ]
