@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -348,3 +349,20 @@ def test_copies_of_an_org_wide_export_in_every_server_folder_fold_into_one(
         ("EX01", "evoSTS", False),
         ("EX03", "evoSTS", True),  # a copy that disagrees stands, for the rules to judge
     ]
+
+
+def test_auditor_parse_shows_the_trust_records(tmp_path: Path) -> None:
+    (tmp_path / "EX01").mkdir()
+    shutil.copy(TRUST / "auth-servers.xml", tmp_path / "EX01" / "AuthServer.xml")
+
+    text = run_cli("parse", str(tmp_path), columns=200)
+    document = json.loads(run_cli("parse", "--json", str(tmp_path), columns=200).stdout)
+
+    assert "hybrid trust records (values: auditor parse --json)" in text.stdout
+    assert "  auth servers: 3" in text.stdout
+    assert [s["type"] for s in document["hybrid_trust"]["auth_servers"]] == [
+        "AzureAD",
+        "MicrosoftACS",
+        None,
+    ]
+    assert document["hybrid_trust"]["auth_servers"][2]["missing"] == ["GraphBaseUrl", "DomainName"]
