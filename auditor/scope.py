@@ -8,7 +8,11 @@
   whose export says they have no Client Access role, hold no client vdir and are excluded;
 - which evidence each evidence class needs: the partner-application export for the PA rules;
   for every Client Access server, the web.config of each vdir the policy judges
-  (`scope.web_config_vdirs`, by default `Default Web Site/API`) for the WC and FL rules;
+  (`scope.web_config_vdirs`, by default `Default Web Site/API`) for the WC and FL rules; for
+  the hybrid trust (`hybrid_trust_evidence`), the org-wide trust exports and every Client
+  Access server's ExSetup version and certificates. No rule uses the hybrid trust yet: only
+  `RULED_CLASSES` can be chosen (`--scope`, `scope.assess`) or named as left out, so no audit
+  expects that evidence today;
 - what became of each: read, missing, not read (refused or unreadable: EV002 says why),
   inherited (the judged setting is absent from the file, so .NET takes it from a parent
   configuration), or not in scope (left out on purpose with `--scope` or the policy's
@@ -35,6 +39,7 @@ from collections.abc import Sequence
 
 from auditor.layout import FRONT_END_SITE, find_vdir
 from auditor.model import (
+    RULED_CLASSES,
     EvidenceClass,
     EvidenceState,
     ExpectedEvidence,
@@ -49,7 +54,7 @@ from auditor.model import (
 from auditor.parsers.fold import problem_order
 from auditor.parsers.webconfig import UNKNOWN as UNKNOWN_SERVER
 
-__all__ = ["ScopeError", "assess_scope", "parse_scope_option"]
+__all__ = ["ScopeError", "assess_scope", "hybrid_trust_evidence", "parse_scope_option"]
 
 PARTNER_EXPORT_NAME = "PartnerApplication.xml"
 SERVER_EXPORT_NAME = "ExchangeServer.xml"
@@ -68,9 +73,12 @@ def parse_scope_option(values: Sequence[str]) -> tuple[EvidenceClass, ...]:
             try:
                 chosen.add(EvidenceClass(name))
             except ValueError:
-                known = ", ".join(c.value for c in EvidenceClass)
+                known = ", ".join(c.value for c in RULED_CLASSES)
                 raise ScopeError(f"--scope {name!r} is not an evidence class ({known})") from None
-    return tuple(c for c in EvidenceClass if c in chosen)
+            if EvidenceClass(name) not in RULED_CLASSES:
+                known = ", ".join(c.value for c in RULED_CLASSES)
+                raise ScopeError(f"--scope {name!r}: no rule assesses it yet ({known})")
+    return tuple(c for c in RULED_CLASSES if c in chosen)
 
 
 def assess_scope(
@@ -96,6 +104,8 @@ def assess_scope(
         expected.append(_no_server_known(web_in_scope))
     web_expected, configs, changed = _web_configs(inventory, servers, vdirs, web_in_scope)
     expected.extend(web_expected)
+    if EvidenceClass.HYBRID_TRUST in classes:  # never yet: no rule assesses it (RULED_CLASSES)
+        expected.extend(_trust_evidence(inventory, servers))
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
     read_anything = bool(inventory.partner_applications or inventory.web_configs)
@@ -131,9 +141,9 @@ def _classes(
         classes = tuple(chosen)
         narrowed_by = "--scope " + ",".join(c.value for c in classes)
     else:
-        classes = tuple(c for c in EvidenceClass if c.value in policy.assess)
+        classes = tuple(c for c in RULED_CLASSES if c.value in policy.assess)
         narrowed_by = f"policy {policy.assess_source}" if policy.assess_source else None
-    narrowed = tuple(c for c in EvidenceClass if c not in classes)
+    narrowed = tuple(c for c in RULED_CLASSES if c not in classes)
     return classes, narrowed, narrowed_by if narrowed else None
 
 
@@ -301,6 +311,70 @@ def _partner_export(inventory: Inventory, *, in_scope: bool) -> ExpectedEvidence
         PARTNER_EXPORT_NAME,
         "no Get-PartnerApplication export was read",
     )
+
+
+# The org-wide trust exports a complete hybrid-trust audit needs: the `TrustEvidence` field its
+# records are read into, the file `auditor collect` writes, the cmdlet.
+TRUST_EXPORTS = (
+    ("auth_servers", "AuthServer.xml", "Get-AuthServer"),
+    ("auth_configs", "AuthConfig.xml", "Get-AuthConfig"),
+    ("setting_overrides", "SettingOverride.xml", "Get-SettingOverride"),
+    ("hybrid_configurations", "HybridConfiguration.xml", "Get-HybridConfiguration"),
+    (
+        "intra_organization_connectors",
+        "IntraOrganizationConnector.xml",
+        "Get-IntraOrganizationConnector",
+    ),
+    ("organization_configs", "OrganizationConfig.xml", "Get-OrganizationConfig"),
+)
+# And per Client Access server (each record names its server).
+TRUST_SERVER_EXPORTS = (
+    ("exsetup_versions", "ExSetup.xml", "the ExSetup.exe file version"),
+    ("exchange_certificates", "ExchangeCertificate.xml", "Get-ExchangeCertificate"),
+)
+
+
+def hybrid_trust_evidence(inventory: Inventory) -> tuple[ExpectedEvidence, ...]:
+    """The hybrid-trust evidence a complete audit needs and what became of each (see the
+    module docstring); what `assess_scope` will expect once a rule assesses the class."""
+    return tuple(_trust_evidence(inventory, _Servers(inventory)))
+
+
+def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvidence]:
+    """Each org-wide trust export, then each Client Access server's per-server exports: read
+    (the first file it was read from) or missing. An export that holds no object (no
+    AuthServer, no override) reads as missing: fail closed until the collection's manifest
+    can say "zero objects"."""
+    trust = inventory.trust
+    expected: list[ExpectedEvidence] = []
+    for kind, export, cmdlet in TRUST_EXPORTS:
+        paths = [record.source.path for record in getattr(trust, kind)]
+        expected.append(_trust_item(None, paths, export, f"no {cmdlet} export was read"))
+    for server in servers.client_access:
+        for kind, export, what in TRUST_SERVER_EXPORTS:
+            paths = [r.source.path for r in getattr(trust, kind) if _of_server(r.server, server)]
+            path = servers.expected_path(server, export)
+            expected.append(_trust_item(server, paths, path, f"no {what} of {server} was read"))
+    return expected
+
+
+def _trust_item(
+    server: str | None, sources: Sequence[str], path: str, missing: str
+) -> ExpectedEvidence:
+    """One piece of trust evidence: read from `sources` (one path per record), else missing."""
+    if sources:
+        paths = sorted(set(sources))
+        note = f"{len(sources)} record(s) from {len(paths)} export(s)"
+        return ExpectedEvidence(
+            EvidenceClass.HYBRID_TRUST, server, None, EvidenceState.READ, paths[0], note
+        )
+    return ExpectedEvidence(
+        EvidenceClass.HYBRID_TRUST, server, None, EvidenceState.MISSING, path, missing
+    )
+
+
+def _of_server(name: str | None, server: str) -> bool:
+    return name is not None and server_key(name) == server_key(server)
 
 
 def _web_config(

@@ -1,7 +1,7 @@
 """The model's modules follow the pipeline: each imports only the stages below it.
 
-`auditor.model` is one package per stage (severity, inputs, inventory, policy, judgement, plan,
-decision, report); a value of a lower stage never refers to a higher one, and every public
+`auditor.model` is one package per stage (severity, inputs, trust, inventory, policy, judgement,
+plan, decision, report); a value of a lower stage never refers to a higher one, and every public
 name stays importable from `auditor.model` itself.
 """
 
@@ -20,6 +20,7 @@ MODEL = Path(auditor.model.__file__).resolve().parent
 STAGES = (
     "severity",
     "inputs",
+    "trust",
     "inventory",
     "policy",
     "judgement",

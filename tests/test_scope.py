@@ -363,3 +363,70 @@ def test_a_weakening_policy_is_named_beside_the_verdict_in_every_output(
         html.index('<div class="verdict') : html.index("</div>", html.index('<div class="verdict'))
     ]
     assert f"<strong>Weakens the shipped default:</strong> {text}" in verdict
+
+
+# --- the hybrid trust: expected evidence, not yet assessed ----------------------------------
+
+_EXSETUP = """<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">
+  <Obj RefId="0"><TN RefId="0"><T>System.Diagnostics.FileVersionInfo</T></TN>
+    <Props><I32 N="FileMajorPart">15</I32><I32 N="FileMinorPart">2</I32>
+      <I32 N="FileBuildPart">1748</I32><I32 N="FilePrivatePart">24</I32>
+      <S N="InternalName">ExSetup.exe</S></Props></Obj>
+</Objs>
+"""
+_TRUST_DATA = Path(__file__).parent / "parsers" / "data" / "trust"
+
+
+def _with_trust_exports(evidence: Path) -> Path:
+    shutil.copy(_TRUST_DATA / "auth-servers.xml", evidence / "EX01" / "AuthServer.xml")
+    (evidence / "EX01" / "ExSetup.xml").write_text(_EXSETUP, encoding="utf-8")
+    return evidence
+
+
+def test_hybrid_trust_evidence_is_the_org_exports_and_each_servers_build_and_certificates(
+    evidence: Path,
+) -> None:
+    from auditor.parsers import read_inventory
+    from auditor.scope import hybrid_trust_evidence
+
+    inventory = read_inventory([_with_trust_exports(evidence)])
+
+    items = hybrid_trust_evidence(inventory)
+    shown = [(item.server, item.state.value, Path(item.path).name) for item in items]
+    assert shown == [
+        (None, "read", "AuthServer.xml"),
+        (None, "missing", "AuthConfig.xml"),
+        (None, "missing", "SettingOverride.xml"),
+        (None, "missing", "HybridConfiguration.xml"),
+        (None, "missing", "IntraOrganizationConnector.xml"),
+        (None, "missing", "OrganizationConfig.xml"),
+        ("EX01", "read", "ExSetup.xml"),
+        ("EX01", "missing", "ExchangeCertificate.xml"),
+        ("EX02", "missing", "ExSetup.xml"),
+        ("EX02", "missing", "ExchangeCertificate.xml"),
+    ]
+    assert items[0].note == "3 record(s) from 1 export(s)"
+    assert items[8].path.endswith("EX02/ExSetup.xml")  # where the collection layout puts it
+    assert items[8].what == "EX02 ExSetup.xml"
+    assert items[1].what == "the AuthConfig.xml export"
+    assert all(item.evidence_class.value == "hybrid-trust" for item in items)
+
+
+def test_trust_exports_change_nothing_of_todays_verdict(evidence: Path, tmp_path: Path) -> None:
+    code, output = audit(str(_with_trust_exports(evidence)), "--out", str(tmp_path / "out"))
+
+    assert code == 0, output
+    assert "PASS for partner applications and web.config of 2 of 2 servers" in output.replace(
+        "\n    ", " "
+    )
+    scope = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))["scope"]
+    assert scope["classes_read"] == ["partner-applications", "web-config"]
+    assert {e["class"] for e in scope["evidence"]} == {"partner-applications", "web-config"}
+    assert "hybrid" not in output.lower()
+
+
+def test_the_hybrid_trust_cannot_be_chosen_before_a_rule_assesses_it(evidence: Path) -> None:
+    code, output = audit(str(evidence), "--scope", "hybrid-trust", "--no-package")
+
+    assert code != 0
+    assert "no rule assesses it yet" in output

@@ -62,6 +62,23 @@ def print_inventory(inventory: Inventory, shown: Paths) -> None:
             else f"{printable(profiles.raw)}  (line {profiles.line})"
         )
         say(f"  {printable(config.server)}  {printable(config.vdir)}: {value}")
+    if inventory.trust:
+        _say_trust(inventory, shown)
+
+
+def _say_trust(inventory: Inventory, shown: Paths) -> None:
+    """The hybrid-trust records read, by kind: each one's server (if any) and where it was read
+    (`parse --json` shows their values)."""
+    say()
+    say("hybrid trust records (values: auditor parse --json)")
+    for kind, records in inventory.trust.to_json().items():
+        if not records:
+            continue
+        say(f"  {kind.replace('_', ' ')}: {len(records)}")
+        for record in records:
+            where = place(shown.shown(record["source"]["path"]), record["source"]["line"])
+            server = record.get("server")
+            say(f"    {printable(server) + ': ' if server else ''}{where}")
 
 
 def print_problems(inventory: Inventory, shown: Paths) -> None:

@@ -13,6 +13,8 @@ One module per stage, lowest first; a module imports only lower ones
 
 - `severity`: the ordered `Severity` scale findings, problems and `--fail-on` share;
 - `inputs`: what was read (problems, evidence, partner applications, web.configs, servers);
+- `trust`: what was read of the hybrid OAuth trust (`AuthServer`, `AuthConfig`,
+  `SettingOverride`, `ExchangeCertificate`, `ExSetupVersion`, ..., `TrustEvidence`);
 - `inventory`: what parsing makes of it (`ParseResult`, `Inventory`, `Organisation`);
 - `policy`: what the audit is judged against (`RuleId`, `RuleInfo`, `Policy`, `Waiver`);
 - `judgement`: what the rules decided (`Finding`, `Judgements`, `NotApplied`);
@@ -102,6 +104,7 @@ from auditor.model.policy import (
     WeakeningKind,
 )
 from auditor.model.report import (
+    RULED_CLASSES,
     BaselineComparison,
     BaselineState,
     EvidenceClass,
@@ -114,40 +117,64 @@ from auditor.model.report import (
 from auditor.model.severity import (
     Severity,
 )
+from auditor.model.trust import (
+    AuthConfig,
+    AuthServer,
+    EffectiveOverride,
+    ExchangeCertificate,
+    ExportedList,
+    ExSetupVersion,
+    HybridConfiguration,
+    IntraOrganizationConnector,
+    OrganizationConfig,
+    SettingOverride,
+    TrustEvidence,
+    VariantConfiguration,
+)
 
 __all__ = [
     "OAUTH_PROFILES_KEY",
     "RESOLVED_BY_SHOWN",
+    "RULED_CLASSES",
     "AppOnlyChange",
     "AppOnlyLimit",
     "AppSetting",
     "ApplicationJudgement",
     "ApplicationPolicy",
+    "AuthConfig",
+    "AuthServer",
     "BaselineComparison",
     "BaselineState",
     "ChangeKind",
     "ChangeSet",
     "Decisions",
     "EditRefusal",
+    "EffectiveOverride",
     "Evidence",
     "EvidenceClass",
     "EvidenceState",
+    "ExSetupVersion",
+    "ExchangeCertificate",
     "ExchangeServer",
     "Excluded",
     "ExitDecision",
     "ExpectedEvidence",
+    "ExportedList",
     "Finding",
     "FixedFinding",
     "FleetJudgement",
     "FleetVariant",
     "Held",
+    "HybridConfiguration",
     "InputFormat",
+    "IntraOrganizationConnector",
     "Inventory",
     "Judgements",
     "Location",
     "NotApplied",
     "OAuthProfiles",
     "Organisation",
+    "OrganizationConfig",
     "ParseResult",
     "PartnerApplication",
     "PartnerApplicationChange",
@@ -171,12 +198,15 @@ __all__ = [
     "Scope",
     "Script",
     "ScriptKind",
+    "SettingOverride",
     "Severity",
     "Skipped",
     "SourceFile",
     "TokenAction",
     "TokenJudgement",
     "TokenMark",
+    "TrustEvidence",
+    "VariantConfiguration",
     "VdirPolicy",
     "Verdict",
     "VerdictDecision",

@@ -2,13 +2,14 @@
 
 Owns `ParseResult` (records and problems of one file), `Inventory` (everything read, in a
 deterministic order, with what discovery skipped or `Excluded`) and `Organisation` (what
-identifies the organisation an inventory was read from). Imports only `auditor.model.inputs`.
+identifies the organisation an inventory was read from). Imports only `auditor.model.inputs`
+and `auditor.model.trust`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.model.inputs import (
@@ -18,6 +19,7 @@ from auditor.model.inputs import (
     SourceFile,
     WebConfig,
 )
+from auditor.model.trust import TrustEvidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class ParseResult:
     web_configs: tuple[WebConfig, ...] = ()
     problems: tuple[Problem, ...] = ()
     exchange_servers: tuple[ExchangeServer, ...] = ()
+    # The hybrid OAuth trust records read from the file (AuthServer, AuthConfig, ...).
+    trust: TrustEvidence = field(default_factory=TrustEvidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,8 @@ class Inventory:
     # What discovery left out on purpose (`--exclude`, `.auditorignore`, auditor's own
     # outputs, the policy in use), each with why; also listed in `skipped`.
     excluded: tuple[Excluded, ...] = ()
+    # The hybrid OAuth trust records of every file (see `auditor.parsers.fold` for the order).
+    trust: TrustEvidence = field(default_factory=TrustEvidence)
 
     @property
     def organisation(self) -> Organisation:
@@ -145,4 +151,6 @@ class Inventory:
         if web_configs:
             document["web_configs"] = [config.to_json() for config in self.web_configs]
         document["exchange_servers"] = [server.to_json() for server in self.exchange_servers]
+        if self.trust:  # absent when nothing of the trust was read: older documents unchanged
+            document["hybrid_trust"] = self.trust.to_json()
         return document

@@ -26,12 +26,23 @@ class EvidenceClass(StrEnum):
 
     PARTNER_APPLICATIONS = "partner-applications"  # the Get-PartnerApplication export (PA rules)
     WEB_CONFIG = "web-config"  # every Client Access server's judged web.configs (WC, FL rules)
+    # The hybrid OAuth trust: the org-wide trust exports and every Client Access server's
+    # ExSetup version and certificates (issue 24). No rule uses it yet: it is not among
+    # `RULED_CLASSES`, so no scope assesses it and no output names it.
+    HYBRID_TRUST = "hybrid-trust"
 
     @property
     def label(self) -> str:
         if self is EvidenceClass.PARTNER_APPLICATIONS:
             return "partner applications"
+        if self is EvidenceClass.HYBRID_TRUST:
+            return "hybrid trust"
         return "web.config"
+
+
+# The classes rules assess: what `--scope` and the policy's `scope.assess` choose among, and
+# what an audit narrowed to fewer of them names as left out.
+RULED_CLASSES = (EvidenceClass.PARTNER_APPLICATIONS, EvidenceClass.WEB_CONFIG)
 
 
 class EvidenceState(StrEnum):
@@ -66,6 +77,9 @@ class ExpectedEvidence:
     @property
     def what(self) -> str:
         """How a reader names it: `the partner-application export`, `EX02 Default Web Site/API`."""
+        if self.evidence_class is EvidenceClass.HYBRID_TRUST:
+            export = self.path.rsplit("/", 1)[-1]
+            return f"the {export} export" if self.server is None else f"{self.server} {export}"
         if self.server is None:
             if self.evidence_class is EvidenceClass.PARTNER_APPLICATIONS:
                 return "the partner-application export"
@@ -253,7 +267,7 @@ class Report:
     reviewers: tuple[str, ...] = ()
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
-    scope: Scope = field(default_factory=lambda: Scope(classes=tuple(EvidenceClass)))
+    scope: Scope = field(default_factory=lambda: Scope(classes=RULED_CLASSES))
     # SHA-256 of the package's plan.json: every state record the scripts write carries it
     package_id: str = ""
     baseline: BaselineComparison | None = None  # set by `audit --baseline`

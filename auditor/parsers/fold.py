@@ -16,6 +16,12 @@
   problem naming both files and both values: the audit cannot say which export is right.
 - Servers: every `Get-ExchangeServer` export names servers; each name (compared ignoring case)
   is one record, the first by path (results come in path order).
+- The hybrid OAuth trust: each kind ordered by (server, path, line); records of
+  organisation-wide exports have no server and sort first. `auditor collect` writes the
+  organisation-wide exports into every server folder: a record equal in every value (but where
+  it was read) to one already kept from another file is that record's copy and is dropped, the
+  first by path staying; records that differ, and equal records of one file, are all kept (the
+  rules judge each). Per-server records are never folded.
 - An audit that read nothing is not clean: when no partner application and no web.config was
   read, one problem says what was looked at.
 """
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from auditor.model import (
     ExchangeServer,
@@ -34,6 +41,7 @@ from auditor.model import (
     ProblemCode,
     Severity,
     SourceFile,
+    TrustEvidence,
     WebConfig,
 )
 from auditor.parsers.properties import READ_CONTEXT
@@ -55,6 +63,7 @@ def fold(
     applications: list[PartnerApplication] = []
     web_configs: list[WebConfig] = []
     servers: dict[str, ExchangeServer] = {}
+    trust: dict[str, list[Any]] = {name: [] for name in TrustEvidence.__slots__}
     found_problems = list(problems)
     for result in results:
         if isinstance(result, Problem):
@@ -66,6 +75,8 @@ def fold(
         found_problems.extend(result.problems)
         for server in result.exchange_servers:
             servers.setdefault(server.name.casefold(), server)
+        for name, records in trust.items():
+            records.extend(getattr(result.trust, name))
     merged, conflicts = _merge_copies(applications)
     found_problems.extend(conflicts)
     if not merged and not web_configs:
@@ -79,7 +90,29 @@ def fold(
         problems=tuple(sorted(found_problems, key=problem_order)),
         skipped=tuple(sorted(set(skipped))),
         exchange_servers=tuple(sorted(servers.values(), key=lambda server: server.name.casefold())),
+        trust=TrustEvidence(**{name: _trust_records(records) for name, records in trust.items()}),
     )
+
+
+def _trust_records(records: Sequence[Any]) -> tuple[Any, ...]:
+    """One kind's records in order, copies of an org-wide record from other files dropped."""
+    kept: list[Any] = []
+    first_path: dict[Any, str] = {}
+    for record in sorted(records, key=_trust_order):
+        if hasattr(record, "server"):  # per server: every record stands
+            kept.append(record)
+            continue
+        values = dataclasses.replace(record, source=None)
+        path = first_path.setdefault(values, record.source.path)
+        if path == record.source.path:
+            kept.append(record)
+    return tuple(kept)
+
+
+def _trust_order(record: Any) -> tuple[str, str, int]:
+    """Trust records by server (org-wide ones first), then where they were read."""
+    server: str | None = getattr(record, "server", None)
+    return (server or "", record.source.path, record.source.line or 0)
 
 
 def _application_order(app: PartnerApplication) -> tuple[str, str, str, int]:

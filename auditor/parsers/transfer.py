@@ -5,7 +5,8 @@ The records that come once per file or more (web.configs, their settings and OAu
 problems, the source of each file) travel as tuples of strings, numbers and None: pickling the
 frozen dataclasses of a fleet cost the parent 0.11 s at 100 servers, the tuples and the
 dataclasses built from them 0.043 s (measured on the `benchmarks/fleet.py` fleet). The
-records that come once per export (partner applications, Exchange servers, an edit refusal)
+records that come once per export (partner applications, Exchange servers, the trust
+records, an edit refusal)
 and the companions of `auditor collect` travel as they are.
 
 A setting's fields are read by `attrgetter` and its dataclass rebuilt by `starmap`, both in C:
@@ -123,17 +124,19 @@ def _result_plain(result: ParseResult) -> tuple[Any, ...]:
         [_web_config_plain(config) for config in result.web_configs],
         [_problem_plain(problem) for problem in result.problems],
         result.exchange_servers,
+        result.trust,
     )
 
 
 def _result(plain: tuple[Any, ...]) -> ParseResult:
-    _, (path, sha256, source_format), applications, configs, problems, servers = plain
+    _, (path, sha256, source_format), applications, configs, problems, servers, trust = plain
     return ParseResult(
         source=SourceFile(path, sha256, _FORMATS[source_format] if source_format else None),
         partner_applications=applications,
         web_configs=tuple(_web_config(config) for config in configs),
         problems=tuple(_problem(problem) for problem in problems),
         exchange_servers=servers,
+        trust=trust,
     )
 
 

@@ -6,6 +6,9 @@
 - `application_mapping`: which deserialised objects are partner applications, and their
   `PartnerApplication` records.
 - `server_mapping`: the `ExchangeServer` records of a `Get-ExchangeServer` export.
+- `trust_mapping`: the hybrid OAuth trust exports, recognised by their type names and read by
+  `authentication_mapping`, `override_mapping`, `certificate_mapping`, `build_mapping` and
+  `hybrid_mapping` (with `fields`, reading one object's properties).
 
 `parse` reads one file through all of them.
 """
@@ -36,6 +39,7 @@ from auditor.parsers.clixml.deserialise import (
     type_label,
 )
 from auditor.parsers.clixml.server_mapping import EXCHANGE_SERVER_TYPE, exchange_servers
+from auditor.parsers.clixml.trust_mapping import trust_evidence
 
 __all__ = [
     "CLIXML_NAMESPACE",
@@ -56,21 +60,25 @@ __all__ = [
     "property_flag",
     "property_text",
     "strip_type_prefix",
+    "trust_evidence",
     "type_label",
 ]
 
 
 def parse(raw: RawInput) -> ParseResult:
-    """Read one Export-Clixml file into partner applications, wherever they sit in it, and the
-    servers of a `Get-ExchangeServer` export."""
+    """Read one Export-Clixml file into partner applications, wherever they sit in it, the
+    servers of a `Get-ExchangeServer` export and the records of the trust exports."""
     source = raw.source(InputFormat.CLIXML)
     values, loaded, problems = deserialize(raw)
     if loaded is None or local_name(loaded.root) != "Objs":
         return ParseResult(source=source, problems=tuple(problems))
-    applications, found = partner_applications(raw, values, loaded.source_lines())
+    lines = loaded.source_lines()
+    trust = trust_evidence(raw, values, lines)
+    applications, found = partner_applications(raw, values, lines, trust.taken)
     return ParseResult(
         source=source,
         partner_applications=applications,
-        problems=(*problems, *found),
+        problems=(*problems, *found, *trust.problems),
         exchange_servers=exchange_servers(raw, values),
+        trust=trust.evidence,
     )

@@ -21,8 +21,8 @@ than `MAX_ITEMS` is a TOO_LARGE problem; a longer permission list incomplete evi
 
 A file with no partner application is a problem unless every object in it is of a known
 unrelated Exchange type (`Get-ExchangeServer` or `Get-AuthServer | Export-Clixml`, legitimate
-inputs that yield no record): an empty `<Objs/>` "holds no object", anything else "holds no
-partner application".
+inputs that yield no record) or was read by the trust mappings (`trust_mapping`): an empty
+`<Objs/>` "holds no object", anything else "holds no partner application".
 
 Each partner application's properties are handed to
 `auditor.parsers.properties.build_partner_application`, which normalises every format the same
@@ -36,7 +36,7 @@ incomplete evidence. Evidence lines are the property elements' lines (a dictiona
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
 from auditor.model import InputFormat, PartnerApplication, Problem, ProblemCode
@@ -77,12 +77,19 @@ _IDENTIFIER = "applicationidentifier"
 
 
 def partner_applications(
-    raw: RawInput, values: tuple[Value, ...], lines: Sequence[str]
+    raw: RawInput,
+    values: tuple[Value, ...],
+    lines: Sequence[str],
+    taken: Set[int] = frozenset(),
 ) -> tuple[tuple[PartnerApplication, ...], list[Problem]]:
-    """Every partner application of a deserialised file, wherever it sits, and the problems."""
+    """Every partner application of a deserialised file, wherever it sits, and the problems.
+
+    `taken` holds the ids of objects another mapping read (the trust exports): like the
+    `UNRELATED_TYPES`, they are legitimate objects that are no partner application.
+    """
     applications = ApplicationReader(raw, InputFormat.CLIXML)
     problems = applications.problems
-    survey = _survey(values)
+    survey = _survey(values, taken)
     for untyped in survey.untyped:
         problems.append(
             raw.problem(
@@ -134,7 +141,7 @@ class _Survey:
     oversized: list[PSObject] = field(default_factory=list)
 
 
-def _survey(values: tuple[Value, ...]) -> _Survey:
+def _survey(values: tuple[Value, ...], taken: Set[int]) -> _Survey:
     """Find every partner application, at any depth; count what else the file holds.
 
     An iterative walk in document order; each object is visited once however many `Ref`s
@@ -157,7 +164,7 @@ def _survey(values: tuple[Value, ...]) -> _Survey:
         if members is not None:
             survey.applications.append(_Found(value, members, container))
             continue
-        if any(name in UNRELATED_TYPES for name in value.type_names):
+        if id(value) in taken or any(name in UNRELATED_TYPES for name in value.type_names):
             survey.unrelated += 1
             continue
         is_container = value.items is not None or value.entries is not None

@@ -28,7 +28,10 @@ bounded), then deserialised (`deserialize`):
 - primitives: `S` (with `_xHHHH_` escapes decoded case-insensitively, `_x005F_` for `_`), `B`,
   `I16`/`I32`/`I64`/`U16`/`U32`/`U64`/`By`/`SB` as integers, `Nil` as None, everything else
   (`DT`, `G`, `TS`, `Db`, `D`, `Sg`, `C`, `URI`, `Version`, `XD`, `SBK`, `SS`) as its text.
-  `BA` (binary .NET serialisation data) is skipped: never decoded, never deserialised.
+  `BA` (binary data) is never deserialised: it stays `Binary`, an `Unresolved` value that
+  keeps the element's Base64 text undecoded, so that a mapping that knows what the bytes are
+  (a certificate's `RawData`) can decode them itself and every other reader sees it unread
+  (.NET `SerializationData` blobs are never decoded).
 
 Type names are compared without a `Deserialized.` or `Selected.` prefix and without surrounding
 white space (`strip_type_prefix`); `property_text` and `property_flag` read a property as
@@ -73,6 +76,16 @@ class Unresolved:
 
     def __repr__(self) -> str:
         return f"<unresolved: {self.reason}>"
+
+
+class Binary(Unresolved):
+    """A `BA` element: unread, with its Base64 text kept as written (see the module docstring)."""
+
+    __slots__ = ("base64",)
+
+    def __init__(self, base64: str) -> None:
+        super().__init__("binary data (BA) is never decoded")
+        self.base64 = base64
 
 
 Value = object  # str | bool | int | None | PSObject | Unresolved | tuple[Value, ...]
@@ -184,7 +197,7 @@ class _Reader:
             except ValueError:
                 return text
         if name == "BA":
-            return Unresolved("binary data (BA) is never decoded")
+            return Binary(element.text or "")
         if name in _TEXTS:
             return decode_string(element.text or "")
         return Unresolved(f"unknown element <{name}>")

@@ -1,0 +1,79 @@
+"""The Get-HybridConfiguration, Get-IntraOrganizationConnector and Get-OrganizationConfig
+mappings of CLIXML: whether the organisation is hybrid, how it reaches the cloud, who it is.
+
+Owns reading objects of these types (all organisation-wide) into `HybridConfiguration`,
+`IntraOrganizationConnector` and `OrganizationConfig` records by the rules of
+`auditor.model.trust` (see `auditor.parsers.clixml.fields`). Of the organisation's
+configuration only what the trust rules need is kept (name, `Guid`, DistinguishedName).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.model import (
+    HybridConfiguration,
+    IntraOrganizationConnector,
+    OrganizationConfig,
+    Problem,
+)
+from auditor.parsers.base import RawInput
+from auditor.parsers.clixml.deserialise import PSObject
+from auditor.parsers.clixml.fields import ObjectFields, evidence, unreadable_problem
+
+HYBRID_CONFIGURATION_TYPE = (
+    "Microsoft.Exchange.Data.Directory.SystemConfiguration.HybridConfiguration"
+)
+INTRA_ORGANIZATION_CONNECTOR_TYPE = (
+    "Microsoft.Exchange.Data.Directory.SystemConfiguration.IntraOrganizationConnector"
+)
+ORGANIZATION_CONFIG_TYPE = "Microsoft.Exchange.Data.Directory.Management.OrganizationConfig"
+
+
+def hybrid_configuration(
+    raw: RawInput, obj: PSObject, lines: Sequence[str]
+) -> tuple[HybridConfiguration, Problem | None]:
+    """The HybridConfiguration object as a record, and the problem of its unreadable values."""
+    fields = ObjectFields(obj)
+    record = HybridConfiguration(
+        client_access_servers=fields.listed("ClientAccessServers"),
+        domains=fields.listed("Domains"),
+        features=fields.listed("Features"),
+        service_instance=fields.integer("ServiceInstance"),
+        tls_certificate_name=fields.text("TlsCertificateName"),
+        on_premises_smart_host=fields.text("OnPremisesSmartHost"),
+        source=evidence(raw, obj, lines),
+        missing=tuple(fields.missing),
+    )
+    return record, unreadable_problem(raw, fields, "HybridConfiguration")
+
+
+def intra_organization_connector(
+    raw: RawInput, obj: PSObject, lines: Sequence[str]
+) -> tuple[IntraOrganizationConnector, Problem | None]:
+    """One IntraOrganizationConnector as a record, and the problem of its unreadable values."""
+    fields = ObjectFields(obj)
+    record = IntraOrganizationConnector(
+        name=fields.text("Name"),
+        enabled=fields.flag("Enabled"),
+        discovery_endpoint=fields.text("DiscoveryEndpoint"),
+        target_address_domains=fields.listed("TargetAddressDomains"),
+        source=evidence(raw, obj, lines),
+        missing=tuple(fields.missing),
+    )
+    return record, unreadable_problem(raw, fields, "IntraOrganizationConnector")
+
+
+def organization_config(
+    raw: RawInput, obj: PSObject, lines: Sequence[str]
+) -> tuple[OrganizationConfig, Problem | None]:
+    """The OrganizationConfig object's identity, and the problem of its unreadable values."""
+    fields = ObjectFields(obj)
+    record = OrganizationConfig(
+        name=fields.text("Name"),
+        guid=fields.text("Guid"),
+        distinguished_name=fields.text("DistinguishedName"),
+        source=evidence(raw, obj, lines),
+        missing=tuple(fields.missing),
+    )
+    return record, unreadable_problem(raw, fields, "OrganizationConfig")
