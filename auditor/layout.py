@@ -45,9 +45,11 @@ Layouts auditor accepts
                                        Services and Status as names, HasPrivateKey,
                                        PrivateKeyExportable, PublicKeySize, RawData; type name
                                        `Selected.<ExchangeCertificate type>`)
-        VariantConfigurationOverrides.xml  (of `<server>`: `Get-ExchangeDiagnosticInfo -Server
-                                       <server> -Process Microsoft.Exchange.Directory.TopologyService
-                                       -Component VariantConfiguration -Argument Overrides`)
+        VariantConfigurationOverrides.xml
+                                       (of `<server>`: the overrides in effect there,
+                                       `Get-ExchangeDiagnosticInfo -Server <server> -Process
+                                       Microsoft.Exchange.Directory.TopologyService -Component
+                                       VariantConfiguration -Argument Overrides`)
 
     The per-server exports carry no reliable server name of their own: their server is the
     folder `<server>`. The transcript gives each file's object count (`AUDITOR-INFO: <file> holds
