@@ -29,8 +29,34 @@ Layouts auditor accepts
     so `.../E19/IIS/DefaultWebSite-Rest_web.config` belongs to server `E19`. Names match
     case-insensitively; the accepted names of each vdir are in `Vdir.healthchecker_names`.
 
-(c) The collection script (`auditor collect`) writes layout (a) under `<out>/<server>/`, next to
-    the org-wide exports (`PartnerApplication.xml`, ...).
+(c) The collection script (`auditor collect`) runs on each server and writes layout (a) under
+    `<out>/<server>/`, next to the exports (each `Export-Clixml -Depth 4`), all in that folder
+    and listed in its `.sha256sums`:
+
+        PartnerApplication.xml, ExchangeServer.xml      (org-wide, as before)
+        AuthServer.xml, AuthConfig.xml, SettingOverride.xml, HybridConfiguration.xml,
+        IntraOrganizationConnector.xml, OrganizationRelationship.xml, OrganizationConfig.xml
+                                                        (org-wide: `Get-<name>`; every server
+                                                        folder holds its own copy)
+        ExSetup.xml                    (of `<server>`: the FileVersionInfo of
+                                       `$env:ExchangeInstallPath\\Bin\\ExSetup.exe`, read locally)
+        ExchangeCertificate.xml        (of `<server>`: `Get-ExchangeCertificate -Server <server>`
+                                       as a view: Thumbprint, Subject, Issuer, NotBefore, NotAfter,
+                                       Services and Status as names, HasPrivateKey,
+                                       PrivateKeyExportable, PublicKeySize, RawData; type name
+                                       `Selected.<ExchangeCertificate type>`)
+        VariantConfigurationOverrides.xml
+                                       (of `<server>`: the overrides in effect there,
+                                       `Get-ExchangeDiagnosticInfo -Server <server> -Process
+                                       Microsoft.Exchange.Directory.TopologyService -Component
+                                       VariantConfiguration -Argument Overrides`)
+
+    The per-server exports carry no reliable server name of their own: their server is the
+    folder `<server>`. The transcript gives each file's object count (`AUDITOR-INFO: <file> holds
+    <n> object(s) of <command>.`); an export that could not be taken is an `AUDITOR-NO-COMMAND`
+    or `AUDITOR-EXPORT-FAILED` warning and its file is absent. Optional cloud evidence (Graph
+    JSON, ScubaGear's `ProviderSettingsExport.json`) goes in `<out>` itself, outside any server
+    folder (the collection script's help says how to take it).
 
 (d) The `Default Web Site` root web.config, the parent of every front-end vdir's configuration:
     `.../<server>/[C$/]inetpub/wwwroot/web.config`, or HealthChecker's `DefaultWebSite_web.config`.

@@ -23,7 +23,12 @@ def collect(
         ),
     ] = None,
 ) -> None:
-    """Write the read-only collection script an Exchange admin runs to produce complete exports."""
+    """Write the read-only collection script an Exchange admin runs to produce complete exports.
+
+    It collects partner applications, web.config files, server builds and the hybrid OAuth
+    trust. The optional cloud export (Graph or ScubaGear) cannot be taken from Exchange: the
+    script's help (Get-Help .\\collect.ps1 -Full, section NOTES) gives the exact commands.
+    """
     from auditor import __version__
     from auditor.render.ps1 import render_collect_script
 

@@ -122,6 +122,8 @@ AUDITOR-RESTORED               rollback: one target restored and verified
 AUDITOR-OUTPUT-EXISTS          collect: `<OutDir>\<server>` already exists
 AUDITOR-BAD-SERVER-NAME        collect: the computer name is not a safe folder name
 AUDITOR-COPY-FAILED            collect: a web.config copy differs from the original
+AUDITOR-NO-COMMAND             collect: a hybrid-trust command missing (build, role); no file
+AUDITOR-EXPORT-FAILED          collect: a hybrid-trust export failed; no file, collection goes on
 =============================  =====================================================================
 
 Order of work: pre-flight, then the drift guard and resume check for every target (nothing
@@ -140,7 +142,8 @@ rendering raises ValueError: no repair widens access unannounced.
 
 The collection script (`render_collect_script`) takes `-OutDir` (mandatory), runs in the Exchange
 Management Shell on each server, changes nothing on Exchange and writes `<OutDir>\<server>\`
-`PartnerApplication.xml` and `ExchangeServer.xml` (`Export-Clixml -Depth 4`), byte copies of
+`PartnerApplication.xml`, `ExchangeServer.xml` and the hybrid-trust exports named in
+`auditor.layout` (c) (`Export-Clixml -Depth 4`, object counts as AUDITOR-INFO), byte copies of
 `FrontEnd\HttpProxy\<folder>\web.config` and `ClientAccess\...\web.config` at the same
 relative paths, and `.sha256sums` (`<hex>  <relative/path>`, LF); its transcript is
 `<OutDir>\.auditor-collect-<server>-<time>.log`. Both side files start with a dot so that

@@ -309,6 +309,16 @@ EXCHANGE_AND_IIS_COMMANDS = {
     "set-partnerapplication",
     "get-exchangeserver",
     "restart-webapppool",
+    # the hybrid OAuth trust, read by the collection script
+    "get-authserver",
+    "get-authconfig",
+    "get-settingoverride",
+    "get-hybridconfiguration",
+    "get-intraorganizationconnector",
+    "get-organizationrelationship",
+    "get-organizationconfig",
+    "get-exchangecertificate",
+    "get-exchangediagnosticinfo",
 }
 
 

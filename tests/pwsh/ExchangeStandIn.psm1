@@ -436,6 +436,162 @@ function Get-ManagementRole {
     }
 }
 
+# --- the hybrid OAuth trust (read-only) ---------------------------------------------------------
+# State (all optional): "auth_servers", "setting_overrides", "hybrid_configuration",
+# "intra_organization_connectors", "organization_relationships": lists of property dictionaries;
+# "auth_config", "organization_config": one dictionary; "certificates": {"<server>": [{"RawData":
+# base64 DER, "Services", "Status", "PrivateKeyExportable", "PublicKeySize"}]}; "variant_overrides":
+# {"<server>": "<Diagnostics> XML text"}; "fail_commands": ["Get-AuthServer", ...] (each writes an
+# error); "omit_commands": [...] (not exported at all: an Exchange build without the command).
+# The properties are the test's to give, in the documented shape (notes section 2); the stand-in
+# adds the Exchange type name.
+
+function ConvertTo-StandInTrustObject {
+    param([System.Collections.IDictionary] $Values, [string] $TypeName, [bool] $Deserialized)
+    $properties = [ordered]@{}
+    foreach ($key in $Values.Keys) { $properties[$key] = $Values[$key] }
+    $object = [pscustomobject] $properties
+    $object.PSObject.TypeNames.Insert(0, $TypeName)
+    if ($Deserialized) { $object.PSObject.TypeNames.Insert(0, 'Deserialized.' + $TypeName) }
+    return $object
+}
+
+function Read-StandInTrust {
+    # The objects of one state key, or the documented error when the test makes the command fail.
+    param([System.Management.Automation.PSCmdlet] $Cmdlet, [string] $Command, [string] $Key, [string] $TypeName)
+    $state = Read-StandInState
+    if ($state.Contains('fail_commands') -and (@($state['fail_commands']) -contains $Command)) {
+        Write-StandInError -Cmdlet $Cmdlet -Category ReadError -Target $Command -Message (
+            'Active Directory server ' + $script:DomainController + ' is not available.')
+        return
+    }
+    if (-not $state.Contains($Key) -or $null -eq $state[$Key]) { return }
+    $deserialized = $state.Contains('deserialized') -and [bool] $state['deserialized']
+    $values = $state[$Key]
+    if ($values -is [System.Collections.IDictionary]) { $values = @(, $values) }
+    foreach ($item in @($values)) {
+        ConvertTo-StandInTrustObject -Values $item -TypeName $TypeName -Deserialized $deserialized
+    }
+}
+
+function Get-AuthServer {
+    [CmdletBinding()]
+    param([Parameter(Position = 0, ValueFromPipeline = $true)] [string] $Identity, [Fqdn] $DomainController)
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-AuthServer' -Bound $PSBoundParameters)
+        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-AuthServer' -Key 'auth_servers' -TypeName 'Microsoft.Exchange.Data.Directory.SystemConfiguration.AuthServer'
+    }
+}
+
+function Get-AuthConfig {
+    [CmdletBinding()]
+    param([Fqdn] $DomainController)
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-AuthConfig' -Bound $PSBoundParameters)
+        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-AuthConfig' -Key 'auth_config' -TypeName 'Microsoft.Exchange.Data.Directory.SystemConfiguration.AuthConfig'
+    }
+}
+
+function Get-SettingOverride {
+    [CmdletBinding()]
+    param([Parameter(Position = 0, ValueFromPipeline = $true)] [string] $Identity, [Fqdn] $DomainController)
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-SettingOverride' -Bound $PSBoundParameters)
+        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-SettingOverride' -Key 'setting_overrides' -TypeName 'Microsoft.Exchange.Data.Directory.SystemConfiguration.ConfigurationSettings.SettingOverride'
+    }
+}
+
+function Get-HybridConfiguration {
+    [CmdletBinding()]
+    param([Fqdn] $DomainController)
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-HybridConfiguration' -Bound $PSBoundParameters)
+        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-HybridConfiguration' -Key 'hybrid_configuration' -TypeName 'Microsoft.Exchange.Data.Directory.SystemConfiguration.HybridConfiguration'
+    }
+}
+
+function Get-IntraOrganizationConnector {
+    [CmdletBinding()]
+    param([Parameter(Position = 0, ValueFromPipeline = $true)] [string] $Identity, [Fqdn] $DomainController)
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-IntraOrganizationConnector' -Bound $PSBoundParameters)
+        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-IntraOrganizationConnector' -Key 'intra_organization_connectors' -TypeName 'Microsoft.Exchange.Data.Directory.Management.IntraOrganizationConnector'
+    }
+}
+
+function Get-OrganizationRelationship {
+    [CmdletBinding()]
+    param([Parameter(Position = 0, ValueFromPipeline = $true)] [string] $Identity, [Fqdn] $DomainController)
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-OrganizationRelationship' -Bound $PSBoundParameters)
+        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-OrganizationRelationship' -Key 'organization_relationships' -TypeName 'Microsoft.Exchange.Data.Directory.Management.OrganizationRelationship'
+    }
+}
+
+function Get-OrganizationConfig {
+    [CmdletBinding()]
+    param([Parameter(Position = 0, ValueFromPipeline = $true)] [string] $Identity, [Fqdn] $DomainController)
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-OrganizationConfig' -Bound $PSBoundParameters)
+        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-OrganizationConfig' -Key 'organization_config' -TypeName 'Microsoft.Exchange.Data.Directory.Management.OrganizationConfig'
+    }
+}
+
+function Get-ExchangeCertificate {
+    # An ExchangeCertificate derives from X509Certificate2: a real certificate from the state's
+    # DER, with Exchange's own properties added.
+    [CmdletBinding(DefaultParameterSetName = 'Identity')]
+    param(
+        [Parameter(ParameterSetName = 'Identity', Position = 0, ValueFromPipeline = $true)] [string] $Identity,
+        [Parameter(ParameterSetName = 'Thumbprint')] [string] $Thumbprint,
+        [Parameter(ParameterSetName = 'Thumbprint')] [ServerIdParameter] $Server,
+        [Fqdn] $DomainController
+    )
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-ExchangeCertificate' -Bound $PSBoundParameters)
+        $state = Read-StandInState
+        $name = if ($null -ne $Server) { $Server.RawIdentity } else { $env:COMPUTERNAME }
+        $failing = $state.Contains('fail_commands') -and (@($state['fail_commands']) -contains 'Get-ExchangeCertificate')
+        if ($failing -or -not $state.Contains('certificates') -or -not $state['certificates'].Contains($name)) {
+            Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $name -Message (
+                "The operation couldn't be performed because object '" + $name + "' couldn't be found on '" + $script:DomainController + "'.")
+            return
+        }
+        foreach ($entry in @($state['certificates'][$name])) {
+            $certificate = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new([Convert]::FromBase64String([string] $entry['RawData']))
+            foreach ($key in @('Services', 'Status', 'PrivateKeyExportable', 'PublicKeySize')) {
+                if ($entry.Contains($key)) { Add-Member -InputObject $certificate -MemberType NoteProperty -Name $key -Value $entry[$key] -Force }
+            }
+            $certificate.PSObject.TypeNames.Insert(0, 'Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate')
+            $certificate
+        }
+    }
+}
+
+function Get-ExchangeDiagnosticInfo {
+    [CmdletBinding()]
+    param(
+        [ServerIdParameter] $Server,
+        [string] $Process,
+        [string] $Component,
+        [string] $Argument,
+        [switch] $Unlimited
+    )
+    process {
+        Write-StandInCall -Call (New-StandInCall -Command 'Get-ExchangeDiagnosticInfo' -Bound $PSBoundParameters)
+        $state = Read-StandInState
+        $name = if ($null -ne $Server) { $Server.RawIdentity } else { $env:COMPUTERNAME }
+        $failing = $state.Contains('fail_commands') -and (@($state['fail_commands']) -contains 'Get-ExchangeDiagnosticInfo')
+        if ($failing -or -not $state.Contains('variant_overrides') -or -not $state['variant_overrides'].Contains($name)) {
+            Write-StandInError -Cmdlet $PSCmdlet -Category ResourceUnavailable -Target $name -Message (
+                'The diagnostic endpoint of process ' + $Process + ' on ' + $name + ' is not available.')
+            return
+        }
+        ConvertTo-StandInTrustObject -TypeName 'Microsoft.Exchange.Management.Powershell.Support.ExchangeDiagnosticInfoResult' -Deserialized $false -Values ([ordered]@{
+            Result = [string] $state['variant_overrides'][$name]; Identity = $null; IsValid = $true; ObjectState = 'New' })
+    }
+}
+
 # --- IIS (WebAdministration) ------------------------------------------------------------------
 
 function Get-StandInAppPool {
@@ -500,11 +656,21 @@ function Get-WebAppPoolState {
     }
 }
 
-Export-ModuleMember -Function @(
+$script:Omitted = if ($script:InitialState.Contains('omit_commands')) { @($script:InitialState['omit_commands']) } else { @() }
+Export-ModuleMember -Function @(@(
     'Get-PartnerApplication',
     'Set-PartnerApplication',
     'Get-ExchangeServer',
     'Get-ManagementRole',
     'Restart-WebAppPool',
-    'Get-WebAppPoolState'
-)
+    'Get-WebAppPoolState',
+    'Get-AuthServer',
+    'Get-AuthConfig',
+    'Get-SettingOverride',
+    'Get-HybridConfiguration',
+    'Get-IntraOrganizationConnector',
+    'Get-OrganizationRelationship',
+    'Get-OrganizationConfig',
+    'Get-ExchangeCertificate',
+    'Get-ExchangeDiagnosticInfo'
+) | Where-Object { $script:Omitted -notcontains $_ })

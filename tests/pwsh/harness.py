@@ -47,6 +47,16 @@ EXCHANGE_AND_IIS_COMMANDS = (
     "Get-ManagementRole",
     "Restart-WebAppPool",
     "Get-WebAppPoolState",
+    # The hybrid OAuth trust, read by the collection script.
+    "Get-AuthServer",
+    "Get-AuthConfig",
+    "Get-SettingOverride",
+    "Get-HybridConfiguration",
+    "Get-IntraOrganizationConnector",
+    "Get-OrganizationRelationship",
+    "Get-OrganizationConfig",
+    "Get-ExchangeCertificate",
+    "Get-ExchangeDiagnosticInfo",
 )
 CORE_COMMANDS = (
     "Add-Content",

@@ -28,6 +28,15 @@ EXCHANGE_COMMANDS_NEEDING_STOP = {
     "Set-PartnerApplication",
     "Get-ExchangeServer",
     "Restart-WebAppPool",
+    "Get-AuthServer",
+    "Get-AuthConfig",
+    "Get-SettingOverride",
+    "Get-HybridConfiguration",
+    "Get-IntraOrganizationConnector",
+    "Get-OrganizationRelationship",
+    "Get-OrganizationConfig",
+    "Get-ExchangeCertificate",
+    "Get-ExchangeDiagnosticInfo",
 }
 CHANGING_COMMANDS = {"Set-PartnerApplication", "Restart-WebAppPool"}
 
