@@ -46,6 +46,11 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _SHOWN_TEXT = 300
 _FINISHED = "DONE"
 _INFORMATION = "INFO"
+# A hybrid-trust export the collection could not take (a command the build lacks, or one that
+# failed): no rule assesses the hybrid trust yet, so the gap leaves nothing audited unassessed
+# (a low problem, not incomplete evidence); a rule that needs the file finds it missing through
+# the evidence model (`auditor.scope`).
+_TRUST_GAPS = frozenset({"NO-COMMAND", "EXPORT-FAILED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +246,7 @@ class _Run:
     finished: int | None  # the line of AUDITOR-DONE
     failures: tuple[tuple[int, str, str], ...]  # (line, AUDITOR-<code>, the line's text)
     last_line: int | None
+    gaps: tuple[tuple[int, str, str], ...] = ()  # hybrid-trust exports not taken (`_TRUST_GAPS`)
 
     @property
     def who(self) -> str:
@@ -254,19 +260,21 @@ def _read_transcript(transcript: CompanionFile) -> _Run:
     body = _body_start(lines)
     finished: int | None = None
     failures: list[tuple[int, str, str]] = []
+    gaps: list[tuple[int, str, str]] = []
     for number, line in enumerate(lines[body:], start=body + 1):
         for match in _AUDITOR_LINE.finditer(line):
             code = match.group(1)
             if code == _FINISHED:
                 finished = number
             elif code != _INFORMATION:
-                failures.append((number, code, line))
+                (gaps if code in _TRUST_GAPS else failures).append((number, code, line))
     return _Run(
         display=transcript.display,
         server=_server_of(transcript),
         finished=finished,
         failures=tuple(failures),
         last_line=len(lines) - (1 if lines and not lines[-1] else 0) or None,
+        gaps=tuple(gaps),
     )
 
 
@@ -278,8 +286,9 @@ def _check_transcript(
 ) -> list[Problem]:
     run = _read_transcript(transcript)
     problems = _run_problems(run)
+    gaps = _gap_problems(run)
     if run.server is None:
-        return problems
+        return problems + gaps
     folder = _folder(run.display) + run.server + "/"
     manifest = _find(folder + ".sha256sums", manifests)
     if problems and manifest is not None:
@@ -313,7 +322,26 @@ def _check_transcript(
                 run.finished,
             )
         )
-    return problems
+    return problems + gaps
+
+
+def _gap_problems(run: _Run) -> list[Problem]:
+    """A low problem for each hybrid-trust export the run could not take (`_TRUST_GAPS`), at
+    its line of the transcript."""
+    return [
+        Problem(
+            code=ProblemCode.UNREADABLE,
+            message=(
+                f"{run.who} could not take a hybrid-trust export (AUDITOR-{code}); the "
+                f"transcript says: {_shown(line)}; no rule assesses the hybrid trust yet, so "
+                "nothing audited depends on it"
+            ),
+            path=run.display,
+            line=number,
+            severity=Severity.LOW,
+        )
+        for number, code, line in run.gaps[:MAX_REPORTED_LINES]
+    ]
 
 
 def _run_problems(run: _Run) -> list[Problem]:

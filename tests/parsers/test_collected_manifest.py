@@ -20,7 +20,7 @@ import pytest
 from conftest import audit_cli
 from typer.testing import Result
 
-from auditor.model import Inventory, ProblemCode
+from auditor.model import Inventory, ProblemCode, Severity
 from auditor.parsers import read_inventory
 from auditor.parsers.collected import MAX_REPORTED_LINES
 from auditor.resources import examples_dir
@@ -297,3 +297,30 @@ def test_the_checks_run_inside_a_zip_as_in_a_folder(tmp_path: Path) -> None:
     ]
     result = audit("back.zip", "--no-package")
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "gap",
+    [
+        "WARNING: AUDITOR-NO-COMMAND: Get-SettingOverride is not available in this shell (an "
+        "Exchange build or role without it); SettingOverride.xml was not written.",
+        "WARNING: AUDITOR-EXPORT-FAILED: Get-AuthServer failed (access denied); AuthServer.xml "
+        "was not written.",
+    ],
+)
+def test_a_hybrid_trust_export_not_taken_is_a_low_problem_and_the_folder_stays_whole(
+    gap: str, tmp_path: Path
+) -> None:
+    """No rule assesses the hybrid trust yet: the gap is said, at its line, and does not make
+    the partner-application or web.config evidence of the server incomplete."""
+    out = collect(tmp_path / "out", body=(INFO, gap, DONE))
+
+    inventory = read_inventory([out])
+
+    assert places(inventory) == [(f"out/{LOG}:{len(HEADER) + 2}", "unreadable")]
+    (problem,) = inventory.problems
+    assert problem.severity is Severity.LOW
+    assert f"the transcript says: {gap}" in problem.message
+    assert "could not take a hybrid-trust export" in problem.message
+    result = audit(str(out), "--no-package")
+    assert result.exit_code == 1, result.stdout  # the recipe's findings, not incomplete
