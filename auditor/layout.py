@@ -85,6 +85,25 @@ from typing import Literal
 
 from auditor import names
 
+# The hybrid-trust exports `auditor collect` writes (layout (c)): an organisation may have none
+# of what one of them lists (no AuthServer, no setting override), so such a file may hold no
+# object at all.
+TRUST_EXPORT_FILES = frozenset(
+    name.casefold()
+    for name in (
+        "AuthServer.xml",
+        "AuthConfig.xml",
+        "SettingOverride.xml",
+        "HybridConfiguration.xml",
+        "IntraOrganizationConnector.xml",
+        "OrganizationRelationship.xml",
+        "OrganizationConfig.xml",
+        "ExSetup.xml",
+        "ExchangeCertificate.xml",
+        "VariantConfigurationOverrides.xml",
+    )
+)
+
 FRONT_END_SITE = "Default Web Site"
 BACK_END_SITE = "Exchange Back End"
 

@@ -366,3 +366,29 @@ def test_auditor_parse_shows_the_trust_records(tmp_path: Path) -> None:
         None,
     ]
     assert document["hybrid_trust"]["auth_servers"][2]["missing"] == ["GraphBaseUrl", "DomainName"]
+
+
+EMPTY_CLIXML = (
+    '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">\r\n</Objs>'
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "problems"),
+    [
+        ("SettingOverride.xml", []),  # no override in the organisation: nothing is lost
+        ("AuthServer.xml", []),
+        ("EX01/ExchangeCertificate.xml", []),
+        ("PartnerApplication.xml", ["malformed"]),  # a partner-application export of nothing
+    ],
+)
+def test_an_empty_hybrid_trust_export_is_no_problem(
+    tmp_path: Path, name: str, problems: list[str]
+) -> None:
+    path = tmp_path / "in" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xfe" + EMPTY_CLIXML.encode("utf-16-le"))
+
+    inventory = read_inventory([tmp_path / "in"])
+
+    assert [p.code.value for p in inventory.problems if p.path.endswith(name)] == problems

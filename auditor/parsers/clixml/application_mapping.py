@@ -38,7 +38,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
+from auditor.layout import TRUST_EXPORT_FILES
 from auditor.model import InputFormat, PartnerApplication, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.clixml.deserialise import (
@@ -227,6 +229,10 @@ def _nothing_read(raw: RawInput, survey: _Survey) -> Problem | None:
             line,
         )
     if survey.unrelated:
+        return None
+    if PurePath(raw.path).name.casefold() in TRUST_EXPORT_FILES:
+        # An organisation without what that hybrid-trust cmdlet lists (no AuthServer, no
+        # override): nothing is lost; the evidence model reads the export as missing.
         return None
     return raw.problem(
         ProblemCode.MALFORMED,
