@@ -104,6 +104,7 @@ from auditor.model.policy import (
     WeakeningKind,
 )
 from auditor.model.report import (
+    DEFAULT_CLASSES,
     RULED_CLASSES,
     BaselineComparison,
     BaselineState,
@@ -133,6 +134,7 @@ from auditor.model.trust import (
 )
 
 __all__ = [
+    "DEFAULT_CLASSES",
     "OAUTH_PROFILES_KEY",
     "RESOLVED_BY_SHOWN",
     "RULED_CLASSES",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from auditor.decisions import leaves_evidence_unassessed
 from auditor.model import (
+    DEFAULT_CLASSES,
     Finding,
     Inventory,
     Judgements,
@@ -52,6 +53,7 @@ _NOT_APPLIED_REASON = {
     Needs.PARTNER_APPLICATIONS: "no partner application was read (no usable export given)",
     Needs.WEB_CONFIGS: "no web.config was read",
     Needs.SEVERAL_SERVERS: "web.config files of fewer than two servers were read",
+    Needs.HYBRID_TRUST: "no hybrid-trust export was read",
 }
 
 
@@ -91,6 +93,8 @@ def evaluate(
     findings: list[Finding] = []
     not_applied: list[NotApplied] = []
     for declared in registered_rules():
+        if _silently_out_of_scope(declared, scope):
+            continue
         reason = _not_applied(declared, policy, inventory, scope)
         if reason is not None:
             not_applied.append(NotApplied(declared.id, reason))
@@ -103,6 +107,16 @@ def evaluate(
         complete=allow_incomplete or not _evidence_missing(inventory),
         judgements=context.judgements,
     )
+
+
+def _silently_out_of_scope(declared: Rule, scope: Scope | None) -> bool:
+    """True for a rule of a class outside the default scope that this audit did not choose
+    (the HT rules unless `--scope`/`scope.assess` name hybrid-trust): not run, and not listed
+    as not applied, as no output names a class outside the default until it is chosen."""
+    evidence_class = declared.needs.evidence_class
+    if evidence_class is None or evidence_class in DEFAULT_CLASSES:
+        return False
+    return scope is None or evidence_class not in scope.classes
 
 
 def _not_applied(
@@ -120,6 +134,8 @@ def _not_applied(
 
 def _missing_input(needs: Needs, inventory: Inventory) -> str | None:
     if needs is Needs.PARTNER_APPLICATIONS and not inventory.partner_applications:
+        return _NOT_APPLIED_REASON[needs]
+    if needs is Needs.HYBRID_TRUST and not inventory.trust:
         return _NOT_APPLIED_REASON[needs]
     if needs is Needs.WEB_CONFIGS and not inventory.web_configs:
         return _NOT_APPLIED_REASON[needs]
