@@ -494,7 +494,7 @@ def _trust_gap(item: ExpectedEvidence) -> tuple[str, str]:
     """The message and subject of hybrid-trust evidence in scope that was not read."""
     export = item.path.rsplit("/", 1)[-1]
     message = (
-        f"missing: {item.note}, so the hybrid-trust rules (HT) were not assessed on it; "
-        "`auditor collect` writes it, or leave hybrid-trust out of --scope"
+        f"missing: {item.what} was not read, so the hybrid-trust rules (HT) were not assessed "
+        "on it; `auditor collect` writes it, or leave hybrid-trust out of --scope"
     )
     return message, f"hybrid-trust:{item.server or 'organisation'}:{export}"

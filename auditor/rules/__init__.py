@@ -73,6 +73,7 @@ class Evaluation:
     not_applied: tuple[NotApplied, ...]
     complete: bool
     judgements: Judgements
+    out_of_scope: tuple[NotApplied, ...] = ()  # not run, class outside the default scope
 
 
 def evaluate(
@@ -92,8 +93,10 @@ def evaluate(
     context = RuleContext.build(inventory, policy, as_of)
     findings: list[Finding] = []
     not_applied: list[NotApplied] = []
+    out_of_scope: list[NotApplied] = []
     for declared in registered_rules():
         if _silently_out_of_scope(declared, scope):
+            out_of_scope.append(NotApplied(declared.id, _out_of_scope_reason(declared)))
             continue
         reason = _not_applied(declared, policy, inventory, scope)
         if reason is not None:
@@ -106,6 +109,7 @@ def evaluate(
         not_applied=tuple(not_applied),
         complete=allow_incomplete or not _evidence_missing(inventory),
         judgements=context.judgements,
+        out_of_scope=tuple(out_of_scope),
     )
 
 
@@ -117,6 +121,12 @@ def _silently_out_of_scope(declared: Rule, scope: Scope | None) -> bool:
     if evidence_class is None or evidence_class in DEFAULT_CLASSES:
         return False
     return scope is None or evidence_class not in scope.classes
+
+
+def _out_of_scope_reason(declared: Rule) -> str:
+    chosen = declared.needs.evidence_class
+    name = chosen.value if chosen else declared.needs.value
+    return f"{name} is not assessed by default and this audit did not choose it (--scope {name})"
 
 
 def _not_applied(
