@@ -75,3 +75,32 @@ def test_a_bad_value_is_a_located_error(line: int, where: str, value: str, tmp_p
     assert caught.value.line == line, str(caught.value)
     assert caught.value.where == where, str(caught.value)
     assert "bad.yaml" in str(caught.value)
+
+
+def test_not_requiring_the_dedicated_app_weakens_the_default(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "org.yaml",
+        "name: org\nversion: 1\nextends: default\nhybrid_trust:\n  require_dedicated_app: false\n",
+    )
+
+    policy = load_policy([path])
+
+    assert [(item.kind.value, item.subject) for item in policy.weakenings] == [
+        ("rule-disabled", "HT001")
+    ]
+    assert "no longer requires the dedicated Exchange hybrid app" in policy.weakenings[0].text
+
+
+def test_show_keeps_the_section_when_set(tmp_path: Path) -> None:
+    from auditor.policy.text import policy_as_yaml
+
+    path = _write(
+        tmp_path,
+        "org.yaml",
+        f"name: org\nversion: 1\nextends: default\nhybrid_trust:\n  tenant_id: {TENANT}\n",
+    )
+    shown = _write(tmp_path, "shown.yaml", policy_as_yaml(load_policy([path])))
+
+    assert load_policy([shown]).hybrid_trust.tenant_id == TENANT.lower()
+    assert "hybrid_trust" not in policy_as_yaml(load_policy())  # the default shows as before
