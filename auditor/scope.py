@@ -107,11 +107,8 @@ def assess_scope(
         expected.extend(_trust_evidence(inventory, servers))
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
-    read_anything = bool(
-        inventory.partner_applications
-        or inventory.web_configs
-        or (trust_in_scope and inventory.trust)
-    )
+    read_anything = bool(inventory.partner_applications or inventory.web_configs)
+    read_anything = read_anything or bool(trust_in_scope and inventory.trust)
     for item in expected if read_anything else ():
         problem = _gap_problem(item)
         if problem is not None:
@@ -350,6 +347,9 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
     can say "zero objects"."""
     trust = inventory.trust
     expected: list[ExpectedEvidence] = []
+    if not servers.client_access:  # no server known: the per-server exports cannot be named
+        missing = "no Get-ExchangeServer export was read"
+        expected.append(_trust_item(None, [], SERVER_EXPORT_NAME, missing))
     for kind, export, cmdlet in TRUST_EXPORTS:
         paths = [record.source.path for record in getattr(trust, kind)]
         expected.append(_trust_item(None, paths, export, f"no {cmdlet} export was read"))
@@ -490,8 +490,7 @@ def _gap_problem(item: ExpectedEvidence) -> Problem | None:
     )
 
 
-def _trust_gap(item: ExpectedEvidence) -> tuple[str, str]:
-    """The message and subject of hybrid-trust evidence in scope that was not read."""
+def _trust_gap(item: ExpectedEvidence) -> tuple[str, str]:  # hybrid-trust evidence not read
     export = item.path.rsplit("/", 1)[-1]
     message = (
         f"missing: {item.what} was not read, so the hybrid-trust rules (HT) were not assessed "

@@ -112,3 +112,16 @@ def test_the_rules_are_listed_and_explained() -> None:
     assert explained.exit_code == 0
     assert "The dedicated-app override does not enable the feature" in explained.output
     assert "Status is not Accepted" in explained.output.replace("\n", " ")
+
+
+def test_without_the_server_list_the_audit_is_incomplete(
+    tmp_path: Path, css_exchange: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    root = build_organisation({"drop": ["ExchangeServer.xml"]}, Path(), css_exchange)
+
+    code, output, document = _audit(root, Path("out"), "--scope", "hybrid-trust")
+
+    assert code == 2, output  # no server is known, so no server's build or certificates are
+    subjects = {f["subject"] for f in document["findings"] if f["rule_id"] == "EV001"}
+    assert "hybrid-trust:organisation:ExchangeServer.xml" in subjects
