@@ -1,10 +1,10 @@
-"""Rules HT006-HT008: the EvoSTS AuthServer of the dedicated app, and the AuthConfig.
+"""Rules HT007-HT009: the EvoSTS AuthServer of the dedicated app, and the AuthConfig.
 
-HT006 and HT007 judge `Get-AuthServer` as the hybrid-oauth-trust notes (section 4, rules B and
+HT007 and HT008 judge `Get-AuthServer` as the hybrid-oauth-trust notes (section 4, rules B and
 H) define it: a valid EvoSTS is of Type `AzureAD`, enabled, with a tenant ID (a GUID; the
 policy's `hybrid_trust.tenant_id` when set) as Realm and a dedicated application ID (a GUID that
 is no first-party application; the policy's `expected_application_id` when set) as
-ApplicationIdentifier (`auditor.rules.trust_facts.evosts_problem`). HT008 judges
+ApplicationIdentifier (`auditor.rules.trust_facts.evosts_problem`). HT009 judges
 `Get-AuthConfig`'s ServiceName and Realm against their documented values (notes section 2.2).
 An export not read is an EV001 gap of the evidence model; these rules then say nothing.
 """
@@ -30,7 +30,7 @@ from auditor.rules.trust_facts import (
 
 
 @rule(
-    "HT006",
+    "HT007",
     title="The dedicated app is enabled but no valid EvoSTS AuthServer names it",
     severity=Severity.HIGH,
     needs=Needs.HYBRID_TRUST,
@@ -59,8 +59,8 @@ from auditor.rules.trust_facts import (
         "<appId> -DomainName <tenant>.mail.onmicrosoft.com) and audit again."
     ),
 )
-def check_ht006(context: RuleContext) -> Iterator[Finding]:
-    """HT006: the feature on, the AuthServer export read, and no AuthServer valid for it."""
+def check_ht007(context: RuleContext) -> Iterator[Finding]:
+    """HT007: the feature on, the AuthServer export read, and no AuthServer valid for it."""
     override = enabled_override(context.inventory)
     servers = context.inventory.trust.auth_servers
     if override is None or not servers:
@@ -74,7 +74,7 @@ def check_ht006(context: RuleContext) -> Iterator[Finding]:
         reasons.append(f"'{server.name}': {why}")
     yield new_finding(
         context,
-        "HT006",
+        "HT007",
         subject="hybrid-trust:evosts",
         message=(
             f"Setting override '{override.name}' enables the dedicated hybrid app, but no "
@@ -87,7 +87,7 @@ def check_ht006(context: RuleContext) -> Iterator[Finding]:
 
 
 @rule(
-    "HT007",
+    "HT008",
     title="Duplicate enabled EvoSTS AuthServers for one tenant",
     severity=Severity.MEDIUM,
     needs=Needs.HYBRID_TRUST,
@@ -105,8 +105,8 @@ def check_ht006(context: RuleContext) -> Iterator[Finding]:
         "Configuration Wizard; then audit again."
     ),
 )
-def check_ht007(context: RuleContext) -> Iterator[Finding]:
-    """HT007: one finding on each enabled EvoSTS after the first of its realm."""
+def check_ht008(context: RuleContext) -> Iterator[Finding]:
+    """HT008: one finding on each enabled EvoSTS after the first of its realm."""
     first: dict[str, str] = {}
     for server in enabled_evosts(context.inventory):
         realm = (server.realm or "").casefold()
@@ -115,7 +115,7 @@ def check_ht007(context: RuleContext) -> Iterator[Finding]:
             continue
         yield new_finding(
             context,
-            "HT007",
+            "HT008",
             subject=f"auth-server:{server.name or '(no name)'}",
             message=(
                 f"AuthServer '{server.name}' is a second enabled EvoSTS for realm "
@@ -127,7 +127,7 @@ def check_ht007(context: RuleContext) -> Iterator[Finding]:
 
 
 @rule(
-    "HT008",
+    "HT009",
     title="AuthConfig ServiceName or Realm is not the documented value",
     severity=Severity.HIGH,
     needs=Needs.HYBRID_TRUST,
@@ -152,8 +152,8 @@ def check_ht007(context: RuleContext) -> Iterator[Finding]:
         "through a reviewed change and audit again."
     ),
 )
-def check_ht008(context: RuleContext) -> Iterator[Finding]:
-    """HT008: each AuthConfig whose ServiceName or Realm is not the documented value."""
+def check_ht009(context: RuleContext) -> Iterator[Finding]:
+    """HT009: each AuthConfig whose ServiceName or Realm is not the documented value."""
     for config in context.inventory.trust.auth_configs:
         wrong = []
         if (config.service_name or "").casefold() != EXCHANGE_ONLINE_ID:
@@ -165,7 +165,7 @@ def check_ht008(context: RuleContext) -> Iterator[Finding]:
         if wrong:
             yield new_finding(
                 context,
-                "HT008",
+                "HT009",
                 subject=f"auth-config:{config.name or 'Auth Configuration'}",
                 message=f"AuthConfig '{config.name}': {'; '.join(wrong)}.",
                 location=location(config.source),
@@ -174,4 +174,4 @@ def check_ht008(context: RuleContext) -> Iterator[Finding]:
             )
 
 
-RULES = (check_ht006, check_ht007, check_ht008)
+RULES = (check_ht007, check_ht008, check_ht009)

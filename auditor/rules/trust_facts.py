@@ -1,4 +1,4 @@
-"""What the hybrid-trust rules HT001-HT008 share: the facts they decide once from the exports.
+"""What the hybrid-trust rules HT001-HT009 share: the facts they decide once from the exports.
 
 - whether hybrid is in scope (`hybrid_signal`): the HealthChecker condition of the
   hybrid-oauth-trust notes (section 3.1, section 4 "Hybrid in scope"), made to fail closed: a

@@ -1,9 +1,10 @@
-"""Rules HT001-HT005: the dedicated hybrid app's setting override (`Get-SettingOverride`).
+"""Rules HT001-HT006: the dedicated hybrid app's setting override (`Get-SettingOverride`).
 
 Microsoft's dedicated Exchange hybrid application is switched on by one organisation-wide
 setting override, `EnableExchangeHybrid3PAppFeature` (`ComponentName=Global`,
 `SectionName=ExchangeOnpremAsThirdPartyAppId`, `Parameters=Enabled=true`). These rules judge
-that override as the hybrid-oauth-trust notes (section 4, rules A, C, D, E and I) define it;
+that override as the hybrid-oauth-trust notes (section 4, rules A, C, D, E and I) define it
+(HT006: rule D's unknown extra entries, for review);
 the facts they share are decided once in `auditor.rules.trust_facts`. Each fails closed: an
 export that was not read is an EV001 gap of the evidence model (the rules then say nothing on
 a guess), and a value the rule cannot read (a version that is no version) is a finding.
@@ -25,6 +26,7 @@ from auditor.rules.declaration import Needs, rule
 from auditor.rules.trust_facts import (
     CONFIGURE_SCRIPT_SOURCE,
     DEDICATED_APP_DOC,
+    ENABLED_ANY,
     GRAPH_COMPONENT,
     GRAPH_SECTION,
     HEALTH_CHECKER_SOURCE,
@@ -341,4 +343,48 @@ def enabling_problem_of_parameters(override: SettingOverride) -> bool:
     return why is not None and not why.startswith("its Status")
 
 
-RULES = (check_ht001, check_ht002, check_ht003, check_ht004, check_ht005)
+@rule(
+    "HT006",
+    title="The dedicated-app override carries parameters besides Enabled",
+    severity=Severity.MEDIUM,
+    needs=Needs.HYBRID_TRUST,
+    remediation=None,
+    fires_when=(
+        "A dedicated-app override's Parameters hold an entry that is not an Enabled= entry."
+    ),
+    rationale=(
+        "Microsoft's script writes exactly one parameter, Enabled=true. Any other entry is "
+        "undocumented for this section: its effect cannot be judged from the exports, so a "
+        "person should review it (hybrid-oauth-trust notes, rule D)."
+    ),
+    references=(*_OVERRIDE_REFERENCES, CONFIGURE_SCRIPT_SOURCE),
+    how_to_fix=(
+        "Find out who added the entry and why; set the parameters to exactly Enabled=true "
+        "(Set-SettingOverride -Identity <name> -Parameters @('Enabled=true')) or waive the "
+        "finding with the reason, then audit again."
+    ),
+)
+def check_ht006(context: RuleContext) -> Iterator[Finding]:
+    """HT006: each dedicated-app override with entries other than Enabled=."""
+    for override in dedicated_overrides(context.inventory):
+        parameters = override.parameters
+        if parameters is None or not parameters.complete:
+            continue
+        extra = [entry for entry in parameters.values if not ENABLED_ANY.match(entry)]
+        if extra:
+            yield new_finding(
+                context,
+                "HT006",
+                subject=_subject(override),
+                message=(
+                    f"Setting override '{override.name}' carries "
+                    f"{listing([repr(entry) for entry in extra], 5)} besides Enabled: no "
+                    "documented parameter of the dedicated-app section; review it."
+                ),
+                location=location(override.source),
+                evidence=(override.source,),
+                discriminator="\x1e".join(sorted(extra)),
+            )
+
+
+RULES = (check_ht001, check_ht002, check_ht003, check_ht004, check_ht005, check_ht006)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from auditor.cli import app
 
 runner = CliRunner()
-HT_RULES = [f"HT00{number}" for number in range(1, 9)]
+HT_RULES = [f"HT00{number}" for number in range(1, 10)]
 
 
 def _audit(root: Path, out: Path, *args: str) -> tuple[int, str, dict[str, Any]]:
