@@ -10,9 +10,9 @@
   for every Client Access server, the web.config of each vdir the policy judges
   (`scope.web_config_vdirs`, by default `Default Web Site/API`) for the WC and FL rules; for
   the hybrid trust (`hybrid_trust_evidence`), the org-wide trust exports and every Client
-  Access server's ExSetup version and certificates. No rule uses the hybrid trust yet: only
-  `RULED_CLASSES` can be chosen (`--scope`, `scope.assess`) or named as left out, so no audit
-  expects that evidence today;
+  Access server's ExSetup version and certificates (HT rules). Any of `RULED_CLASSES` can be
+  chosen (`--scope`, `scope.assess`); only `DEFAULT_CLASSES` are assessed by default or named
+  as left out, so an audit that does not choose the hybrid trust never names it;
 - what became of each: read, missing, not read (refused or unreadable: EV002 says why),
   inherited (the judged setting is absent from the file, so .NET takes it from a parent
   configuration), or not in scope (left out on purpose with `--scope` or the policy's
@@ -39,6 +39,7 @@ from collections.abc import Sequence
 
 from auditor.layout import FRONT_END_SITE, find_vdir
 from auditor.model import (
+    DEFAULT_CLASSES,
     RULED_CLASSES,
     EvidenceClass,
     EvidenceState,
@@ -75,9 +76,6 @@ def parse_scope_option(values: Sequence[str]) -> tuple[EvidenceClass, ...]:
             except ValueError:
                 known = ", ".join(c.value for c in RULED_CLASSES)
                 raise ScopeError(f"--scope {name!r} is not an evidence class ({known})") from None
-            if EvidenceClass(name) not in RULED_CLASSES:
-                known = ", ".join(c.value for c in RULED_CLASSES)
-                raise ScopeError(f"--scope {name!r}: no rule assesses it yet ({known})")
     return tuple(c for c in RULED_CLASSES if c in chosen)
 
 
@@ -104,11 +102,13 @@ def assess_scope(
         expected.append(_no_server_known(web_in_scope))
     web_expected, configs, changed = _web_configs(inventory, servers, vdirs, web_in_scope)
     expected.extend(web_expected)
-    if EvidenceClass.HYBRID_TRUST in classes:  # never yet: no rule assesses it (RULED_CLASSES)
+    trust_in_scope = EvidenceClass.HYBRID_TRUST in classes
+    if trust_in_scope:
         expected.extend(_trust_evidence(inventory, servers))
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
     read_anything = bool(inventory.partner_applications or inventory.web_configs)
+    read_anything = read_anything or bool(trust_in_scope and inventory.trust)
     for item in expected if read_anything else ():
         problem = _gap_problem(item)
         if problem is not None:
@@ -143,7 +143,7 @@ def _classes(
     else:
         classes = tuple(c for c in RULED_CLASSES if c.value in policy.assess)
         narrowed_by = f"policy {policy.assess_source}" if policy.assess_source else None
-    narrowed = tuple(c for c in RULED_CLASSES if c not in classes)
+    narrowed = tuple(c for c in DEFAULT_CLASSES if c not in classes)
     return classes, narrowed, narrowed_by if narrowed else None
 
 
@@ -347,6 +347,9 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
     can say "zero objects"."""
     trust = inventory.trust
     expected: list[ExpectedEvidence] = []
+    if not servers.client_access:  # no server known: the per-server exports cannot be named
+        missing = "no Get-ExchangeServer export was read"
+        expected.append(_trust_item(None, [], SERVER_EXPORT_NAME, missing))
     for kind, export, cmdlet in TRUST_EXPORTS:
         paths = [record.source.path for record in getattr(trust, kind)]
         expected.append(_trust_item(None, paths, export, f"no {cmdlet} export was read"))
@@ -463,6 +466,8 @@ def _gap_problem(item: ExpectedEvidence) -> Problem | None:
             "narrow the audit on purpose with --scope web-config"
         )
         subject = "evidence:partner-applications"
+    elif item.evidence_class is EvidenceClass.HYBRID_TRUST:
+        message, subject = _trust_gap(item)
     elif item.server is None:
         message = (
             "missing: no server is known (no Get-ExchangeServer export and no web.config in a "
@@ -483,3 +488,12 @@ def _gap_problem(item: ExpectedEvidence) -> Problem | None:
     return Problem(
         ProblemCode.INCOMPLETE_EVIDENCE, message, item.path, None, Severity.HIGH, subject
     )
+
+
+def _trust_gap(item: ExpectedEvidence) -> tuple[str, str]:  # hybrid-trust evidence not read
+    export = item.path.rsplit("/", 1)[-1]
+    message = (
+        f"missing: {item.what} was not read, so the hybrid-trust rules (HT) were not assessed "
+        "on it; `auditor collect` writes it, or leave hybrid-trust out of --scope"
+    )
+    return message, f"hybrid-trust:{item.server or 'organisation'}:{export}"

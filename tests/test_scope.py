@@ -425,8 +425,30 @@ def test_trust_exports_change_nothing_of_todays_verdict(evidence: Path, tmp_path
     assert "hybrid" not in output.lower()
 
 
-def test_the_hybrid_trust_cannot_be_chosen_before_a_rule_assesses_it(evidence: Path) -> None:
-    code, output = audit(str(evidence), "--scope", "hybrid-trust", "--no-package")
+def test_choosing_the_hybrid_trust_expects_its_exports(evidence: Path, tmp_path: Path) -> None:
+    code, output = audit(
+        str(_with_trust_exports(evidence)), "--scope", "hybrid-trust", "--out", str(tmp_path / "o")
+    )
 
-    assert code != 0
-    assert "no rule assesses it yet" in output
+    assert code == 2, output  # incomplete: the trust exports not given are not assessed
+    document = json.loads((tmp_path / "o" / "findings.json").read_text(encoding="utf-8"))
+    scope = document["scope"]
+    assert scope["classes"] == ["hybrid-trust"]
+    assert scope["narrowed"] == ["partner-applications", "web-config"]
+    gaps = {
+        (f["subject"], f["location"]["path"].rsplit("/", 1)[-1])
+        for f in document["findings"]
+        if f["rule_id"] == "EV001"
+    }
+    assert ("hybrid-trust:organisation:AuthConfig.xml", "AuthConfig.xml") in gaps
+    assert ("hybrid-trust:EX02:ExSetup.xml", "ExSetup.xml") in gaps
+    assert not any(subject.endswith(":AuthServer.xml") for subject, _ in gaps)  # it was read
+
+
+def test_a_default_audit_never_names_the_hybrid_trust(evidence: Path, tmp_path: Path) -> None:
+    code, output = audit(str(evidence), "--out", str(tmp_path / "out"))
+
+    assert code == 0, output
+    texts = package_texts(tmp_path / "out")
+    assert not any("hybrid" in texts[name].lower() for name in ("summary.md", "findings.json"))
+    assert "HT0" not in texts["findings.json"] and "HT0" not in output

@@ -118,7 +118,8 @@ ScopeOption = Annotated[
         metavar="CLASS",
         help=(
             "Narrow the audit on purpose to partner-applications or web-config "
-            "(repeatable); every output then says what was not assessed."
+            "(repeatable); every output then says what was not assessed. hybrid-trust "
+            "(the HT rules) is assessed only when named."
         ),
     ),
 ]

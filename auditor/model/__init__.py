@@ -93,7 +93,9 @@ from auditor.model.plan import (
     WebConfigChange,
 )
 from auditor.model.policy import (
+    CERTIFICATE_WARNING_DAYS,
     ApplicationPolicy,
+    HybridTrustPolicy,
     Policy,
     PolicySource,
     PolicyWeakening,
@@ -104,6 +106,7 @@ from auditor.model.policy import (
     WeakeningKind,
 )
 from auditor.model.report import (
+    DEFAULT_CLASSES,
     RULED_CLASSES,
     BaselineComparison,
     BaselineState,
@@ -133,6 +136,8 @@ from auditor.model.trust import (
 )
 
 __all__ = [
+    "CERTIFICATE_WARNING_DAYS",
+    "DEFAULT_CLASSES",
     "OAUTH_PROFILES_KEY",
     "RESOLVED_BY_SHOWN",
     "RULED_CLASSES",
@@ -166,6 +171,7 @@ __all__ = [
     "FleetVariant",
     "Held",
     "HybridConfiguration",
+    "HybridTrustPolicy",
     "InputFormat",
     "IntraOrganizationConnector",
     "Inventory",

@@ -149,6 +149,28 @@ class PolicyWeakening:
         }
 
 
+# `hybrid_trust.certificate_warning_days` by default: MonitorExchangeAuthCertificate.ps1 asks
+# for the next Auth Certificate when the current one has 60 days or fewer left (its
+# `ConfigureNextAuthRequired`; hybrid-oauth-trust notes section 3.3).
+CERTIFICATE_WARNING_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class HybridTrustPolicy:
+    """The policy's `hybrid_trust` section: what the HT rules compare the trust exports with.
+
+    `tenant_id` / `expected_application_id` are lower-case GUIDs (None: not set, so the rules
+    judge only what the exports themselves show); `build_floors` maps a major build line
+    (`15.2.1544`) to the lowest full build (`15.2.1544.25`) over the shipped table, sorted.
+    """
+
+    tenant_id: str | None = None
+    expected_application_id: str | None = None
+    require_dedicated_app: bool = True
+    build_floors: tuple[tuple[str, str], ...] = ()
+    certificate_warning_days: int = CERTIFICATE_WARNING_DAYS
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """A validated, merged policy (an organisation policy on top of the shipped default)."""
@@ -175,6 +197,7 @@ class Policy:
     assess: tuple[str, ...] = ("partner-applications", "web-config")
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
+    hybrid_trust: HybridTrustPolicy = HybridTrustPolicy()
     # Every way this policy weakens the shipped default, sorted by (source, text); () for the
     # shipped default itself. Decided at load time; outputs display it beside the verdict.
     weakenings: tuple[PolicyWeakening, ...] = ()

@@ -27,8 +27,9 @@ class EvidenceClass(StrEnum):
     PARTNER_APPLICATIONS = "partner-applications"  # the Get-PartnerApplication export (PA rules)
     WEB_CONFIG = "web-config"  # every Client Access server's judged web.configs (WC, FL rules)
     # The hybrid OAuth trust: the org-wide trust exports and every Client Access server's
-    # ExSetup version and certificates (issue 24). No rule uses it yet: it is not among
-    # `RULED_CLASSES`, so no scope assesses it and no output names it.
+    # ExSetup version and certificates (issue 24; HT rules). Chosen on purpose only (`--scope`,
+    # `scope.assess`): it is not among `DEFAULT_CLASSES` yet, so an audit that does not choose
+    # it neither expects its evidence nor names it as left out.
     HYBRID_TRUST = "hybrid-trust"
 
     @property
@@ -40,9 +41,16 @@ class EvidenceClass(StrEnum):
         return "web.config"
 
 
-# The classes rules assess: what `--scope` and the policy's `scope.assess` choose among, and
-# what an audit narrowed to fewer of them names as left out.
-RULED_CLASSES = (EvidenceClass.PARTNER_APPLICATIONS, EvidenceClass.WEB_CONFIG)
+# The classes rules assess: what `--scope` and the policy's `scope.assess` choose among.
+RULED_CLASSES = (
+    EvidenceClass.PARTNER_APPLICATIONS,
+    EvidenceClass.WEB_CONFIG,
+    EvidenceClass.HYBRID_TRUST,
+)
+# The classes an audit assesses unless narrowed or widened on purpose (the policy's default
+# `scope.assess`), and what an audit that leaves one out names as not assessed. A ruled class
+# outside them is "not in scope" silently: no output names it until the default includes it.
+DEFAULT_CLASSES = (EvidenceClass.PARTNER_APPLICATIONS, EvidenceClass.WEB_CONFIG)
 
 
 class EvidenceState(StrEnum):
@@ -260,6 +268,10 @@ class Report:
     inventory: Inventory
     findings: tuple[Finding, ...]
     not_applied: tuple[NotApplied, ...] = ()
+    # Rules of a class outside the default scope that the audit did not choose (the HT rules
+    # without --scope hybrid-trust): not run, and named only where every rule is listed (JUnit
+    # marks them skipped), so that no other output changes until the default includes them.
+    out_of_scope: tuple[NotApplied, ...] = ()
     change_sets: tuple[ChangeSet, ...] = ()
     scripts: tuple[Script, ...] = ()
     complete: bool = True  # False when evidence a rule needed was missing (exit 2)
@@ -267,7 +279,7 @@ class Report:
     reviewers: tuple[str, ...] = ()
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
-    scope: Scope = field(default_factory=lambda: Scope(classes=RULED_CLASSES))
+    scope: Scope = field(default_factory=lambda: Scope(classes=DEFAULT_CLASSES))
     # SHA-256 of the package's plan.json: every state record the scripts write carries it
     package_id: str = ""
     baseline: BaselineComparison | None = None  # set by `audit --baseline`

@@ -47,9 +47,9 @@ _SHOWN_TEXT = 300
 _FINISHED = "DONE"
 _INFORMATION = "INFO"
 # A hybrid-trust export the collection could not take (a command the build lacks, or one that
-# failed): no rule assesses the hybrid trust yet, so the gap leaves nothing audited unassessed
-# (a low problem, not incomplete evidence); a rule that needs the file finds it missing through
-# the evidence model (`auditor.scope`).
+# failed): only the hybrid-trust rules need it, and only when the audit chooses the hybrid trust
+# (not assessed by default), so the gap is a low problem, not incomplete evidence; an audit that
+# chooses it finds the file missing through the evidence model (`auditor.scope`: EV001).
 _TRUST_GAPS = frozenset({"NO-COMMAND", "EXPORT-FAILED"})
 
 
@@ -333,8 +333,8 @@ def _gap_problems(run: _Run) -> list[Problem]:
             code=ProblemCode.UNREADABLE,
             message=(
                 f"{run.who} could not take a hybrid-trust export (AUDITOR-{code}); the "
-                f"transcript says: {_shown(line)}; no rule assesses the hybrid trust yet, so "
-                "nothing audited depends on it"
+                f"transcript says: {_shown(line)}; only the hybrid-trust rules need it "
+                "(--scope hybrid-trust, where its absence leaves the audit incomplete)"
             ),
             path=run.display,
             line=number,

@@ -21,6 +21,7 @@ from typing import Any
 
 from auditor.model import (
     ApplicationPolicy,
+    HybridTrustPolicy,
     Policy,
     PolicySource,
     RuleInfo,
@@ -155,6 +156,7 @@ class _MergeState:
     assess: tuple[str, ...] = ("partner-applications", "web-config")
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
+    hybrid_trust: HybridTrustPolicy = field(default_factory=HybridTrustPolicy)
     waivers: list[tuple[PolicyFile, int, dict[str, Any], str | None]] = field(default_factory=list)
     # setting key (`weakening.setting_key`) -> the file that last set it (`PolicySource.name`)
     origins: dict[str, str] = field(default_factory=dict)
@@ -182,6 +184,7 @@ class _MergeState:
         if "docs_url" in document:
             self.docs_url = document["docs_url"]
         self._merge_scope(policy_file)
+        self._merge_hybrid_trust(policy_file)
         self._merge_waivers(policy_file, lenient, strict_waivers=strict_waivers)
 
     def _merge_rule_overrides(self, policy_file: PolicyFile) -> None:
@@ -250,6 +253,23 @@ class _MergeState:
                     continue
                 vdirs.append(vdir.id)
             self.judged_vdirs = tuple(vdirs)
+
+    def _merge_hybrid_trust(self, policy_file: PolicyFile) -> None:
+        """`hybrid_trust`, field by field over the files below (GUIDs compared lower-case)."""
+        section = policy_file.document.get("hybrid_trust", {})
+        changes: dict[str, Any] = {}
+        for name in ("tenant_id", "expected_application_id"):
+            if name in section:
+                changes[name] = section[name].lower()
+        for name in ("require_dedicated_app", "certificate_warning_days"):
+            if name in section:
+                changes[name] = section[name]
+        if "build_floors" in section:
+            floors = dict(self.hybrid_trust.build_floors) | section["build_floors"]
+            changes["build_floors"] = tuple(sorted(floors.items()))
+        for name in section:
+            self.origins[setting_key("hybrid_trust", name)] = source_name(policy_file)
+        self.hybrid_trust = dataclasses.replace(self.hybrid_trust, **changes)
 
     def _merge_applications(self, policy_file: PolicyFile) -> None:
         seen: dict[str, int] = {}
@@ -402,6 +422,7 @@ class _MergeState:
             assess=self.assess,
             assess_source=self.assess_source,
             judged_vdirs=self.judged_vdirs,
+            hybrid_trust=self.hybrid_trust,
             waivers=tuple(waivers),
             malformed_waivers=tuple(malformed),
             malformed_waiver_sources=tuple(malformed_sources),

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from auditor.model import (
+    HybridTrustPolicy,
     Policy,
     VdirPolicy,
 )
@@ -42,6 +43,7 @@ def policy_as_yaml(policy: Policy) -> str:
         },
         "csv_list_separator": policy.csv_list_separator,
         **({"docs_url": policy.docs_url} if policy.docs_url else {}),
+        **_hybrid_trust_document(policy),
         "waivers": [waiver.to_json() for waiver in policy.waivers],
     }
     header = [
@@ -59,6 +61,24 @@ def policy_as_yaml(policy: Policy) -> str:
         document, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
     )
     return "\n".join(header) + "\n" + body
+
+
+def _hybrid_trust_document(policy: Policy) -> dict[str, Any]:
+    """The `hybrid_trust` section when the policy sets it (absent: the defaults hold)."""
+    trust = policy.hybrid_trust
+    if trust == HybridTrustPolicy():
+        return {}
+    section: dict[str, Any] = {
+        "require_dedicated_app": trust.require_dedicated_app,
+        "certificate_warning_days": trust.certificate_warning_days,
+    }
+    if trust.tenant_id is not None:
+        section["tenant_id"] = trust.tenant_id
+    if trust.expected_application_id is not None:
+        section["expected_application_id"] = trust.expected_application_id
+    if trust.build_floors:
+        section["build_floors"] = dict(trust.build_floors)
+    return {"hybrid_trust": section}
 
 
 def _one_line(text: str) -> str:

@@ -61,6 +61,7 @@ def policy_weakenings(
         *_approvals(policy, default, origin),
         *_profile_tokens(policy, default, origin),
         *_rules(policy, default, origin),
+        *_hybrid_trust(policy, default, origin),
         *_waivers(policy, default),
     ]
     unique = {(item.source, item.text): item for item in found}
@@ -203,6 +204,18 @@ def _rules(policy: Policy, default: Policy, origin: _Origin) -> Iterator[PolicyW
                 rule,
                 f"lowers rule {rule} from {shipped.severity.value} to {ours.severity.value}",
             )
+
+
+def _hybrid_trust(policy: Policy, default: Policy, origin: _Origin) -> Iterator[PolicyWeakening]:
+    """`hybrid_trust.require_dedicated_app: false` switches rule HT001 off in effect."""
+    if default.hybrid_trust.require_dedicated_app and not policy.hybrid_trust.require_dedicated_app:
+        yield _weakening(
+            origin("hybrid_trust", "require_dedicated_app"),
+            WeakeningKind.RULE_DISABLED,
+            "HT001",
+            "no longer requires the dedicated Exchange hybrid app (rule HT001; required by "
+            "default)",
+        )
 
 
 def _waivers(policy: Policy, default: Policy) -> Iterator[PolicyWeakening]:

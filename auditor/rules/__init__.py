@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from auditor.decisions import leaves_evidence_unassessed
 from auditor.model import (
+    DEFAULT_CLASSES,
     Finding,
     Inventory,
     Judgements,
@@ -52,6 +53,7 @@ _NOT_APPLIED_REASON = {
     Needs.PARTNER_APPLICATIONS: "no partner application was read (no usable export given)",
     Needs.WEB_CONFIGS: "no web.config was read",
     Needs.SEVERAL_SERVERS: "web.config files of fewer than two servers were read",
+    Needs.HYBRID_TRUST: "no hybrid-trust export was read",
 }
 
 
@@ -71,6 +73,7 @@ class Evaluation:
     not_applied: tuple[NotApplied, ...]
     complete: bool
     judgements: Judgements
+    out_of_scope: tuple[NotApplied, ...] = ()  # not run, class outside the default scope
 
 
 def evaluate(
@@ -90,7 +93,11 @@ def evaluate(
     context = RuleContext.build(inventory, policy, as_of)
     findings: list[Finding] = []
     not_applied: list[NotApplied] = []
+    out_of_scope: list[NotApplied] = []
     for declared in registered_rules():
+        if _silently_out_of_scope(declared, scope):
+            out_of_scope.append(NotApplied(declared.id, _out_of_scope_reason(declared)))
+            continue
         reason = _not_applied(declared, policy, inventory, scope)
         if reason is not None:
             not_applied.append(NotApplied(declared.id, reason))
@@ -102,7 +109,24 @@ def evaluate(
         not_applied=tuple(not_applied),
         complete=allow_incomplete or not _evidence_missing(inventory),
         judgements=context.judgements,
+        out_of_scope=tuple(out_of_scope),
     )
+
+
+def _silently_out_of_scope(declared: Rule, scope: Scope | None) -> bool:
+    """True for a rule of a class outside the default scope that this audit did not choose
+    (the HT rules unless `--scope`/`scope.assess` name hybrid-trust): not run, and not listed
+    as not applied, as no output names a class outside the default until it is chosen."""
+    evidence_class = declared.needs.evidence_class
+    if evidence_class is None or evidence_class in DEFAULT_CLASSES:
+        return False
+    return scope is None or evidence_class not in scope.classes
+
+
+def _out_of_scope_reason(declared: Rule) -> str:
+    chosen = declared.needs.evidence_class
+    name = chosen.value if chosen else declared.needs.value
+    return f"{name} is not assessed by default and this audit did not choose it (--scope {name})"
 
 
 def _not_applied(
@@ -120,6 +144,8 @@ def _not_applied(
 
 def _missing_input(needs: Needs, inventory: Inventory) -> str | None:
     if needs is Needs.PARTNER_APPLICATIONS and not inventory.partner_applications:
+        return _NOT_APPLIED_REASON[needs]
+    if needs is Needs.HYBRID_TRUST and not inventory.trust:
         return _NOT_APPLIED_REASON[needs]
     if needs is Needs.WEB_CONFIGS and not inventory.web_configs:
         return _NOT_APPLIED_REASON[needs]

@@ -44,6 +44,7 @@ class Needs(StrEnum):
     PARTNER_APPLICATIONS = "partner-applications"
     WEB_CONFIGS = "web-configs"
     SEVERAL_SERVERS = "several-servers"
+    HYBRID_TRUST = "hybrid-trust"
 
     @property
     def evidence_class(self) -> EvidenceClass | None:
@@ -55,6 +56,7 @@ _EVIDENCE_CLASS = {
     Needs.PARTNER_APPLICATIONS: EvidenceClass.PARTNER_APPLICATIONS,
     Needs.WEB_CONFIGS: EvidenceClass.WEB_CONFIG,
     Needs.SEVERAL_SERVERS: EvidenceClass.WEB_CONFIG,
+    Needs.HYBRID_TRUST: EvidenceClass.HYBRID_TRUST,
 }
 
 

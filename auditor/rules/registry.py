@@ -1,7 +1,7 @@
 """The rule registry: every rule auditor runs, in a fixed order, each declared once.
 
 Built-in rules come from the rule modules listed in `BUILTIN_MODULES`, each module's `RULES`
-tuple in its own order (EV, PA, WC, FL, WV). Rules of another package are registered the same
+tuple in its own order (EV, PA, WC, FL, HT, WV). Rules of another package are registered the same
 way, through an entry point of the group `auditor.rules` that names a module whose `RULES`
 tuple lists its `@rule` declarations (`auditor.rules.declaration`), e.g. in `pyproject.toml`:
 
@@ -22,13 +22,29 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
-from auditor.rules import evidence, fleet, partner_apps, waivers, web_config
+from auditor.rules import (
+    evidence,
+    fleet,
+    partner_apps,
+    trust_authserver,
+    trust_override,
+    waivers,
+    web_config,
+)
 from auditor.rules.declaration import Rule
 
 ENTRY_POINT_GROUP = "auditor.rules"
 
 # The modules holding the built-in rules, in catalogue order.
-BUILTIN_MODULES = (evidence, partner_apps, web_config, fleet, waivers)
+BUILTIN_MODULES = (
+    evidence,
+    partner_apps,
+    web_config,
+    fleet,
+    trust_override,
+    trust_authserver,
+    waivers,
+)
 
 
 class RuleRegistryError(Exception):

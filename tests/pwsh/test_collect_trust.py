@@ -338,7 +338,8 @@ def test_a_failing_or_missing_command_is_a_warning_and_the_rest_goes_on(
     assert re.search(r"AUDITOR-EXPORT-FAILED: Get-Item .*ExSetup\.exe failed", transcript)
     assert "AUDITOR-DONE:" in transcript
     # auditor holds the collection against its transcript: each gap is a low problem at its
-    # line (no rule assesses the hybrid trust yet), and the server's other evidence stays whole.
+    # line (only the hybrid-trust rules need it, not assessed by default), and the server's
+    # other evidence stays whole.
     inventory = read_inventory([result["out"]])
     at_log = [problem for problem in inventory.problems if problem.path.endswith(".log")]
     said = " ".join(problem.message for problem in at_log)

@@ -187,3 +187,46 @@ def write_policy(fragment: dict[str, Any] | None, folder: Path) -> list[Path]:
     path = folder / "case-policy.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return [path]
+
+
+# --- hybrid-trust organisations (HT cases) -----------------------------------------------------
+
+TRUST_DATA = CASES_DIR.parent / "trust_cases"
+# The clean hybrid organisation of the HT cases, file by file: where each comes from (`corpus:`
+# a real export of the shared CSS-Exchange corpus, `synthetic:` a file beside this one, see
+# trust_cases/README.md). One server, SOLO-E19A, whose per-server exports sit in its folder.
+TRUST_ORGANISATION = {
+    "ExchangeServer.xml": "corpus:E19/GetExchangeServer.xml",
+    "PartnerApplication.xml": "corpus:E19/GetPartnerApplication.xml",
+    "AuthServer.xml": "synthetic:AuthServer.xml",
+    "AuthConfig.xml": "corpus:E19/Exchange/GetAuthConfig.xml",
+    "SettingOverride.xml": "corpus:E19/Exchange/GetSettingOverride2.xml",
+    "HybridConfiguration.xml": "corpus:E19/Exchange/GetHybridConfiguration.xml",
+    "IntraOrganizationConnector.xml": "synthetic:IntraOrganizationConnector.xml",
+    "OrganizationConfig.xml": "corpus:E19/Exchange/GetOrganizationConfig.xml",
+    "SOLO-E19A/ExSetup.xml": "synthetic:ExSetup.xml",
+    "SOLO-E19A/ExchangeCertificate.xml": "corpus:E19/Exchange/GetExchangeCertificate.xml",
+}
+
+
+def build_organisation(spec: dict[str, Any], folder: Path, corpus: Path) -> Path:
+    """The clean hybrid organisation in `folder/org`, with the case's edits: `edits` (per
+    file, a list of [old, new] text replacements, each old text found exactly once), `drop`
+    (files left out) and `add` (file name -> synthetic file beside this module)."""
+    root = folder / "org"
+    drop = set(spec.get("drop", []))
+    added = {name: f"synthetic:{source}" for name, source in spec.get("add", {}).items()}
+    files = {**TRUST_ORGANISATION, **added}
+    for name, source in files.items():
+        if name in drop:
+            continue
+        kind, _, relative = source.partition(":")
+        origin = corpus / relative if kind == "corpus" else TRUST_DATA / relative
+        text = origin.read_bytes().decode("utf-8-sig")
+        for old, new in spec.get("edits", {}).get(name, []):
+            assert text.count(old) == 1, f"{name}: {old!r} is not found exactly once"
+            text = text.replace(old, new)
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    return root

@@ -7,17 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CSS_EXCHANGE
 from rule_case_loader import (
     CASES_DIR,
     DEFAULT_AS_OF,
     build_inventory,
+    build_organisation,
     load_case_files,
     write_policy,
 )
 
+from auditor.parsers import read_inventory
 from auditor.policy import load_policy
 from auditor.rules import RULE_IDS, Rule, evaluate, registered_rules
 from auditor.rules.registry import BUILTIN_MODULES
+from auditor.scope import assess_scope, parse_scope_option
 
 CASES = load_case_files()
 
@@ -43,8 +47,14 @@ def test_rule_case(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     policy = load_policy(write_policy(case.get("policy"), Path()))
-    inventory = build_inventory(case.get("inventory"))
-    evaluation = evaluate(inventory, policy, as_of=_as_of(case))
+    if "organisation" in case:  # a hybrid-trust organisation, read through the real pipeline
+        root = build_organisation(case["organisation"], Path(), CSS_EXCHANGE)
+        chosen = parse_scope_option(case.get("scope", ["hybrid-trust"]))
+        scope, inventory = assess_scope(read_inventory([root]), policy, chosen=chosen)
+        evaluation = evaluate(inventory, policy, as_of=_as_of(case), scope=scope)
+    else:
+        inventory = build_inventory(case.get("inventory"))
+        evaluation = evaluate(inventory, policy, as_of=_as_of(case))
     wanted_rules = set(case.get("rules", [rule_id]))
     findings = [f for f in evaluation.findings if f.rule_id in wanted_rules]
     expected = case["expect"]
