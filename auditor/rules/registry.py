@@ -22,13 +22,29 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
-from auditor.rules import evidence, fleet, partner_apps, waivers, web_config
+from auditor.rules import (
+    evidence,
+    fleet,
+    partner_apps,
+    trust_builds,
+    trust_certificates,
+    waivers,
+    web_config,
+)
 from auditor.rules.declaration import Rule
 
 ENTRY_POINT_GROUP = "auditor.rules"
 
 # The modules holding the built-in rules, in catalogue order.
-BUILTIN_MODULES = (evidence, partner_apps, web_config, fleet, waivers)
+BUILTIN_MODULES = (
+    evidence,
+    partner_apps,
+    web_config,
+    fleet,
+    trust_builds,  # HT101
+    trust_certificates,  # HT111-HT114
+    waivers,
+)
 
 
 class RuleRegistryError(Exception):
