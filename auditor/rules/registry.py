@@ -28,6 +28,7 @@ from auditor.rules import (
     partner_apps,
     trust_builds,
     trust_certificates,
+    trust_cloud,
     waivers,
     web_config,
 )
@@ -43,6 +44,7 @@ BUILTIN_MODULES = (
     fleet,
     trust_builds,  # HT101
     trust_certificates,  # HT111-HT114
+    trust_cloud,  # HT121, HT122
     waivers,
 )
 

@@ -62,7 +62,14 @@ def not_assessed(rule_id: str, inventory: Inventory, scope: Scope | None) -> str
         return f"{EvidenceClass.HYBRID_TRUST.label} is not in the audit's scope"
     trust = inventory.trust
     if rule_id in CLOUD_RULES:
-        return None if trust.cloud_principals else NO_CLOUD_EVIDENCE
+        if not trust.cloud_principals:
+            return NO_CLOUD_EVIDENCE
+        if rule_id == "HT122":
+            if not any(principal.origin == "graph" for principal in trust.cloud_principals):
+                return "no Graph export was given (ScubaGear keeps no certificate thumbprint)"
+            if not trust.auth_configs:
+                return "no Get-AuthConfig export was read"
+        return None
     if rule_id in CERTIFICATE_RULES and not trust.auth_configs:
         return "no Get-AuthConfig export was read"
     if rule_id in BUILD_RULES and not (trust.exsetup_versions or inventory.exchange_servers):

@@ -452,7 +452,7 @@ def test_inputs_relative_to_the_audit_root(audited: dict[str, Audited]) -> None:
     ]
     assert recipe.policy.sha256 in page.plain_text
     hostile = Page(hostile_html)
-    assert "4 input problems and 6 rules not applied" in hostile.plain_text
+    assert "4 input problems and 8 rules not applied" in hostile.plain_text
     assert hostile.table("Rules that could not be evaluated, and why")[1][0] == "FL001"
 
 

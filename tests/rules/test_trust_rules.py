@@ -5,6 +5,8 @@ trust rule is not applied, and the real MonitorExchangeAuthCertificate lab of CS
 from __future__ import annotations
 
 import datetime
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from auditor.rules.trust_certificates import check_ht112, expiring_current
 AS_OF = datetime.date(2026, 12, 7)
 CURRENT = "E1BDF9AE58C93C75E76C9DD882138FB8FF0FA786"
 NEXT = "BC6BF924D6EF046E64F8D1987DC1D7D2F4C0042A"
+EXO, DEDICATED = "00000002-0000-0ff1-ce00-000000000000", "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6"
 
 
 def _trust_findings(inventory: Inventory, as_of: datetime.date = AS_OF) -> list[tuple[str, str]]:
@@ -42,6 +45,11 @@ def _trust_findings(inventory: Inventory, as_of: datetime.date = AS_OF) -> list[
         ("certs-current-absent", AS_OF, [("HT113", "server:E2k16-2")]),
         ("certs-export-missing", AS_OF, [("HT113", "server:E2k16-2")]),
         ("certs-next-absent", AS_OF, [("HT114", "server:E2k16-2")]),
+        ("cloud-clean", AS_OF, []),
+        ("cloud-first-party-keys", AS_OF, [("HT121", f"cloud:{EXO}")]),
+        ("cloud-app-lacks-current", AS_OF, [("HT122", f"cloud:{DEDICATED}")]),
+        ("scuba-clean", AS_OF, []),
+        ("scuba-first-party-keys", AS_OF, [("HT121", f"cloud:{EXO}")]),
     ],
 )
 def test_each_organisation_gives_exactly_its_rule(
@@ -110,6 +118,8 @@ def test_trust_rules_are_not_applied_outside_the_scope_or_without_their_evidence
     assert reasons["HT111"] == "no Get-AuthConfig export was read"
     assert [f.rule_id for f in evaluation.findings if f.rule_id != "EV001"] == ["HT101"]
 
+    assert reasons["HT121"] == reasons["HT122"] == "no cloud evidence given"  # never a pass
+
     nothing = evaluate(Inventory(), policy, as_of=AS_OF, scope=chosen)
     reasons = {item.rule_id: item.reason for item in nothing.not_applied}
     assert reasons["HT101"] == "no ExSetup version and no Get-ExchangeServer export was read"
@@ -144,3 +154,18 @@ def test_the_real_broken_export_lacks_both_auth_certificates(css_exchange: Path)
         ("HT113", "server:e2k16-1.contoso.lab"),
         ("HT114", "server:e2k16-1.contoso.lab"),
     ]
+
+
+def test_cloud_evidence_without_the_principals_fails_closed(tmp_path: Path) -> None:
+    org = tmp_path / "org"
+    shutil.copytree(TRUST_ORGS / "certs-clean", org)
+    other = {"appId": "11111111-2222-3333-4444-555555555555", "displayName": "Contoso EWS tool"}
+    (org / "graph.json").write_text(json.dumps({"value": [{**other, "keyCredentials": []}]}))
+
+    evaluation = evaluate(read_inventory([org]), load_policy(), as_of=AS_OF)
+
+    found = {f.rule_id: f for f in evaluation.findings if f.rule_id.startswith("HT")}
+    assert sorted(found) == ["HT121", "HT122"]
+    assert found["HT121"].details == {"evidence": "missing"}
+    assert found["HT122"].details["evidence"] == "missing"
+    assert found["HT122"].location.path == "org/graph.json"

@@ -14,6 +14,8 @@ build organisations are synthetic (see README.md).
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shutil
 import sys
@@ -117,6 +119,89 @@ def certificates(server: str, *, without: str = "") -> str:
     return text
 
 
+def der_of(thumbprint: str) -> str:
+    """The base64 DER (RawData) of one of the lab's certificates."""
+    text = (LAB / "GetExchangeCertificate.xml").read_text(encoding="utf-8-sig")
+    for obj in re.findall(r"  <Obj RefId=.*?\n  </Obj>\n", text, flags=re.S):
+        if f"[Thumbprint]_x000D__x000A_  {thumbprint}" in obj:
+            found = re.search(r'<BA N="RawData">([^<]+)</BA>', obj)
+            assert found is not None
+            return str(found.group(1))
+    raise AssertionError(thumbprint)
+
+
+def graph(first_party_keys: list[dict[str, object]], app_keys: list[dict[str, object]]) -> str:
+    """A Graph export (GET /servicePrincipals and GET /applications pages merged into one
+    `value` list, as the collection script's help saves them)."""
+    principals = [
+        {
+            "@odata.type": "#microsoft.graph.servicePrincipal",
+            "id": "5f0e2c1a-9d8b-4c7e-a6f5-0b1c2d3e4f50",
+            "appId": "00000002-0000-0ff1-ce00-000000000000",
+            "displayName": "Office 365 Exchange Online",
+            "servicePrincipalType": "Application",
+            "keyCredentials": first_party_keys,
+        },
+        {
+            "@odata.type": "#microsoft.graph.application",
+            "id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
+            "appId": "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6",
+            "displayName": "ExchangeServerApp-76fd9fb1-54f2-4fc8-8b04-97ca4824a55b",
+            "signInAudience": "AzureADMyOrg",
+            "keyCredentials": app_keys,
+        },
+    ]
+    document = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata", "value": principals}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def key(thumbprint: str, *, with_der: bool) -> dict[str, object]:
+    """A keyCredential: the DER as `key` (a single-object GET), else only the identifier."""
+    return {
+        "customKeyIdentifier": base64.b64encode(bytes.fromhex(thumbprint)).decode(),
+        "displayName": "CN=Microsoft Exchange Server Auth Certificate",
+        "endDateTime": "2027-12-30T16:55:13Z",
+        "key": der_of(thumbprint) if with_der else None,
+        "keyId": "0c9a8b7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+        "startDateTime": "2022-12-31T16:55:13Z",
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+    }
+
+
+def scuba(has_keys: bool) -> str:
+    """ScubaGear's ProviderSettingsExport.json, only the keys the hybrid trust reads."""
+    credentials = [
+        {
+            "KeyId": "f724f499-b1fc-4915-b3c1-f0a219aa18ab",
+            "DisplayName": "CN=Microsoft Exchange Server Auth Certificate",
+            "StartDateTime": "2022-12-31T16:55:13Z",
+            "EndDateTime": "2027-12-30T16:55:13Z",
+            "IsFromApplication": False,
+        }
+    ]
+    legacy = {
+        "ObjectId": "f724f499-b1fc-4915-b3c1-f0a219aa18ab",
+        "AppId": "00000002-0000-0ff1-ce00-000000000000",
+        "DisplayName": "Office 365 Exchange Online",
+        "SignInAudience": "AzureADMultipleOrgs",
+        "HasKeyCredentials": has_keys,
+        "KeyCredentials": credentials if has_keys else [],
+        "PasswordCredentials": None,
+        "FederatedCredentials": None,
+        "AppOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+    }
+    document = {
+        "baseline_version": "1",
+        "legacy_exchange_service_principal": [legacy],
+        "dedicated_exchange_hybrid_applications": {
+            "DedicatedHybridAppConfigured": True,
+            "Apps": None,
+        },
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
 def write(folder: str, files: dict[str, str]) -> None:
     target = HERE / folder
     shutil.rmtree(target, ignore_errors=True)
@@ -180,6 +265,24 @@ def main() -> None:
             "ExchangeCertificate-2.xml": certificates("E2k16-2", without=NEXT),
         },
     )
+
+    clean = {
+        **lab,
+        "AuthConfig.xml": config,
+        "ExchangeCertificate-2.xml": certificates("E2k16-2"),
+    }
+    current_key = key(CURRENT, with_der=True)
+    write("cloud-clean", {**clean, "graph.json": graph([], [current_key])})
+    write(
+        "cloud-first-party-keys",
+        {**clean, "graph.json": graph([key(CURRENT, with_der=False)], [current_key])},
+    )
+    write(
+        "cloud-app-lacks-current",
+        {**clean, "graph.json": graph([], [key(NEXT, with_der=False)])},
+    )
+    write("scuba-clean", {**clean, "ProviderSettingsExport.json": scuba(False)})
+    write("scuba-first-party-keys", {**clean, "ProviderSettingsExport.json": scuba(True)})
 
 
 if __name__ == "__main__":
