@@ -69,13 +69,12 @@ def check_ht121(context: RuleContext) -> Iterator[Finding]:
     current = _auth_thumbprints(context)
     for principal in first_party:
         keys = principal.key_credentials
-        held = bool(keys) or (keys is None and principal.has_key_credentials is True)
-        if keys is None and principal.has_key_credentials is None:
-            held = True  # the export does not say: fail closed
-        if not held:
+        if not _holds_keys(principal):
             continue
         matches = sorted({t for key in keys or () for t in key.thumbprints} & current)
         count = f"{len(keys)} key credential(s)" if keys is not None else "key credentials"
+        if keys is None and principal.has_key_credentials is None:
+            count = "key credentials the export does not show (taken as held: fail closed)"
         also = f", among them the auth certificate {', '.join(matches)}" if matches else ""
         yield new_finding(
             context,
@@ -94,6 +93,13 @@ def check_ht121(context: RuleContext) -> Iterator[Finding]:
                 "origin": principal.origin,
             },
         )
+
+
+def _holds_keys(principal: CloudPrincipal) -> bool:
+    """True when the principal holds keys, or the export does not say (fail closed)."""
+    if principal.key_credentials is not None:
+        return bool(principal.key_credentials)
+    return principal.has_key_credentials is not False
 
 
 def _first_party_not_given(context: RuleContext, first: CloudPrincipal) -> Finding:

@@ -169,3 +169,15 @@ def test_cloud_evidence_without_the_principals_fails_closed(tmp_path: Path) -> N
     assert found["HT121"].details == {"evidence": "missing"}
     assert found["HT122"].details["evidence"] == "missing"
     assert found["HT122"].location.path == "org/graph.json"
+
+
+def test_a_first_party_principal_without_its_keys_exported_fails_closed(tmp_path: Path) -> None:
+    org = tmp_path / "org"
+    shutil.copytree(TRUST_ORGS / "certs-clean", org)
+    principal = {"appId": EXO, "displayName": "Office 365 Exchange Online", "keyCredentials": None}
+    (org / "graph.json").write_text(json.dumps({"value": [principal]}))
+
+    evaluation = evaluate(read_inventory([org]), load_policy(), as_of=AS_OF)
+
+    (finding,) = [f for f in evaluation.findings if f.rule_id == "HT121"]
+    assert "the export does not show" in finding.message
