@@ -339,6 +339,9 @@ class TrustEvidence:
     intra_organization_connectors: tuple[IntraOrganizationConnector, ...] = ()
     organization_configs: tuple[OrganizationConfig, ...] = ()
     variant_configurations: tuple[VariantConfiguration, ...] = ()
+    # Cloud evidence (optional input): the service principals and applications of a Graph
+    # JSON export or of ScubaGear's ProviderSettingsExport.json.
+    cloud_principals: tuple[CloudPrincipal, ...] = ()
 
     def __bool__(self) -> bool:
         return any(getattr(self, name) for name in self.__slots__)
@@ -347,4 +350,55 @@ class TrustEvidence:
         """Each kind as a list of records (the `hybrid_trust` of `auditor parse --json`)."""
         return {
             name: [record.to_json() for record in getattr(self, name)] for name in self.__slots__
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCredential:
+    """One `keyCredential` of a cloud service principal or application (Graph, or ScubaGear).
+
+    `thumbprints` are the SHA-1 thumbprints the credential can be matched by, upper-case hex:
+    the SHA-1 of its `key` (the DER, when exported), and its `customKeyIdentifier` read as raw
+    20 bytes and as hex text (Graph's encoding is not documented). ScubaGear keeps none.
+    """
+
+    key_id: str | None
+    display_name: str | None
+    end: str | None
+    thumbprints: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "display_name": self.display_name,
+            "end": self.end,
+            "thumbprints": list(self.thumbprints),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CloudPrincipal:
+    """A service principal or application of a cloud export: `kind` is `service-principal`
+    or `application`; `key_credentials` None when the export does not say (ScubaGear with
+    `KeyCredentials` null), else the credentials it lists; `has_key_credentials` is
+    ScubaGear's own flag (None from Graph). `origin` is `graph` or `scubagear`."""
+
+    kind: str
+    app_id: str | None
+    display_name: str | None
+    key_credentials: tuple[KeyCredential, ...] | None
+    has_key_credentials: bool | None
+    origin: str
+    source: Evidence
+
+    def to_json(self) -> dict[str, Any]:
+        credentials = self.key_credentials
+        return {
+            "kind": self.kind,
+            "app_id": self.app_id,
+            "display_name": self.display_name,
+            "key_credentials": None if credentials is None else [k.to_json() for k in credentials],
+            "has_key_credentials": self.has_key_credentials,
+            "origin": self.origin,
+            "source": _source_json(self.source),
         }

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.model import InputFormat, ParseResult, Problem, ProblemCode
+from auditor.parsers import cloud_json
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
     MAX_NAMES,
@@ -92,6 +93,8 @@ def parse(raw: RawInput) -> ParseResult:
     text = decode(raw)
     if isinstance(text, Problem):
         return ParseResult(source=source, problems=(text,))
+    if cloud_json.is_cloud_export(text):
+        return cloud_json.parse(raw, text)
     index = LineIndex.of(text)
     applications = ApplicationReader(raw, InputFormat.JSON)
     problems = applications.problems

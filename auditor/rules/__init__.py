@@ -28,7 +28,7 @@ from auditor.model import (
     Policy,
     Scope,
 )
-from auditor.rules import waivers
+from auditor.rules import trust_common, waivers
 from auditor.rules.context import RuleContext
 from auditor.rules.declaration import Needs, Remediation, Rule, rule
 from auditor.rules.registry import BUILTIN_RULES, registered_rules
@@ -139,6 +139,9 @@ def _not_applied(
     if scope is not None and evidence_class is not None and evidence_class in scope.narrowed:
         by = f" ({scope.narrowed_by})" if scope.narrowed_by else ""
         return f"{evidence_class.label} are not in the audit's scope{by}"
+    unassessed = trust_common.not_assessed(declared.id, inventory, scope)
+    if unassessed is not None:
+        return unassessed
     return _missing_input(declared.needs, inventory)
 
 

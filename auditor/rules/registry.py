@@ -27,6 +27,9 @@ from auditor.rules import (
     fleet,
     partner_apps,
     trust_authserver,
+    trust_builds,
+    trust_certificates,
+    trust_cloud,
     trust_override,
     waivers,
     web_config,
@@ -41,8 +44,11 @@ BUILTIN_MODULES = (
     partner_apps,
     web_config,
     fleet,
-    trust_override,
-    trust_authserver,
+    trust_override,  # HT001-HT006
+    trust_authserver,  # HT007-HT009
+    trust_builds,  # HT101
+    trust_certificates,  # HT111-HT114
+    trust_cloud,  # HT121, HT122
     waivers,
 )
 

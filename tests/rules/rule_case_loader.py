@@ -32,8 +32,10 @@ from auditor.model import (
     SourceFile,
     WebConfig,
 )
+from auditor.parsers import read_inventory
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
+TRUST_ORGS = Path(__file__).resolve().parent / "trust_orgs"
 DEFAULT_AS_OF = datetime.date(2026, 3, 1)
 
 # The 29 ActAsPermissions of the real "Microsoft Graph" partner application (CSS-Exchange E19).
@@ -152,8 +154,11 @@ def build_problem(spec: dict[str, Any]) -> Problem:
 
 
 def build_inventory(spec: dict[str, Any] | None) -> Inventory:
-    """An Inventory from the compact form (every key optional)."""
+    """An Inventory from the compact form (every key optional); `exports: <folder>` reads
+    the fixture organisation `trust_orgs/<folder>` through auditor's readers instead."""
     spec = spec or {}
+    if "exports" in spec:
+        return read_inventory([TRUST_ORGS / spec["exports"]])
     apps = tuple(build_partner_application(item) for item in spec.get("partner_applications", []))
     configs = tuple(build_web_config(item) for item in spec.get("web_configs", []))
     problems = tuple(build_problem(item) for item in spec.get("problems", []))

@@ -17,6 +17,7 @@ from rule_case_loader import (
     write_policy,
 )
 
+from auditor.model import EvidenceClass, Scope
 from auditor.parsers import read_inventory
 from auditor.policy import load_policy
 from auditor.rules import RULE_IDS, Rule, evaluate, registered_rules
@@ -54,7 +55,9 @@ def test_rule_case(
         evaluation = evaluate(inventory, policy, as_of=_as_of(case), scope=scope)
     else:
         inventory = build_inventory(case.get("inventory"))
-        evaluation = evaluate(inventory, policy, as_of=_as_of(case))
+        # A hybrid-trust rule runs only when its class is chosen (`--scope hybrid-trust`).
+        trust = Scope(classes=(EvidenceClass.HYBRID_TRUST,)) if rule_id.startswith("HT") else None
+        evaluation = evaluate(inventory, policy, as_of=_as_of(case), scope=trust)
     wanted_rules = set(case.get("rules", [rule_id]))
     findings = [f for f in evaluation.findings if f.rule_id in wanted_rules]
     expected = case["expect"]
