@@ -23,20 +23,12 @@ def _report_powershell_time(pytestconfig: pytest.Config) -> None:
     harness.register_time_report(pytestconfig)
 
 
-EXCHANGE_COMMANDS_NEEDING_STOP = {
-    "Get-PartnerApplication",
-    "Set-PartnerApplication",
-    "Get-ExchangeServer",
-    "Restart-WebAppPool",
-    "Get-AuthServer",
-    "Get-AuthConfig",
-    "Get-SettingOverride",
-    "Get-HybridConfiguration",
-    "Get-IntraOrganizationConnector",
-    "Get-OrganizationRelationship",
-    "Get-OrganizationConfig",
-    "Get-ExchangeCertificate",
-    "Get-ExchangeDiagnosticInfo",
+# The Exchange and IIS commands whose every call must carry `-ErrorAction Stop`: all the
+# stand-in provides but Get-ManagementRole (only named in a message, never called) and
+# Get-WebAppPoolState (left out of this check from the start).
+EXCHANGE_COMMANDS_NEEDING_STOP = set(harness.EXCHANGE_AND_IIS_COMMANDS) - {
+    "Get-ManagementRole",
+    "Get-WebAppPoolState",
 }
 CHANGING_COMMANDS = {"Set-PartnerApplication", "Restart-WebAppPool"}
 
