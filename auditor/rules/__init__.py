@@ -139,7 +139,7 @@ def _not_applied(
     if scope is not None and evidence_class is not None and evidence_class in scope.narrowed:
         by = f" ({scope.narrowed_by})" if scope.narrowed_by else ""
         return f"{evidence_class.label} are not in the audit's scope{by}"
-    unassessed = trust_common.not_assessed(declared.id, inventory, scope)
+    unassessed = trust_common.not_assessed(declared.id, inventory)
     if unassessed is not None:
         return unassessed
     return _missing_input(declared.needs, inventory)

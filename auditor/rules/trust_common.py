@@ -6,9 +6,11 @@ servers nor without the Client Access role (as the evidence model, `auditor.scop
 them); without that export, the servers the per-server trust exports name. Names compare by
 their first DNS label, ignoring case (`EX01.contoso.lab` and `ex01` are one server).
 
-`not_assessed` is why a trust rule is listed as not applied: the hybrid trust left out of the
-audit's scope (it is not in the default scope in this round), no trust export read at all, no
-AuthConfig for the certificate rules, no cloud evidence for the cloud rules. A trust rule is
+`not_assessed` is why a trust rule of an audit that chose the hybrid trust is listed as not
+applied (an audit that did not choose it runs none of them: `auditor.rules` leaves the class
+out silently while it is not in the default scope): no AuthConfig for the certificate rules,
+no ExSetup version and no server list for the build rule, no cloud evidence for the cloud
+rules. A trust rule is
 never a quiet pass over evidence it did not have.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from auditor.model import EvidenceClass, Inventory, Scope
+from auditor.model import Inventory
 
 # Which evidence each trust rule cannot be assessed without (the rule modules register here).
 BUILD_RULES: frozenset[str] = frozenset({"HT101"})
@@ -53,13 +55,11 @@ def edge_servers(inventory: Inventory) -> set[str]:
     return {server_key(server.name) for server in inventory.exchange_servers if server.edge}
 
 
-def not_assessed(rule_id: str, inventory: Inventory, scope: Scope | None) -> str | None:
+def not_assessed(rule_id: str, inventory: Inventory) -> str | None:
     """Why the trust rule `rule_id` is not applied to this audit, or None (also for any rule
     that is not a trust rule)."""
     if rule_id not in BUILD_RULES | CERTIFICATE_RULES | CLOUD_RULES:
         return None
-    if scope is not None and EvidenceClass.HYBRID_TRUST not in scope.classes:
-        return f"{EvidenceClass.HYBRID_TRUST.label} is not in the audit's scope"
     trust = inventory.trust
     if rule_id in CLOUD_RULES:
         if not trust.cloud_principals:
