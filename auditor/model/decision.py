@@ -225,6 +225,12 @@ class TrustCheck:
     evidence: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
 
+    @property
+    def rules_text(self) -> str:
+        """The rules as written: `HT111, HT113`, or the first and last of a longer run."""
+        rules = self.rules
+        return f"{rules[0]}-{rules[-1]}" if len(rules) > 2 else ", ".join(rules)
+
 
 @dataclass(frozen=True, slots=True)
 class TrustChecklist:
