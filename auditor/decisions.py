@@ -338,10 +338,10 @@ class _TrustFacts:
         self.next = _thumbprint(config.next_certificate_thumbprint if config else None)
 
     def org(self, *exports: str) -> list[ExpectedEvidence]:
-        return [e for e in self.expected if e.server is None and _export(e) in exports]
+        return [e for e in self.expected if e.server is None and e.export in exports]
 
     def per_server(self, export: str) -> list[ExpectedEvidence]:
-        return [e for e in self.expected if e.server is not None and _export(e) == export]
+        return [e for e in self.expected if e.server is not None and e.export == export]
 
     def findings(self, rules: tuple[str, ...], server: str | None = None) -> list[Finding]:
         found = [f for f in self.report.findings if f.rule_id in rules]
@@ -455,10 +455,6 @@ class _TrustFacts:
             unmet="" if self.current else "no current auth certificate is set (HT111)",
         )
         return [clean_up, dedicated]
-
-
-def _export(item: ExpectedEvidence) -> str:
-    return item.path.rsplit("/", 1)[-1]
 
 
 def _thumbprint(value: str | None) -> str:
