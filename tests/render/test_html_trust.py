@@ -184,3 +184,43 @@ def test_values_from_the_exports_are_escaped(
     assert "Build of SOLO-&lt;b&gt;E19A&lt;/b&gt;[U+202E]</th>" in section
     assert "<b>" not in section
     assert "\u202e" not in section
+
+
+POLICY = """name: org
+version: 1
+extends: default
+rule_overrides:
+  HT006:
+    enabled: false
+waivers:
+  - rule: HT101
+    subject: server:SOLO-E19A
+    reason: upgrade booked
+    ticket: RISK-9
+    owner: messaging
+    approver: ciso
+    expires: "2026-12-31"
+"""
+
+
+def test_a_disabled_rule_is_not_an_ok_and_a_waived_finding_stays_a_finding(
+    organisation: Path,
+) -> None:
+    policy = Path("org.yaml")
+    policy.write_text(POLICY, encoding="utf-8")
+    report = run_audit(
+        AuditRequest(
+            paths=(organisation,),
+            policy_paths=(policy,),
+            as_of=AS_OF,
+            scope=(EvidenceClass.HYBRID_TRUST,),
+        )
+    )
+    rows = _rows(render_html(report))
+
+    assert rows["Dedicated-app override"][1:3] == [
+        "NOT ASSESSED",
+        "HT006: disabled by the policy",
+    ]
+    build = rows["Build of SOLO-E19A"]
+    assert build[1] == "FINDING" and build[2].endswith("(waived)")
