@@ -365,15 +365,15 @@ def _trust_item(
     server: str | None, sources: Sequence[str], path: str, missing: str
 ) -> ExpectedEvidence:
     """One piece of trust evidence: read from `sources` (one path per record), else missing."""
+    export = path.rsplit("/", 1)[-1]  # what it is, whichever file it was read from
     if sources:
         paths = sorted(set(sources))
         note = f"{len(sources)} record(s) from {len(paths)} export(s)"
         return ExpectedEvidence(
-            EvidenceClass.HYBRID_TRUST, server, None, EvidenceState.READ, paths[0], note
+            EvidenceClass.HYBRID_TRUST, server, None, EvidenceState.READ, paths[0], note, export
         )
-    return ExpectedEvidence(
-        EvidenceClass.HYBRID_TRUST, server, None, EvidenceState.MISSING, path, missing
-    )
+    state = EvidenceState.MISSING
+    return ExpectedEvidence(EvidenceClass.HYBRID_TRUST, server, None, state, path, missing, export)
 
 
 def _of_server(name: str | None, server: str) -> bool:

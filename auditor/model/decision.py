@@ -5,7 +5,8 @@ report: whether the servers agree on a vdir (`FleetVariant`, `FleetJudgement`), 
 state (`WaiverState`, `WaiverDecision`), what resolves each finding (`ResolutionKind`,
 `Resolution`, with the one wording every output uses), the verdict now and after the change
 (`VerdictDecision`), what a change does to app-only permissions (`PermissionOutcome`,
-`AppOnlyChange`), the exit code (`ExitDecision`) and all of them together (`Decisions`).
+`AppOnlyChange`), the exit code (`ExitDecision`), the hybrid trust's end state as a checklist
+(`TrustState`, `TrustCheck`, `TrustChecklist`) and all of them together (`Decisions`).
 Imports only lower stages of the model.
 """
 
@@ -196,6 +197,48 @@ class ExitDecision:
     gate: str | None = None  # e.g. "report only (--exit-zero: exit 0)"
 
 
+class TrustState(StrEnum):
+    """Where one item of the hybrid trust's end state stands."""
+
+    OK = "ok"  # every rule of the item ran on evidence read, and none fired
+    FINDING = "finding"  # a rule of the item fired (waived or not)
+    NOT_ASSESSED = "not assessed"  # a rule did not run, or its evidence was not read
+
+    @property
+    def css(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustCheck:
+    """One line of the hybrid-trust checklist: an item of the end state, its rules, its state.
+
+    `text` says what was compared (OK), what fired (FINDING) or why not (NOT_ASSESSED);
+    `evidence` the files the item's rules read (or where the missing ones belong); `findings`
+    the fingerprints of the item's findings, in report order.
+    """
+
+    item: str
+    rules: tuple[str, ...]
+    state: TrustState
+    text: str
+    evidence: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+
+    @property
+    def rules_text(self) -> str:
+        """The rules as written: `HT111, HT113`, or the first and last of a longer run."""
+        rules = self.rules
+        return f"{rules[0]}-{rules[-1]}" if len(rules) > 2 else ", ".join(rules)
+
+
+@dataclass(frozen=True, slots=True)
+class TrustChecklist:
+    """The hybrid trust's end state, item by item (`auditor.decisions.trust_checklist`)."""
+
+    checks: tuple[TrustCheck, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Decisions:
     """Every decided fact of one audit that the outputs show (`Report.decisions`)."""
@@ -206,6 +249,7 @@ class Decisions:
     app_only_changes: dict[str, AppOnlyChange]  # by application subject
     held_after: Held  # (application, app-only names after)
     fleets: tuple[FleetJudgement, ...]  # every vdir, whether its servers agree (FL001)
+    trust: TrustChecklist | None = None  # None when the audit did not choose the hybrid trust
 
     def resolution(self, finding: Finding) -> Resolution:
         return self.resolutions[finding.fingerprint]

@@ -77,6 +77,7 @@ class ExpectedEvidence:
     state: EvidenceState
     path: str
     note: str = ""
+    export: str = ""  # hybrid trust: the export's file name in the collection layout
 
     @property
     def assessed(self) -> bool:

@@ -8,7 +8,8 @@ token take effect). Then what could not be planned and why, the judgements that 
 (forbidden, excess, dropped ...), the findings, scripts and problems. Every mark printed here is
 a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner decided, and every
 fact about the whole (names removed and granted, what resolves a finding: `resolved by
-remediation/<slug>.ps1`) is read from `Report.decisions`; nothing is re-derived.
+remediation/<slug>.ps1`, the hybrid-trust checklist when the audit chose that class) is read
+from `Report.decisions`; nothing is re-derived.
 """
 
 from __future__ import annotations
@@ -213,6 +214,7 @@ def render_markdown(report: Report) -> str:
         *proposed_change(report),
         *_overview(report),
         *_judgement_lines(report),
+        *_trust_lines(report),
         *_findings(report),
         *_scripts_rules_problems(report),
     ]
@@ -254,6 +256,21 @@ def _judgement_lines(report: Report) -> list[str]:
         if line is not None
     ]
     return ["## Judgements", "", *judged, ""] if judged else []
+
+
+def _trust_lines(report: Report) -> list[str]:
+    """The hybrid-trust checklist as `Report.decisions.trust` decided it (only when chosen)."""
+    checklist = decided(report).trust
+    if checklist is None:
+        return []
+    lines = ["## Hybrid trust", ""]
+    for check in checklist.checks:
+        evidence = ", ".join(f"`{md_cell(path)}`" for path in check.evidence) or "none given"
+        lines.append(
+            f"- **{check.state.value.upper()}** {md_cell(check.item)} "
+            f"({check.rules_text}): {md_cell(check.text)}; evidence: {evidence}"
+        )
+    return [*lines, ""]
 
 
 def _findings(report: Report) -> list[str]:

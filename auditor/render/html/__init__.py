@@ -11,9 +11,10 @@ many servers on one row) and text (a server list as ranges, a token list as a di
 
 One module per section of the page, beside its partial in `templates/html/partials/`:
 `verdict` and `plan` (both shown by `summary.html.j2`), `overview` (the counts), `applications`,
-`fleet` (the servers x vdirs grid), `findings`, `waivers`, `scripts`, `inputs`. Shared by all of
-them: `context` (the lookups built once per page), `text` (escaping and text helpers); `page`
-assembles the sections and renders the template.
+`fleet` (the servers x vdirs grid), `trust` (the hybrid-trust checklist, when chosen),
+`findings`, `waivers`, `scripts`, `inputs`. Shared by all of them: `context` (the lookups
+built once per page), `text` (escaping and text helpers); `page` assembles the sections and
+renders the template.
 
 Jinja2 autoescaping is on for every template. The only `Markup` made here is rule texts with
 their backticks turned into `<code>` (escaped first) and the running print header, whose only

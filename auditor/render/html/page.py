@@ -25,6 +25,7 @@ from auditor.render.html.overview import SeverityCount, _counts
 from auditor.render.html.plan import Plan, _plan
 from auditor.render.html.scripts import SCRIPT_BLOCKS_UP_TO, ScriptView, _scripts
 from auditor.render.html.text import _csp_sha256, _css_string, _mark_css, inline_code, visible
+from auditor.render.html.trust import TrustLine, _trust
 from auditor.render.html.verdict import Verdict, _verdict
 from auditor.render.html.waivers import EXPIRY_WARNING_DAYS, WaiverStatus, WaiverView, _waivers
 from auditor.render.runbook import runbook_sections
@@ -51,6 +52,7 @@ class Page:
     counts: tuple[SeverityCount, ...]
     applications: tuple[ApplicationView, ...]
     grid: Grid
+    trust: tuple[TrustLine, ...] | None  # the hybrid-trust checklist; None: not chosen
     groups: tuple[RuleGroup, ...]
     suppressed: tuple[RuleGroup, ...]
     waivers: tuple[WaiverView, ...]
@@ -127,6 +129,7 @@ def _page(report: Report) -> Page:
         counts=counts,
         applications=_applications(report, context),
         grid=_grid(report, context),
+        trust=_trust(report, context),
         groups=_groups(report, context, suppressed=False),
         suppressed=_groups(report, context, suppressed=True),
         waivers=waivers,
