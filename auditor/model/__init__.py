@@ -89,6 +89,7 @@ from auditor.model.plan import (
     PlanItem,
     Script,
     ScriptKind,
+    SettingOverrideChange,
     Skipped,
     WebConfigChange,
 )
@@ -209,6 +210,7 @@ __all__ = [
     "Script",
     "ScriptKind",
     "SettingOverride",
+    "SettingOverrideChange",
     "Severity",
     "Skipped",
     "SourceFile",
