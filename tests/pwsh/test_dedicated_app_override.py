@@ -116,7 +116,20 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         story = Story(root / "no-refresh", state)
         return story.play(story.step("remediation", create, Confirm=False))
 
+    def resume() -> Story:
+        # The first run writes its state record, then New-SettingOverride fails; the second
+        # run recognises its own record and finishes the change.
+        story = Story(
+            root / "resume", scenarios.override_state(fail_commands=["New-SettingOverride"])
+        )
+        story.play(story.step("failed", create, Confirm=False))
+        state = story.standin.read_state()
+        state["fail_commands"] = []
+        story.standin.write_state(state)
+        return story.play(story.step("resumed", create, Confirm=False))
+
     makers: dict[str, Callable[[], Story]] = {
+        "resume": resume,
         "whatif": whatif,
         "create": create_lifecycle,
         "update": update_lifecycle,
@@ -264,3 +277,16 @@ def test_a_failed_refresh_is_reported_and_the_change_verified(stories: dict[str,
     assert run.exit_code == 0, run.describe()
     assert _lines(run, "AUDITOR-REFRESH-FAILED")
     assert len(_lines(run, "AUDITOR-CHANGED")) == 1
+
+
+def test_a_failed_run_is_resumed_from_its_own_record(stories: dict[str, Story]) -> None:
+    story = stories["resume"]
+    failed = story.runs["failed"]
+    assert failed.exit_code == 1, failed.describe()
+    assert _lines(failed, "AUDITOR-CHANGED") == []
+    assert _dedicated(failed) == []
+    resumed = story.runs["resumed"]
+    assert resumed.exit_code == 0, resumed.describe()
+    assert len(_lines(resumed, "AUDITOR-RESUMED")) == 1
+    assert len(_lines(resumed, "AUDITOR-CHANGED")) == 1
+    assert [o["Parameters"] for o in _dedicated(resumed)] == [["Enabled=true"]]
