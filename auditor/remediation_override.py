@@ -25,6 +25,8 @@ import re
 from collections.abc import Sequence
 
 from auditor.model import (
+    DEDICATED_APP_OVERRIDE_NAME,
+    DEDICATED_APP_PARAMETERS,
     ChangeKind,
     ChangeSet,
     Finding,
@@ -33,7 +35,6 @@ from auditor.model import (
     SettingOverrideChange,
     Skipped,
 )
-from auditor.model.plan import DEDICATED_APP_OVERRIDE_NAME, DEDICATED_APP_PARAMETERS
 from auditor.rules.trust_facts import dedicated_overrides, evosts_problem, hybrid_signal
 
 SLUG = "dedicated-app-override"

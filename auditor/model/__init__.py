@@ -82,6 +82,10 @@ from auditor.model.judgement import (
     TokenMark,
 )
 from auditor.model.plan import (
+    DEDICATED_APP_COMPONENT,
+    DEDICATED_APP_OVERRIDE_NAME,
+    DEDICATED_APP_PARAMETERS,
+    DEDICATED_APP_SECTION,
     AppOnlyLimit,
     ChangeKind,
     ChangeSet,
@@ -140,6 +144,10 @@ from auditor.model.trust import (
 
 __all__ = [
     "CERTIFICATE_WARNING_DAYS",
+    "DEDICATED_APP_COMPONENT",
+    "DEDICATED_APP_OVERRIDE_NAME",
+    "DEDICATED_APP_PARAMETERS",
+    "DEDICATED_APP_SECTION",
     "DEFAULT_CLASSES",
     "OAUTH_PROFILES_KEY",
     "RESOLVED_BY_SHOWN",

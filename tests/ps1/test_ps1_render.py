@@ -31,13 +31,13 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from auditor import resources
 from auditor.model import (
+    DEDICATED_APP_OVERRIDE_NAME,
     ChangeKind,
     ChangeSet,
     PartnerApplicationChange,
     SettingOverrideChange,
     WebConfigChange,
 )
-from auditor.model.plan import DEDICATED_APP_OVERRIDE_NAME
 from auditor.psquote import decode_ps_literal
 from auditor.remediation import script_names
 from auditor.render.ps1 import (

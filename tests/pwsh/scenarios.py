@@ -29,6 +29,7 @@ from conftest import GRAPH_ACT_AS, allow_lists_off
 
 from auditor import layout
 from auditor.model import (
+    DEDICATED_APP_OVERRIDE_NAME,
     ChangeKind,
     ChangeSet,
     Inventory,
@@ -37,7 +38,6 @@ from auditor.model import (
     SettingOverrideChange,
     WebConfigChange,
 )
-from auditor.model.plan import DEDICATED_APP_OVERRIDE_NAME
 from auditor.render import ps1
 
 TEMPLATES_OVERRIDE_VARIABLE = "AUDITOR_TEST_PS1_TEMPLATES"

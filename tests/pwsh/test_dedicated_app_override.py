@@ -16,7 +16,7 @@ import harness
 import pytest
 import scenarios
 
-from auditor.model.plan import DEDICATED_APP_OVERRIDE_NAME
+from auditor.model import DEDICATED_APP_OVERRIDE_NAME
 
 pytestmark = pytest.mark.pwsh
 
