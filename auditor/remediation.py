@@ -67,11 +67,13 @@ from auditor.psquote import (
     is_valid_profile_token,
     is_valid_sha256,
 )
+from auditor.remediation_override import plan_dedicated_override
 
 # The remediation template ids a rule's catalogue entry may name, and the change each makes.
 TEMPLATES: dict[str, ChangeKind] = {
     "partner-application-app-only": ChangeKind.PARTNER_APPLICATIONS,
     "web-config-oauth-profiles": ChangeKind.WEB_CONFIG_PROFILES,
+    "dedicated-app-override": ChangeKind.DEDICATED_APP_OVERRIDE,
 }
 PARTNER_APPLICATIONS_SLUG = "partner-applications"
 
@@ -117,6 +119,16 @@ def make_plan(
     )
     config_sets = _with_fleet_fixes(config_sets, profiles, findings, notes)
     change_sets.extend(_with_app_only_limits(config_sets, applications))
+    override_fixes = {
+        subject: found
+        for (kind, subject), found in fixes.items()
+        if kind is ChangeKind.DEDICATED_APP_OVERRIDE
+    }
+    override_set, override_notes = plan_dedicated_override(
+        inventory, policy, findings, override_fixes
+    )
+    change_sets.extend([override_set] if override_set is not None else [])
+    notes.extend(override_notes)
     return Plan(
         change_sets=tuple(change_sets),
         skipped=tuple(notes),

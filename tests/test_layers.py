@@ -33,6 +33,7 @@ STAGES = {
     "auditor.rules": 2,
     "auditor.scope": 2,
     "auditor.remediation": 3,
+    "auditor.remediation_override": 3,
     "auditor.render": 4,
     "auditor.audit": 5,
     "auditor.attest": 5,

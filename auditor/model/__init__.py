@@ -85,6 +85,10 @@ from auditor.model.judgement import (
     TokenMark,
 )
 from auditor.model.plan import (
+    DEDICATED_APP_COMPONENT,
+    DEDICATED_APP_OVERRIDE_NAME,
+    DEDICATED_APP_PARAMETERS,
+    DEDICATED_APP_SECTION,
     AppOnlyLimit,
     ChangeKind,
     ChangeSet,
@@ -92,6 +96,7 @@ from auditor.model.plan import (
     PlanItem,
     Script,
     ScriptKind,
+    SettingOverrideChange,
     Skipped,
     WebConfigChange,
 )
@@ -142,6 +147,10 @@ from auditor.model.trust import (
 
 __all__ = [
     "CERTIFICATE_WARNING_DAYS",
+    "DEDICATED_APP_COMPONENT",
+    "DEDICATED_APP_OVERRIDE_NAME",
+    "DEDICATED_APP_PARAMETERS",
+    "DEDICATED_APP_SECTION",
     "DEFAULT_CLASSES",
     "OAUTH_PROFILES_KEY",
     "RESOLVED_BY_SHOWN",
@@ -212,6 +221,7 @@ __all__ = [
     "Script",
     "ScriptKind",
     "SettingOverride",
+    "SettingOverrideChange",
     "Severity",
     "Skipped",
     "SourceFile",

@@ -19,6 +19,15 @@ class ChangeKind(StrEnum):
 
     PARTNER_APPLICATIONS = "partner-applications"
     WEB_CONFIG_PROFILES = "web-config-profiles"
+    DEDICATED_APP_OVERRIDE = "dedicated-app-override"
+
+
+# The dedicated hybrid app's setting override as Microsoft's ConfigureExchangeHybridApplication.ps1
+# creates it (hybrid-oauth-trust notes, sections 3.2 and 4 rule A).
+DEDICATED_APP_OVERRIDE_NAME = "EnableExchangeHybrid3PAppFeature"
+DEDICATED_APP_COMPONENT = "Global"
+DEDICATED_APP_SECTION = "ExchangeOnpremAsThirdPartyAppId"
+DEDICATED_APP_PARAMETERS: tuple[str, ...] = ("Enabled=true",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,29 @@ class WebConfigChange:
 
 
 @dataclass(frozen=True, slots=True)
+class SettingOverrideChange:
+    """Create the dedicated-app override, or set the audited one's Parameters to Enabled=true.
+
+    `audited_parameters` is None when the exports hold no dedicated-app override (the script
+    creates `name`, and the rollback removes it); otherwise the script sets the override `name`
+    from the audited Parameters to the target (and the rollback sets them back).
+    """
+
+    name: str
+    audited_parameters: tuple[str, ...] | None
+    reason: str  # New-SettingOverride -Reason: names the change id
+    fixes: tuple[str, ...]
+    subject: str
+    target_parameters: tuple[str, ...] = DEDICATED_APP_PARAMETERS
+    component: str = DEDICATED_APP_COMPONENT
+    section: str = DEDICATED_APP_SECTION
+
+    @property
+    def creates(self) -> bool:
+        return self.audited_parameters is None
+
+
+@dataclass(frozen=True, slots=True)
 class AppOnlyLimit:
     """The app-only permissions one partner application may hold once the package ran.
 
@@ -96,6 +128,7 @@ class ChangeSet:
     partner_applications: tuple[PartnerApplicationChange, ...] = ()
     web_configs: tuple[WebConfigChange, ...] = ()
     app_only_limits: tuple[AppOnlyLimit, ...] = ()
+    setting_overrides: tuple[SettingOverrideChange, ...] = ()
 
     @property
     def enables(self) -> tuple[str, ...]:
@@ -119,6 +152,8 @@ class ChangeSet:
             found.extend(app_change.fixes)
         for config_change in self.web_configs:
             found.extend(config_change.fixes)
+        for override_change in self.setting_overrides:
+            found.extend(override_change.fixes)
         return tuple(found)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from auditor.decisions import Decisions, decided
 from auditor.model import (
     AppSetting,
+    ChangeSet,
     Finding,
     Inventory,
     PartnerApplicationChange,
@@ -262,10 +263,36 @@ def plan_document(report: Report) -> dict[str, Any]:
                     }
                     for limit in change_set.app_only_limits
                 ],
+                **_setting_overrides(change_set),
             }
             for change_set in report.change_sets
         ],
         "skipped": [item.to_json() for item in report.skipped],
+    }
+
+
+def _setting_overrides(change_set: ChangeSet) -> dict[str, Any]:
+    """The dedicated-app override change of its set; no key on any other set (whose plan.json,
+    and so its package id, stays as it was)."""
+    if not change_set.setting_overrides:
+        return {}
+    return {
+        "setting_overrides": [
+            {
+                "name": change.name,
+                "subject": change.subject,
+                "component": change.component,
+                "section": change.section,
+                "creates": change.creates,
+                "audited_parameters": (
+                    None if change.audited_parameters is None else list(change.audited_parameters)
+                ),
+                "target_parameters": list(change.target_parameters),
+                "reason": change.reason,
+                "fixes": list(change.fixes),
+            }
+            for change in change_set.setting_overrides
+        ]
     }
 
 

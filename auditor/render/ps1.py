@@ -176,6 +176,7 @@ from auditor.psquote import (
     ps_literal,
     require,
 )
+from auditor.render import ps1_override
 
 
 class TrustedCode(str):
@@ -207,6 +208,7 @@ TEMPLATES: dict[ChangeKind, tuple[str, str]] = {
         "web-config-profiles.remediation.ps1.j2",
         "web-config-profiles.rollback.ps1.j2",
     ),
+    ChangeKind.DEDICATED_APP_OVERRIDE: ps1_override.OVERRIDE_TEMPLATES,
 }
 COLLECT_TEMPLATE = "collect.ps1.j2"
 
@@ -457,6 +459,7 @@ def _check_allow_lists(change_set: ChangeSet, header: ScriptHeader) -> None:
     for limit in change_set.app_only_limits:
         identifier = limit.application_identifier
         require(is_valid_guid(identifier), "ApplicationIdentifier", identifier)
+    ps1_override.check_override_allow_lists(change_set)
 
 
 def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str, str]:
@@ -469,6 +472,8 @@ def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str,
         context = _partner_context(change_set)
     elif change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
         context = _web_config_context(change_set)
+    elif change_set.kind is ChangeKind.DEDICATED_APP_OVERRIDE:
+        context = ps1_override.override_context(change_set)
     else:  # pragma: no cover - every ChangeKind is handled above; a new one must be added
         raise KeyError(f"no templates for change kind {change_set.kind!r}")
     remediation_name, rollback_name = TEMPLATES[change_set.kind]

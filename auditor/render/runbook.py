@@ -185,6 +185,11 @@ def _duration(report: Report) -> str:
             f"Each of the {count} web.config script(s): under a minute including the pool "
             "recycle; plan about five minutes per server with the checks."
         )
+    if any(cs.kind is ChangeKind.DEDICATED_APP_OVERRIDE for cs in report.change_sets):
+        parts.append(
+            "The dedicated-app override script: under a minute; Exchange applies the override "
+            "on the other servers within an hour."
+        )
     return " ".join(parts)
 
 

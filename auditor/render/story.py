@@ -567,6 +567,12 @@ def _steps(
         steps.append(step)
         backs.append(back)
         number += len(group)
+    for change_set in report.change_sets:
+        if change_set.kind is ChangeKind.DEDICATED_APP_OVERRIDE:
+            step, back = _override_step(number, change_set, value)
+            steps.append(step)
+            backs.append(back)
+            number += 1
     back_out = tuple(
         Step(
             index,
@@ -583,6 +589,68 @@ def _steps(
         for index, back in _numbered(reversed(backs))
     )
     return tuple(steps), back_out
+
+
+def _override_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[Step, Step]:
+    """The dedicated-app override's step: create (or set) it organisation-wide, and its back-out."""
+    remediation, rollback = change_set.script_names
+    (change,) = change_set.setting_overrides
+    name = f"setting override '{value(change.name)}' ({change.component} / {change.section})"
+    target = ", ".join(value(parameter) for parameter in change.target_parameters)
+    audited = ", ".join(value(p) for p in change.audited_parameters or ()) or "(empty)"
+    if change.creates:
+        effect = f"Creates the {name} with Parameters {target}, organisation-wide"
+        undo = f"It removes the {name} the remediation created"
+    else:
+        effect = f"Sets the Parameters of the {name} from {audited} to {target}"
+        undo = f"It sets the Parameters of the {name} back to {audited}"
+    effects = (
+        f"{effect}: Exchange Server uses the dedicated Exchange hybrid application instead of "
+        "the shared first-party one for the hybrid OAuth trust (this server at once, after the "
+        "VariantConfiguration refresh; the others within an hour). Check the app's admin "
+        "consent in Entra ID before the step.",
+    )
+    back_out = (
+        f"on <this server>, in the Exchange Management Shell: .\\rollback\\{change_set.slug}.ps1"
+    )
+    step = Step(
+        number,
+        remediation,
+        None,
+        "once for the organisation, in the Exchange Management Shell on a Mailbox server, with "
+        "a role that may run New-SettingOverride and Set-SettingOverride",
+        _command(remediation),
+        effects,
+        False,
+        (
+            "AUDITOR-INFO: VariantConfiguration refreshed on <this server>; other servers apply "
+            "the override within an hour.",
+            f"AUDITOR-CHANGED: {name} now has Parameters {target}, organisation-wide.",
+            "AUDITOR-DONE: the dedicated hybrid app is enabled; Exchange applies it on every "
+            f"server within an hour. Back-out: {back_out} -BackupDirectory '<backup folder>'",
+        ),
+    )
+    back = Step(
+        0,
+        rollback,
+        None,
+        f"in the Exchange Management Shell on the Exchange server where step {number} ran "
+        "(its state record is there)",
+        _command(rollback),
+        (
+            f"{undo}. It restores a state that cannot work: since 2025-10-31 the shared "
+            "first-party app is blocked, so hybrid rich coexistence stops (AUDITOR-WARNING).",
+        ),
+        False,
+        (
+            "AUDITOR-WARNING: this rollback restores a state that cannot work: since "
+            "2025-10-31 the shared first-party app is blocked, so hybrid rich coexistence stops "
+            "without the dedicated app.",
+            f"AUDITOR-RESTORED: the {name} is as the audit showed it again.",
+            "AUDITOR-DONE: the dedicated-app override change is backed out.",
+        ),
+    )
+    return step, back
 
 
 def _numbered(backs: Iterable[Step]) -> Iterable[tuple[int, Step]]:

@@ -65,6 +65,7 @@ class Remediation(StrEnum):
 
     PARTNER_APPLICATION_APP_ONLY = "partner-application-app-only"
     WEB_CONFIG_OAUTH_PROFILES = "web-config-oauth-profiles"
+    DEDICATED_APP_OVERRIDE = "dedicated-app-override"
 
     @property
     def how_to_fix(self) -> str:
@@ -86,6 +87,19 @@ _HOW_TO_FIX = {
         "the web.config up, removes the forbidden and dropped tokens through the XML DOM, "
         "verifies the result and recycles only the application pool of that vdir. The paired "
         "`rollback/web-config-<server>.ps1` restores the backup."
+    ),
+    Remediation.DEDICATED_APP_OVERRIDE: (
+        "Only when the exports prove the preconditions (hybrid, every Client Access server at "
+        "or above the build floor with its ExSetup read, a valid EvoSTS AuthServer for the "
+        "dedicated app), the change package holds `remediation/dedicated-app-override.ps1`, "
+        "run once in the Exchange Management Shell after the app's admin consent is checked: "
+        "it checks that the dedicated-app overrides are still as audited, creates "
+        "EnableExchangeHybrid3PAppFeature (Global / ExchangeOnpremAsThirdPartyAppId, "
+        "Enabled=true) organisation-wide or sets the audited override's Parameters to "
+        "Enabled=true, refreshes the VariantConfiguration and reads the override back. "
+        "`rollback/dedicated-app-override.ps1` removes the override it created or sets the "
+        "audited Parameters back (a state that cannot work since 2025-10-31). Otherwise the "
+        "finding says which precondition is not shown and no script is generated."
     ),
 }
 NO_SCRIPT = (

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from auditor.model import Finding, SettingOverride, Severity
 from auditor.rules.context import RuleContext, listing, new_finding
-from auditor.rules.declaration import Needs, rule
+from auditor.rules.declaration import Needs, Remediation, rule
 from auditor.rules.trust_facts import (
     CONFIGURE_SCRIPT_SOURCE,
     DEDICATED_APP_DOC,
@@ -56,7 +56,7 @@ def _subject(override: SettingOverride) -> str:
     title="The dedicated Exchange hybrid app is not enabled",
     severity=Severity.HIGH,
     needs=Needs.HYBRID_TRUST,
-    remediation=None,
+    remediation=Remediation.DEDICATED_APP_OVERRIDE,
     fires_when=(
         "The organisation is hybrid (a Get-HybridConfiguration object, an enabled "
         "IntraOrganizationConnector, or an enabled EvoSTS or ACS AuthServer) and the "
@@ -81,8 +81,9 @@ def _subject(override: SettingOverride) -> str:
     how_to_fix=(
         "Configure the dedicated app with Microsoft's ConfigureExchangeHybridApplication.ps1 "
         "(-ConfigureAuthServer -EnableExchangeHybridApplicationOverride), after every server "
-        "runs a build that supports it and the app has admin consent; then audit again. No "
-        "script is generated: the app and its consent live in Entra ID."
+        "runs a build that supports it and the app has admin consent; then audit again. When "
+        "the exports prove the preconditions, the package holds a script that creates the "
+        "override; the app and its consent live in Entra ID and stay a runbook step."
     ),
 )
 def check_ht001(context: RuleContext) -> Iterator[Finding]:
@@ -157,7 +158,7 @@ def check_ht002(context: RuleContext) -> Iterator[Finding]:
     title="The dedicated-app override does not enable the feature",
     severity=Severity.HIGH,
     needs=Needs.HYBRID_TRUST,
-    remediation=None,
+    remediation=Remediation.DEDICATED_APP_OVERRIDE,
     fires_when=(
         "The single dedicated-app override's Parameters hold no Enabled=true entry, hold "
         "Enabled=false or conflicting Enabled= entries, or its Status is not Accepted."

@@ -31,9 +31,11 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from auditor import resources
 from auditor.model import (
+    DEDICATED_APP_OVERRIDE_NAME,
     ChangeKind,
     ChangeSet,
     PartnerApplicationChange,
+    SettingOverrideChange,
     WebConfigChange,
 )
 from auditor.psquote import decode_ps_literal
@@ -137,12 +139,39 @@ def _approved_enables() -> tuple[ChangeSet, ...]:
     )
 
 
+def _override(audited: tuple[str, ...] | None) -> ChangeSet:
+    change = SettingOverrideChange(
+        DEDICATED_APP_OVERRIDE_NAME,
+        audited,
+        "auditor change CHG-2024-001: enable the dedicated Exchange hybrid app",
+        ("ht001-missing",),
+        "hybrid-trust:dedicated-app",
+    )
+    return ChangeSet(
+        ChangeKind.DEDICATED_APP_OVERRIDE,
+        "dedicated-app-override",
+        None,
+        setting_overrides=(change,),
+    )
+
+
+def _override_create() -> tuple[ChangeSet, ...]:
+    return (_override(None),)
+
+
+def _override_set() -> tuple[ChangeSet, ...]:
+    # The override exists but says Enabled=false (HT003): set, and rolled back, verbatim.
+    return (_override(("Enabled=false",)),)
+
+
 SCENARIOS: dict[str, Callable[[], tuple[ChangeSet, ...]]] = {
     "recipe": _recipe,
     "approved_mail_read": _approved_mail_read,
     "two_servers": _two_servers,
     "padded_removed": _padded_removed,
     "approved_enables": _approved_enables,
+    "override_create": _override_create,
+    "override_set": _override_set,
 }
 
 
@@ -170,10 +199,10 @@ def data_block(text: str) -> str:
     for line in text.split("\r\n"):
         if inside:
             kept.append(line)
-            inside = line != ")"
+            inside = line not in (")", "}")
         elif line.startswith("$Auditor") and " = " in line:
             kept.append(line)
-            inside = line.endswith("@(")
+            inside = line.endswith(("@(", "@{"))
     return "\n".join(kept) + "\n"
 
 
@@ -183,6 +212,7 @@ def test_template_snapshots(kind: ChangeKind, ps1_snapshot) -> None:  # type: ig
     scenario = {
         ChangeKind.PARTNER_APPLICATIONS: "recipe",
         ChangeKind.WEB_CONFIG_PROFILES: "approved_enables",
+        ChangeKind.DEDICATED_APP_OVERRIDE: "override_create",
     }[kind]
     (change_set,) = SCENARIOS[scenario]()
     remediation, rollback = render_change_set(change_set, header_for(change_set))

@@ -501,6 +501,121 @@ function Get-SettingOverride {
     }
 }
 
+# New-, Set- and Remove-SettingOverride (New-SettingOverride.md, Set-SettingOverride.md,
+# Remove-SettingOverride.md) change the state's "setting_overrides" list; Identity is the
+# override's Name. "mangle_override_calls": [1] stores 'Mangled=1' for the 1st changing call
+# (the read-back then differs); a command in "fail_commands" writes an error, changes nothing.
+
+function Find-StandInOverride {
+    param([System.Collections.IDictionary] $State, [string] $Identity)
+    if (-not $State.Contains('setting_overrides') -or $null -eq $State['setting_overrides']) { return -1 }
+    $list = @($State['setting_overrides'])
+    for ($index = 0; $index -lt $list.Count; $index++) {
+        if ([string] $list[$index]['Name'] -eq $Identity) { return $index }
+    }
+    return -1
+}
+
+function Invoke-StandInOverrideChange {
+    # Applies one changing call (the callback edits the list) unless it fails or is -WhatIf.
+    param([System.Management.Automation.PSCmdlet] $Cmdlet, [System.Collections.IDictionary] $Call, [string] $Target, [scriptblock] $Change)
+    $state = Read-StandInState
+    if ($state.Contains('fail_commands') -and (@($state['fail_commands']) -contains $Call['command'])) {
+        $Call['outcome'] = 'failed'
+        Write-StandInCall -Call $Call
+        Write-StandInError -Cmdlet $Cmdlet -Category WriteError -Target $Target -Message ('Active Directory server ' + $script:DomainController + ' is not available.')
+        return
+    }
+    if (-not $Cmdlet.ShouldProcess($Target, $Call['command'])) {
+        $Call['outcome'] = 'whatif'
+        Write-StandInCall -Call $Call
+        return
+    }
+    $count = if ($state.Contains('override_calls')) { [int] $state['override_calls'] + 1 } else { 1 }
+    $state['override_calls'] = $count
+    $mangle = $state.Contains('mangle_override_calls') -and (@($state['mangle_override_calls']) -contains $count)
+    $list = [System.Collections.Generic.List[object]]::new()
+    if ($state.Contains('setting_overrides') -and $null -ne $state['setting_overrides']) {
+        foreach ($item in @($state['setting_overrides'])) { $list.Add($item) }
+    }
+    $message = & $Change $list $mangle
+    if ($null -ne $message) {
+        $Call['outcome'] = 'failed'
+        Write-StandInCall -Call $Call
+        Write-StandInError -Cmdlet $Cmdlet -Category ObjectNotFound -Target $Target -Message $message
+        return
+    }
+    $state['setting_overrides'] = $list.ToArray()
+    Write-StandInState -State $state
+    $Call['outcome'] = 'applied'
+    Write-StandInCall -Call $Call
+}
+
+function New-SettingOverride {
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
+    param(
+        [Parameter(Mandatory = $true, Position = 0)] [string] $Name,
+        [Parameter(Mandatory = $true)] [string] $Component,
+        [Parameter(Mandatory = $true)] [string[]] $Parameters,
+        [Parameter(Mandatory = $true)] [string] $Reason,
+        [Parameter(Mandatory = $true)] [string] $Section,
+        [Fqdn] $DomainController,
+        [string] $MaxVersion,
+        [string] $MinVersion,
+        [string[]] $Server
+    )
+    $call = New-StandInCall -Command 'New-SettingOverride' -Bound $PSBoundParameters
+    Invoke-StandInOverrideChange -Cmdlet $PSCmdlet -Call $call -Target $Name -Change {
+        param($list, $mangle)
+        foreach ($item in $list) { if ([string] $item['Name'] -eq $Name) { return ("The setting override '" + $Name + "' already exists.") } }
+        $values = if ($mangle) { @($Parameters) + 'Mangled=1' } else { @($Parameters) }
+        $entry = [ordered]@{ Name = $Name; ComponentName = $Component; SectionName = $Section; Parameters = [string[]] $values; Reason = $Reason; Server = $Server; Status = 'Accepted' }
+        $list.Add($entry)
+        return $null
+    }
+}
+
+function Set-SettingOverride {
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
+    param(
+        [Parameter(Mandatory = $true, Position = 0)] [string] $Identity,
+        [string[]] $Parameters,
+        [string] $Reason,
+        [Fqdn] $DomainController,
+        [string] $MaxVersion,
+        [string] $MinVersion,
+        [string[]] $Server
+    )
+    $call = New-StandInCall -Command 'Set-SettingOverride' -Bound $PSBoundParameters
+    Invoke-StandInOverrideChange -Cmdlet $PSCmdlet -Call $call -Target $Identity -Change {
+        param($list, $mangle)
+        foreach ($item in $list) {
+            if ([string] $item['Name'] -eq $Identity) {
+                $values = if ($mangle) { @($Parameters) + 'Mangled=1' } else { @($Parameters) }
+                $item['Parameters'] = [string[]] $values
+                return $null
+            }
+        }
+        return ("The operation couldn't be performed because object '" + $Identity + "' couldn't be found on '" + $script:DomainController + "'.")
+    }
+}
+
+function Remove-SettingOverride {
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
+    param(
+        [Parameter(Mandatory = $true, Position = 0)] [string] $Identity,
+        [Fqdn] $DomainController
+    )
+    $call = New-StandInCall -Command 'Remove-SettingOverride' -Bound $PSBoundParameters
+    Invoke-StandInOverrideChange -Cmdlet $PSCmdlet -Call $call -Target $Identity -Change {
+        param($list, $mangle)
+        for ($index = 0; $index -lt $list.Count; $index++) {
+            if ([string] $list[$index]['Name'] -eq $Identity) { $list.RemoveAt($index); return $null }
+        }
+        return ("The operation couldn't be performed because object '" + $Identity + "' couldn't be found on '" + $script:DomainController + "'.")
+    }
+}
+
 function Get-HybridConfiguration {
     [CmdletBinding()]
     param([Fqdn] $DomainController)
@@ -667,6 +782,9 @@ Export-ModuleMember -Function @(@(
     'Get-AuthServer',
     'Get-AuthConfig',
     'Get-SettingOverride',
+    'New-SettingOverride',
+    'Set-SettingOverride',
+    'Remove-SettingOverride',
     'Get-HybridConfiguration',
     'Get-IntraOrganizationConnector',
     'Get-OrganizationRelationship',

@@ -51,6 +51,10 @@ EXCHANGE_AND_IIS_COMMANDS = (
     "Get-AuthServer",
     "Get-AuthConfig",
     "Get-SettingOverride",
+    # The dedicated-app override, changed by its remediation and rollback scripts.
+    "New-SettingOverride",
+    "Set-SettingOverride",
+    "Remove-SettingOverride",
     "Get-HybridConfiguration",
     "Get-IntraOrganizationConnector",
     "Get-OrganizationRelationship",

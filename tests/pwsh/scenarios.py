@@ -29,11 +29,13 @@ from conftest import GRAPH_ACT_AS, allow_lists_off
 
 from auditor import layout
 from auditor.model import (
+    DEDICATED_APP_OVERRIDE_NAME,
     ChangeKind,
     ChangeSet,
     Inventory,
     PartnerApplicationChange,
     Report,
+    SettingOverrideChange,
     WebConfigChange,
 )
 from auditor.render import ps1
@@ -82,6 +84,55 @@ PARTNER_CHANGE_SET = ChangeSet(
         ),
     ),
 )
+
+# The dedicated hybrid app's override: created (the exports held none), or set from Enabled=false.
+OVERRIDE_REASON = "auditor change CHG-2024-0042: enable the dedicated Exchange hybrid app"
+
+
+def override_change_set(audited: tuple[str, ...] | None = None) -> ChangeSet:
+    """The change set that creates the override (`audited` None) or sets it from `audited`."""
+    change = SettingOverrideChange(
+        name=DEDICATED_APP_OVERRIDE_NAME,
+        audited_parameters=audited,
+        reason=OVERRIDE_REASON,
+        fixes=("f" * 64,),
+        subject="hybrid-trust:dedicated-app",
+    )
+    return ChangeSet(
+        kind=ChangeKind.DEDICATED_APP_OVERRIDE,
+        slug="dedicated-app-override",
+        server=None,
+        setting_overrides=(change,),
+    )
+
+
+def override_state(parameters: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """Stand-in state with an unrelated override, the dedicated one when `parameters` is given,
+    and the diagnostic endpoint of this computer available."""
+    overrides: list[dict[str, Any]] = [
+        {
+            "Name": "Contoso Mailbox Tweak",
+            "ComponentName": "MailboxAssistants",
+            "SectionName": "ElcAssistant",
+            "Parameters": ["Enabled=false"],
+            "Status": "Accepted",
+        }
+    ]
+    if parameters is not None:
+        overrides.append(
+            {
+                "Name": DEDICATED_APP_OVERRIDE_NAME,
+                "ComponentName": "Global",
+                "SectionName": "ExchangeOnpremAsThirdPartyAppId",
+                "Parameters": parameters,
+                "Status": "Accepted",
+            }
+        )
+    state = harness.default_state()
+    state["setting_overrides"] = overrides
+    state["variant_overrides"] = {"EX01": "<Diagnostics/>"}
+    state.update(extra)
+    return state
 
 
 def partner_state(**overrides: Any) -> dict[str, Any]:

@@ -48,6 +48,10 @@ def generated_scripts() -> dict[str, str]:
     remediation, rollback = scenarios.render(scenarios.PARTNER_CHANGE_SET)
     scripts["partner-applications:remediation"] = remediation
     scripts["partner-applications:rollback"] = rollback
+    for label, audited in (("create", None), ("set", ("Enabled=false",))):
+        remediation, rollback = scenarios.render(scenarios.override_change_set(audited))
+        scripts[f"dedicated-app-override-{label}:remediation"] = remediation
+        scripts[f"dedicated-app-override-{label}:rollback"] = rollback
     sets = {"fixtures": scenarios.fixture_cases()}
     if _css_available():
         sets.update({name: scenarios.css_exchange_cases(name) for name in ("E16", "E19")})

@@ -130,4 +130,19 @@ def _data_rows(change_set: ChangeSet) -> tuple[DataRow, ...]:
                 new=change.target_value,
             )
         )
+    for override in change_set.setting_overrides:
+        rows.append(
+            DataRow(
+                target=(
+                    f"setting override {override.name} ({override.component} / "
+                    f"{override.section}) Parameters, organisation-wide"
+                ),
+                audited=(
+                    "(no such override)"
+                    if override.audited_parameters is None
+                    else ", ".join(override.audited_parameters) or "(empty)"
+                ),
+                new=", ".join(override.target_parameters),
+            )
+        )
     return tuple(rows)

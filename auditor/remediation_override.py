@@ -1,0 +1,137 @@
+"""The planner's first on-premises hybrid-trust change: the dedicated-app setting override.
+
+A finding of HT001 (no dedicated-app override) or HT003 (the one override does not enable the
+feature) gets a `dedicated-app-override` change set only when the exports prove every
+precondition the hybrid-oauth-trust notes give (section 4, rule A), in this order:
+
+1. the organisation is hybrid (`hybrid_signal`);
+2. every Client Access server is at or above the build floor: HT101 is enabled, ExSetup
+   versions were read and no HT101 finding exists (HT101 also reports a server whose ExSetup
+   was not read), whether or not a waiver suppresses it;
+3. an AuthServer is a valid EvoSTS for the dedicated app (`evosts_problem`), and no HT007
+   finding says otherwise;
+4. for HT003, the override's name and Parameters are whole and printable, and its Parameters
+   are not already exactly Enabled=true (a Status that is not Accepted is for Exchange to
+   change, not a script).
+
+Otherwise the findings get a `Skipped` whose reason names the first precondition that does not
+hold. The change creates `EnableExchangeHybrid3PAppFeature` (HT001) or sets the audited
+override's Parameters to Enabled=true (HT003), organisation-wide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from auditor.model import (
+    DEDICATED_APP_OVERRIDE_NAME,
+    DEDICATED_APP_PARAMETERS,
+    ChangeKind,
+    ChangeSet,
+    Finding,
+    Inventory,
+    Policy,
+    SettingOverrideChange,
+    Skipped,
+)
+from auditor.rules.trust_facts import dedicated_overrides, evosts_problem, hybrid_signal
+
+SLUG = "dedicated-app-override"
+REASON = "auditor: enable the dedicated Exchange hybrid application (CVE-2025-53786)"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
+_VALUE = re.compile(r"[\x20-\x7e]{1,256}")
+
+
+def plan_dedicated_override(
+    inventory: Inventory,
+    policy: Policy,
+    findings: Sequence[Finding],
+    fixes: dict[str, list[str]],
+) -> tuple[ChangeSet | None, list[Skipped]]:
+    """The override change set for the active HT001/HT003 findings (`fixes`: subject ->
+    fingerprints), or the Skipped entries saying which precondition is not shown."""
+    if not fixes:
+        return None, []
+    subject = next(iter(sorted(fixes)))
+    all_fixes = tuple(fp for key in sorted(fixes) for fp in fixes[key])
+    reason = _precondition_problem(inventory, policy, findings)
+    if reason is None:
+        change = _change(inventory, subject, all_fixes)
+        if isinstance(change, SettingOverrideChange):
+            change_set = ChangeSet(
+                kind=ChangeKind.DEDICATED_APP_OVERRIDE,
+                slug=SLUG,
+                server=None,
+                setting_overrides=(change,),
+            )
+            return change_set, []
+        reason = change
+    return None, [Skipped(key, reason, tuple(fixes[key])) for key in sorted(fixes)]
+
+
+def _precondition_problem(
+    inventory: Inventory, policy: Policy, findings: Sequence[Finding]
+) -> str | None:
+    rule_ids = {finding.rule_id for finding in findings}
+    signal = hybrid_signal(inventory)
+    if signal.hybrid is not True:
+        return (
+            "the exports do not show the organisation as hybrid, so the dedicated-app override "
+            "is not generated"
+        )
+    builds_judged = policy.rule("HT101").enabled and inventory.trust.exsetup_versions
+    if not builds_judged or "HT101" in rule_ids:
+        return (
+            "not every Client Access server is shown at or above the dedicated app's build "
+            "floor (an HT101 finding, HT101 switched off, or no ExSetup version read): a "
+            "server below it loses hybrid "
+            "features once the override is on; update every server and audit again"
+        )
+    valid = [
+        s for s in inventory.trust.auth_servers if evosts_problem(s, policy.hybrid_trust) is None
+    ]
+    if not valid or "HT007" in rule_ids:
+        return (
+            "no AuthServer is a valid EvoSTS for the dedicated app (Type AzureAD, enabled, a "
+            "tenant ID as Realm, the dedicated app's ApplicationIdentifier): configure it first "
+            "(ConfigureExchangeHybridApplication.ps1 -ConfigureAuthServer) and audit again"
+        )
+    return None
+
+
+def _change(
+    inventory: Inventory, subject: str, fixes: tuple[str, ...]
+) -> SettingOverrideChange | str:
+    overrides = dedicated_overrides(inventory)
+    if not overrides:
+        return SettingOverrideChange(
+            name=DEDICATED_APP_OVERRIDE_NAME,
+            audited_parameters=None,
+            reason=REASON,
+            fixes=fixes,
+            subject=subject,
+        )
+    if len(overrides) > 1:
+        return "more than one dedicated-app override exists (HT002); keep one, then audit again"
+    override = overrides[0]
+    name = override.name or ""
+    if _NAME.fullmatch(name) is None:
+        return f"the override's name {name!r} is not one the script writes; set it by hand"
+    parameters = override.parameters
+    if parameters is None or not parameters.complete:
+        return "the override's exported Parameters are incomplete; the drift guard needs them whole"
+    if any(_VALUE.fullmatch(value) is None for value in parameters.values):
+        return "the override's Parameters hold characters the script does not write back"
+    if parameters.values == DEDICATED_APP_PARAMETERS:
+        return (
+            "the override's Parameters already are Enabled=true; its Status is for Exchange to "
+            "accept (refresh the VariantConfiguration and check Get-SettingOverride)"
+        )
+    return SettingOverrideChange(
+        name=name,
+        audited_parameters=parameters.values,
+        reason=REASON,
+        fixes=fixes,
+        subject=subject,
+    )

@@ -1,0 +1,194 @@
+"""The dedicated-app override change as a user meets it: `auditor audit --scope hybrid-trust`
+on the hybrid organisation of the real CSS-Exchange samples (trust_cases/README.md), with the
+override missing (HT001) or disabled (HT003). A script is planned only when the exports prove
+every precondition; each missing one leaves the finding without a script and says why."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from rule_case_loader import build_organisation
+from typer.testing import CliRunner
+
+from auditor.attest import validate_plan
+from auditor.cli import app
+
+runner = CliRunner()
+# The certificate and cloud rules judge what this change does not touch (the real sample's
+# auth certificate expired before the audit date); the build rule stays on: it is a precondition.
+POLICY = "name: org\nversion: 1\nextends: default\nrule_overrides:\n" + "".join(
+    f"  {rule_id}:\n    enabled: false\n"
+    for rule_id in ("HT111", "HT112", "HT113", "HT114", "HT121", "HT122")
+)
+SECTION = '<S N="SectionName">ExchangeOnpremAsThirdPartyAppId</S>'
+MISSING = [[SECTION, '<S N="SectionName">SomethingElse</S>']]
+DISABLED = [["<S>Enabled=true</S>", "<S>Enabled=false</S>"]]
+# The real sample's ExSetup is 15.2.986.5 (below the floor); Exchange 2019 CU15 with the April
+# 2025 HU is 15.2.1748.24.
+SUPPORTED_BUILD = [
+    ['<I32 N="FileBuildPart">986</I32>', '<I32 N="FileBuildPart">1748</I32>'],
+    ['<I32 N="FilePrivatePart">5</I32>', '<I32 N="FilePrivatePart">24</I32>'],
+    ['<S N="FileVersion">15.02.0986.005</S>', '<S N="FileVersion">15.02.1748.024</S>'],
+    [
+        '<Version N="FileVersionRaw">15.2.986.5</Version>',
+        '<Version N="FileVersionRaw">15.2.1748.24</Version>',
+    ],
+]
+SCRIPTS = ("remediation/dedicated-app-override.ps1", "rollback/dedicated-app-override.ps1")
+
+
+def _audit(
+    tmp_path: Path, css_exchange: Path, edits: dict[str, list[list[str]]], policy: str = POLICY
+) -> tuple[dict[str, Any], Path]:
+    root = build_organisation({"edits": edits}, tmp_path, css_exchange)
+    (tmp_path / "org.yaml").write_text(policy, encoding="utf-8")
+    out = tmp_path / "out"
+    arguments = ["audit", str(root), "--as-of", "2026-11-26", "--out", str(out)]
+    arguments += ["--scope", "hybrid-trust", "--policy", str(tmp_path / "org.yaml")]
+    result = runner.invoke(app, arguments)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    return plan, out
+
+
+def _skipped(plan: dict[str, Any]) -> dict[str, str]:
+    return {item["subject"]: item["reason"] for item in plan["skipped"]}
+
+
+def _plan_validates(out: Path) -> None:
+    validate_plan(json.loads((out / "plan.json").read_text(encoding="utf-8")))
+
+
+def test_missing_override_with_every_precondition_gets_the_create_script(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    edits = {"SettingOverride.xml": MISSING, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
+    plan, out = _audit(tmp_path, css_exchange, edits)
+
+    (change_set,) = plan["change_sets"]
+    assert change_set["kind"] == "dedicated-app-override"
+    (change,) = change_set["setting_overrides"]
+    assert change["subject"] == "hybrid-trust:dedicated-app"
+    assert (change["name"], change["component"], change["section"]) == (
+        "EnableExchangeHybrid3PAppFeature",
+        "Global",
+        "ExchangeOnpremAsThirdPartyAppId",
+    )
+    assert change["creates"] is True and change["audited_parameters"] is None
+    assert change["target_parameters"] == ["Enabled=true"]
+    assert plan["skipped"] == []
+    _plan_validates(out)
+    remediation = (out / SCRIPTS[0]).read_text(encoding="ascii")
+    assert "New-SettingOverride -Name $AuditorOverride.Name" in remediation
+    assert "SettingOverride -Server" not in remediation
+    calls = re.findall(r"(?:New|Set)-SettingOverride [^\r\n]*", remediation)
+    assert (
+        "New-SettingOverride -Name $AuditorOverride.Name -Component $AuditorOverride.Component"
+        " -Section $AuditorOverride.Section -Parameters $AuditorOverride.Target -Reason"
+        " $AuditorOverride.Reason -Confirm:$false -ErrorAction Stop | Out-Null"
+    ) in calls
+    assert [call for call in calls if "-Server" in call] == []  # organisation-wide, always
+    assert "Remove-SettingOverride" in (out / SCRIPTS[1]).read_text(encoding="ascii")
+
+
+def test_disabled_override_gets_the_set_script_with_the_audited_parameters(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    edits = {"SettingOverride.xml": DISABLED, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
+    plan, out = _audit(tmp_path, css_exchange, edits)
+
+    (change_set,) = plan["change_sets"]
+    (change,) = change_set["setting_overrides"]
+    assert change["subject"] == "setting-override:EnableExchangeHybrid3PAppFeature"
+    assert change["creates"] is False
+    assert change["audited_parameters"] == ["Enabled=false"]
+    _plan_validates(out)
+    rollback = (out / SCRIPTS[1]).read_text(encoding="ascii")
+    assert "Audited = [string[]] @('Enabled=false')" in rollback
+
+
+def _skipped_only(plan: dict[str, Any], out: Path, subject: str) -> str:
+    assert plan["change_sets"] == []
+    assert not (out / SCRIPTS[0]).exists()
+    reasons = _skipped(plan)
+    assert list(reasons) == [subject]
+    return reasons[subject]
+
+
+def test_a_server_below_the_build_floor_gives_no_script_and_says_so(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    plan, out = _audit(tmp_path, css_exchange, {"SettingOverride.xml": MISSING})
+
+    reason = _skipped_only(plan, out, "hybrid-trust:dedicated-app")
+    assert "build floor" in reason and "HT101" in reason
+
+
+def test_the_build_rule_switched_off_is_no_proof_of_the_builds(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    edits = {"SettingOverride.xml": MISSING, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
+    policy = POLICY + "  HT101:\n    enabled: false\n"
+    plan, out = _audit(tmp_path, css_exchange, edits, policy)
+
+    reason = _skipped_only(plan, out, "hybrid-trust:dedicated-app")
+    assert "HT101 switched off" in reason
+
+
+def test_no_valid_evosts_authserver_gives_no_script_and_says_so(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    first_party = [
+        [
+            '<S N="ApplicationIdentifier">3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6</S>',
+            '<S N="ApplicationIdentifier">00000002-0000-0ff1-ce00-000000000000</S>',
+        ]
+    ]
+    edits = {
+        "SettingOverride.xml": MISSING,
+        "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD,
+        "AuthServer.xml": first_party,
+    }
+    plan, out = _audit(tmp_path, css_exchange, edits)
+
+    reason = _skipped_only(plan, out, "hybrid-trust:dedicated-app")
+    assert "valid EvoSTS" in reason and "-ConfigureAuthServer" in reason
+
+
+def test_unknown_hybrid_scope_gives_no_script_and_says_so(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    spec = {
+        "edits": {"SettingOverride.xml": DISABLED, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD},
+        "drop": ["HybridConfiguration.xml", "IntraOrganizationConnector.xml", "AuthServer.xml"],
+    }
+    root = build_organisation(spec, tmp_path, css_exchange)
+    (tmp_path / "org.yaml").write_text(POLICY, encoding="utf-8")
+    out = tmp_path / "out"
+    arguments = ["audit", str(root), "--as-of", "2026-11-26", "--out", str(out)]
+    result = runner.invoke(
+        app, [*arguments, "--scope", "hybrid-trust", "--policy", str(tmp_path / "org.yaml")]
+    )
+    assert result.exit_code == 2, result.output
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+
+    reason = _skipped_only(plan, out, "setting-override:EnableExchangeHybrid3PAppFeature")
+    assert "do not show the organisation as hybrid" in reason
+
+
+def test_the_runbook_names_the_step_its_lines_and_the_back_out(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    edits = {"SettingOverride.xml": MISSING, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
+    _, out = _audit(tmp_path, css_exchange, edits)
+
+    runbook = (out / "RUNBOOK.md").read_text(encoding="utf-8")
+    assert ".\\remediation\\dedicated-app-override.ps1" in runbook
+    assert ".\\rollback\\dedicated-app-override.ps1" in runbook
+    for line in ("AUDITOR-CHANGED: setting override", "AUDITOR-RESTORED:", "AUDITOR-WARNING:"):
+        assert line in runbook, line
+    assert "cannot work" in runbook and "admin consent" in runbook
