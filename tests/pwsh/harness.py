@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import conftest
 import pytest
@@ -672,3 +672,21 @@ def dotnet_profiles(paths: Sequence[Path], workdir: Path) -> dict[Path, str | No
     assert done.returncode == 0, done.stderr[-3000:]
     found: dict[str, str | None] = json.loads(output.read_text(encoding="utf-8"))
     return {Path(path): value for path, value in found.items()}
+
+
+class ScriptStory:
+    """One stand-in and the runs of generated scripts made on it, all in one pwsh process: each
+    `play` adds its runs by label (a later run of a label replaces the earlier one)."""
+
+    def __init__(self, root: Path, state: dict[str, Any]) -> None:
+        self.standin = StandIn(root, state)
+        self.runs: dict[str, Run] = {}
+
+    def step(self, label: str, script: Path, **switches: bool) -> Step:
+        parameters: dict[str, str | bool] = {"BackupDirectory": str(self.standin.backup_dir)}
+        parameters.update(switches)
+        return Step(label, script, parameters)
+
+    def play(self, *steps: Step) -> Self:
+        self.runs = {**self.runs, **self.standin.run_steps(steps)}
+        return self

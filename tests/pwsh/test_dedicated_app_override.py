@@ -29,21 +29,7 @@ def _report_powershell_time(pytestconfig: pytest.Config) -> None:
     harness.register_time_report(pytestconfig)
 
 
-class Story:
-    """One stand-in and the runs made on it, all in one pwsh process."""
-
-    def __init__(self, root: Path, state: dict[str, Any]) -> None:
-        self.standin = harness.StandIn(root, state)
-        self.runs: dict[str, harness.Run] = {}
-
-    def step(self, label: str, script: Path, **switches: bool) -> harness.Step:
-        parameters: dict[str, str | bool] = {"BackupDirectory": str(self.standin.backup_dir)}
-        parameters.update(switches)
-        return harness.Step(label, script, parameters)
-
-    def play(self, *steps: harness.Step) -> Story:
-        self.runs = {**self.runs, **self.standin.run_steps(steps)}
-        return self
+Story = harness.ScriptStory
 
 
 def _pair(root: Path, label: str, audited: tuple[str, ...] | None) -> tuple[Path, Path]:

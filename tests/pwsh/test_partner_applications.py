@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import harness
@@ -35,21 +34,8 @@ def _apps(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {app["ApplicationIdentifier"]: app for app in state["applications"]}
 
 
-class Story:
-    """One stand-in and the runs made on it, all in one pwsh process."""
-
-    def __init__(self, root: Path, state: dict[str, Any]) -> None:
-        self.standin = harness.StandIn(root, state)
-        self.runs: dict[str, harness.Run] = {}
-
-    def step(self, label: str, script: Path, **switches: bool) -> harness.Step:
-        parameters: dict[str, str | bool] = {"BackupDirectory": str(self.standin.backup_dir)}
-        parameters.update(switches)
-        return harness.Step(label, script, parameters)
-
-    def play(self, *steps: harness.Step) -> Story:
-        self.runs = self.standin.run_steps(steps)
-        return self
+class Story(harness.ScriptStory):
+    """The partner-application scripts' runs, with the state and backups of each."""
 
     @property
     def before(self) -> dict[str, bytes]:
