@@ -215,6 +215,15 @@ def write_script(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def write_pair(folder: Path, change_set: ChangeSet) -> tuple[Path, Path]:
+    """Render `change_set` and write its remediation.ps1 and rollback.ps1 into `folder`."""
+    remediation_text, rollback_text = render(change_set)
+    return (
+        write_script(folder, "remediation.ps1", remediation_text),
+        write_script(folder, "rollback.ps1", rollback_text),
+    )
+
+
 @functools.cache
 def example_report() -> Report:
     """The audit of the bundled example exports, exactly as `auditor audit` makes it."""

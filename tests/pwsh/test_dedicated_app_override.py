@@ -33,12 +33,7 @@ Story = harness.ScriptStory
 
 
 def _pair(root: Path, label: str, audited: tuple[str, ...] | None) -> tuple[Path, Path]:
-    remediation_text, rollback_text = scenarios.render(scenarios.override_change_set(audited))
-    folder = root / "scripts" / label
-    return (
-        scenarios.write_script(folder, "remediation.ps1", remediation_text),
-        scenarios.write_script(folder, "rollback.ps1", rollback_text),
-    )
+    return scenarios.write_pair(root / "scripts" / label, scenarios.override_change_set(audited))
 
 
 @pytest.fixture(scope="module")

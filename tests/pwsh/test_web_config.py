@@ -133,12 +133,7 @@ def _new_story(
 
 def _scripts(root: Path, name: str, cases: Sequence[scenarios.WebConfigCase]) -> tuple[Path, Path]:
     change_set = scenarios.web_config_change_set(f"EX-{name}", cases)
-    remediation_text, rollback_text = scenarios.render(change_set)
-    folder = root / "scripts" / name
-    return (
-        scenarios.write_script(folder, "remediation.ps1", remediation_text),
-        scenarios.write_script(folder, "rollback.ps1", rollback_text),
-    )
+    return scenarios.write_pair(root / "scripts" / name, change_set)
 
 
 @pytest.fixture(scope="module")
