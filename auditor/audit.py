@@ -160,9 +160,7 @@ def attach_remediation(report: Report) -> Report:
 
     planned = make_plan(report.inventory, report.judgements, report.policy, report.findings)
     change_sets = planned.change_sets
-    manual = plan_manual_steps(
-        report.inventory, report.policy, report.findings, report.not_applied
-    )
+    manual = plan_manual_steps(report.inventory, report.policy, report.findings, report.not_applied)
     report = dataclasses.replace(
         report, change_sets=change_sets, skipped=planned.skipped, manual_steps=manual
     )

@@ -81,7 +81,7 @@ def plan_manual_steps(
         _auth_certificate(inventory, by_rule),
         _dedicated_app(inventory, policy, by_rule),
         _certificate_upload(by_rule.get("HT122", [])),
-        _cloud_export(by_rule, unassessed),
+        _cloud_export(inventory, by_rule, unassessed),
         _key_reset(by_rule.get("HT121", [])),
     ]
     return tuple(step for step in steps if step is not None)
@@ -217,7 +217,9 @@ def _certificate_upload(found: Sequence[Finding]) -> ManualStep | None:
     )
 
 
-def _cloud_export(by_rule: dict[str, list[Finding]], unassessed: set[str]) -> ManualStep | None:
+def _cloud_export(
+    inventory: Inventory, by_rule: dict[str, list[Finding]], unassessed: set[str]
+) -> ManualStep | None:
     """The cloud export, when a cloud rule was not assessed or its export lacked the object."""
     missing = [
         f
@@ -232,7 +234,11 @@ def _cloud_export(by_rule: dict[str, list[Finding]], unassessed: set[str]) -> Ma
     )
     if not rules:
         return None
-    return ManualStep(ManualKind.CLOUD_EXPORT, rules, _fingerprints(missing), commands=())
+    guids = [(c.guid or "").lower() for c in inventory.trust.organization_configs]
+    guid = next((g for g in guids if _GUID.fullmatch(g)), None)
+    return ManualStep(
+        ManualKind.CLOUD_EXPORT, rules, _fingerprints(missing), (), organisation_guid=guid
+    )
 
 
 def _key_reset(found: Sequence[Finding]) -> ManualStep | None:

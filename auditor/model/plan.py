@@ -250,6 +250,7 @@ class ManualStep:
     thumbprints: tuple[str, ...] = ()  # the certificates the step is about (checked hex)
     rollback: bool = False
     rollback_commands: tuple[str, ...] = ()
+    organisation_guid: str | None = None  # CLOUD_EXPORT: the checked Get-OrganizationConfig Guid
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -271,4 +272,5 @@ class ManualStep:
             "thumbprints": list(self.thumbprints),
             "rollback": self.rollback,
             "rollback_commands": list(self.rollback_commands),
+            "organisation_guid": self.organisation_guid,
         }

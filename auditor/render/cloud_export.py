@@ -68,7 +68,8 @@ def help_text() -> str:
         "  Certificate by thumbprint, read each object by its id as well:",
         *(f"    {request}" for request in GRAPH_REST_BY_ID),
         "  or ScubaGear (cisagov/ScubaGear): its ProviderSettingsExport.json holds",
-        "  legacy_exchange_service_principal and dedicated_exchange_hybrid_applications (whether keys",
+        "  legacy_exchange_service_principal and dedicated_exchange_hybrid_applications "
+        "(whether keys",
         "  exist and when they expire, no thumbprints):",
         f"    {SCUBAGEAR}",
         f"  then {SCUBAGEAR_COPY}.",
