@@ -29,6 +29,7 @@ its Learn page.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
@@ -84,7 +85,10 @@ def plan_manual_steps(
         _cloud_export(inventory, by_rule, unassessed),
         _key_reset(by_rule.get("HT121", [])),
     ]
-    return tuple(step for step in steps if step is not None)
+    planned = [step for step in steps if step is not None]
+    return tuple(
+        dataclasses.replace(step, label=f"M{index}") for index, step in enumerate(planned, 1)
+    )
 
 
 def _fingerprints(found: Sequence[Finding]) -> tuple[str, ...]:
@@ -115,6 +119,7 @@ def _build_upgrade(found: Sequence[Finding]) -> ManualStep | None:
     )
     return ManualStep(
         ManualKind.BUILD_UPGRADE,
+        "",
         ("HT101",),
         _fingerprints(found),
         commands=(),
@@ -149,6 +154,7 @@ def _auth_certificate(inventory: Inventory, by_rule: dict[str, list[Finding]]) -
     previous = thumbprints[0] if thumbprints and not expired else None
     return ManualStep(
         ManualKind.AUTH_CERTIFICATE,
+        "",
         tuple(rule for rule in _CERTIFICATE_RULES if by_rule.get(rule)),
         _fingerprints(found),
         commands=commands,
@@ -185,11 +191,17 @@ def _dedicated_app(
     if app_id is not None and _GUID.fullmatch(app_id):
         # The policy names the application: it exists, so only the on-premises side is left.
         return ManualStep(
-            ManualKind.DEDICATED_APP, rules, _fingerprints(found), (custom,), (), True
+            ManualKind.DEDICATED_APP,
+            "",
+            rules,
+            _fingerprints(found),
+            (custom,),
+            before_scripts=True,
         )
     first = FULLY_CONFIGURE if missing_app else CREATE_AND_CONFIGURE
     return ManualStep(
         ManualKind.DEDICATED_APP,
+        "",
         rules,
         _fingerprints(found),
         commands=(first,),
@@ -210,6 +222,7 @@ def _certificate_upload(found: Sequence[Finding]) -> ManualStep | None:
     )
     return ManualStep(
         ManualKind.CERTIFICATE_UPLOAD,
+        "",
         ("HT122",),
         _fingerprints(found),
         commands=(UPDATE_CERTIFICATE,),
@@ -237,7 +250,7 @@ def _cloud_export(
     guids = [(c.guid or "").lower() for c in inventory.trust.organization_configs]
     guid = next((g for g in guids if _GUID.fullmatch(g)), None)
     return ManualStep(
-        ManualKind.CLOUD_EXPORT, rules, _fingerprints(missing), (), organisation_guid=guid
+        ManualKind.CLOUD_EXPORT, "", rules, _fingerprints(missing), (), organisation_guid=guid
     )
 
 
@@ -255,6 +268,7 @@ def _key_reset(found: Sequence[Finding]) -> ManualStep | None:
     )
     return ManualStep(
         ManualKind.KEY_RESET,
+        "",
         ("HT121",),
         _fingerprints(held),
         commands=(RESET_KEYS,),

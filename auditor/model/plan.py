@@ -241,6 +241,7 @@ class ManualStep:
     """
 
     kind: ManualKind
+    label: str  # M1, M2, ... in run order (the runbook, the plan table and findings.json)
     rules: tuple[str, ...]  # the rules whose findings the step answers (or leaves unassessed)
     fixes: tuple[str, ...]  # fingerprints of those findings (none for a cloud export)
     commands: tuple[str, ...]
@@ -254,6 +255,7 @@ class ManualStep:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "label": self.label,
             "kind": self.kind.value,
             "rules": list(self.rules),
             "fixes": list(self.fixes),

@@ -117,6 +117,8 @@ def findings_document(report: Report) -> dict[str, Any]:
         "baseline": _baseline_json(report),
         "changes": [change_json(item) for item in report.plan_items()],
         "skipped": [item.to_json() for item in report.skipped],
+        "manual_steps": [step.to_json() for step in report.manual_steps],
+        "hybrid_trust": decisions.trust.to_json() if decisions.trust is not None else None,
         "rules_not_applied": [item.to_json() for item in report.not_applied],
         "scripts": [
             {

@@ -90,8 +90,7 @@ def manual_story(report: Report, value: _Value) -> tuple[ManualText, ...]:
     """The package's runbook-only steps, labelled in run order."""
     scripts = bool(report.change_sets)
     return tuple(
-        _TELLERS[step.kind](f"M{index}", step, value, scripts)
-        for index, step in enumerate(report.manual_steps, start=1)
+        _TELLERS[step.kind](step.label, step, value, scripts) for step in report.manual_steps
     )
 
 
