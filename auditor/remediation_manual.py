@@ -148,10 +148,11 @@ def _auth_certificate(inventory: Inventory, by_rule: dict[str, list[Finding]]) -
     thumbprints = tuple(
         dict.fromkeys(t for f in found if (t := _thumbprint(f.details.get("thumbprint"))))
     )
-    # The previous certificate can be made current again only while it is valid: not when the
-    # current one has expired or is not set (HT111).
-    expired = bool(by_rule.get("HT111"))
-    previous = thumbprints[0] if thumbprints and not expired else None
+    # After a renewal the current certificate becomes the previous one, which can be made
+    # current again only while it is valid: not when it has expired or is not set (HT111).
+    configs = inventory.trust.auth_configs
+    current = _thumbprint(configs[0].current_certificate_thumbprint) if configs else None
+    previous = current if not by_rule.get("HT111") else None
     return ManualStep(
         ManualKind.AUTH_CERTIFICATE,
         "",
@@ -233,7 +234,13 @@ def _certificate_upload(found: Sequence[Finding]) -> ManualStep | None:
 def _cloud_export(
     inventory: Inventory, by_rule: dict[str, list[Finding]], unassessed: set[str]
 ) -> ManualStep | None:
-    """The cloud export, when a cloud rule was not assessed or its export lacked the object."""
+    """The cloud export, when a cloud rule was not assessed for want of cloud evidence (HT122:
+    of a Graph export), or the export lacked the object the rule judges."""
+    principals = inventory.trust.cloud_principals
+    lacking = {
+        "HT121": not principals,
+        "HT122": not any(principal.origin == "graph" for principal in principals),
+    }
     missing = [
         f
         for rule in ("HT121", "HT122")
@@ -243,7 +250,7 @@ def _cloud_export(
     rules = tuple(
         rule
         for rule in ("HT121", "HT122")
-        if rule in unassessed or any(f.rule_id == rule for f in missing)
+        if (rule in unassessed and lacking[rule]) or any(f.rule_id == rule for f in missing)
     )
     if not rules:
         return None

@@ -207,7 +207,8 @@ def _certificate(label: str, step: ManualStep, value: _Value, scripts: bool) -> 
         ),
         proof=(
             "`.\\MonitorExchangeAuthCertificate.ps1` without parameters (validation only) shows "
-            "no renewal action; collect and audit again: HT111-HT114 no longer fire."
+            f"no renewal action; collect and audit again: {' and '.join(step.rules)} no longer "
+            "fire."
         ),
         back_out=back_out,
     )
@@ -359,7 +360,7 @@ def _cloud_export(label: str, step: ManualStep, value: _Value, scripts: bool) ->
 
 def _key_reset(label: str, step: ManualStep, value: _Value, scripts: bool) -> ManualText:
     matched = (
-        f" They include the on-premises auth certificate {', '.join(step.thumbprints)}."
+        f" The keys include the on-premises auth certificate {', '.join(step.thumbprints)}."
         if step.thumbprints
         else ""
     )
