@@ -350,3 +350,17 @@ def test_a_hostile_server_name_stays_text(e19) -> None:  # type: ignore[no-untyp
 def test_the_manual_section_snapshot(organisation: str, snapshot) -> None:  # type: ignore[no-untyped-def]
     report = _audit(TRUST_ORGS / organisation)
     assert _manual_lines(report) == snapshot(name=organisation)
+
+
+def test_summary_md_lists_the_manual_steps_in_the_proposed_change() -> None:
+    from auditor.render.markdown import render_markdown
+
+    text = render_markdown(_audit(TRUST_ORGS / "cloud-first-party-keys"))
+    block = text[text.index("## Proposed change") : text.index("- change id:")]
+    (row,) = [line for line in block.splitlines() if "MANUAL" in line]
+    assert row.startswith(
+        "| the Office 365 Exchange Online service principal "
+        "(00000002-0000-0ff1-ce00-000000000000) | Entra ID (cloud) | Reset the key credentials"
+    )
+    assert row.endswith("| none | MANUAL step M1: no generated script (RUNBOOK.md) |")
+    assert "No change is proposed." not in block
