@@ -89,7 +89,7 @@ def findings_document(report: Report) -> dict[str, Any]:
     """The `findings.json` document as a JSON-ready dict."""
     plans = report.plan_items_by_fix()
     decisions = decided(report)
-    return {
+    document: dict[str, Any] = {
         "schema_version": 1,
         "tool_version": report.tool_version,
         "as_of": report.as_of.isoformat(),
@@ -118,7 +118,6 @@ def findings_document(report: Report) -> dict[str, Any]:
         "changes": [change_json(item) for item in report.plan_items()],
         "skipped": [item.to_json() for item in report.skipped],
         "manual_steps": [step.to_json() for step in report.manual_steps],
-        "hybrid_trust": decisions.trust.to_json() if decisions.trust is not None else None,
         "rules_not_applied": [item.to_json() for item in report.not_applied],
         "scripts": [
             {
@@ -136,6 +135,9 @@ def findings_document(report: Report) -> dict[str, Any]:
             item.to_json() for item in report.inventory.excluded if not item.own_output
         ],
     }
+    if decisions.trust is not None:  # only when the audit chose the hybrid trust
+        document["hybrid_trust"] = decisions.trust.to_json()
+    return document
 
 
 def render_findings(report: Report) -> str:
