@@ -274,6 +274,13 @@ def test_the_plan_table_shows_each_manual_step_beside_the_scripts(e19) -> None: 
     ]
     assert rows[0][0] == "SOLO-E19A"
     assert "ExSetup 15.2.986.5, below the floor 15.2.1544.25" in rows[0][2]
+    not_planned = Page(sections(html)["summary"]).table(
+        "Not planned: what stays open after this change, and why"
+    )
+    why = {row[0]: row[1] for row in not_planned[1:]}
+    assert why["HT101 server:SOLO-E19A"] == (
+        "manual step M1 of the runbook (Microsoft's command, no generated script)"
+    )
     approval = sections(html)["approval"]
     assert "nothing to approve" not in approval
     assert (
