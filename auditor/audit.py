@@ -155,11 +155,15 @@ def attach_remediation(report: Report) -> Report:
     """
     from auditor.decisions import decide, resolutions
     from auditor.remediation import make_plan, script_names
+    from auditor.remediation_manual import plan_manual_steps
     from auditor.render.ps1 import ScriptHeader, ScriptInputs, render_change_set
 
     planned = make_plan(report.inventory, report.judgements, report.policy, report.findings)
     change_sets = planned.change_sets
-    report = dataclasses.replace(report, change_sets=change_sets, skipped=planned.skipped)
+    manual = plan_manual_steps(report.inventory, report.policy, report.findings, report.not_applied)
+    report = dataclasses.replace(
+        report, change_sets=change_sets, skipped=planned.skipped, manual_steps=manual
+    )
     if not report.change_id:
         report = dataclasses.replace(
             report, change_id=default_change_id(report.as_of, plan_digest(report))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from auditor.model.inputs import fleet_subject
 from auditor.model.judgement import Finding
@@ -225,6 +226,16 @@ class TrustCheck:
     evidence: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "rules": list(self.rules),
+            "state": self.state.value,
+            "text": self.text,
+            "evidence": list(self.evidence),
+            "findings": list(self.findings),
+        }
+
     @property
     def rules_text(self) -> str:
         """The rules as written: `HT111, HT113`, or the first and last of a longer run."""
@@ -237,6 +248,9 @@ class TrustChecklist:
     """The hybrid trust's end state, item by item (`auditor.decisions.trust_checklist`)."""
 
     checks: tuple[TrustCheck, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checks": [check.to_json() for check in self.checks]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 Owns `ChangeKind` and the changes (`PartnerApplicationChange`, `WebConfigChange`, with the
 `AppOnlyLimit`s an enabling change waits for), one script's worth of them (`ChangeSet`), one
 planned change beside its set (`PlanItem`), the generated scripts (`ScriptKind`, `Script`) and
-the subjects left without a script (`Skipped`). Imports no other stage of the model: a change
-names findings by fingerprint.
+the subjects left without a script (`Skipped`), and the runbook-only steps (`ManualKind`,
+`ManualStep`, `ServerBuild`): Microsoft's commands an operator runs by hand where no script is
+generated (cloud changes, build upgrades, the auth certificate). Imports no other stage of the
+model: a change names findings by fingerprint.
 """
 
 from __future__ import annotations
@@ -203,3 +205,74 @@ class PlanItem:
     def script_names(self) -> tuple[str, str]:
         """Package-relative names of the remediation and rollback scripts that make it."""
         return self.change_set.script_names
+
+
+class ManualKind(StrEnum):
+    """Every kind of runbook-only step: a change auditor never scripts (hybrid trust)."""
+
+    BUILD_UPGRADE = "build-upgrade"  # HT101: install the current CU and latest HU/SU
+    AUTH_CERTIFICATE = "auth-certificate"  # HT111-HT114: renew or deploy the auth certificate
+    DEDICATED_APP = "dedicated-app"  # HT001/HT007: create the app, consent, configure EvoSTS
+    CERTIFICATE_UPLOAD = "certificate-upload"  # HT122: upload the auth certificate to the app
+    CLOUD_EXPORT = "cloud-export"  # HT121/HT122 not assessed: take the cloud export
+    KEY_RESET = "key-reset"  # HT121: reset the first-party service principal's keys
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBuild:
+    """A server a build-upgrade step names: the ExSetup build read (None: not read) and the
+    floor it is judged by (None: not known, the build was not read)."""
+
+    server: str
+    build: str | None
+    required: str | None
+    build_line: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ManualStep:
+    """One runbook-only step, decided by the planner (`auditor.remediation_manual`).
+
+    `commands` are Microsoft's documented command lines, in run order, with only checked
+    values filled in (a thumbprint of 40 hex digits, a GUID) and `<placeholders>` elsewhere;
+    `alternatives` another documented form of the same step. `before_scripts`: the step runs
+    before the generated scripts (else after the last one). `rollback`: the step can be undone
+    (by `rollback_commands`); a step without one says why in the runbook.
+    """
+
+    kind: ManualKind
+    label: str  # M1, M2, ... in run order (the runbook, the plan table and findings.json)
+    rules: tuple[str, ...]  # the rules whose findings the step answers (or leaves unassessed)
+    fixes: tuple[str, ...]  # fingerprints of those findings (none for a cloud export)
+    commands: tuple[str, ...]
+    alternatives: tuple[str, ...] = ()
+    before_scripts: bool = False
+    servers: tuple[ServerBuild, ...] = ()  # BUILD_UPGRADE; AUTH_CERTIFICATE: servers lacking one
+    thumbprints: tuple[str, ...] = ()  # the certificates the step is about (checked hex)
+    rollback: bool = False
+    rollback_commands: tuple[str, ...] = ()
+    organisation_guid: str | None = None  # CLOUD_EXPORT: the checked Get-OrganizationConfig Guid
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "kind": self.kind.value,
+            "rules": list(self.rules),
+            "fixes": list(self.fixes),
+            "commands": list(self.commands),
+            "alternatives": list(self.alternatives),
+            "before_scripts": self.before_scripts,
+            "servers": [
+                {
+                    "server": s.server,
+                    "build": s.build,
+                    "required": s.required,
+                    "build_line": s.build_line,
+                }
+                for s in self.servers
+            ],
+            "thumbprints": list(self.thumbprints),
+            "rollback": self.rollback,
+            "rollback_commands": list(self.rollback_commands),
+            "organisation_guid": self.organisation_guid,
+        }

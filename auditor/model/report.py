@@ -16,7 +16,7 @@ from typing import Any
 from auditor.model.decision import Decisions, Verdict
 from auditor.model.inventory import Inventory
 from auditor.model.judgement import Finding, Judgements, NotApplied
-from auditor.model.plan import ChangeSet, PlanItem, Script, Skipped
+from auditor.model.plan import ChangeSet, ManualStep, PlanItem, Script, Skipped
 from auditor.model.policy import Policy
 from auditor.model.severity import Severity
 
@@ -280,6 +280,7 @@ class Report:
     reviewers: tuple[str, ...] = ()
     judgements: Judgements = field(default_factory=Judgements)
     skipped: tuple[Skipped, ...] = ()  # remediable findings no script fixes, with the reason
+    manual_steps: tuple[ManualStep, ...] = ()  # runbook-only steps (auditor.remediation_manual)
     scope: Scope = field(default_factory=lambda: Scope(classes=DEFAULT_CLASSES))
     # SHA-256 of the package's plan.json: every state record the scripts write carries it
     package_id: str = ""

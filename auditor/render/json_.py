@@ -89,7 +89,7 @@ def findings_document(report: Report) -> dict[str, Any]:
     """The `findings.json` document as a JSON-ready dict."""
     plans = report.plan_items_by_fix()
     decisions = decided(report)
-    return {
+    document: dict[str, Any] = {
         "schema_version": 1,
         "tool_version": report.tool_version,
         "as_of": report.as_of.isoformat(),
@@ -117,6 +117,7 @@ def findings_document(report: Report) -> dict[str, Any]:
         "baseline": _baseline_json(report),
         "changes": [change_json(item) for item in report.plan_items()],
         "skipped": [item.to_json() for item in report.skipped],
+        "manual_steps": [step.to_json() for step in report.manual_steps],
         "rules_not_applied": [item.to_json() for item in report.not_applied],
         "scripts": [
             {
@@ -134,6 +135,9 @@ def findings_document(report: Report) -> dict[str, Any]:
             item.to_json() for item in report.inventory.excluded if not item.own_output
         ],
     }
+    if decisions.trust is not None:  # only when the audit chose the hybrid trust
+        document["hybrid_trust"] = decisions.trust.to_json()
+    return document
 
 
 def render_findings(report: Report) -> str:

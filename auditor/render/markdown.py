@@ -32,6 +32,7 @@ from auditor.model import (
     Verdict,
     WebConfigChange,
 )
+from auditor.render.story_trust import ManualText, manual_story
 
 REMOVED = "-"  # printed before a removed permission name or profile segment
 ADDED = "+"  # printed before a granted permission name
@@ -108,11 +109,20 @@ def _row(target: str, where: str, what: str, recycles: str | None, item: PlanIte
     return f"| {target} | {where} | {what} | {md_cell(recycles or '-')} | {scripts} |"
 
 
+def _manual_row(step: ManualText) -> str:
+    """A runbook-only step: Microsoft's command in RUNBOOK.md, no generated script."""
+    what = md_cell(f"{step.title}: {step.effect}")
+    scripts = f"MANUAL step {step.label}: no generated script (RUNBOOK.md)"
+    where = f"{md_cell(step.target)} | {md_cell(step.place)}"
+    return f"| {where} | {what} | {md_cell(step.restart)} | {scripts} |"
+
+
 def proposed_change(report: Report) -> list[str]:
     """The proposed-change table (or the sentence saying there is none) and what was skipped."""
     lines = ["## Proposed change", ""]
     items = report.plan_items()
-    if items:
+    manual = manual_story(report, str)
+    if items or manual:
         changes = decided(report).app_only_changes
         profiles = {j.subject: j for j in reversed(report.judgements.profiles)}
         lines += [
@@ -124,6 +134,7 @@ def proposed_change(report: Report) -> list[str]:
                 lines.append(_application_row(item, changes[item.subject]))
             else:
                 lines.append(_web_config_row(item, profiles.get(item.subject)))
+        lines += [_manual_row(step) for step in manual]
     elif report.verdict is Verdict.PASS and not report.active_findings:
         lines.append("No change required.")
     else:

@@ -177,6 +177,7 @@ from auditor.psquote import (
     require,
 )
 from auditor.render import ps1_override
+from auditor.render.cloud_export import help_text
 
 
 class TrustedCode(str):
@@ -495,4 +496,5 @@ def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str,
 
 def render_collect_script(tool_version: str) -> str:
     """The read-only collection script that `auditor collect` writes."""
-    return _finish(_env().get_template(COLLECT_TEMPLATE).render(tool_version=tool_version))
+    values = {"tool_version": tool_version, "cloud_export_help": TrustedCode(help_text())}
+    return _finish(_env().get_template(COLLECT_TEMPLATE).render(values))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from auditor.model import ChangeKind, ChangeSet, Report
 from auditor.render.story import ENABLES, Step, Story, change_story
+from auditor.render.story_trust import ManualText, manual_story
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029`]")
 
@@ -78,7 +79,10 @@ def runbook_sections(
     `value` writes each value from the exports (plain text for the HTML report, which escapes
     it; `markdown_text` for RUNBOOK.md).
     """
+    manual = manual_story(report, value)
     if not report.change_sets:
+        if manual:
+            return [("No generated script", [_NO_SCRIPT_BUT_MANUAL]), _manual_section(manual)]
         return [
             ("Nothing to run", ["This package holds no remediation script: no change is planned."])
         ]
@@ -89,6 +93,8 @@ def runbook_sections(
     order = [_step_line(step) for step in steps]
     order.append(_order_line(story))
     sections: _Sections = [("Which script runs where, in this order", order)]
+    if manual:
+        sections.append(_manual_section(manual))
     if not in_report:
         sections += _where_and_what_stays_open(report, servers, value)
     sections += [
@@ -111,6 +117,22 @@ def runbook_sections(
             )
         )
     return sections
+
+
+_MANUAL_TITLE = "Manual steps: Microsoft's commands, run by hand (no generated script)"
+_MANUAL_INTRO = (
+    "auditor generates no script for these steps: they change Entra ID, install Exchange "
+    "updates or renew the auth certificate with Microsoft's own scripts. Each names the "
+    "findings it answers, where and when it runs, the exact command and where it comes from, "
+    "how to prove it landed, and its back-out or why there is none."
+)
+_NO_SCRIPT_BUT_MANUAL = (
+    "This package holds no remediation script: the change is the manual steps below."
+)
+
+
+def _manual_section(manual: tuple[ManualText, ...]) -> tuple[str, list[str]]:
+    return (_MANUAL_TITLE, [_MANUAL_INTRO, *(step.line for step in manual)])
 
 
 def _where_and_what_stays_open(

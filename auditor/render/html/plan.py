@@ -1,7 +1,9 @@
 """The proposed change in the summary (`partials/summary.html.j2`): what changes where and the
 scripts that do it, the impact, back-out and verification lines, and what the change leaves open
 (findings it does not fix, evidence not assessed), each finding worded by its decided
-`Resolution` ("resolved by remediation/<slug>.ps1", "remains: ...").
+`Resolution` ("resolved by remediation/<slug>.ps1", "remains: ..."). The runbook-only steps
+(`Report.manual_steps`, told by `auditor.render.story_trust`) are rows of the same table,
+marked as manual steps with no generated script, with their back-out and proof lines.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from auditor.model import (
     WebConfigChange,
 )
 from auditor.profiles import target_segments
-from auditor.render.html.context import CellKind, ScriptRef, _Context
+from auditor.render.html.context import CellKind, FindingRef, ScriptRef, _Context
 from auditor.render.html.text import _shown
 from auditor.render.story import Step, change_story, code_text
+from auditor.render.story_trust import ManualText, manual_story
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,19 @@ class ConfigChangeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ManualRow:
+    """A runbook-only step in the plan table: Microsoft's command, no generated script."""
+
+    label: str  # M1, M2, ... as the runbook numbers it
+    title: str
+    target: str
+    place: str
+    effect: str
+    restart: str
+    findings: tuple[FindingRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Remains:
     rule_id: str
     anchor: str
@@ -81,6 +97,7 @@ class Plan:
     remains: tuple[Remains, ...]
     enabling_servers: tuple[str, ...]
     not_planned: tuple[NotPlanned, ...]  # what stays open after the change, and why
+    manual: tuple[ManualRow, ...] = ()  # runbook-only steps, in run order
 
     @property
     def resolved(self) -> tuple[Remains, ...]:
@@ -121,22 +138,53 @@ def _plan(report: Report, context: _Context) -> Plan:
     configs = tuple(_config_row(items, context) for items in grouped.values())
     changing = tuple(dict.fromkeys(cs.server for cs in report.change_sets if cs.server))
     story = change_story(report, _plain_value)
+    manual = manual_story(report, _plain_value)
+    back_out = (_back_out_line(story.grouped_back_out),) if story.grouped_back_out else ()
+    safety = _MANUAL_SAFETY
+    if report.change_sets:
+        safety = (
+            "Each script compares the live value with the audited one and changes nothing on"
+            " any difference (drift guard), runs only on its own server, backs up before each"
+            " change, asks for confirmation and honours -WhatIf."
+        ) + (f" {_MANUAL_SAFETY}" if manual else "")
     return Plan(
         apps=tuple(apps),
         configs=configs,
         changing_servers=changing,
         all_servers=context.servers,
         impact=story.brief_notice,
-        back_out=(_back_out_line(story.grouped_back_out),),
-        verification=story.brief_verify,
+        back_out=back_out + tuple(f"{step.label} (manual): {step.back_out}" for step in manual),
+        verification=story.brief_verify
+        + tuple(f"{step.label} (manual): {step.proof}" for step in manual),
         enabling_servers=story.enabling_servers,
-        safety=(
-            "Each script compares the live value with the audited one and changes nothing on"
-            " any difference (drift guard), runs only on its own server, backs up before each"
-            " change, asks for confirmation and honours -WhatIf."
-        ),
-        remains=_remains(context),
-        not_planned=_not_planned(report, context),
+        safety=safety,
+        remains=_remains(context, manual),
+        not_planned=_not_planned(report, context, manual),
+        manual=_manual_rows(report, context, manual),
+    )
+
+
+_MANUAL_SAFETY = (
+    "A manual step has no generated script: it is Microsoft's own command, run by hand as the "
+    "runbook says, with the proof it names."
+)
+
+
+def _manual_rows(
+    report: Report, context: _Context, manual: tuple[ManualText, ...]
+) -> tuple[ManualRow, ...]:
+    by_fingerprint = {finding.fingerprint: finding for finding in report.findings}
+    return tuple(
+        ManualRow(
+            step.label,
+            step.title,
+            step.target,
+            step.place,
+            step.effect,
+            step.restart,
+            tuple(context.ref(by_fingerprint[fp]) for fp in step.fixes if fp in by_fingerprint),
+        )
+        for step in manual
     )
 
 
@@ -185,10 +233,12 @@ def _back_out_line(steps: Sequence[Step]) -> str:
     return "In this order: " + "; then ".join(parts) + "."
 
 
-def _not_planned(report: Report, context: _Context) -> tuple[NotPlanned, ...]:
+def _not_planned(
+    report: Report, context: _Context, manual: tuple[ManualText, ...]
+) -> tuple[NotPlanned, ...]:
     """Findings the change leaves open (with the planner's reason) and evidence not assessed."""
     rows: list[NotPlanned] = []
-    for item in _remains(context):
+    for item in _remains(context, manual):
         if item.text.startswith("resolved by "):
             continue
         rows.append(
@@ -214,18 +264,22 @@ def _plain_value(value: str | None) -> str:
     return code_text(value)
 
 
-def _remains(context: _Context) -> tuple[Remains, ...]:
+def _remains(context: _Context, manual: tuple[ManualText, ...]) -> tuple[Remains, ...]:
+    """The active findings no script of their own fixes, each with its decided resolution, or
+    the manual step of the runbook that answers it."""
+    by_step = {fp: step.label for step in manual for fp in step.fixes}
     out: list[Remains] = []
     for finding in context.verdict.active:
         resolution = context.decisions.resolution(finding)
         if resolution.kind is ResolutionKind.SCRIPT:
             continue
-        out.append(
-            Remains(
-                finding.rule_id,
-                context.anchors[id(finding)],
-                context.target(finding),
-                resolution.text,
+        text = resolution.text
+        if finding.fingerprint in by_step and not resolution.resolved:
+            text = (
+                f"remains: manual step {by_step[finding.fingerprint]} of the runbook "
+                "(Microsoft's command, no generated script)"
             )
+        out.append(
+            Remains(finding.rule_id, context.anchors[id(finding)], context.target(finding), text)
         )
     return tuple(out)
