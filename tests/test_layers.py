@@ -38,6 +38,8 @@ STAGES = {
     "auditor.audit": 5,
     "auditor.attest": 5,
     "auditor.attest_documents": 5,
+    "auditor.attest_trust": 5,
+    "auditor.attest_trust_facts": 5,
     "auditor.package": 5,
     "auditor.run": 5,
     "auditor.cli": 6,
