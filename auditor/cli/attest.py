@@ -14,7 +14,6 @@ import typer
 
 from auditor.cli.apps import app, state
 from auditor.cli.options import (
-    AsOfOption,
     ServerOption,
     check_server,
     parse_date,
@@ -30,6 +29,15 @@ from auditor.cli.terminal import (
     say,
     show_error,
 )
+
+AttestAsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="Judge the auth certificates' validity on this date (YYYY-MM-DD; default: today).",
+    ),
+]
 
 if TYPE_CHECKING:
     from auditor.model import Inventory
@@ -86,12 +94,9 @@ def attest(
         Path, typer.Option("--package", metavar="DIR", help="The approved change package.")
     ],
     server: ServerOption = None,
-    as_of: AsOfOption = None,
+    as_of: AttestAsOfOption = None,
 ) -> None:
-    """After the change: prove the approved change landed and nothing else changed.
-
-    With trust exports, the auth certificates must be valid on --as-of (default: today).
-    """
+    """After the change: prove the approved change landed and nothing else changed."""
     from auditor.attest import AttestError
     from auditor.run import RunError, attest_exports, read_plan
 
