@@ -303,17 +303,17 @@ def _check_scopes(
     record itself is checked)."""
     had, has = scopes(before), scopes(after)
     created = {d.kind for d in explained if d.property == RECORD and d.audited is None}
+    differ = False
     for kind, scope in sorted(had ^ has):
         if kind in created and (kind, scope) in has:
             continue
+        differ = True
         where = f"of {scope}" if scope else "of the organisation"
         when = "before, not after" if (kind, scope) in had else "after, not before"
         check(False, f"{kind} export {where}: given {when} the change")
-    shown = ", ".join(sorted({str(kind) for kind, _ in had & has}))
-    same = not {
-        (kind, scope) for kind, scope in had ^ has if kind not in created or (kind, scope) in had
-    }
-    check(same, f"the same trust exports are given before and after ({shown})")
+    if not differ:
+        shown = ", ".join(sorted({str(kind) for kind, _ in had | has}))
+        check(True, f"the same trust exports are given before and after ({shown})")
 
 
 def _grouped(
@@ -398,6 +398,10 @@ def _compare_record(
             + (" (the plan creates it)" if wanted and old is None else "")
             + ("" if wanted else " (the plan does not explain it)"),
         )
+        if wanted and new is not None:
+            for difference in planned.values():
+                if difference.property != RECORD:
+                    _check_planned(check, who, None, new, difference)
         return
     stamps = OVERRIDE_WRITE_STAMPS if view.kind is TrustKind.SETTING_OVERRIDE else WRITE_STAMPS
     skipped = READ_CONTEXT | (stamps if planned else frozenset())
@@ -424,26 +428,30 @@ def _compare_record(
     for shown in dict.fromkeys(incomplete):
         check(False, f"{who}: {shown} cannot be compared: the export holds it incompletely")
     if not unexplained and not incomplete:
-        but = f" but {', '.join(d.property for d in planned.values())} (planned)" if planned else ""
+        named = [d.property for d in planned.values() if d.property != RECORD]
+        but = f" but the planned {', '.join(named)} (and AD's write stamps)" if planned else ""
         compared = len(
             {k for k in old.properties.keys() | new.properties.keys() if k not in skipped}
         )
-        check(True, f"{who}: no exported property{but} changed ({compared} compared)")
+        check(True, f"{who}: no exported property changed{but} ({compared} compared)")
 
 
 def _check_planned(
     check: Check,
     who: str,
-    old: TrustRecordView,
+    old: TrustRecordView | None,
     new: TrustRecordView,
     difference: ExplainedDifference,
 ) -> None:
-    """Before, the audited value of a planned property; after, the target."""
+    """Before, the audited value of a planned property (when the record existed); after, the
+    target."""
     key = difference.property.casefold()
     for label, view, wanted in (
         ("before", old, difference.audited),
         ("after", new, difference.target),
     ):
+        if view is None:
+            continue
         found = view.properties.get(key)
         text = found[1] if found else None
         if wanted is None:
@@ -461,9 +469,18 @@ def _check_planned(
 
 
 def _cut(value: str | None, limit: int = 200) -> str:
-    """A value quoted, a long one cut with its length said."""
+    """A value quoted (a list as its JSON array), a long one cut with its length said."""
     if value is None:
         return "nothing"
+    if value.startswith("[") and _is_list(value) and len(value) <= limit:
+        return value
     if len(value) <= limit:
         return f'"{value}"'
     return f'"{value[:limit]}..." ({len(value)} characters)'
+
+
+def _is_list(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False

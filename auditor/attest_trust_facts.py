@@ -1,11 +1,12 @@
 """After the change, the facts of the hybrid trust that must hold, for `auditor attest`.
 
-- A planned dedicated-app override (plan.json `setting_overrides`): before, the audited state
-  (the override with the audited Parameters, or, when the plan creates it, no override of that
-  name and none in its component and section); after, exactly one override in
-  Global / ExchangeOnpremAsThirdPartyAppId, the planned one, with the target Parameters, not
-  scoped to a server, without MinVersion or MaxVersion, and Status Accepted when the export
-  carries Status; every VariantConfiguration diagnostic given after shows the server applying it.
+- A planned dedicated-app override (plan.json `setting_overrides`): before, when the plan
+  creates it, no override of that name and none in its component and section; after, exactly
+  one override in Global / ExchangeOnpremAsThirdPartyAppId, the planned one, not scoped to a
+  server, without MinVersion or MaxVersion, and Status Accepted when the export carries Status;
+  every VariantConfiguration diagnostic given after shows the server applying it with the target
+  Parameters. The audited and target Parameters themselves are checked with every other planned
+  property (`auditor.attest_trust`, from `explained_differences`).
 - The auth certificates (whenever trust exports are compared): AuthConfig's current certificate,
   and the next one when set, is in every Client Access server's certificate export after the
   change and valid on the attest date (`--as-of`): NotBefore on or before it, NotAfter on or
@@ -54,31 +55,24 @@ def _named(trust: TrustEvidence, name: str) -> list[SettingOverride]:
 
 
 def _check_before(check: Check, before: TrustEvidence, change: Mapping[str, Any]) -> None:
-    name, audited = change["name"], change["audited_parameters"]
-    who = f'SettingOverride "{name}"'
+    """An override the plan creates: none of its name, none in its section before."""
+    name = change["name"]
+    if change["audited_parameters"] is not None:
+        return  # the audited Parameters: `auditor.attest_trust` checks every planned property
     found = _named(before, name)
-    if audited is None:
-        in_section = [
-            o.name or "" for o in before.setting_overrides if section_of(o.component, o.section)
-        ]
-        check(
-            not found and not in_section,
-            f"{who}: before, no such override and none in {_section()} (the plan creates it)"
-            + (f" (found: {_names(in_section or [name])})" if found or in_section else ""),
-        )
-        return
-    values = [o.parameters.values if o.parameters else () for o in found]
-    ok = len(found) == 1 and found[0].parameters is not None and found[0].parameters.complete
-    ok = ok and sorted(values[0]) == sorted(audited)
+    in_section = [
+        o.name or "" for o in before.setting_overrides if section_of(o.component, o.section)
+    ]
     check(
-        ok,
-        f"{who}: before, Parameters are the audited {_names(audited)}"
-        + ("" if ok else f" (found {len(found)} such override(s): {_listed(values)})"),
+        not found and not in_section,
+        f'SettingOverride "{name}": before, no such override and none in {_section()} '
+        "(the plan creates it)"
+        + (f" (found: {_names(in_section or [name])})" if found or in_section else ""),
     )
 
 
 def _check_after(check: Check, after: TrustEvidence, change: Mapping[str, Any]) -> None:
-    name, target = change["name"], list(change["target_parameters"])
+    name = change["name"]
     who = f'SettingOverride "{name}"'
     in_section = [o for o in after.setting_overrides if section_of(o.component, o.section)]
     names = [o.name or "" for o in in_section]
@@ -91,13 +85,6 @@ def _check_after(check: Check, after: TrustEvidence, change: Mapping[str, Any]) 
     if not one:
         return
     override = in_section[0]
-    values = override.parameters.values if override.parameters else ()
-    whole = override.parameters is not None and override.parameters.complete
-    check(
-        whole and sorted(values) == sorted(target),
-        f"{who}: after, Parameters are the target {_names(target)}"
-        + ("" if whole and sorted(values) == sorted(target) else f" (found {_listed([values])})"),
-    )
     servers = override.servers.values if override.servers else ()
     check(
         not servers,
