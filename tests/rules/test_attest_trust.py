@@ -13,6 +13,14 @@ import pytest
 from conftest import run_cli
 from rule_case_loader import build_organisation
 
+from auditor.attest_trust import (
+    ExplainedDifference,
+    TrustKind,
+    TrustRecordView,
+    compare_records,
+    record_views,
+)
+from auditor.parsers import read_inventory
 from auditor.resources import examples_dir
 
 POLICY = "name: org\nversion: 1\nextends: default\nrule_overrides:\n" + "".join(
@@ -122,7 +130,8 @@ def test_the_override_landed_and_nothing_else_changed(
     assert code == 0, output
     lines = output.splitlines()
     for expected in (
-        f'ok    SettingOverride {OVERRIDE}: before, Parameters is the audited value ["Enabled=false"]',
+        f"ok    SettingOverride {OVERRIDE}: before, Parameters is the audited value "
+        '["Enabled=false"]',
         f'ok    SettingOverride {OVERRIDE}: after, Parameters is the target ["Enabled=true"]',
         f"ok    SettingOverride {OVERRIDE}: no exported property changed but the planned "
         "Parameters (and AD's write stamps) (27 compared)",
@@ -330,3 +339,61 @@ def test_a_hostile_name_is_shown_escaped(
         "the change (the plan does not explain it)"
     ) in failures
     assert not [line for line in output.splitlines() if line.startswith("ok - ")]
+
+
+def test_copies_of_an_organisation_wide_export_that_disagree_fail(
+    tmp_path: Path, css_exchange: Path, disabled: tuple[Path, Path]
+) -> None:
+    before, package = disabled
+    after = _organisation(tmp_path, css_exchange, "after", {})
+    text = (after / "AuthServer.xml").read_text(encoding="utf-8-sig")
+    (after / "SOLO-E19A" / "AuthServer.xml").write_text(
+        text.replace('<B N="Enabled">true</B>', '<B N="Enabled">false</B>', 1), "utf-8-sig"
+    )
+
+    code, output = _attest(before, after, package)
+
+    assert code == 1
+    assert _failures(output) == [
+        'after: two copies of AuthServer "EvoSts - 6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10" '
+        'disagree: Enabled is "True" in org/AuthServer.xml and "False" in '
+        "org/SOLO-E19A/AuthServer.xml"
+    ]
+
+
+def _views(root: Path) -> list[TrustRecordView]:
+    return record_views(read_inventory([root]).trust)
+
+
+@pytest.mark.parametrize("target", ["new", "audited"])
+def test_an_auth_server_change_explained_by_the_plan_passes(
+    tmp_path: Path, css_exchange: Path, target: str
+) -> None:
+    """The seam a new kind of planned trust change uses (`explained_differences` yields
+    these for plan.json `auth_servers` entries): the change it explains passes, to exactly
+    its target."""
+    old, new = "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6", "00000002-0000-0ff1-ce00-000000000000"
+    before = _organisation(tmp_path, css_exchange, "before", {})
+    after = _organisation(tmp_path, css_exchange, "after", {"AuthServer.xml": [[old, new]]})
+    name = "EvoSts - 6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
+    explained = ExplainedDifference(
+        TrustKind.AUTH_SERVER, name, "ApplicationIdentifier", old, new if target == "new" else old
+    )
+    checks: list[tuple[bool, str]] = []
+
+    compare_records(
+        lambda ok, what: checks.append((ok, what)), _views(before), _views(after), [explained]
+    )
+
+    failed = [what for ok, what in checks if not ok]
+    if target == "new":
+        assert failed == []
+        assert (
+            True,
+            f'AuthServer "{name}": after, ApplicationIdentifier is the target "{new}"',
+        ) in (checks)
+    else:
+        assert failed == [
+            f'AuthServer "{name}": after, ApplicationIdentifier is the target "{old}" '
+            f'(found "{new}")'
+        ]
