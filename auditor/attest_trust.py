@@ -61,11 +61,11 @@ class TrustKind(StrEnum):
     VARIANT_CONFIGURATION = "effective override"
 
 
-# Kinds whose records are one per organisation, named by Name, or per server.
+# The organisation-wide kinds (their TrustEvidence field): by Name, or one per organisation.
 _SINGLE = frozenset(
     {TrustKind.AUTH_CONFIG, TrustKind.HYBRID_CONFIGURATION, TrustKind.ORGANIZATION_CONFIG}
 )
-_BY_NAME = {
+_ORGANISATION_WIDE = {
     TrustKind.SETTING_OVERRIDE: "setting_overrides",
     TrustKind.AUTH_SERVER: "auth_servers",
     TrustKind.INTRA_ORGANIZATION_CONNECTOR: "intra_organization_connectors",
@@ -137,6 +137,7 @@ class TrustRecordView:
 
     kind: TrustKind
     scope: str  # "" for an organisation-wide record, else the server's key
+    server: str  # the server as the export names it ("" for an organisation-wide record)
     key: str  # the identity as compared (folded)
     identity: str  # as shown
     name: str  # what `ExplainedDifference.identity` is matched against (folded)
@@ -169,7 +170,7 @@ def _typed(record: Any) -> list[tuple[str, str]]:
 def record_views(trust: TrustEvidence) -> list[TrustRecordView]:
     """Every trust record of one export set as attest compares it, in a stable order."""
     views: list[TrustRecordView] = []
-    for kind, field in _BY_NAME.items():
+    for kind, field in _ORGANISATION_WIDE.items():
         for record in getattr(trust, field):
             name = "" if kind in _SINGLE else (record.name if record.name is not None else "")
             shown = "(one per organisation)" if kind in _SINGLE else f'"{name}"'
@@ -177,6 +178,7 @@ def record_views(trust: TrustEvidence) -> list[TrustRecordView]:
             views.append(
                 TrustRecordView(
                     kind,
+                    "",
                     "",
                     name.casefold(),
                     shown,
@@ -192,6 +194,7 @@ def record_views(trust: TrustEvidence) -> list[TrustRecordView]:
             TrustRecordView(
                 TrustKind.EXSETUP,
                 server_key(where),
+                where,
                 "",
                 f"of {where}",
                 "",
@@ -215,6 +218,7 @@ def record_views(trust: TrustEvidence) -> list[TrustRecordView]:
                 TrustRecordView(
                     TrustKind.VARIANT_CONFIGURATION,
                     server_key(where),
+                    where,
                     name.casefold(),
                     f'"{name}" on {where}',
                     name.casefold(),
@@ -236,6 +240,7 @@ def _certificate_view(cert: ExchangeCertificate) -> TrustRecordView:
     return TrustRecordView(
         TrustKind.EXCHANGE_CERTIFICATE,
         server_key(where),
+        where,
         cert.thumbprint,
         f"{cert.thumbprint} on {where}",
         cert.thumbprint,
@@ -244,13 +249,15 @@ def _certificate_view(cert: ExchangeCertificate) -> TrustRecordView:
     )
 
 
-def scopes(trust: TrustEvidence) -> set[tuple[TrustKind, str]]:
-    """Which kinds of trust export the set holds, for the organisation or for which server."""
-    found = {(view.kind, view.scope) for view in record_views(trust)}
-    found |= {
-        (TrustKind.VARIANT_CONFIGURATION, server_key(v.server or "(no server)"))
-        for v in trust.variant_configurations
-    }
+def scopes(trust: TrustEvidence) -> dict[tuple[TrustKind, str], str]:
+    """Which kinds of trust export the set holds, for the organisation ("") or for which server
+    (by key): each with the server as named ("" for the organisation)."""
+    found: dict[tuple[TrustKind, str], str] = {}
+    for view in record_views(trust):
+        found.setdefault((view.kind, view.scope), view.server)
+    for variant in trust.variant_configurations:  # a server's diagnostic may list no override
+        where = variant.server or "(no server)"
+        found.setdefault((TrustKind.VARIANT_CONFIGURATION, server_key(where)), where)
     return found
 
 
@@ -271,21 +278,31 @@ def compare_trust(
     """Compare the trust exports of `before` and `after` with the plan (module docstring)."""
     explained = explained_differences(plan)
     if not has_trust(before.trust) and not has_trust(after.trust):
-        for difference in explained:
-            if (
-                difference.property == "Parameters"
-                and difference.kind is TrustKind.SETTING_OVERRIDE
-            ):
-                check(
-                    False,
-                    f'SettingOverride "{difference.identity}": the plan changes it, but neither '
-                    "export set holds a trust export: nothing proves the change landed",
-                )
+        planned = {
+            (d.kind, d.identity): None
+            for d in explained
+            if d.kind is not TrustKind.VARIANT_CONFIGURATION
+        }
+        for kind, identity in planned:
+            check(
+                False,
+                f'{kind} "{identity}": the plan changes it, but neither export set holds a '
+                "trust export: nothing proves the change landed",
+            )
         return TrustComparison(
             note="hybrid trust not compared: neither export set holds a trust export "
             "(they were not part of the exports given)"
         )
     _check_scopes(check, before.trust, after.trust, explained)
+    for label, trust in (("before", before.trust), ("after", after.trust)):
+        for variant in trust.variant_configurations:
+            if not variant.complete:
+                check(
+                    False,
+                    f"{label}: the VariantConfiguration diagnostic of "
+                    f"{variant.server or '(no server)'} was read incompletely: its effective "
+                    "overrides cannot all be compared",
+                )
     compare_records(check, record_views(before.trust), record_views(after.trust), explained)
     check_overrides(check, before.trust, after.trust, plan)
     check_certificates(check, after, as_of)
@@ -304,15 +321,16 @@ def _check_scopes(
     had, has = scopes(before), scopes(after)
     created = {d.kind for d in explained if d.property == RECORD and d.audited is None}
     differ = False
-    for kind, scope in sorted(had ^ has):
+    for kind, scope in sorted(had.keys() ^ has.keys()):
         if kind in created and (kind, scope) in has:
             continue
         differ = True
-        where = f"of {scope}" if scope else "of the organisation"
+        server = had.get((kind, scope)) or has.get((kind, scope))
+        where = f"of {server}" if server else "of the organisation"
         when = "before, not after" if (kind, scope) in had else "after, not before"
         check(False, f"{kind} export {where}: given {when} the change")
     if not differ:
-        shown = ", ".join(sorted({str(kind) for kind, _ in had | has}))
+        shown = ", ".join(sorted({str(kind) for kind, _ in had.keys() | has.keys()}))
         check(True, f"the same trust exports are given before and after ({shown})")
 
 

@@ -122,7 +122,7 @@ def attest(
     for check in result.checks:
         say(f"{'FAIL' if check in result.differences else 'ok  '}  {printable(check)}")
     for note in result.notes:
-        say(f"not   {printable(note)}")
+        say(f"note  {printable(note)}")
     if not result.ok:
         say(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
         raise typer.Exit(EXIT_FINDINGS)

@@ -297,10 +297,12 @@ def test_trust_exports_dropped_after_the_change_fail(
     assert code == 1
     failures = _failures(output)
     assert "AuthServer export of the organisation: given before, not after the change" in failures
-    assert "certificate export of solo-e19a: given before, not after the change" in failures
+    assert (
+        "certificate export of solo-e19a.solo.com: given before, not after the change" in failures
+    )
     assert "after: no AuthConfig export: the auth certificate cannot be proven" in failures
     assert f"SettingOverride {OVERRIDE}: after, it is the only override in " in "\n".join(failures)
-    assert "not   hybrid trust" not in output
+    assert "note  hybrid trust" not in output
 
 
 def test_without_trust_exports_the_trust_is_said_not_compared(tmp_path: Path) -> None:
@@ -312,7 +314,7 @@ def test_without_trust_exports_the_trust_is_said_not_compared(tmp_path: Path) ->
     assert code == 1  # the partner-application change did not land
     lines = output.splitlines()
     assert (
-        "not   hybrid trust not compared: neither export set holds a trust export "
+        "note  hybrid trust not compared: neither export set holds a trust export "
         "(they were not part of the exports given)"
     ) in lines
     assert not [line for line in lines if line.startswith("ok") and "trust" in line]
@@ -397,3 +399,22 @@ def test_an_auth_server_change_explained_by_the_plan_passes(
             f'AuthServer "{name}": after, ApplicationIdentifier is the target "{old}" '
             f'(found "{new}")'
         ]
+
+
+def test_a_planned_override_without_any_trust_export_fails(
+    tmp_path: Path, css_exchange: Path, disabled: tuple[Path, Path]
+) -> None:
+    _, package = disabled
+    exports = _organisation(tmp_path, css_exchange, "plain", {})
+    for path in sorted(exports.rglob("*.xml")):
+        if path.name not in ("ExchangeServer.xml", "PartnerApplication.xml"):
+            path.unlink()
+
+    code, output = _attest(exports, exports, package)
+
+    assert code == 1
+    assert _failures(output) == [
+        f"SettingOverride {OVERRIDE}: the plan changes it, but neither export set holds a "
+        "trust export: nothing proves the change landed"
+    ]
+    assert "note  hybrid trust not compared: neither export set holds a trust export" in output
