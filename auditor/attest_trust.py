@@ -13,8 +13,9 @@ write (`WRITE_STAMPS`, and for a setting override who wrote it and the raw XML t
 properties) on a record the plan changes, and binary values (never decoded). Copies of one record
 in one export set (an organisation-wide export in every server folder) must agree.
 
-What the plan explains is decided in one place, `explained_differences`: the record kind,
-identity, property and the audited and target values of every planned trust change. Any other
+What the plan explains is decided in one place, `auditor.attest_trust_plan.explained_differences`:
+the record kind, identity, property and the audited and target values of every planned trust
+change. Any other
 difference is a failure naming the record, the property and both values; so is a kind of trust
 export given for a scope (the organisation, or one server) before and not after, or the reverse.
 When neither set holds a trust export, nothing is compared and `TrustComparison.note` says so.
@@ -26,39 +27,28 @@ import datetime
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from auditor.attest_trust_facts import check_certificates, check_overrides
+from auditor.attest_trust_plan import (
+    RECORD,
+    ExplainedDifference,
+    TrustKind,
+    explained_differences,
+    exported_text,
+)
 from auditor.model import ExchangeCertificate, Inventory, TrustEvidence
 from auditor.parsers.properties import READ_CONTEXT
 from auditor.rules.trust_common import server_key
 
 Check = Callable[[bool, str], None]
 
-RECORD = "(the record)"  # an ExplainedDifference about the record itself: created or removed
-PRESENT = "present"
 WRITE_STAMPS = frozenset(name.casefold() for name in ("WhenChanged", "WhenChangedUTC"))
 # What Set-/New-SettingOverride also rewrites: who wrote it, and XmlRaw (which repeats the
 # override's properties, compared one by one, with the writer).
 OVERRIDE_WRITE_STAMPS = WRITE_STAMPS | {"modifiedby", "xmlraw"}
 BINARY = "(incomplete: its value could not be read (binary data (BA) is never decoded))"
 INCOMPLETE = "(incomplete: "
-
-
-class TrustKind(StrEnum):
-    """Every kind of trust record attest compares (the name a reader knows it by)."""
-
-    SETTING_OVERRIDE = "SettingOverride"
-    AUTH_SERVER = "AuthServer"
-    AUTH_CONFIG = "AuthConfig"
-    HYBRID_CONFIGURATION = "HybridConfiguration"
-    INTRA_ORGANIZATION_CONNECTOR = "IntraOrganizationConnector"
-    ORGANIZATION_RELATIONSHIP = "OrganizationRelationship"
-    ORGANIZATION_CONFIG = "OrganizationConfig"
-    EXSETUP = "ExSetup build"
-    EXCHANGE_CERTIFICATE = "certificate"
-    VARIANT_CONFIGURATION = "effective override"
 
 
 # The organisation-wide kinds (their TrustEvidence field): by Name, or one per organisation.
@@ -74,61 +64,6 @@ _ORGANISATION_WIDE = {
     TrustKind.HYBRID_CONFIGURATION: "hybrid_configurations",
     TrustKind.ORGANIZATION_CONFIG: "organization_configs",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ExplainedDifference:
-    """One difference between the trust exports before and after that the plan makes.
-
-    `identity` is the record's Name (for an effective override, its name on every server);
-    `property` an exported property, or `RECORD` for the record itself; `audited` and `target`
-    are canonical texts (`exported_text`), None where the record does not exist.
-    """
-
-    kind: TrustKind
-    identity: str
-    property: str
-    audited: str | None
-    target: str | None
-
-
-def exported_text(value: Any) -> str:
-    """A plan value as the exports' canonical text (`auditor.parsers.properties.canonical_text`):
-    a list as a JSON array, a flag as PowerShell writes it, None as ""."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, list | tuple):
-        return json.dumps(list(value), ensure_ascii=False)
-    return str(value)
-
-
-def explained_differences(plan: Mapping[str, Any]) -> tuple[ExplainedDifference, ...]:
-    """Every trust difference the plan explains (the plan document, already validated).
-
-    A new kind of trust change adds its entries here, e.g. for `auth_servers` entries:
-    `ExplainedDifference(TrustKind.AUTH_SERVER, change["name"], change["property"],
-    exported_text(change["audited"]), exported_text(change["target"]))`.
-    """
-    found: list[ExplainedDifference] = []
-    for change_set in plan["change_sets"]:
-        for change in change_set.get("setting_overrides", ()):
-            audited = change["audited_parameters"]
-            target = exported_text(change["target_parameters"])
-            for kind in (TrustKind.SETTING_OVERRIDE, TrustKind.VARIANT_CONFIGURATION):
-                if audited is None:
-                    found.append(ExplainedDifference(kind, change["name"], RECORD, None, PRESENT))
-                found.append(
-                    ExplainedDifference(
-                        kind,
-                        change["name"],
-                        "Parameters",
-                        None if audited is None else exported_text(audited),
-                        target,
-                    )
-                )
-    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)

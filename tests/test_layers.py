@@ -40,6 +40,7 @@ STAGES = {
     "auditor.attest_documents": 5,
     "auditor.attest_trust": 5,
     "auditor.attest_trust_facts": 5,
+    "auditor.attest_trust_plan": 5,
     "auditor.package": 5,
     "auditor.run": 5,
     "auditor.cli": 6,

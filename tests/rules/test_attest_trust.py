@@ -13,13 +13,8 @@ import pytest
 from conftest import run_cli
 from rule_case_loader import build_organisation
 
-from auditor.attest_trust import (
-    ExplainedDifference,
-    TrustKind,
-    TrustRecordView,
-    compare_records,
-    record_views,
-)
+from auditor.attest_trust import TrustRecordView, compare_records, record_views
+from auditor.attest_trust_plan import ExplainedDifference, TrustKind
 from auditor.parsers import read_inventory
 from auditor.resources import examples_dir
 
