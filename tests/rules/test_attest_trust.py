@@ -413,3 +413,47 @@ def test_a_planned_override_without_any_trust_export_fails(
         "trust export: nothing proves the change landed"
     ]
     assert "note  hybrid trust not compared: neither export set holds a trust export" in output
+
+
+def _second_copy(root: Path, *edits: tuple[str, str]) -> None:
+    """The organisation-wide SettingOverride export again in the server's folder (as
+    `auditor collect` writes one per server), with `edits`."""
+    text = (root / "SettingOverride.xml").read_text(encoding="utf-8-sig")
+    for old, new in edits:
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    (root / "SOLO-E19A" / "SettingOverride.xml").write_text(text, "utf-8-sig")
+
+
+READ_ELSEWHERE = (
+    ('<S N="PSComputerName">ex-02.365labs.net</S>', '<S N="PSComputerName">solo-e19a</S>'),
+    ("0761d64c-a5c7-4621-96b6-39ef8bc8828a", "11111111-2222-4333-8444-555555555555"),
+)
+
+
+def test_copies_read_through_other_servers_are_one_record(
+    tmp_path: Path, css_exchange: Path, disabled: tuple[Path, Path]
+) -> None:
+    before, package = disabled
+    after = _organisation(tmp_path, css_exchange, "after", {})
+    _second_copy(after, *READ_ELSEWHERE)
+
+    assert len(read_inventory([after]).trust.setting_overrides) == 1  # no duplicate for HT002
+    code, output = _attest(before, after, package)
+    assert code == 0, output
+
+    _second_copy(
+        after,
+        *READ_ELSEWHERE,
+        (
+            '<DT N="WhenChanged">2025-04-09T10:47:33-05:00</DT>',
+            '<DT N="WhenChanged">2026-01-01T00:00:00-05:00</DT>',
+        ),
+    )
+    code, output = _attest(before, after, package)
+    assert code == 1
+    assert _failures(output)[0] == (
+        f"after: two copies of SettingOverride {OVERRIDE} disagree: WhenChanged is "
+        '"2026-01-01T00:00:00-05:00" in org/SOLO-E19A/SettingOverride.xml and '
+        '"2025-04-09T10:47:33-05:00" in org/SettingOverride.xml'
+    )
