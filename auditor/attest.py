@@ -19,6 +19,10 @@ nothing else differs:
   processing instructions and white space between elements are not compared: the
   configuration system ignores them, and Exchange's `Set-AppConfigValue` and the remediation's
   XML DOM edit may touch them. The first difference is named by its element path and line.
+- The hybrid OAuth trust (`auditor.attest_trust`, `auditor.attest_trust_facts`): every trust
+  record before against after, with the same exclusions, the planned setting override landed,
+  and the auth certificates every Client Access server needs, valid on `as_of`. When neither
+  set holds a trust export, the result's `notes` say the trust was not compared.
 - Copies: every copy of one server's file (same server and vdir) in one export set must be
   byte-identical, and the copies of one partner application (one export per server) must agree
   on every exported property (`PartnerApplication.copy_differences`); copies that disagree are
@@ -32,6 +36,7 @@ same shape the writer (`auditor.render.json_.plan_document`) produces.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import json
 from collections.abc import Callable, Sequence
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.attest_documents import document_difference
+from auditor.attest_trust import compare_trust
 from auditor.model import Inventory, PartnerApplication, WebConfig
 from auditor.parsers.properties import READ_CONTEXT
 
@@ -59,10 +65,12 @@ class AttestError(Exception):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class AttestResult:
-    """Every check made (`checks`) and every one that failed (`differences`)."""
+    """Every check made (`checks`), every one that failed (`differences`), and what was not
+    compared at all, in words (`notes`: never an "ok")."""
 
     checks: tuple[str, ...]
     differences: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -130,12 +138,18 @@ def _schema_problem(error: Any) -> str:
     return f"does not meet the plan schema ({error.validator}: {json.dumps(expected)})"
 
 
-def _planned(plan_text: str) -> tuple[list[_PlannedApp], list[_PlannedConfig]]:
+def _plan_document(plan_text: str) -> dict[str, Any]:
+    """The plan document, validated against the plan schema."""
     try:
         plan = json.loads(plan_text)
     except json.JSONDecodeError as error:
         raise AttestError(f"not JSON: {error.msg} (column {error.colno})", error.lineno) from None
     validate_plan(plan)
+    document: dict[str, Any] = plan
+    return document
+
+
+def _planned(plan: dict[str, Any]) -> tuple[list[_PlannedApp], list[_PlannedConfig]]:
     apps: list[_PlannedApp] = []
     configs: list[_PlannedConfig] = []
     for change_set in plan["change_sets"]:
@@ -197,21 +211,29 @@ def attest(
     *,
     read_before: Callable[[str], bytes] = read_document,
     read_after: Callable[[str], bytes] = read_document,
+    as_of: datetime.date | None = None,
 ) -> AttestResult:
     """Compare before/after inventories against the plan; see the module docstring.
 
     `read_before` / `read_after` give the bytes of a planned web.config of each set by its
     `path` (a display path: relative to the folder the set was read from), whose whole
-    document is compared; its SHA-256 must still be the one the inventory read.
+    document is compared; its SHA-256 must still be the one the inventory read. `as_of` is
+    the date the auth certificates must be valid on (`auditor.attest_trust`); the CLI gives it.
     """
-    planned_apps, planned_configs = _planned(plan_text)
+    plan = _plan_document(plan_text)
+    planned_apps, planned_configs = _planned(plan)
     checks = _Checks()
     for label, inventory in (("before", before), ("after", after)):
         for problem in inventory.problems:
             checks.check(False, f"{label}: {problem.place}: {problem.message}")
     _check_applications(checks, before, after, planned_apps)
     _check_web_configs(checks, before, after, planned_configs, (read_before, read_after))
-    return AttestResult(checks=tuple(checks.made), differences=tuple(checks.failed))
+    trust = compare_trust(checks.check, before, after, plan, as_of or datetime.date.today())
+    return AttestResult(
+        checks=tuple(checks.made),
+        differences=tuple(checks.failed),
+        notes=(trust.note,) if trust.note else (),
+    )
 
 
 def _check_applications(

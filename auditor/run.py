@@ -14,6 +14,7 @@ no exit. A failure is a `RunError` whose message is the one line the user reads.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -259,10 +260,13 @@ def read_exports(folder: Path, server: str | None) -> Inventory:
 
 
 def attest_exports(
-    before: tuple[Path, Inventory], after: tuple[Path, Inventory], plan_text: str
+    before: tuple[Path, Inventory],
+    after: tuple[Path, Inventory],
+    plan_text: str,
+    as_of: datetime.date,
 ) -> AttestResult:
-    """Compare the before and after exports (each folder with its inventory) with the plan;
-    a bad plan is an `AttestError` with its line."""
+    """Compare the before and after exports (each folder with its inventory) with the plan,
+    the auth certificates judged on `as_of`; a bad plan is an `AttestError` with its line."""
     from auditor.attest import attest
 
     return attest(
@@ -271,6 +275,7 @@ def attest_exports(
         plan_text,
         read_before=_reader(before[0]),
         read_after=_reader(after[0]),
+        as_of=as_of,
     )
 
 

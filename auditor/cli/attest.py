@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from auditor.cli.apps import app, state
-from auditor.cli.options import ServerOption, check_server, require_paths
+from auditor.cli.options import (
+    ServerOption,
+    check_server,
+    parse_date,
+    require_paths,
+)
 from auditor.cli.terminal import (
     EXIT_FINDINGS,
     WordedCommand,
@@ -24,6 +29,15 @@ from auditor.cli.terminal import (
     say,
     show_error,
 )
+
+AttestAsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="Judge the auth certificates' validity on this date (YYYY-MM-DD; default: today).",
+    ),
+]
 
 if TYPE_CHECKING:
     from auditor.model import Inventory
@@ -80,12 +94,14 @@ def attest(
         Path, typer.Option("--package", metavar="DIR", help="The approved change package.")
     ],
     server: ServerOption = None,
+    as_of: AttestAsOfOption = None,
 ) -> None:
     """After the change: prove the approved change landed and nothing else changed."""
     from auditor.attest import AttestError
     from auditor.run import RunError, attest_exports, read_plan
 
     check_server(server)
+    judged_at = parse_date(as_of, "--as-of")
     require_paths([before, after, package])
     if not _verified(package).ok:
         show_error(
@@ -100,11 +116,13 @@ def attest(
         fail(str(error))
     exports = [(folder, _exports(folder, server)) for folder in (before, after)]
     try:
-        result = attest_exports(exports[0], exports[1], plan_text)
+        result = attest_exports(exports[0], exports[1], plan_text, judged_at)
     except AttestError as error:
         fail(f"{place(printable(str(package / 'plan.json')), error.line)}: {error}")
     for check in result.checks:
         say(f"{'FAIL' if check in result.differences else 'ok  '}  {printable(check)}")
+    for note in result.notes:
+        say(f"note  {printable(note)}")
     if not result.ok:
         say(f"attest: {len(result.differences)} of {len(result.checks)} checks failed")
         raise typer.Exit(EXIT_FINDINGS)

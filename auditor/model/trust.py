@@ -2,9 +2,9 @@
 
 Owns the records of the trust exports (issue 24): `AuthServer`, `AuthConfig`,
 `SettingOverride`, `ExchangeCertificate`, `ExSetupVersion`, `HybridConfiguration`,
-`IntraOrganizationConnector`, `OrganizationConfig` and the per-server `VariantConfiguration`
-diagnostic (its `EffectiveOverride`s), and `TrustEvidence`, all of them read from one file or
-from every file. Imports only `auditor.model.inputs`.
+`IntraOrganizationConnector`, `OrganizationRelationship`, `OrganizationConfig` and the
+per-server `VariantConfiguration` diagnostic (its `EffectiveOverride`s), and `TrustEvidence`,
+all of them read from one file or from every file. Imports only `auditor.model.inputs`.
 
 The same trust rules as the partner-application reader hold for every value here:
 
@@ -14,6 +14,10 @@ The same trust rules as the partner-application reader hold for every value here
 - enums are read by name (`ToString`), never by their undocumented integers;
 - a list is an `ExportedList`: its items and whether it is whole (a truncated or unreadable
   list is not complete and must not be compared);
+- `properties` (on every record read from one exported object) holds every property of that
+  object as (name as exported, canonical text: `auditor.parsers.properties.canonical_text`),
+  so that `auditor attest` compares what the typed fields leave out; empty for a record built
+  in code;
 - nothing is judged here: whether `Enabled=true` is among an override's parameters, whether
   a build is high enough, is decided by the rules.
 """
@@ -68,6 +72,7 @@ class AuthServer:
     is_default_authorization_endpoint: bool | None
     source: Evidence
     missing: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +108,7 @@ class AuthConfig:
     next_certificate_effective_date: str | None
     source: Evidence
     missing: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -138,6 +144,7 @@ class SettingOverride:
     status: str | None
     source: Evidence
     missing: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -171,6 +178,7 @@ class ExchangeCertificate:
     not_before: str
     not_after: str
     source: Evidence
+    properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -195,6 +203,7 @@ class ExSetupVersion:
     build: str
     file_version: str | None
     source: Evidence
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def parts(self) -> tuple[int, int, int, int]:
@@ -223,6 +232,7 @@ class HybridConfiguration:
     on_premises_smart_host: str | None
     source: Evidence
     missing: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -247,6 +257,7 @@ class IntraOrganizationConnector:
     target_address_domains: ExportedList | None
     source: Evidence
     missing: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -254,6 +265,28 @@ class IntraOrganizationConnector:
             "enabled": self.enabled,
             "discovery_endpoint": self.discovery_endpoint,
             "target_address_domains": _list_json(self.target_address_domains),
+            "missing": list(self.missing),
+            "source": _source_json(self.source),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRelationship:
+    """One `Get-OrganizationRelationship` object (org-wide): with whom the organisation shares
+    free/busy and more. No rule judges it yet; `auditor attest` compares it."""
+
+    name: str | None
+    enabled: bool | None
+    domain_names: ExportedList | None
+    source: Evidence
+    missing: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "enabled": self.enabled,
+            "domain_names": _list_json(self.domain_names),
             "missing": list(self.missing),
             "source": _source_json(self.source),
         }
@@ -269,6 +302,7 @@ class OrganizationConfig:
     distinguished_name: str | None
     source: Evidence
     missing: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -338,6 +372,7 @@ class TrustEvidence:
     hybrid_configurations: tuple[HybridConfiguration, ...] = ()
     intra_organization_connectors: tuple[IntraOrganizationConnector, ...] = ()
     organization_configs: tuple[OrganizationConfig, ...] = ()
+    organization_relationships: tuple[OrganizationRelationship, ...] = ()
     variant_configurations: tuple[VariantConfiguration, ...] = ()
     # Cloud evidence (optional input): the service principals and applications of a Graph
     # JSON export or of ScubaGear's ProviderSettingsExport.json.

@@ -95,7 +95,10 @@ def fold(
 
 
 def _trust_records(records: Sequence[Any]) -> tuple[Any, ...]:
-    """One kind's records in order, copies of an org-wide record from other files dropped."""
+    """One kind's records in order, copies of an org-wide record from other files dropped: a
+    copy equal in every field and every exported property but those of the read
+    (`READ_CONTEXT`: which server and runspace answered). Copies that differ elsewhere both
+    stand (`auditor attest` fails on them)."""
     kept: list[Any] = []
     first_path: dict[Any, str] = {}
     for record in sorted(records, key=_trust_order):
@@ -103,10 +106,17 @@ def _trust_records(records: Sequence[Any]) -> tuple[Any, ...]:
             kept.append(record)
             continue
         values = dataclasses.replace(record, source=None)
+        if hasattr(record, "properties"):
+            values = dataclasses.replace(values, properties=_read_elsewhere(record.properties))
         path = first_path.setdefault(values, record.source.path)
         if path == record.source.path:
             kept.append(record)
     return tuple(kept)
+
+
+def _read_elsewhere(properties: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The exported properties that say what the object is, not where it was read."""
+    return tuple((name, text) for name, text in properties if name.casefold() not in READ_CONTEXT)
 
 
 def _trust_order(record: Any) -> tuple[str, str, int]:

@@ -8,7 +8,8 @@ up by name ignoring case (as PowerShell does); a property the object does not ca
 `ExportedList` whose items are strings or objects' `ToString`, incomplete when the deserialiser
 cut it (`MAX_ITEMS`) or an item could not be read; a value of an unexpected shape (a `BA`, an
 unresolved `Ref`, a list where text was expected, an object without its list) is noted in
-`unreadable` and read as None. `evidence` and `server` say where the object came from.
+`unreadable` and read as None. `evidence` and `server` say where the object came from;
+`exported_properties` is every property of the object as text (what `auditor attest` compares).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 
 from auditor.model import Evidence, ExportedList, InputFormat, Problem, ProblemCode
 from auditor.parsers.base import RawInput
-from auditor.parsers.clixml.deserialise import Property, PSObject
+from auditor.parsers.clixml.deserialise import Property, PSObject, Unresolved, Value
+from auditor.parsers.properties import PropertyValue, canonical_text
 
 RAW_LINE_LIMIT = 500
 
@@ -130,3 +132,33 @@ def unreadable_problem(raw: RawInput, fields: ObjectFields, what: str) -> Proble
         "are not evidence: export it again with `auditor collect`",
         fields.obj.line,
     )
+
+
+def exported_properties(obj: PSObject) -> tuple[tuple[str, str], ...]:
+    """Every property of `obj`, in file order, as (name as exported, canonical text): text as
+    exported, lists as a JSON array of their items, an object by its `ToString`; a value that
+    could not be read (a binary `BA`, an unresolved `Ref`) or a list read in part says so."""
+    return tuple(
+        (name, canonical_text(_exported(prop.value))) for name, prop in obj.properties.items()
+    )
+
+
+def _exported(value: Value) -> PropertyValue:
+    if isinstance(value, Unresolved):
+        return PropertyValue(None, None, "", lost=f"its value could not be read ({value.reason})")
+    if isinstance(value, PSObject) and value.items is not None:
+        names: list[str] = []
+        for item in value.items:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, PSObject) and item.to_string is not None:
+                names.append(item.to_string)
+        lost = None
+        if value.truncated or len(names) != len(value.items):
+            lost = "the list was cut or an item could not be read"
+        return PropertyValue(tuple(names), None, "", lost=lost)
+    if isinstance(value, PSObject):
+        return PropertyValue(value.to_string, None, "")
+    if value is None or isinstance(value, str | bool | int):
+        return PropertyValue(value, None, "")
+    return PropertyValue(None, None, "", lost="its value has an unexpected shape")

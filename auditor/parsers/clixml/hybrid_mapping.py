@@ -1,9 +1,10 @@
-"""The Get-HybridConfiguration, Get-IntraOrganizationConnector and Get-OrganizationConfig
-mappings of CLIXML: whether the organisation is hybrid, how it reaches the cloud, who it is.
+"""The Get-HybridConfiguration, Get-IntraOrganizationConnector, Get-OrganizationRelationship and
+Get-OrganizationConfig mappings of CLIXML: whether the organisation is hybrid, how it reaches the
+cloud, with whom it shares, who it is.
 
 Owns reading objects of these types (all organisation-wide) into `HybridConfiguration`,
-`IntraOrganizationConnector` and `OrganizationConfig` records by the rules of
-`auditor.model.trust` (see `auditor.parsers.clixml.fields`). Of the organisation's
+`IntraOrganizationConnector`, `OrganizationRelationship` and `OrganizationConfig` records by
+the rules of `auditor.model.trust` (see `auditor.parsers.clixml.fields`). Of the organisation's
 configuration only what the trust rules need is kept (name, `Guid`, DistinguishedName).
 """
 
@@ -15,6 +16,7 @@ from auditor.model import (
     HybridConfiguration,
     IntraOrganizationConnector,
     OrganizationConfig,
+    OrganizationRelationship,
     Problem,
 )
 from auditor.parsers.base import RawInput
@@ -28,6 +30,9 @@ INTRA_ORGANIZATION_CONNECTOR_TYPE = (
     "Microsoft.Exchange.Data.Directory.SystemConfiguration.IntraOrganizationConnector"
 )
 ORGANIZATION_CONFIG_TYPE = "Microsoft.Exchange.Data.Directory.Management.OrganizationConfig"
+ORGANIZATION_RELATIONSHIP_TYPE = (
+    "Microsoft.Exchange.Data.Directory.Management.OrganizationRelationship"
+)
 
 
 def hybrid_configuration(
@@ -77,3 +82,18 @@ def organization_config(
         missing=tuple(fields.missing),
     )
     return record, unreadable_problem(raw, fields, "OrganizationConfig")
+
+
+def organization_relationship(
+    raw: RawInput, obj: PSObject, lines: Sequence[str]
+) -> tuple[OrganizationRelationship, Problem | None]:
+    """One OrganizationRelationship as a record, and the problem of its unreadable values."""
+    fields = ObjectFields(obj)
+    record = OrganizationRelationship(
+        name=fields.text("Name"),
+        enabled=fields.flag("Enabled"),
+        domain_names=fields.listed("DomainNames"),
+        source=evidence(raw, obj, lines),
+        missing=tuple(fields.missing),
+    )
+    return record, unreadable_problem(raw, fields, "OrganizationRelationship")

@@ -5,9 +5,13 @@ without a `Deserialized.`/`Selected.` prefix), whatever the file is called, and 
 to its mapping: `authentication_mapping` (AuthServer, AuthConfig), `override_mapping`
 (SettingOverride, the VariantConfiguration diagnostic), `certificate_mapping`
 (ExchangeCertificate), `build_mapping` (ExSetup.exe's FileVersionInfo) and `hybrid_mapping`
-(HybridConfiguration, IntraOrganizationConnector, OrganizationConfig). Objects are looked for
-at the top of the file and among the items of a top-level list (`Export-Clixml -InputObject`).
+(HybridConfiguration, IntraOrganizationConnector, OrganizationRelationship,
+OrganizationConfig). Objects are looked for at the top of the file and among the items of a
+top-level list (`Export-Clixml -InputObject`).
 An object with a property given twice is not read (the deserialiser already reported it).
+Every record but the VariantConfiguration diagnostic's (whose object is one text, holding the
+server's process state) also keeps every exported property of its object
+(`fields.exported_properties`), for `auditor attest`.
 
 `trust_evidence` also returns which objects it took, so that the partner-application mapping
 counts them as legitimate objects that are no partner application; a file that holds none of
@@ -16,6 +20,7 @@ them is read exactly as before.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -33,13 +38,16 @@ from auditor.parsers.clixml.certificate_mapping import (
     exchange_certificate,
 )
 from auditor.parsers.clixml.deserialise import PSObject, Value
+from auditor.parsers.clixml.fields import exported_properties
 from auditor.parsers.clixml.hybrid_mapping import (
     HYBRID_CONFIGURATION_TYPE,
     INTRA_ORGANIZATION_CONNECTOR_TYPE,
     ORGANIZATION_CONFIG_TYPE,
+    ORGANIZATION_RELATIONSHIP_TYPE,
     hybrid_configuration,
     intra_organization_connector,
     organization_config,
+    organization_relationship,
 )
 from auditor.parsers.clixml.override_mapping import (
     DIAGNOSTIC_RESULT_TYPE,
@@ -62,6 +70,7 @@ _BY_TYPE: dict[str, tuple[str, Mapping]] = {
         intra_organization_connector,
     ),
     ORGANIZATION_CONFIG_TYPE: ("organization_configs", organization_config),
+    ORGANIZATION_RELATIONSHIP_TYPE: ("organization_relationships", organization_relationship),
 }
 
 
@@ -92,6 +101,8 @@ def trust_evidence(raw: RawInput, values: Sequence[Value], lines: Sequence[str])
         if record is None and problem is None:
             continue  # a diagnostic result of another component: not a trust export
         read.taken.add(id(obj))
+        if record is not None and kind != "variant_configurations":
+            record = dataclasses.replace(record, properties=exported_properties(obj))  # type: ignore[type-var]
         if record is not None:
             found[kind].append(record)
     read.evidence = TrustEvidence(**{name: tuple(records) for name, records in found.items()})  # type: ignore[arg-type]

@@ -1,0 +1,89 @@
+"""What the plan explains of the hybrid trust, for `auditor attest`: one function,
+`explained_differences`, maps plan.json to every trust difference its changes make (record
+kind, identity, property, audited and target value); `auditor.attest_trust` fails every other.
+
+Owns `TrustKind` (every kind of trust record attest compares), `ExplainedDifference` and
+`exported_text` (a plan value in the exports' canonical text). A new kind of planned trust
+change adds its entries to `explained_differences`, and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+RECORD = "(the record)"  # an ExplainedDifference about the record itself: created or removed
+PRESENT = "present"
+
+
+class TrustKind(StrEnum):
+    """Every kind of trust record attest compares (the name a reader knows it by)."""
+
+    SETTING_OVERRIDE = "SettingOverride"
+    AUTH_SERVER = "AuthServer"
+    AUTH_CONFIG = "AuthConfig"
+    HYBRID_CONFIGURATION = "HybridConfiguration"
+    INTRA_ORGANIZATION_CONNECTOR = "IntraOrganizationConnector"
+    ORGANIZATION_RELATIONSHIP = "OrganizationRelationship"
+    ORGANIZATION_CONFIG = "OrganizationConfig"
+    EXSETUP = "ExSetup build"
+    EXCHANGE_CERTIFICATE = "certificate"
+    VARIANT_CONFIGURATION = "effective override"
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedDifference:
+    """One difference between the trust exports before and after that the plan makes.
+
+    `identity` is the record's Name (for an effective override, its name on every server);
+    `property` an exported property, or `RECORD` for the record itself; `audited` and `target`
+    are canonical texts (`exported_text`), None where the record does not exist.
+    """
+
+    kind: TrustKind
+    identity: str
+    property: str
+    audited: str | None
+    target: str | None
+
+
+def exported_text(value: Any) -> str:
+    """A plan value as the exports' canonical text (`auditor.parsers.properties.canonical_text`):
+    a list as a JSON array, a flag as PowerShell writes it, None as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value), ensure_ascii=False)
+    return str(value)
+
+
+def explained_differences(plan: Mapping[str, Any]) -> tuple[ExplainedDifference, ...]:
+    """Every trust difference the plan explains (the plan document, already validated).
+
+    A new kind of trust change adds its entries here, e.g. for `auth_servers` entries:
+    `ExplainedDifference(TrustKind.AUTH_SERVER, change["name"], change["property"],
+    exported_text(change["audited"]), exported_text(change["target"]))`.
+    """
+    found: list[ExplainedDifference] = []
+    for change_set in plan["change_sets"]:
+        for change in change_set.get("setting_overrides", ()):
+            audited = change["audited_parameters"]
+            target = exported_text(change["target_parameters"])
+            for kind in (TrustKind.SETTING_OVERRIDE, TrustKind.VARIANT_CONFIGURATION):
+                if audited is None:
+                    found.append(ExplainedDifference(kind, change["name"], RECORD, None, PRESENT))
+                found.append(
+                    ExplainedDifference(
+                        kind,
+                        change["name"],
+                        "Parameters",
+                        None if audited is None else exported_text(audited),
+                        target,
+                    )
+                )
+    return tuple(found)
