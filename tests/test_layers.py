@@ -34,6 +34,7 @@ STAGES = {
     "auditor.scope": 2,
     "auditor.remediation": 3,
     "auditor.remediation_override": 3,
+    "auditor.remediation_authserver": 3,
     "auditor.render": 4,
     "auditor.audit": 5,
     "auditor.attest": 5,

@@ -1,6 +1,7 @@
 """The remediation plan: the changes the planner decided, the scripts that make them, the rest.
 
-Owns `ChangeKind` and the changes (`PartnerApplicationChange`, `WebConfigChange`, with the
+Owns `ChangeKind` and the changes (`PartnerApplicationChange`, `WebConfigChange`,
+`SettingOverrideChange`, `AuthServerChange`, with the
 `AppOnlyLimit`s an enabling change waits for), one script's worth of them (`ChangeSet`), one
 planned change beside its set (`PlanItem`), the generated scripts (`ScriptKind`, `Script`) and
 the subjects left without a script (`Skipped`). Imports no other stage of the model: a change
@@ -20,6 +21,7 @@ class ChangeKind(StrEnum):
     PARTNER_APPLICATIONS = "partner-applications"
     WEB_CONFIG_PROFILES = "web-config-profiles"
     DEDICATED_APP_OVERRIDE = "dedicated-app-override"
+    EVOSTS_AUTH_SERVERS = "evosts-auth-servers"
 
 
 # The dedicated hybrid app's setting override as Microsoft's ConfigureExchangeHybridApplication.ps1
@@ -99,6 +101,39 @@ class SettingOverrideChange:
         return self.audited_parameters is None
 
 
+class AuthServerProperty(StrEnum):
+    """The AuthServer properties an `evosts-auth-servers` script sets (Set-AuthServer.md)."""
+
+    APPLICATION_IDENTIFIER = "ApplicationIdentifier"
+    ENABLED = "Enabled"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthServerChange:
+    """Set one property of one EvoSTS AuthServer from the audited value to the target.
+
+    ApplicationIdentifier (HT007): the audited value is the exported one ("" when empty), the
+    target the policy's expected_application_id; the rollback writes the audited value back,
+    except an empty one, which Set-AuthServer documents no way to restore (`restorable`).
+    Enabled (HT008): "True" to "False" for a duplicate EvoSTS; the rollback sets "True".
+    `realm` is the audited Realm the drift guard also checks; `source` the export's place.
+    """
+
+    name: str
+    subject: str
+    property: AuthServerProperty
+    audited_value: str
+    target_value: str
+    realm: str
+    source: str
+    fixes: tuple[str, ...]
+
+    @property
+    def restorable(self) -> bool:
+        """Whether the rollback can write the audited value back with a documented command."""
+        return self.property is AuthServerProperty.ENABLED or self.audited_value != ""
+
+
 @dataclass(frozen=True, slots=True)
 class AppOnlyLimit:
     """The app-only permissions one partner application may hold once the package ran.
@@ -129,6 +164,7 @@ class ChangeSet:
     web_configs: tuple[WebConfigChange, ...] = ()
     app_only_limits: tuple[AppOnlyLimit, ...] = ()
     setting_overrides: tuple[SettingOverrideChange, ...] = ()
+    auth_servers: tuple[AuthServerChange, ...] = ()
 
     @property
     def enables(self) -> tuple[str, ...]:
@@ -154,6 +190,8 @@ class ChangeSet:
             found.extend(config_change.fixes)
         for override_change in self.setting_overrides:
             found.extend(override_change.fixes)
+        for server_change in self.auth_servers:
+            found.extend(server_change.fixes)
         return tuple(found)
 
 

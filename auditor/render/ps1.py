@@ -176,7 +176,7 @@ from auditor.psquote import (
     ps_literal,
     require,
 )
-from auditor.render import ps1_override
+from auditor.render import ps1_authserver, ps1_override
 
 
 class TrustedCode(str):
@@ -209,6 +209,7 @@ TEMPLATES: dict[ChangeKind, tuple[str, str]] = {
         "web-config-profiles.rollback.ps1.j2",
     ),
     ChangeKind.DEDICATED_APP_OVERRIDE: ps1_override.OVERRIDE_TEMPLATES,
+    ChangeKind.EVOSTS_AUTH_SERVERS: ps1_authserver.AUTH_SERVER_TEMPLATES,
 }
 COLLECT_TEMPLATE = "collect.ps1.j2"
 
@@ -297,6 +298,10 @@ def _filter_ps_nullable(value: str | None) -> TrustedCode:
     return TrustedCode("$null" if value is None else ps_literal(value))
 
 
+def _filter_ps_bool(value: bool) -> TrustedCode:
+    return TrustedCode("$true" if value is True else "$false")
+
+
 def _filter_call_block(caller: object) -> TrustedCode:
     """The text of a `{% call %}` block, which the template rendered with its values quoted:
     lets an include (`_transcript.ps1.j2`) hold a whole `try` around the body it is given."""
@@ -323,6 +328,7 @@ def _env() -> jinja2.Environment:
         environment.filters["ps_array"] = _filter_ps_array
         environment.filters["ps_nullable"] = _filter_ps_nullable
         environment.filters["call_block"] = _filter_call_block
+        environment.filters["ps_bool"] = _filter_ps_bool
         _environment = environment
     return _environment
 
@@ -460,6 +466,7 @@ def _check_allow_lists(change_set: ChangeSet, header: ScriptHeader) -> None:
         identifier = limit.application_identifier
         require(is_valid_guid(identifier), "ApplicationIdentifier", identifier)
     ps1_override.check_override_allow_lists(change_set)
+    ps1_authserver.check_auth_server_allow_lists(change_set)
 
 
 def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str, str]:
@@ -468,19 +475,14 @@ def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str,
     Raises ValueError when a value that would be written to Exchange fails its allow-list.
     """
     _check_allow_lists(change_set, header)
-    if change_set.kind is ChangeKind.PARTNER_APPLICATIONS:
-        context = _partner_context(change_set)
-    elif change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
-        context = _web_config_context(change_set)
-    elif change_set.kind is ChangeKind.DEDICATED_APP_OVERRIDE:
-        context = ps1_override.override_context(change_set)
-    else:  # pragma: no cover - every ChangeKind is handled above; a new one must be added
-        raise KeyError(f"no templates for change kind {change_set.kind!r}")
+    contexts = {
+        ChangeKind.PARTNER_APPLICATIONS: _partner_context,
+        ChangeKind.WEB_CONFIG_PROFILES: _web_config_context,
+        ChangeKind.DEDICATED_APP_OVERRIDE: ps1_override.override_context,
+        ChangeKind.EVOSTS_AUTH_SERVERS: ps1_authserver.auth_server_context,
+    }  # every ChangeKind; a KeyError names a new one without templates
     remediation_name, rollback_name = TEMPLATES[change_set.kind]
-    base = {
-        "header": _header_context(header),
-        **context,
-    }
+    base = {"header": _header_context(header), **contexts[change_set.kind](change_set)}
     texts = []
     for kind, template_name in (("remediation", remediation_name), ("rollback", rollback_name)):
         script = {
