@@ -129,7 +129,7 @@ def _application_change(
     return AuthServerChange(
         name=server.name or "",
         subject=EVOSTS_SUBJECT,
-        property=AuthServerProperty.APPLICATION_IDENTIFIER,
+        setting=AuthServerProperty.APPLICATION_IDENTIFIER,
         audited_value=audited,
         target_value=wanted,
         realm=server.realm or "",
@@ -208,7 +208,7 @@ def _realm_changes(
             AuthServerChange(
                 name=server.name or "",
                 subject=subject,
-                property=AuthServerProperty.ENABLED,
+                setting=AuthServerProperty.ENABLED,
                 audited_value="True",
                 target_value="False",
                 realm=realm,

@@ -121,7 +121,7 @@ class AuthServerChange:
 
     name: str
     subject: str
-    property: AuthServerProperty
+    setting: AuthServerProperty
     audited_value: str
     target_value: str
     realm: str
@@ -131,7 +131,7 @@ class AuthServerChange:
     @property
     def restorable(self) -> bool:
         """Whether the rollback can write the audited value back with a documented command."""
-        return self.property is AuthServerProperty.ENABLED or self.audited_value != ""
+        return self.setting is AuthServerProperty.ENABLED or self.audited_value != ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -264,6 +264,7 @@ def plan_document(report: Report) -> dict[str, Any]:
                     for limit in change_set.app_only_limits
                 ],
                 **_setting_overrides(change_set),
+                **_auth_servers(change_set),
             }
             for change_set in report.change_sets
         ],
@@ -292,6 +293,28 @@ def _setting_overrides(change_set: ChangeSet) -> dict[str, Any]:
                 "fixes": list(change.fixes),
             }
             for change in change_set.setting_overrides
+        ]
+    }
+
+
+def _auth_servers(change_set: ChangeSet) -> dict[str, Any]:
+    """The EvoSTS AuthServer changes of their set; no key on any other set."""
+    if not change_set.auth_servers:
+        return {}
+    return {
+        "auth_servers": [
+            {
+                "name": change.name,
+                "subject": change.subject,
+                "property": change.setting.value,
+                "audited_value": change.audited_value,
+                "target_value": change.target_value,
+                "realm": change.realm,
+                "restorable": change.restorable,
+                "source": change.source,
+                "fixes": list(change.fixes),
+            }
+            for change in change_set.auth_servers
         ]
     }
 

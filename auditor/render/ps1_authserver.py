@@ -33,7 +33,7 @@ def auth_server_context(change_set: ChangeSet) -> dict[str, Any]:
         servers.append(
             {
                 "name": change.name,
-                "property": change.property.value,
+                "property": change.setting.value,
                 "audited": change.audited_value,
                 "target": change.target_value,
                 "realm": change.realm,
@@ -51,11 +51,12 @@ def check_auth_server_allow_lists(change_set: ChangeSet) -> None:
         require(_NAME.fullmatch(change.name) is not None, "AuthServer name", change.name)
         require(is_valid_guid(change.realm), "AuthServer Realm", change.realm)
         require(_SOURCE.fullmatch(change.source) is not None, "export place", change.source)
-        if change.property is AuthServerProperty.ENABLED:
+        if change.setting is AuthServerProperty.ENABLED:
             for value in (change.audited_value, change.target_value):
                 require(value in _BOOLEANS, "AuthServer Enabled value", value)
         else:
             target = change.target_value
             require(is_valid_guid(target), "ApplicationIdentifier", target)
             audited = change.audited_value
-            require(_AUDITED.fullmatch(audited) is not None, "audited ApplicationIdentifier", audited)
+            valid = _AUDITED.fullmatch(audited) is not None
+            require(valid, "audited ApplicationIdentifier", audited)
