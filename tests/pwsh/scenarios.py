@@ -30,6 +30,8 @@ from conftest import GRAPH_ACT_AS, allow_lists_off
 from auditor import layout
 from auditor.model import (
     DEDICATED_APP_OVERRIDE_NAME,
+    AuthServerChange,
+    AuthServerProperty,
     ChangeKind,
     ChangeSet,
     Inventory,
@@ -131,6 +133,73 @@ def override_state(parameters: list[str] | None = None, **extra: Any) -> dict[st
     state = harness.default_state()
     state["setting_overrides"] = overrides
     state["variant_overrides"] = {"EX01": "<Diagnostics/>"}
+    state.update(extra)
+    return state
+
+
+# The tenant's EvoSTS AuthServers: the one pointed at the dedicated app (from `audited`, HT007)
+# and a duplicate disabled (HT008); names carry quotes and a subexpression on purpose.
+TENANT = "6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
+DEDICATED_APP = "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6"
+EVOSTS_NAME = "EvoSts - " + TENANT
+DUPLICATE_NAME = "EvoSts - old 'HCW' $(Stop-Computer)"
+
+
+def auth_server_change_set(audited: str = "", *, duplicate: bool = True) -> ChangeSet:
+    """The change set that sets the EvoSTS's ApplicationIdentifier from `audited` to the
+    dedicated app, and (with `duplicate`) disables the duplicate EvoSTS."""
+    changes = [
+        AuthServerChange(
+            name=EVOSTS_NAME,
+            subject="hybrid-trust:evosts",
+            setting=AuthServerProperty.APPLICATION_IDENTIFIER,
+            audited_value=audited,
+            target_value=DEDICATED_APP,
+            realm=TENANT,
+            source="exports/AuthServer.xml:2",
+            fixes=("7" * 64,),
+        )
+    ]
+    if duplicate:
+        changes.append(
+            AuthServerChange(
+                name=DUPLICATE_NAME,
+                subject=f"auth-server:{DUPLICATE_NAME}",
+                setting=AuthServerProperty.ENABLED,
+                audited_value="True",
+                target_value="False",
+                realm=TENANT,
+                source="exports/AuthServer.xml:48",
+                fixes=("8" * 64,),
+            )
+        )
+    return ChangeSet(
+        kind=ChangeKind.EVOSTS_AUTH_SERVERS,
+        slug="evosts-auth-servers",
+        server=None,
+        auth_servers=tuple(changes),
+    )
+
+
+def auth_server_state(application_identifier: str | None = "", **extra: Any) -> dict[str, Any]:
+    """Stand-in state with the tenant's EvoSTS (its ApplicationIdentifier as given), the
+    duplicate EvoSTS (enabled) and the ACS AuthServer the scripts must not touch."""
+
+    def server(name: str, app_id: str | None, kind: str = "AzureAD") -> dict[str, Any]:
+        return {
+            "Name": name,
+            "Type": kind,
+            "Enabled": True,
+            "Realm": TENANT,
+            "ApplicationIdentifier": app_id,
+        }
+
+    state = harness.default_state()
+    state["auth_servers"] = [
+        server(EVOSTS_NAME, application_identifier),
+        server(DUPLICATE_NAME, "00000002-0000-0ff1-ce00-000000000000"),
+        server("ACS - " + TENANT, None, "MicrosoftACS"),
+    ]
     state.update(extra)
     return state
 
