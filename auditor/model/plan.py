@@ -134,6 +134,10 @@ class AuthServerChange:
         return self.setting is AuthServerProperty.ENABLED or self.audited_value != ""
 
 
+# One planned change: what a plan item holds.
+PlanChange = PartnerApplicationChange | WebConfigChange | AuthServerChange
+
+
 @dataclass(frozen=True, slots=True)
 class AppOnlyLimit:
     """The app-only permissions one partner application may hold once the package ran.
@@ -177,9 +181,10 @@ class ChangeSet:
         return f"remediation/{self.slug}.ps1", f"rollback/{self.slug}.ps1"
 
     @property
-    def changes(self) -> tuple[PartnerApplicationChange | WebConfigChange, ...]:
-        """Every plan item of the set, applications first, in plan order."""
-        return (*self.partner_applications, *self.web_configs)
+    def changes(self) -> tuple[PlanChange, ...]:
+        """Every plan item of the set, applications first, in plan order (the setting
+        override is not a plan item yet: it has no before/after row of its own)."""
+        return (*self.partner_applications, *self.web_configs, *self.auth_servers)
 
     @property
     def fixes(self) -> tuple[str, ...]:
@@ -228,10 +233,11 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class PlanItem:
-    """One planned change (one application, or one web.config) and the change set holding it."""
+    """One planned change (one application, one web.config, one AuthServer property) and the
+    change set holding it."""
 
     change_set: ChangeSet
-    change: PartnerApplicationChange | WebConfigChange
+    change: PlanChange
 
     @property
     def subject(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from auditor.decisions import Decisions, decided
 from auditor.model import (
     AppSetting,
+    AuthServerChange,
     ChangeSet,
     Finding,
     Inventory,
@@ -159,6 +160,14 @@ def change_json(item: PlanItem) -> dict[str, Any]:
             "after": list(change.target_app_only),
             "removes": list(change.removes),
             "adds": list(change.adds),
+        }
+    elif isinstance(change, AuthServerChange):
+        document |= {
+            "name": change.name,
+            "property": change.setting.value,
+            "realm": change.realm,
+            "before": change.audited_value,
+            "after": change.target_value,
         }
     else:
         document |= {

@@ -111,6 +111,10 @@ def test_a_first_party_app_id_is_set_to_the_policys_dedicated_app(
         "AUDITOR-CHANGED: AuthServer" in runbook and "AUDITOR-RESTORED: the AuthServer" in runbook
     )
     assert "AUDITOR-MANUAL" not in runbook
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))["findings"]
+    assert [f["remediation"] for f in findings if f["rule_id"] == "HT007"] == [SCRIPTS[0]]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert f"AuthServer {EVOSTS} (Realm {TENANT}) ApplicationIdentifier" in report
 
 
 def test_an_empty_app_id_is_set_and_its_rollback_is_a_located_manual_step(
