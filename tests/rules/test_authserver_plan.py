@@ -115,6 +115,8 @@ def test_a_first_party_app_id_is_set_to_the_policys_dedicated_app(
     assert [f["remediation"] for f in findings if f["rule_id"] == "HT007"] == [SCRIPTS[0]]
     report = (out / "report.html").read_text(encoding="utf-8")
     assert f"AuthServer {EVOSTS} (Realm {TENANT}) ApplicationIdentifier" in report
+    assert f"<th scope=\"row\">AuthServer {EVOSTS}<br>" in report  # the proposed change row
+    assert "back-out: a manual step" not in report
 
 
 def test_an_empty_app_id_is_set_and_its_rollback_is_a_located_manual_step(
@@ -132,6 +134,8 @@ def test_an_empty_app_id_is_set_and_its_rollback_is_a_located_manual_step(
     assert manual, runbook
     assert "org/AuthServer.xml" in manual[0] and "documents no way to clear it" in manual[0]
     assert "AUDITOR-RESTORED" not in runbook
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "back-out: a manual step" in report
 
 
 def test_without_the_policys_app_id_no_script_guesses_one(
