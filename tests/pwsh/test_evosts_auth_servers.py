@@ -27,6 +27,7 @@ OTHER_APP = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
 EVOSTS = scenarios.EVOSTS_NAME
 DUPLICATE = scenarios.DUPLICATE_NAME
 HOSTILE_NAME = "EvoSts 'x'\r\n$(Stop-Computer) \u2019;"
+OTHER_PACKAGE = "b" * 64
 Story = harness.ScriptStory
 
 
@@ -131,6 +132,23 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         story.standin.write_state(state)
         return story.play(story.step("resumed", wrong, Confirm=False))
 
+    other_text = scenarios.render(
+        scenarios.auth_server_change_set(FIRST_PARTY),
+        dataclasses.replace(scenarios.HEADER, package_id=OTHER_PACKAGE),
+    )[0]
+    other = scenarios.write_script(scripts / "other-package", "remediation.ps1", other_text)
+
+    def other_package() -> Story:
+        # Package B fails after writing its first record; package A, run with the same
+        # folder, refuses B's record and changes nothing.
+        state = scenarios.auth_server_state(FIRST_PARTY, fail_commands=["Set-AuthServer"])
+        story = Story(root / "other-package", state)
+        story.play(story.step("other", other, Confirm=False))
+        state = story.standin.read_state()
+        state["fail_commands"] = []
+        story.standin.write_state(state)
+        return story.play(story.step("ours", wrong, Confirm=False))
+
     def hostile_names() -> Story:
         state = scenarios.auth_server_state(FIRST_PARTY)
         state["auth_servers"][0]["Name"] = HOSTILE_NAME
@@ -150,6 +168,7 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         "readback-empty": readback_empty,
         "resume": resume,
         "hostile": hostile_names,
+        "other-package": other_package,
     }
     return harness.run_stories(makers)
 
@@ -293,6 +312,16 @@ def test_a_failed_run_is_resumed_from_its_own_record(stories: dict[str, Story]) 
     assert len(_lines(resumed, "AUDITOR-RESUMED")) == 1
     assert len(_lines(resumed, "AUDITOR-CHANGED")) == 2
     assert _servers(resumed.state)[EVOSTS]["ApplicationIdentifier"] == scenarios.DEDICATED_APP
+
+
+def test_a_record_of_another_package_stops_the_script(stories: dict[str, Story]) -> None:
+    story = stories["other-package"]
+    assert story.runs["other"].exit_code == 1
+    run = story.runs["ours"]
+    assert run.exit_code == 1, run.describe()
+    assert "AUDITOR-OTHER-PACKAGE" in run.stderr and OTHER_PACKAGE in run.stderr
+    assert _set_calls(run) == []
+    assert _servers(run.state)[EVOSTS]["ApplicationIdentifier"] == FIRST_PARTY
 
 
 def test_hostile_names_reach_set_authserver_exactly(stories: dict[str, Story]) -> None:
