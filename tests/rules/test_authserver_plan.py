@@ -115,7 +115,7 @@ def test_a_first_party_app_id_is_set_to_the_policys_dedicated_app(
     assert [f["remediation"] for f in findings if f["rule_id"] == "HT007"] == [SCRIPTS[0]]
     report = (out / "report.html").read_text(encoding="utf-8")
     assert f"AuthServer {EVOSTS} (Realm {TENANT}) ApplicationIdentifier" in report
-    assert f"<th scope=\"row\">AuthServer {EVOSTS}<br>" in report  # the proposed change row
+    assert f'<th scope="row">AuthServer {EVOSTS}<br>' in report  # the proposed change row
     assert "back-out: a manual step" not in report
 
 
