@@ -193,7 +193,7 @@ def _realm_changes(
         )
     kept = valid[0]
     duplicates = [server for server in group if server is not kept]
-    for server in duplicates:
+    for server in (kept, *duplicates):
         problem = _name_problem(inventory, server)
         if problem is not None:
             return problem
@@ -214,6 +214,8 @@ def _realm_changes(
                 realm=realm,
                 source=server.source.place,
                 fixes=tuple(found),
+                kept_name=kept.name or "",
+                kept_application_identifier=(kept.application_identifier or "").lower(),
             )
         )
     return changes

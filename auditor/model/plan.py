@@ -117,6 +117,9 @@ class AuthServerChange:
     except an empty one, which Set-AuthServer documents no way to restore (`restorable`).
     Enabled (HT008): "True" to "False" for a duplicate EvoSTS; the rollback sets "True".
     `realm` is the audited Realm the drift guard also checks; `source` the export's place.
+    An Enabled change names the EvoSTS it keeps (`kept_name`, with its dedicated
+    `kept_application_identifier`): the script disables nothing unless that one is still
+    enabled with that ApplicationIdentifier and Realm.
     """
 
     name: str
@@ -127,6 +130,8 @@ class AuthServerChange:
     realm: str
     source: str
     fixes: tuple[str, ...]
+    kept_name: str = ""
+    kept_application_identifier: str = ""
 
     @property
     def restorable(self) -> bool:

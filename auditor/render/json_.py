@@ -321,6 +321,8 @@ def _auth_servers(change_set: ChangeSet) -> dict[str, Any]:
                 "realm": change.realm,
                 "restorable": change.restorable,
                 "source": change.source,
+                "kept_name": change.kept_name,
+                "kept_application_identifier": change.kept_application_identifier,
                 "fixes": list(change.fixes),
             }
             for change in change_set.auth_servers

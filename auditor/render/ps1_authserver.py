@@ -39,6 +39,8 @@ def auth_server_context(change_set: ChangeSet) -> dict[str, Any]:
                 "realm": change.realm,
                 "restorable": change.restorable,
                 "source": change.source,
+                "kept_name": change.kept_name,
+                "kept_app": change.kept_application_identifier,
                 "backup_name": f"{change_set.slug}-{index:02d}",
             }
         )
@@ -54,6 +56,10 @@ def check_auth_server_allow_lists(change_set: ChangeSet) -> None:
         if change.setting is AuthServerProperty.ENABLED:
             for value in (change.audited_value, change.target_value):
                 require(value in _BOOLEANS, "AuthServer Enabled value", value)
+            kept = change.kept_name
+            require(_NAME.fullmatch(kept) is not None, "kept AuthServer name", kept)
+            kept_app = change.kept_application_identifier
+            require(is_valid_guid(kept_app), "kept ApplicationIdentifier", kept_app)
         else:
             target = change.target_value
             require(is_valid_guid(target), "ApplicationIdentifier", target)

@@ -193,6 +193,8 @@ def sentinel_change_set(change_set: ChangeSet) -> ChangeSet:
                 target_value=SENTINEL,
                 realm=SENTINEL_GUID,
                 source=SENTINEL,
+                kept_name=SENTINEL if change.kept_name else "",
+                kept_application_identifier=SENTINEL_GUID if change.kept_name else "",
             )
             for change in change_set.auth_servers
         ),

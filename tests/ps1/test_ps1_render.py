@@ -188,6 +188,8 @@ _EVOSTS_DUPLICATE = AuthServerChange(
     TENANT,
     "exports/AuthServer.xml:48",
     ("ht008-duplicate",),
+    f"EvoSts - {TENANT}",
+    DEDICATED_APP,
 )
 
 

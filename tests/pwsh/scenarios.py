@@ -142,6 +142,10 @@ def override_state(parameters: list[str] | None = None, **extra: Any) -> dict[st
 TENANT = "6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
 DEDICATED_APP = "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6"
 EVOSTS_NAME = "EvoSts - " + TENANT
+# The duplicate is of a second tenant, whose valid EvoSTS (KEPT_NAME) the change keeps.
+SECOND_TENANT = "2c4e6a8b-1d3f-4a5c-9e7b-0f2d4c6a8e1b"
+SECOND_APP = "5e7a9c1b-3d5f-4b7d-8f1a-2c4e6a8b0d3f"
+KEPT_NAME = "EvoSts - " + SECOND_TENANT
 DUPLICATE_NAME = "EvoSts - old 'HCW' $(Stop-Computer)"
 
 
@@ -168,9 +172,11 @@ def auth_server_change_set(audited: str = "", *, duplicate: bool = True) -> Chan
                 setting=AuthServerProperty.ENABLED,
                 audited_value="True",
                 target_value="False",
-                realm=TENANT,
+                realm=SECOND_TENANT,
                 source="exports/AuthServer.xml:48",
                 fixes=("8" * 64,),
+                kept_name=KEPT_NAME,
+                kept_application_identifier=SECOND_APP,
             )
         )
     return ChangeSet(
@@ -183,22 +189,24 @@ def auth_server_change_set(audited: str = "", *, duplicate: bool = True) -> Chan
 
 def auth_server_state(application_identifier: str | None = "", **extra: Any) -> dict[str, Any]:
     """Stand-in state with the tenant's EvoSTS (its ApplicationIdentifier as given), the
-    duplicate EvoSTS (enabled) and the ACS AuthServer the scripts must not touch."""
+    second tenant's valid EvoSTS and its duplicate (enabled), and the ACS AuthServer the
+    scripts must not touch."""
 
-    def server(name: str, app_id: str | None, kind: str = "AzureAD") -> dict[str, Any]:
+    def server(name: str, app: str | None, realm: str, kind: str = "AzureAD") -> dict[str, Any]:
         return {
             "Name": name,
             "Type": kind,
             "Enabled": True,
-            "Realm": TENANT,
-            "ApplicationIdentifier": app_id,
+            "Realm": realm,
+            "ApplicationIdentifier": app,
         }
 
     state = harness.default_state()
     state["auth_servers"] = [
-        server(EVOSTS_NAME, application_identifier),
-        server(DUPLICATE_NAME, "00000002-0000-0ff1-ce00-000000000000"),
-        server("ACS - " + TENANT, None, "MicrosoftACS"),
+        server(EVOSTS_NAME, application_identifier, TENANT),
+        server(KEPT_NAME, SECOND_APP, SECOND_TENANT),
+        server(DUPLICATE_NAME, "00000002-0000-0ff1-ce00-000000000000", SECOND_TENANT),
+        server("ACS - " + TENANT, None, TENANT, "MicrosoftACS"),
     ]
     state.update(extra)
     return state

@@ -104,7 +104,10 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         story.play(story.step("value", wrong, Confirm=False))
         story.standin.write_state(scenarios.auth_server_state(FIRST_PARTY))
         _edit(story, DUPLICATE, Realm="11111111-2222-3333-4444-555555555555")
-        return story.play(story.step("realm", wrong, Confirm=False))
+        story.play(story.step("realm", wrong, Confirm=False))
+        story.standin.write_state(scenarios.auth_server_state(FIRST_PARTY))
+        _edit(story, scenarios.KEPT_NAME, Enabled=False)  # the EvoSTS the change keeps
+        return story.play(story.step("kept", wrong, Confirm=False))
 
     def rollback_drift() -> Story:
         story = Story(root / "rollback-drift", scenarios.auth_server_state(FIRST_PARTY))
@@ -205,6 +208,7 @@ def test_apply_sets_the_documented_parameters_and_reads_them_back(
     assert servers[EVOSTS]["ApplicationIdentifier"] == scenarios.DEDICATED_APP
     assert servers[DUPLICATE]["Enabled"] is False
     assert servers["ACS - " + scenarios.TENANT]["Enabled"] is True
+    assert servers[scenarios.KEPT_NAME]["Enabled"] is True
     assert len(_lines(run, "AUDITOR-CHANGED")) == 2
     assert _lines(run, "AUDITOR-DONE")
 
@@ -265,7 +269,12 @@ def test_an_empty_app_id_is_not_cleared_by_the_rollback_but_named_as_a_manual_st
 
 def test_drift_stops_with_nothing_written(stories: dict[str, Story]) -> None:
     story = stories["drift"]
-    for label, word in (("value", "live '" + OTHER_APP), ("realm", "live Realm")):
+    drifts = (
+        ("value", "live '" + OTHER_APP),
+        ("realm", "live Realm"),
+        ("kept", "the EvoSTS this change keeps"),
+    )
+    for label, word in drifts:
         run = story.runs[label]
         assert run.exit_code == 1, run.describe()
         assert _set_calls(run) == []

@@ -184,6 +184,7 @@ def test_the_duplicate_without_the_dedicated_app_is_disabled(
         "False",
     )
     assert change["restorable"] is True and len(change["fixes"]) == 1
+    assert (change["kept_name"], change["kept_application_identifier"]) == (EVOSTS, APP)
     remediation = (out / SCRIPTS[0]).read_text(encoding="ascii")
     assert "Name = 'EvoSts - old ''HCW'' $(run)'" in remediation
     assert "-Enabled ($Value -ceq 'True')" in remediation

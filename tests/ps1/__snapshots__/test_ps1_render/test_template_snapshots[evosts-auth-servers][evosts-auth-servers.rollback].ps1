@@ -80,6 +80,8 @@ $AuditorAuthServers = @(
         Realm = '6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10'
         Restorable = $true
         Source = 'exports/AuthServer.xml:48'
+        KeptName = 'EvoSts - 6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10'
+        KeptApplicationIdentifier = '3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6'
         BackupName = 'evosts-auth-servers-02'
     }
     [pscustomobject]@{
@@ -90,6 +92,8 @@ $AuditorAuthServers = @(
         Realm = '6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10'
         Restorable = $false
         Source = 'exports/AuthServer.xml:2'
+        KeptName = ''
+        KeptApplicationIdentifier = ''
         BackupName = 'evosts-auth-servers-01'
     }
 )
@@ -182,7 +186,8 @@ function Assert-AuditorAuthServerShell {
 }
 
 function Get-AuditorAuthServer {
-    # The one AuthServer of this name (Get-AuthServer -Identity), or a stop naming it.
+    # The one AuthServer of this name (Get-AuthServer -Identity), or a stop naming it: a
+    # non-existent Identity returns every AuthServer (Get-AuthServer.md), so the name is checked.
     param([Parameter(Mandatory = $true)] [object] $Server)
     $found = @(Get-AuthServer -Identity $Server.Name -ErrorAction Stop | Where-Object -FilterScript { [string] $_.Name -eq $Server.Name })
     if ($found.Count -ne 1) {
@@ -220,6 +225,15 @@ function Test-AuditorAuthServerRealm {
     # The live Realm is still the audited one (a tenant GUID, compared ignoring case).
     param([Parameter(Mandatory = $true)] [object] $Live, [Parameter(Mandatory = $true)] [object] $Server)
     return [string]::Equals(([string] $Live.Realm).Trim(), $Server.Realm, [System.StringComparison]::OrdinalIgnoreCase)
+}
+
+function Test-AuditorKeptEvoSts {
+    # A duplicate is disabled only while the EvoSTS the change keeps is still enabled, with the
+    # audited Realm and its dedicated ApplicationIdentifier.
+    param([Parameter(Mandatory = $true)] [object] $Server)
+    $kept = Get-AuditorAuthServer -Server ([pscustomobject]@{ Name = $Server.KeptName })
+    $application = Get-AuditorAuthServerValue -Live $kept -Property 'ApplicationIdentifier'
+    return ([bool] $kept.Enabled -and (Test-AuditorAuthServerRealm -Live $kept -Server $Server) -and (Test-AuditorAuthServerValue -Value $application -Wanted $Server.KeptApplicationIdentifier -Property 'ApplicationIdentifier'))
 }
 
 function Format-AuditorAuthValue {
