@@ -23,6 +23,10 @@ own: when every server honours the same profiles on that vdir once the planned c
 that vdir list it among what they fix ("resolved by remediation/web-config-ex01.ps1, ...");
 when they do not, a `Skipped` says that the servers still disagree.
 
+The hybrid-trust changes have their own modules: the dedicated-app override
+(`auditor.remediation_override`, HT001/HT003) and the EvoSTS AuthServers
+(`auditor.remediation_authserver`, HT007/HT008); each plans only what the exports prove.
+
 Whatever cannot be planned safely is not planned: a `Skipped` says what and why, and the report
 shows it. Values that would be written to Exchange are allow-listed here (`auditor.psquote`); a
 rejected value skips that change with a reason, it never reaches a template. A web.config whose
@@ -67,6 +71,7 @@ from auditor.psquote import (
     is_valid_profile_token,
     is_valid_sha256,
 )
+from auditor.remediation_authserver import plan_auth_servers
 from auditor.remediation_override import plan_dedicated_override
 
 # The remediation template ids a rule's catalogue entry may name, and the change each makes.
@@ -74,6 +79,8 @@ TEMPLATES: dict[str, ChangeKind] = {
     "partner-application-app-only": ChangeKind.PARTNER_APPLICATIONS,
     "web-config-oauth-profiles": ChangeKind.WEB_CONFIG_PROFILES,
     "dedicated-app-override": ChangeKind.DEDICATED_APP_OVERRIDE,
+    "evosts-application-identifier": ChangeKind.EVOSTS_AUTH_SERVERS,
+    "evosts-duplicate": ChangeKind.EVOSTS_AUTH_SERVERS,
 }
 PARTNER_APPLICATIONS_SLUG = "partner-applications"
 
@@ -129,6 +136,14 @@ def make_plan(
     )
     change_sets.extend([override_set] if override_set is not None else [])
     notes.extend(override_notes)
+    server_fixes = {
+        subject: found
+        for (kind, subject), found in fixes.items()
+        if kind is ChangeKind.EVOSTS_AUTH_SERVERS
+    }
+    server_set, server_notes = plan_auth_servers(inventory, policy, findings, server_fixes)
+    change_sets.extend([server_set] if server_set is not None else [])
+    notes.extend(server_notes)
     return Plan(
         change_sets=tuple(change_sets),
         skipped=tuple(notes),

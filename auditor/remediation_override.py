@@ -10,13 +10,18 @@ precondition the hybrid-oauth-trust notes give (section 4, rule A), in this orde
    was not read), whether or not a waiver suppresses it;
 3. an AuthServer is a valid EvoSTS for the dedicated app (`evosts_problem`), and no HT007
    finding says otherwise;
-4. for HT003, the override's name and Parameters are whole and printable, and its Parameters
+4. an enabled Exchange Online partner application (ApplicationIdentifier
+   00000002-0000-0ff1-ce00-000000000000) with an empty Realm (`exchange_online_partner`);
+5. at least one enabled IntraOrganizationConnector (the basic OAuth check of Microsoft's
+   script);
+6. for HT003, the override's name and Parameters are whole and printable, and its Parameters
    are not already exactly Enabled=true (a Status that is not Accepted is for Exchange to
    change, not a script).
 
 Otherwise the findings get a `Skipped` whose reason names the first precondition that does not
-hold. The change creates `EnableExchangeHybrid3PAppFeature` (HT001) or sets the audited
-override's Parameters to Enabled=true (HT003), organisation-wide.
+hold. The app's admin consent (rule A's last precondition) is a cloud fact no export shows:
+it stays a checkbox of the runbook. The change creates `EnableExchangeHybrid3PAppFeature`
+(HT001) or sets the audited override's Parameters to Enabled=true (HT003), organisation-wide.
 """
 
 from __future__ import annotations
@@ -35,7 +40,12 @@ from auditor.model import (
     SettingOverrideChange,
     Skipped,
 )
-from auditor.rules.trust_facts import dedicated_overrides, evosts_problem, hybrid_signal
+from auditor.rules.trust_facts import (
+    EXCHANGE_ONLINE_ID,
+    dedicated_overrides,
+    evosts_problem,
+    hybrid_signal,
+)
 
 SLUG = "dedicated-app-override"
 REASON = "auditor: enable the dedicated Exchange hybrid application (CVE-2025-53786)"
@@ -80,13 +90,11 @@ def _precondition_problem(
             "the exports do not show the organisation as hybrid, so the dedicated-app override "
             "is not generated"
         )
-    builds_judged = policy.rule("HT101").enabled and inventory.trust.exsetup_versions
-    if not builds_judged or "HT101" in rule_ids:
+    builds = build_floor_problem(inventory, policy, findings)
+    if builds is not None:
         return (
-            "not every Client Access server is shown at or above the dedicated app's build "
-            "floor (an HT101 finding, HT101 switched off, or no ExSetup version read): a "
-            "server below it loses hybrid "
-            "features once the override is on; update every server and audit again"
+            f"{builds}: a server below it loses hybrid features once the override is on; "
+            "update every server and audit again"
         )
     valid = [
         s for s in inventory.trust.auth_servers if evosts_problem(s, policy.hybrid_trust) is None
@@ -97,7 +105,55 @@ def _precondition_problem(
             "tenant ID as Realm, the dedicated app's ApplicationIdentifier): configure it first "
             "(ConfigureExchangeHybridApplication.ps1 -ConfigureAuthServer) and audit again"
         )
+    partner = exchange_online_partner(inventory)
+    if partner is not None:
+        return partner
+    if not any(c.enabled is True for c in inventory.trust.intra_organization_connectors):
+        return (
+            "no enabled IntraOrganizationConnector is shown (Get-IntraOrganizationConnector): "
+            "the hybrid OAuth trust the dedicated app takes over is not in place; run the Hybrid "
+            "Configuration Wizard (or enable the connector) and audit again"
+        )
     return None
+
+
+def build_floor_problem(
+    inventory: Inventory, policy: Policy, findings: Sequence[Finding]
+) -> str | None:
+    """Why the exports do not show every Client Access server at or above the dedicated app's
+    build floor (None: they do): HT101 enabled, ExSetup versions read, no HT101 finding."""
+    builds_judged = policy.rule("HT101").enabled and inventory.trust.exsetup_versions
+    if not builds_judged or any(finding.rule_id == "HT101" for finding in findings):
+        return (
+            "not every Client Access server is shown at or above the dedicated app's build "
+            "floor (an HT101 finding, HT101 switched off, or no ExSetup version read)"
+        )
+    return None
+
+
+def exchange_online_partner(inventory: Inventory) -> str | None:
+    """Why the exports do not show an enabled Exchange Online partner application with an empty
+    Realm (None: they do); the override's precondition of the notes, section 4 rule A."""
+    found = [
+        app
+        for app in inventory.partner_applications
+        if app.application_identifier.lower() == EXCHANGE_ONLINE_ID
+    ]
+    for app in found:
+        realm = [text for name, text in app.properties if name.casefold() == "realm"]
+        if app.enabled is True and realm == [""]:
+            return None
+    shown = (
+        "no Exchange Online partner application (00000002-0000-0ff1-ce00-000000000000) is in "
+        "the partner-application export"
+        if not found
+        else "the Exchange Online partner application (00000002-0000-0ff1-ce00-000000000000) "
+        "is not shown enabled with an empty Realm"
+    )
+    return (
+        f"{shown}: the hybrid OAuth trust is not in place (or not exported); run the Hybrid "
+        "Configuration Wizard, export Get-PartnerApplication and audit again"
+    )
 
 
 def _change(

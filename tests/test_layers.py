@@ -35,6 +35,7 @@ STAGES = {
     "auditor.remediation": 3,
     "auditor.remediation_override": 3,
     "auditor.remediation_manual": 3,
+    "auditor.remediation_authserver": 3,
     "auditor.render": 4,
     "auditor.audit": 5,
     "auditor.attest": 5,

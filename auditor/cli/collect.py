@@ -30,7 +30,7 @@ def collect(
     script's help (Get-Help .\\collect.ps1 -Full, section NOTES) gives the exact commands.
     """
     from auditor import __version__
-    from auditor.render.ps1 import render_collect_script
+    from auditor.render.ps1_collect import render_collect_script
 
     refuse_dash(out)
     script = render_collect_script(__version__)

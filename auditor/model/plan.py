@@ -1,6 +1,7 @@
 """The remediation plan: the changes the planner decided, the scripts that make them, the rest.
 
-Owns `ChangeKind` and the changes (`PartnerApplicationChange`, `WebConfigChange`, with the
+Owns `ChangeKind` and the changes (`PartnerApplicationChange`, `WebConfigChange`,
+`SettingOverrideChange`, `AuthServerChange`, with the
 `AppOnlyLimit`s an enabling change waits for), one script's worth of them (`ChangeSet`), one
 planned change beside its set (`PlanItem`), the generated scripts (`ScriptKind`, `Script`) and
 the subjects left without a script (`Skipped`), and the runbook-only steps (`ManualKind`,
@@ -22,6 +23,7 @@ class ChangeKind(StrEnum):
     PARTNER_APPLICATIONS = "partner-applications"
     WEB_CONFIG_PROFILES = "web-config-profiles"
     DEDICATED_APP_OVERRIDE = "dedicated-app-override"
+    EVOSTS_AUTH_SERVERS = "evosts-auth-servers"
 
 
 # The dedicated hybrid app's setting override as Microsoft's ConfigureExchangeHybridApplication.ps1
@@ -101,6 +103,48 @@ class SettingOverrideChange:
         return self.audited_parameters is None
 
 
+class AuthServerProperty(StrEnum):
+    """The AuthServer properties an `evosts-auth-servers` script sets (Set-AuthServer.md)."""
+
+    APPLICATION_IDENTIFIER = "ApplicationIdentifier"
+    ENABLED = "Enabled"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthServerChange:
+    """Set one property of one EvoSTS AuthServer from the audited value to the target.
+
+    ApplicationIdentifier (HT007): the audited value is the exported one ("" when empty), the
+    target the policy's expected_application_id; the rollback writes the audited value back,
+    except an empty one, which Set-AuthServer documents no way to restore (`restorable`).
+    Enabled (HT008): "True" to "False" for a duplicate EvoSTS; the rollback sets "True".
+    `realm` is the audited Realm the drift guard also checks; `source` the export's place.
+    An Enabled change names the EvoSTS it keeps (`kept_name`, with its dedicated
+    `kept_application_identifier`): the script disables nothing unless that one is still
+    enabled with that ApplicationIdentifier and Realm.
+    """
+
+    name: str
+    subject: str
+    setting: AuthServerProperty
+    audited_value: str
+    target_value: str
+    realm: str
+    source: str
+    fixes: tuple[str, ...]
+    kept_name: str = ""
+    kept_application_identifier: str = ""
+
+    @property
+    def restorable(self) -> bool:
+        """Whether the rollback can write the audited value back with a documented command."""
+        return self.setting is AuthServerProperty.ENABLED or self.audited_value != ""
+
+
+# One planned change: what a plan item holds.
+PlanChange = PartnerApplicationChange | WebConfigChange | AuthServerChange
+
+
 @dataclass(frozen=True, slots=True)
 class AppOnlyLimit:
     """The app-only permissions one partner application may hold once the package ran.
@@ -131,6 +175,7 @@ class ChangeSet:
     web_configs: tuple[WebConfigChange, ...] = ()
     app_only_limits: tuple[AppOnlyLimit, ...] = ()
     setting_overrides: tuple[SettingOverrideChange, ...] = ()
+    auth_servers: tuple[AuthServerChange, ...] = ()
 
     @property
     def enables(self) -> tuple[str, ...]:
@@ -143,9 +188,10 @@ class ChangeSet:
         return f"remediation/{self.slug}.ps1", f"rollback/{self.slug}.ps1"
 
     @property
-    def changes(self) -> tuple[PartnerApplicationChange | WebConfigChange, ...]:
-        """Every plan item of the set, applications first, in plan order."""
-        return (*self.partner_applications, *self.web_configs)
+    def changes(self) -> tuple[PlanChange, ...]:
+        """Every plan item of the set, applications first, in plan order (the setting
+        override is not a plan item yet: it has no before/after row of its own)."""
+        return (*self.partner_applications, *self.web_configs, *self.auth_servers)
 
     @property
     def fixes(self) -> tuple[str, ...]:
@@ -156,6 +202,8 @@ class ChangeSet:
             found.extend(config_change.fixes)
         for override_change in self.setting_overrides:
             found.extend(override_change.fixes)
+        for server_change in self.auth_servers:
+            found.extend(server_change.fixes)
         return tuple(found)
 
 
@@ -192,10 +240,11 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class PlanItem:
-    """One planned change (one application, or one web.config) and the change set holding it."""
+    """One planned change (one application, one web.config, one AuthServer property) and the
+    change set holding it."""
 
     change_set: ChangeSet
-    change: PartnerApplicationChange | WebConfigChange
+    change: PlanChange
 
     @property
     def subject(self) -> str:

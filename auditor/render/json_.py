@@ -18,6 +18,7 @@ from typing import Any
 from auditor.decisions import Decisions, decided
 from auditor.model import (
     AppSetting,
+    AuthServerChange,
     ChangeSet,
     Finding,
     Inventory,
@@ -164,6 +165,14 @@ def change_json(item: PlanItem) -> dict[str, Any]:
             "removes": list(change.removes),
             "adds": list(change.adds),
         }
+    elif isinstance(change, AuthServerChange):
+        document |= {
+            "name": change.name,
+            "property": change.setting.value,
+            "realm": change.realm,
+            "before": change.audited_value,
+            "after": change.target_value,
+        }
     else:
         document |= {
             "vdir": change.vdir,
@@ -268,6 +277,7 @@ def plan_document(report: Report) -> dict[str, Any]:
                     for limit in change_set.app_only_limits
                 ],
                 **_setting_overrides(change_set),
+                **_auth_servers(change_set),
             }
             for change_set in report.change_sets
         ],
@@ -296,6 +306,30 @@ def _setting_overrides(change_set: ChangeSet) -> dict[str, Any]:
                 "fixes": list(change.fixes),
             }
             for change in change_set.setting_overrides
+        ]
+    }
+
+
+def _auth_servers(change_set: ChangeSet) -> dict[str, Any]:
+    """The EvoSTS AuthServer changes of their set; no key on any other set."""
+    if not change_set.auth_servers:
+        return {}
+    return {
+        "auth_servers": [
+            {
+                "name": change.name,
+                "subject": change.subject,
+                "property": change.setting.value,
+                "audited_value": change.audited_value,
+                "target_value": change.target_value,
+                "realm": change.realm,
+                "restorable": change.restorable,
+                "source": change.source,
+                "kept_name": change.kept_name,
+                "kept_application_identifier": change.kept_application_identifier,
+                "fixes": list(change.fixes),
+            }
+            for change in change_set.auth_servers
         ]
     }
 

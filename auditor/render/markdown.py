@@ -19,6 +19,7 @@ import re
 from auditor.decisions import AppOnlyChange, decided
 from auditor.model import (
     ApplicationJudgement,
+    AuthServerChange,
     BaselineState,
     PartnerApplicationChange,
     PermissionMark,
@@ -103,6 +104,13 @@ def _web_config_row(item: PlanItem, judgement: ProfilesJudgement | None) -> str:
     return _row(target, md_cell(change.path or change.relative_path), what, change.app_pool, item)
 
 
+def _auth_server_row(item: PlanItem, change: AuthServerChange) -> str:
+    before = md_cell(change.audited_value) if change.audited_value else "(empty)"
+    what = f"{change.setting.value} {before} -> {md_cell(change.target_value)}"
+    target = f"AuthServer {md_cell(change.name)} (Realm {md_cell(change.realm)})"
+    return _row(target, "organisation (EvoSTS AuthServer)", what, "-", item)
+
+
 def _row(target: str, where: str, what: str, recycles: str | None, item: PlanItem) -> str:
     remediation, rollback = item.script_names
     scripts = f"{md_cell(remediation)}; {md_cell(rollback)}"
@@ -132,6 +140,8 @@ def proposed_change(report: Report) -> list[str]:
         for item in items:
             if isinstance(item.change, PartnerApplicationChange):
                 lines.append(_application_row(item, changes[item.subject]))
+            elif isinstance(item.change, AuthServerChange):
+                lines.append(_auth_server_row(item, item.change))
             else:
                 lines.append(_web_config_row(item, profiles.get(item.subject)))
         lines += [_manual_row(step) for step in manual]

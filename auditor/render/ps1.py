@@ -1,4 +1,4 @@
-r"""Renders the PowerShell scripts of a change package, and the read-only collection script.
+r"""Renders the PowerShell scripts of a change package (the collection script: `ps1_collect`).
 
 Owns `templates/ps1/` (Jinja2) and the rules every generated script follows: ASCII only, CRLF
 line endings, no trailing whitespace; every value reaches the script through
@@ -139,15 +139,6 @@ place with `[System.IO.File]::Replace` (the file keeps its ACL); then the pools 
 are recycled. A web.config change whose target makes a token take effect that does not today
 (not a segment of the audited value as written) must list it in `WebConfigChange.enables`, or
 rendering raises ValueError: no repair widens access unannounced.
-
-The collection script (`render_collect_script`) takes `-OutDir` (mandatory), runs in the Exchange
-Management Shell on each server, changes nothing on Exchange and writes `<OutDir>\<server>\`
-`PartnerApplication.xml`, `ExchangeServer.xml` and the hybrid-trust exports named in
-`auditor.layout` (c) (`Export-Clixml -Depth 4`, object counts as AUDITOR-INFO), byte copies of
-`FrontEnd\HttpProxy\<folder>\web.config` and `ClientAccess\...\web.config` at the same
-relative paths, and `.sha256sums` (`<hex>  <relative/path>`, LF); its transcript is
-`<OutDir>\.auditor-collect-<server>-<time>.log`. Both side files start with a dot so that
-discovery skips them.
 """
 
 from __future__ import annotations
@@ -176,8 +167,7 @@ from auditor.psquote import (
     ps_literal,
     require,
 )
-from auditor.render import ps1_override
-from auditor.render.cloud_export import help_text
+from auditor.render import ps1_authserver, ps1_override
 
 
 class TrustedCode(str):
@@ -210,8 +200,8 @@ TEMPLATES: dict[ChangeKind, tuple[str, str]] = {
         "web-config-profiles.rollback.ps1.j2",
     ),
     ChangeKind.DEDICATED_APP_OVERRIDE: ps1_override.OVERRIDE_TEMPLATES,
+    ChangeKind.EVOSTS_AUTH_SERVERS: ps1_authserver.AUTH_SERVER_TEMPLATES,
 }
-COLLECT_TEMPLATE = "collect.ps1.j2"
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -298,6 +288,10 @@ def _filter_ps_nullable(value: str | None) -> TrustedCode:
     return TrustedCode("$null" if value is None else ps_literal(value))
 
 
+def _filter_ps_bool(value: bool) -> TrustedCode:
+    return TrustedCode("$true" if value is True else "$false")
+
+
 def _filter_call_block(caller: object) -> TrustedCode:
     """The text of a `{% call %}` block, which the template rendered with its values quoted:
     lets an include (`_transcript.ps1.j2`) hold a whole `try` around the body it is given."""
@@ -309,10 +303,11 @@ def _filter_call_block(caller: object) -> TrustedCode:
 _environment: jinja2.Environment | None = None
 
 
-def _env() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The one Jinja2 environment of the script templates (built on first use)."""
     global _environment
     if _environment is None:
-        environment = jinja2.Environment(
+        env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(resources.templates_dir() / "ps1")),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -321,14 +316,15 @@ def _env() -> jinja2.Environment:
             lstrip_blocks=True,
             finalize=_finalize,
         )
-        environment.filters["ps_array"] = _filter_ps_array
-        environment.filters["ps_nullable"] = _filter_ps_nullable
-        environment.filters["call_block"] = _filter_call_block
-        _environment = environment
+        env.filters["ps_array"] = _filter_ps_array
+        env.filters["ps_nullable"] = _filter_ps_nullable
+        env.filters["call_block"] = _filter_call_block
+        env.filters["ps_bool"] = _filter_ps_bool
+        _environment = env
     return _environment
 
 
-def _finish(text: str) -> str:
+def finish(text: str) -> str:
     """CRLF line endings, no trailing whitespace, ASCII only; raise on a template defect."""
     if "\r" in text:
         raise ValueError("a rendered script holds a bare CR before line-ending normalisation")
@@ -461,6 +457,7 @@ def _check_allow_lists(change_set: ChangeSet, header: ScriptHeader) -> None:
         identifier = limit.application_identifier
         require(is_valid_guid(identifier), "ApplicationIdentifier", identifier)
     ps1_override.check_override_allow_lists(change_set)
+    ps1_authserver.check_auth_server_allow_lists(change_set)
 
 
 def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str, str]:
@@ -469,19 +466,14 @@ def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str,
     Raises ValueError when a value that would be written to Exchange fails its allow-list.
     """
     _check_allow_lists(change_set, header)
-    if change_set.kind is ChangeKind.PARTNER_APPLICATIONS:
-        context = _partner_context(change_set)
-    elif change_set.kind is ChangeKind.WEB_CONFIG_PROFILES:
-        context = _web_config_context(change_set)
-    elif change_set.kind is ChangeKind.DEDICATED_APP_OVERRIDE:
-        context = ps1_override.override_context(change_set)
-    else:  # pragma: no cover - every ChangeKind is handled above; a new one must be added
-        raise KeyError(f"no templates for change kind {change_set.kind!r}")
+    contexts = {
+        ChangeKind.PARTNER_APPLICATIONS: _partner_context,
+        ChangeKind.WEB_CONFIG_PROFILES: _web_config_context,
+        ChangeKind.DEDICATED_APP_OVERRIDE: ps1_override.override_context,
+        ChangeKind.EVOSTS_AUTH_SERVERS: ps1_authserver.auth_server_context,
+    }  # every ChangeKind; a KeyError names a new one without templates
     remediation_name, rollback_name = TEMPLATES[change_set.kind]
-    base = {
-        "header": _header_context(header),
-        **context,
-    }
+    base = {"header": _header_context(header), **contexts[change_set.kind](change_set)}
     texts = []
     for kind, template_name in (("remediation", remediation_name), ("rollback", rollback_name)):
         script = {
@@ -489,12 +481,6 @@ def render_change_set(change_set: ChangeSet, header: ScriptHeader) -> tuple[str,
             "kind": kind,
             "backup_folder": backup_folder_name(header.change_id),
         }
-        template = _env().get_template(template_name)
-        texts.append(_finish(template.render(**base, script=script)))
+        template = environment().get_template(template_name)
+        texts.append(finish(template.render(**base, script=script)))
     return texts[0], texts[1]
-
-
-def render_collect_script(tool_version: str) -> str:
-    """The read-only collection script that `auditor collect` writes."""
-    values = {"tool_version": tool_version, "cloud_export_help": TrustedCode(help_text())}
-    return _finish(_env().get_template(COLLECT_TEMPLATE).render(values))

@@ -212,6 +212,11 @@ def _duration(report: Report) -> str:
             "The dedicated-app override script: under a minute; Exchange applies the override "
             "on the other servers within an hour."
         )
+    if any(cs.kind is ChangeKind.EVOSTS_AUTH_SERVERS for cs in report.change_sets):
+        parts.append(
+            "The EvoSTS AuthServer script: under a minute; wait for Active Directory "
+            "replication before verifying."
+        )
     return " ".join(parts)
 
 

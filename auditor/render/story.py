@@ -35,6 +35,7 @@ from auditor.model import (
     TokenMark,
     WebConfigChange,
 )
+from auditor.render.story_authserver import WHERE, auth_server_texts
 
 ENABLES = "ENABLES"  # the word every output prints beside a change that widens access
 REGRANT_SWITCH = "-ConfirmRegrant"  # without it the partner rollback changes nothing
@@ -573,6 +574,11 @@ def _steps(
             steps.append(step)
             backs.append(back)
             number += 1
+        elif change_set.kind is ChangeKind.EVOSTS_AUTH_SERVERS:
+            step, back = _auth_server_step(number, change_set, value)
+            steps.append(step)
+            backs.append(back)
+            number += 1
     back_out = tuple(
         Step(
             index,
@@ -649,6 +655,28 @@ def _override_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[S
             f"AUDITOR-RESTORED: the {name} is as the audit showed it again.",
             "AUDITOR-DONE: the dedicated-app override change is backed out.",
         ),
+    )
+    return step, back
+
+
+def _auth_server_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[Step, Step]:
+    """The EvoSTS AuthServer step and its back-out (texts: `auditor.render.story_authserver`)."""
+    remediation, rollback = change_set.script_names
+    back_out = f"on <this server>, in the Exchange Management Shell: {_command(rollback)}"
+    texts = auth_server_texts(change_set, value, back_out)
+    step = Step(
+        number, remediation, None, WHERE, _command(remediation), texts.effects, False, texts.expect
+    )
+    where = f"in the Exchange Management Shell on the Exchange server where step {number} ran"
+    back = Step(
+        0,
+        rollback,
+        None,
+        f"{where} (its state records are there)",
+        _command(rollback),
+        texts.back_effects,
+        False,
+        texts.back_expect,
     )
     return step, back
 

@@ -66,6 +66,8 @@ class Remediation(StrEnum):
     PARTNER_APPLICATION_APP_ONLY = "partner-application-app-only"
     WEB_CONFIG_OAUTH_PROFILES = "web-config-oauth-profiles"
     DEDICATED_APP_OVERRIDE = "dedicated-app-override"
+    EVOSTS_APPLICATION_IDENTIFIER = "evosts-application-identifier"
+    EVOSTS_DUPLICATE = "evosts-duplicate"
 
     @property
     def how_to_fix(self) -> str:
@@ -100,6 +102,29 @@ _HOW_TO_FIX = {
         "`rollback/dedicated-app-override.ps1` removes the override it created or sets the "
         "audited Parameters back (a state that cannot work since 2025-10-31). Otherwise the "
         "finding says which precondition is not shown and no script is generated."
+    ),
+    Remediation.EVOSTS_APPLICATION_IDENTIFIER: (
+        "Only when the policy gives hybrid_trust.expected_application_id and tenant_id, every "
+        "Client Access server is at or above the build floor with its ExSetup read (the "
+        "parameter exists from the April 2025 hotfix) and exactly one enabled EvoSTS "
+        "AuthServer has the tenant as Realm, the change package holds "
+        "`remediation/evosts-auth-servers.ps1`, run once in the Exchange Management Shell: it "
+        "checks that the AuthServer's ApplicationIdentifier and Realm are still as audited, "
+        "runs Set-AuthServer -Identity <EvoSTS> -ApplicationIdentifier <appId> and reads it "
+        "back. `rollback/evosts-auth-servers.ps1` sets the audited value back; when it was "
+        "empty no documented command clears it, and the rollback and the runbook give the "
+        "manual step instead. Otherwise the finding says which precondition is not shown and "
+        "no script is generated: point the EvoSTS at the dedicated app by hand "
+        "(ConfigureExchangeHybridApplication.ps1 -ConfigureAuthServer) and audit again."
+    ),
+    Remediation.EVOSTS_DUPLICATE: (
+        "Only when exactly one of the realm's enabled EvoSTS AuthServers holds a valid "
+        "dedicated ApplicationIdentifier (the policy's, when set), the change package holds "
+        "`remediation/evosts-auth-servers.ps1`: it checks that each other one is still enabled "
+        "with the audited Realm, runs Set-AuthServer -Identity <duplicate> -Enabled $false "
+        "(never Remove-AuthServer) and reads it back; `rollback/evosts-auth-servers.ps1` sets "
+        "Enabled back to $true. Otherwise the finding says why no script is generated: disable "
+        "the duplicate by hand, or re-run the Hybrid Configuration Wizard, and audit again."
     ),
 }
 NO_SCRIPT = (

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from auditor.model import Finding, Severity
 from auditor.rules.context import RuleContext, listing, new_finding
-from auditor.rules.declaration import Needs, rule
+from auditor.rules.declaration import Needs, Remediation, rule
 from auditor.rules.trust_facts import (
     CONFIGURE_SCRIPT_SOURCE,
     CSS,
@@ -34,7 +34,7 @@ from auditor.rules.trust_facts import (
     title="The dedicated app is enabled but no valid EvoSTS AuthServer names it",
     severity=Severity.HIGH,
     needs=Needs.HYBRID_TRUST,
-    remediation=None,
+    remediation=Remediation.EVOSTS_APPLICATION_IDENTIFIER,
     fires_when=(
         "The dedicated-app override enables the feature and no AuthServer is of Type AzureAD "
         "(EvoSTS), enabled, with a tenant ID GUID as Realm (the policy's tenant_id when set) "
@@ -52,11 +52,6 @@ from auditor.rules.trust_facts import (
         f"{LEARN}/get-authserver",
         DEDICATED_APP_DOC,
         CONFIGURE_SCRIPT_SOURCE,
-    ),
-    how_to_fix=(
-        "Point the tenant's EvoSTS at the dedicated app (ConfigureExchangeHybridApplication.ps1 "
-        "-ConfigureAuthServer, or Set-AuthServer -Identity <EvoSTS> -ApplicationIdentifier "
-        "<appId> -DomainName <tenant>.mail.onmicrosoft.com) and audit again."
     ),
 )
 def check_ht007(context: RuleContext) -> Iterator[Finding]:
@@ -91,7 +86,7 @@ def check_ht007(context: RuleContext) -> Iterator[Finding]:
     title="Duplicate enabled EvoSTS AuthServers for one tenant",
     severity=Severity.MEDIUM,
     needs=Needs.HYBRID_TRUST,
-    remediation=None,
+    remediation=Remediation.EVOSTS_DUPLICATE,
     fires_when="More than one enabled AuthServer of Type AzureAD (EvoSTS) has the same Realm.",
     rationale=(
         "Which EvoSTS issues the tenant's tokens is then undetermined, and Microsoft's "
@@ -99,11 +94,6 @@ def check_ht007(context: RuleContext) -> Iterator[Finding]:
         "Server... Re-run HCW or manually remove the duplicate')."
     ),
     references=(f"{LEARN}/set-authserver", CONFIGURE_SCRIPT_SOURCE),
-    how_to_fix=(
-        "Disable the duplicate (Set-AuthServer -Identity <duplicate> -Enabled $false; the one "
-        "without the dedicated ApplicationIdentifier, usually), or re-run the Hybrid "
-        "Configuration Wizard; then audit again."
-    ),
 )
 def check_ht008(context: RuleContext) -> Iterator[Finding]:
     """HT008: one finding on each enabled EvoSTS after the first of its realm."""

@@ -185,6 +185,19 @@ def sentinel_change_set(change_set: ChangeSet) -> ChangeSet:
             )
             for change in change_set.web_configs
         ),
+        auth_servers=tuple(
+            dataclasses.replace(
+                change,
+                name=SENTINEL,
+                audited_value=SENTINEL if change.audited_value else "",
+                target_value=SENTINEL,
+                realm=SENTINEL_GUID,
+                source=SENTINEL,
+                kept_name=SENTINEL if change.kept_name else "",
+                kept_application_identifier=SENTINEL_GUID if change.kept_name else "",
+            )
+            for change in change_set.auth_servers
+        ),
     )
 
 

@@ -32,6 +32,8 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from auditor import resources
 from auditor.model import (
     DEDICATED_APP_OVERRIDE_NAME,
+    AuthServerChange,
+    AuthServerProperty,
     ChangeKind,
     ChangeSet,
     PartnerApplicationChange,
@@ -45,8 +47,8 @@ from auditor.render.ps1 import (
     ScriptHeader,
     backup_folder_name,
     render_change_set,
-    render_collect_script,
 )
+from auditor.render.ps1_collect import render_collect_script
 
 RECIPE_PROFILES = (
     "S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2|V1S2SAppOnly"
@@ -164,6 +166,48 @@ def _override_set() -> tuple[ChangeSet, ...]:
     return (_override(("Enabled=false",)),)
 
 
+TENANT = "6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
+DEDICATED_APP = "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6"
+FIRST_PARTY_EXO = "00000002-0000-0ff1-ce00-000000000000"
+_EVOSTS_APP = AuthServerChange(
+    f"EvoSts - {TENANT}",
+    "hybrid-trust:evosts",
+    AuthServerProperty.APPLICATION_IDENTIFIER,
+    "",
+    DEDICATED_APP,
+    TENANT,
+    "exports/AuthServer.xml:2",
+    ("ht007-first-party",),
+)
+_EVOSTS_DUPLICATE = AuthServerChange(
+    "EvoSts - old",
+    "auth-server:EvoSts - old",
+    AuthServerProperty.ENABLED,
+    "True",
+    "False",
+    TENANT,
+    "exports/AuthServer.xml:48",
+    ("ht008-duplicate",),
+    f"EvoSts - {TENANT}",
+    DEDICATED_APP,
+)
+
+
+def _evosts(*changes: AuthServerChange) -> ChangeSet:
+    return ChangeSet(
+        ChangeKind.EVOSTS_AUTH_SERVERS, "evosts-auth-servers", None, auth_servers=changes
+    )
+
+
+def _evosts_both() -> tuple[ChangeSet, ...]:
+    # An empty ApplicationIdentifier (its rollback is the manual step) and a duplicate disabled.
+    return (_evosts(_EVOSTS_APP, _EVOSTS_DUPLICATE),)
+
+
+def _evosts_restorable() -> tuple[ChangeSet, ...]:
+    return (_evosts(dataclasses.replace(_EVOSTS_APP, audited_value=FIRST_PARTY_EXO)),)
+
+
 SCENARIOS: dict[str, Callable[[], tuple[ChangeSet, ...]]] = {
     "recipe": _recipe,
     "approved_mail_read": _approved_mail_read,
@@ -172,6 +216,8 @@ SCENARIOS: dict[str, Callable[[], tuple[ChangeSet, ...]]] = {
     "approved_enables": _approved_enables,
     "override_create": _override_create,
     "override_set": _override_set,
+    "evosts_both": _evosts_both,
+    "evosts_restorable": _evosts_restorable,
 }
 
 
@@ -213,6 +259,7 @@ def test_template_snapshots(kind: ChangeKind, ps1_snapshot) -> None:  # type: ig
         ChangeKind.PARTNER_APPLICATIONS: "recipe",
         ChangeKind.WEB_CONFIG_PROFILES: "approved_enables",
         ChangeKind.DEDICATED_APP_OVERRIDE: "override_create",
+        ChangeKind.EVOSTS_AUTH_SERVERS: "evosts_both",
     }[kind]
     (change_set,) = SCENARIOS[scenario]()
     remediation, rollback = render_change_set(change_set, header_for(change_set))
@@ -456,6 +503,11 @@ def _with_file(**changes: object) -> ChangeSet:
         (_with_file(app_pool="Pool'"), "application pool"),
         (_with_file(audited_sha256="x" * 64), "SHA-256"),
         (dataclasses.replace(_PA, slug="Partner Apps"), "script slug"),
+        (_evosts(dataclasses.replace(_EVOSTS_APP, name="EvoSts\nx")), "AuthServer name"),
+        (_evosts(dataclasses.replace(_EVOSTS_APP, target_value="app")), "ApplicationIdentifier"),
+        (_evosts(dataclasses.replace(_EVOSTS_APP, realm="contoso")), "AuthServer Realm"),
+        (_evosts(dataclasses.replace(_EVOSTS_APP, audited_value="x\u2019")), "audited Applic"),
+        (_evosts(dataclasses.replace(_EVOSTS_DUPLICATE, target_value="$false")), "Enabled"),
     ],
 )
 def test_values_written_to_exchange_are_allow_listed(change_set: ChangeSet, message: str) -> None:
@@ -551,6 +603,19 @@ def test_hostile_web_config_values_stay_literals(
     _check_hostile_render(
         change_set, header, [change_id, audited_value, target_value, server, vdir, finding_id]
     )
+
+
+@given(name=hostile, audited=hostile, source=hostile, change_id=hostile)
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_hostile_auth_server_values_stay_literals(
+    name: str, audited: str, source: str, change_id: str
+) -> None:
+    change_set = _evosts(
+        dataclasses.replace(_EVOSTS_APP, name=name, audited_value=audited or "x", source=source),
+        dataclasses.replace(_EVOSTS_DUPLICATE, name=name + "'$(d)", source=source),
+    )
+    header = dataclasses.replace(header_for(change_set), change_id=change_id)
+    _check_hostile_render(change_set, header, [name, audited or "x", source, change_id])
 
 
 def _check_hostile_render(change_set: ChangeSet, header: ScriptHeader, inputs: list[str]) -> None:

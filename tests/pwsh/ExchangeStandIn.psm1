@@ -475,12 +475,70 @@ function Read-StandInTrust {
 }
 
 function Get-AuthServer {
+    # With -Identity, the AuthServer of that Name when one exists; as Get-AuthServer.md cautions,
+    # a non-existent Identity returns every AuthServer.
     [CmdletBinding()]
     param([Parameter(Position = 0, ValueFromPipeline = $true)] [string] $Identity, [Fqdn] $DomainController)
     process {
         Write-StandInCall -Call (New-StandInCall -Command 'Get-AuthServer' -Bound $PSBoundParameters)
-        Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-AuthServer' -Key 'auth_servers' -TypeName 'Microsoft.Exchange.Data.Directory.SystemConfiguration.AuthServer'
+        $all = @(Read-StandInTrust -Cmdlet $PSCmdlet -Command 'Get-AuthServer' -Key 'auth_servers' -TypeName 'Microsoft.Exchange.Data.Directory.SystemConfiguration.AuthServer')
+        $named = @($all | Where-Object { [string] $_.Name -eq $Identity })
+        if ([string]::IsNullOrEmpty($Identity) -or $named.Count -eq 0) { return $all }
+        return $named
     }
+}
+
+# Set-AuthServer (Set-AuthServer.md) changes the state's "auth_servers" entry whose Name is the
+# Identity: -ApplicationIdentifier and -Enabled. "mangle_authserver_calls": [1]
+# stores a different value for the 1st applied call (the read-back then differs); a command in
+# "fail_commands" writes an error and changes nothing.
+function Set-AuthServer {
+    [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
+    param(
+        [Parameter(Mandatory = $true, Position = 0)] [string] $Identity,
+        [string] $ApplicationIdentifier,
+        [string] $AuthMetadataUrl,
+        [Fqdn] $DomainController,
+        [string[]] $DomainName,
+        [bool] $Enabled,
+        [bool] $IsDefaultAuthorizationEndpoint,
+        [string] $Name,
+        [switch] $RefreshAuthMetadata,
+        [switch] $TrustAnySSLCertificate
+    )
+    $call = New-StandInCall -Command 'Set-AuthServer' -Bound $PSBoundParameters
+    $state = Read-StandInState
+    if ($state.Contains('fail_commands') -and (@($state['fail_commands']) -contains 'Set-AuthServer')) {
+        $call['outcome'] = 'failed'
+        Write-StandInCall -Call $call
+        Write-StandInError -Cmdlet $PSCmdlet -Category WriteError -Target $Identity -Message ('Active Directory server ' + $script:DomainController + ' is not available.')
+        return
+    }
+    if (-not $PSCmdlet.ShouldProcess($Identity, 'Set-AuthServer')) {
+        $call['outcome'] = 'whatif'
+        Write-StandInCall -Call $call
+        return
+    }
+    $target = $null
+    foreach ($item in @($state['auth_servers'])) { if ([string] $item['Name'] -eq $Identity) { $target = $item } }
+    if ($null -eq $target) {
+        $call['outcome'] = 'failed'
+        Write-StandInCall -Call $call
+        Write-StandInError -Cmdlet $PSCmdlet -Category ObjectNotFound -Target $Identity -Message ("The operation couldn't be performed because object '" + $Identity + "' couldn't be found on '" + $script:DomainController + "'.")
+        return
+    }
+    $count = if ($state.Contains('authserver_calls')) { [int] $state['authserver_calls'] + 1 } else { 1 }
+    $state['authserver_calls'] = $count
+    $mangle = $state.Contains('mangle_authserver_calls') -and (@($state['mangle_authserver_calls']) -contains $count)
+    if ($PSBoundParameters.ContainsKey('ApplicationIdentifier')) {
+        $target['ApplicationIdentifier'] = if ($mangle) { '00000002-0000-0ff1-ce00-000000000000' } else { $ApplicationIdentifier }
+    }
+    if ($PSBoundParameters.ContainsKey('Enabled')) {
+        $target['Enabled'] = if ($mangle) { -not $Enabled } else { $Enabled }
+    }
+    Write-StandInState -State $state
+    $call['outcome'] = 'applied'
+    Write-StandInCall -Call $call
 }
 
 function Get-AuthConfig {
@@ -780,6 +838,7 @@ Export-ModuleMember -Function @(@(
     'Restart-WebAppPool',
     'Get-WebAppPoolState',
     'Get-AuthServer',
+    'Set-AuthServer',
     'Get-AuthConfig',
     'Get-SettingOverride',
     'New-SettingOverride',

@@ -55,6 +55,8 @@ EXCHANGE_AND_IIS_COMMANDS = (
     "New-SettingOverride",
     "Set-SettingOverride",
     "Remove-SettingOverride",
+    # The EvoSTS AuthServers, changed by their remediation and rollback scripts.
+    "Set-AuthServer",
     "Get-HybridConfiguration",
     "Get-IntraOrganizationConnector",
     "Get-OrganizationRelationship",

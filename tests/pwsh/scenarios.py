@@ -30,6 +30,8 @@ from conftest import GRAPH_ACT_AS, allow_lists_off
 from auditor import layout
 from auditor.model import (
     DEDICATED_APP_OVERRIDE_NAME,
+    AuthServerChange,
+    AuthServerProperty,
     ChangeKind,
     ChangeSet,
     Inventory,
@@ -38,7 +40,7 @@ from auditor.model import (
     SettingOverrideChange,
     WebConfigChange,
 )
-from auditor.render import ps1
+from auditor.render import ps1, ps1_collect
 
 TEMPLATES_OVERRIDE_VARIABLE = "AUDITOR_TEST_PS1_TEMPLATES"
 FIXTURES = harness.PWSH_TESTS / "fixtures"
@@ -135,6 +137,81 @@ def override_state(parameters: list[str] | None = None, **extra: Any) -> dict[st
     return state
 
 
+# The tenant's EvoSTS AuthServers: the one pointed at the dedicated app (from `audited`, HT007)
+# and a duplicate disabled (HT008); names carry quotes and a subexpression on purpose.
+TENANT = "6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
+DEDICATED_APP = "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6"
+EVOSTS_NAME = "EvoSts - " + TENANT
+# The duplicate is of a second tenant, whose valid EvoSTS (KEPT_NAME) the change keeps.
+SECOND_TENANT = "2c4e6a8b-1d3f-4a5c-9e7b-0f2d4c6a8e1b"
+SECOND_APP = "5e7a9c1b-3d5f-4b7d-8f1a-2c4e6a8b0d3f"
+KEPT_NAME = "EvoSts - " + SECOND_TENANT
+DUPLICATE_NAME = "EvoSts - old 'HCW' $(Stop-Computer)"
+
+
+def auth_server_change_set(audited: str = "", *, duplicate: bool = True) -> ChangeSet:
+    """The change set that sets the EvoSTS's ApplicationIdentifier from `audited` to the
+    dedicated app, and (with `duplicate`) disables the duplicate EvoSTS."""
+    changes = [
+        AuthServerChange(
+            name=EVOSTS_NAME,
+            subject="hybrid-trust:evosts",
+            setting=AuthServerProperty.APPLICATION_IDENTIFIER,
+            audited_value=audited,
+            target_value=DEDICATED_APP,
+            realm=TENANT,
+            source="exports/AuthServer.xml:2",
+            fixes=("7" * 64,),
+        )
+    ]
+    if duplicate:
+        changes.append(
+            AuthServerChange(
+                name=DUPLICATE_NAME,
+                subject=f"auth-server:{DUPLICATE_NAME}",
+                setting=AuthServerProperty.ENABLED,
+                audited_value="True",
+                target_value="False",
+                realm=SECOND_TENANT,
+                source="exports/AuthServer.xml:48",
+                fixes=("8" * 64,),
+                kept_name=KEPT_NAME,
+                kept_application_identifier=SECOND_APP,
+            )
+        )
+    return ChangeSet(
+        kind=ChangeKind.EVOSTS_AUTH_SERVERS,
+        slug="evosts-auth-servers",
+        server=None,
+        auth_servers=tuple(changes),
+    )
+
+
+def auth_server_state(application_identifier: str | None = "", **extra: Any) -> dict[str, Any]:
+    """Stand-in state with the tenant's EvoSTS (its ApplicationIdentifier as given), the
+    second tenant's valid EvoSTS and its duplicate (enabled), and the ACS AuthServer the
+    scripts must not touch."""
+
+    def server(name: str, app: str | None, realm: str, kind: str = "AzureAD") -> dict[str, Any]:
+        return {
+            "Name": name,
+            "Type": kind,
+            "Enabled": True,
+            "Realm": realm,
+            "ApplicationIdentifier": app,
+        }
+
+    state = harness.default_state()
+    state["auth_servers"] = [
+        server(EVOSTS_NAME, application_identifier, TENANT),
+        server(KEPT_NAME, SECOND_APP, SECOND_TENANT),
+        server(DUPLICATE_NAME, "00000002-0000-0ff1-ce00-000000000000", SECOND_TENANT),
+        server("ACS - " + TENANT, None, TENANT, "MicrosoftACS"),
+    ]
+    state.update(extra)
+    return state
+
+
 def partner_state(**overrides: Any) -> dict[str, Any]:
     """Stand-in state for PARTNER_CHANGE_SET as audited, plus an application it must not touch.
 
@@ -185,7 +262,7 @@ def _templates_override() -> Iterator[None]:
     import jinja2
 
     saved = ps1._environment
-    ps1._environment = ps1._env().overlay(loader=jinja2.FileSystemLoader(folder))
+    ps1._environment = ps1.environment().overlay(loader=jinja2.FileSystemLoader(folder))
     try:
         yield
     finally:
@@ -204,7 +281,7 @@ def render(
 
 def render_collect(tool_version: str = "0.1.0") -> str:
     with _templates_override():
-        return ps1.render_collect_script(tool_version)
+        return ps1_collect.render_collect_script(tool_version)
 
 
 def write_script(folder: Path, name: str, text: str) -> Path:

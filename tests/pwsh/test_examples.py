@@ -121,9 +121,10 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
 
 def test_the_example_audit_plans_both_kinds_of_change() -> None:
     # The example has no hybrid-trust exports (that class is outside the default scope), so it
-    # plans no dedicated-app override; every other kind of change it plans.
+    # plans no hybrid-trust change; every other kind of change it plans.
     kinds = {change_set.kind for change_set in scenarios.example_report().change_sets}
-    assert kinds == set(ChangeKind) - {ChangeKind.DEDICATED_APP_OVERRIDE}
+    hybrid = {ChangeKind.DEDICATED_APP_OVERRIDE, ChangeKind.EVOSTS_AUTH_SERVERS}
+    assert kinds == set(ChangeKind) - hybrid
 
 
 def test_example_partner_application_change_lands_and_rolls_back(

@@ -52,6 +52,10 @@ def generated_scripts() -> dict[str, str]:
         remediation, rollback = scenarios.render(scenarios.override_change_set(audited))
         scripts[f"dedicated-app-override-{label}:remediation"] = remediation
         scripts[f"dedicated-app-override-{label}:rollback"] = rollback
+    for label, audited in (("empty", ""), ("first-party", "00000002-0000-0ff1-ce00-000000000000")):
+        remediation, rollback = scenarios.render(scenarios.auth_server_change_set(audited))
+        scripts[f"evosts-auth-servers-{label}:remediation"] = remediation
+        scripts[f"evosts-auth-servers-{label}:rollback"] = rollback
     sets = {"fixtures": scenarios.fixture_cases()}
     if _css_available():
         sets.update({name: scenarios.css_exchange_cases(name) for name in ("E16", "E19")})

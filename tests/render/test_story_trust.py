@@ -193,7 +193,7 @@ def test_the_auth_certificate_renewal(organisation: str, back_out: str) -> None:
 
 
 def test_the_cloud_export_quotes_the_collection_scripts_commands(e19) -> None:  # type: ignore[no-untyped-def]
-    from auditor.render.ps1 import render_collect_script
+    from auditor.render.ps1_collect import render_collect_script
 
     report = e19({})
     step = next(s for s in manual_story(report, str) if s.kind is ManualKind.CLOUD_EXPORT)

@@ -68,6 +68,20 @@ class ManualRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthServerRow:
+    """One EvoSTS AuthServer property the change sets; `manual`: its rollback is a manual step."""
+
+    name: str
+    realm: str
+    setting: str
+    before: str  # "(empty)" for an empty ApplicationIdentifier
+    after: str
+    manual: bool
+    remediation: ScriptRef
+    rollback: ScriptRef | None
+
+
+@dataclass(frozen=True, slots=True)
 class Remains:
     rule_id: str
     anchor: str
@@ -88,6 +102,7 @@ class NotPlanned:
 class Plan:
     apps: tuple[AppChangeRow, ...]
     configs: tuple[ConfigChangeRow, ...]
+    auth_servers: tuple[AuthServerRow, ...]
     changing_servers: tuple[str, ...]
     all_servers: tuple[str, ...]
     impact: tuple[str, ...]  # what users notice, step by step (the runbook's words)
@@ -136,6 +151,7 @@ def _plan(report: Report, context: _Context) -> Plan:
             )
             grouped.setdefault(key, []).append((change_set.server or "", change, change_set.slug))
     configs = tuple(_config_row(items, context) for items in grouped.values())
+    auth_servers = _auth_server_rows(report, context)
     changing = tuple(dict.fromkeys(cs.server for cs in report.change_sets if cs.server))
     story = change_story(report, _plain_value)
     manual = manual_story(report, _plain_value)
@@ -150,6 +166,7 @@ def _plan(report: Report, context: _Context) -> Plan:
     return Plan(
         apps=tuple(apps),
         configs=configs,
+        auth_servers=auth_servers,
         changing_servers=changing,
         all_servers=context.servers,
         impact=story.brief_notice,
@@ -217,6 +234,27 @@ def _config_row(
         remediation=tuple(remediation),
         rollback=tuple(rollback),
     )
+
+
+def _auth_server_rows(report: Report, context: _Context) -> tuple[AuthServerRow, ...]:
+    rows: list[AuthServerRow] = []
+    for change_set in report.change_sets:
+        remediation = context.remediation_of[change_set.slug]
+        rollback = context.rollback_of[change_set.slug]
+        for change in change_set.auth_servers:
+            rows.append(
+                AuthServerRow(
+                    name=change.name,
+                    realm=change.realm,
+                    setting=change.setting.value,
+                    before=change.audited_value or "(empty)",
+                    after=change.target_value,
+                    manual=not change.restorable,
+                    remediation=context.script_ref(remediation or change_set.slug),
+                    rollback=context.script_ref(rollback) if rollback else None,
+                )
+            )
+    return tuple(rows)
 
 
 def _back_out_line(steps: Sequence[Step]) -> str:

@@ -145,4 +145,15 @@ def _data_rows(change_set: ChangeSet) -> tuple[DataRow, ...]:
                 new=", ".join(override.target_parameters),
             )
         )
+    for server in change_set.auth_servers:
+        rows.append(
+            DataRow(
+                target=(
+                    f"AuthServer {server.name} (Realm {server.realm}) {server.setting.value}, "
+                    f"organisation-wide; read from {server.source}"
+                ),
+                audited=server.audited_value or "(empty)",
+                new=server.target_value,
+            )
+        )
     return tuple(rows)
