@@ -351,6 +351,20 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
         missing = "no Get-ExchangeServer export was read"
         expected.append(_trust_item(None, [], SERVER_EXPORT_NAME, missing))
     for kind, export, cmdlet in TRUST_EXPORTS:
+        if kind in inventory.trust_disagreements:  # given more than once, the copies disagree
+            note = f"the copies of the {cmdlet} export disagree (see EV001): not assessed"
+            expected.append(
+                ExpectedEvidence(
+                    EvidenceClass.HYBRID_TRUST,
+                    None,
+                    None,
+                    EvidenceState.NOT_READ,
+                    export,
+                    note,
+                    export,
+                )
+            )
+            continue
         paths = [record.source.path for record in getattr(trust, kind)]
         expected.append(_trust_item(None, paths, export, f"no {cmdlet} export was read"))
     for server in servers.client_access:

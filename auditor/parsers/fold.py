@@ -18,10 +18,14 @@
   is one record, the first by path (results come in path order).
 - The hybrid OAuth trust: each kind ordered by (server, path, line); records of
   organisation-wide exports have no server and sort first. `auditor collect` writes the
-  organisation-wide exports into every server folder: a record equal in every value (but where
-  it was read) to one already kept from another file is that record's copy and is dropped, the
-  first by path staying; records that differ, and equal records of one file, are all kept (the
-  rules judge each). Per-server records are never folded.
+  organisation-wide exports into every server folder: when every file holding records of one
+  kind holds the same records (equal in every value but where they were read, as many times
+  each), the first file by path is kept and the others are its copies. When the copies
+  disagree (a record in one and not in another, or a value that differs), auditor cannot say
+  which export is current: every disagreeing file is one located INCOMPLETE_EVIDENCE problem
+  naming both files and a record that differs, no record of that kind is kept (the rules do
+  not judge a guess), and the kind is listed in `Inventory.trust_disagreements` (the evidence
+  model shows that export as given but not assessed). Per-server records are never folded.
 - An audit that read nothing is not clean: when no partner application and no web.config was
   read, one problem says what was looked at.
 """
@@ -29,6 +33,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,6 +84,13 @@ def fold(
             records.extend(getattr(result.trust, name))
     merged, conflicts = _merge_copies(applications)
     found_problems.extend(conflicts)
+    kept_trust: dict[str, tuple[Any, ...]] = {}
+    disagreements: list[str] = []
+    for name, records in trust.items():
+        kept_trust[name], disagreeing = _trust_records(name, records)
+        found_problems.extend(disagreeing)
+        if disagreeing:
+            disagreements.append(name)
     if not merged and not web_configs:
         found_problems.append(_nothing_read(looked_at, inputs, skipped))
     return Inventory(
@@ -90,23 +102,112 @@ def fold(
         problems=tuple(sorted(found_problems, key=problem_order)),
         skipped=tuple(sorted(set(skipped))),
         exchange_servers=tuple(sorted(servers.values(), key=lambda server: server.name.casefold())),
-        trust=TrustEvidence(**{name: _trust_records(records) for name, records in trust.items()}),
+        trust=TrustEvidence(**kept_trust),
+        trust_disagreements=tuple(disagreements),
     )
 
 
-def _trust_records(records: Sequence[Any]) -> tuple[Any, ...]:
-    """One kind's records in order, copies of an org-wide record from other files dropped."""
+def _trust_records(kind: str, records: Sequence[Any]) -> tuple[tuple[Any, ...], list[Problem]]:
+    """One kind's records in order, the copies of an org-wide export in other files dropped;
+    when those copies disagree, no record and a problem per disagreeing file."""
+    ordered = sorted(records, key=_trust_order)
+    if kind not in _TRUST_CMDLETS:  # per server, or cloud evidence: no copies of one export
+        return _distinct(ordered), []
+    by_file: dict[str, list[Any]] = {}
+    for record in ordered:
+        by_file.setdefault(record.source.path, []).append(record)
+    if len(by_file) < 2:
+        return tuple(ordered), []
+    (first_path, first), *others = sorted(by_file.items())
+    problems = [problem for _, copy in others if (problem := _trust_conflict(kind, first, copy))]
+    if problems:
+        return (), problems
+    return tuple(by_file[first_path]), []
+
+
+def _distinct(records: Sequence[Any]) -> tuple[Any, ...]:
+    """Per-server records all stand; a cloud record equal in every value (but where it was
+    read) to one already kept from another file is dropped."""
     kept: list[Any] = []
     first_path: dict[Any, str] = {}
-    for record in sorted(records, key=_trust_order):
-        if hasattr(record, "server"):  # per server: every record stands
+    for record in records:
+        if hasattr(record, "server"):
             kept.append(record)
             continue
-        values = dataclasses.replace(record, source=None)
-        path = first_path.setdefault(values, record.source.path)
+        path = first_path.setdefault(_trust_values(record), record.source.path)
         if path == record.source.path:
             kept.append(record)
     return tuple(kept)
+
+
+def _trust_values(record: Any) -> Any:
+    """A trust record but where it was read: what two copies of one export must agree on."""
+    return dataclasses.replace(record, source=None)
+
+
+def _trust_conflict(kind: str, first: Sequence[Any], other: Sequence[Any]) -> Problem | None:
+    """The problem of two files of one org-wide export that disagree (None when they agree),
+    naming a record of each that the other does not hold."""
+    only_first = _not_in(first, other)
+    only_other = _not_in(other, first)
+    if not only_first and not only_other:
+        return None
+    cmdlet = _TRUST_CMDLETS[kind]
+    first_path, other_path = first[0].source.path, other[0].source.path
+    details = [
+        f"{_trust_label(record)} at {_where_record(record)} is not in {path}"
+        for found, path in ((only_first, other_path), (only_other, first_path))
+        for record in found[:1]
+    ]
+    located = (only_other or other)[0].source
+    return Problem(
+        code=ProblemCode.INCOMPLETE_EVIDENCE,
+        message=(
+            f"two copies of the {cmdlet} export disagree: {first_path} holds {len(first)} "
+            f"record(s), {other_path} {len(other)}; {'; '.join(details)}; auditor cannot tell "
+            f"which is current, so no {cmdlet} record is assessed and the audit is incomplete: "
+            "export it again (auditor collect) and audit the new export"
+        ),
+        path=located.path,
+        line=located.line,
+        severity=Severity.HIGH,
+        subject=f"hybrid-trust:organisation:{cmdlet}",
+    )
+
+
+def _not_in(records: Sequence[Any], other: Sequence[Any]) -> list[Any]:
+    """The records of `records` that `other` does not hold (as many times), in order."""
+    left = Counter(_trust_values(record) for record in other)
+    missing = []
+    for record in records:
+        values = _trust_values(record)
+        if left[values] > 0:
+            left[values] -= 1
+        else:
+            missing.append(record)
+    return missing
+
+
+# The cmdlet of each org-wide trust export (those `auditor collect` copies into every server
+# folder), as a reader names it.
+_TRUST_CMDLETS = {
+    "auth_servers": "Get-AuthServer",
+    "auth_configs": "Get-AuthConfig",
+    "setting_overrides": "Get-SettingOverride",
+    "hybrid_configurations": "Get-HybridConfiguration",
+    "intra_organization_connectors": "Get-IntraOrganizationConnector",
+    "organization_configs": "Get-OrganizationConfig",
+}
+
+
+def _trust_label(record: Any) -> str:
+    name = getattr(record, "name", None)
+    return f"the record '{name}'" if name else "a record"
+
+
+def _where_record(record: Any) -> str:
+    line = record.source.line
+    return record.source.path if line is None else f"{record.source.path}:{line}"
 
 
 def _trust_order(record: Any) -> tuple[str, str, int]:
