@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.model import (
+    TRUST_EXPORTS,
     ExchangeServer,
     Inventory,
     ParseResult,
@@ -189,15 +190,8 @@ def _not_in(records: Sequence[Any], other: Sequence[Any]) -> list[Any]:
 
 
 # The cmdlet of each org-wide trust export (those `auditor collect` copies into every server
-# folder), as a reader names it.
-_TRUST_CMDLETS = {
-    "auth_servers": "Get-AuthServer",
-    "auth_configs": "Get-AuthConfig",
-    "setting_overrides": "Get-SettingOverride",
-    "hybrid_configurations": "Get-HybridConfiguration",
-    "intra_organization_connectors": "Get-IntraOrganizationConnector",
-    "organization_configs": "Get-OrganizationConfig",
-}
+# folder), by its `TrustEvidence` field.
+_TRUST_CMDLETS = {kind: cmdlet for kind, _, cmdlet in TRUST_EXPORTS}
 
 
 def _trust_label(record: Any) -> str:
