@@ -27,7 +27,7 @@ _FORMAT_LIST_LABEL = re.compile(r"[^\s:][^:]*?\s:(?: |$)")
 # A column every partner application and every trust export has, or one that tells a trust
 # export projected without its Name (`auditor.parsers.trust_text`).
 _CSV_KEY_COLUMNS = frozenset(
-    {"applicationidentifier", "name", "componentname", "currentcertificatethumbprint"}
+    {"applicationidentifier", "name", "componentname", "currentcertificatethumbprint", "thumbprint"}
 )
 
 

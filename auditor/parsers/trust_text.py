@@ -21,9 +21,10 @@ What each format cannot carry faithfully is not guessed at:
 - a date is kept only as ISO 8601 text with its offset (PowerShell 7's JSON) or from 5.1's
   `\\/Date(ms)\\/` (milliseconds since 1970 UTC, written in UTC); the culture-formatted text of
   Format-List and CSV (`02/03/2023 14:16:02`: month or day first?) is missing;
-- an object of `Get-ExchangeCertificate` is refused: none of these formats carries the
-  certificate's DER (`RawData`, read by `auditor.parsers.der` from CLIXML), and its dates are
-  culture-formatted: a located problem says to export it with Export-Clixml;
+- an object of `Get-ExchangeCertificate` is read from its DER only: ConvertTo-Json writes
+  `RawData` as an array of bytes (`auditor.parsers.certificate_json`); Format-List shows only
+  its first four bytes and Export-Csv its type name, and both show the dates culture-formatted,
+  so there the certificate is refused: a located problem says to export it with Export-Clixml;
 - an object of `Get-OrganizationRelationship` is a legitimate trust export that no rule reads
   (CLIXML keeps no record of it either): taken, no record, no problem.
 """
@@ -47,6 +48,7 @@ from auditor.model import (
 )
 from auditor.parsers import trust_records
 from auditor.parsers.base import RawInput
+from auditor.parsers.certificate_json import json_certificate
 from auditor.parsers.properties import MAX_NAMES, MAX_RAW
 
 __all__ = [
@@ -95,6 +97,7 @@ _SIGNATURES: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = (
         (
             frozenset({"thumbprint", "notafter", "certificatedomains"}),
             frozenset({"thumbprint", "notafter", "services"}),
+            frozenset({"thumbprint", "rawdata"}),
         ),
     ),
 )
@@ -163,9 +166,6 @@ class TrustObjects:
         """Read one object of `kind` (see `trust_kind`) found at `line` (`shown`: its text)."""
         if kind == ORGANIZATION_RELATIONSHIP:
             return
-        if kind == CERTIFICATE:
-            self.problems.append(self._certificate_refused(line))
-            return
         source = Evidence(
             path=self.raw.path,
             line=line,
@@ -173,6 +173,9 @@ class TrustObjects:
             sha256=self.raw.sha256,
             format=self.input_format,
         )
+        if kind == CERTIFICATE:
+            self._certificate(fields, source)
+            return
         self.found[kind].append(_BUILDERS[kind](fields, source))
         if fields.unreadable:
             self.problems.append(self._unreadable(kind, fields, line))
@@ -200,6 +203,17 @@ class TrustObjects:
             "(`auditor collect` does)",
             line,
         )
+
+    def _certificate(self, fields: trust_records.Fields, source: Evidence) -> None:
+        """A certificate: read from the DER of a JSON export, refused from the others."""
+        if isinstance(fields, JsonFields):
+            record, problem = json_certificate(self.raw, fields.values, source)
+            if record is not None:
+                self.found[CERTIFICATE].append(record)
+            if problem is not None:
+                self.problems.append(problem)
+            return
+        self.problems.append(self._certificate_refused(source.line))
 
     def _certificate_refused(self, line: int | None) -> Problem:
         where = f"at line {line}" if line is not None else "in this file"
@@ -304,7 +318,11 @@ class CsvFields(_TextCells):
 
 
 class JsonFields(_Fields):
-    """One ConvertTo-Json object: key -> decoded value."""
+    """One ConvertTo-Json object: key -> decoded value (`values`, as decoded)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.values = values
 
     def text(self, name: str) -> str | None:
         _, value = self.value(name)

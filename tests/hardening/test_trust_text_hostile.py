@@ -227,3 +227,28 @@ def test_any_format_list_values_never_raise_and_every_problem_is_located(
 
     for problem in result.problems:
         assert problem.path == "planted.txt"
+
+
+@pytest.mark.parametrize(
+    ("raw_data", "code", "said"),
+    [
+        ([48, 256, 1], ProblemCode.INCOMPLETE_EVIDENCE, "has no RawData"),
+        ([48, -1], ProblemCode.INCOMPLETE_EVIDENCE, "has no RawData"),
+        ([48, 1.5], ProblemCode.INCOMPLETE_EVIDENCE, "has no RawData"),
+        ([True, 1], ProblemCode.INCOMPLETE_EVIDENCE, "has no RawData"),
+        ("MIIB", ProblemCode.INCOMPLETE_EVIDENCE, "has no RawData"),
+        ([0] * 70_000, ProblemCode.INCOMPLETE_EVIDENCE, "has no RawData"),
+        ([48, 3, 2, 1, 0], ProblemCode.MALFORMED, "the RawData of the certificate at line 2"),
+    ],
+)
+def test_a_json_certificate_without_readable_der_is_refused_where_it_is(
+    raw_data: Any, code: ProblemCode, said: str
+) -> None:
+    certificate = {"Thumbprint": "AB" * 20, "NotAfter": "2030-01-01T00:00:00Z"}
+
+    result = _json([{**certificate, "RawData": raw_data}])
+
+    assert result.trust.exchange_certificates == ()
+    (problem,) = result.problems
+    assert (problem.code, problem.line) == (code, 2)
+    assert said in problem.message

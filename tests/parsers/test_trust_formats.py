@@ -255,6 +255,26 @@ def test_an_organization_relationship_is_read_and_kept_as_nothing() -> None:
     assert problems == []
 
 
+@pytest.mark.corpus
+def test_json_certificates_are_read_from_their_der_as_from_clixml(css_exchange: Path) -> None:
+    clixml, clixml_problems = _read(css_exchange / "AuthCertificate" / "GetExchangeCertificate.xml")
+
+    trust, problems = _read(FORMATS / "exchange-certificates.json")
+
+    assert problems == clixml_problems == []
+    assert len(trust.exchange_certificates) == 8
+    assert _values(trust, "exchange_certificates") == _values(clixml, "exchange_certificates")
+
+
+@pytest.mark.parametrize("name", ["exchange-certificates.fl.txt", "exchange-certificates.csv"])
+def test_certificates_of_format_list_and_csv_are_refused_one_by_one(name: str) -> None:
+    trust, problems = _read(FORMATS / name)
+
+    assert trust.exchange_certificates == ()
+    assert len(problems) == 8
+    assert all("Export-Clixml" in problem.message and problem.line for problem in problems)
+
+
 def test_a_certificate_without_its_der_is_refused_with_where_and_how_to_export() -> None:
     trust, problems = _read(FORMATS / "exchange-certificate.fl.txt")
 
