@@ -3,8 +3,8 @@
 #   pwsh -NoProfile -File make_formats.ps1 -Clixml <export.xml> -Name <base name>
 # Import-Clixml gives the deserialised objects a remote Exchange Management Shell gives; their
 # SerializationData (the .NET binary form, hundreds of numbers a property in JSON) is removed
-# at every level to keep the files small: no reader looks at it.
-param([string] $Clixml, [string] $Name)
+# at every level to keep the files small (no reader looks at it), unless -KeepSerializationData.
+param([string] $Clixml, [string] $Name, [switch] $KeepSerializationData)
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 function Remove-SerializationData($value, $depth) {
@@ -20,7 +20,9 @@ function Remove-SerializationData($value, $depth) {
     }
 }
 $objects = @(Import-Clixml -LiteralPath $Clixml)
-foreach ($object in $objects) { Remove-SerializationData $object 0 }
+if (-not $KeepSerializationData) {
+    foreach ($object in $objects) { Remove-SerializationData $object 0 }
+}
 $objects | Format-List * | Out-File -FilePath "$Name.fl.txt" -Width 80
 $objects | ConvertTo-Json -WarningAction SilentlyContinue | Out-File -FilePath "$Name.json"
 $objects | Export-Csv -Path "$Name.csv" -NoTypeInformation
