@@ -123,13 +123,11 @@ def test_every_trust_sample_reads_without_problems(css_exchange: Path) -> None:
 
     for path in files:
         assert _file_problems(_read(path)) == [], path
-    # The samples come from several organisations: given together, their org-wide exports are
-    # copies that disagree, so none of them is assessed and each disagreement is a problem.
-    assert inventory.trust_disagreements == (
-        "auth_configs",
-        "setting_overrides",
-        "organization_configs",
-    )
+    # The samples come from two folders of different organisations: given together, their
+    # org-wide exports are copies that disagree, so none of them is assessed and each
+    # disagreement is a problem (the three SettingOverride files of one folder are one copy).
+    assert inventory.trust_disagreements == ("auth_configs", "organization_configs")
+    assert len(inventory.trust.setting_overrides) == 3
     assert all("disagree" in problem for problem in _file_problems(inventory))
     trust = inventory.trust
     (hybrid,) = trust.hybrid_configurations

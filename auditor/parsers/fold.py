@@ -18,12 +18,13 @@
   is one record, the first by path (results come in path order).
 - The hybrid OAuth trust: each kind ordered by (server, path, line); records of
   organisation-wide exports have no server and sort first. `auditor collect` writes the
-  organisation-wide exports into every server folder: when every file holding records of one
-  kind holds the same records (equal in every value but where they were read, as many times
-  each), the first file by path is kept and the others are its copies. When the copies
-  disagree (a record in one and not in another, or a value that differs), auditor cannot say
-  which export is current: every disagreeing file is one located INCOMPLETE_EVIDENCE problem
-  naming both files and a record that differs, no record of that kind is kept (the rules do
+  organisation-wide exports into every server folder: the records of one kind read from one
+  folder (one file, or an export split over several) are one copy of the export. When every
+  copy holds the same records (equal in every value but where they were read, as many times
+  each), the first folder's are kept and the others dropped. When the copies disagree (a
+  record in one and not in another, or a value that differs), auditor cannot say which export
+  is current: every disagreeing copy is one located INCOMPLETE_EVIDENCE problem naming the
+  files of both and a record that differs, no record of that kind is kept (the rules do
   not judge a guess), and the kind is listed in `Inventory.trust_disagreements` (the evidence
   model shows that export as given but not assessed). Per-server records are never folded.
 - An audit that read nothing is not clean: when no partner application and no web.config was
@@ -109,21 +110,26 @@ def fold(
 
 
 def _trust_records(kind: str, records: Sequence[Any]) -> tuple[tuple[Any, ...], list[Problem]]:
-    """One kind's records in order, the copies of an org-wide export in other files dropped;
-    when those copies disagree, no record and a problem per disagreeing file."""
+    """One kind's records in order, the copies of an org-wide export in other folders dropped;
+    when those copies disagree, no record and a problem per disagreeing copy."""
     ordered = sorted(records, key=_trust_order)
     if kind not in _TRUST_CMDLETS:  # per server, or cloud evidence: no copies of one export
         return _distinct(ordered), []
-    by_file: dict[str, list[Any]] = {}
+    by_folder: dict[str, list[Any]] = {}
     for record in ordered:
-        by_file.setdefault(record.source.path, []).append(record)
-    if len(by_file) < 2:
+        by_folder.setdefault(_folder(record.source.path), []).append(record)
+    if len(by_folder) < 2:
         return tuple(ordered), []
-    (first_path, first), *others = sorted(by_file.items())
+    (first_folder, first), *others = sorted(by_folder.items())
     problems = [problem for _, copy in others if (problem := _trust_conflict(kind, first, copy))]
     if problems:
         return (), problems
-    return tuple(by_file[first_path]), []
+    return tuple(by_folder[first_folder]), []
+
+
+def _folder(path: str) -> str:
+    """The folder of a display path: the files of one folder are one copy of an export."""
+    return path[: max(path.rfind("/"), path.rfind("\\"), 0)]
 
 
 def _distinct(records: Sequence[Any]) -> tuple[Any, ...]:
@@ -154,18 +160,18 @@ def _trust_conflict(kind: str, first: Sequence[Any], other: Sequence[Any]) -> Pr
     if not only_first and not only_other:
         return None
     cmdlet = _TRUST_CMDLETS[kind]
-    first_path, other_path = first[0].source.path, other[0].source.path
+    first_files, other_files = _files(first), _files(other)
     details = [
-        f"{_trust_label(record)} at {_where_record(record)} is not in {path}"
-        for found, path in ((only_first, other_path), (only_other, first_path))
+        f"{_trust_label(record)} at {_where_record(record)} is not in {files}"
+        for found, files in ((only_first, other_files), (only_other, first_files))
         for record in found[:1]
     ]
     located = (only_other or other)[0].source
     return Problem(
         code=ProblemCode.INCOMPLETE_EVIDENCE,
         message=(
-            f"two copies of the {cmdlet} export disagree: {first_path} holds {len(first)} "
-            f"record(s), {other_path} {len(other)}; {'; '.join(details)}; auditor cannot tell "
+            f"two copies of the {cmdlet} export disagree: {first_files} hold(s) {len(first)} "
+            f"record(s), {other_files} {len(other)}; {'; '.join(details)}; auditor cannot tell "
             f"which is current, so no {cmdlet} record is assessed and the audit is incomplete: "
             "export it again (auditor collect) and audit the new export"
         ),
@@ -192,6 +198,11 @@ def _not_in(records: Sequence[Any], other: Sequence[Any]) -> list[Any]:
 # The cmdlet of each org-wide trust export (those `auditor collect` copies into every server
 # folder), by its `TrustEvidence` field.
 _TRUST_CMDLETS = {kind: cmdlet for kind, _, cmdlet in TRUST_EXPORTS}
+
+
+def _files(records: Sequence[Any]) -> str:
+    """The files one copy of an export was read from, in words."""
+    return " and ".join(dict.fromkeys(record.source.path for record in records))
 
 
 def _trust_label(record: Any) -> str:

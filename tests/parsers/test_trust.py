@@ -372,6 +372,32 @@ def test_copies_that_disagree_are_a_located_problem_and_none_is_assessed(
     assert f"the record 'evoSTS' at {other}:83 is not in {first}" in problem.message
 
 
+def test_an_export_split_over_files_of_one_folder_is_one_copy(tmp_path: Path) -> None:
+    text = (TRUST / "auth-servers.xml").read_text(encoding="utf-8-sig")
+    enabled = text.replace('<B N="Enabled">false</B>', '<B N="Enabled">true</B>')
+    (tmp_path / "EX01").mkdir()
+    (tmp_path / "EX01" / "AuthServer.xml").write_text(text, encoding="utf-8")
+    (tmp_path / "EX01" / "AuthServer-more.xml").write_text(enabled, encoding="utf-8")
+    (tmp_path / "EX02").mkdir()
+    (tmp_path / "EX02" / "AuthServer.xml").write_text(text + "", encoding="utf-8")
+
+    together = read_inventory([tmp_path / "EX01"])
+    apart = read_inventory([tmp_path])
+
+    # One folder: the files are parts of one export, every record is judged.
+    assert len(together.trust.auth_servers) == 6 and together.trust_disagreements == ()
+    # EX02's copy lacks the records of AuthServer-more.xml: the copies disagree.
+    assert apart.trust.auth_servers == () and apart.trust_disagreements == ("auth_servers",)
+    (problem,) = [p for p in apart.problems if p.subject != "inputs"]
+    ex01 = f"{tmp_path.name}/EX01/AuthServer-more.xml and {tmp_path.name}/EX01/AuthServer.xml"
+    ex02 = f"{tmp_path.name}/EX02/AuthServer.xml"
+    assert f"disagree: {ex01} hold(s) 6 record(s), {ex02} 3;" in problem.message
+    assert f"'evoSTS' at {tmp_path.name}/EX01/AuthServer-more.xml:83 is not in {ex02}" in (
+        problem.message
+    )
+    assert (problem.path, problem.line) == (ex02, 2)
+
+
 def test_auditor_parse_shows_the_trust_records(tmp_path: Path) -> None:
     (tmp_path / "EX01").mkdir()
     shutil.copy(TRUST / "auth-servers.xml", tmp_path / "EX01" / "AuthServer.xml")
