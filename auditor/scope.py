@@ -41,6 +41,8 @@ from auditor.layout import FRONT_END_SITE, find_vdir
 from auditor.model import (
     DEFAULT_CLASSES,
     RULED_CLASSES,
+    TRUST_EXPORTS,
+    TRUST_SERVER_EXPORTS,
     EvidenceClass,
     EvidenceState,
     ExpectedEvidence,
@@ -313,27 +315,6 @@ def _partner_export(inventory: Inventory, *, in_scope: bool) -> ExpectedEvidence
     )
 
 
-# The org-wide trust exports a complete hybrid-trust audit needs: the `TrustEvidence` field its
-# records are read into, the file `auditor collect` writes, the cmdlet.
-TRUST_EXPORTS = (
-    ("auth_servers", "AuthServer.xml", "Get-AuthServer"),
-    ("auth_configs", "AuthConfig.xml", "Get-AuthConfig"),
-    ("setting_overrides", "SettingOverride.xml", "Get-SettingOverride"),
-    ("hybrid_configurations", "HybridConfiguration.xml", "Get-HybridConfiguration"),
-    (
-        "intra_organization_connectors",
-        "IntraOrganizationConnector.xml",
-        "Get-IntraOrganizationConnector",
-    ),
-    ("organization_configs", "OrganizationConfig.xml", "Get-OrganizationConfig"),
-)
-# And per Client Access server (each record names its server).
-TRUST_SERVER_EXPORTS = (
-    ("exsetup_versions", "ExSetup.xml", "the ExSetup.exe file version"),
-    ("exchange_certificates", "ExchangeCertificate.xml", "Get-ExchangeCertificate"),
-)
-
-
 def hybrid_trust_evidence(inventory: Inventory) -> tuple[ExpectedEvidence, ...]:
     """The hybrid-trust evidence a complete audit needs and what became of each (see the
     module docstring); what `assess_scope` will expect once a rule assesses the class."""
@@ -351,6 +332,11 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
         missing = "no Get-ExchangeServer export was read"
         expected.append(_trust_item(None, [], SERVER_EXPORT_NAME, missing))
     for kind, export, cmdlet in TRUST_EXPORTS:
+        if kind in inventory.trust_disagreements:  # given more than once, the copies disagree
+            item = _trust_item(None, [export], export, "")
+            note = f"the copies of the {cmdlet} export disagree (see EV001)"
+            expected.append(dataclasses.replace(item, state=EvidenceState.NOT_READ, note=note))
+            continue
         paths = [record.source.path for record in getattr(trust, kind)]
         expected.append(_trust_item(None, paths, export, f"no {cmdlet} export was read"))
     for server in servers.client_access:

@@ -121,12 +121,23 @@ def test_every_trust_sample_reads_without_problems(css_exchange: Path) -> None:
 
     inventory = _read(*files)
 
-    assert _file_problems(inventory) == []
+    for path in files:
+        assert _file_problems(_read(path)) == [], path
+    # The samples come from two folders of different organisations: given together, their
+    # org-wide exports are copies that disagree, so none of them is assessed and each
+    # disagreement is a problem (the three SettingOverride files of one folder are one copy).
+    assert inventory.trust_disagreements == ("auth_configs", "organization_configs")
+    assert len(inventory.trust.setting_overrides) == 3
+    assert all("disagree" in problem for problem in _file_problems(inventory))
     trust = inventory.trust
     (hybrid,) = trust.hybrid_configurations
     assert hybrid.service_instance == 0
     assert hybrid.domains == ExportedList(("contoso.com",), True)
-    organisations = {Path(c.source.path).parts[-3]: c for c in trust.organization_configs}
+    organisations = {
+        path.parts[-3]: config
+        for path in files
+        for config in _read(path).trust.organization_configs
+    }
     assert organisations["E19"].guid == "76fd9fb1-54f2-4fc8-8b04-97ca4824a55b"
     assert organisations["E19"].distinguished_name is not None
     assert organisations["E19"].distinguished_name.startswith("CN=SoloORG,")

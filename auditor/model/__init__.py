@@ -135,6 +135,8 @@ from auditor.model.severity import (
     Severity,
 )
 from auditor.model.trust import (
+    TRUST_EXPORTS,
+    TRUST_SERVER_EXPORTS,
     AuthConfig,
     AuthServer,
     CloudPrincipal,
@@ -162,6 +164,8 @@ __all__ = [
     "OAUTH_PROFILES_KEY",
     "RESOLVED_BY_SHOWN",
     "RULED_CLASSES",
+    "TRUST_EXPORTS",
+    "TRUST_SERVER_EXPORTS",
     "AppOnlyChange",
     "AppOnlyLimit",
     "AppSetting",

@@ -117,6 +117,10 @@ class Inventory:
     excluded: tuple[Excluded, ...] = ()
     # The hybrid OAuth trust records of every file (see `auditor.parsers.fold` for the order).
     trust: TrustEvidence = field(default_factory=TrustEvidence)
+    # The org-wide trust exports (`TrustEvidence` field names) given more than once whose
+    # copies disagree: their records are left out of `trust` (not assessed; the fold reports
+    # each disagreement as a problem naming both files).
+    trust_disagreements: tuple[str, ...] = ()
 
     @property
     def organisation(self) -> Organisation:

@@ -4,7 +4,8 @@ Owns the records of the trust exports (issue 24): `AuthServer`, `AuthConfig`,
 `SettingOverride`, `ExchangeCertificate`, `ExSetupVersion`, `HybridConfiguration`,
 `IntraOrganizationConnector`, `OrganizationRelationship`, `OrganizationConfig` and the
 per-server `VariantConfiguration` diagnostic (its `EffectiveOverride`s), and `TrustEvidence`,
-all of them read from one file or from every file. Imports only `auditor.model.inputs`.
+all of them read from one file or from every file, and which exports a complete hybrid-trust
+audit needs (`TRUST_EXPORTS`, `TRUST_SERVER_EXPORTS`). Imports only `auditor.model.inputs`.
 
 The same trust rules as the partner-application reader hold for every value here:
 
@@ -28,6 +29,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.model.inputs import Evidence
+
+# The org-wide trust exports a complete hybrid-trust audit needs: the `TrustEvidence` field its
+# records are read into, the file `auditor collect` writes, the cmdlet.
+TRUST_EXPORTS: tuple[tuple[str, str, str], ...] = (
+    ("auth_servers", "AuthServer.xml", "Get-AuthServer"),
+    ("auth_configs", "AuthConfig.xml", "Get-AuthConfig"),
+    ("setting_overrides", "SettingOverride.xml", "Get-SettingOverride"),
+    ("hybrid_configurations", "HybridConfiguration.xml", "Get-HybridConfiguration"),
+    (
+        "intra_organization_connectors",
+        "IntraOrganizationConnector.xml",
+        "Get-IntraOrganizationConnector",
+    ),
+    ("organization_configs", "OrganizationConfig.xml", "Get-OrganizationConfig"),
+)
+# And per Client Access server (each record names its server).
+TRUST_SERVER_EXPORTS: tuple[tuple[str, str, str], ...] = (
+    ("exsetup_versions", "ExSetup.xml", "the ExSetup.exe file version"),
+    ("exchange_certificates", "ExchangeCertificate.xml", "Get-ExchangeCertificate"),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,8 @@
 """Reads `Get-PartnerApplication | Export-Csv` output.
 
+A file whose header names the columns of a hybrid-trust export (`Get-SettingOverride`,
+`Get-AuthServer`, ...: `auditor.parsers.trust_text`) is read into trust records instead.
+
 Export-Csv writes every property with `ToString()`, so a list becomes its .NET type name
 (`System.String[]`, ``Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]``,
 `System.Collections.ArrayList`, `System.Object[]`, optionally `Deserialized.`-prefixed): such a
@@ -36,6 +39,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auditor.model import InputFormat, ParseResult, Problem, ProblemCode
@@ -49,6 +53,7 @@ from auditor.parsers.properties import (
     is_permission_property,
 )
 from auditor.parsers.text import count_line_breaks, decode, split_lines
+from auditor.parsers.trust_text import CsvFields, TrustObjects, trust_kind
 
 if TYPE_CHECKING:
     from _csv import Reader as _CsvReader
@@ -81,30 +86,41 @@ def parse(raw: RawInput, *, list_separator: str | None = ";") -> ParseResult:
         )
     reader = csv.reader(_chain(first, stream), delimiter=_delimiter(first), strict=True)
     applications = ApplicationReader(raw, InputFormat.CSV)
+    trust = TrustObjects(raw, InputFormat.CSV)
     try:
         header = next(reader)
-        header_problem = _header_problem(header, raw, skipped + 1)
+        kind = trust_kind(header)
+        header_problem = _header_problem(header, raw, skipped + 1, trust=kind is not None)
         if header_problem is not None:
             return ParseResult(source=source, problems=(header_problem,))
-        _read_records(reader, header, skipped, split_lines(text), list_separator, applications)
+        records = _Records(header, skipped, split_lines(text), list_separator, kind, trust)
+        _read_records(reader, records, applications)
     except csv.Error as error:
         line = skipped + reader.line_num
         applications.problems.append(
             raw.problem(ProblemCode.MALFORMED, f"not valid CSV at line {line}: {error}", line)
         )
-    return applications.result()
+    return trust.merged(applications.result())
 
 
-def _read_records(
-    reader: _CsvReader,
-    header: list[str],
-    skipped: int,
-    physical_lines: list[str],
-    list_separator: str | None,
-    applications: ApplicationReader,
-) -> None:
-    """Every record after the header as a partner application; one of the wrong width is
-    skipped. `skipped` lines (a `#TYPE` line) precede the header."""
+@dataclass(frozen=True, slots=True)
+class _Records:
+    """How the records after the header are read: `skipped` lines (a `#TYPE` line) precede
+    the header; `kind` is the trust export the header says the file is (None: partner
+    applications, read into `ApplicationReader`; else into `trust`)."""
+
+    header: list[str]
+    skipped: int
+    physical_lines: list[str]
+    list_separator: str | None
+    kind: str | None
+    trust: TrustObjects
+
+
+def _read_records(reader: _CsvReader, records: _Records, applications: ApplicationReader) -> None:
+    """Every record after the header as a partner application or a trust record (`_Records`);
+    one of the wrong width is skipped."""
+    header, skipped, physical_lines = records.header, records.skipped, records.physical_lines
     previous_end = reader.line_num
     for row in reader:
         start = skipped + previous_end + 1
@@ -123,9 +139,14 @@ def _read_records(
                 )
             )
             continue
+        shown = physical_lines[start - 1][:MAX_RAW]
+        if records.kind is not None:
+            fields = CsvFields(dict(zip(header, row, strict=True)))
+            records.trust.add(records.kind, fields, start, shown)
+            continue
         applications.add(
-            _properties(header, row, start, list_separator),
-            ObjectSource(line=start, raw=physical_lines[start - 1][:MAX_RAW]),
+            _properties(header, row, start, records.list_separator),
+            ObjectSource(line=start, raw=shown),
         )
 
 
@@ -146,7 +167,11 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _header_problem(header: list[str], raw: RawInput, line: int) -> Problem | None:
+def _header_problem(
+    header: list[str], raw: RawInput, line: int, *, trust: bool = False
+) -> Problem | None:
+    """Why the header cannot be read (a repeated column; no ApplicationIdentifier column in a
+    file that is no trust export), else None."""
     seen: set[str] = set()
     for name in header:
         folded = name.casefold()
@@ -157,7 +182,7 @@ def _header_problem(header: list[str], raw: RawInput, line: int) -> Problem | No
                 line,
             )
         seen.add(folded)
-    if "applicationidentifier" not in seen:
+    if "applicationidentifier" not in seen and not trust:
         return raw.problem(
             ProblemCode.MALFORMED,
             "the CSV header has no ApplicationIdentifier column: it is not a "

@@ -18,10 +18,15 @@
   is one record, the first by path (results come in path order).
 - The hybrid OAuth trust: each kind ordered by (server, path, line); records of
   organisation-wide exports have no server and sort first. `auditor collect` writes the
-  organisation-wide exports into every server folder: a record equal in every value (but where
-  it was read) to one already kept from another file is that record's copy and is dropped, the
-  first by path staying; records that differ, and equal records of one file, are all kept (the
-  rules judge each). Per-server records are never folded.
+  organisation-wide exports into every server folder: the records of one kind read from one
+  folder (one file, or an export split over several) are one copy of the export. When every
+  copy holds the same records (equal in every value but where they were read, as many times
+  each), the first folder's are kept and the others dropped. When the copies disagree (a
+  record in one and not in another, or a value that differs), auditor cannot say which export
+  is current: every disagreeing copy is one located INCOMPLETE_EVIDENCE problem naming the
+  files of both and a record that differs, no record of that kind is kept (the rules do
+  not judge a guess), and the kind is listed in `Inventory.trust_disagreements` (the evidence
+  model shows that export as given but not assessed). Per-server records are never folded.
 - An audit that read nothing is not clean: when no partner application and no web.config was
   read, one problem says what was looked at.
 """
@@ -29,10 +34,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from auditor.model import (
+    TRUST_EXPORTS,
     ExchangeServer,
     Inventory,
     ParseResult,
@@ -79,6 +86,13 @@ def fold(
             records.extend(getattr(result.trust, name))
     merged, conflicts = _merge_copies(applications)
     found_problems.extend(conflicts)
+    kept_trust: dict[str, tuple[Any, ...]] = {}
+    disagreements: list[str] = []
+    for name, records in trust.items():
+        kept_trust[name], disagreeing = _trust_records(name, records)
+        found_problems.extend(disagreeing)
+        if disagreeing:
+            disagreements.append(name)
     if not merged and not web_configs:
         found_problems.append(_nothing_read(looked_at, inputs, skipped))
     return Inventory(
@@ -90,33 +104,128 @@ def fold(
         problems=tuple(sorted(found_problems, key=problem_order)),
         skipped=tuple(sorted(set(skipped))),
         exchange_servers=tuple(sorted(servers.values(), key=lambda server: server.name.casefold())),
-        trust=TrustEvidence(**{name: _trust_records(records) for name, records in trust.items()}),
+        trust=TrustEvidence(**kept_trust),
+        trust_disagreements=tuple(disagreements),
     )
 
 
-def _trust_records(records: Sequence[Any]) -> tuple[Any, ...]:
-    """One kind's records in order, copies of an org-wide record from other files dropped: a
-    copy equal in every field and every exported property but those of the read
-    (`READ_CONTEXT`: which server and runspace answered). Copies that differ elsewhere both
-    stand (`auditor attest` fails on them)."""
+def _trust_records(kind: str, records: Sequence[Any]) -> tuple[tuple[Any, ...], list[Problem]]:
+    """One kind's records in order, the copies of an org-wide export in other folders dropped;
+    when those copies disagree, no record and a problem per disagreeing copy."""
+    ordered = sorted(records, key=_trust_order)
+    if kind not in _TRUST_CMDLETS:  # per server, or cloud evidence: no copies of one export
+        return _distinct(ordered), []
+    by_folder: dict[str, list[Any]] = {}
+    for record in ordered:
+        by_folder.setdefault(_folder(record.source.path), []).append(record)
+    if len(by_folder) < 2:
+        return tuple(ordered), []
+    (first_folder, first), *others = sorted(by_folder.items())
+    problems = [problem for _, copy in others if (problem := _trust_conflict(kind, first, copy))]
+    if problems:
+        return (), problems
+    return tuple(by_folder[first_folder]), []
+
+
+def _folder(path: str) -> str:
+    """The folder of a display path: the files of one folder are one copy of an export."""
+    return path[: max(path.rfind("/"), path.rfind("\\"), 0)]
+
+
+def _distinct(records: Sequence[Any]) -> tuple[Any, ...]:
+    """Per-server records all stand; a cloud record equal in every value (but where it was
+    read) to one already kept from another file is dropped."""
     kept: list[Any] = []
     first_path: dict[Any, str] = {}
-    for record in sorted(records, key=_trust_order):
-        if hasattr(record, "server"):  # per server: every record stands
+    for record in records:
+        if hasattr(record, "server"):
             kept.append(record)
             continue
-        values = dataclasses.replace(record, source=None)
-        if hasattr(record, "properties"):
-            values = dataclasses.replace(values, properties=_read_elsewhere(record.properties))
-        path = first_path.setdefault(values, record.source.path)
+        path = first_path.setdefault(_trust_values(record), record.source.path)
         if path == record.source.path:
             kept.append(record)
     return tuple(kept)
 
 
+def _trust_values(record: Any) -> Any:
+    """A trust record but where it was read (its source, and the exported properties of the
+    read, `READ_CONTEXT`: which server and runspace answered): what two copies of one export
+    must agree on."""
+    values = dataclasses.replace(record, source=None)
+    if hasattr(record, "properties"):
+        values = dataclasses.replace(values, properties=_read_elsewhere(record.properties))
+    return values
+
+
 def _read_elsewhere(properties: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """The exported properties that say what the object is, not where it was read."""
     return tuple((name, text) for name, text in properties if name.casefold() not in READ_CONTEXT)
+
+
+def _trust_conflict(kind: str, first: Sequence[Any], other: Sequence[Any]) -> Problem | None:
+    """The problem of two files of one org-wide export that disagree (None when they agree),
+    naming a record of each that the other does not hold."""
+    only_first = _not_in(first, other)
+    only_other = _not_in(other, first)
+    if not only_first and not only_other:
+        return None
+    cmdlet = _TRUST_CMDLETS[kind]
+    first_files, other_files = _files(first), _files(other)
+    details = [
+        f"{_trust_label(record)} at {_where_record(record)} is not in {files}"
+        for found, files in ((only_first, other_files), (only_other, first_files))
+        for record in found[:1]
+    ]
+    located = (only_other or other)[0].source
+    return Problem(
+        code=ProblemCode.INCOMPLETE_EVIDENCE,
+        message=(
+            f"two copies of the {cmdlet} export disagree: {first_files} hold(s) {len(first)} "
+            f"record(s), {other_files} {len(other)}; {'; '.join(details)}; auditor cannot tell "
+            f"which is current, so no {cmdlet} record is assessed and the audit is incomplete: "
+            "export it again (auditor collect) and audit the new export"
+        ),
+        path=located.path,
+        line=located.line,
+        severity=Severity.HIGH,
+        subject=f"hybrid-trust:organisation:{cmdlet}",
+    )
+
+
+def _not_in(records: Sequence[Any], other: Sequence[Any]) -> list[Any]:
+    """The records of `records` that `other` does not hold (as many times), in order."""
+    left = Counter(_trust_values(record) for record in other)
+    missing = []
+    for record in records:
+        values = _trust_values(record)
+        if left[values] > 0:
+            left[values] -= 1
+        else:
+            missing.append(record)
+    return missing
+
+
+# The cmdlet of each org-wide trust export (those `auditor collect` copies into every server
+# folder), by its `TrustEvidence` field.
+_TRUST_CMDLETS = {
+    **{kind: cmdlet for kind, _, cmdlet in TRUST_EXPORTS},
+    "organization_relationships": "Get-OrganizationRelationship",
+}
+
+
+def _files(records: Sequence[Any]) -> str:
+    """The files one copy of an export was read from, in words."""
+    return " and ".join(dict.fromkeys(record.source.path for record in records))
+
+
+def _trust_label(record: Any) -> str:
+    name = getattr(record, "name", None)
+    return f"the record '{name}'" if name else "a record"
+
+
+def _where_record(record: Any) -> str:
+    line = record.source.line
+    return record.source.path if line is None else f"{record.source.path}:{line}"
 
 
 def _trust_order(record: Any) -> tuple[str, str, int]:

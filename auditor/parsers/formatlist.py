@@ -1,5 +1,8 @@
 """Reads `Get-PartnerApplication | Format-List *` text saved to a file (`>`, `Out-File`).
 
+An object that is a hybrid-trust export (`Get-SettingOverride`, `Get-AuthServer`, ...: told by
+its properties, `auditor.parsers.trust_text`) is read into its trust record instead.
+
 The layout, from PowerShell's `ListWriter`:
 
 - objects are separated by one or more blank lines;
@@ -45,6 +48,7 @@ from auditor.parsers.properties import (
     is_permission_property,
 )
 from auditor.parsers.text import decode, split_lines, strip_ansi
+from auditor.parsers.trust_text import FormatListFields, TrustObjects, trust_kind
 
 _ELLIPSES = ("...", "…")
 _ITEM = re.compile(r"[^,]+")
@@ -74,15 +78,21 @@ def parse(raw: RawInput) -> ParseResult:
     if isinstance(text, Problem):
         return ParseResult(source=source, problems=(text,))
     applications = ApplicationReader(raw, InputFormat.FORMAT_LIST)
+    trust = TrustObjects(raw, InputFormat.FORMAT_LIST)
     objects = _objects(split_lines(strip_ansi(text)), applications)
     for exported in objects:
+        kind = trust_kind(prop.label for prop in exported.properties)
+        if kind is not None:
+            values = {prop.label: "".join(prop.parts) for prop in exported.properties}
+            trust.add(kind, FormatListFields(values), exported.line, exported.first)
+            continue
         properties = {prop.label: _property_value(prop) for prop in exported.properties}
         applications.add(properties, ObjectSource(line=exported.line, raw=exported.first))
     if not objects and not applications.problems:
         applications.problems.append(
             raw.problem(ProblemCode.MALFORMED, "the Format-List export holds no object")
         )
-    return applications.result()
+    return trust.merged(applications.result())
 
 
 def _objects(lines: list[str], applications: ApplicationReader) -> list[_Object]:

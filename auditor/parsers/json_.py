@@ -1,5 +1,8 @@
 """Reads `Get-PartnerApplication | ConvertTo-Json` output.
 
+An object that is a hybrid-trust export (`Get-SettingOverride`, `Get-AuthServer`, ...: told by
+its keys, `auditor.parsers.trust_text`) is read into its trust record instead.
+
 Accepted shapes: one object, an array of objects, Windows PowerShell 5.1's
 `{"value": [...], "Count": n}` wrapper around an array (5.1 adds an ETS `Count` property to
 arrays and serialises a wrapped array as an object: PowerShell/PowerShell issues #3222, #5579),
@@ -55,6 +58,7 @@ from auditor.parsers.properties import (
     is_permission_property,
 )
 from auditor.parsers.text import LineIndex, decode
+from auditor.parsers.trust_text import JsonFields, TrustObjects, trust_kind
 
 _WHITESPACE = " \t\r\n"
 _STRUCTURE = re.compile(r'["{}\[\],:]')
@@ -97,12 +101,13 @@ def parse(raw: RawInput) -> ParseResult:
         return cloud_json.parse(raw, text)
     index = LineIndex.of(text)
     applications = ApplicationReader(raw, InputFormat.JSON)
+    trust = TrustObjects(raw, InputFormat.JSON)
     problems = applications.problems
     try:
         for item in _items(text):
             if not applications.room_for(index.line_of(item.start)):
                 break
-            _application(item, text, index, applications)
+            _application(item, text, index, applications, trust)
     except json.JSONDecodeError as error:
         line = index.line_of(error.pos)
         problems.append(
@@ -120,7 +125,7 @@ def parse(raw: RawInput) -> ParseResult:
         )
     if applications.count == 0 and not problems:
         problems.append(raw.problem(ProblemCode.MALFORMED, "the JSON export holds no object"))
-    return applications.result()
+    return trust.merged(applications.result())
 
 
 def _items(text: str) -> Iterator[_Item]:
@@ -304,8 +309,11 @@ def _member_value_start(text: str, item: _Item, key: str) -> int:
     return _skip_whitespace(text, colon + 1)
 
 
-def _application(item: _Item, text: str, index: LineIndex, applications: ApplicationReader) -> None:
-    """Read one top-level item into `applications` (a problem when it is no single object)."""
+def _application(
+    item: _Item, text: str, index: LineIndex, applications: ApplicationReader, trust: TrustObjects
+) -> None:
+    """Read one top-level item into `applications`, or `trust` when it is a trust export (a
+    problem when it is no single object)."""
     raw = applications.raw
     problems = applications.problems
     line = index.line_of(item.start)
@@ -318,9 +326,20 @@ def _application(item: _Item, text: str, index: LineIndex, applications: Applica
             )
         )
         return
+    kind = trust_kind(item.value)
+    # PowerShell 7 writes a deserialised enum as {"value": 1, "Value": "AzureAD"}: that pair is
+    # no ambiguity in a trust export; any other repeated key is.
+    repeated_keys = item.duplicates
+    if kind is not None:
+        repeated_keys = tuple(key for key in item.duplicates if key.casefold() != "value")
+        repeated_keys = (*item.top_duplicates, *repeated_keys)
+    if kind is not None and not repeated_keys:
+        shown = text[item.start : min(item.end, item.start + MAX_RAW)]
+        trust.add(kind, JsonFields(item.value), line, shown)
+        return
     members = _members(text, item)
-    if item.duplicates:
-        repeated = item.duplicates[0]
+    if repeated_keys:
+        repeated = repeated_keys[0]
         where = _last_key_line(text, item, index, repeated) or line
         problems.append(
             raw.problem(

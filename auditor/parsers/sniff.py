@@ -24,7 +24,11 @@ _XML_PROLOG_ITEM = re.compile(
 )
 _XML_START_TAG = re.compile(r"<(?:[A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 _FORMAT_LIST_LABEL = re.compile(r"[^\s:][^:]*?\s:(?: |$)")
-_CSV_KEY_COLUMNS = frozenset({"applicationidentifier", "name"})
+# A column every partner application and every trust export has, or one that tells a trust
+# export projected without its Name (`auditor.parsers.trust_text`).
+_CSV_KEY_COLUMNS = frozenset(
+    {"applicationidentifier", "name", "componentname", "currentcertificatethumbprint", "thumbprint"}
+)
 
 
 def sniff(data: bytes) -> InputFormat | None:

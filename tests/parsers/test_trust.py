@@ -336,19 +336,66 @@ def test_copies_of_an_org_wide_export_in_every_server_folder_fold_into_one(
     for server in ("EX01", "EX02", "EX03"):
         (tmp_path / server).mkdir()
         shutil.copy(TRUST / "auth-servers.xml", tmp_path / server / "AuthServer.xml")
+
+    inventory = read_inventory([tmp_path])
+
+    assert [(Path(s.source.path).parent.name, s.name) for s in inventory.trust.auth_servers] == [
+        ("EX01", f"EvoSts - {TENANT}"),
+        ("EX01", f"ACS - {TENANT}"),
+        ("EX01", "evoSTS"),
+    ]
+    assert inventory.trust_disagreements == ()
+
+
+def test_copies_that_disagree_are_a_located_problem_and_none_is_assessed(
+    tmp_path: Path,
+) -> None:
+    for server in ("EX01", "EX02", "EX03"):
+        (tmp_path / server).mkdir()
+        shutil.copy(TRUST / "auth-servers.xml", tmp_path / server / "AuthServer.xml")
     changed = (tmp_path / "EX03" / "AuthServer.xml").read_bytes()
     (tmp_path / "EX03" / "AuthServer.xml").write_bytes(
         changed.replace(b'<B N="Enabled">false</B>', b'<B N="Enabled">true</B>')
     )
 
-    servers = read_inventory([tmp_path]).trust.auth_servers
+    inventory = read_inventory([tmp_path])
 
-    assert [(Path(s.source.path).parent.name, s.name, s.enabled) for s in servers] == [
-        ("EX01", f"EvoSts - {TENANT}", True),
-        ("EX01", f"ACS - {TENANT}", True),
-        ("EX01", "evoSTS", False),
-        ("EX03", "evoSTS", True),  # a copy that disagrees stands, for the rules to judge
-    ]
+    # Which copy is current cannot be told: no AuthServer is judged on a guess.
+    assert inventory.trust.auth_servers == ()
+    assert inventory.trust_disagreements == ("auth_servers",)
+    first, other = (f"{tmp_path.name}/{server}/AuthServer.xml" for server in ("EX01", "EX03"))
+    (problem,) = [p for p in inventory.problems if p.subject != "inputs"]
+    assert problem.code is ProblemCode.INCOMPLETE_EVIDENCE
+    assert (problem.path, problem.line) == (other, 83)  # the legacy evoSTS of EX03
+    assert problem.subject == "hybrid-trust:organisation:Get-AuthServer"
+    assert f"the record 'evoSTS' at {first}:83 is not in {other}" in problem.message
+    assert f"the record 'evoSTS' at {other}:83 is not in {first}" in problem.message
+
+
+def test_an_export_split_over_files_of_one_folder_is_one_copy(tmp_path: Path) -> None:
+    text = (TRUST / "auth-servers.xml").read_text(encoding="utf-8-sig")
+    enabled = text.replace('<B N="Enabled">false</B>', '<B N="Enabled">true</B>')
+    (tmp_path / "EX01").mkdir()
+    (tmp_path / "EX01" / "AuthServer.xml").write_text(text, encoding="utf-8")
+    (tmp_path / "EX01" / "AuthServer-more.xml").write_text(enabled, encoding="utf-8")
+    (tmp_path / "EX02").mkdir()
+    (tmp_path / "EX02" / "AuthServer.xml").write_text(text + "", encoding="utf-8")
+
+    together = read_inventory([tmp_path / "EX01"])
+    apart = read_inventory([tmp_path])
+
+    # One folder: the files are parts of one export, every record is judged.
+    assert len(together.trust.auth_servers) == 6 and together.trust_disagreements == ()
+    # EX02's copy lacks the records of AuthServer-more.xml: the copies disagree.
+    assert apart.trust.auth_servers == () and apart.trust_disagreements == ("auth_servers",)
+    (problem,) = [p for p in apart.problems if p.subject != "inputs"]
+    ex01 = f"{tmp_path.name}/EX01/AuthServer-more.xml and {tmp_path.name}/EX01/AuthServer.xml"
+    ex02 = f"{tmp_path.name}/EX02/AuthServer.xml"
+    assert f"disagree: {ex01} hold(s) 6 record(s), {ex02} 3;" in problem.message
+    assert f"'evoSTS' at {tmp_path.name}/EX01/AuthServer-more.xml:83 is not in {ex02}" in (
+        problem.message
+    )
+    assert (problem.path, problem.line) == (ex02, 2)
 
 
 def test_auditor_parse_shows_the_trust_records(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.model import AuthConfig, AuthServer, Problem
+from auditor.parsers import trust_records
 from auditor.parsers.base import RawInput
 from auditor.parsers.clixml.deserialise import PSObject
 from auditor.parsers.clixml.fields import ObjectFields, evidence, unreadable_problem
@@ -28,21 +29,7 @@ def auth_server(
 ) -> tuple[AuthServer, Problem | None]:
     """One AuthServer object as a record, and the problem of its unreadable values."""
     fields = ObjectFields(obj)
-    record = AuthServer(
-        name=fields.text("Name"),
-        type=fields.text("Type"),
-        enabled=fields.flag("Enabled"),
-        realm=fields.text("Realm"),
-        application_identifier=fields.text("ApplicationIdentifier"),
-        auth_metadata_url=fields.text("AuthMetadataUrl"),
-        issuer_identifier=fields.text("IssuerIdentifier"),
-        token_issuing_endpoint=fields.text("TokenIssuingEndpoint"),
-        graph_base_url=fields.text("GraphBaseUrl"),
-        domain_names=fields.listed("DomainName"),
-        is_default_authorization_endpoint=fields.flag("IsDefaultAuthorizationEndpoint"),
-        source=evidence(raw, obj, lines),
-        missing=tuple(fields.missing),
-    )
+    record = trust_records.auth_server(fields, evidence(raw, obj, lines))
     return record, unreadable_problem(raw, fields, "AuthServer")
 
 
@@ -51,15 +38,5 @@ def auth_config(
 ) -> tuple[AuthConfig, Problem | None]:
     """The AuthConfig object as a record, and the problem of its unreadable values."""
     fields = ObjectFields(obj)
-    record = AuthConfig(
-        name=fields.text("Name"),
-        service_name=fields.text("ServiceName"),
-        realm=fields.text("Realm"),
-        current_certificate_thumbprint=fields.text("CurrentCertificateThumbprint"),
-        next_certificate_thumbprint=fields.text("NextCertificateThumbprint"),
-        previous_certificate_thumbprint=fields.text("PreviousCertificateThumbprint"),
-        next_certificate_effective_date=fields.text("NextCertificateEffectiveDate"),
-        source=evidence(raw, obj, lines),
-        missing=tuple(fields.missing),
-    )
+    record = trust_records.auth_config(fields, evidence(raw, obj, lines))
     return record, unreadable_problem(raw, fields, "AuthConfig")

@@ -54,6 +54,10 @@ class ObjectFields:
         self.unreadable.append(name)
         return None
 
+    def date(self, name: str) -> str | None:
+        """A date: the `DT` text as exported (ISO 8601 with its offset)."""
+        return self.text(name)
+
     def flag(self, name: str) -> bool | None:
         prop = self.get(name)
         if prop is None or prop.value is None:

@@ -19,6 +19,7 @@ from auditor.model import (
     OrganizationRelationship,
     Problem,
 )
+from auditor.parsers import trust_records
 from auditor.parsers.base import RawInput
 from auditor.parsers.clixml.deserialise import PSObject
 from auditor.parsers.clixml.fields import ObjectFields, evidence, unreadable_problem
@@ -40,16 +41,7 @@ def hybrid_configuration(
 ) -> tuple[HybridConfiguration, Problem | None]:
     """The HybridConfiguration object as a record, and the problem of its unreadable values."""
     fields = ObjectFields(obj)
-    record = HybridConfiguration(
-        client_access_servers=fields.listed("ClientAccessServers"),
-        domains=fields.listed("Domains"),
-        features=fields.listed("Features"),
-        service_instance=fields.integer("ServiceInstance"),
-        tls_certificate_name=fields.text("TlsCertificateName"),
-        on_premises_smart_host=fields.text("OnPremisesSmartHost"),
-        source=evidence(raw, obj, lines),
-        missing=tuple(fields.missing),
-    )
+    record = trust_records.hybrid_configuration(fields, evidence(raw, obj, lines))
     return record, unreadable_problem(raw, fields, "HybridConfiguration")
 
 
@@ -58,14 +50,7 @@ def intra_organization_connector(
 ) -> tuple[IntraOrganizationConnector, Problem | None]:
     """One IntraOrganizationConnector as a record, and the problem of its unreadable values."""
     fields = ObjectFields(obj)
-    record = IntraOrganizationConnector(
-        name=fields.text("Name"),
-        enabled=fields.flag("Enabled"),
-        discovery_endpoint=fields.text("DiscoveryEndpoint"),
-        target_address_domains=fields.listed("TargetAddressDomains"),
-        source=evidence(raw, obj, lines),
-        missing=tuple(fields.missing),
-    )
+    record = trust_records.intra_organization_connector(fields, evidence(raw, obj, lines))
     return record, unreadable_problem(raw, fields, "IntraOrganizationConnector")
 
 
@@ -74,13 +59,7 @@ def organization_config(
 ) -> tuple[OrganizationConfig, Problem | None]:
     """The OrganizationConfig object's identity, and the problem of its unreadable values."""
     fields = ObjectFields(obj)
-    record = OrganizationConfig(
-        name=fields.text("Name"),
-        guid=fields.text("Guid"),
-        distinguished_name=fields.text("DistinguishedName"),
-        source=evidence(raw, obj, lines),
-        missing=tuple(fields.missing),
-    )
+    record = trust_records.organization_config(fields, evidence(raw, obj, lines))
     return record, unreadable_problem(raw, fields, "OrganizationConfig")
 
 
@@ -89,11 +68,5 @@ def organization_relationship(
 ) -> tuple[OrganizationRelationship, Problem | None]:
     """One OrganizationRelationship as a record, and the problem of its unreadable values."""
     fields = ObjectFields(obj)
-    record = OrganizationRelationship(
-        name=fields.text("Name"),
-        enabled=fields.flag("Enabled"),
-        domain_names=fields.listed("DomainNames"),
-        source=evidence(raw, obj, lines),
-        missing=tuple(fields.missing),
-    )
+    record = trust_records.organization_relationship(fields, evidence(raw, obj, lines))
     return record, unreadable_problem(raw, fields, "OrganizationRelationship")

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from lxml import etree
 
 from auditor.model import EffectiveOverride, Problem, SettingOverride, VariantConfiguration
+from auditor.parsers import trust_records
 from auditor.parsers.base import RawInput
 from auditor.parsers.clixml.deserialise import MAX_ITEMS, PSObject
 from auditor.parsers.clixml.fields import ObjectFields, evidence, server, unreadable_problem
@@ -45,19 +46,7 @@ def setting_override(
 ) -> tuple[SettingOverride, Problem | None]:
     """One SettingOverride object as a record, and the problem of its unreadable values."""
     fields = ObjectFields(obj)
-    record = SettingOverride(
-        name=fields.text("Name"),
-        component=fields.text("ComponentName"),
-        section=fields.text("SectionName"),
-        parameters=fields.listed("Parameters"),
-        servers=fields.listed("Server"),
-        min_version=fields.text("MinVersion"),
-        max_version=fields.text("MaxVersion"),
-        reason=fields.text("Reason"),
-        status=fields.text("Status"),
-        source=evidence(raw, obj, lines),
-        missing=tuple(fields.missing),
-    )
+    record = trust_records.setting_override(fields, evidence(raw, obj, lines))
     return record, unreadable_problem(raw, fields, "SettingOverride")
 
 

@@ -1,0 +1,162 @@
+"""The trust records of one exported object, whatever the format it was read from.
+
+Owns which property of which export becomes which field of the records of
+`auditor.model.trust` (`AuthServer`, `AuthConfig`, `SettingOverride`, `HybridConfiguration`,
+`IntraOrganizationConnector`, `OrganizationRelationship`, `OrganizationConfig`). Every format
+reads one object through a `Fields` of its own (CLIXML:
+`auditor.parsers.clixml.fields.ObjectFields`; Format-List, CSV and JSON:
+`auditor.parsers.trust_text`) and calls the builder here, so that the same object gives the
+same record in every format, but for what a format cannot carry (each `Fields` says what:
+such a value is None and its name is in `missing` or `unreadable`).
+
+The property names follow the Exchange cmdlets' output (and, for `Get-AuthServer`, of which
+no real export is public, HealthChecker's mock and the `Set-AuthServer` parameters).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from auditor.model import (
+    AuthConfig,
+    AuthServer,
+    Evidence,
+    ExportedList,
+    HybridConfiguration,
+    IntraOrganizationConnector,
+    OrganizationConfig,
+    OrganizationRelationship,
+    SettingOverride,
+)
+
+__all__ = [
+    "Fields",
+    "auth_config",
+    "auth_server",
+    "hybrid_configuration",
+    "intra_organization_connector",
+    "organization_config",
+    "organization_relationship",
+    "setting_override",
+]
+
+
+class Fields(Protocol):
+    """One exported object's properties read by name (ignoring case), by the rules of
+    `auditor.model.trust`: None for `$null` or not given (its name then in `missing`), or for
+    a value of a shape that could not be read (its name then in `unreadable`)."""
+
+    missing: list[str]
+    unreadable: list[str]
+
+    def text(self, name: str) -> str | None: ...
+
+    def flag(self, name: str) -> bool | None: ...
+
+    def integer(self, name: str) -> int | None: ...
+
+    def listed(self, name: str) -> ExportedList | None: ...
+
+    def date(self, name: str) -> str | None:
+        """A date as ISO 8601 text with its offset (None when the format shows it otherwise)."""
+        ...
+
+
+def auth_server(fields: Fields, source: Evidence) -> AuthServer:
+    """One `Get-AuthServer` object."""
+    return AuthServer(
+        name=fields.text("Name"),
+        type=fields.text("Type"),
+        enabled=fields.flag("Enabled"),
+        realm=fields.text("Realm"),
+        application_identifier=fields.text("ApplicationIdentifier"),
+        auth_metadata_url=fields.text("AuthMetadataUrl"),
+        issuer_identifier=fields.text("IssuerIdentifier"),
+        token_issuing_endpoint=fields.text("TokenIssuingEndpoint"),
+        graph_base_url=fields.text("GraphBaseUrl"),
+        domain_names=fields.listed("DomainName"),
+        is_default_authorization_endpoint=fields.flag("IsDefaultAuthorizationEndpoint"),
+        source=source,
+        missing=tuple(fields.missing),
+    )
+
+
+def auth_config(fields: Fields, source: Evidence) -> AuthConfig:
+    """The `Get-AuthConfig` object."""
+    return AuthConfig(
+        name=fields.text("Name"),
+        service_name=fields.text("ServiceName"),
+        realm=fields.text("Realm"),
+        current_certificate_thumbprint=fields.text("CurrentCertificateThumbprint"),
+        next_certificate_thumbprint=fields.text("NextCertificateThumbprint"),
+        previous_certificate_thumbprint=fields.text("PreviousCertificateThumbprint"),
+        next_certificate_effective_date=fields.date("NextCertificateEffectiveDate"),
+        source=source,
+        missing=tuple(fields.missing),
+    )
+
+
+def setting_override(fields: Fields, source: Evidence) -> SettingOverride:
+    """One `Get-SettingOverride` object: `ComponentName`/`SectionName` (what the trust rules
+    match on, never the name), `Parameters` and `Server` as lists, `Status` by name."""
+    return SettingOverride(
+        name=fields.text("Name"),
+        component=fields.text("ComponentName"),
+        section=fields.text("SectionName"),
+        parameters=fields.listed("Parameters"),
+        servers=fields.listed("Server"),
+        min_version=fields.text("MinVersion"),
+        max_version=fields.text("MaxVersion"),
+        reason=fields.text("Reason"),
+        status=fields.text("Status"),
+        source=source,
+        missing=tuple(fields.missing),
+    )
+
+
+def hybrid_configuration(fields: Fields, source: Evidence) -> HybridConfiguration:
+    """The `Get-HybridConfiguration` object."""
+    return HybridConfiguration(
+        client_access_servers=fields.listed("ClientAccessServers"),
+        domains=fields.listed("Domains"),
+        features=fields.listed("Features"),
+        service_instance=fields.integer("ServiceInstance"),
+        tls_certificate_name=fields.text("TlsCertificateName"),
+        on_premises_smart_host=fields.text("OnPremisesSmartHost"),
+        source=source,
+        missing=tuple(fields.missing),
+    )
+
+
+def intra_organization_connector(fields: Fields, source: Evidence) -> IntraOrganizationConnector:
+    """One `Get-IntraOrganizationConnector` object."""
+    return IntraOrganizationConnector(
+        name=fields.text("Name"),
+        enabled=fields.flag("Enabled"),
+        discovery_endpoint=fields.text("DiscoveryEndpoint"),
+        target_address_domains=fields.listed("TargetAddressDomains"),
+        source=source,
+        missing=tuple(fields.missing),
+    )
+
+
+def organization_config(fields: Fields, source: Evidence) -> OrganizationConfig:
+    """What the trust rules need of `Get-OrganizationConfig`: name, `Guid`, DistinguishedName."""
+    return OrganizationConfig(
+        name=fields.text("Name"),
+        guid=fields.text("Guid"),
+        distinguished_name=fields.text("DistinguishedName"),
+        source=source,
+        missing=tuple(fields.missing),
+    )
+
+
+def organization_relationship(fields: Fields, source: Evidence) -> OrganizationRelationship:
+    """One `Get-OrganizationRelationship` object."""
+    return OrganizationRelationship(
+        name=fields.text("Name"),
+        enabled=fields.flag("Enabled"),
+        domain_names=fields.listed("DomainNames"),
+        source=source,
+        missing=tuple(fields.missing),
+    )
