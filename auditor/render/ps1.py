@@ -177,6 +177,7 @@ from auditor.psquote import (
     require,
 )
 from auditor.render import ps1_override
+from auditor.render.template_cache import bytecode_cache
 
 
 class TrustedCode(str):
@@ -319,6 +320,7 @@ def _env() -> jinja2.Environment:
             trim_blocks=True,
             lstrip_blocks=True,
             finalize=_finalize,
+            bytecode_cache=bytecode_cache(),
         )
         environment.filters["ps_array"] = _filter_ps_array
         environment.filters["ps_nullable"] = _filter_ps_nullable
