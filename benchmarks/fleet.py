@@ -9,7 +9,16 @@ The fleet is built from the real Exchange 2019 files in `../shared/reference/css
 - on one server in ten (`EX0000`, `EX0010`, ...) `|V1S2SAppOnly` is appended to the
   `OAuthHttpModule.Profiles` value of `DefaultWebSite-Rest_web.config`, the change the hybrid
   recipe makes, so those servers need a remediation script;
-- one partner-application export (`GetPartnerApplication.xml` of the corpus) sits in `EX0000/`.
+- one partner-application export (`GetPartnerApplication.xml` of the corpus) sits in `EX0000/`;
+- the hybrid-trust exports `auditor collect` writes (layout (c) of `auditor/layout.py`), so that
+  the audit is complete with the hybrid trust in scope: the org-wide `AuthServer.xml`,
+  `AuthConfig.xml`, `SettingOverride.xml`, `HybridConfiguration.xml`,
+  `IntraOrganizationConnector.xml`, `OrganizationRelationship.xml` (no object, as an organisation
+  without one exports) and `OrganizationConfig.xml` once, in `EX0000/`, and in every server's
+  folder its `ExSetup.xml`, `ExchangeCertificate.xml` and `VariantConfigurationOverrides.xml`
+  (`TRUST_ORG` and `TRUST_SERVER`: real exports of the corpus where one is public, else the
+  synthetic files of the HT rule cases, `tests/rules/trust_cases`). Each of these ends with its
+  own comment too. The floor parses them as well.
 
 Five commands run as whole processes on the same files, each `--repeat` times in rounds
 (floor, parse, parse, audit, audit, floor, ...), so that a busy moment of a shared machine slows
@@ -38,6 +47,7 @@ is one summary line starting `fleet:`. The audit must exit 1 (the fleet holds hi
     .venv/bin/python benchmarks/fleet.py                    # 100 and 500 servers, best of 3
     .venv/bin/python benchmarks/fleet.py --servers 20 --repeat 1 --memory-servers 0
     .venv/bin/python benchmarks/fleet.py --servers 500 --keep /tmp/fleet   # keep fleet + package
+    .venv/bin/python benchmarks/fleet.py --scope partner-applications,web-config,hybrid-trust
 
 Targets (README "Performance"), as ratios of wall times to the floor measured in the same run:
 `--jobs 1` parse <= 1.8x and audit <= 2.5x at 100 and 500 servers; the default workers on 2
@@ -74,6 +84,27 @@ AS_OF = "2026-11-26"
 CHANGED_FILE = "DefaultWebSite-Rest_web.config"
 PROFILES = re.compile(rb'(key="OAuthHttpModule\.Profiles"\s+value="[^"]*)(")')
 MARKER = ".auditor-fleet"
+TRUST_CASES = ROOT / "tests" / "rules" / "trust_cases"
+EXCHANGE = CORPUS / "Exchange"
+# The org-wide trust exports (file name -> source; None: an export holding no object).
+TRUST_ORG: dict[str, Path | None] = {
+    "AuthServer.xml": TRUST_CASES / "AuthServer.xml",
+    "AuthConfig.xml": EXCHANGE / "GetAuthConfig.xml",
+    "SettingOverride.xml": EXCHANGE / "GetSettingOverride2.xml",
+    "HybridConfiguration.xml": EXCHANGE / "GetHybridConfiguration.xml",
+    "IntraOrganizationConnector.xml": TRUST_CASES / "IntraOrganizationConnector.xml",
+    "OrganizationRelationship.xml": None,
+    "OrganizationConfig.xml": EXCHANGE / "GetOrganizationConfig.xml",
+}
+# The per-server trust exports, in every server's folder (its server is the folder).
+TRUST_SERVER = {
+    "ExSetup.xml": EXCHANGE / "ExSetup.xml",
+    "ExchangeCertificate.xml": EXCHANGE / "GetExchangeCertificate.xml",
+    "VariantConfigurationOverrides.xml": (
+        EXCHANGE / "GetExchangeDiagnosticInfo_ADTopVariantConfiguration.xml"
+    ),
+}
+NO_OBJECT = b'<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04" />\n'
 
 # The floor: parse every file of the fleet with lxml and nothing else.
 FLOOR = """
@@ -175,7 +206,20 @@ def build_fleet(target: Path, servers: int) -> tuple[int, int]:
             size += len(content)
     export = (CORPUS / "GetPartnerApplication.xml").read_bytes()
     (target / "EX0000" / "GetPartnerApplication.xml").write_bytes(export)
-    return files + 1, size + len(export)
+    files, size = files + 1, size + len(export)
+    trust = [("EX0000", name, source) for name, source in TRUST_ORG.items()]
+    trust += [
+        (f"EX{index:04d}", name, source)
+        for index in range(servers)
+        for name, source in TRUST_SERVER.items()
+    ]
+    read = {source: source.read_bytes() for _, _, source in trust if source is not None}
+    for server, name, source in trust:
+        content = NO_OBJECT if source is None else read[source]
+        content += f"\n<!-- fleet {server} {name} -->\n".encode("ascii")
+        (target / server / name).write_bytes(content)
+        files, size = files + 1, size + len(content)
+    return files, size
 
 
 def run_once(command: list[str], ok: tuple[int, ...]) -> Run:
@@ -229,7 +273,7 @@ def package_bytes(folder: Path) -> dict[str, bytes]:
     }
 
 
-def measure(servers: int, base: Path, repeat: int) -> Fleet:
+def measure(servers: int, base: Path, repeat: int, scope: list[str]) -> Fleet:
     fleet = base / "fleet"
     files, size = build_fleet(fleet, servers)
     floor_command = [PYTHON, "-c", FLOOR, str(fleet)]
@@ -238,9 +282,10 @@ def measure(servers: int, base: Path, repeat: int) -> Fleet:
         return [*AUDITOR, "parse", str(fleet), "--json", *jobs]
 
     def audit(jobs: list[str], out: Path) -> list[str]:
-        return [*AUDITOR, "audit", str(fleet), "--out", str(out), "--as-of", AS_OF, *jobs]
+        return [*AUDITOR, "audit", str(fleet), "--out", str(out), "--as-of", AS_OF, *scope, *jobs]
 
-    one, default = ["--jobs", "1"], []
+    one: list[str] = ["--jobs", "1"]
+    default: list[str] = []
     labels = ("parse --json --jobs 1", "parse --json", "audit --jobs 1", "audit")
     outs = {label: base / f"package-{index}" for index, label in enumerate(labels)}
     floors: list[Run] = []
@@ -273,7 +318,7 @@ def measure(servers: int, base: Path, repeat: int) -> Fleet:
     )
 
 
-def memory_check(servers: int, base: Path) -> list[tuple[str, Run]]:
+def memory_check(servers: int, base: Path, scope: list[str]) -> list[tuple[str, Run]]:
     """Peak RSS of parse --json and audit at --jobs 1 and 2, once each, on a large fleet."""
     fleet = base / "fleet"
     build_fleet(fleet, servers)
@@ -282,7 +327,7 @@ def memory_check(servers: int, base: Path) -> list[tuple[str, Run]]:
         parse = [*AUDITOR, "parse", str(fleet), "--json", "--jobs", jobs]
         checked.append((f"parse --json --jobs {jobs}", run_once(parse, (0,))))
         out = base / f"package-{jobs}"
-        audit = [*AUDITOR, "audit", str(fleet), "--out", str(out), "--as-of", AS_OF]
+        audit = [*AUDITOR, "audit", str(fleet), "--out", str(out), "--as-of", AS_OF, *scope]
         checked.append((f"audit --jobs {jobs}", run_once([*audit, "--jobs", jobs], (1,))))
         shutil.rmtree(out, ignore_errors=True)
     return checked
@@ -389,7 +434,13 @@ def main() -> int:
         metavar="DIR",
         help="build in DIR/servers-N and keep the fleet and package",
     )
+    parser.add_argument(
+        "--scope",
+        metavar="CLASSES",
+        help="passed to every audit as `--scope CLASSES` (default: the audit's default scope)",
+    )
     args = parser.parse_args()
+    scope = [] if args.scope is None else ["--scope", args.scope]
     if not CORPUS.is_dir():
         print(f"reference corpus missing at {CORPUS}", file=sys.stderr)
         return 1
@@ -401,7 +452,7 @@ def main() -> int:
         for servers in args.servers:
             base = workspace(args.keep, servers)
             try:
-                fleet = measure(servers, base, args.repeat)
+                fleet = measure(servers, base, args.repeat, scope)
             finally:
                 if args.keep is None:
                     shutil.rmtree(base, ignore_errors=True)
@@ -410,7 +461,7 @@ def main() -> int:
         if args.memory_servers > 0:
             base = Path(tempfile.mkdtemp(prefix="auditor-fleet-memory-"))
             try:
-                memory = memory_check(args.memory_servers, base)
+                memory = memory_check(args.memory_servers, base, scope)
             finally:
                 shutil.rmtree(base, ignore_errors=True)
             print(f"memory check, {args.memory_servers} servers (target < {RSS_TARGET_MB} MB):")

@@ -168,6 +168,7 @@ from auditor.psquote import (
     require,
 )
 from auditor.render import ps1_authserver, ps1_override
+from auditor.render.template_cache import bytecode_cache
 
 
 class TrustedCode(str):
@@ -315,6 +316,7 @@ def environment() -> jinja2.Environment:
             trim_blocks=True,
             lstrip_blocks=True,
             finalize=_finalize,
+            bytecode_cache=bytecode_cache(),
         )
         env.filters["ps_array"] = _filter_ps_array
         env.filters["ps_nullable"] = _filter_ps_nullable

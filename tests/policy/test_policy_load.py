@@ -47,6 +47,20 @@ def in_policy_tests(monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- what ships ---------------------------------------------------------------------------
 
 
+def test_the_shipped_default_is_valid_so_loading_it_skips_the_schema(tmp_path: Path) -> None:
+    from auditor.policy.files import DEFAULT_POLICY, read_policy_file
+    from auditor.policy.validation import schema_issues
+
+    # Loading the shipped default does not check it against the schema (38 ms a run): this does.
+    shipped = read_policy_file(default_policy_path(), DEFAULT_POLICY)
+    assert schema_issues(shipped) == []
+    # A copy of it named like it is still checked: an unknown top-level key is refused.
+    copy = tmp_path / DEFAULT_POLICY
+    copy.write_bytes(default_policy_path().read_bytes() + b"\nnot_a_setting: 1\n")
+    with pytest.raises(PolicyError, match="not_a_setting"):
+        load_policy([copy], default=False)
+
+
 def test_the_default_policy_holds_every_declared_rule_and_overrides_none() -> None:
     policy = load_policy(strict_waivers=True)
     assert tuple(info.id for info in policy.rules) == RULE_IDS

@@ -29,6 +29,7 @@ from auditor.render.html.trust import TrustLine, _trust
 from auditor.render.html.verdict import Verdict, _verdict
 from auditor.render.html.waivers import EXPIRY_WARNING_DAYS, WaiverStatus, WaiverView, _waivers
 from auditor.render.runbook import runbook_sections
+from auditor.render.template_cache import bytecode_cache
 from auditor.resources import templates_dir
 
 # The approval block lists each script's SHA-256 up to this many scripts; above it, it points at
@@ -89,6 +90,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,
         finalize=_finalize,
+        bytecode_cache=bytecode_cache(),
     )
     environment.filters["csp_sha256"] = _csp_sha256
     environment.filters["inline_code"] = inline_code
