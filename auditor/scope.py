@@ -10,9 +10,9 @@
   for every Client Access server, the web.config of each vdir the policy judges
   (`scope.web_config_vdirs`, by default `Default Web Site/API`) for the WC and FL rules; for
   the hybrid trust (`hybrid_trust_evidence`), the org-wide trust exports and every Client
-  Access server's ExSetup version and certificates (HT rules). Any of `RULED_CLASSES` can be
-  chosen (`--scope`, `scope.assess`); only `DEFAULT_CLASSES` are assessed by default or named
-  as left out, so an audit that does not choose the hybrid trust never names it;
+  Access server's ExSetup version and certificates (HT rules). Every class is assessed by
+  default (`DEFAULT_CLASSES`); `--scope` or the policy's `scope.assess` narrows the audit on
+  purpose, and every output then names what was left out;
 - what became of each: read, missing, not read (refused or unreadable: EV002 says why),
   inherited (the judged setting is absent from the file, so .NET takes it from a parent
   configuration), or not in scope (left out on purpose with `--scope` or the policy's
@@ -105,12 +105,13 @@ def assess_scope(
     trust_in_scope = EvidenceClass.HYBRID_TRUST in classes
     if trust_in_scope:
         expected.extend(_trust_evidence(inventory, servers))
+    narrow = _narrower(classes, EvidenceClass.HYBRID_TRUST)
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
     read_anything = bool(inventory.partner_applications or inventory.web_configs)
     read_anything = read_anything or bool(trust_in_scope and inventory.trust)
     for item in expected if read_anything else ():
-        problem = _gap_problem(item)
+        problem = _gap_problem(item, narrow)
         if problem is not None:
             problems.append(problem)
     scope = Scope(
@@ -145,6 +146,14 @@ def _classes(
         narrowed_by = f"policy {policy.assess_source}" if policy.assess_source else None
     narrowed = tuple(c for c in DEFAULT_CLASSES if c not in classes)
     return classes, narrowed, narrowed_by if narrowed else None
+
+
+def _narrower(classes: Sequence[EvidenceClass], left_out: EvidenceClass) -> str:
+    """How to leave `left_out` out of the audit on purpose, as the end of a sentence
+    (`, or narrow the audit on purpose with --scope partner-applications,web-config`), or
+    nothing when it is the only class assessed."""
+    rest = [c.value for c in classes if c is not left_out]
+    return ", or narrow the audit on purpose with --scope " + ",".join(rest) if rest else ""
 
 
 def _no_server_known(in_scope: bool) -> ExpectedEvidence:
@@ -350,9 +359,13 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
     if not servers.client_access:  # no server known: the per-server exports cannot be named
         missing = "no Get-ExchangeServer export was read"
         expected.append(_trust_item(None, [], SERVER_EXPORT_NAME, missing))
+    # The collection writes the org-wide exports into every server folder: a missing one is
+    # expected in the first.
+    first = servers.client_access[0] if servers.client_access else None
     for kind, export, cmdlet in TRUST_EXPORTS:
         paths = [record.source.path for record in getattr(trust, kind)]
-        expected.append(_trust_item(None, paths, export, f"no {cmdlet} export was read"))
+        path = export if first is None else servers.expected_path(first, export)
+        expected.append(_trust_item(None, paths, path, f"no {cmdlet} export was read"))
     for server in servers.client_access:
         for kind, export, what in TRUST_SERVER_EXPORTS:
             paths = [r.source.path for r in getattr(trust, kind) if _of_server(r.server, server)]
@@ -455,7 +468,7 @@ def _refused(inventory: Inventory, server: str, relative: str) -> bool:
     return False
 
 
-def _gap_problem(item: ExpectedEvidence) -> Problem | None:
+def _gap_problem(item: ExpectedEvidence, trust_narrower: str) -> Problem | None:
     if item.state in (EvidenceState.READ, EvidenceState.NOT_IN_SCOPE, EvidenceState.NOT_READ):
         return None
     if item.evidence_class is EvidenceClass.PARTNER_APPLICATIONS:
@@ -467,7 +480,7 @@ def _gap_problem(item: ExpectedEvidence) -> Problem | None:
         )
         subject = "evidence:partner-applications"
     elif item.evidence_class is EvidenceClass.HYBRID_TRUST:
-        message, subject = _trust_gap(item)
+        message, subject = _trust_gap(item, trust_narrower)
     elif item.server is None:
         message = (
             "missing: no server is known (no Get-ExchangeServer export and no web.config in a "
@@ -490,10 +503,11 @@ def _gap_problem(item: ExpectedEvidence) -> Problem | None:
     )
 
 
-def _trust_gap(item: ExpectedEvidence) -> tuple[str, str]:  # hybrid-trust evidence not read
+def _trust_gap(item: ExpectedEvidence, narrower: str) -> tuple[str, str]:
+    """The EV001 message and subject of hybrid-trust evidence that was not given."""
     export = item.path.rsplit("/", 1)[-1]
     message = (
-        f"missing: {item.what} was not read, so the hybrid-trust rules (HT) were not assessed "
-        "on it; `auditor collect` writes it, or leave hybrid-trust out of --scope"
+        f"missing: {item.what} was not given, so the hybrid-trust rules (HT) were not "
+        f"assessed on it; `auditor collect` writes it{narrower}"
     )
     return message, f"hybrid-trust:{item.server or 'organisation'}:{export}"
