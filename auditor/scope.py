@@ -59,6 +59,7 @@ __all__ = ["ScopeError", "assess_scope", "hybrid_trust_evidence", "parse_scope_o
 
 PARTNER_EXPORT_NAME = "PartnerApplication.xml"
 SERVER_EXPORT_NAME = "ExchangeServer.xml"
+PARTNERS = EvidenceClass.PARTNER_APPLICATIONS
 
 
 class ScopeError(ValueError):
@@ -105,7 +106,8 @@ def assess_scope(
     trust_in_scope = EvidenceClass.HYBRID_TRUST in classes
     if trust_in_scope:
         expected.extend(_trust_evidence(inventory, servers))
-    narrow = _narrower(classes, EvidenceClass.HYBRID_TRUST)
+    rest = ",".join(c.value for c in classes if c is not EvidenceClass.HYBRID_TRUST)
+    narrow = f", or narrow the audit on purpose with --scope {rest}" if rest else ""
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
     read_anything = bool(inventory.partner_applications or inventory.web_configs)
@@ -146,14 +148,6 @@ def _classes(
         narrowed_by = f"policy {policy.assess_source}" if policy.assess_source else None
     narrowed = tuple(c for c in DEFAULT_CLASSES if c not in classes)
     return classes, narrowed, narrowed_by if narrowed else None
-
-
-def _narrower(classes: Sequence[EvidenceClass], left_out: EvidenceClass) -> str:
-    """How to leave `left_out` out of the audit on purpose, as the end of a sentence
-    (`, or narrow the audit on purpose with --scope partner-applications,web-config`), or
-    nothing when it is the only class assessed."""
-    rest = [c.value for c in classes if c is not left_out]
-    return ", or narrow the audit on purpose with --scope " + ",".join(rest) if rest else ""
 
 
 def _no_server_known(in_scope: bool) -> ExpectedEvidence:
@@ -294,13 +288,8 @@ def _server_folder(config: WebConfig) -> str | None:
 
 def _partner_export(inventory: Inventory, *, in_scope: bool) -> ExpectedEvidence:
     if not in_scope:
-        return ExpectedEvidence(
-            EvidenceClass.PARTNER_APPLICATIONS,
-            None,
-            None,
-            EvidenceState.NOT_IN_SCOPE,
-            PARTNER_EXPORT_NAME,
-        )
+        left_out = EvidenceState.NOT_IN_SCOPE
+        return ExpectedEvidence(PARTNERS, None, None, left_out, PARTNER_EXPORT_NAME)
     if inventory.partner_applications:
         paths = sorted({app.source.path for app in inventory.partner_applications})
         return ExpectedEvidence(
@@ -359,8 +348,7 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
     if not servers.client_access:  # no server known: the per-server exports cannot be named
         missing = "no Get-ExchangeServer export was read"
         expected.append(_trust_item(None, [], SERVER_EXPORT_NAME, missing))
-    # The collection writes the org-wide exports into every server folder: a missing one is
-    # expected in the first.
+    # `auditor collect` writes the org-wide exports into every server folder: expect the first's
     first = servers.client_access[0] if servers.client_access else None
     for kind, export, cmdlet in TRUST_EXPORTS:
         paths = [record.source.path for record in getattr(trust, kind)]
@@ -503,8 +491,7 @@ def _gap_problem(item: ExpectedEvidence, trust_narrower: str) -> Problem | None:
     )
 
 
-def _trust_gap(item: ExpectedEvidence, narrower: str) -> tuple[str, str]:
-    """The EV001 message and subject of hybrid-trust evidence that was not given."""
+def _trust_gap(item: ExpectedEvidence, narrower: str) -> tuple[str, str]:  # evidence not given
     export = item.path.rsplit("/", 1)[-1]
     message = (
         f"missing: {item.what} was not given, so the hybrid-trust rules (HT) were not "
