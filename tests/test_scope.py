@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.resources import examples_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "render"))
+from html_scenarios import enable_dedicated_app
 
 AS_OF = "2026-11-26"
 runner = CliRunner()
@@ -51,14 +55,6 @@ def exchange_server_export(*servers: tuple[str, bool, bool]) -> str:
     )
 
 
-# The example's only setting override (serialization-data signing), turned into the dedicated
-# hybrid app's (Global / ExchangeOnpremAsThirdPartyAppId, Enabled=true), in AD and on each server.
-_DEDICATED_APP_OVERRIDE = (
-    ("EnableSigningVerification", "EnableExchangeHybrid3PAppFeature"),
-    ('ComponentName">Data<', 'ComponentName">Global<'),
-    ("ComponentName&gt;Data&lt;", "ComponentName&gt;Global&lt;"),
-    ("EnableSerializationDataSigning", "ExchangeOnpremAsThirdPartyAppId"),
-)
 TRUST_FILES = (
     "AuthServer.xml",
     "AuthConfig.xml",
@@ -71,17 +67,6 @@ TRUST_FILES = (
     "ExchangeCertificate.xml",
     "VariantConfigurationOverrides.xml",
 )
-
-
-def enable_dedicated_app(evidence: Path) -> None:
-    """The example's hybrid trust made clean: the dedicated-app override in place of the
-    signing override (its EvoSTS already names the dedicated app)."""
-    for name in ("SettingOverride.xml", "VariantConfigurationOverrides.xml"):
-        for path in evidence.glob(f"*/{name}"):
-            text = path.read_bytes().decode("utf-16")
-            for old, new in _DEDICATED_APP_OVERRIDE:
-                text = text.replace(old, new)
-            path.write_bytes(text.encode("utf-16"))
 
 
 def without_trust_exports(evidence: Path) -> Path:
