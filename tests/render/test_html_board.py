@@ -101,8 +101,8 @@ VERDICTS = {
         "Current configuration: INCOMPLETE for partner applications and web.config of 1 of 2"
         " servers and hybrid trust; not assessed: EX02 Default Web Site/API web.config"
         " (missing) (evidence missing; in what could be read: 2 critical, 3 high). The"
-        " proposed change fixes 4 of 6 findings on 1 server and the organisation. Expected after the change: INCOMPLETE until"
-        " the missing evidence is supplied.",
+        " proposed change fixes 4 of 6 findings on 1 server and the organisation. Expected"
+        " after the change: INCOMPLETE until the missing evidence is supplied.",
     ),
 }
 
