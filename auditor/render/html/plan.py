@@ -180,7 +180,7 @@ def _back_out_line(steps: Sequence[Step]) -> str:
         elif step.servers:
             host = "on " + ", ".join(code_text(server) for server in step.servers)
         else:
-            host = "in the Exchange Management Shell where step 1 ran (its backups are there)"
+            host = step.where  # an org-wide step: where its own remediation step ran
         parts.append(f"`{step.command}` {host}")
     return "In this order: " + "; then ".join(parts) + "."
 
