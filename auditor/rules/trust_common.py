@@ -6,12 +6,10 @@ servers nor without the Client Access role (as the evidence model, `auditor.scop
 them); without that export, the servers the per-server trust exports name. Names compare by
 their first DNS label, ignoring case (`EX01.contoso.lab` and `ex01` are one server).
 
-`not_assessed` is why a trust rule of an audit that chose the hybrid trust is listed as not
-applied (an audit that did not choose it runs none of them: `auditor.rules` leaves the class
-out silently while it is not in the default scope): no AuthConfig for the certificate rules,
+`not_assessed` is why a trust rule is listed as not applied (an audit that leaves the hybrid
+trust out on purpose runs none of them, and says so): no AuthConfig for the certificate rules,
 no ExSetup version and no server list for the build rule, no cloud evidence for the cloud
-rules. A trust rule is
-never a quiet pass over evidence it did not have.
+rules. A trust rule is never a quiet pass over evidence it did not have.
 """
 
 from __future__ import annotations

@@ -317,8 +317,8 @@ def test_the_checks_run_inside_a_zip_as_in_a_folder(tmp_path: Path) -> None:
 def test_a_hybrid_trust_export_not_taken_is_a_low_problem_and_the_folder_stays_whole(
     gap: str, tmp_path: Path
 ) -> None:
-    """Only the hybrid-trust rules need it (not assessed by default): the gap is said, at its
-    line, and does not make the partner-application or web.config evidence incomplete."""
+    """Only the hybrid-trust rules need it: the gap is said, at its line, and does not make
+    the partner-application or web.config evidence incomplete (here the export is there)."""
     out = collect(tmp_path / "out", body=(INFO, gap, DONE))
 
     inventory = read_inventory([out])
