@@ -334,7 +334,7 @@ TRUST_SERVER_EXPORTS = (
 
 def hybrid_trust_evidence(inventory: Inventory) -> tuple[ExpectedEvidence, ...]:
     """The hybrid-trust evidence a complete audit needs and what became of each (see the
-    module docstring); what `assess_scope` will expect once a rule assesses the class."""
+    module docstring); what `assess_scope` expects while the class is in scope."""
     return tuple(_trust_evidence(inventory, _Servers(inventory)))
 
 
