@@ -122,15 +122,21 @@ _DEDICATED_APP_OVERRIDE = (
 )
 
 
+def with_dedicated_app(export: bytes) -> bytes:
+    """An example override export (UTF-16, as Export-Clixml writes it) with the dedicated-app
+    override in place of the signing override."""
+    text = export.decode("utf-16")
+    for old, new in _DEDICATED_APP_OVERRIDE:
+        text = text.replace(old, new)
+    return text.encode("utf-16")
+
+
 def enable_dedicated_app(exports: Path) -> None:
     """The bundled example's hybrid trust made clean (its EvoSTS already names the dedicated
     app; the dedicated-app override was missing: HT001)."""
     for name in ("SettingOverride.xml", "VariantConfigurationOverrides.xml"):
         for path in sorted(exports.glob(f"*/{name}")):
-            text = path.read_bytes().decode("utf-16")
-            for old, new in _DEDICATED_APP_OVERRIDE:
-                text = text.replace(old, new)
-            path.write_bytes(text.encode("utf-16"))
+            path.write_bytes(with_dedicated_app(path.read_bytes()))
 
 
 def copy_example(root: Path) -> Path:
