@@ -134,7 +134,6 @@ def run_audit(request: AuditRequest) -> Report:
         inventory=inventory,
         findings=evaluation.findings,
         not_applied=evaluation.not_applied,
-        out_of_scope=evaluation.out_of_scope,
         complete=evaluation.complete,
         requester=request.requester,
         reviewers=request.reviewers,

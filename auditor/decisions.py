@@ -304,8 +304,8 @@ _BUILD_EXPORT = "ExSetup.xml"
 
 
 def trust_checklist(report: Report) -> TrustChecklist | None:
-    """The hybrid trust's end state item by item, or None when the audit did not choose the
-    hybrid trust (`--scope hybrid-trust`, `scope.assess`). An item is a finding when one of
+    """The hybrid trust's end state item by item, or None when the audit leaves the hybrid
+    trust out on purpose (`--scope`, `scope.assess`). An item is a finding when one of
     its rules fired (waived or not), else not assessed when a rule did not run or evidence it
     reads was not read, else ok: never a quiet ok over evidence no rule had."""
     if EvidenceClass.HYBRID_TRUST not in report.scope.classes:

@@ -42,6 +42,7 @@ from auditor.model import (
     Policy,
     ServerBuild,
 )
+from auditor.rules.trust_common import NO_CLOUD_EVIDENCE, NO_GRAPH_EXPORT
 from auditor.rules.trust_facts import evosts_problem, hybrid_signal
 
 CONFIGURE_SCRIPT = r".\ConfigureExchangeHybridApplication.ps1"
@@ -76,7 +77,9 @@ def plan_manual_steps(
     by_rule: dict[str, list[Finding]] = {}
     for finding in active:
         by_rule.setdefault(finding.rule_id, []).append(finding)
-    unassessed = {item.rule_id for item in not_applied}
+    # Only for want of cloud evidence: a rule left out of the scope on purpose asks for nothing.
+    wanting = (NO_CLOUD_EVIDENCE, NO_GRAPH_EXPORT)
+    unassessed = {item.rule_id for item in not_applied if item.reason in wanting}
     steps = [
         _build_upgrade(by_rule.get("HT101", [])),
         _auth_certificate(inventory, by_rule),

@@ -10,9 +10,9 @@
   for every Client Access server, the web.config of each vdir the policy judges
   (`scope.web_config_vdirs`, by default `Default Web Site/API`) for the WC and FL rules; for
   the hybrid trust (`hybrid_trust_evidence`), the org-wide trust exports and every Client
-  Access server's ExSetup version and certificates (HT rules). Any of `RULED_CLASSES` can be
-  chosen (`--scope`, `scope.assess`); only `DEFAULT_CLASSES` are assessed by default or named
-  as left out, so an audit that does not choose the hybrid trust never names it;
+  Access server's ExSetup version and certificates (HT rules). Every class is assessed by
+  default (`DEFAULT_CLASSES`); `--scope` or the policy's `scope.assess` narrows the audit on
+  purpose, and every output then names what was left out;
 - what became of each: read, missing, not read (refused or unreadable: EV002 says why),
   inherited (the judged setting is absent from the file, so .NET takes it from a parent
   configuration), or not in scope (left out on purpose with `--scope` or the policy's
@@ -61,6 +61,7 @@ __all__ = ["ScopeError", "assess_scope", "hybrid_trust_evidence", "parse_scope_o
 
 PARTNER_EXPORT_NAME = "PartnerApplication.xml"
 SERVER_EXPORT_NAME = "ExchangeServer.xml"
+PARTNERS = EvidenceClass.PARTNER_APPLICATIONS
 
 
 class ScopeError(ValueError):
@@ -107,12 +108,14 @@ def assess_scope(
     trust_in_scope = EvidenceClass.HYBRID_TRUST in classes
     if trust_in_scope:
         expected.extend(_trust_evidence(inventory, servers))
+    rest = ",".join(c.value for c in classes if c is not EvidenceClass.HYBRID_TRUST)
+    narrow = f", or narrow the audit on purpose with --scope {rest}" if rest else ""
     # An audit that read nothing already has one problem saying so (the fold's): one line, not
     # one per piece of evidence it lacks.
     read_anything = bool(inventory.partner_applications or inventory.web_configs)
     read_anything = read_anything or bool(trust_in_scope and inventory.trust)
     for item in expected if read_anything else ():
-        problem = _gap_problem(item)
+        problem = _gap_problem(item, narrow)
         if problem is not None:
             problems.append(problem)
     scope = Scope(
@@ -287,13 +290,8 @@ def _server_folder(config: WebConfig) -> str | None:
 
 def _partner_export(inventory: Inventory, *, in_scope: bool) -> ExpectedEvidence:
     if not in_scope:
-        return ExpectedEvidence(
-            EvidenceClass.PARTNER_APPLICATIONS,
-            None,
-            None,
-            EvidenceState.NOT_IN_SCOPE,
-            PARTNER_EXPORT_NAME,
-        )
+        left_out = EvidenceState.NOT_IN_SCOPE
+        return ExpectedEvidence(PARTNERS, None, None, left_out, PARTNER_EXPORT_NAME)
     if inventory.partner_applications:
         paths = sorted({app.source.path for app in inventory.partner_applications})
         return ExpectedEvidence(
@@ -317,7 +315,7 @@ def _partner_export(inventory: Inventory, *, in_scope: bool) -> ExpectedEvidence
 
 def hybrid_trust_evidence(inventory: Inventory) -> tuple[ExpectedEvidence, ...]:
     """The hybrid-trust evidence a complete audit needs and what became of each (see the
-    module docstring); what `assess_scope` will expect once a rule assesses the class."""
+    module docstring); what `assess_scope` expects while the class is in scope."""
     return tuple(_trust_evidence(inventory, _Servers(inventory)))
 
 
@@ -331,6 +329,8 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
     if not servers.client_access:  # no server known: the per-server exports cannot be named
         missing = "no Get-ExchangeServer export was read"
         expected.append(_trust_item(None, [], SERVER_EXPORT_NAME, missing))
+    # `auditor collect` writes the org-wide exports into every server folder: expect the first's
+    first = servers.client_access[0] if servers.client_access else None
     for kind, export, cmdlet in TRUST_EXPORTS:
         if kind in inventory.trust_disagreements:  # given more than once, the copies disagree
             item = _trust_item(None, [export], export, "")
@@ -338,7 +338,8 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
             expected.append(dataclasses.replace(item, state=EvidenceState.NOT_READ, note=note))
             continue
         paths = [record.source.path for record in getattr(trust, kind)]
-        expected.append(_trust_item(None, paths, export, f"no {cmdlet} export was read"))
+        path = export if first is None else servers.expected_path(first, export)
+        expected.append(_trust_item(None, paths, path, f"no {cmdlet} export was read"))
     for server in servers.client_access:
         for kind, export, what in TRUST_SERVER_EXPORTS:
             paths = [r.source.path for r in getattr(trust, kind) if _of_server(r.server, server)]
@@ -441,7 +442,7 @@ def _refused(inventory: Inventory, server: str, relative: str) -> bool:
     return False
 
 
-def _gap_problem(item: ExpectedEvidence) -> Problem | None:
+def _gap_problem(item: ExpectedEvidence, trust_narrower: str) -> Problem | None:
     if item.state in (EvidenceState.READ, EvidenceState.NOT_IN_SCOPE, EvidenceState.NOT_READ):
         return None
     if item.evidence_class is EvidenceClass.PARTNER_APPLICATIONS:
@@ -453,7 +454,7 @@ def _gap_problem(item: ExpectedEvidence) -> Problem | None:
         )
         subject = "evidence:partner-applications"
     elif item.evidence_class is EvidenceClass.HYBRID_TRUST:
-        message, subject = _trust_gap(item)
+        message, subject = _trust_gap(item, trust_narrower)
     elif item.server is None:
         message = (
             "missing: no server is known (no Get-ExchangeServer export and no web.config in a "
@@ -476,10 +477,10 @@ def _gap_problem(item: ExpectedEvidence) -> Problem | None:
     )
 
 
-def _trust_gap(item: ExpectedEvidence) -> tuple[str, str]:  # hybrid-trust evidence not read
+def _trust_gap(item: ExpectedEvidence, narrower: str) -> tuple[str, str]:  # evidence not given
     export = item.path.rsplit("/", 1)[-1]
     message = (
-        f"missing: {item.what} was not read, so the hybrid-trust rules (HT) were not assessed "
-        "on it; `auditor collect` writes it, or leave hybrid-trust out of --scope"
+        f"missing: {item.what} was not given, so the hybrid-trust rules (HT) were not "
+        f"assessed on it; `auditor collect` writes it{narrower}"
     )
     return message, f"hybrid-trust:{item.server or 'organisation'}:{export}"

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from example_trust import trust_files
+
 GRAPH_ACT_AS = (
     "Mail.Read Mail.Write Mail.Send Calendars.Read Calendars.ReadWrite Calendars.Read.Shared "
     "Calendars.ReadWrite.Shared Contacts.Read Contacts.ReadWrite Contacts.Read.Shared "
@@ -401,6 +403,11 @@ def example_files() -> dict[str, bytes]:
             rest_web_config("EX02", REST_PROFILES + "| V1S2SAppOnly")
         ),
         "EX02/FrontEnd/HttpProxy/EWS/web.config": crlf_bom(ews_web_config("EX02")),
+        # The hybrid-trust exports (scripts/example_trust.py), as Export-Clixml writes them.
+        **{
+            path: b"\xff\xfe" + text.replace("\n", "\r\n").encode("utf-16-le")
+            for path, text in trust_files().items()
+        },
     }
 
 

@@ -180,8 +180,8 @@ def test_exit_0_when_nothing_is_at_or_above_fail_on(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("auditor ")
     assert (
-        ": PASS for web.config of 1 of 1 server; partner applications not assessed (--scope "
-        "web-config) (as of 2026-11-26" in result.stdout.replace("\n    ", " ")
+        ": PASS for web.config of 1 of 1 server; partner applications and hybrid trust not "
+        "assessed (--scope web-config) (as of 2026-11-26" in result.stdout.replace("\n    ", " ")
     )
 
 
@@ -371,7 +371,7 @@ def test_baseline_round_trip_marks_new_unchanged_and_fixed(tmp_path: Path, input
 
     assert result.exit_code == 1
     # Fixed: WC001 and WC002 on EX02's padded token; new: the duplicate key.
-    assert "baseline: 1 new, 5 unchanged, 2 fixed" in result.stdout
+    assert "baseline: 1 new, 6 unchanged, 2 fixed" in result.stdout  # HT001 unchanged too
     (new,) = [line for line in result.stdout.splitlines() if line.startswith("  NEW ")]
     assert "WC003" in new
     fixed = [line for line in result.stdout.splitlines() if line.startswith("  FIXED ")]

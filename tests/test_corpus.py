@@ -8,11 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import REST_PROFILES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "rules"))
+from rule_case_loader import build_organisation
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -154,12 +158,12 @@ def test_read_inventory_reads_the_whole_corpus(css_exchange: Path) -> None:
 
 def _organisation(css_exchange: Path, root: Path) -> Path:
     """E19 laid out as `auditor collect` would: the server's folder named as its
-    Get-ExchangeServer export names it (SOLO-E19A), the exports beside its web.configs."""
-    server = root / "org" / "SOLO-E19A"
-    shutil.copytree(css_exchange / "E19" / "IIS", server / "IIS")
-    shutil.copy(css_exchange / "E19" / "GetExchangeServer.xml", server / "ExchangeServer.xml")
-    shutil.copy(css_exchange / "E19" / "GetPartnerApplication.xml", root / "org")
-    return root / "org"
+    Get-ExchangeServer export names it (SOLO-E19A) holding its web.configs, the org-wide exports
+    beside it, with the hybrid-trust exports of the clean hybrid organisation of the HT rule
+    cases (tests/rules/trust_cases/README.md: the corpus's own where public, else synthetic)."""
+    org = build_organisation({}, root, css_exchange)
+    shutil.copytree(css_exchange / "E19" / "IIS", org / "SOLO-E19A" / "IIS")
+    return org
 
 
 def _audit_json(*args: str) -> tuple[int, dict[str, Any]]:
@@ -175,13 +179,17 @@ def test_e19_audits_as_a_complete_organisation(css_exchange: Path, tmp_path: Pat
 
     code, document = _audit_json(str(org))
 
-    assert code == 0, document["problems"]
+    # complete: every class assessed; the lab's hybrid trust has real findings of its own (a
+    # 2022 build below the April 2025 hotfix, an auth certificate expired long before the date)
+    assert code == 1, document["problems"]
+    assert document["problems"] == []
+    assert sorted(f["rule_id"] for f in document["findings"]) == ["HT101", "HT111"]
     scope = document["scope"]
     assert scope["servers_known"] == ["SOLO-E19A"] == scope["servers_assessed"]
     assert scope["servers_from"] == ["the Get-ExchangeServer export"]
-    assert scope["classes_read"] == ["partner-applications", "web-config"]
-    assert [(e["server"], e["vdir"], e["state"], e["path"]) for e in scope["evidence"]] == [
-        (None, None, "read", "org/GetPartnerApplication.xml"),
+    assert scope["classes_read"] == ["partner-applications", "web-config", "hybrid-trust"]
+    assert [(e["server"], e["vdir"], e["state"], e["path"]) for e in scope["evidence"]][:2] == [
+        (None, None, "read", "org/PartnerApplication.xml"),
         (
             "SOLO-E19A",
             "Default Web Site/API",
@@ -189,13 +197,14 @@ def test_e19_audits_as_a_complete_organisation(css_exchange: Path, tmp_path: Pat
             "org/SOLO-E19A/IIS/DefaultWebSite-Rest_web.config",
         ),
     ]
+    assert {e["state"] for e in scope["evidence"] if e["class"] == "hybrid-trust"} == {"read"}
     assert document["verdict_line"] == (
-        "PASS for partner applications and web.config of 1 of 1 server"
+        "FAIL for partner applications and web.config of 1 of 1 server and hybrid trust"
     )
 
 
 @pytest.mark.parametrize(
-    "removed", ["SOLO-E19A/IIS/DefaultWebSite-Rest_web.config", "GetPartnerApplication.xml"]
+    "removed", ["SOLO-E19A/IIS/DefaultWebSite-Rest_web.config", "PartnerApplication.xml"]
 )
 def test_removing_a_judged_file_makes_the_audit_incomplete(
     css_exchange: Path, tmp_path: Path, removed: str
@@ -226,6 +235,6 @@ def test_e16_audits_its_web_configs_with_the_scope_it_has(
     assert code == 0, document["problems"]
     assert document["scope"]["servers_from"] == ["the folder layout"]
     assert document["verdict_line"] == (
-        "PASS for web.config of 1 of 1 server; partner applications not assessed "
-        "(--scope web-config)"
+        "PASS for web.config of 1 of 1 server; partner applications and hybrid trust not "
+        "assessed (--scope web-config)"
     )

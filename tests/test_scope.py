@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.resources import examples_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "render"))
+from html_scenarios import enable_dedicated_app
 
 AS_OF = "2026-11-26"
 runner = CliRunner()
@@ -51,10 +55,34 @@ def exchange_server_export(*servers: tuple[str, bool, bool]) -> str:
     )
 
 
+TRUST_FILES = (
+    "AuthServer.xml",
+    "AuthConfig.xml",
+    "SettingOverride.xml",
+    "HybridConfiguration.xml",
+    "IntraOrganizationConnector.xml",
+    "OrganizationRelationship.xml",
+    "OrganizationConfig.xml",
+    "ExSetup.xml",
+    "ExchangeCertificate.xml",
+    "VariantConfigurationOverrides.xml",
+)
+
+
+def without_trust_exports(evidence: Path) -> Path:
+    """The evidence without any hybrid-trust export (an organisation collected before them)."""
+    for name in TRUST_FILES:
+        for path in evidence.glob(f"*/{name}"):
+            path.unlink()
+    return evidence
+
+
 def clean_example(root: Path) -> Path:
-    """The bundled example with the recipe undone: no finding anywhere."""
+    """The bundled example with the recipe undone and the dedicated hybrid app enabled: no
+    finding anywhere."""
     evidence = root / "evidence"
     shutil.copytree(examples_dir(), evidence)
+    enable_dedicated_app(evidence)
     for rest in evidence.glob("*/FrontEnd/HttpProxy/Rest/web.config"):
         text = rest.read_bytes().replace(b"|V1S2SAppOnly", b"").replace(b"| V1S2SAppOnly", b"")
         rest.write_bytes(text)
@@ -94,19 +122,26 @@ def test_the_clean_example_passes_with_its_whole_scope(evidence: Path, tmp_path:
     code, output = audit(str(evidence), "--out", str(tmp_path / "out"))
 
     assert code == 0, output
-    line = "PASS for partner applications and web.config of 2 of 2 servers"
+    line = "PASS for partner applications and web.config of 2 of 2 servers and hybrid trust"
     assert line in output.replace("\n    ", " ")
     document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
     scope = document["scope"]
     assert scope["servers_known"] == ["EX01", "EX02"] == scope["servers_assessed"]
-    assert scope["classes_read"] == ["partner-applications", "web-config"]
+    assert scope["classes_read"] == ["partner-applications", "web-config", "hybrid-trust"]
     assert scope["classes_missing"] == []
-    assert [(e["server"], e["vdir"], e["state"]) for e in scope["evidence"]] == [
+    assert [(e["server"], e["vdir"], e["state"]) for e in scope["evidence"]][:3] == [
         (None, None, "read"),
         ("EX01", "Default Web Site/API", "read"),
         ("EX02", "Default Web Site/API", "read"),
     ]
+    trust = [e for e in scope["evidence"] if e["class"] == "hybrid-trust"]
+    assert len(trust) == 10 and all(e["state"] == "read" for e in trust)
     assert document["verdict_line"] == line
+    # the cloud rules had no cloud evidence: not assessed, and said so, never a gap or a pass
+    not_applied = {item["rule_id"]: item["reason"] for item in document["rules_not_applied"]}
+    assert not_applied == {"HT121": "no cloud evidence given", "HT122": "no cloud evidence given"}
+    assert "not applied: HT121, HT122: no cloud evidence given" in output
+    assert not [f for f in document["findings"] if f["rule_id"].startswith("EV")]
 
 
 def test_a_missing_partner_export_is_incomplete_not_pass(evidence: Path) -> None:
@@ -130,8 +165,8 @@ def test_narrowing_the_scope_on_purpose_says_so_in_every_output(
 
     assert code == 0, output
     line = (
-        "PASS for web.config of 2 of 2 servers; partner applications not assessed "
-        "(--scope web-config)"
+        "PASS for web.config of 2 of 2 servers; partner applications and hybrid trust not "
+        "assessed (--scope web-config)"
     )
     assert line in output.replace("\n    ", " ")
     texts = package_texts(out)
@@ -141,11 +176,8 @@ def test_narrowing_the_scope_on_purpose_says_so_in_every_output(
     assert sarif["runs"][0]["properties"]["verdictLine"] == line
     junit = etree.fromstring(texts["junit.xml"].encode("utf-8"))
     assert junit.find(".//property[@name='verdict']").get("value") == line  # type: ignore[union-attr]
-    assert "partner applications (--scope web-config)" in texts["report.html"]
-    assert (
-        "PASS for web.config of 2 of 2 servers; partner applications not assessed"
-        in (texts["report.html"])
-    )
+    assert "partner applications and hybrid trust (--scope web-config)" in texts["report.html"]
+    assert line in texts["report.html"]
     # the PA rules are not applied, and say why
     rules = json.loads(texts["findings.json"])["rules_not_applied"]
     assert {item["rule_id"] for item in rules} >= {"PA001", "PA002", "PA003", "PA004", "PA005"}
@@ -307,7 +339,7 @@ def test_policy_scope_narrows_and_names_the_policy(evidence: Path, tmp_path: Pat
     code, output = audit(str(evidence), "--policy", str(policy), "--no-package")
 
     assert code == 0, output
-    assert "partner applications not assessed (policy webonly.yaml)" in (
+    assert "partner applications and hybrid trust not assessed (policy webonly.yaml)" in (
         output.replace("\n    ", " ")
     )
 
@@ -365,7 +397,7 @@ def test_a_weakening_policy_is_named_beside_the_verdict_in_every_output(
     assert f"<strong>Weakens the shipped default:</strong> {text}" in verdict
 
 
-# --- the hybrid trust: expected evidence, not yet assessed ----------------------------------
+# --- the hybrid trust: assessed by default ----------------------------------------------------
 
 _EXSETUP = """<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">
   <Obj RefId="0"><TN RefId="0"><T>System.Diagnostics.FileVersionInfo</T></TN>
@@ -377,7 +409,9 @@ _EXSETUP = """<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powers
 _TRUST_DATA = Path(__file__).parent / "parsers" / "data" / "trust"
 
 
-def _with_trust_exports(evidence: Path) -> Path:
+def _with_some_trust_exports(evidence: Path) -> Path:
+    """Of the trust exports, only an AuthServer export and EX01's ExSetup version."""
+    without_trust_exports(evidence)
     shutil.copy(_TRUST_DATA / "auth-servers.xml", evidence / "EX01" / "AuthServer.xml")
     (evidence / "EX01" / "ExSetup.xml").write_text(_EXSETUP, encoding="utf-8")
     return evidence
@@ -389,7 +423,7 @@ def test_hybrid_trust_evidence_is_the_org_exports_and_each_servers_build_and_cer
     from auditor.parsers import read_inventory
     from auditor.scope import hybrid_trust_evidence
 
-    inventory = read_inventory([_with_trust_exports(evidence)])
+    inventory = read_inventory([_with_some_trust_exports(evidence)])
 
     items = hybrid_trust_evidence(inventory)
     shown = [(item.server, item.state.value, Path(item.path).name) for item in items]
@@ -408,26 +442,106 @@ def test_hybrid_trust_evidence_is_the_org_exports_and_each_servers_build_and_cer
     assert items[0].note == "3 record(s) from 1 export(s)"
     assert items[8].path.endswith("EX02/ExSetup.xml")  # where the collection layout puts it
     assert items[8].what == "EX02 ExSetup.xml"
+    # an org-wide export is expected where the collection writes it: in a server folder
+    assert items[1].path.endswith("evidence/EX01/AuthConfig.xml")
     assert items[1].what == "the AuthConfig.xml export"
     assert all(item.evidence_class.value == "hybrid-trust" for item in items)
 
 
-def test_trust_exports_change_nothing_of_todays_verdict(evidence: Path, tmp_path: Path) -> None:
-    code, output = audit(str(_with_trust_exports(evidence)), "--out", str(tmp_path / "out"))
+def test_an_audit_without_any_trust_export_says_so_in_one_clause(
+    evidence: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    code, output = audit(str(without_trust_exports(evidence)), "--out", str(out))
+
+    assert code == 2, output
+    flat = output.replace("\n    ", " ")
+    line = (
+        "INCOMPLETE for partner applications and web.config of 2 of 2 servers; hybrid trust "
+        "not assessed: no hybrid-trust export was given (AuthServer.xml, AuthConfig.xml, "
+        "SettingOverride.xml, HybridConfiguration.xml, IntraOrganizationConnector.xml, "
+        "OrganizationConfig.xml, and each server's ExSetup.xml and ExchangeCertificate.xml); "
+        "`auditor collect` writes them, or leave it out on purpose with --scope "
+        "partner-applications,web-config"
+    )
+    assert line in flat
+    assert "PASS" not in output
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert document["verdict_line"] == line
+    # each missing export is one located gap naming it, and how to get it
+    gaps = sorted(f["location"]["path"] for f in document["findings"] if f["rule_id"] == "EV001")
+    assert gaps == sorted(
+        [
+            f"evidence/EX01/{name}"
+            for name in TRUST_FILES[:7]
+            if name != "OrganizationRelationship.xml"
+        ]
+        + [f"evidence/{server}/{name}" for server in ("EX01", "EX02") for name in TRUST_FILES[7:9]]
+    )
+    assert "evidence/EX02/ExchangeCertificate.xml: missing: EX02 ExchangeCertificate.xml " in (
+        output
+    )
+    assert "`auditor collect` writes it, or narrow the audit on purpose with --scope " in output
+    # the cloud rules are not assessed for want of cloud evidence: no gap of their own
+    assert not any("cloud" in f["message"] for f in document["findings"])
+
+
+def test_leaving_the_hybrid_trust_out_on_purpose_is_named(evidence: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    scope = "partner-applications,web-config"
+    code, output = audit(str(without_trust_exports(evidence)), "--scope", scope, "--out", str(out))
 
     assert code == 0, output
-    assert "PASS for partner applications and web.config of 2 of 2 servers" in output.replace(
-        "\n    ", " "
+    line = (
+        "PASS for partner applications and web.config of 2 of 2 servers; hybrid trust not "
+        f"assessed (--scope {scope})"
     )
-    scope = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))["scope"]
-    assert scope["classes_read"] == ["partner-applications", "web-config"]
-    assert {e["class"] for e in scope["evidence"]} == {"partner-applications", "web-config"}
-    assert "hybrid" not in output.lower()
+    assert line in output.replace("\n    ", " ")
+    texts = package_texts(out)
+    assert json.loads(texts["findings.json"])["verdict_line"] == line
+    assert line in texts["summary.md"]
+    rules = json.loads(texts["findings.json"])["rules_not_applied"]
+    assert {item["rule_id"] for item in rules} >= {"HT001", "HT101", "HT111", "HT121"}
+
+
+def test_a_policy_for_an_organisation_without_hybrid_leaves_the_trust_out(
+    evidence: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "onprem.yaml"
+    policy.write_text(
+        "name: onprem\nversion: 1\nextends: default\nscope:\n"
+        "  assess: [partner-applications, web-config]\n",
+        encoding="utf-8",
+    )
+
+    code, output = audit(
+        str(without_trust_exports(evidence)), "--policy", str(policy), "--no-package"
+    )
+
+    assert code == 0, output
+    assert "hybrid trust not assessed (policy onprem.yaml)" in output.replace("\n    ", " ")
+
+
+@pytest.mark.parametrize("export", ["HybridConfiguration.xml", "AuthServer.xml"])
+def test_hybrid_in_scope_is_unknown_without_its_evidence(evidence: Path, export: str) -> None:
+    (evidence / "EX01" / export).unlink()
+
+    code, output = audit(str(evidence), "--no-package")
+
+    assert code == 2, output
+    flat = output.replace("\n    ", " ")
+    assert f"not assessed: the {export} export (missing)" in flat
+    assert f"evidence/EX01/{export}: missing: the {export} export was not given" in flat
+    assert "PASS" not in output
 
 
 def test_choosing_the_hybrid_trust_expects_its_exports(evidence: Path, tmp_path: Path) -> None:
     code, output = audit(
-        str(_with_trust_exports(evidence)), "--scope", "hybrid-trust", "--out", str(tmp_path / "o")
+        str(_with_some_trust_exports(evidence)),
+        "--scope",
+        "hybrid-trust",
+        "--out",
+        str(tmp_path / "o"),
     )
 
     assert code == 2, output  # incomplete: the trust exports not given are not assessed
@@ -443,12 +557,7 @@ def test_choosing_the_hybrid_trust_expects_its_exports(evidence: Path, tmp_path:
     assert ("hybrid-trust:organisation:AuthConfig.xml", "AuthConfig.xml") in gaps
     assert ("hybrid-trust:EX02:ExSetup.xml", "ExSetup.xml") in gaps
     assert not any(subject.endswith(":AuthServer.xml") for subject, _ in gaps)  # it was read
-
-
-def test_a_default_audit_never_names_the_hybrid_trust(evidence: Path, tmp_path: Path) -> None:
-    code, output = audit(str(evidence), "--out", str(tmp_path / "out"))
-
-    assert code == 0, output
-    texts = package_texts(tmp_path / "out")
-    assert not any("hybrid" in texts[name].lower() for name in ("summary.md", "findings.json"))
-    assert "HT0" not in texts["findings.json"] and "HT0" not in output
+    # only the hybrid trust was chosen: no narrower scope to suggest
+    assert "--scope" not in next(
+        f["message"] for f in document["findings"] if f["rule_id"] == "EV001"
+    )

@@ -117,9 +117,9 @@ ScopeOption = Annotated[
         "--scope",
         metavar="CLASS",
         help=(
-            "Narrow the audit on purpose to partner-applications or web-config "
-            "(repeatable); every output then says what was not assessed. hybrid-trust "
-            "(the HT rules) is assessed only when named."
+            "Narrow the audit on purpose: the evidence classes to assess, of "
+            "partner-applications, web-config and hybrid-trust (comma-separated or repeated; "
+            "all three by default); every output then says what was not assessed."
         ),
     ),
 ]

@@ -197,8 +197,16 @@ def _say_findings(report: Report, options: SummaryOptions) -> None:
             say(f"  FIXED    {fixed.rule_id}  {printable(fixed.subject)}", fg="green")
     for skipped in report.skipped:
         say(f"  no script for {printable(skipped.subject)}: {printable(skipped.reason)}")
+    for reason, rule_ids in _by_reason(report).items():
+        say(f"  not applied: {', '.join(rule_ids)}: {reason}")
+
+
+def _by_reason(report: Report) -> dict[str, list[str]]:
+    """The rules not applied, by reason, each reason once (in the order it first comes)."""
+    grouped: dict[str, list[str]] = {}
     for item in report.not_applied:
-        say(f"  not applied: {item.rule_id}: {item.reason}")
+        grouped.setdefault(item.reason, []).append(item.rule_id)
+    return grouped
 
 
 def print_excluded(inventory: Inventory, shown: Paths, *, verbose: bool) -> None:

@@ -263,7 +263,7 @@ class Decisions:
     app_only_changes: dict[str, AppOnlyChange]  # by application subject
     held_after: Held  # (application, app-only names after)
     fleets: tuple[FleetJudgement, ...]  # every vdir, whether its servers agree (FL001)
-    trust: TrustChecklist | None = None  # None when the audit did not choose the hybrid trust
+    trust: TrustChecklist | None = None  # None: the audit left the hybrid trust out
 
     def resolution(self, finding: Finding) -> Resolution:
         return self.resolutions[finding.fingerprint]

@@ -302,6 +302,12 @@ class ManualStep:
     rollback_commands: tuple[str, ...] = ()
     organisation_guid: str | None = None  # CLOUD_EXPORT: the checked Get-OrganizationConfig Guid
 
+    @property
+    def changes(self) -> bool:
+        """Whether the step changes the organisation (a cloud export only reads: it completes
+        the audit's evidence, so it is no proposed change and needs no approval)."""
+        return self.kind is not ManualKind.CLOUD_EXPORT
+
     def to_json(self) -> dict[str, Any]:
         return {
             "label": self.label,

@@ -194,7 +194,7 @@ class Policy:
     # The evidence classes a complete audit assesses (`EvidenceClass` values), the policy file
     # that last set them (None: the shipped default), and the vdirs whose web.config every
     # Client Access server must supply.
-    assess: tuple[str, ...] = ("partner-applications", "web-config")
+    assess: tuple[str, ...] = ("hybrid-trust", "partner-applications", "web-config")
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
     hybrid_trust: HybridTrustPolicy = HybridTrustPolicy()

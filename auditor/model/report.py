@@ -27,9 +27,7 @@ class EvidenceClass(StrEnum):
     PARTNER_APPLICATIONS = "partner-applications"  # the Get-PartnerApplication export (PA rules)
     WEB_CONFIG = "web-config"  # every Client Access server's judged web.configs (WC, FL rules)
     # The hybrid OAuth trust: the org-wide trust exports and every Client Access server's
-    # ExSetup version and certificates (issue 24; HT rules). Chosen on purpose only (`--scope`,
-    # `scope.assess`): it is not among `DEFAULT_CLASSES` yet, so an audit that does not choose
-    # it neither expects its evidence nor names it as left out.
+    # ExSetup version and certificates (issue 24; HT rules).
     HYBRID_TRUST = "hybrid-trust"
 
     @property
@@ -47,10 +45,10 @@ RULED_CLASSES = (
     EvidenceClass.WEB_CONFIG,
     EvidenceClass.HYBRID_TRUST,
 )
-# The classes an audit assesses unless narrowed or widened on purpose (the policy's default
-# `scope.assess`), and what an audit that leaves one out names as not assessed. A ruled class
-# outside them is "not in scope" silently: no output names it until the default includes it.
-DEFAULT_CLASSES = (EvidenceClass.PARTNER_APPLICATIONS, EvidenceClass.WEB_CONFIG)
+# The classes an audit assesses unless narrowed on purpose (the policy's default
+# `scope.assess`), and what an audit that leaves one out names as not assessed: every ruled
+# class, so that whatever a complete audit needs and was not given is named in the verdict.
+DEFAULT_CLASSES = RULED_CLASSES
 
 
 class EvidenceState(StrEnum):
@@ -174,18 +172,40 @@ class Scope:
         return " and ".join(parts) if parts else "nothing"
 
     def gaps_text(self) -> str:
-        """What was not assessed: left out on purpose, then missing (at most three named)."""
+        """What was not assessed: left out on purpose, then a class none of whose evidence was
+        given (the hybrid trust without any of its exports, said once), then missing (at most
+        three named)."""
         parts: list[str] = []
         if self.narrowed:
             labels = " and ".join(c.label for c in self.narrowed)
             by = f" ({self.narrowed_by})" if self.narrowed_by else ""
             parts.append(f"{labels} not assessed{by}")
         missing = self.not_assessed
+        trust = self.items(EvidenceClass.HYBRID_TRUST)
+        if trust and all(item.state is EvidenceState.MISSING for item in trust):
+            parts.append(self._no_trust_text())
+            missing = tuple(item for item in missing if item not in trust)
         if missing:
             named = ", ".join(f"{item.what} ({item.state.value})" for item in missing[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             parts.append(f"not assessed: {named}{more}")
         return "; ".join(parts)
+
+    def _no_trust_text(self) -> str:
+        """The hybrid trust in scope without any of its exports, in one clause: what is
+        missing, where it comes from, how to leave it out on purpose."""
+        items = self.items(EvidenceClass.HYBRID_TRUST)
+        org = list(dict.fromkeys(item.export for item in items if item.server is None))
+        per = list(dict.fromkeys(item.export for item in items if item.server is not None))
+        named = ", ".join(org)
+        if per:
+            named += f", and each server's {' and '.join(per)}"
+        rest = ",".join(c.value for c in self.classes if c is not EvidenceClass.HYBRID_TRUST)
+        narrow = f", or leave it out on purpose with --scope {rest}" if rest else ""
+        return (
+            f"hybrid trust not assessed: no hybrid-trust export was given ({named}); "
+            f"`auditor collect` writes them{narrow}"
+        )
 
     def describe(self) -> str:
         """The scope as one clause for a verdict line: assessed, then the gaps."""
@@ -269,10 +289,6 @@ class Report:
     inventory: Inventory
     findings: tuple[Finding, ...]
     not_applied: tuple[NotApplied, ...] = ()
-    # Rules of a class outside the default scope that the audit did not choose (the HT rules
-    # without --scope hybrid-trust): not run, and named only where every rule is listed (JUnit
-    # marks them skipped), so that no other output changes until the default includes them.
-    out_of_scope: tuple[NotApplied, ...] = ()
     change_sets: tuple[ChangeSet, ...] = ()
     scripts: tuple[Script, ...] = ()
     complete: bool = True  # False when evidence a rule needed was missing (exit 2)
@@ -292,6 +308,11 @@ class Report:
     sarif_prefix: str = ""
     decisions: Decisions | None = None  # every fact the outputs state, decided once (audit.py)
 
+
+    @property
+    def manual_changes(self) -> tuple[ManualStep, ...]:
+        """The runbook-only steps that change something (proposed, approved), in run order."""
+        return tuple(step for step in self.manual_steps if step.changes)
     def artifact_path(self, path: str) -> str:
         """A display path (relative to the inputs' common root) relative to the SARIF root."""
         return self.sarif_prefix + path.removeprefix(self.sarif_strip)

@@ -47,9 +47,9 @@ _SHOWN_TEXT = 300
 _FINISHED = "DONE"
 _INFORMATION = "INFO"
 # A hybrid-trust export the collection could not take (a command the build lacks, or one that
-# failed): only the hybrid-trust rules need it, and only when the audit chooses the hybrid trust
-# (not assessed by default), so the gap is a low problem, not incomplete evidence; an audit that
-# chooses it finds the file missing through the evidence model (`auditor.scope`: EV001).
+# failed): only the hybrid-trust rules need it, so the transcript's gap is a low problem, not
+# incomplete evidence of the server's folder; the evidence model (`auditor.scope`: EV001) names
+# the export the audit then lacks, unless the audit leaves the hybrid trust out on purpose.
 _TRUST_GAPS = frozenset({"NO-COMMAND", "EXPORT-FAILED"})
 
 
@@ -334,7 +334,8 @@ def _gap_problems(run: _Run) -> list[Problem]:
             message=(
                 f"{run.who} could not take a hybrid-trust export (AUDITOR-{code}); the "
                 f"transcript says: {_shown(line)}; only the hybrid-trust rules need it "
-                "(--scope hybrid-trust, where its absence leaves the audit incomplete)"
+                "(the audit names the export it lacks as missing, unless --scope leaves "
+                "hybrid-trust out)"
             ),
             path=run.display,
             line=number,

@@ -164,7 +164,7 @@ class _MergeState:
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     csv_list_separator: str | None = None
     docs_url: str | None = None
-    assess: tuple[str, ...] = ("partner-applications", "web-config")
+    assess: tuple[str, ...] = ("hybrid-trust", "partner-applications", "web-config")
     assess_source: str | None = None
     judged_vdirs: tuple[str, ...] = ("Default Web Site/API",)
     hybrid_trust: HybridTrustPolicy = field(default_factory=HybridTrustPolicy)

@@ -95,9 +95,7 @@ def render_junit(report: Report) -> str:
     by_rule: dict[str, list[Finding]] = {}
     for finding in report.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding)
-    not_applied: dict[str, str] = {
-        item.rule_id: item.reason for item in (*report.not_applied, *report.out_of_scope)
-    }
+    not_applied: dict[str, str] = {item.rule_id: item.reason for item in report.not_applied}
     for info in report.policy.rules:
         findings = by_rule.get(info.id, [])
         if findings:

@@ -129,7 +129,7 @@ def proposed_change(report: Report) -> list[str]:
     """The proposed-change table (or the sentence saying there is none) and what was skipped."""
     lines = ["## Proposed change", ""]
     items = report.plan_items()
-    manual = manual_story(report, str)
+    manual = manual_story(report, str, changes_only=True)
     if items or manual:
         changes = decided(report).app_only_changes
         profiles = {j.subject: j for j in reversed(report.judgements.profiles)}

@@ -82,7 +82,8 @@ def runbook_sections(
     manual = manual_story(report, value)
     if not report.change_sets:
         if manual:
-            return [("No generated script", [_NO_SCRIPT_BUT_MANUAL]), _manual_section(manual)]
+            lead = _NO_SCRIPT_BUT_MANUAL if report.manual_changes else _NO_CHANGE_BUT_EVIDENCE
+            return [("No generated script", [lead]), _manual_section(manual)]
         return [
             ("Nothing to run", ["This package holds no remediation script: no change is planned."])
         ]
@@ -128,6 +129,10 @@ _MANUAL_INTRO = (
 )
 _NO_SCRIPT_BUT_MANUAL = (
     "This package holds no remediation script: the change is the manual steps below."
+)
+_NO_CHANGE_BUT_EVIDENCE = (
+    "This package holds no remediation script and proposes no change: the manual step below "
+    "only reads, to complete the evidence the audit lacked."
 )
 
 

@@ -475,7 +475,12 @@ def _brief_notice(report: Report, steps: Sequence[Step], value: _Value) -> tuple
             word = "Steps" if step.last > step.number else "Step"
             lines += [f"{word} {step.label}: {effect}" for effect in step.effects]
             continue
-        for change_set in report.change_sets:
+        # An org-wide step: its own change set's applications (the dedicated-app override
+        # step has none: its effects say what it does).
+        own = [cs for cs in report.change_sets if step.script in cs.script_names]
+        if not any(cs.partner_applications for cs in own):
+            lines += [f"Step {step.label}: {effect}" for effect in step.effects]
+        for change_set in own:
             for app in change_set.partner_applications:
                 lines.append(
                     f"Step {step.label}: app-only callers of {value(app.name)} lose "

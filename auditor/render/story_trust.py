@@ -86,12 +86,14 @@ class ManualText:
         )
 
 
-def manual_story(report: Report, value: _Value) -> tuple[ManualText, ...]:
-    """The package's runbook-only steps, labelled in run order."""
+def manual_story(
+    report: Report, value: _Value, *, changes_only: bool = False
+) -> tuple[ManualText, ...]:
+    """The package's runbook-only steps, labelled in run order (`changes_only`: those that
+    change something, the proposed change's rows; a cloud export only completes the evidence)."""
     scripts = bool(report.change_sets)
-    return tuple(
-        _TELLERS[step.kind](step.label, step, value, scripts) for step in report.manual_steps
-    )
+    steps = report.manual_changes if changes_only else report.manual_steps
+    return tuple(_TELLERS[step.kind](step.label, step, value, scripts) for step in steps)
 
 
 def _when(step: ManualStep, scripts: bool, extra: str = "") -> str:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from auditor.decisions import leaves_evidence_unassessed
 from auditor.model import (
-    DEFAULT_CLASSES,
     Finding,
     Inventory,
     Judgements,
@@ -73,7 +72,6 @@ class Evaluation:
     not_applied: tuple[NotApplied, ...]
     complete: bool
     judgements: Judgements
-    out_of_scope: tuple[NotApplied, ...] = ()  # not run, class outside the default scope
 
 
 def evaluate(
@@ -93,11 +91,7 @@ def evaluate(
     context = RuleContext.build(inventory, policy, as_of)
     findings: list[Finding] = []
     not_applied: list[NotApplied] = []
-    out_of_scope: list[NotApplied] = []
     for declared in registered_rules():
-        if _silently_out_of_scope(declared, scope):
-            out_of_scope.append(NotApplied(declared.id, _out_of_scope_reason(declared)))
-            continue
         reason = _not_applied(declared, policy, inventory, scope)
         if reason is not None:
             not_applied.append(NotApplied(declared.id, reason))
@@ -109,24 +103,7 @@ def evaluate(
         not_applied=tuple(not_applied),
         complete=allow_incomplete or not _evidence_missing(inventory),
         judgements=context.judgements,
-        out_of_scope=tuple(out_of_scope),
     )
-
-
-def _silently_out_of_scope(declared: Rule, scope: Scope | None) -> bool:
-    """True for a rule of a class outside the default scope that this audit did not choose
-    (the HT rules unless `--scope`/`scope.assess` name hybrid-trust): not run, and not listed
-    as not applied, as no output names a class outside the default until it is chosen."""
-    evidence_class = declared.needs.evidence_class
-    if evidence_class is None or evidence_class in DEFAULT_CLASSES:
-        return False
-    return scope is None or evidence_class not in scope.classes
-
-
-def _out_of_scope_reason(declared: Rule) -> str:
-    chosen = declared.needs.evidence_class
-    name = chosen.value if chosen else declared.needs.value
-    return f"{name} is not assessed by default and this audit did not choose it (--scope {name})"
 
 
 def _not_applied(
@@ -138,7 +115,7 @@ def _not_applied(
     evidence_class = declared.needs.evidence_class
     if scope is not None and evidence_class is not None and evidence_class in scope.narrowed:
         by = f" ({scope.narrowed_by})" if scope.narrowed_by else ""
-        return f"{evidence_class.label} are not in the audit's scope{by}"
+        return f"{evidence_class.label} left out of the audit's scope{by}"
     unassessed = trust_common.not_assessed(declared.id, inventory)
     if unassessed is not None:
         return unassessed

@@ -6,12 +6,10 @@ servers nor without the Client Access role (as the evidence model, `auditor.scop
 them); without that export, the servers the per-server trust exports name. Names compare by
 their first DNS label, ignoring case (`EX01.contoso.lab` and `ex01` are one server).
 
-`not_assessed` is why a trust rule of an audit that chose the hybrid trust is listed as not
-applied (an audit that did not choose it runs none of them: `auditor.rules` leaves the class
-out silently while it is not in the default scope): no AuthConfig for the certificate rules,
+`not_assessed` is why a trust rule is listed as not applied (an audit that leaves the hybrid
+trust out on purpose runs none of them, and says so): no AuthConfig for the certificate rules,
 no ExSetup version and no server list for the build rule, no cloud evidence for the cloud
-rules. A trust rule is
-never a quiet pass over evidence it did not have.
+rules. A trust rule is never a quiet pass over evidence it did not have.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ CERTIFICATE_RULES: frozenset[str] = frozenset({"HT111", "HT112", "HT113", "HT114
 CLOUD_RULES: frozenset[str] = frozenset({"HT121", "HT122"})
 
 NO_CLOUD_EVIDENCE = "no cloud evidence given"
+NO_GRAPH_EXPORT = "no Graph export was given (ScubaGear keeps no certificate thumbprint)"
 
 
 def server_key(name: str) -> str:
@@ -66,7 +65,7 @@ def not_assessed(rule_id: str, inventory: Inventory) -> str | None:
             return NO_CLOUD_EVIDENCE
         if rule_id == "HT122":
             if not any(principal.origin == "graph" for principal in trust.cloud_principals):
-                return "no Graph export was given (ScubaGear keeps no certificate thumbprint)"
+                return NO_GRAPH_EXPORT
             if not trust.auth_configs:
                 return "no Get-AuthConfig export was read"
         return None

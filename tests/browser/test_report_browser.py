@@ -167,11 +167,12 @@ class Budget:
 
 
 BUDGETS = {
-    # The runbook section carries each step's expected AUDITOR-* output (issue 22): 10 pages.
-    "example": Budget(bytes=1_000_000, screens=15, pages=12),
+    # The runbook section carries each step's expected AUDITOR-* output (issue 22): 10 pages;
+    # the hybrid trust in the default scope (issue 24) adds its checklist: 16 screens, 12 pages.
+    "example": Budget(bytes=1_000_000, screens=17, pages=13),
     "pass": Budget(bytes=1_000_000, screens=15, pages=10),
     "fleet60": Budget(bytes=1_000_000, screens=30, pages=40),
-    "incomplete": Budget(bytes=1_000_000, screens=15, pages=12),
+    "incomplete": Budget(bytes=1_000_000, screens=17, pages=13),
     # benchmarks/fleet.py: every file unique, one server in ten changes (issue 22).
     "unique60": Budget(bytes=1_000_000, screens=30, pages=40),
     "unique500": Budget(bytes=1_000_000, screens=30, pages=60),
@@ -186,19 +187,20 @@ def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
     if not e19.is_dir():
         skip_or_fail(f"reference corpus not found at {e19}")
     root = tmp_path_factory.mktemp("audits")
+    # The example with the dedicated hybrid app enabled: its own HT001 override script is not
+    # yet a plan item (tests/render/test_html_board.py), so the change would not read as
+    # leading to PASS.
+    shutil.copytree(PROJECT_ROOT / "auditor" / "examples", root / "examples")
+    scenarios.enable_dedicated_app(root / "examples")
     example = run_audit(
-        AuditRequest(
-            paths=(PROJECT_ROOT / "auditor" / "examples",),
-            as_of=fleet.AS_OF,
-            change_id="CHG0042137",
-        )
+        AuditRequest(paths=(root / "examples",), as_of=fleet.AS_OF, change_id="CHG0042137")
     )
     passing = fleet.fleet_report(fleet.build_fleet(root / "pass", e19, 2, ()), "CHG0042138")
     fleet60 = fleet.fleet_report(
         fleet.build_fleet(root / "fleet60", e19, 60, fleet.spread(60, 10)), "CHG0042139"
     )
     # The example with EX02's Rest web.config not given: the scope names what is missing.
-    shutil.copytree(PROJECT_ROOT / "auditor" / "examples", root / "incomplete")
+    shutil.copytree(root / "examples", root / "incomplete")
     (root / "incomplete" / "EX02" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config").unlink()
     incomplete = run_audit(
         AuditRequest(paths=(root / "incomplete",), as_of=fleet.AS_OF, change_id="CHG0042140")

@@ -28,6 +28,7 @@ from auditor.resources import examples_dir
 AS_OF = "2026-11-26"
 REST = "FrontEnd/HttpProxy/Rest/web.config"
 EWS = "FrontEnd/HttpProxy/EWS/web.config"
+PARTNERS = "PartnerApplication.xml"
 LOG = ".auditor-collect-EX01-20261126-101500.log"
 HEADER = [
     "**********************",
@@ -59,7 +60,9 @@ def collect(
     # Without the example's Get-ExchangeServer export (it names EX02 too, whose files this
     # one-server collection does not hold); the tests below number the hash list's lines.
     (server / "ExchangeServer.xml").unlink()
-    names = ["PartnerApplication.xml", EWS, REST]
+    # The hybrid-trust exports of the example listed after the files the tests number lines of.
+    trust = sorted(path.name for path in server.glob("*.xml") if path.name != PARTNERS)
+    names = [PARTNERS, EWS, REST, *trust]
     lines = [f"{hashlib.sha256((server / n).read_bytes()).hexdigest()}  {n}" for n in names]
     (server / ".sha256sums").write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
     transcript = "\r\n".join([*HEADER, *body, *TRAILER]) + "\r\n"
@@ -150,12 +153,13 @@ def test_a_file_added_to_the_server_folder_is_located(tmp_path: Path) -> None:
 def test_a_malformed_hash_list_line_is_located(line: str, why: str, tmp_path: Path) -> None:
     out = collect(tmp_path / "out")
     manifest = out / "EX01" / ".sha256sums"
+    added = len(manifest.read_bytes().splitlines()) + 1
     manifest.write_bytes(manifest.read_bytes() + line.encode() + b"\n")
 
     inventory = read_inventory([out])
 
     ((problem,),) = [inventory.problems]
-    assert problem.place == "out/EX01/.sha256sums:4"
+    assert problem.place == f"out/EX01/.sha256sums:{added}"
     assert problem.code is ProblemCode.MALFORMED
     assert why in problem.message
 
@@ -163,12 +167,14 @@ def test_a_malformed_hash_list_line_is_located(line: str, why: str, tmp_path: Pa
 def test_a_hash_list_that_is_not_utf8_is_located(tmp_path: Path) -> None:
     out = collect(tmp_path / "out")
     manifest = out / "EX01" / ".sha256sums"
+    added = len(manifest.read_bytes().splitlines()) + 1
     manifest.write_bytes(manifest.read_bytes() + b"0" * 64 + b"  caf\xe9.xml\n")
 
     inventory = read_inventory([out])
 
     ((problem,),) = [inventory.problems]
-    assert (problem.place, problem.code) == ("out/EX01/.sha256sums:4", ProblemCode.BAD_ENCODING)
+    place = f"out/EX01/.sha256sums:{added}"
+    assert (problem.place, problem.code) == (place, ProblemCode.BAD_ENCODING)
 
 
 # --- the transcript -------------------------------------------------------------------------------
@@ -311,8 +317,8 @@ def test_the_checks_run_inside_a_zip_as_in_a_folder(tmp_path: Path) -> None:
 def test_a_hybrid_trust_export_not_taken_is_a_low_problem_and_the_folder_stays_whole(
     gap: str, tmp_path: Path
 ) -> None:
-    """Only the hybrid-trust rules need it (not assessed by default): the gap is said, at its
-    line, and does not make the partner-application or web.config evidence incomplete."""
+    """Only the hybrid-trust rules need it: the gap is said, at its line, and does not make
+    the partner-application or web.config evidence incomplete (here the export is there)."""
     out = collect(tmp_path / "out", body=(INFO, gap, DONE))
 
     inventory = read_inventory([out])

@@ -32,7 +32,9 @@ def test_runbook_says_where_and_in_what_order(report: Report) -> None:
     order = runbook.split("## Which script runs where, in this order")[1].split("\n## ")[0]
     steps = re.findall(r"^\d+\. (\S+):", order, flags=re.M)
     assert steps[0] == "remediation/partner-applications.ps1"
-    assert steps[1:] and all(step.startswith("remediation/web-config-") for step in steps[1:])
+    # then each server's web.config, then the organisation's dedicated-app override (HT001)
+    assert steps[-1] == "remediation/dedicated-app-override.ps1"
+    assert steps[1:-1] and all(step.startswith("remediation/web-config-") for step in steps[1:-1])
     assert "Exchange Management Shell" in order and "elevated" in order
     back_out = runbook.split("## Back-out, in this order")[1].split("\n## ")[0]
     rollbacks = re.findall(r"^\d+\. (\S+):", back_out, flags=re.M)

@@ -87,10 +87,22 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
     state = scenarios.state_from_inventory(report.inventory)
     # As the Exchange Management Shell returns them: deserialized objects, lists as ArrayList.
     state["deserialized"] = True
+    # The setting overrides as exported, and the diagnostic endpoint of the server it runs on.
+    state["setting_overrides"] = [
+        {
+            "Name": override.name,
+            "ComponentName": override.component,
+            "SectionName": override.section,
+            "Parameters": list(override.parameters.values) if override.parameters else None,
+            "Status": override.status,
+        }
+        for override in report.inventory.trust.setting_overrides
+    ]
+    state["variant_overrides"] = {"EX01": "<Diagnostics/>"}
     jobs = {}
     for change_set in report.change_sets:
         remediation, rollback = _script_paths(report, change_set, root / "scripts")
-        if change_set.kind is ChangeKind.PARTNER_APPLICATIONS:
+        if change_set.server is None:  # org-wide: the partner applications, the override
             files: dict[str, bytes] = {}
         else:
             assert change_set.server is not None
@@ -103,7 +115,9 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
             rollback: Path = rollback,
             server: str = change_set.server or "EX01",
             regrant: dict[str, bool] = (
-                {"ConfirmRegrant": True} if change_set.server is None else {}
+                {"ConfirmRegrant": True}
+                if change_set.kind is ChangeKind.PARTNER_APPLICATIONS
+                else {}
             ),
         ) -> Story:
             standin = harness.StandIn(root / slug, state, computer_name=server)
@@ -119,12 +133,43 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
     return harness.run_stories(jobs)
 
 
-def test_the_example_audit_plans_both_kinds_of_change() -> None:
-    # The example has no hybrid-trust exports (that class is outside the default scope), so it
-    # plans no hybrid-trust change; every other kind of change it plans.
+def test_the_example_audit_plans_every_kind_of_change_but_the_evosts() -> None:
+    # The partner applications, each server's web.config and, as the example's hybrid trust
+    # lacks the dedicated-app override (HT001), that override; its EvoSTS AuthServer is valid,
+    # so no AuthServer change.
     kinds = {change_set.kind for change_set in scenarios.example_report().change_sets}
-    hybrid = {ChangeKind.DEDICATED_APP_OVERRIDE, ChangeKind.EVOSTS_AUTH_SERVERS}
-    assert kinds == set(ChangeKind) - hybrid
+    assert kinds == set(ChangeKind) - {ChangeKind.EVOSTS_AUTH_SERVERS}
+
+
+def test_example_dedicated_app_override_lands_and_rolls_back(stories: dict[str, Story]) -> None:
+    story = stories["dedicated-app-override"]
+    whatif = story.runs["whatif"]
+    assert whatif.exit_code == 0, whatif.describe()
+    assert whatif.state == story.state_before["whatif"]
+
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    dedicated = [
+        o
+        for o in run.state["setting_overrides"]
+        if o["SectionName"] == "ExchangeOnpremAsThirdPartyAppId"
+    ]
+    assert [(o["ComponentName"], o["Parameters"]) for o in dedicated] == [
+        ("Global", ["Enabled=true"])
+    ]
+    others = [o for o in run.state["setting_overrides"] if o not in dedicated]
+    assert others == story.state_before["remediation"]["setting_overrides"]  # untouched
+    assert "AUDITOR-CHANGED: " in run.output
+
+    again = story.runs["remediation-again"]
+    assert again.exit_code == 0 and again.changing_calls() == [], again.describe()
+
+    rollback = story.runs["rollback"]
+    assert rollback.exit_code == 0, rollback.describe()
+    assert (
+        rollback.state["setting_overrides"]
+        == story.state_before["remediation"]["setting_overrides"]
+    )
 
 
 def test_example_partner_application_change_lands_and_rolls_back(

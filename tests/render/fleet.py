@@ -2,10 +2,12 @@
 
 `build_fleet(root, servers, changed)` copies the real Exchange 2019 files of the reference
 corpus (`reference/css-exchange/E19`: the web.config files as HealthChecker collects them and
-the organisation's Get-PartnerApplication export) once per server, named EX001, EX002, ..., and
-appends `|V1S2SAppOnly` to the front-end Rest (`Default Web Site/API`) Profiles value on the
-servers in `changed`. `fleet_report` runs the real audit on it, so the report carries what the
-parsers, rules and planner make of it.
+the organisation's Get-PartnerApplication export) once per server, named EX001, EX002, ..., gives
+the fleet a clean hybrid trust (the bundled example's trust exports with the dedicated hybrid
+app enabled: the org-wide ones in EX001's folder, ExSetup, certificates and effective overrides
+in every server's), and appends `|V1S2SAppOnly` to the front-end Rest (`Default Web Site/API`)
+Profiles value on the servers in `changed`. `fleet_report` runs the real audit on it, so the
+report carries what the parsers, rules and planner make of it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ import shutil
 from collections.abc import Collection
 from pathlib import Path
 
+from html_scenarios import with_dedicated_app
+
 from auditor.audit import AuditRequest, run_audit
+from auditor.layout import TRUST_EXPORT_FILES
 from auditor.model import Report
+from auditor.resources import examples_dir
 
 REST_FILE = Path("IIS") / "DefaultWebSite-Rest_web.config"
 REST_DEFAULT = b'value="S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2"'
@@ -44,6 +50,8 @@ def build_fleet(root: Path, e19: Path, servers: int, changed: Collection[int]) -
         _link_or_copy(
             str(e19 / "GetPartnerApplication.xml"), str(target / "GetPartnerApplication.xml")
         )
+        for name, data in _trust_exports(first=index == 1).items():
+            (target / name).write_bytes(data)
         if index in changed:
             rest = target / REST_FILE
             text = rest.read_bytes()
@@ -51,6 +59,24 @@ def build_fleet(root: Path, e19: Path, servers: int, changed: Collection[int]) -
             rest.unlink()  # a hard link: write a new file, never the corpus
             rest.write_bytes(text.replace(REST_DEFAULT, REST_DEFAULT[:-1] + b'|V1S2SAppOnly"', 1))
     return root
+
+
+_PER_SERVER = ("ExSetup.xml", "ExchangeCertificate.xml", "VariantConfigurationOverrides.xml")
+
+
+def _trust_exports(*, first: bool) -> dict[str, bytes]:
+    """The clean trust exports of one server folder (`first`: with the org-wide ones)."""
+    source = examples_dir() / "EX01"
+    names = [
+        path.name
+        for path in sorted(source.glob("*.xml"))
+        if path.name.casefold() in TRUST_EXPORT_FILES and (first or path.name in _PER_SERVER)
+    ]
+    exports = {name: (source / name).read_bytes() for name in names}
+    for name in ("SettingOverride.xml", "VariantConfigurationOverrides.xml"):
+        if name in exports:
+            exports[name] = with_dedicated_app(exports[name])
+    return exports
 
 
 def _link_or_copy(source: str, target: str) -> None:

@@ -111,11 +111,42 @@ def waiver(
     }
 
 
+# The example's only setting override (serialization-data signing) turned into the dedicated
+# hybrid app's (Global / ExchangeOnpremAsThirdPartyAppId, Enabled=true), in Active Directory
+# (SettingOverride.xml) and in effect on each server (VariantConfigurationOverrides.xml).
+_DEDICATED_APP_OVERRIDE = (
+    ("EnableSigningVerification", "EnableExchangeHybrid3PAppFeature"),
+    ('ComponentName">Data<', 'ComponentName">Global<'),
+    ("ComponentName&gt;Data&lt;", "ComponentName&gt;Global&lt;"),
+    ("EnableSerializationDataSigning", "ExchangeOnpremAsThirdPartyAppId"),
+)
+
+
+def with_dedicated_app(export: bytes) -> bytes:
+    """An example override export (UTF-16, as Export-Clixml writes it) with the dedicated-app
+    override in place of the signing override."""
+    text = export.decode("utf-16")
+    for old, new in _DEDICATED_APP_OVERRIDE:
+        text = text.replace(old, new)
+    return text.encode("utf-16")
+
+
+def enable_dedicated_app(exports: Path) -> None:
+    """The bundled example's hybrid trust made clean (its EvoSTS already names the dedicated
+    app; the dedicated-app override was missing: HT001)."""
+    for name in ("SettingOverride.xml", "VariantConfigurationOverrides.xml"):
+        for path in sorted(exports.glob(f"*/{name}")):
+            path.write_bytes(with_dedicated_app(path.read_bytes()))
+
+
 def copy_example(root: Path) -> Path:
     """The bundled example exports under `root/exports` (EX01, EX02), with EX02's EWS
-    web.config missing `Callback` (the servers disagree on a vdir no change touches)."""
+    web.config missing `Callback` (the servers disagree on a vdir no change touches) and the
+    dedicated hybrid app enabled (the recipe's findings are the PA and WC ones; the example's
+    own HT001 is the bundled example's, see tests/test_renderers.py)."""
     exports = root / "exports"
     shutil.copytree(examples_dir(), exports)
+    enable_dedicated_app(exports)
     ews = exports / "EX02" / EWS_CONFIG
     text = ews.read_bytes()
     assert EWS_DEFAULT in text, "the bundled EX02 EWS web.config no longer holds the default"
@@ -201,8 +232,11 @@ def write_hostile(root: Path) -> tuple[Path, Path]:
     (folder / "PartnerApplication-binary.txt").write_text(
         f"Name : {_hostile('Unreadable')}\n", encoding="utf-8"
     )
+    # The hostile values are in the partner-application and web.config inputs: the hybrid trust
+    # is left out on purpose (its hostile inputs: tests/hardening/test_trust_hostile.py).
     policy = write_policy(
         root / "policy.yaml",
+        scope={"assess": ["partner-applications", "web-config"]},
         waivers=[
             waiver(
                 "WC001",

@@ -66,7 +66,7 @@ def _without_ex02_rest(exports: Path) -> None:
     (exports / "EX02" / scenarios.REST_CONFIG).unlink()
 
 
-SCOPE = "partner applications and web.config of 2 of 2 servers"
+SCOPE = "partner applications and web.config of 2 of 2 servers and hybrid trust"
 
 
 VERDICTS = {
@@ -99,10 +99,10 @@ VERDICTS = {
     "incomplete-failing": (
         {"change": _without_ex02_rest},
         "Current configuration: INCOMPLETE for partner applications and web.config of 1 of 2"
-        " servers; not assessed: EX02 Default Web Site/API web.config (missing) (evidence"
-        " missing; in what could be read: 2 critical, 3 high). The proposed change fixes 4 of 6"
-        " findings on 1 server and the organisation. Expected after the change: INCOMPLETE until"
-        " the missing evidence is supplied.",
+        " servers and hybrid trust; not assessed: EX02 Default Web Site/API web.config"
+        " (missing) (evidence missing; in what could be read: 2 critical, 3 high). The"
+        " proposed change fixes 4 of 6 findings on 1 server and the organisation. Expected"
+        " after the change: INCOMPLETE until the missing evidence is supplied.",
     ),
 }
 
@@ -173,10 +173,13 @@ def test_approved_padded_token_is_marked_enables(tmp_path: Path) -> None:
 
 
 def test_the_bundled_example_says_the_servers_changes_resolve_fl001(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The planner lists FL001 among the fixes of both servers' changes; the report says so."""
-    monkeypatch.chdir(examples_dir().parent)
+    """The planner lists FL001 among the fixes of both servers' changes; the report says so.
+    (The example with the dedicated hybrid app enabled: its own HT001 is the next test's.)"""
+    shutil.copytree(examples_dir(), tmp_path / "examples")
+    scenarios.enable_dedicated_app(tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
     report = run_audit(
         AuditRequest(paths=(Path("examples"),), as_of=datetime.date(2026, 11, 26), change_id="C")
     )
@@ -188,6 +191,25 @@ def test_the_bundled_example_says_the_servers_changes_resolve_fl001(
         "FL001 Default Web Site/API, across servers: resolved by "
         "remediation/web-config-ex01.ps1, remediation/web-config-ex02.ps1" in text
     )
+    assert "no change is planned" not in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the dedicated-app override change set is planned and scripted, but not yet a plan "
+    "item (ChangeSet.changes holds applications and web.configs only), so HT001 reads as not "
+    "planned; issue 24 item 6",
+)
+def test_the_bundled_example_says_the_override_script_fixes_ht001(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(examples_dir().parent)
+    report = run_audit(
+        AuditRequest(paths=(Path("examples"),), as_of=datetime.date(2026, 11, 26), change_id="C")
+    )
+    assert [s.name for s in report.scripts if "dedicated-app-override" in s.name]
+    text = _first_screen(render_html(report))
+    assert "fixes 8 of 8 findings" in text
     assert "no change is planned" not in text
 
 
@@ -452,7 +474,7 @@ def test_inputs_relative_to_the_audit_root(audited: dict[str, Audited]) -> None:
     ]
     assert recipe.policy.sha256 in page.plain_text
     hostile = Page(hostile_html)
-    assert "4 input problems and 1 rule not applied" in hostile.plain_text
+    assert "4 input problems and 17 rules not applied" in hostile.plain_text  # HT: left out
     assert hostile.table("Rules that could not be evaluated, and why")[1][0] == "FL001"
 
 

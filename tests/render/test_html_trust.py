@@ -32,7 +32,12 @@ CHECKLIST = "Hybrid trust checklist"
 
 
 def _audit(root: Path, *, trust: bool = True) -> Report:
-    scope = (EvidenceClass.HYBRID_TRUST,) if trust else ()
+    """The audit of `root` as chosen: the hybrid trust only, or left out on purpose."""
+    scope = (
+        (EvidenceClass.HYBRID_TRUST,)
+        if trust
+        else (EvidenceClass.PARTNER_APPLICATIONS, EvidenceClass.WEB_CONFIG)
+    )
     return run_audit(AuditRequest(paths=(root,), as_of=AS_OF, scope=scope))
 
 
@@ -111,14 +116,16 @@ def test_the_section_snapshot(organisation: Path, snapshot) -> None:  # type: ig
     assert shown["trust"] == snapshot(name="trust")
 
 
-def test_an_audit_that_did_not_choose_the_hybrid_trust_has_no_section(organisation: Path) -> None:
+def test_an_audit_that_leaves_the_hybrid_trust_out_has_no_checklist(organisation: Path) -> None:
     report = _audit(organisation, trust=False)
     html = render_html(report)
 
     assert report.decisions is not None and report.decisions.trust is None
     assert "trust" not in sections(html)
-    assert 'href="#trust"' not in html and "Hybrid trust" not in html
+    assert 'href="#trust"' not in html and CHECKLIST not in html
     assert "## Hybrid trust" not in render_markdown(report)
+    # ... and says so beside its verdict
+    assert "hybrid trust not assessed (--scope partner-applications,web-config)" in html
 
 
 def test_summary_md_lists_the_checklist(organisation: Path) -> None:

@@ -11,10 +11,14 @@ import html
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import html_scenarios as scenarios
 
 from auditor.audit import AuditRequest, run_audit
 from auditor.model import EvidenceClass, Report
@@ -148,11 +152,16 @@ def test_back_out_is_the_reverse_with_exact_commands(
     run = [f"rollback/{cs['slug']}.ps1" for cs in plan["change_sets"]]
     run.sort(key=lambda name: name != "rollback/partner-applications.ps1")
     assert [name for name, _ in steps] == list(reversed(run))
+    kinds = {cs["slug"]: cs["kind"] for cs in plan["change_sets"]}
     for name, text in steps:
         command = ".\\" + name.replace("/", "\\")
         slug = name.removeprefix("rollback/").removesuffix(".ps1")
         server = {cs["slug"]: cs["server"] for cs in plan["change_sets"]}[slug]
-        if server is None:
+        if kinds[slug] == "dedicated-app-override":  # org-wide, nothing to regrant
+            step = 1 + [f"rollback/{cs['slug']}.ps1" for cs in plan["change_sets"]].index(name)
+            assert f"Run: `{command}`." in text and REGRANT_SWITCH not in text
+            assert f"Exchange server where step {step} ran" in text
+        elif server is None:
             assert f"Run: `{command} {REGRANT_SWITCH}`." in text
             assert "Exchange server where step 1 ran" in text
         else:
@@ -234,9 +243,15 @@ def test_recycles_and_the_functional_check_name_the_changed_servers(
     assert "WWW-Authenticate" in verify and "Outlook on the web" not in verify
 
 
+def _template_text(name: str) -> str:
+    """A template with the partials it includes (`{% include '_x.ps1.j2' %}`) in place."""
+    text = (templates_dir() / "ps1" / name).read_text()
+    return re.sub(r"\{% include '([^']+)' %\}", lambda match: _template_text(match.group(1)), text)
+
+
 def _template_outputs(name: str) -> list[list[str]]:
     """The single-quoted pieces of every `AUDITOR-*` Write-Output line of a template."""
-    text = (templates_dir() / "ps1" / name).read_text()
+    text = _template_text(name)
     outputs = []
     for line in text.splitlines():
         if "Write-Output" in line and "AUDITOR-" in line:
@@ -324,9 +339,14 @@ def test_an_incomplete_audit_says_what_stays_open_beside_the_change(
 
 
 def test_a_complete_package_that_fixes_everything_has_no_not_planned_block(
-    reports: dict[str, Report],
+    tmp_path: Path,
 ) -> None:
-    page = render_html(reports["least-privilege"])
+    # The least-privilege package of the example with the dedicated hybrid app enabled (the
+    # example's HT001 override script is not yet a plan item: tests/render/test_html_board.py)
+    shutil.copytree(examples_dir(), tmp_path / "examples")
+    scenarios.enable_dedicated_app(tmp_path / "examples")
+    policy = policies_dir() / "examples" / "approve-graph-mail-read.yaml"
+    page = render_html(_audit((tmp_path / "examples",), policy_paths=(policy,)))
     assert 'class="plan not-planned"' not in page and 'class="does-not-fix"' not in page
 
 
@@ -355,9 +375,9 @@ def test_rollback_scripts_are_never_listed_as_fixes(
     assert set(fixes) == {script.name for script in reports[package].scripts}
     for name, text in fixes.items():
         if name.startswith("rollback/"):
-            assert not re.search(r"(PA|WC|FL)00\d", text) and "none" in text, name
+            assert not re.search(r"(PA|WC|FL|HT)\d{3}", text) and "none" in text, name
         else:
-            assert re.search(r"(PA|WC)00\d", text), name
+            assert re.search(r"(PA|WC|HT)\d{3}", text), name
 
 
 def test_a_waived_finding_the_package_fixes_anyway_says_so(reports: dict[str, Report]) -> None:

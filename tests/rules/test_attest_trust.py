@@ -7,6 +7,7 @@ none at all, and a hostile name. Exit 0 only when every check passed, 1 on a dif
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from rule_case_loader import build_organisation
 
 from auditor.attest_trust import TrustRecordView, compare_records, record_views
 from auditor.attest_trust_plan import ExplainedDifference, TrustKind
+from auditor.layout import TRUST_EXPORT_FILES
 from auditor.parsers import read_inventory
 from auditor.resources import examples_dir
 
@@ -301,8 +303,14 @@ def test_trust_exports_dropped_after_the_change_fail(
 
 
 def test_without_trust_exports_the_trust_is_said_not_compared(tmp_path: Path) -> None:
-    examples = examples_dir()
-    assert run_cli("audit", str(examples), "--out", "p", "--as-of", "2026-11-26").exit_code == 1
+    examples = tmp_path / "examples"
+    shutil.copytree(examples_dir(), examples)
+    for path in sorted(examples.glob("*/*.xml")):
+        if path.name.casefold() in TRUST_EXPORT_FILES:
+            path.unlink()
+    narrowed = ("--scope", "partner-applications,web-config")
+    audited = run_cli("audit", str(examples), "--out", "p", "--as-of", "2026-11-26", *narrowed)
+    assert audited.exit_code == 1
 
     code, output = _attest(examples, examples, tmp_path / "p")
 

@@ -200,6 +200,8 @@ def test_incomplete_evidence_makes_the_audit_incomplete_unless_allowed() -> None
     )
     assert {entry.rule_id for entry in strict.not_applied} == {
         "PA001", "PA002", "PA003", "PA004", "PA005", "WC001", "WC002", "WC003", "FL001",
+        "HT001", "HT002", "HT003", "HT004", "HT005", "HT006", "HT007", "HT008", "HT009",
+        "HT101", "HT111", "HT112", "HT113", "HT114", "HT121", "HT122",
     }  # fmt: skip
 
 

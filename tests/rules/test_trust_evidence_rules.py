@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rule_case_loader import TRUST_ORGS
 
-from auditor.model import EvidenceClass, Inventory, Scope
+from auditor.model import DEFAULT_CLASSES, EvidenceClass, Inventory, Scope
 from auditor.parsers import read_inventory
 from auditor.policy import load_policy
 from auditor.rules import evaluate
@@ -109,11 +109,13 @@ def test_trust_rules_are_not_applied_outside_the_scope_or_without_their_evidence
     policy = load_policy()
     inventory = read_inventory([TRUST_ORGS / "builds-below"])
     outside = Scope(classes=(EvidenceClass.PARTNER_APPLICATIONS, EvidenceClass.WEB_CONFIG))
+    assert EvidenceClass.HYBRID_TRUST in DEFAULT_CLASSES  # assessed unless left out on purpose
 
-    evaluation = evaluate(inventory, policy, as_of=AS_OF, scope=outside)
+    narrowed = Scope(classes=outside.classes, narrowed=(EvidenceClass.HYBRID_TRUST,))
+    evaluation = evaluate(inventory, policy, as_of=AS_OF, scope=narrowed)
     reasons = {item.rule_id: item.reason for item in evaluation.not_applied}
-    assert "HT101" not in reasons  # a class outside the default scope, not chosen: silent
-    assert "HT101" in {item.rule_id for item in evaluation.out_of_scope}
+    # left out on purpose: not run, and listed as not applied with why (never silent)
+    assert reasons["HT101"] == "hybrid trust left out of the audit's scope"
     assert not [f for f in evaluation.findings if f.rule_id.startswith("HT")]
 
     chosen = Scope(classes=(EvidenceClass.HYBRID_TRUST,))

@@ -215,6 +215,11 @@ def _looks_like_application(members: dict[str, Property]) -> bool:
 
 def _nothing_read(raw: RawInput, survey: _Survey) -> Problem | None:
     """The problem for a file without partner applications, None when that is expected."""
+    if PurePath(raw.path).name.casefold() in TRUST_EXPORT_FILES:
+        # A hybrid-trust export of the collection: its objects are read by the trust mappings
+        # (the evidence model reads one that yielded nothing as missing), or, as the
+        # OrganizationRelationship export, by no rule yet; it is no partner-application export.
+        return None
     if survey.others:
         first = survey.others[0]
         kinds = sorted({_describe(value) for value in survey.others})
@@ -229,10 +234,6 @@ def _nothing_read(raw: RawInput, survey: _Survey) -> Problem | None:
             line,
         )
     if survey.unrelated:
-        return None
-    if PurePath(raw.path).name.casefold() in TRUST_EXPORT_FILES:
-        # An organisation without what that hybrid-trust cmdlet lists (no AuthServer, no
-        # override): nothing is lost; the evidence model reads the export as missing.
         return None
     return raw.problem(
         ProblemCode.MALFORMED,

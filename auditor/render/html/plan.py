@@ -154,7 +154,7 @@ def _plan(report: Report, context: _Context) -> Plan:
     auth_servers = _auth_server_rows(report, context)
     changing = tuple(dict.fromkeys(cs.server for cs in report.change_sets if cs.server))
     story = change_story(report, _plain_value)
-    manual = manual_story(report, _plain_value)
+    manual = manual_story(report, _plain_value, changes_only=True)
     back_out = (_back_out_line(story.grouped_back_out),) if story.grouped_back_out else ()
     safety = _MANUAL_SAFETY
     if report.change_sets:
@@ -266,7 +266,7 @@ def _back_out_line(steps: Sequence[Step]) -> str:
         elif step.servers:
             host = "on " + ", ".join(code_text(server) for server in step.servers)
         else:
-            host = "in the Exchange Management Shell where step 1 ran (its backups are there)"
+            host = step.where  # an org-wide step: where its own remediation step ran
         parts.append(f"`{step.command}` {host}")
     return "In this order: " + "; then ".join(parts) + "."
 

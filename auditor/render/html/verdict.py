@@ -47,11 +47,11 @@ def _verdict(report: Report, context: _Context) -> Verdict:
         current = f"Current configuration: PASS for {scope} ({detail})."
     active = decided.active
     if decided.after is None:
-        if active and report.manual_steps:
+        if active and report.manual_changes:
             rest = (
                 f" No script is generated: none of the {plural(len(active), 'finding')}"
                 " has a generated change; the proposed change is"
-                f" {plural(len(report.manual_steps), 'manual step')} of the runbook."
+                f" {plural(len(report.manual_changes), 'manual step')} of the runbook."
             )
         elif active:
             rest = (

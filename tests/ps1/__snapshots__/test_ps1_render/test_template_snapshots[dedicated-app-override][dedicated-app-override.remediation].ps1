@@ -45,6 +45,11 @@ Shows the change without making it; writes nothing.
 .\remediation\dedicated-app-override.ps1
 
 Makes the change, asking for confirmation. Add -Confirm:$false to answer yes.
+
+.EXAMPLE
+.\rollback\dedicated-app-override.ps1
+
+Backs the change out again from the state record this script wrote (same server).
 #>
 [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
 param(

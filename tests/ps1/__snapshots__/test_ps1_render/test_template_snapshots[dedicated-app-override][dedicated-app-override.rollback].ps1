@@ -30,6 +30,16 @@ writes nothing.
 .\rollback\dedicated-app-override.ps1 -WhatIf
 
 Shows the back-out without making it; writes nothing.
+
+.EXAMPLE
+.\rollback\dedicated-app-override.ps1
+
+Backs the change out, asking for confirmation. Add -Confirm:$false to answer yes.
+
+.EXAMPLE
+.\remediation\dedicated-app-override.ps1
+
+Makes the change again after a back-out.
 #>
 [CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]
 param(
