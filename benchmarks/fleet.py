@@ -17,7 +17,9 @@ The fleet is built from the real Exchange 2019 files in `../shared/reference/css
   without one exports) and `OrganizationConfig.xml` once, in `EX0000/`, and in every server's
   folder its `ExSetup.xml`, `ExchangeCertificate.xml` and `VariantConfigurationOverrides.xml`
   (`TRUST_ORG` and `TRUST_SERVER`: real exports of the corpus where one is public, else the
-  synthetic files of the HT rule cases, `tests/rules/trust_cases`). Each of these ends with its
+  synthetic files of the HT rule cases, `tests/rules/trust_cases`; the build, AuthConfig and
+  auth certificate are the bundled example's, current where the lab's are not, so the trust
+  holds no finding). Each of these ends with its
   own comment too. The floor parses them as well.
 
 Five commands run as whole processes on the same files, each `--repeat` times in rounds
@@ -86,10 +88,13 @@ PROFILES = re.compile(rb'(key="OAuthHttpModule\.Profiles"\s+value="[^"]*)(")')
 MARKER = ".auditor-fleet"
 TRUST_CASES = ROOT / "tests" / "rules" / "trust_cases"
 EXCHANGE = CORPUS / "Exchange"
+# The lab's own build (below the April 2025 hotfix) and auth certificate (expired) would make
+# every server a finding; the bundled example's synthetic ones are current (valid to 2045).
+EXAMPLE = ROOT / "auditor" / "examples" / "EX01"
 # The org-wide trust exports (file name -> source; None: an export holding no object).
 TRUST_ORG: dict[str, Path | None] = {
     "AuthServer.xml": TRUST_CASES / "AuthServer.xml",
-    "AuthConfig.xml": EXCHANGE / "GetAuthConfig.xml",
+    "AuthConfig.xml": EXAMPLE / "AuthConfig.xml",
     "SettingOverride.xml": EXCHANGE / "GetSettingOverride2.xml",
     "HybridConfiguration.xml": EXCHANGE / "GetHybridConfiguration.xml",
     "IntraOrganizationConnector.xml": TRUST_CASES / "IntraOrganizationConnector.xml",
@@ -98,8 +103,8 @@ TRUST_ORG: dict[str, Path | None] = {
 }
 # The per-server trust exports, in every server's folder (its server is the folder).
 TRUST_SERVER = {
-    "ExSetup.xml": EXCHANGE / "ExSetup.xml",
-    "ExchangeCertificate.xml": EXCHANGE / "GetExchangeCertificate.xml",
+    "ExSetup.xml": EXAMPLE / "ExSetup.xml",
+    "ExchangeCertificate.xml": EXAMPLE / "ExchangeCertificate.xml",
     "VariantConfigurationOverrides.xml": (
         EXCHANGE / "GetExchangeDiagnosticInfo_ADTopVariantConfiguration.xml"
     ),
@@ -216,7 +221,9 @@ def build_fleet(target: Path, servers: int) -> tuple[int, int]:
     read = {source: source.read_bytes() for _, _, source in trust if source is not None}
     for server, name, source in trust:
         content = NO_OBJECT if source is None else read[source]
-        content += f"\n<!-- fleet {server} {name} -->\n".encode("ascii")
+        comment = f"\n<!-- fleet {server} {name} -->\n"
+        wide = content.startswith(b"\xff\xfe")  # Export-Clixml's UTF-16LE (the example's)
+        content += comment.encode("utf-16-le" if wide else "ascii")
         (target / server / name).write_bytes(content)
         files, size = files + 1, size + len(content)
     return files, size
