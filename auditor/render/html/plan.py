@@ -82,6 +82,19 @@ class AuthServerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class OverrideRow:
+    """The dedicated-app setting override the change creates (`before` None) or sets."""
+
+    name: str
+    component: str
+    section: str
+    before: str | None  # the audited Parameters, "(empty)" when it has none
+    after: str
+    remediation: ScriptRef
+    rollback: ScriptRef | None
+
+
+@dataclass(frozen=True, slots=True)
 class Remains:
     rule_id: str
     anchor: str
@@ -103,6 +116,7 @@ class Plan:
     apps: tuple[AppChangeRow, ...]
     configs: tuple[ConfigChangeRow, ...]
     auth_servers: tuple[AuthServerRow, ...]
+    overrides: tuple[OverrideRow, ...]
     changing_servers: tuple[str, ...]
     all_servers: tuple[str, ...]
     impact: tuple[str, ...]  # what users notice, step by step (the runbook's words)
@@ -167,6 +181,7 @@ def _plan(report: Report, context: _Context) -> Plan:
         apps=tuple(apps),
         configs=configs,
         auth_servers=auth_servers,
+        overrides=_override_rows(report, context),
         changing_servers=changing,
         all_servers=context.servers,
         impact=story.brief_notice,
@@ -250,6 +265,27 @@ def _auth_server_rows(report: Report, context: _Context) -> tuple[AuthServerRow,
                     before=change.audited_value or "(empty)",
                     after=change.target_value,
                     manual=not change.restorable,
+                    remediation=context.script_ref(remediation or change_set.slug),
+                    rollback=context.script_ref(rollback) if rollback else None,
+                )
+            )
+    return tuple(rows)
+
+
+def _override_rows(report: Report, context: _Context) -> tuple[OverrideRow, ...]:
+    rows: list[OverrideRow] = []
+    for change_set in report.change_sets:
+        remediation = context.remediation_of[change_set.slug]
+        rollback = context.rollback_of[change_set.slug]
+        for change in change_set.setting_overrides:
+            audited = change.audited_parameters
+            rows.append(
+                OverrideRow(
+                    name=change.name,
+                    component=change.component,
+                    section=change.section,
+                    before=None if audited is None else (", ".join(audited) or "(empty)"),
+                    after=", ".join(change.target_parameters),
                     remediation=context.script_ref(remediation or change_set.slug),
                     rollback=context.script_ref(rollback) if rollback else None,
                 )
