@@ -3,7 +3,9 @@ scripts that do it, the impact, back-out and verification lines, and what the ch
 (findings it does not fix, evidence not assessed), each finding worded by its decided
 `Resolution` ("resolved by remediation/<slug>.ps1", "remains: ..."). The runbook-only steps
 (`Report.manual_steps`, told by `auditor.render.story_trust`) are rows of the same table,
-marked as manual steps with no generated script, with their back-out and proof lines.
+marked as manual steps with no generated script, with their back-out and proof lines. The
+safety line says where each script runs, as decided (`Decisions.reach`): a per-server script
+only on its own server, an organisation-wide one once for the organisation.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from auditor.decisions import ResolutionKind
 from auditor.model import (
     Report,
+    ScriptReach,
     WebConfigChange,
 )
 from auditor.profiles import target_segments
@@ -170,13 +173,7 @@ def _plan(report: Report, context: _Context) -> Plan:
     story = change_story(report, _plain_value)
     manual = manual_story(report, _plain_value)
     back_out = (_back_out_line(story.grouped_back_out),) if story.grouped_back_out else ()
-    safety = _MANUAL_SAFETY
-    if report.change_sets:
-        safety = (
-            "Each script compares the live value with the audited one and changes nothing on"
-            " any difference (drift guard), runs only on its own server, backs up before each"
-            " change, asks for confirmation and honours -WhatIf."
-        ) + (f" {_MANUAL_SAFETY}" if manual else "")
+    safety = _safety(context.decisions.reach, bool(manual))
     return Plan(
         apps=tuple(apps),
         configs=configs,
@@ -194,6 +191,55 @@ def _plan(report: Report, context: _Context) -> Plan:
         not_planned=_not_planned(report, context, manual),
         manual=_manual_rows(report, context, manual),
     )
+
+
+def _safety(reach: ScriptReach, manual: bool) -> str:
+    """The safety line, from where the plan's scripts run (decided: `Decisions.reach`)."""
+    if not reach.per_server and not reach.organisation:
+        return _MANUAL_SAFETY
+    parts = [
+        "Each script compares the live value with the audited one and changes nothing on any"
+        " difference (drift guard), backs up before each change, asks for confirmation and"
+        " honours -WhatIf."
+    ]
+    servers = reach.per_server
+    if len(servers) == 1:
+        script, server = servers[0]
+        parts.append(
+            f"The script {script} runs only on its own server, {server}: on any other computer it"
+            " stops"
+            " before changing anything."
+        )
+    elif servers:
+        if len(servers) > 3:
+            named = (
+                f"The {len(servers)} per-server scripts ({servers[0][0]}, ..., {servers[-1][0]})"
+            )
+        else:
+            named = "The scripts " + _joined([script for script, _ in servers])
+        parts.append(
+            f"{named} each run only on their own server: on any other computer they stop"
+            " before changing anything."
+        )
+    wide = reach.organisation
+    if wide:
+        one = len(wide) == 1
+        verb, run, each = (
+            ("changes", "it", "it changes") if one else ("change", "each", "each changes")
+        )
+        parts.append(
+            f"The script{'' if one else 's'} {_joined(list(wide))} {verb} organisation-wide"
+            " settings in Active Directory, not"
+            f" one server's files: run {run} once, in the Exchange Management Shell on one"
+            f" Exchange server; {each} only what the plan names."
+        )
+    if manual:
+        parts.append(_MANUAL_SAFETY)
+    return " ".join(parts)
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 _MANUAL_SAFETY = (
