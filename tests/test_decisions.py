@@ -111,14 +111,10 @@ def test_where_each_script_runs_is_decided_once_and_the_safety_line_tells_it(
     html = render_html(report)
     (safety,) = lxml.html.fromstring(html).xpath("//dt[.='Safety']/following-sibling::dd[1]")
     assert safety.text_content() == (
-        "Each script compares the live value with the audited one and changes nothing on any"
-        " difference (drift guard), backs up before each change, asks for confirmation and"
-        " honours -WhatIf. The scripts remediation/web-config-ex01.ps1 and"
-        " remediation/web-config-ex02.ps1 each run only on their own server: on any other"
-        " computer they stop before changing anything. The script"
-        " remediation/partner-applications.ps1 changes organisation-wide settings in Active"
-        " Directory, not one server's files: run it once, in the Exchange Management Shell on"
-        " one Exchange server; it changes only what the plan names."
+        "Each script changes nothing where a live value differs from the audited one (drift"
+        " guard), backs up first, asks for confirmation and honours -WhatIf;"
+        " web-config-ex01.ps1 and web-config-ex02.ps1 each run only on their own server,"
+        " partner-applications.ps1 once for the organisation."
     )
 
 

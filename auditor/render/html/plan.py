@@ -194,48 +194,32 @@ def _plan(report: Report, context: _Context) -> Plan:
 
 
 def _safety(reach: ScriptReach, manual: bool) -> str:
-    """The safety line, from where the plan's scripts run (decided: `Decisions.reach`)."""
+    """The safety line, from where the plan's scripts run (decided: `Decisions.reach`); scripts
+    by file name (the plan table above gives their folders)."""
     if not reach.per_server and not reach.organisation:
         return _MANUAL_SAFETY
-    parts = [
-        "Each script compares the live value with the audited one and changes nothing on any"
-        " difference (drift guard), backs up before each change, asks for confirmation and"
-        " honours -WhatIf."
-    ]
-    servers = reach.per_server
+    where: list[str] = []
+    servers = [(_file(script), server) for script, server in reach.per_server]
     if len(servers) == 1:
-        script, server = servers[0]
-        parts.append(
-            f"The script {script} runs only on its own server, {server}: on any other computer it"
-            " stops"
-            " before changing anything."
-        )
+        where.append(f"{servers[0][0]} runs only on {servers[0][1]}")
+    elif len(servers) > 3:
+        where.append(f"the {len(servers)} per-server scripts each run only on their own server")
     elif servers:
-        if len(servers) > 3:
-            named = (
-                f"The {len(servers)} per-server scripts ({servers[0][0]}, ..., {servers[-1][0]})"
-            )
-        else:
-            named = "The scripts " + _joined([script for script, _ in servers])
-        parts.append(
-            f"{named} each run only on their own server: on any other computer they stop"
-            " before changing anything."
-        )
-    wide = reach.organisation
+        where.append(f"{_joined([s for s, _ in servers])} each run only on their own server")
+    wide = [_file(script) for script in reach.organisation]
     if wide:
-        one = len(wide) == 1
-        verb, run, each = (
-            ("changes", "it", "it changes") if one else ("change", "each", "each changes")
-        )
-        parts.append(
-            f"The script{'' if one else 's'} {_joined(list(wide))} {verb} organisation-wide"
-            " settings in Active Directory, not"
-            f" one server's files: run {run} once, in the Exchange Management Shell on one"
-            f" Exchange server; {each} only what the plan names."
-        )
-    if manual:
-        parts.append(_MANUAL_SAFETY)
-    return " ".join(parts)
+        # After a per-server clause the verb is shared: "..., partner-applications.ps1 once".
+        verb = "" if servers else ("runs " if len(wide) == 1 else "each run ")
+        where.append(f"{_joined(wide)} {verb}once for the organisation")
+    return (
+        "Each script changes nothing where a live value differs from the audited one (drift"
+        " guard), backs up first, asks for confirmation and honours -WhatIf; "
+        f"{', '.join(where)}." + (f" {_MANUAL_SAFETY}" if manual else "")
+    )
+
+
+def _file(script: str) -> str:
+    return script.rpartition("/")[2]
 
 
 def _joined(names: list[str]) -> str:
