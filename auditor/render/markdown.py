@@ -4,12 +4,13 @@ It opens with the proposed change (what changes, where, before -> after, which s
 from the plan items and the rules' judgements: per partner application AppOnlyPermissions
 before (n) -> after (m) with the names removed or added, per server and file the Profiles value
 with only the changed segments marked (`- token` removed, `ENABLES token` where a change makes a
-token take effect). Then what could not be planned and why, the judgements that are not plain
-(forbidden, excess, dropped ...), the findings, scripts and problems. Every mark printed here is
-a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner decided, and every
-fact about the whole (names removed and granted, what resolves a finding: `resolved by
-remediation/<slug>.ps1`, the hybrid-trust checklist when the audit chose that class) is read
-from `Report.decisions`; nothing is re-derived.
+token take effect), the dedicated-app setting override's Parameters (or "none: created") and
+each EvoSTS AuthServer property set. Then what could not be planned and why, the judgements that
+are not plain (forbidden, excess, dropped ...), the findings, scripts and problems. Every mark
+printed here is a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner
+decided, and every fact about the whole (names removed and granted, what resolves a finding:
+`resolved by remediation/<slug>.ps1`, the hybrid-trust checklist when the audit chose that
+class) is read from `Report.decisions`; nothing is re-derived.
 """
 
 from __future__ import annotations
