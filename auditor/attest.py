@@ -20,9 +20,10 @@ nothing else differs:
   configuration system ignores them, and Exchange's `Set-AppConfigValue` and the remediation's
   XML DOM edit may touch them. The first difference is named by its element path and line.
 - The hybrid OAuth trust (`auditor.attest_trust`, `auditor.attest_trust_facts`): every trust
-  record before against after, with the same exclusions, the planned setting override landed,
-  and the auth certificates every Client Access server needs, valid on `as_of`. When neither
-  set holds a trust export, the result's `notes` say the trust was not compared.
+  record before against after, with the same exclusions, the planned setting override and
+  EvoSTS AuthServer changes landed, and the auth certificates every Client Access server
+  needs, valid on `as_of`. When neither set holds a trust export, the result's `notes` say the
+  trust was not compared.
 - Copies: every copy of one server's file (same server and vdir) in one export set must be
   byte-identical, and the copies of one partner application (one export per server) must agree
   on every exported property (`PartnerApplication.copy_differences`); copies that disagree are

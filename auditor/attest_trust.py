@@ -1,5 +1,6 @@
 """After the change, the hybrid OAuth trust: every trust record before against after, the planned
-setting override landed, and the auth certificates every Client Access server needs.
+setting override and EvoSTS AuthServer changes landed (`auditor.attest_trust_facts`), and the
+auth certificates every Client Access server needs.
 
 `auditor attest` (`auditor.attest`) hands the two inventories' trust exports
 (`Inventory.trust`) and the plan here. Compared, by kind (`TrustKind`) and identity: the
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.attest_trust_facts import check_certificates, check_overrides
+from auditor.attest_trust_facts import check_auth_servers, check_certificates, check_overrides
 from auditor.attest_trust_plan import (
     RECORD,
     ExplainedDifference,
@@ -240,6 +241,7 @@ def compare_trust(
                 )
     compare_records(check, record_views(before.trust), record_views(after.trust), explained)
     check_overrides(check, before.trust, after.trust, plan)
+    check_auth_servers(check, after.trust, plan)
     check_certificates(check, after, as_of)
     return TrustComparison(note=None)
 
@@ -409,15 +411,15 @@ def _check_planned(
         text = found[1] if found else None
         if wanted is None:
             continue
+        same = difference.matches(wanted, text)
+        shown = f"found {_cut(text) if text is not None else 'no such property'}"
+        if same and text != wanted:
+            shown = f"found {_cut(text)}, compared ignoring case"
         check(
-            text == wanted,
+            same,
             f"{who}: {label}, {difference.property} is the "
             f"{'audited value' if label == 'before' else 'target'} {_cut(wanted)}"
-            + (
-                ""
-                if text == wanted
-                else f" (found {_cut(text) if text is not None else 'no such property'})"
-            ),
+            + ("" if same and text == wanted else f" ({shown})"),
         )
 
 

@@ -7,12 +7,21 @@
   every VariantConfiguration diagnostic given after shows the server applying it with the target
   Parameters. The audited and target Parameters themselves are checked with every other planned
   property (`auditor.attest_trust`, from `explained_differences`).
+- The planned EvoSTS AuthServer changes (plan.json `auth_servers`), after: an
+  ApplicationIdentifier change (HT007): the named AuthServer holds the target
+  ApplicationIdentifier and is still an enabled EvoSTS (Type AzureAD) of the audited Realm; an
+  Enabled change (HT008): the duplicate is disabled, the EvoSTS the change keeps (`kept_name`)
+  is still enabled with its ApplicationIdentifier (`kept_application_identifier`) and the Realm,
+  and it is the only enabled EvoSTS of that Realm. The planned property itself, before and
+  after, is also checked with every other planned property (`auditor.attest_trust`).
 - The auth certificates (whenever trust exports are compared): AuthConfig's current certificate,
   and the next one when set, is in every Client Access server's certificate export after the
   change and valid on the attest date (`--as-of`): NotBefore on or before it, NotAfter on or
   after it.
 
-Names compare ignoring case, as Exchange does; Parameters compare as exported, in any order.
+Names compare ignoring case, as Exchange does, and so do GUIDs (ApplicationIdentifier, Realm);
+Parameters compare as exported, in any order. Each line says what it compared and, when it
+fails, what was found.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from typing import Any
 from auditor.model import (
     DEDICATED_APP_COMPONENT,
     DEDICATED_APP_SECTION,
+    AuthServer,
+    AuthServerProperty,
     ExchangeCertificate,
     Inventory,
     SettingOverride,
@@ -31,6 +42,7 @@ from auditor.model import (
 )
 from auditor.rules.trust_certificates import thumbprint
 from auditor.rules.trust_common import client_access_servers, server_key
+from auditor.rules.trust_facts import EVOSTS_TYPE
 
 Check = Callable[[bool, str], None]
 
@@ -130,6 +142,90 @@ def _check_effective(check: Check, after: TrustEvidence, change: Mapping[str, An
             f"Parameters {_names(target)} (VariantConfiguration diagnostic)"
             + ("" if ok else f" ({found}{'' if variant.complete else '; read incompletely'})"),
         )
+
+
+def check_auth_servers(check: Check, after: TrustEvidence, plan: Mapping[str, Any]) -> None:
+    """Each planned EvoSTS AuthServer change: the end state after (module docstring)."""
+    realms: set[str] = set()
+    for change_set in plan["change_sets"]:
+        for change in change_set.get("auth_servers", ()):
+            realm = change["realm"]
+            if change["property"] == AuthServerProperty.APPLICATION_IDENTIFIER:
+                role = "the planned EvoSTS"
+                _check_evosts(check, after, role, change["name"], change["target_value"], realm)
+                continue
+            _check_disabled(check, after, change["name"])
+            kept, application = change["kept_name"], change["kept_application_identifier"]
+            _check_evosts(check, after, "the EvoSTS the change keeps", kept, application, realm)
+            if realm.casefold() not in realms:
+                realms.add(realm.casefold())
+                _check_only_enabled(check, after, kept, realm)
+
+
+def _auth_servers(trust: TrustEvidence, name: str) -> list[AuthServer]:
+    return [s for s in trust.auth_servers if (s.name or "").casefold() == name.casefold()]
+
+
+def _flag(value: bool | None) -> str:
+    return "not given" if value is None else str(value)
+
+
+def _check_evosts(
+    check: Check, after: TrustEvidence, role: str, name: str, application: str, realm: str
+) -> None:
+    """`name` after: the ApplicationIdentifier `application`, enabled, Type AzureAD, `realm`."""
+    who = f'AuthServer "{name}" ({role})'
+    servers = _auth_servers(after, name)
+    if not servers:
+        check(False, f"{who}: after, it is exported (no AuthServer of this name is)")
+        return
+    for server in servers:
+        found = server.application_identifier or ""
+        check(
+            found.casefold() == application.casefold(),
+            f"{who}: after, ApplicationIdentifier is {application} (found "
+            f"{found or '(empty)'}; GUIDs compared ignoring case)",
+        )
+        enabled = server.enabled is True and server.type == EVOSTS_TYPE
+        check(
+            enabled,
+            f"{who}: after, it is an enabled EvoSTS (found Enabled {_flag(server.enabled)}, "
+            f"Type {server.type or 'not given'})",
+        )
+        held = server.realm or ""
+        check(
+            held.casefold() == realm.casefold(),
+            f"{who}: after, Realm is {realm} (found {held or '(empty)'})",
+        )
+
+
+def _check_disabled(check: Check, after: TrustEvidence, name: str) -> None:
+    who = f'AuthServer "{name}" (the duplicate EvoSTS)'
+    servers = _auth_servers(after, name)
+    if not servers:
+        check(False, f"{who}: after, it is exported, disabled (no AuthServer of this name is)")
+    for server in servers:
+        check(
+            server.enabled is False,
+            f"{who}: after, it is disabled (found Enabled {_flag(server.enabled)})",
+        )
+
+
+def _check_only_enabled(check: Check, after: TrustEvidence, kept: str, realm: str) -> None:
+    """After, the EvoSTS the change keeps is the only enabled one of its Realm."""
+    enabled = [
+        s.name or "(no name)"
+        for s in after.auth_servers
+        if s.type == EVOSTS_TYPE
+        and s.enabled is True
+        and (s.realm or "").casefold() == realm.casefold()
+    ]
+    only = [name.casefold() for name in enabled] == [kept.casefold()]
+    check(
+        only,
+        f'Realm {realm}: after, "{kept}" is the only enabled EvoSTS AuthServer (found '
+        f"{len(enabled)} enabled: {_names(enabled)})",
+    )
 
 
 def check_certificates(check: Check, after: Inventory, as_of: datetime.date) -> None:

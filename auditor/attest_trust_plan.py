@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 RECORD = "(the record)"  # an ExplainedDifference about the record itself: created or removed
+AUTH_SERVER_GUID_PROPERTY = "ApplicationIdentifier"  # a GUID: compared ignoring case
 PRESENT = "present"
 
 
@@ -40,7 +41,8 @@ class ExplainedDifference:
 
     `identity` is the record's Name (for an effective override, its name on every server);
     `property` an exported property, or `RECORD` for the record itself; `audited` and `target`
-    are canonical texts (`exported_text`), None where the record does not exist.
+    are canonical texts (`exported_text`), None where the record does not exist. `folded`:
+    the values compare ignoring case (a GUID, such as an AuthServer's ApplicationIdentifier).
     """
 
     kind: TrustKind
@@ -48,6 +50,13 @@ class ExplainedDifference:
     property: str
     audited: str | None
     target: str | None
+    folded: bool = False
+
+    def matches(self, wanted: str, found: str | None) -> bool:
+        """Whether the exported `found` is the value `wanted` (as this difference compares)."""
+        if found is None:
+            return False
+        return found.casefold() == wanted.casefold() if self.folded else found == wanted
 
 
 def exported_text(value: Any) -> str:
@@ -65,9 +74,10 @@ def exported_text(value: Any) -> str:
 def explained_differences(plan: Mapping[str, Any]) -> tuple[ExplainedDifference, ...]:
     """Every trust difference the plan explains (the plan document, already validated).
 
-    A new kind of trust change adds its entries here, e.g. for `auth_servers` entries:
-    `ExplainedDifference(TrustKind.AUTH_SERVER, change["name"], change["property"],
-    exported_text(change["audited"]), exported_text(change["target"]))`.
+    `setting_overrides`: the override's Parameters (and the record, when the plan creates it),
+    in the SettingOverride export and in each server's effective overrides. `auth_servers`: the
+    one property of the named AuthServer (`Set-AuthServer -Enabled $false` exports as "False");
+    an ApplicationIdentifier is a GUID and compares ignoring case.
     """
     found: list[ExplainedDifference] = []
     for change_set in plan["change_sets"]:
@@ -86,4 +96,15 @@ def explained_differences(plan: Mapping[str, Any]) -> tuple[ExplainedDifference,
                         target,
                     )
                 )
+        for change in change_set.get("auth_servers", ()):
+            found.append(
+                ExplainedDifference(
+                    TrustKind.AUTH_SERVER,
+                    change["name"],
+                    change["property"],
+                    exported_text(change["audited_value"]),
+                    exported_text(change["target_value"]),
+                    folded=change["property"] == AUTH_SERVER_GUID_PROPERTY,
+                )
+            )
     return tuple(found)

@@ -10,7 +10,8 @@ who holds app-only permissions after the change; whether the servers agree on a 
 (`auditor.profiles.FleetJudgement`, as rule FL001 made it); the hybrid trust's end state as a
 checklist when the audit chose that class (`trust_checklist`: each item ok, a finding, or not
 assessed, from the HT findings, the trust evidence the scope expected and the not-applied
-reasons); and the exit code of an audit.
+reasons); where each remediation script runs (`script_reach`: on its own server, or once for
+the organisation); and the exit code of an audit.
 
 Renderers, the planner and the CLI read these values; they compare no permission names, fold
 no tokens, compute no dates and decide no verdict (`tests/test_decided_once.py` enforces it).
@@ -34,6 +35,7 @@ from auditor.model import (
     Problem,
     ProblemCode,
     Report,
+    ScriptReach,
     Severity,
     TrustCheck,
     TrustChecklist,
@@ -168,7 +170,22 @@ def decide(report: Report) -> Decisions:
             report.judgements.profiles, {j.vdir: j.default for j in report.judgements.profiles}
         ),
         trust=trust_checklist(report),
+        reach=script_reach(report),
     )
+
+
+def script_reach(report: Report) -> ScriptReach:
+    """Where each remediation script of the plan runs: a change set for one server (web.config
+    files) on that server only, an organisation-wide one (no server) once for the organisation."""
+    per_server: list[tuple[str, str]] = []
+    organisation: list[str] = []
+    for change_set in report.change_sets:
+        script = change_set.script_names[0]
+        if change_set.server is None:
+            organisation.append(script)
+        else:
+            per_server.append((script, change_set.server))
+    return ScriptReach(tuple(per_server), tuple(organisation))
 
 
 def resolutions(report: Report) -> dict[str, Resolution]:

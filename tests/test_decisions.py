@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import lxml.html
 import pytest
 from typer.testing import CliRunner
 
@@ -33,7 +34,7 @@ from auditor.decisions import (
     exit_decision,
     waiver_state,
 )
-from auditor.model import Report, Severity, Verdict, Waiver
+from auditor.model import Report, ScriptReach, Severity, Verdict, Waiver
 from auditor.render.html import render_html
 from auditor.render.json_ import render_findings
 from auditor.render.markdown import render_markdown
@@ -91,6 +92,34 @@ def test_a_finding_its_own_script_fixes_names_that_script(report: Report) -> Non
     assert resolution.kind is ResolutionKind.SCRIPT
     assert resolution.script == wc001.remediation
     assert resolution.text == wc001.remediation
+
+
+def test_where_each_script_runs_is_decided_once_and_the_safety_line_tells_it(
+    report: Report,
+) -> None:
+    """The example plans organisation-wide scripts (partner applications, the dedicated-app
+    override) and one script per server: the report's safety line says which runs only on its
+    own server and which once for the organisation."""
+    assert report.decisions is not None
+    reach = report.decisions.reach
+    assert reach == ScriptReach(
+        per_server=(
+            ("remediation/web-config-ex01.ps1", "EX01"),
+            ("remediation/web-config-ex02.ps1", "EX02"),
+        ),
+        organisation=(
+            "remediation/partner-applications.ps1",
+            "remediation/dedicated-app-override.ps1",
+        ),
+    )
+    html = render_html(report)
+    (safety,) = lxml.html.fromstring(html).xpath("//dt[.='Safety']/following-sibling::dd[1]")
+    assert safety.text_content() == (
+        "Each script changes nothing where a live value differs from the audited one (drift"
+        " guard), backs up first, asks for confirmation and honours -WhatIf;"
+        " web-config-ex01.ps1 and web-config-ex02.ps1 each run only on their own server,"
+        " partner-applications.ps1 and dedicated-app-override.ps1 once for the organisation."
+    )
 
 
 # --- problem severity -------------------------------------------------------------------------

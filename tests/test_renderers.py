@@ -191,6 +191,7 @@ def test_findings_json_carries_each_findings_plan_and_the_skipped(report: Report
         "partner-application:00000003-0000-0000-c000-000000000000",
         "web-config:EX01:Default Web Site/API",
         "web-config:EX02:Default Web Site/API",
+        "hybrid-trust:dedicated-app",  # the example lacks the dedicated-app override (HT001)
     ]
 
 

@@ -6,7 +6,8 @@ state (`WaiverState`, `WaiverDecision`), what resolves each finding (`Resolution
 `Resolution`, with the one wording every output uses), the verdict now and after the change
 (`VerdictDecision`), what a change does to app-only permissions (`PermissionOutcome`,
 `AppOnlyChange`), the exit code (`ExitDecision`), the hybrid trust's end state as a checklist
-(`TrustState`, `TrustCheck`, `TrustChecklist`) and all of them together (`Decisions`).
+(`TrustState`, `TrustCheck`, `TrustChecklist`), where each remediation script runs
+(`ScriptReach`) and all of them together (`Decisions`).
 Imports only lower stages of the model.
 """
 
@@ -254,6 +255,17 @@ class TrustChecklist:
 
 
 @dataclass(frozen=True, slots=True)
+class ScriptReach:
+    """Where the plan's remediation scripts run, in plan order: each per-server script on its
+    own server only (`per_server`: script and server), each organisation-wide one once for the
+    whole organisation (`organisation`: partner applications, the setting override, AuthServers).
+    """
+
+    per_server: tuple[tuple[str, str], ...] = ()
+    organisation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Decisions:
     """Every decided fact of one audit that the outputs show (`Report.decisions`)."""
 
@@ -264,6 +276,7 @@ class Decisions:
     held_after: Held  # (application, app-only names after)
     fleets: tuple[FleetJudgement, ...]  # every vdir, whether its servers agree (FL001)
     trust: TrustChecklist | None = None  # None: the audit left the hybrid trust out
+    reach: ScriptReach = ScriptReach()  # where each remediation script runs
 
     def resolution(self, finding: Finding) -> Resolution:
         return self.resolutions[finding.fingerprint]

@@ -142,7 +142,7 @@ class AuthServerChange:
 
 
 # One planned change: what a plan item holds.
-PlanChange = PartnerApplicationChange | WebConfigChange | AuthServerChange
+PlanChange = PartnerApplicationChange | WebConfigChange | SettingOverrideChange | AuthServerChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +189,13 @@ class ChangeSet:
 
     @property
     def changes(self) -> tuple[PlanChange, ...]:
-        """Every plan item of the set, applications first, in plan order (the setting
-        override is not a plan item yet: it has no before/after row of its own)."""
-        return (*self.partner_applications, *self.web_configs, *self.auth_servers)
+        """Every plan item of the set, applications first, in plan order."""
+        return (
+            *self.partner_applications,
+            *self.web_configs,
+            *self.setting_overrides,
+            *self.auth_servers,
+        )
 
     @property
     def fixes(self) -> tuple[str, ...]:
@@ -240,8 +244,8 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class PlanItem:
-    """One planned change (one application, one web.config, one AuthServer property) and the
-    change set holding it."""
+    """One planned change (one application, one web.config, the dedicated-app setting override,
+    one AuthServer property) and the change set holding it."""
 
     change_set: ChangeSet
     change: PlanChange

@@ -308,11 +308,11 @@ class Report:
     sarif_prefix: str = ""
     decisions: Decisions | None = None  # every fact the outputs state, decided once (audit.py)
 
-
     @property
     def manual_changes(self) -> tuple[ManualStep, ...]:
         """The runbook-only steps that change something (proposed, approved), in run order."""
         return tuple(step for step in self.manual_steps if step.changes)
+
     def artifact_path(self, path: str) -> str:
         """A display path (relative to the inputs' common root) relative to the SARIF root."""
         return self.sarif_prefix + path.removeprefix(self.sarif_strip)

@@ -25,6 +25,7 @@ from auditor.model import (
     PartnerApplicationChange,
     PlanItem,
     Report,
+    SettingOverrideChange,
 )
 from auditor.render.canonical import dumps as dumps  # re-exported for the CLI
 
@@ -164,6 +165,17 @@ def change_json(item: PlanItem) -> dict[str, Any]:
             "after": list(change.target_app_only),
             "removes": list(change.removes),
             "adds": list(change.adds),
+        }
+    elif isinstance(change, SettingOverrideChange):
+        document |= {
+            "name": change.name,
+            "component": change.component,
+            "section": change.section,
+            "creates": change.creates,
+            "before": (
+                None if change.audited_parameters is None else list(change.audited_parameters)
+            ),
+            "after": list(change.target_parameters),
         }
     elif isinstance(change, AuthServerChange):
         document |= {

@@ -4,12 +4,13 @@ It opens with the proposed change (what changes, where, before -> after, which s
 from the plan items and the rules' judgements: per partner application AppOnlyPermissions
 before (n) -> after (m) with the names removed or added, per server and file the Profiles value
 with only the changed segments marked (`- token` removed, `ENABLES token` where a change makes a
-token take effect). Then what could not be planned and why, the judgements that are not plain
-(forbidden, excess, dropped ...), the findings, scripts and problems. Every mark printed here is
-a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner decided, and every
-fact about the whole (names removed and granted, what resolves a finding: `resolved by
-remediation/<slug>.ps1`, the hybrid-trust checklist when the audit chose that class) is read
-from `Report.decisions`; nothing is re-derived.
+token take effect), the dedicated-app setting override's Parameters (or "none: created") and
+each EvoSTS AuthServer property set. Then what could not be planned and why, the judgements that
+are not plain (forbidden, excess, dropped ...), the findings, scripts and problems. Every mark
+printed here is a `PermissionMark`, `TokenMark` or `TokenAction` the rules and the planner
+decided, and every fact about the whole (names removed and granted, what resolves a finding:
+`resolved by remediation/<slug>.ps1`, the hybrid-trust checklist when the audit chose that
+class) is read from `Report.decisions`; nothing is re-derived.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from auditor.model import (
     PlanItem,
     ProfilesJudgement,
     Report,
+    SettingOverrideChange,
     Severity,
     TokenAction,
     TokenJudgement,
@@ -111,6 +113,18 @@ def _auth_server_row(item: PlanItem, change: AuthServerChange) -> str:
     return _row(target, "organisation (EvoSTS AuthServer)", what, "-", item)
 
 
+def _override_row(item: PlanItem, change: SettingOverrideChange) -> str:
+    if change.audited_parameters is None:
+        before = "(none: created)"
+    else:
+        before = md_cell(", ".join(change.audited_parameters)) or "(empty)"
+    after = md_cell(", ".join(change.target_parameters))
+    what = f"Parameters {before} -> {after}"
+    target = f"setting override {md_cell(change.name)}"
+    where = f"organisation ({md_cell(change.component)} / {md_cell(change.section)})"
+    return _row(target, where, what, "-", item)
+
+
 def _row(target: str, where: str, what: str, recycles: str | None, item: PlanItem) -> str:
     remediation, rollback = item.script_names
     scripts = f"{md_cell(remediation)}; {md_cell(rollback)}"
@@ -142,6 +156,8 @@ def proposed_change(report: Report) -> list[str]:
                 lines.append(_application_row(item, changes[item.subject]))
             elif isinstance(item.change, AuthServerChange):
                 lines.append(_auth_server_row(item, item.change))
+            elif isinstance(item.change, SettingOverrideChange):
+                lines.append(_override_row(item, item.change))
             else:
                 lines.append(_web_config_row(item, profiles.get(item.subject)))
         lines += [_manual_row(step) for step in manual]

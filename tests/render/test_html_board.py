@@ -194,12 +194,6 @@ def test_the_bundled_example_says_the_servers_changes_resolve_fl001(
     assert "no change is planned" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the dedicated-app override change set is planned and scripted, but not yet a plan "
-    "item (ChangeSet.changes holds applications and web.configs only), so HT001 reads as not "
-    "planned; issue 24 item 6",
-)
 def test_the_bundled_example_says_the_override_script_fixes_ht001(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -10,11 +10,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+import lxml.html
+import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from rule_case_loader import build_organisation
 from typer.testing import CliRunner
 
 from auditor.attest import validate_plan
 from auditor.cli import app
+from auditor.resources import document_schema
 
 runner = CliRunner()
 # The certificate and cloud rules judge what this change does not touch (the real sample's
@@ -192,3 +196,142 @@ def test_the_runbook_names_the_step_its_lines_and_the_back_out(
     for line in ("AUDITOR-CHANGED: setting override", "AUDITOR-RESTORED:", "AUDITOR-WARNING:"):
         assert line in runbook, line
     assert "cannot work" in runbook and "admin consent" in runbook
+
+
+# --- the override as a plan item: every output that lists changes lists it ----------------------
+
+SCOPE = "partner-applications,web-config,hybrid-trust"
+# SOLO-E19A's API web.config with the profiles Exchange ships, so the audit is complete and the
+# override is the only change.
+SHIPPED_API = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n<appSettings>\n'
+    '<add key="OAuthHttpModule.Profiles" '
+    'value="S2SAppActAs|S2SAppOnly|V1AppActAs|V1AppOnly|Callback|V1S2SActAs|CallbackV2" />\n'
+    "</appSettings>\n</configuration>\n"
+)
+
+
+def _complete_audit(
+    tmp_path: Path, css_exchange: Path, edits: dict[str, list[list[str]]]
+) -> tuple[int, Path]:
+    root = build_organisation({"edits": edits}, tmp_path, css_exchange)
+    web_config = root / "SOLO-E19A" / "FrontEnd" / "HttpProxy" / "Rest" / "web.config"
+    web_config.parent.mkdir(parents=True)
+    web_config.write_text(SHIPPED_API, encoding="utf-8")
+    (tmp_path / "org.yaml").write_text(POLICY, encoding="utf-8")
+    out = tmp_path / "out"
+    arguments = ["audit", str(root), "--as-of", "2026-11-26", "--out", str(out)]
+    arguments += ["--scope", SCOPE, "--policy", str(tmp_path / "org.yaml")]
+    result = runner.invoke(app, arguments)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, out
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "edits", "subject", "before", "shown"),
+    [
+        (
+            "HT001",
+            MISSING,
+            "hybrid-trust:dedicated-app",
+            None,
+            "Parameters (none: created) -> Enabled=true",
+        ),
+        (
+            "HT003",
+            DISABLED,
+            "setting-override:EnableExchangeHybrid3PAppFeature",
+            ["Enabled=false"],
+            "Parameters Enabled=false -> Enabled=true",
+        ),
+    ],
+)
+def test_the_override_resolves_its_finding_in_every_output_and_the_verdict_after(
+    tmp_path: Path,
+    css_exchange: Path,
+    rule_id: str,
+    edits: list[list[str]],
+    subject: str,
+    before: list[str] | None,
+    shown: str,
+) -> None:
+    code, out = _complete_audit(
+        tmp_path,
+        css_exchange,
+        {"SettingOverride.xml": edits, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD},
+    )
+    assert code == 1  # the finding fails the audit today
+
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    Draft202012Validator(document_schema("findings")).validate(document)
+    (finding,) = document["findings"]
+    assert finding["rule_id"] == rule_id
+    assert finding["resolution"] == {"kind": "script", "scripts": [SCRIPTS[0]], "text": SCRIPTS[0]}
+    assert finding["remediation"] == SCRIPTS[0]
+    change = {
+        "target": subject,
+        "kind": "dedicated-app-override",
+        "server": None,
+        "remediation": SCRIPTS[0],
+        "rollback": SCRIPTS[1],
+        "name": "EnableExchangeHybrid3PAppFeature",
+        "component": "Global",
+        "section": "ExchangeOnpremAsThirdPartyAppId",
+        "creates": before is None,
+        "before": before,
+        "after": ["Enabled=true"],
+    }
+    assert document["changes"] == [change]
+    assert finding["plans"] == [change]
+
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "No change is proposed." not in summary
+    row = next(line for line in summary.splitlines() if line.startswith(f"| {rule_id} |"))
+    assert row.endswith(f"| {finding['resolution']['text']} |")
+    assert (
+        "| setting override EnableExchangeHybrid3PAppFeature | organisation (Global / "
+        f"ExchangeOnpremAsThirdPartyAppId) | {shown} | - | {SCRIPTS[0]}; {SCRIPTS[1]} |"
+    ) in summary
+
+    report = (out / "report.html").read_text(encoding="utf-8")
+    fix = re.search(r'<tr id="finding-1">.*?<td data-label="Fix">(.*?)</td></tr>', report, re.S)
+    assert fix is not None and f"<code>{finding['resolution']['text']}</code>" in fix.group(1)
+    assert "The proposed change fixes 1 of 1 finding on the organisation." in report
+    assert "Expected after the change: PASS." in report
+    assert "Setting override EnableExchangeHybrid3PAppFeature" in report
+    before_cell = (
+        "none (the override is created)"
+        if before is None
+        else ('<code class="removed">Enabled=false</code>')
+    )
+    assert f'Parameters: {before_cell} → <code class="enabled">Enabled=true</code>' in report
+    (safety,) = lxml.html.fromstring(report).xpath("//dt[.='Safety']/following-sibling::dd[1]")
+    assert "its own server" not in safety.text_content()
+    assert "; dedicated-app-override.ps1 runs once for the organisation." in (safety.text_content())
+
+
+def test_a_finding_the_override_leaves_keeps_the_verdict_after_non_compliant(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    # HT009 (a changed AuthConfig ServiceName, high) has no script; the override fixes HT001 only.
+    service_name = [
+        [
+            '<S N="ServiceName">00000002-0000-0ff1-ce00-000000000000</S>',
+            '<S N="ServiceName">00000003-0000-0000-c000-000000000000</S>',
+        ]
+    ]
+    edits = {
+        "SettingOverride.xml": MISSING,
+        "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD,
+        "AuthConfig.xml": service_name,
+    }
+    code, out = _complete_audit(tmp_path, css_exchange, edits)
+    assert code == 1
+
+    document = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    resolution = {f["rule_id"]: f["resolution"]["text"] for f in document["findings"]}
+    assert resolution == {"HT001": SCRIPTS[0], "HT009": "remains: no change is planned for it"}
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "The proposed change fixes 1 of 2 findings on the organisation." in report
+    assert "Expected after the change: NON-COMPLIANT (1 high remain)." in report

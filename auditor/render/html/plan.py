@@ -3,7 +3,9 @@ scripts that do it, the impact, back-out and verification lines, and what the ch
 (findings it does not fix, evidence not assessed), each finding worded by its decided
 `Resolution` ("resolved by remediation/<slug>.ps1", "remains: ..."). The runbook-only steps
 (`Report.manual_steps`, told by `auditor.render.story_trust`) are rows of the same table,
-marked as manual steps with no generated script, with their back-out and proof lines.
+marked as manual steps with no generated script, with their back-out and proof lines. The
+safety line says where each script runs, as decided (`Decisions.reach`): a per-server script
+only on its own server, an organisation-wide one once for the organisation.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from auditor.decisions import ResolutionKind
 from auditor.model import (
     Report,
+    ScriptReach,
     WebConfigChange,
 )
 from auditor.profiles import target_segments
@@ -82,6 +85,19 @@ class AuthServerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class OverrideRow:
+    """The dedicated-app setting override the change creates (`before` None) or sets."""
+
+    name: str
+    component: str
+    section: str
+    before: str | None  # the audited Parameters, "(empty)" when it has none
+    after: str
+    remediation: ScriptRef
+    rollback: ScriptRef | None
+
+
+@dataclass(frozen=True, slots=True)
 class Remains:
     rule_id: str
     anchor: str
@@ -103,6 +119,7 @@ class Plan:
     apps: tuple[AppChangeRow, ...]
     configs: tuple[ConfigChangeRow, ...]
     auth_servers: tuple[AuthServerRow, ...]
+    overrides: tuple[OverrideRow, ...]
     changing_servers: tuple[str, ...]
     all_servers: tuple[str, ...]
     impact: tuple[str, ...]  # what users notice, step by step (the runbook's words)
@@ -156,17 +173,12 @@ def _plan(report: Report, context: _Context) -> Plan:
     story = change_story(report, _plain_value)
     manual = manual_story(report, _plain_value, changes_only=True)
     back_out = (_back_out_line(story.grouped_back_out),) if story.grouped_back_out else ()
-    safety = _MANUAL_SAFETY
-    if report.change_sets:
-        safety = (
-            "Each script compares the live value with the audited one and changes nothing on"
-            " any difference (drift guard), runs only on its own server, backs up before each"
-            " change, asks for confirmation and honours -WhatIf."
-        ) + (f" {_MANUAL_SAFETY}" if manual else "")
+    safety = _safety(context.decisions.reach, bool(manual))
     return Plan(
         apps=tuple(apps),
         configs=configs,
         auth_servers=auth_servers,
+        overrides=_override_rows(report, context),
         changing_servers=changing,
         all_servers=context.servers,
         impact=story.brief_notice,
@@ -179,6 +191,39 @@ def _plan(report: Report, context: _Context) -> Plan:
         not_planned=_not_planned(report, context, manual),
         manual=_manual_rows(report, context, manual),
     )
+
+
+def _safety(reach: ScriptReach, manual: bool) -> str:
+    """The safety line, from where the plan's scripts run (decided: `Decisions.reach`); scripts
+    by file name (the plan table above gives their folders)."""
+    if not reach.per_server and not reach.organisation:
+        return _MANUAL_SAFETY
+    where: list[str] = []
+    servers = [(_file(script), server) for script, server in reach.per_server]
+    if len(servers) == 1:
+        where.append(f"{servers[0][0]} runs only on {servers[0][1]}")
+    elif len(servers) > 3:
+        where.append(f"the {len(servers)} per-server scripts each run only on their own server")
+    elif servers:
+        where.append(f"{_joined([s for s, _ in servers])} each run only on their own server")
+    wide = [_file(script) for script in reach.organisation]
+    if wide:
+        # After a per-server clause the verb is shared: "..., partner-applications.ps1 once".
+        verb = "" if servers else ("runs " if len(wide) == 1 else "each run ")
+        where.append(f"{_joined(wide)} {verb}once for the organisation")
+    return (
+        "Each script changes nothing where a live value differs from the audited one (drift"
+        " guard), backs up first, asks for confirmation and honours -WhatIf; "
+        f"{', '.join(where)}." + (f" {_MANUAL_SAFETY}" if manual else "")
+    )
+
+
+def _file(script: str) -> str:
+    return script.rpartition("/")[2]
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 _MANUAL_SAFETY = (
@@ -250,6 +295,27 @@ def _auth_server_rows(report: Report, context: _Context) -> tuple[AuthServerRow,
                     before=change.audited_value or "(empty)",
                     after=change.target_value,
                     manual=not change.restorable,
+                    remediation=context.script_ref(remediation or change_set.slug),
+                    rollback=context.script_ref(rollback) if rollback else None,
+                )
+            )
+    return tuple(rows)
+
+
+def _override_rows(report: Report, context: _Context) -> tuple[OverrideRow, ...]:
+    rows: list[OverrideRow] = []
+    for change_set in report.change_sets:
+        remediation = context.remediation_of[change_set.slug]
+        rollback = context.rollback_of[change_set.slug]
+        for change in change_set.setting_overrides:
+            audited = change.audited_parameters
+            rows.append(
+                OverrideRow(
+                    name=change.name,
+                    component=change.component,
+                    section=change.section,
+                    before=None if audited is None else (", ".join(audited) or "(empty)"),
+                    after=", ".join(change.target_parameters),
                     remediation=context.script_ref(remediation or change_set.slug),
                     rollback=context.script_ref(rollback) if rollback else None,
                 )
