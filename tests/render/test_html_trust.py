@@ -14,6 +14,7 @@ import datetime
 import sys
 from pathlib import Path
 
+import fleet
 import pytest
 from html_page import Page, sections
 
@@ -151,11 +152,13 @@ def test_missing_exports_leave_their_items_not_assessed_and_cloud_evidence_is_ju
     assert override[1] == "NOT ASSESSED"
     assert "the SettingOverride.xml export missing" in override[2]
     assert rows["EvoSTS AuthServer"][1:3] == ["NOT ASSESSED", "the AuthServer.xml export missing"]
-    assert rows["Build of E2k16-1"][1:4] == [
-        "OK",
-        "ExSetup 15.1.2507.55 is at or above the April 2025 hotfix of its build line",
-        "cloud-first-party-keys/ExSetup-1.xml",
-    ]
+    builds = [item for item in rows if item.startswith("Build of")]
+    assert builds == ["Build of 2 Client Access servers: E2k16-1, E2k16-2"]  # both at the floor
+    assert rows[builds[0]][1] == "OK"
+    assert rows[builds[0]][2] == (
+        "ExSetup 15.1.2507.55 (2 servers): each at or above the April 2025 hotfix of its build line"
+    )
+    assert "cloud-first-party-keys/ExSetup-1.xml" in rows[builds[0]][3]
     clean_up = rows["Cloud clean-up: first-party service principal keys"]
     assert clean_up[1] == "FINDING" and clean_up[3] == "cloud-first-party-keys/graph.json"
     dedicated = rows["Cloud: dedicated app holds the current auth certificate"]
@@ -231,3 +234,39 @@ def test_a_disabled_rule_is_not_an_ok_and_a_waived_finding_stays_a_finding(
     ]
     build = rows["Build of SOLO-E19A"]
     assert build[1] == "FINDING" and build[2].endswith("(waived)")
+
+
+def test_a_fleet_shares_one_build_line_and_names_its_exceptions(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    """Ten servers at the floor are one OK line (six named, the rest counted); a server below
+    it keeps a FINDING line of its own; a long evidence list names eight files and counts the
+    rest (all are under Inputs and in findings.json)."""
+    root = fleet.build_fleet(tmp_path / "fleet", css_exchange / "E19", 11, ())
+    exsetup = root / fleet.server_name(4) / "ExSetup.xml"
+    text = exsetup.read_bytes().decode("utf-16")
+    for old, new in (("1544.25", "1544.9"), ("1544.025", "1544.009"), (">25<", ">9<")):
+        assert old in text
+        text = text.replace(old, new)
+    exsetup.write_bytes(text.encode("utf-16"))
+    report = _audit(root)
+    rows = _rows(render_html(report))
+
+    builds = [item for item in rows if item.startswith("Build of")]
+    assert builds == [
+        "Build of EX004",
+        "Build of 10 Client Access servers: EX001, EX002, EX003, EX005, EX006, EX007 and 4 more",
+    ]
+    assert rows["Build of EX004"][1] == "FINDING"
+    assert rows[builds[1]][1:3] == [
+        "OK",
+        "ExSetup 15.2.1544.25 (10 servers): each at or above the April 2025 hotfix of its build "
+        "line",
+    ]
+    evidence = rows[builds[1]][3]
+    assert evidence.count("ExSetup.xml") == 8 and evidence.endswith(
+        "and 2 more (listed under Inputs)"
+    )
+    assert report.decisions is not None and report.decisions.trust is not None
+    (grouped,) = [c for c in report.decisions.trust.checks if c.item == builds[1]]
+    assert len(grouped.evidence) == 10  # findings.json keeps every file

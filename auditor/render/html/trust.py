@@ -27,8 +27,14 @@ class TrustLine:
     state: str  # OK, FINDING, NOT ASSESSED
     css: str
     text: str
-    evidence: tuple[str, ...]
+    evidence: tuple[str, ...]  # the first `SHOWN_EVIDENCE` files
+    more_evidence: int  # how many more files (all are listed under Inputs and in findings.json)
     findings: tuple[FindingRef, ...]
+
+
+# A line's evidence cell names this many files, then counts the rest: the auth certificate of
+# a 500-server fleet reads 500 certificate exports, which Inputs lists one by one.
+SHOWN_EVIDENCE = 8
 
 
 def _trust(report: Report, context: _Context) -> tuple[TrustLine, ...] | None:
@@ -43,7 +49,8 @@ def _trust(report: Report, context: _Context) -> tuple[TrustLine, ...] | None:
             check.state.value.upper(),
             _MARK_CSS[check.state],
             check.text,
-            check.evidence,
+            check.evidence[:SHOWN_EVIDENCE],
+            max(0, len(check.evidence) - SHOWN_EVIDENCE),
             tuple(context.ref(by_fingerprint[fp]) for fp in check.findings),
         )
         for check in checklist.checks
