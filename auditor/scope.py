@@ -127,6 +127,7 @@ def assess_scope(
         excluded=servers.excluded,
         vdirs=vdirs,
         expected=tuple(expected),
+        cloud_evidence=bool(inventory.trust.cloud_principals),
     )
     if problems or changed:
         inventory = dataclasses.replace(

@@ -199,7 +199,8 @@ def test_e19_audits_as_a_complete_organisation(css_exchange: Path, tmp_path: Pat
     ]
     assert {e["state"] for e in scope["evidence"] if e["class"] == "hybrid-trust"} == {"read"}
     assert document["verdict_line"] == (
-        "FAIL for partner applications and web.config of 1 of 1 server and hybrid trust"
+        "FAIL for partner applications and web.config of 1 of 1 server and the on-premises"
+        " hybrid trust; its cloud side not assessed: no cloud evidence given"
     )
 
 

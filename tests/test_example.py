@@ -49,7 +49,8 @@ def test_a_first_audit_of_the_example_finds_the_recipe_and_the_missing_dedicated
     assert sorted(f["rule_id"] for f in document["findings"]) == EXPECTED_RULES
     assert document["problems"] == []
     assert document["verdict_line"] == (
-        "FAIL for partner applications and web.config of 2 of 2 servers and hybrid trust"
+        "FAIL for partner applications and web.config of 2 of 2 servers and the on-premises"
+        " hybrid trust; its cloud side not assessed: no cloud evidence given"
     )
     scope = document["scope"]
     assert scope["classes_read"] == ["partner-applications", "web-config", "hybrid-trust"]

@@ -122,7 +122,10 @@ def test_the_clean_example_passes_with_its_whole_scope(evidence: Path, tmp_path:
     code, output = audit(str(evidence), "--out", str(tmp_path / "out"))
 
     assert code == 0, output
-    line = "PASS for partner applications and web.config of 2 of 2 servers and hybrid trust"
+    line = (
+        "PASS for partner applications and web.config of 2 of 2 servers and the on-premises"
+        " hybrid trust; its cloud side not assessed: no cloud evidence given"
+    )
     assert line in output.replace("\n    ", " ")
     document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
     scope = document["scope"]

@@ -122,6 +122,9 @@ class Scope:
     excluded: tuple[tuple[str, str], ...] = ()
     vdirs: tuple[str, ...] = ()
     expected: tuple[ExpectedEvidence, ...] = ()
+    # Whether any cloud evidence (a Graph or ScubaGear export) was given: without it the
+    # hybrid trust is assessed on its on-premises side only, and the verdict says so.
+    cloud_evidence: bool = False
 
     def items(self, evidence_class: EvidenceClass) -> tuple[ExpectedEvidence, ...]:
         return tuple(item for item in self.expected if item.evidence_class is evidence_class)
@@ -168,7 +171,10 @@ class Scope:
                     f"server{'' if len(self.servers) == 1 else 's'}"
                 )
             elif evidence_class in self.classes_read:
-                parts.append(evidence_class.label)
+                if evidence_class is EvidenceClass.HYBRID_TRUST and not self.cloud_evidence:
+                    parts.append(f"the on-premises {evidence_class.label}")
+                else:
+                    parts.append(evidence_class.label)
         return " and ".join(parts) if parts else "nothing"
 
     def gaps_text(self) -> str:
@@ -185,6 +191,8 @@ class Scope:
         if trust and all(item.state is EvidenceState.MISSING for item in trust):
             parts.append(self._no_trust_text())
             missing = tuple(item for item in missing if item not in trust)
+        if EvidenceClass.HYBRID_TRUST in self.classes_read and not self.cloud_evidence:
+            parts.append("its cloud side not assessed: no cloud evidence given")
         if missing:
             named = ", ".join(f"{item.what} ({item.state.value})" for item in missing[:3])
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
@@ -228,6 +236,7 @@ class Scope:
             "classes_missing": [c.value for c in self.classes_missing],
             "narrowed": [c.value for c in self.narrowed],
             "narrowed_by": self.narrowed_by,
+            "cloud_evidence": self.cloud_evidence,
             "servers_known": list(self.servers),
             "servers_assessed": list(self.servers_assessed),
             "servers_from": list(self.servers_from),

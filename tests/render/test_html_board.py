@@ -66,7 +66,12 @@ def _without_ex02_rest(exports: Path) -> None:
     (exports / "EX02" / scenarios.REST_CONFIG).unlink()
 
 
-SCOPE = "partner applications and web.config of 2 of 2 servers and hybrid trust"
+# No cloud export: the hybrid trust is assessed on-premises and the verdict says so.
+CLOUD = "its cloud side not assessed: no cloud evidence given"
+SCOPE = (
+    "partner applications and web.config of 2 of 2 servers and the on-premises hybrid trust;"
+    f" {CLOUD}"
+)
 
 
 VERDICTS = {
@@ -94,12 +99,14 @@ VERDICTS = {
     ),
     "pass-clean": (
         _only(),
-        f"Current configuration: PASS for {SCOPE} (no findings). No change required.",
+        f"Current configuration: PASS for {SCOPE} (no findings). No change required within the"
+        " assessed scope.",
     ),
     "incomplete-failing": (
         {"change": _without_ex02_rest},
         "Current configuration: INCOMPLETE for partner applications and web.config of 1 of 2"
-        " servers and hybrid trust; not assessed: EX02 Default Web Site/API web.config"
+        f" servers and the on-premises hybrid trust; {CLOUD}; not assessed: EX02 Default Web"
+        " Site/API web.config"
         " (missing) (evidence missing; in what could be read: 2 critical, 3 high). The"
         " proposed change fixes 4 of 6 findings on 1 server and the organisation. Expected"
         " after the change: INCOMPLETE until the missing evidence is supplied.",

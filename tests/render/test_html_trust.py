@@ -11,12 +11,14 @@ certificate, which the checklist shows as findings.
 from __future__ import annotations
 
 import datetime
+import shutil
 import sys
 from pathlib import Path
 
 import fleet
 import pytest
 from html_page import Page, sections
+from html_scenarios import enable_dedicated_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rules"))
 from rule_case_loader import build_organisation
@@ -25,6 +27,7 @@ from auditor.audit import AuditRequest, run_audit
 from auditor.model import EvidenceClass, Report, TrustState
 from auditor.render.html import render_html
 from auditor.render.markdown import render_markdown
+from auditor.resources import examples_dir
 from auditor.rules import registered_rules
 
 AS_OF = datetime.date(2026, 11, 26)
@@ -270,3 +273,22 @@ def test_a_fleet_shares_one_build_line_and_names_its_exceptions(
     assert report.decisions is not None and report.decisions.trust is not None
     (grouped,) = [c for c in report.decisions.trust.checks if c.item == builds[1]]
     assert len(grouped.evidence) == 10  # findings.json keeps every file
+
+
+def test_the_verdict_says_when_the_cloud_side_was_not_assessed(tmp_path: Path) -> None:
+    # The bundled example, its trust whole, without and then with ScubaGear's cloud export.
+    root = tmp_path / "org"
+    shutil.copytree(examples_dir(), root)
+    enable_dedicated_app(root)
+    request = AuditRequest(paths=(root,), as_of=AS_OF)
+    without = run_audit(request).scope
+    assert not without.cloud_evidence
+    assert without.describe().endswith(
+        "servers and the on-premises hybrid trust; its cloud side not assessed: no cloud"
+        " evidence given"
+    )
+    scuba = TRUST_ORGS / "scuba-clean" / "ProviderSettingsExport.json"
+    shutil.copy(scuba, root / "ProviderSettingsExport.json")
+    with_cloud = run_audit(request).scope
+    assert with_cloud.cloud_evidence
+    assert with_cloud.describe().endswith("servers and hybrid trust")
