@@ -305,7 +305,7 @@ def _trust_lines(report: Report) -> list[str]:
         evidence = ", ".join(f"`{md_cell(path)}`" for path in check.evidence) or "none given"
         lines.append(
             f"- **{check.state.value.upper()}** {md_cell(check.item)} "
-            f"({check.rules_text}): {md_cell(check.text)}; evidence: {evidence}"
+            f"({check.rules_text}): {md_cell(check.text.rstrip('.'))}; evidence: {evidence}"
         )
     return [*lines, ""]
 
