@@ -386,11 +386,23 @@ class _Reader:
 
 def local_name(element: etree._Element) -> str:
     tag = element.tag
+    name = _LOCAL_NAMES.get(tag)
+    if name is not None:
+        return name
     if not isinstance(tag, str):
         return ""
-    if tag.startswith(_NS):
-        return tag[len(_NS) :]
-    return "" if tag.startswith("{") else tag
+    name = tag[len(_NS) :] if tag.startswith(_NS) else "" if tag.startswith("{") else tag
+    if len(_LOCAL_NAMES) < _KEPT_NAMES:
+        _LOCAL_NAMES[tag] = name
+    return name
+
+
+# Tag -> local name: a CLIXML file has some thirty distinct tags and a trust export asks for
+# them 50 times a file; at most `_KEPT_NAMES` are kept, whatever tags a file invents.
+# Measured: the trust exports of a 500-server fleet read in 0.96x the CPU (fresh processes,
+# alternated, against no names kept).
+_KEPT_NAMES = 512
+_LOCAL_NAMES: dict[object, str] = {}
 
 
 def deserialize(raw: RawInput) -> tuple[tuple[Value, ...], LoadedXml | None, list[Problem]]:
