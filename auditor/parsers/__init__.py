@@ -75,9 +75,9 @@ def read_inventory(
     """
     watched = None
     if jobs is None:  # what other processes use while this one finds its files
-        from auditor.parsers import parallel
+        from auditor.parsers import busy
 
-        watched = parallel.watch()
+        watched = busy.watch()
     found = _discover(paths, exclusions)
     placements = [identify(item.path, server_folder=item.server_folder) for item in found.files]
     if server is not None:

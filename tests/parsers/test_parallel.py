@@ -26,7 +26,7 @@ from auditor.model import (
     SourceFile,
     WebConfig,
 )
-from auditor.parsers import FEWEST_FILES_FOR_WORKERS, parallel, read_inventory, reading
+from auditor.parsers import FEWEST_FILES_FOR_WORKERS, busy, parallel, read_inventory, reading
 from auditor.parsers.discover import FoundFile
 from auditor.parsers.transfer import from_plain, to_plain
 from auditor.resources import examples_dir
@@ -289,15 +289,15 @@ def _stat(path: Path, cpu0: tuple[int, int, int], cpu1: tuple[int, int, int]) ->
 
 def test_the_busy_ticks_are_read_from_the_kernel_lines() -> None:
     text = "cpu  9 9 9 9 9 9 9 9\ncpu0 10 1 4 100 7 1 1 2 0 0\ncpu1 3 0 1 50 0 0 0 0 0 0\n"
-    assert parallel.cpu_ticks(text) == (19 + 4, 126 + 54)  # idle and iowait are not busy
-    assert parallel.cpu_ticks(text, [1]) == (4, 54)  # only the processors this process may use
+    assert busy.cpu_ticks(text) == (19 + 4, 126 + 54)  # idle and iowait are not busy
+    assert busy.cpu_ticks(text, [1]) == (4, 54)  # only the processors this process may use
     for malformed in ("", "cpu0 1 2 3\n", "cpu0 a b c d e f g h\n", "intr 1 2 3 4 5 6 7 8\n"):
-        assert parallel.cpu_ticks(malformed) is None
+        assert busy.cpu_ticks(malformed) is None
 
 
 def _watch_of(path: Path, own: float, monkeypatch: pytest.MonkeyPatch) -> parallel.Watch | None:
-    monkeypatch.setattr(parallel, "_affinity", lambda: [0, 1])
-    monkeypatch.setattr(parallel, "_ticks_per_second", lambda: 100)
+    monkeypatch.setattr(busy, "_affinity", lambda: [0, 1])
+    monkeypatch.setattr(busy, "_ticks_per_second", lambda: 100)
     start = parallel.watch(str(path))
     assert start is not None
     # This process used `own` seconds of CPU since the start, 1 s ago.
