@@ -99,16 +99,17 @@ _WATCH_SECONDS = 0.05
 # The share of a core that a worker started must find unused by other processes.
 _WORKER_SHARE = 0.7
 
-Watch = tuple[int, int, float, float]  # busy ticks, all ticks, own CPU seconds, clock
+# busy ticks, all ticks, processors counted, own CPU seconds, clock
+Watch = tuple[int, int, int, float, float]
 
 
-def cpu_ticks(text: str, cpus: Sequence[int] | None = None) -> tuple[int, int] | None:
+def cpu_ticks(text: str, cpus: Sequence[int] | None = None) -> tuple[int, int, int] | None:
     """The busy and the total ticks of the processors `cpus` (None: every one) in the text of
     /proc/stat (its `cpuN` lines: user nice system idle iowait irq softirq steal ...; busy is
-    all but idle and iowait); None when no such line is in that shape."""
-    busy = total = 0
+    all but idle and iowait), and how many processors it found; None when no such line is in
+    that shape."""
+    busy = total = seen = 0
     wanted = None if cpus is None else {f"cpu{cpu}" for cpu in cpus}
-    seen = False
     for line in text.splitlines():
         name, _, rest = line.partition(" ")
         if not (name.startswith("cpu") and name[3:].isdigit()):
@@ -121,8 +122,8 @@ def cpu_ticks(text: str, cpus: Sequence[int] | None = None) -> tuple[int, int] |
         ticks = [int(field) for field in fields]
         busy += sum(ticks) - ticks[3] - ticks[4]
         total += sum(ticks)
-        seen = True
-    return (busy, total) if seen else None
+        seen += 1
+    return (busy, total, seen) if seen else None
 
 
 def watch(path: str = PROC_STAT) -> Watch | None:
@@ -148,15 +149,14 @@ def others_since(start: Watch | None, path: str = PROC_STAT) -> float | None:
 
     if start is None:
         return None
-    waited = time.monotonic() - start[3]
+    waited = time.monotonic() - start[4]
     if waited < _WATCH_SECONDS:
         time.sleep(_WATCH_SECONDS - waited)
     end = watch(path)
-    if end is None or end[1] <= start[1]:
-        return None
-    processors = len(_affinity() or ()) or available_cores()
-    per_processor = (end[1] - start[1]) / processors  # the ticks of one processor meanwhile
-    own = (end[2] - start[2]) * _ticks_per_second()
+    if end is None or end[1] <= start[1] or end[2] != start[2]:
+        return None  # no time counted, or a processor came or went meanwhile
+    per_processor = (end[1] - start[1]) / end[2]  # the ticks of one processor meanwhile
+    own = (end[3] - start[3]) * _ticks_per_second()
     return max(0.0, (end[0] - start[0] - own) / per_processor)
 
 

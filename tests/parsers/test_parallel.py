@@ -289,8 +289,8 @@ def _stat(path: Path, cpu0: tuple[int, int, int], cpu1: tuple[int, int, int]) ->
 
 def test_the_busy_ticks_are_read_from_the_kernel_lines() -> None:
     text = "cpu  9 9 9 9 9 9 9 9\ncpu0 10 1 4 100 7 1 1 2 0 0\ncpu1 3 0 1 50 0 0 0 0 0 0\n"
-    assert busy.cpu_ticks(text) == (19 + 4, 126 + 54)  # idle and iowait are not busy
-    assert busy.cpu_ticks(text, [1]) == (4, 54)  # only the processors this process may use
+    assert busy.cpu_ticks(text) == (19 + 4, 126 + 54, 2)  # idle and iowait are not busy
+    assert busy.cpu_ticks(text, [1]) == (4, 54, 1)  # only the processors this process may use
     for malformed in ("", "cpu0 1 2 3\n", "cpu0 a b c d e f g h\n", "intr 1 2 3 4 5 6 7 8\n"):
         assert busy.cpu_ticks(malformed) is None
 
@@ -301,7 +301,7 @@ def _watch_of(path: Path, own: float, monkeypatch: pytest.MonkeyPatch) -> parall
     start = parallel.watch(str(path))
     assert start is not None
     # This process used `own` seconds of CPU since the start, 1 s ago.
-    return (start[0], start[1], start[2] - own, start[3] - 1.0)
+    return (start[0], start[1], start[2], start[3] - own, start[4] - 1.0)
 
 
 def test_a_machine_other_processes_keep_busy_reads_in_one_process(
