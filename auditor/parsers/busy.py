@@ -96,7 +96,12 @@ PROC_STAT = "/proc/stat"
 # at 50 ms on 2 cores a tick either way is 0.1 of a core. Discovery takes longer from about 40
 # servers on (0.45 s at 500 on the loaded 2-core machine); a shorter one is made up by a sleep.
 _WATCH_SECONDS = 0.05
-# The share of a core that a worker started must find unused by other processes.
+# The share of a core that a worker started must find unused by other processes. Measured with
+# it, the default against `--jobs 1` (farm-bench, paired whole processes, median wall): 500
+# servers, `parse --json` 0.96x at a load of 6-7 and `audit` 0.99x at 3 (one process chosen;
+# before, two workers took 6.30 s against 4.98 s at a load of 5-8); 100 servers, `parse
+# --json` 0.89x at a load of 2 (two workers chosen), `audit` 1.05x [0.85-1.14] at 2 with
+# the load coming and going after the choice (benchmarks/README.md).
 _WORKER_SHARE = 0.7
 
 # busy ticks, all ticks, processors counted, own CPU seconds, clock
