@@ -260,9 +260,12 @@ def startup(runs: int) -> tuple[Run, Run]:
 
 def default_workers(files: int) -> int:
     """The workers `auditor` run now with the default `--jobs` would start for `files` files."""
+    from auditor.parsers.busy import watch
     from auditor.parsers.parallel import choose_workers
 
-    return choose_workers(None, files)
+    # As `read_inventory` asks: what other processes used over a moment (here 50 ms of this
+    # process waiting, as the audit's discovery would be), and the runnable count.
+    return choose_workers(None, files, since=watch())
 
 
 def load_average() -> float:

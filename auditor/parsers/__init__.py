@@ -73,6 +73,11 @@ def read_inventory(
     Never raises for bad input; raises `ServerOptionError` when `server` is given for a tree
     whose layout names two or more servers (the option cannot say which files it means).
     """
+    watched = None
+    if jobs is None:  # what other processes use while this one finds its files
+        from auditor.parsers import busy
+
+        watched = busy.watch()
     found = _discover(paths, exclusions)
     placements = [identify(item.path, server_folder=item.server_folder) for item in found.files]
     if server is not None:
@@ -82,7 +87,7 @@ def read_inventory(
     if jobs != 1 and len(found.files) >= FEWEST_FILES_FOR_WORKERS:
         from auditor.parsers import parallel
 
-        workers = parallel.choose_workers(jobs, len(found.files), start_method)
+        workers = parallel.choose_workers(jobs, len(found.files), start_method, watched)
     if workers > 1:
         parallel.read_files(reader, found.files, placements, workers, start_method)
     else:

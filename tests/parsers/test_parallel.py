@@ -26,7 +26,7 @@ from auditor.model import (
     SourceFile,
     WebConfig,
 )
-from auditor.parsers import FEWEST_FILES_FOR_WORKERS, parallel, read_inventory, reading
+from auditor.parsers import FEWEST_FILES_FOR_WORKERS, busy, parallel, read_inventory, reading
 from auditor.parsers.discover import FoundFile
 from auditor.parsers.transfer import from_plain, to_plain
 from auditor.resources import examples_dir
@@ -269,3 +269,91 @@ def test_without_the_kernel_line_the_load_average_decides(
 
     monkeypatch.setattr(os, "getloadavg", no_load_average)
     assert parallel.busy_now(str(tmp_path / "absent")) is None
+
+
+_STAT = """cpu  {u} 0 {s} {i} 0 0 0 0 0 0
+cpu0 {u0} 0 {s0} {i0} 5 0 0 0 0 0
+cpu1 {u1} 0 {s1} {i1} 5 0 0 0 0 0
+intr 1 2 3
+procs_running 1
+"""
+
+
+def _stat(path: Path, cpu0: tuple[int, int, int], cpu1: tuple[int, int, int]) -> None:
+    (u0, s0, i0), (u1, s1, i1) = cpu0, cpu1
+    path.write_text(
+        _STAT.format(u=u0 + u1, s=s0 + s1, i=i0 + i1, u0=u0, s0=s0, i0=i0, u1=u1, s1=s1, i1=i1),
+        encoding="ascii",
+    )
+
+
+def test_the_busy_ticks_are_read_from_the_kernel_lines() -> None:
+    text = "cpu  9 9 9 9 9 9 9 9\ncpu0 10 1 4 100 7 1 1 2 0 0\ncpu1 3 0 1 50 0 0 0 0 0 0\n"
+    assert busy.cpu_ticks(text) == (19 + 4, 126 + 54, 2)  # idle and iowait are not busy
+    assert busy.cpu_ticks(text, [1]) == (4, 54, 1)  # only the processors this process may use
+    for malformed in ("", "cpu0 1 2 3\n", "cpu0 a b c d e f g h\n", "intr 1 2 3 4 5 6 7 8\n"):
+        assert busy.cpu_ticks(malformed) is None
+
+
+def _watch_of(path: Path, own: float, monkeypatch: pytest.MonkeyPatch) -> parallel.Watch | None:
+    monkeypatch.setattr(busy, "_affinity", lambda: [0, 1])
+    monkeypatch.setattr(busy, "_ticks_per_second", lambda: 100)
+    start = parallel.watch(str(path))
+    assert start is not None
+    # This process used `own` seconds of CPU since the start, 1 s ago.
+    return (start[0], start[1], start[2], start[3] - own, start[4] - 1.0)
+
+
+def test_a_machine_other_processes_keep_busy_reads_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other engineers' test runs keep a core busy while the audit finds its files (1 s, this
+    process on the other core): the runnable count may have caught them between two tests,
+    the CPU they took does not miss them, and there is no core for a second worker."""
+    stat = tmp_path / "stat"
+    _stat(stat, (1000, 100, 5000), (2000, 100, 4000))
+    start = _watch_of(stat, 0.95, monkeypatch)
+    _stat(
+        stat, (1095, 100, 5005), (2090, 10 + 100, 4000)
+    )  # 195 busy ticks of 200, 95 of them this process
+    others = parallel.others_since(start, str(stat))
+    assert others is not None and 0.95 < others < 1.1
+    assert parallel.free_cores(2, others) == 1
+
+
+def test_a_quiet_machine_still_starts_a_second_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only this process (and a little of the system) busy while it found its files: a core
+    is free for a second worker, whatever the one-minute load average says."""
+    stat = tmp_path / "stat"
+    _stat(stat, (1000, 100, 5000), (2000, 100, 4000))
+    start = _watch_of(stat, 0.95, monkeypatch)
+    _stat(stat, (1090, 105, 5005), (2002, 101, 4097))  # this process and 3 ticks of others
+    others = parallel.others_since(start, str(stat))
+    assert others is not None and others < 0.1
+    assert parallel.free_cores(2, others) == 2
+    assert parallel.free_cores(2, 0.3) == 2
+    assert parallel.free_cores(2, 0.35) == 1  # a second worker would find 65% of a core
+    assert parallel.free_cores(8, 3.2) == 5
+    assert parallel.free_cores(4, None) == 4  # unknown (no /proc/stat): every core
+
+
+def test_the_choice_takes_the_smaller_of_the_two_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "busy_now", lambda: 1.0)  # nothing else runnable just now
+    files = parallel.MIN_FILES_PER_WORKER * 4
+    monkeypatch.setattr(parallel, "others_since", lambda since: 1.0)  # but a core kept busy
+    assert parallel.choose_workers(None, files, "fork", since=None) == 1
+    monkeypatch.setattr(parallel, "others_since", lambda since: 0.05)
+    assert parallel.choose_workers(None, files, "fork", since=None) == 2
+    monkeypatch.setattr(parallel, "busy_now", lambda: 3.0)  # two others runnable now
+    assert parallel.choose_workers(None, files, "fork", since=None) == 1
+    assert parallel.choose_workers(2, files, "fork", since=None) == 2  # --jobs 2 is obeyed
+
+
+def test_without_proc_stat_the_runnable_count_decides(tmp_path: Path) -> None:
+    assert parallel.watch(str(tmp_path / "absent")) is None
+    assert parallel.others_since(None, str(tmp_path / "absent")) is None

@@ -439,3 +439,19 @@ def test_an_empty_hybrid_trust_export_is_no_problem(
     inventory = read_inventory([tmp_path / "in"])
 
     assert [p.code.value for p in inventory.problems if p.path.endswith(name)] == problems
+
+
+@pytest.mark.parametrize(
+    "written", [b"231305090448Z", b"230230090448Z", b"230105240448Z", b"230105090460Z"]
+)
+def test_a_certificate_date_out_of_range_is_refused(written: bytes) -> None:
+    """Month 13, February 30, hour 24, second 60: each field is checked as a date, never
+    carried over into the next field or read as some other date."""
+    start, years = VALIDITY["utc time"]
+    der = _certificate(NAMES["auth"], start, start.replace(year=start.year + years))
+    assert der.count(b"230105090448Z") == 1
+
+    facts = read_certificate(der.replace(b"230105090448Z", written))
+
+    assert isinstance(facts, str)
+    assert written.decode() in facts and "not a date" in facts

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -142,6 +143,20 @@ def decode_string(text: str) -> str:
     """
     if "_" not in text:
         return text
+    if len(text) > _KEPT_TEXT:
+        return _ESCAPE.sub(_unescape, text)
+    return _decoded(text)
+
+
+# The same escaped texts come in every server's export (a certificate's ToString, an
+# override's reason): decoded once, kept for texts up to `_KEPT_TEXT` characters (at most
+# 1,024 of them: a few MB at worst, whatever the files). With `certificate_mapping`'s kept
+# certificates: the trust exports of a 500-server fleet read in 0.79x the CPU.
+_KEPT_TEXT = 4096
+
+
+@lru_cache(maxsize=1024)
+def _decoded(text: str) -> str:
     return _ESCAPE.sub(_unescape, text)
 
 
@@ -371,11 +386,23 @@ class _Reader:
 
 def local_name(element: etree._Element) -> str:
     tag = element.tag
+    name = _LOCAL_NAMES.get(tag)
+    if name is not None:
+        return name
     if not isinstance(tag, str):
         return ""
-    if tag.startswith(_NS):
-        return tag[len(_NS) :]
-    return "" if tag.startswith("{") else tag
+    name = tag[len(_NS) :] if tag.startswith(_NS) else "" if tag.startswith("{") else tag
+    if len(_LOCAL_NAMES) < _KEPT_NAMES:
+        _LOCAL_NAMES[tag] = name
+    return name
+
+
+# Tag -> local name: a CLIXML file has some thirty distinct tags and a trust export asks for
+# them 50 times a file; at most `_KEPT_NAMES` are kept, whatever tags a file invents.
+# Measured: the trust exports of a 500-server fleet read in 0.96x the CPU (fresh processes,
+# alternated, against no names kept).
+_KEPT_NAMES = 512
+_LOCAL_NAMES: dict[object, str] = {}
 
 
 def deserialize(raw: RawInput) -> tuple[tuple[Value, ...], LoadedXml | None, list[Problem]]:
