@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from auditor.model import ChangeKind, ChangeSet, Report
+from auditor.model import ChangeKind, ChangeSet, ManualKind, Report
 from auditor.render.story import ENABLES, Step, Story, change_story
 from auditor.render.story_trust import ManualText, manual_story
 
@@ -121,12 +121,6 @@ def runbook_sections(
 
 
 _MANUAL_TITLE = "Manual steps: Microsoft's commands, run by hand (no generated script)"
-_MANUAL_INTRO = (
-    "auditor generates no script for these steps: they change Entra ID, install Exchange "
-    "updates or renew the auth certificate with Microsoft's own scripts. Each names the "
-    "findings it answers, where and when it runs, the exact command and where it comes from, "
-    "how to prove it landed, and its back-out or why there is none."
-)
 _NO_SCRIPT_BUT_MANUAL = (
     "This package holds no remediation script: the change is the manual steps below."
 )
@@ -137,7 +131,31 @@ _NO_CHANGE_BUT_EVIDENCE = (
 
 
 def _manual_section(manual: tuple[ManualText, ...]) -> tuple[str, list[str]]:
-    return (_MANUAL_TITLE, [_MANUAL_INTRO, *(step.line for step in manual)])
+    return (_MANUAL_TITLE, [_manual_intro(manual), *(step.line for step in manual)])
+
+
+# What each kind of manual step does, for the section's first line (in run order).
+_MANUAL_DOES = {
+    ManualKind.BUILD_UPGRADE: "installing Exchange updates",
+    ManualKind.AUTH_CERTIFICATE: "renewing the auth certificate",
+    ManualKind.DEDICATED_APP: "creating and consenting to the dedicated hybrid app in Entra ID",
+    ManualKind.CERTIFICATE_UPLOAD: "uploading the auth certificate to the dedicated app",
+    ManualKind.CLOUD_EXPORT: "reading the cloud side from Microsoft Graph",
+    ManualKind.KEY_RESET: "resetting the first-party service principal's keys in Entra ID",
+}
+
+
+def _manual_intro(manual: tuple[ManualText, ...]) -> str:
+    """The section's first line, naming what this package's manual steps do."""
+    does = list(dict.fromkeys(_MANUAL_DOES[step.kind] for step in manual))
+    listed = does[0] if len(does) == 1 else f"{', '.join(does[:-1])} and {does[-1]}"
+    noun = "this step" if len(manual) == 1 else "these steps"
+    return (
+        f"auditor generates no script for {noun} ({listed}, with Microsoft's own commands). "
+        f"{'It' if len(manual) == 1 else 'Each'} names the findings it answers, where and when "
+        "it runs, the exact command and where it comes from, how to prove it landed, and its "
+        "back-out or why there is none."
+    )
 
 
 def _where_and_what_stays_open(
