@@ -615,6 +615,10 @@ def _override_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[S
     else:
         effect = f"Sets the Parameters of the {name} from {audited} to {target}"
         undo = f"It sets the Parameters of the {name} back to {audited}"
+        scope = [f"{label} {value(before)}" for label, before in change.scope_changes]
+        if scope:
+            effect += f" and clears its {', '.join(scope)} (every server)"
+            undo += f" and its {', '.join(scope)}"
     effects = (
         f"{effect}: Exchange Server uses the dedicated Exchange hybrid application instead of "
         "the shared first-party one for the hybrid OAuth trust (this server at once, after the "

@@ -200,7 +200,7 @@ def check_ht003(context: RuleContext) -> Iterator[Finding]:
     title="The dedicated-app override does not reach every server",
     severity=Severity.HIGH,
     needs=Needs.HYBRID_TRUST,
-    remediation=None,
+    remediation=Remediation.DEDICATED_APP_OVERRIDE,
     fires_when=(
         "The dedicated-app override's Server list does not match every non-Edge server of the "
         "Get-ExchangeServer export (short names, ignoring case, wildcards allowed), or its "
