@@ -630,7 +630,9 @@ function New-SettingOverride {
         param($list, $mangle)
         foreach ($item in $list) { if ([string] $item['Name'] -eq $Name) { return ("The setting override '" + $Name + "' already exists.") } }
         $values = if ($mangle) { @($Parameters) + 'Mangled=1' } else { @($Parameters) }
-        $entry = [ordered]@{ Name = $Name; ComponentName = $Component; SectionName = $Section; Parameters = [string[]] $values; Reason = $Reason; Server = $Server; Status = 'Accepted' }
+        $minimum = if ([string]::IsNullOrEmpty($MinVersion)) { $null } else { $MinVersion }
+        $maximum = if ([string]::IsNullOrEmpty($MaxVersion)) { $null } else { $MaxVersion }
+        $entry = [ordered]@{ Name = $Name; ComponentName = $Component; SectionName = $Section; Parameters = [string[]] $values; Reason = $Reason; Server = $Server; MinVersion = $minimum; MaxVersion = $maximum; Status = 'Accepted' }
         $list.Add($entry)
         return $null
     }
@@ -655,7 +657,10 @@ function Set-SettingOverride {
             if ([string] $item['Name'] -eq $Identity) {
                 if ($bound.ContainsKey('Parameters')) { $item['Parameters'] = [string[]] @($Parameters) }
                 if ($mangle) { $item['Parameters'] = [string[]] (@($item['Parameters']) + 'Mangled=1') }
-                if ($bound.ContainsKey('Server')) { $item['Server'] = if ($null -eq $Server) { $null } else { [string[]] @($Server) } }
+                if ($bound.ContainsKey('Server')) {
+                    $item['Server'] = $null
+                    if ($null -ne $Server) { $item['Server'] = [string[]] @($Server) }
+                }
                 foreach ($label in @('MinVersion', 'MaxVersion')) {
                     if ($bound.ContainsKey($label)) {
                         $version = $bound[$label]

@@ -276,6 +276,16 @@ function Get-AuditorDedicatedOverrides {
     return @(Get-SettingOverride -ErrorAction Stop | Where-Object -FilterScript { [string] $_.ComponentName -eq $Override.Component -and [string] $_.SectionName -eq $Override.Section })
 }
 
+function Get-AuditorScopeValue {
+    # The Server, MinVersion or MaxVersion of an override or scope ($null when it has none).
+    param([Parameter(Mandatory = $true)] [object] $Item, [Parameter(Mandatory = $true)] [string] $Name)
+    $property = $Item.PSObject.Properties[$Name]
+    if ($null -eq $property -or $null -eq $property.Value) {
+        return $null
+    }
+    return , $property.Value
+}
+
 function ConvertTo-AuditorServerSet {
     # A Server list as a set: lower case, sorted, each name once ($null is the empty set).
     param([AllowNull()] [object] $Value)
@@ -290,9 +300,8 @@ function Format-AuditorVersion {
         return ''
     }
     $text = ([string] $Value).Trim()
-    $parsed = $null
-    if ([System.Version]::TryParse($text, [ref] $parsed)) {
-        return $parsed.ToString()
+    if ($text -match '^[0-9]{1,9}(\.[0-9]{1,9}){1,3}$') {
+        return ([System.Version] $text).ToString()
     }
     return $text
 }
@@ -300,19 +309,19 @@ function Format-AuditorVersion {
 function Test-AuditorOverrideScope {
     # True when the override's Server (as a set, ignoring case), MinVersion and MaxVersion are the scope's.
     param([Parameter(Mandatory = $true)] [object] $Item, [Parameter(Mandatory = $true)] [object] $Scope)
-    $sameServer = Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value $Item.Server) -Right (ConvertTo-AuditorServerSet -Value $Scope.Server)
-    $sameMin = (Format-AuditorVersion -Value $Item.MinVersion) -eq (Format-AuditorVersion -Value $Scope.MinVersion)
-    $sameMax = (Format-AuditorVersion -Value $Item.MaxVersion) -eq (Format-AuditorVersion -Value $Scope.MaxVersion)
+    $sameServer = Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value (Get-AuditorScopeValue -Item $Item -Name 'Server')) -Right (ConvertTo-AuditorServerSet -Value $Scope.Server)
+    $sameMin = (Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Item -Name 'MinVersion')) -eq (Format-AuditorVersion -Value $Scope.MinVersion)
+    $sameMax = (Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Item -Name 'MaxVersion')) -eq (Format-AuditorVersion -Value $Scope.MaxVersion)
     return ($sameServer -and $sameMin -and $sameMax)
 }
 
 function Format-AuditorScope {
     # An override's scope as the output shows it: Server (all servers when empty) and each version set.
     param([Parameter(Mandatory = $true)] [object] $Scope)
-    $servers = ConvertTo-AuditorStringList -Value $Scope.Server
+    $servers = ConvertTo-AuditorStringList -Value (Get-AuditorScopeValue -Item $Scope -Name 'Server')
     $text = if ($servers.Length -eq 0) { 'Server (all servers)' } else { 'Server ' + (Format-AuditorVisible -Text ($servers -join ', ')) }
     foreach ($label in @('MinVersion', 'MaxVersion')) {
-        $version = Format-AuditorVersion -Value $Scope.$label
+        $version = Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Scope -Name $label)
         $text += if ($version -eq '') { ', no ' + $label } else { ', ' + $label + ' ' + (Format-AuditorVisible -Text $version) }
     }
     return $text
@@ -347,7 +356,7 @@ function Set-AuditorOverride {
     # One Set-SettingOverride call from one state to the other: -Parameters when the change
     # writes them, and -Server, -MinVersion, -MaxVersion for each scope that differs ($null clears it).
     param([Parameter(Mandatory = $true)] [object] $Override, [Parameter(Mandatory = $true)] [string[]] $Parameters, [Parameter(Mandatory = $true)] [object] $From, [Parameter(Mandatory = $true)] [object] $To)
-    $arguments = @{ Identity = $Override.Name; Confirm = $false; ErrorAction = 'Stop' }
+    $arguments = @{ Identity = $Override.Name }
     if ($Override.SetsParameters) {
         $arguments['Parameters'] = $Parameters
     }
@@ -359,7 +368,7 @@ function Set-AuditorOverride {
             $arguments[$label] = if ($To.$label -eq '') { $null } else { $To.$label }
         }
     }
-    Set-SettingOverride @arguments
+    Set-SettingOverride @arguments -Confirm:$false -ErrorAction Stop
 }
 
 function Update-AuditorVariantConfiguration {
