@@ -329,7 +329,9 @@ def _scope_makers(root: Path) -> dict[str, Callable[[], Story]]:
         return story.play(story.step("remediation", only, Confirm=False))
 
     def rollback_drift() -> Story:
-        story = Story(root / "scope-rollback-drift", scenarios.override_state(["Enabled=true"], live))
+        story = Story(
+            root / "scope-rollback-drift", scenarios.override_state(["Enabled=true"], live)
+        )
         story.play(story.step("remediation", only, Confirm=False))
         state = story.standin.read_state()
         for override in state["setting_overrides"]:
@@ -445,7 +447,7 @@ def test_a_failed_read_back_puts_the_scope_back(stories: dict[str, Story]) -> No
     assert _lines(run, "AUDITOR-CHANGED") == []
     assert "AUDITOR-VERIFY-FAILED" in run.stderr
     assert "Took the change back in this run and verified" in run.stderr, run.describe()
-    (_, server, _, _), = _scope_of(run)
+    ((_, server, _, _),) = _scope_of(run)
     assert server == list(AUDITED_SERVERS)
 
 
