@@ -354,17 +354,18 @@ function Test-AuditorOverrideState {
 
 function Set-AuditorOverride {
     # One Set-SettingOverride call from one state to the other: -Parameters when the change
-    # writes them, and -Server, -MinVersion, -MaxVersion for each scope that differs ($null clears it).
-    param([Parameter(Mandatory = $true)] [object] $Override, [Parameter(Mandatory = $true)] [string[]] $Parameters, [Parameter(Mandatory = $true)] [object] $From, [Parameter(Mandatory = $true)] [object] $To)
+    # writes them, and -Server, -MinVersion, -MaxVersion for each scope that differs ($null clears
+    # it). With -All (taking a failed change back, whatever it left) every one of them.
+    param([Parameter(Mandatory = $true)] [object] $Override, [Parameter(Mandatory = $true)] [string[]] $Parameters, [Parameter(Mandatory = $true)] [object] $From, [Parameter(Mandatory = $true)] [object] $To, [switch] $All)
     $arguments = @{ Identity = $Override.Name }
-    if ($Override.SetsParameters) {
+    if ($Override.SetsParameters -or $All) {
         $arguments['Parameters'] = $Parameters
     }
-    if (-not (Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value $From.Server) -Right (ConvertTo-AuditorServerSet -Value $To.Server))) {
+    if ($All -or -not (Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value $From.Server) -Right (ConvertTo-AuditorServerSet -Value $To.Server))) {
         $arguments['Server'] = if ($To.Server.Length -eq 0) { $null } else { [string[]] $To.Server }
     }
     foreach ($label in @('MinVersion', 'MaxVersion')) {
-        if ((Format-AuditorVersion -Value $From.$label) -ne (Format-AuditorVersion -Value $To.$label)) {
+        if ($All -or (Format-AuditorVersion -Value $From.$label) -ne (Format-AuditorVersion -Value $To.$label)) {
             $arguments[$label] = if ($To.$label -eq '') { $null } else { $To.$label }
         }
     }
