@@ -215,7 +215,9 @@ def check_ht003(context: RuleContext) -> Iterator[Finding]:
     how_to_fix=(
         "Remove the scoping: Set-SettingOverride -Identity <name> -Server $null (and "
         "-MinVersion $null / -MaxVersion $null), refresh the VariantConfiguration on every "
-        "server and audit again."
+        "server and audit again. When the exports prove the preconditions and show the "
+        "override's Server list and versions whole, the package holds a script that clears "
+        "them (with the Parameters, when HT003 also fires) and a rollback that writes them back."
     ),
 )
 def check_ht004(context: RuleContext) -> Iterator[Finding]:
