@@ -478,3 +478,22 @@ def test_a_server_name_the_rollback_cannot_write_back_gives_no_script(
 
     reason = _skipped_only(plan, out, "setting-override:EnableExchangeHybrid3PAppFeature")
     assert "Server list holds characters the script does not write back" in reason
+
+
+def test_a_status_exchange_must_accept_keeps_its_reason_while_the_scope_is_cleared(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    # Enabled=true but not Accepted (HT003, for Exchange to change) and scoped (HT004): the
+    # script clears the scope only; HT003 is not counted as fixed by it.
+    pending = [["<ToString>Accepted</ToString>", "<ToString>Pending</ToString>"]]
+    plan, out, findings = _audit_two(tmp_path, css_exchange, [*pending, *_scoped(["EX01"])])
+
+    by_rule = {f["rule_id"]: f for f in findings["findings"]}
+    assert sorted(by_rule) == ["HT003", "HT004"]
+    (change,) = plan["change_sets"][0]["setting_overrides"]
+    assert change["fixes"] == [by_rule["HT004"]["fingerprint"]]
+    assert by_rule["HT004"]["resolution"]["text"] == SCRIPTS[0]
+    assert "its Status is for Exchange to accept" in by_rule["HT003"]["resolution"]["text"]
+    (skipped,) = plan["skipped"]
+    assert skipped["fixes"] == [by_rule["HT003"]["fingerprint"]]
+    assert "SetsParameters = $false" in (out / SCRIPTS[0]).read_text(encoding="ascii")
