@@ -5,8 +5,9 @@
   one override in Global / ExchangeOnpremAsThirdPartyAppId, the planned one, not scoped to a
   server, without MinVersion or MaxVersion, and Status Accepted when the export carries Status;
   every VariantConfiguration diagnostic given after shows the server applying it with the target
-  Parameters. The audited and target Parameters themselves are checked with every other planned
-  property (`auditor.attest_trust`, from `explained_differences`).
+  Parameters. Before, a planned scope (HT004) is the audited one, whatever it missed; after, it
+  is cleared like any other. The audited and target Parameters and scope themselves are checked
+  with every other planned property (`auditor.attest_trust`, from `explained_differences`).
 - The planned EvoSTS AuthServer changes (plan.json `auth_servers`), after: an
   ApplicationIdentifier change (HT007): the named AuthServer holds the target
   ApplicationIdentifier and is still an enabled EvoSTS (Type AzureAD) of the audited Realm; an

@@ -51,11 +51,14 @@ class ExplainedDifference:
     audited: str | None
     target: str | None
     folded: bool = False
+    empty_list: bool = False  # "" ($null) and "[]" (an empty list) are the same value
 
     def matches(self, wanted: str, found: str | None) -> bool:
         """Whether the exported `found` is the value `wanted` (as this difference compares)."""
         if found is None:
             return False
+        if self.empty_list and wanted in ("", "[]"):
+            return found in ("", "[]")
         return found.casefold() == wanted.casefold() if self.folded else found == wanted
 
 
@@ -75,7 +78,9 @@ def explained_differences(plan: Mapping[str, Any]) -> tuple[ExplainedDifference,
     """Every trust difference the plan explains (the plan document, already validated).
 
     `setting_overrides`: the override's Parameters (and the record, when the plan creates it),
-    in the SettingOverride export and in each server's effective overrides. `auth_servers`: the
+    in the SettingOverride export and in each server's effective overrides; a scope the plan
+    clears (Server, MinVersion, MaxVersion, HT004) in the SettingOverride export, and then the
+    effective override may appear on a server it missed. `auth_servers`: the
     one property of the named AuthServer (`Set-AuthServer -Enabled $false` exports as "False");
     an ApplicationIdentifier is a GUID and compares ignoring case.
     """
@@ -84,8 +89,10 @@ def explained_differences(plan: Mapping[str, Any]) -> tuple[ExplainedDifference,
         for change in change_set.get("setting_overrides", ()):
             audited = change["audited_parameters"]
             target = exported_text(change["target_parameters"])
+            found.extend(_scope_differences(change))
             for kind in (TrustKind.SETTING_OVERRIDE, TrustKind.VARIANT_CONFIGURATION):
-                if audited is None:
+                rescoped = kind is TrustKind.VARIANT_CONFIGURATION and _rescoped(change)
+                if audited is None or rescoped:
                     found.append(ExplainedDifference(kind, change["name"], RECORD, None, PRESENT))
                 found.append(
                     ExplainedDifference(
@@ -108,3 +115,36 @@ def explained_differences(plan: Mapping[str, Any]) -> tuple[ExplainedDifference,
                 )
             )
     return tuple(found)
+
+
+_SCOPE = (
+    ("Server", "audited_server", "target_server"),
+    ("MinVersion", "audited_min_version", "target_min_version"),
+    ("MaxVersion", "audited_max_version", "target_max_version"),
+)
+
+
+def _rescoped(change: Mapping[str, Any]) -> bool:
+    """Whether the planned override's scope changes (plans before the scope was planned: no)."""
+    return any(change.get(before) != change.get(after) for _, before, after in _SCOPE)
+
+
+def _scope_differences(change: Mapping[str, Any]) -> list[ExplainedDifference]:
+    """The override's Server, MinVersion and MaxVersion the plan clears (HT004): the audited
+    value before, empty after (a cleared Server exports as $null or as an empty list)."""
+    found: list[ExplainedDifference] = []
+    for label, before, after in _SCOPE:
+        audited, target = change.get(before), change.get(after)
+        if audited == target:
+            continue
+        found.append(
+            ExplainedDifference(
+                TrustKind.SETTING_OVERRIDE,
+                change["name"],
+                label,
+                exported_text(audited),
+                exported_text(target),
+                empty_list=label == "Server",
+            )
+        )
+    return found

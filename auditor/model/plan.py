@@ -82,11 +82,15 @@ class WebConfigChange:
 
 @dataclass(frozen=True, slots=True)
 class SettingOverrideChange:
-    """Create the dedicated-app override, or set the audited one's Parameters to Enabled=true.
+    """Create the dedicated-app override, or set the audited one to Enabled=true, unscoped.
 
     `audited_parameters` is None when the exports hold no dedicated-app override (the script
     creates `name`, and the rollback removes it); otherwise the script sets the override `name`
-    from the audited Parameters to the target (and the rollback sets them back).
+    from the audited Parameters to the target (and the rollback sets them back). The audited
+    scope (`audited_servers`: the Server list, None when not scoped by server; the MinVersion
+    and MaxVersion texts) is checked by the drift guard; `clears_scope` (HT004) clears every
+    audited scope (`Set-SettingOverride -Server $null`, `-MinVersion $null`, `-MaxVersion $null`)
+    in the same call, and the rollback writes the audited scope back.
     """
 
     name: str
@@ -97,10 +101,48 @@ class SettingOverrideChange:
     target_parameters: tuple[str, ...] = DEDICATED_APP_PARAMETERS
     component: str = DEDICATED_APP_COMPONENT
     section: str = DEDICATED_APP_SECTION
+    audited_servers: tuple[str, ...] | None = None
+    audited_min_version: str | None = None
+    audited_max_version: str | None = None
+    clears_scope: bool = False
 
     @property
     def creates(self) -> bool:
         return self.audited_parameters is None
+
+    @property
+    def sets_parameters(self) -> bool:
+        """Whether the script writes Parameters (it creates the override, or they differ)."""
+        return self.audited_parameters != self.target_parameters
+
+    @property
+    def target_servers(self) -> tuple[str, ...] | None:
+        return None if self.clears_scope else self.audited_servers
+
+    @property
+    def target_min_version(self) -> str | None:
+        return None if self.clears_scope else self.audited_min_version
+
+    @property
+    def target_max_version(self) -> str | None:
+        return None if self.clears_scope else self.audited_max_version
+
+    @property
+    def scope_changes(self) -> tuple[tuple[str, str], ...]:
+        """(property, audited value) for each scope the script clears: Server (its entries
+        joined by ", "), MinVersion, MaxVersion."""
+        if not self.clears_scope:
+            return ()
+        changes: list[tuple[str, str]] = []
+        if self.audited_servers:
+            changes.append(("Server", ", ".join(self.audited_servers)))
+        for label, text in (
+            ("MinVersion", self.audited_min_version),
+            ("MaxVersion", self.audited_max_version),
+        ):
+            if text:
+                changes.append((label, text))
+        return tuple(changes)
 
 
 class AuthServerProperty(StrEnum):

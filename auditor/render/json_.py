@@ -177,6 +177,11 @@ def change_json(item: PlanItem) -> dict[str, Any]:
             ),
             "after": list(change.target_parameters),
         }
+        if change.clears_scope:
+            document["scope"] = [
+                {"property": label, "before": before, "after": None}
+                for label, before in change.scope_changes
+            ]
     elif isinstance(change, AuthServerChange):
         document |= {
             "name": change.name,
@@ -297,6 +302,10 @@ def plan_document(report: Report) -> dict[str, Any]:
     }
 
 
+def _optional_list(values: tuple[str, ...] | None) -> list[str] | None:
+    return None if values is None else list(values)
+
+
 def _setting_overrides(change_set: ChangeSet) -> dict[str, Any]:
     """The dedicated-app override change of its set; no key on any other set (whose plan.json,
     and so its package id, stays as it was)."""
@@ -314,6 +323,12 @@ def _setting_overrides(change_set: ChangeSet) -> dict[str, Any]:
                     None if change.audited_parameters is None else list(change.audited_parameters)
                 ),
                 "target_parameters": list(change.target_parameters),
+                "audited_server": _optional_list(change.audited_servers),
+                "target_server": _optional_list(change.target_servers),
+                "audited_min_version": change.audited_min_version,
+                "target_min_version": change.target_min_version,
+                "audited_max_version": change.audited_max_version,
+                "target_max_version": change.target_max_version,
                 "reason": change.reason,
                 "fixes": list(change.fixes),
             }

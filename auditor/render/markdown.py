@@ -119,7 +119,12 @@ def _override_row(item: PlanItem, change: SettingOverrideChange) -> str:
     else:
         before = md_cell(", ".join(change.audited_parameters)) or "(empty)"
     after = md_cell(", ".join(change.target_parameters))
-    what = f"Parameters {before} -> {after}"
+    parts = [f"Parameters {before} -> {after}"] if change.sets_parameters else []
+    parts += [
+        f"{label} {md_cell(audited)} -> {'(all servers)' if label == 'Server' else '(none)'}"
+        for label, audited in change.scope_changes
+    ]
+    what = "; ".join(parts)
     target = f"setting override {md_cell(change.name)}"
     where = f"organisation ({md_cell(change.component)} / {md_cell(change.section)})"
     return _row(target, where, what, "-", item)

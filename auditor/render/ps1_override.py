@@ -1,7 +1,8 @@
 """The dedicated-app override change set's template values and allow-lists (`auditor.render.ps1`).
 
-The override's name and every Parameters entry may be written to Exchange (the rollback writes
-the audited Parameters back), so each must be printable ASCII; the templates quote them as
+The override's name, every Parameters and Server entry may be written to Exchange (the rollback
+writes the audited Parameters and scope back), so each must be printable ASCII, and a MinVersion
+or MaxVersion a version; the templates quote them as
 single-quoted literals all the same.
 """
 
@@ -22,6 +23,7 @@ OVERRIDE_TEMPLATES = (
 # ASCII only (quoted as literals all the same).
 _OVERRIDE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 _OVERRIDE_VALUE = re.compile(r"[\x20-\x7e]{1,256}")
+_OVERRIDE_VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9}){1,3}")
 
 
 def override_context(change_set: ChangeSet) -> dict[str, Any]:
@@ -36,6 +38,11 @@ def override_context(change_set: ChangeSet) -> dict[str, Any]:
                 "creates": change.creates,
                 "audited": list(change.audited_parameters or ()),
                 "target": list(change.target_parameters),
+                "sets_parameters": change.sets_parameters,
+                "servers": list(change.audited_servers or ()),
+                "min_version": change.audited_min_version or "",
+                "max_version": change.audited_max_version or "",
+                "clears_scope": change.clears_scope,
                 "reason": change.reason,
                 "backup_name": f"{change_set.slug}-{index:02d}",
             }
@@ -56,6 +63,11 @@ def check_override_allow_lists(change_set: ChangeSet) -> None:
             override.reason,
             *override.target_parameters,
             *(override.audited_parameters or ()),
+            *(override.audited_servers or ()),
         )
         for value in values:
             require(_OVERRIDE_VALUE.fullmatch(value) is not None, "override value", value)
+        for version in (override.audited_min_version, override.audited_max_version):
+            if version:
+                ok = _OVERRIDE_VERSION.fullmatch(version) is not None
+                require(ok, "override version", version)

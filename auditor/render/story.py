@@ -31,6 +31,7 @@ from auditor.model import (
     PartnerApplicationChange,
     ProfilesJudgement,
     Report,
+    SettingOverrideChange,
     TokenAction,
     TokenMark,
     WebConfigChange,
@@ -608,13 +609,7 @@ def _override_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[S
     (change,) = change_set.setting_overrides
     name = f"setting override '{value(change.name)}' ({change.component} / {change.section})"
     target = ", ".join(value(parameter) for parameter in change.target_parameters)
-    audited = ", ".join(value(p) for p in change.audited_parameters or ()) or "(empty)"
-    if change.creates:
-        effect = f"Creates the {name} with Parameters {target}, organisation-wide"
-        undo = f"It removes the {name} the remediation created"
-    else:
-        effect = f"Sets the Parameters of the {name} from {audited} to {target}"
-        undo = f"It sets the Parameters of the {name} back to {audited}"
+    effect, undo = _override_effect(change, name, value)
     effects = (
         f"{effect}: Exchange Server uses the dedicated Exchange hybrid application instead of "
         "the shared first-party one for the hybrid OAuth trust (this server at once, after the "
@@ -636,7 +631,8 @@ def _override_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[S
         (
             "AUDITOR-INFO: VariantConfiguration refreshed on <this server>; other servers apply "
             "the override within an hour.",
-            f"AUDITOR-CHANGED: {name} now has Parameters {target}, organisation-wide.",
+            f"AUDITOR-CHANGED: {name} now has Parameters {target}; "
+            f"{_override_scope(change, value)}: organisation-wide.",
             "AUDITOR-DONE: the dedicated hybrid app is enabled; Exchange applies it on every "
             f"server within an hour. Back-out: {back_out} -BackupDirectory '<backup folder>'",
         ),
@@ -662,6 +658,36 @@ def _override_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[S
         ),
     )
     return step, back
+
+
+def _override_effect(change: SettingOverrideChange, name: str, value: _Value) -> tuple[str, str]:
+    """What the override step does, and what its back-out undoes."""
+    target = ", ".join(value(parameter) for parameter in change.target_parameters)
+    audited = ", ".join(value(p) for p in change.audited_parameters or ()) or "(empty)"
+    if change.creates:
+        return (
+            f"Creates the {name} with Parameters {target}, organisation-wide",
+            f"It removes the {name} the remediation created",
+        )
+    effect = f"Sets the Parameters of the {name} from {audited} to {target}"
+    undo = f"It sets the Parameters of the {name} back to {audited}"
+    scope = [f"{label} {value(before)}" for label, before in change.scope_changes]
+    if scope:
+        effect += f" and clears its {', '.join(scope)} (every server)"
+        undo += f" and its {', '.join(scope)}"
+    return effect, undo
+
+
+def _override_scope(change: SettingOverrideChange, value: _Value) -> str:
+    """The override's scope after the change as the script prints it (`Format-AuditorScope`)."""
+    servers = change.target_servers or ()
+    text = f"Server '{value(', '.join(servers))}'" if servers else "Server (all servers)"
+    for label, version in (
+        ("MinVersion", change.target_min_version),
+        ("MaxVersion", change.target_max_version),
+    ):
+        text += f", {label} '{value(version)}'" if version else f", no {label}"
+    return text
 
 
 def _auth_server_step(number: int, change_set: ChangeSet, value: _Value) -> tuple[Step, Step]:

@@ -98,9 +98,12 @@ _HOW_TO_FIX = {
         "it checks that the dedicated-app overrides are still as audited, creates "
         "EnableExchangeHybrid3PAppFeature (Global / ExchangeOnpremAsThirdPartyAppId, "
         "Enabled=true) organisation-wide or sets the audited override's Parameters to "
-        "Enabled=true, refreshes the VariantConfiguration and reads the override back. "
+        "Enabled=true and, for a scoped override (HT004), clears its Server, MinVersion and "
+        "MaxVersion (-Server $null) in the same Set-SettingOverride call, refreshes the "
+        "VariantConfiguration and reads the override back. "
         "`rollback/dedicated-app-override.ps1` removes the override it created or sets the "
-        "audited Parameters back (a state that cannot work since 2025-10-31). Otherwise the "
+        "audited Parameters and scope back (a state that cannot work since 2025-10-31). "
+        "Otherwise the "
         "finding says which precondition is not shown and no script is generated."
     ),
     Remediation.EVOSTS_APPLICATION_IDENTIFIER: (

@@ -200,7 +200,7 @@ def check_ht003(context: RuleContext) -> Iterator[Finding]:
     title="The dedicated-app override does not reach every server",
     severity=Severity.HIGH,
     needs=Needs.HYBRID_TRUST,
-    remediation=None,
+    remediation=Remediation.DEDICATED_APP_OVERRIDE,
     fires_when=(
         "The dedicated-app override's Server list does not match every non-Edge server of the "
         "Get-ExchangeServer export (short names, ignoring case, wildcards allowed), or its "
@@ -215,7 +215,9 @@ def check_ht003(context: RuleContext) -> Iterator[Finding]:
     how_to_fix=(
         "Remove the scoping: Set-SettingOverride -Identity <name> -Server $null (and "
         "-MinVersion $null / -MaxVersion $null), refresh the VariantConfiguration on every "
-        "server and audit again."
+        "server and audit again. When the exports prove the preconditions and show the "
+        "override's Server list and versions whole, the package holds a script that clears "
+        "them (with the Parameters, when HT003 also fires) and a rollback that writes them back."
     ),
 )
 def check_ht004(context: RuleContext) -> Iterator[Finding]:

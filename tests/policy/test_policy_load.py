@@ -71,7 +71,7 @@ def test_the_default_policy_holds_every_declared_rule_and_overrides_none() -> No
     assert policy.waivers == () and policy.malformed_waivers == ()
     remediation = {info.id: info.remediation for info in policy.rules}
     assert {rule for rule, template in remediation.items() if template} == {
-        "HT001", "HT003", "HT007", "HT008", "PA001", "PA002", "PA003", "PA004", "WC001",
+        "HT001", "HT003", "HT004", "HT007", "HT008", "PA001", "PA002", "PA003", "PA004", "WC001",
         "WC002",
     }  # fmt: skip
     for info in policy.rules:

@@ -198,6 +198,19 @@ def sentinel_change_set(change_set: ChangeSet) -> ChangeSet:
             )
             for change in change_set.auth_servers
         ),
+        setting_overrides=tuple(
+            dataclasses.replace(
+                change,
+                audited_servers=(
+                    None
+                    if change.audited_servers is None
+                    else tuple(SENTINEL for _ in change.audited_servers)
+                ),
+                audited_min_version=SENTINEL if change.audited_min_version else None,
+                audited_max_version=SENTINEL if change.audited_max_version else None,
+            )
+            for change in change_set.setting_overrides
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -141,13 +142,14 @@ def _approved_enables() -> tuple[ChangeSet, ...]:
     )
 
 
-def _override(audited: tuple[str, ...] | None) -> ChangeSet:
+def _override(audited: tuple[str, ...] | None, **scope: Any) -> ChangeSet:
     change = SettingOverrideChange(
         DEDICATED_APP_OVERRIDE_NAME,
         audited,
         "auditor change CHG-2024-001: enable the dedicated Exchange hybrid app",
         ("ht001-missing",),
         "hybrid-trust:dedicated-app",
+        **scope,
     )
     return ChangeSet(
         ChangeKind.DEDICATED_APP_OVERRIDE,
@@ -164,6 +166,13 @@ def _override_create() -> tuple[ChangeSet, ...]:
 def _override_set() -> tuple[ChangeSet, ...]:
     # The override exists but says Enabled=false (HT003): set, and rolled back, verbatim.
     return (_override(("Enabled=false",)),)
+
+
+def _override_scope() -> tuple[ChangeSet, ...]:
+    # Disabled (HT003) and scoped (HT004): one call sets Enabled=true and clears the scope; the
+    # rollback writes the audited Server list and MaxVersion back.
+    scope = {"audited_servers": ("EX01", "ex02"), "audited_max_version": "15.2.1544.0"}
+    return (_override(("Enabled=false",), clears_scope=True, **scope),)
 
 
 TENANT = "6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
@@ -216,6 +225,7 @@ SCENARIOS: dict[str, Callable[[], tuple[ChangeSet, ...]]] = {
     "approved_enables": _approved_enables,
     "override_create": _override_create,
     "override_set": _override_set,
+    "override_scope": _override_scope,
     "evosts_both": _evosts_both,
     "evosts_restorable": _evosts_restorable,
 }
@@ -616,6 +626,23 @@ def test_hostile_auth_server_values_stay_literals(
     )
     header = dataclasses.replace(header_for(change_set), change_id=change_id)
     _check_hostile_render(change_set, header, [name, audited or "x", source, change_id])
+
+
+@given(servers=st.lists(hostile, min_size=1, max_size=3), version=hostile, change_id=hostile)
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_hostile_override_scope_values_stay_literals(
+    servers: list[str], version: str, change_id: str
+) -> None:
+    # Server names with quotes, $(), newlines: the planner refuses what it cannot write back,
+    # the templates must keep anything as a literal all the same.
+    change_set = _override(
+        ("Enabled=false",),
+        audited_servers=tuple(servers),
+        audited_min_version=version or "x",
+        clears_scope=True,
+    )
+    header = dataclasses.replace(header_for(change_set), change_id=change_id)
+    _check_hostile_render(change_set, header, [*servers, version or "x", change_id])
 
 
 def _check_hostile_render(change_set: ChangeSet, header: ScriptHeader, inputs: list[str]) -> None:

@@ -561,8 +561,11 @@ function Get-SettingOverride {
 
 # New-, Set- and Remove-SettingOverride (New-SettingOverride.md, Set-SettingOverride.md,
 # Remove-SettingOverride.md) change the state's "setting_overrides" list; Identity is the
-# override's Name. "mangle_override_calls": [1] stores 'Mangled=1' for the 1st changing call
-# (the read-back then differs); a command in "fail_commands" writes an error, changes nothing.
+# override's Name. Set-SettingOverride changes only what is bound: -Parameters, -Server
+# (String[]; $null clears it: the override applies to every server), -MinVersion and -MaxVersion
+# (Version, stored as its string; $null clears it). "mangle_override_calls": [1] stores
+# 'Mangled=1' for the 1st changing call (the read-back then differs); a command in
+# "fail_commands" writes an error, changes nothing.
 
 function Find-StandInOverride {
     param([System.Collections.IDictionary] $State, [string] $Identity)
@@ -627,7 +630,9 @@ function New-SettingOverride {
         param($list, $mangle)
         foreach ($item in $list) { if ([string] $item['Name'] -eq $Name) { return ("The setting override '" + $Name + "' already exists.") } }
         $values = if ($mangle) { @($Parameters) + 'Mangled=1' } else { @($Parameters) }
-        $entry = [ordered]@{ Name = $Name; ComponentName = $Component; SectionName = $Section; Parameters = [string[]] $values; Reason = $Reason; Server = $Server; Status = 'Accepted' }
+        $minimum = if ([string]::IsNullOrEmpty($MinVersion)) { $null } else { $MinVersion }
+        $maximum = if ([string]::IsNullOrEmpty($MaxVersion)) { $null } else { $MaxVersion }
+        $entry = [ordered]@{ Name = $Name; ComponentName = $Component; SectionName = $Section; Parameters = [string[]] $values; Reason = $Reason; Server = $Server; MinVersion = $minimum; MaxVersion = $maximum; Status = 'Accepted' }
         $list.Add($entry)
         return $null
     }
@@ -640,17 +645,28 @@ function Set-SettingOverride {
         [string[]] $Parameters,
         [string] $Reason,
         [Fqdn] $DomainController,
-        [string] $MaxVersion,
-        [string] $MinVersion,
+        [System.Version] $MaxVersion,
+        [System.Version] $MinVersion,
         [string[]] $Server
     )
     $call = New-StandInCall -Command 'Set-SettingOverride' -Bound $PSBoundParameters
+    $bound = $PSBoundParameters
     Invoke-StandInOverrideChange -Cmdlet $PSCmdlet -Call $call -Target $Identity -Change {
         param($list, $mangle)
         foreach ($item in $list) {
             if ([string] $item['Name'] -eq $Identity) {
-                $values = if ($mangle) { @($Parameters) + 'Mangled=1' } else { @($Parameters) }
-                $item['Parameters'] = [string[]] $values
+                if ($bound.ContainsKey('Parameters')) { $item['Parameters'] = [string[]] @($Parameters) }
+                if ($mangle) { $item['Parameters'] = [string[]] (@($item['Parameters']) + 'Mangled=1') }
+                if ($bound.ContainsKey('Server')) {
+                    $item['Server'] = $null
+                    if ($null -ne $Server) { $item['Server'] = [string[]] @($Server) }
+                }
+                foreach ($label in @('MinVersion', 'MaxVersion')) {
+                    if ($bound.ContainsKey($label)) {
+                        $version = $bound[$label]
+                        $item[$label] = if ($null -eq $version) { $null } else { $version.ToString() }
+                    }
+                }
                 return $null
             }
         }

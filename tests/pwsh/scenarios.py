@@ -91,14 +91,25 @@ PARTNER_CHANGE_SET = ChangeSet(
 OVERRIDE_REASON = "auditor change CHG-2024-0042: enable the dedicated Exchange hybrid app"
 
 
-def override_change_set(audited: tuple[str, ...] | None = None) -> ChangeSet:
-    """The change set that creates the override (`audited` None) or sets it from `audited`."""
+def override_change_set(
+    audited: tuple[str, ...] | None = None,
+    servers: tuple[str, ...] | None = None,
+    min_version: str | None = None,
+    max_version: str | None = None,
+) -> ChangeSet:
+    """The change set that creates the override (`audited` None) or sets it from `audited`;
+    with an audited scope (`servers`, versions) it clears that scope (HT004)."""
+    scoped = servers is not None or min_version is not None or max_version is not None
     change = SettingOverrideChange(
         name=DEDICATED_APP_OVERRIDE_NAME,
         audited_parameters=audited,
         reason=OVERRIDE_REASON,
         fixes=("f" * 64,),
         subject="hybrid-trust:dedicated-app",
+        audited_servers=servers,
+        audited_min_version=min_version,
+        audited_max_version=max_version,
+        clears_scope=scoped,
     )
     return ChangeSet(
         kind=ChangeKind.DEDICATED_APP_OVERRIDE,
@@ -108,9 +119,14 @@ def override_change_set(audited: tuple[str, ...] | None = None) -> ChangeSet:
     )
 
 
-def override_state(parameters: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    """Stand-in state with an unrelated override, the dedicated one when `parameters` is given,
-    and the diagnostic endpoint of this computer available."""
+def override_state(
+    parameters: list[str] | None = None,
+    scope: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Stand-in state with an unrelated override, the dedicated one when `parameters` is given
+    (scoped by `scope`: Server, MinVersion, MaxVersion), and the diagnostic endpoint of this
+    computer available."""
     overrides: list[dict[str, Any]] = [
         {
             "Name": "Contoso Mailbox Tweak",
@@ -127,7 +143,11 @@ def override_state(parameters: list[str] | None = None, **extra: Any) -> dict[st
                 "ComponentName": "Global",
                 "SectionName": "ExchangeOnpremAsThirdPartyAppId",
                 "Parameters": parameters,
+                "Server": None,
+                "MinVersion": None,
+                "MaxVersion": None,
                 "Status": "Accepted",
+                **(scope or {}),
             }
         )
     state = harness.default_state()

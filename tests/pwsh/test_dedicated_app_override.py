@@ -1,6 +1,7 @@
 """The dedicated-app override remediation and rollback scripts, run in real PowerShell against
 the Exchange stand-ins: -WhatIf, a confirmed run, a second run, drift, a failed read-back, and
-the rollback, for both the created override and the one set from Enabled=false.
+the rollback, for the created override, the one set from Enabled=false, and the scoped one
+(HT004) whose Server list and versions the script clears and the rollback writes back.
 
 Every story runs on its own stand-in (its own temporary folder), so the stories run
 concurrently; each test then checks one thing the operator relies on.
@@ -110,6 +111,7 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
         return story.play(story.step("resumed", create, Confirm=False))
 
     makers: dict[str, Callable[[], Story]] = {
+        **_scope_makers(root),
         "resume": resume,
         "whatif": whatif,
         "create": create_lifecycle,
@@ -271,3 +273,199 @@ def test_a_failed_run_is_resumed_from_its_own_record(stories: dict[str, Story]) 
     assert len(_lines(resumed, "AUDITOR-RESUMED")) == 1
     assert len(_lines(resumed, "AUDITOR-CHANGED")) == 1
     assert [o["Parameters"] for o in _dedicated(resumed)] == [["Enabled=true"]]
+
+
+# --- the scoped override (HT004): Server and versions cleared, and written back -----------------
+
+AUDITED_SERVERS = ("EX01", "ex02")
+HOSTILE_SERVERS = ("O'Brien", "$(Stop-Computer)", "x`y; Remove-Item C:\\")
+
+
+def _scope_makers(root: Path) -> dict[str, Callable[[], Story]]:
+    """The stories of a scoped override; the live Server list differs from the audited one in
+    case and order only (a set, ignoring case, is the same Server list)."""
+    only, only_back = scenarios.write_pair(
+        root / "scripts" / "scope",
+        scenarios.override_change_set(("Enabled=true",), servers=AUDITED_SERVERS),
+    )
+    both, both_back = scenarios.write_pair(
+        root / "scripts" / "scope-both",
+        scenarios.override_change_set(
+            ("Enabled=false",), servers=("EX01",), max_version="15.2.1544.0"
+        ),
+    )
+    hostile, hostile_back = scenarios.write_pair(
+        root / "scripts" / "scope-hostile",
+        scenarios.override_change_set(("Enabled=true",), servers=HOSTILE_SERVERS),
+    )
+    live = {"Server": ["ex01", "EX02"]}
+
+    def lifecycle() -> Story:
+        story = Story(root / "scope", scenarios.override_state(["Enabled=true"], live))
+        return story.play(
+            story.step("whatif", only, WhatIf=True),
+            story.step("remediation", only, Confirm=False),
+            story.step("remediation-again", only, Confirm=False),
+            story.step("rollback", only_back, Confirm=False),
+        )
+
+    def combined() -> Story:
+        scope = {"Server": ["EX01"], "MaxVersion": "15.2.1544.0"}
+        story = Story(root / "scope-both", scenarios.override_state(["Enabled=false"], scope))
+        return story.play(
+            story.step("remediation", both, Confirm=False),
+            story.step("rollback", both_back, Confirm=False),
+        )
+
+    def drift() -> Story:
+        # The audit showed EX01 and ex02; someone scoped the override to EX01 and EX03 since.
+        scope = {"Server": ["EX01", "EX03"]}
+        story = Story(root / "scope-drift", scenarios.override_state(["Enabled=true"], scope))
+        return story.play(story.step("remediation", only, Confirm=False))
+
+    def readback() -> Story:
+        state = scenarios.override_state(["Enabled=true"], live, mangle_override_calls=[1])
+        story = Story(root / "scope-readback", state)
+        return story.play(story.step("remediation", only, Confirm=False))
+
+    def rollback_drift() -> Story:
+        story = Story(
+            root / "scope-rollback-drift", scenarios.override_state(["Enabled=true"], live)
+        )
+        story.play(story.step("remediation", only, Confirm=False))
+        state = story.standin.read_state()
+        for override in state["setting_overrides"]:
+            if override["Name"] == NAME:
+                override["Server"] = ["EX09"]  # scoped again after the remediation
+        story.standin.write_state(state)
+        return story.play(story.step("rollback", only_back, Confirm=False))
+
+    def hostile_names() -> Story:
+        scope = {"Server": list(HOSTILE_SERVERS)}
+        story = Story(root / "scope-hostile", scenarios.override_state(["Enabled=true"], scope))
+        return story.play(
+            story.step("remediation", hostile, Confirm=False),
+            story.step("rollback", hostile_back, Confirm=False),
+        )
+
+    return {
+        "scope": lifecycle,
+        "scope-both": combined,
+        "scope-drift": drift,
+        "scope-readback": readback,
+        "scope-rollback-drift": rollback_drift,
+        "scope-hostile": hostile_names,
+    }
+
+
+def _scope_of(run: harness.Run) -> list[tuple[Any, Any, Any, Any]]:
+    return [
+        (o["Parameters"], o.get("Server"), o.get("MinVersion"), o.get("MaxVersion"))
+        for o in _dedicated(run)
+    ]
+
+
+def test_a_scoped_override_whatif_writes_nothing(stories: dict[str, Story]) -> None:
+    run = stories["scope"].runs["whatif"]
+    assert run.exit_code == 0, run.describe()
+    assert _changes(run) == []
+    assert any("Server 'EX01, ex02'" in line for line in _lines(run, "What if:")), run.describe()
+    assert _lines(run, "AUDITOR-CHANGED") == []
+
+
+def test_a_scoped_override_is_cleared_in_one_call_and_read_back(
+    stories: dict[str, Story],
+) -> None:
+    run = stories["scope"].runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    (call,) = _changes(run)
+    # Parameters already Enabled=true: only the scope is written, -Server $null as documented.
+    assert call["command"] == "Set-SettingOverride"
+    assert call["parameters"] == {
+        "Confirm": False,
+        "ErrorAction": "Stop",
+        "Identity": NAME,
+        "Server": None,
+    }
+    assert _scope_of(run) == [(["Enabled=true"], None, None, None)]
+    commands = [c["command"] for c in run.calls]
+    assert commands.index("Get-ExchangeDiagnosticInfo") < len(commands) - 1
+    assert commands[-1] == "Get-SettingOverride"
+    (changed,) = _lines(run, "AUDITOR-CHANGED")
+    assert "Server (all servers), no MinVersion, no MaxVersion" in changed
+    again = stories["scope"].runs["remediation-again"]
+    assert again.exit_code == 0 and _changes(again) == [], again.describe()
+    assert _lines(again, "AUDITOR-ALREADY-COMPLIANT")
+
+
+def test_the_rollback_restores_the_audited_server_list(stories: dict[str, Story]) -> None:
+    run = stories["scope"].runs["rollback"]
+    assert run.exit_code == 0, run.describe()
+    (call,) = _changes(run)
+    assert call["parameters"]["Server"] == list(AUDITED_SERVERS)
+    assert "Parameters" not in call["parameters"]
+    assert _scope_of(run) == [(["Enabled=true"], list(AUDITED_SERVERS), None, None)]
+    assert len(_lines(run, "AUDITOR-RESTORED")) == 1
+
+
+def test_parameters_and_scope_change_in_one_call_and_roll_back_exactly(
+    stories: dict[str, Story],
+) -> None:
+    story = stories["scope-both"]
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    (call,) = _changes(run)
+    assert call["parameters"] == {
+        "Confirm": False,
+        "ErrorAction": "Stop",
+        "Identity": NAME,
+        "MaxVersion": None,
+        "Parameters": ["Enabled=true"],
+        "Server": None,
+    }
+    assert _scope_of(run) == [(["Enabled=true"], None, None, None)]
+    back = story.runs["rollback"]
+    assert back.exit_code == 0, back.describe()
+    (undo,) = _changes(back)
+    assert undo["parameters"]["MaxVersion"] == "15.2.1544.0"
+    assert "MinVersion" not in undo["parameters"]
+    assert _scope_of(back) == [(["Enabled=false"], ["EX01"], None, "15.2.1544.0")]
+
+
+def test_a_server_list_changed_since_the_audit_is_drift(stories: dict[str, Story]) -> None:
+    run = stories["scope-drift"].runs["remediation"]
+    assert run.exit_code == 1, run.describe()
+    assert _changes(run) == []
+    assert run.stderr.count("AUDITOR-DRIFT") == 1, run.describe()
+    assert "Server 'EX01, EX03'" in run.stderr and "Server 'EX01, ex02'" in run.stderr
+    assert _scope_of(run) == [(["Enabled=true"], ["EX01", "EX03"], None, None)]
+
+
+def test_a_failed_read_back_puts_the_scope_back(stories: dict[str, Story]) -> None:
+    run = stories["scope-readback"].runs["remediation"]
+    assert run.exit_code == 1, run.describe()
+    assert _lines(run, "AUDITOR-CHANGED") == []
+    assert "AUDITOR-VERIFY-FAILED" in run.stderr
+    assert "Took the change back in this run and verified" in run.stderr, run.describe()
+    ((_, server, _, _),) = _scope_of(run)
+    assert server == list(AUDITED_SERVERS)
+
+
+def test_the_rollback_stops_when_the_server_list_changed_since(stories: dict[str, Story]) -> None:
+    run = stories["scope-rollback-drift"].runs["rollback"]
+    assert run.exit_code == 1, run.describe()
+    assert _changes(run) == []
+    assert "AUDITOR-DRIFT" in run.stderr
+    assert _scope_of(run) == [(["Enabled=true"], ["EX09"], None, None)]
+
+
+def test_hostile_server_names_are_written_back_exactly(stories: dict[str, Story]) -> None:
+    story = stories["scope-hostile"]
+    run = story.runs["remediation"]
+    assert run.exit_code == 0, run.describe()
+    assert _scope_of(run) == [(["Enabled=true"], None, None, None)]
+    back = story.runs["rollback"]
+    assert back.exit_code == 0, back.describe()
+    (call,) = _changes(back)
+    assert call["parameters"]["Server"] == list(HOSTILE_SERVERS)
+    assert _scope_of(back) == [(["Enabled=true"], list(HOSTILE_SERVERS), None, None)]

@@ -486,3 +486,58 @@ def test_copies_read_through_other_servers_are_one_record(
     assert result.exit_code == 2
     assert "two copies of the Get-SettingOverride export disagree" in result.stderr
     assert "org/SOLO-E19A/SettingOverride.xml" in result.stderr
+
+
+# --- a scoped override (HT004): the plan clears its Server and MaxVersion ------------------------
+
+SERVER_LIST = (
+    '<Obj N="Server" RefId="90"><TN RefId="90"><T>Microsoft.Exchange.Data.MultiValuedProperty`1'
+    "[[System.String]]</T><T>System.Object</T></TN><LST>{}</LST></Obj>"
+)
+SCOPED = [
+    ['<Nil N="Server" />', SERVER_LIST.format("<S>EX99</S>")],
+    ['<Nil N="MaxVersion" />', '<S N="MaxVersion">15.2.1544.0</S>'],
+]
+
+
+@pytest.mark.parametrize("cleared", ['<Nil N="Server" />', SERVER_LIST.format("")])
+def test_a_cleared_scope_is_explained_by_the_plan(
+    tmp_path: Path, css_exchange: Path, cleared: str
+) -> None:
+    before = _organisation(tmp_path, css_exchange, "before", {"SettingOverride.xml": SCOPED})
+    package = _package(tmp_path, before)
+    assert '"audited_server": [\n' in (package / "plan.json").read_text(encoding="utf-8")
+    after_edits = [['<Nil N="Server" />', cleared]] if cleared.startswith("<Obj") else []
+    after = _organisation(tmp_path, css_exchange, "after", {"SettingOverride.xml": after_edits})
+
+    code, output = _attest(before, after, package)
+
+    assert code == 0, output
+    lines = output.splitlines()
+    for expected in (
+        f'ok    SettingOverride {OVERRIDE}: before, Server is the audited value ["EX99"]',
+        f'ok    SettingOverride {OVERRIDE}: before, MaxVersion is the audited value "15.2.1544.0"',
+        f"ok    SettingOverride {OVERRIDE}: after, Server is empty (organisation-wide)",
+        f"ok    SettingOverride {OVERRIDE}: after, no MinVersion or MaxVersion",
+    ):
+        assert expected in lines, output
+
+
+def test_a_scope_that_was_not_cleared_fails_naming_it(tmp_path: Path, css_exchange: Path) -> None:
+    before = _organisation(tmp_path, css_exchange, "before", {"SettingOverride.xml": SCOPED})
+    package = _package(tmp_path, before)
+
+    code, output = _attest(before, before, package)
+
+    assert code == 1
+    failures = _failures(output)
+    assert (
+        f'SettingOverride {OVERRIDE}: after, Server is the target "" (found ["EX99"])' in failures
+    )
+    assert (
+        f"SettingOverride {OVERRIDE}: after, Server is empty (organisation-wide) (found EX99)"
+        in (failures)
+    )
+    assert any(
+        "after, no MinVersion or MaxVersion (found MaxVersion 15.2.1544.0)" in f for f in failures
+    )

@@ -335,3 +335,165 @@ def test_a_finding_the_override_leaves_keeps_the_verdict_after_non_compliant(
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "The proposed change fixes 1 of 2 findings on the organisation." in report
     assert "Expected after the change: NON-COMPLIANT (1 high remain)." in report
+
+
+# --- a scoped override (HT004): the same script pair clears its scope -----------------------------
+
+SERVER_LIST = (
+    '<Obj N="Server" RefId="90"><TN RefId="90"><T>Microsoft.Exchange.Data.MultiValuedProperty`1'
+    "[[System.String]]</T><T>System.Object</T></TN><LST>{items}</LST></Obj>"
+)
+
+
+def _scoped(servers: list[str] | None = None, **versions: str) -> list[list[str]]:
+    """SettingOverride.xml edits: the sample's override scoped to `servers` and versions."""
+    edits = []
+    if servers is not None:
+        items = "".join(f"<S>{name}</S>" for name in servers)
+        edits.append(['<Nil N="Server" />', SERVER_LIST.format(items=items)])
+    for label, text in versions.items():
+        edits.append([f'<Nil N="{label}" />', f'<S N="{label}">{text}</S>'])
+    return edits
+
+
+def _second_server(root: Path) -> None:
+    """Adds SOLO-E19B, a copy of SOLO-E19A (its Get-ExchangeServer object, ExSetup and
+    certificates)."""
+    path = root / "ExchangeServer.xml"
+    text = path.read_bytes().decode("utf-8-sig")
+    start, end = text.index("  <Obj RefId="), text.rindex("</Objs>")
+    copy = re.sub(
+        r'RefId="(\d+)"', lambda m: f'RefId="{int(m.group(1)) + 500}"', text[start:end]
+    ).replace("SOLO-E19A", "SOLO-E19B")
+    path.write_bytes(b"\xef\xbb\xbf" + (text[:end] + copy + text[end:]).encode("utf-8"))
+    exsetup = root / "SOLO-E19B" / "ExSetup.xml"
+    exsetup.parent.mkdir()
+    source = (root / "SOLO-E19A" / "ExSetup.xml").read_bytes()
+    exsetup.write_bytes(source.replace(b"SOLO-E19A", b"SOLO-E19B"))
+    certificates = root / "SOLO-E19A" / "ExchangeCertificate.xml"
+    (exsetup.parent / certificates.name).write_bytes(
+        certificates.read_bytes().replace(b"solo-e19a", b"solo-e19b")
+    )
+
+
+def _audit_two(
+    tmp_path: Path, css_exchange: Path, override: list[list[str]]
+) -> tuple[dict[str, Any], Path, dict[str, Any]]:
+    edits = {"SettingOverride.xml": override, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
+    root = build_organisation({"edits": edits}, tmp_path, css_exchange)
+    _second_server(root)
+    (tmp_path / "org.yaml").write_text(POLICY, encoding="utf-8")
+    out = tmp_path / "out"
+    arguments = ["audit", str(root), "--as-of", "2026-11-26", "--out", str(out)]
+    arguments += ["--scope", "hybrid-trust", "--policy", str(tmp_path / "org.yaml")]
+    result = runner.invoke(app, arguments)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    return plan, out, findings
+
+
+def test_an_override_scoped_to_one_of_two_servers_gets_the_script_that_clears_it(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    plan, out, findings = _audit_two(tmp_path, css_exchange, _scoped(["solo-e19a"]))
+
+    (finding,) = findings["findings"]
+    assert finding["rule_id"] == "HT004" and "SOLO-E19B (not in Server" in finding["message"]
+    assert finding["resolution"] == {"kind": "script", "scripts": [SCRIPTS[0]], "text": SCRIPTS[0]}
+    (change_set,) = plan["change_sets"]
+    (change,) = change_set["setting_overrides"]
+    assert change["creates"] is False
+    assert change["fixes"] == [finding["fingerprint"]]
+    assert change["audited_parameters"] == change["target_parameters"] == ["Enabled=true"]
+    assert (change["audited_server"], change["target_server"]) == (["solo-e19a"], None)
+    assert change["audited_min_version"] is change["target_min_version"] is None
+    assert plan["skipped"] == []
+    _plan_validates(out)
+    (planned,) = findings["changes"]
+    assert planned["scope"] == [{"property": "Server", "before": "solo-e19a", "after": None}]
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| Server solo-e19a -> (all servers) |" in summary
+    assert "Parameters Enabled=true -> Enabled=true" not in summary
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert 'Server: <code class="removed">solo-e19a</code> → (all servers)' in report
+    remediation = (out / SCRIPTS[0]).read_text(encoding="ascii")
+    assert "AuditedScope = [pscustomobject]@{ Server = [string[]] @('solo-e19a');" in remediation
+    assert "TargetScope = [pscustomobject]@{ Server = [string[]] @(); " in remediation
+    assert "SetsParameters = $false" in remediation
+    rollback = (out / SCRIPTS[1]).read_text(encoding="ascii")
+    assert "AuditedScope = [pscustomobject]@{ Server = [string[]] @('solo-e19a');" in rollback
+    runbook = (out / "RUNBOOK.md").read_text(encoding="utf-8")
+    assert "clears its Server solo-e19a (every server)" in runbook
+
+
+def test_an_override_whose_max_version_is_below_a_build_gets_the_script_with_the_parameters(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    # Disabled as well (HT003): one Set-SettingOverride call sets both.
+    override = [*DISABLED, *_scoped(MaxVersion="15.2.1544.0")]
+    plan, out, findings = _audit_two(tmp_path, css_exchange, override)
+
+    rules = sorted(f["rule_id"] for f in findings["findings"])
+    assert rules == ["HT003", "HT004"]
+    assert {f["resolution"]["text"] for f in findings["findings"]} == {SCRIPTS[0]}
+    (change,) = plan["change_sets"][0]["setting_overrides"]
+    assert change["audited_parameters"] == ["Enabled=false"]
+    assert (change["audited_max_version"], change["target_max_version"]) == ("15.2.1544.0", None)
+    assert change["audited_server"] is None
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert (
+        "| Parameters Enabled=false -> Enabled=true; MaxVersion 15.2.1544.0 -> (none) |" in summary
+    )
+    remediation = (out / SCRIPTS[0]).read_text(encoding="ascii")
+    assert "MaxVersion = '15.2.1544.0' }" in remediation
+    assert "SetsParameters = $true" in remediation
+
+
+def test_a_truncated_server_list_gives_no_script_and_says_why(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    # What `-Depth` truncation leaves: the Server list as an object without its items.
+    truncated = [
+        [
+            '<Nil N="Server" />',
+            '<Obj N="Server" RefId="90"><TN RefId="90"><T>Microsoft.Exchange.Data.'
+            "MultiValuedProperty`1[[System.String]]</T><T>System.Object</T></TN>"
+            "<ToString>solo-e19a ...</ToString></Obj>",
+        ]
+    ]
+    plan, out, findings = _audit_two(tmp_path, css_exchange, truncated)
+
+    reason = _skipped_only(plan, out, "setting-override:EnableExchangeHybrid3PAppFeature")
+    assert "Server list is incomplete (truncated)" in reason
+    resolutions = {f["rule_id"]: f["resolution"]["text"] for f in findings["findings"]}
+    assert "Server list is incomplete" in resolutions.get("HT004", ""), resolutions
+
+
+def test_a_server_name_the_rollback_cannot_write_back_gives_no_script(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    plan, out, _ = _audit_two(tmp_path, css_exchange, _scoped(["solo-e19a_x000A_x"]))
+
+    reason = _skipped_only(plan, out, "setting-override:EnableExchangeHybrid3PAppFeature")
+    assert "Server list holds characters the script does not write back" in reason
+
+
+def test_a_status_exchange_must_accept_keeps_its_reason_while_the_scope_is_cleared(
+    tmp_path: Path, css_exchange: Path
+) -> None:
+    # Enabled=true but not Accepted (HT003, for Exchange to change) and scoped (HT004): the
+    # script clears the scope only; HT003 is not counted as fixed by it.
+    pending = [["<ToString>Accepted</ToString>", "<ToString>Pending</ToString>"]]
+    plan, out, findings = _audit_two(tmp_path, css_exchange, [*pending, *_scoped(["EX01"])])
+
+    by_rule = {f["rule_id"]: f for f in findings["findings"]}
+    assert sorted(by_rule) == ["HT003", "HT004"]
+    (change,) = plan["change_sets"][0]["setting_overrides"]
+    assert change["fixes"] == [by_rule["HT004"]["fingerprint"]]
+    assert by_rule["HT004"]["resolution"]["text"] == SCRIPTS[0]
+    assert "its Status is for Exchange to accept" in by_rule["HT003"]["resolution"]["text"]
+    (skipped,) = plan["skipped"]
+    assert skipped["fixes"] == [by_rule["HT003"]["fingerprint"]]
+    assert "SetsParameters = $false" in (out / SCRIPTS[0]).read_text(encoding="ascii")

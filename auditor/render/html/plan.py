@@ -95,6 +95,8 @@ class OverrideRow:
     after: str
     remediation: ScriptRef
     rollback: ScriptRef | None
+    sets_parameters: bool = True
+    scope: tuple[tuple[str, str, str], ...] = ()  # (property, audited, after) each cleared
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +320,11 @@ def _override_rows(report: Report, context: _Context) -> tuple[OverrideRow, ...]
                     after=", ".join(change.target_parameters),
                     remediation=context.script_ref(remediation or change_set.slug),
                     rollback=context.script_ref(rollback) if rollback else None,
+                    sets_parameters=change.sets_parameters,
+                    scope=tuple(
+                        (label, audited, "(all servers)" if label == "Server" else "(none)")
+                        for label, audited in change.scope_changes
+                    ),
                 )
             )
     return tuple(rows)

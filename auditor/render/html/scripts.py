@@ -145,6 +145,14 @@ def _data_rows(change_set: ChangeSet) -> tuple[DataRow, ...]:
                 new=", ".join(override.target_parameters),
             )
         )
+        for label, audited in override.scope_changes:
+            rows.append(
+                DataRow(
+                    target=f"setting override {override.name} {label}, organisation-wide",
+                    audited=audited,
+                    new="(all servers)" if label == "Server" else "(none)",
+                )
+            )
     for server in change_set.auth_servers:
         rows.append(
             DataRow(

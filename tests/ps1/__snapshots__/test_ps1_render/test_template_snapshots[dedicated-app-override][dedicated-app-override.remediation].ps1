@@ -18,10 +18,13 @@ Run it once for the organisation, in the Exchange Management Shell on a Mailbox 
 administrator. Before it writes anything it checks the language mode and that the setting
 override commands are available, and reads every override of the component and section: when
 they differ from what the audit showed (drift guard) it stops with one AUDITOR-DRIFT line and
-changes nothing. It writes a state record (with the package id) to the backup directory, makes
-the change organisation-wide (never with -Server, with confirmation), refreshes the
+changes nothing (the override's Parameters, its Server list as a set ignoring case, and its
+MinVersion and MaxVersion as versions). It writes a state record (with the package id) to the
+backup directory, makes the change organisation-wide with confirmation (it creates the
+override unscoped, or sets it in one call that also clears the Server, MinVersion and MaxVersion
+of a scoped override by setting each to $null), refreshes the
 VariantConfiguration of this server, reads the override back and prints AUDITOR-CHANGED only
-when the read-back shows Enabled=true. When it does not, it takes the change back in the same
+when the read-back shows Enabled=true and no Server or version scope. When it does not, it takes the change back in the same
 run. Exchange applies the override on the other servers within an hour.
 
 Run it again with the same -BackupDirectory after a failure: it recognises its own package's
@@ -101,6 +104,9 @@ $AuditorOverride = [pscustomobject]@{
     Creates = $true
     Audited = $null
     Target = [string[]] @('Enabled=true')
+    SetsParameters = $true
+    AuditedScope = [pscustomobject]@{ Server = [string[]] @(); MinVersion = ''; MaxVersion = '' }
+    TargetScope = [pscustomobject]@{ Server = [string[]] @(); MinVersion = ''; MaxVersion = '' }
     Reason = 'auditor change CHG-2024-001: enable the dedicated Exchange hybrid app'
     BackupName = 'dedicated-app-override-01'
 }
@@ -283,26 +289,100 @@ function Get-AuditorDedicatedOverrides {
     return @(Get-SettingOverride -ErrorAction Stop | Where-Object -FilterScript { [string] $_.ComponentName -eq $Override.Component -and [string] $_.SectionName -eq $Override.Section })
 }
 
+function Get-AuditorScopeValue {
+    # The Server, MinVersion or MaxVersion of an override or scope ($null when it has none).
+    param([Parameter(Mandatory = $true)] [object] $Item, [Parameter(Mandatory = $true)] [string] $Name)
+    $property = $Item.PSObject.Properties[$Name]
+    if ($null -eq $property -or $null -eq $property.Value) {
+        return $null
+    }
+    return , $property.Value
+}
+
+function ConvertTo-AuditorServerSet {
+    # A Server list as a set: lower case, sorted, each name once ($null is the empty set).
+    param([AllowNull()] [object] $Value)
+    $names = @(ConvertTo-AuditorStringList -Value $Value | Where-Object -FilterScript { $_ -ne '' } | ForEach-Object -Process { $_.ToLowerInvariant() } | Sort-Object -Unique)
+    return , ([string[]] $names)
+}
+
+function Format-AuditorVersion {
+    # A MinVersion/MaxVersion as its Version string ('' when not set; a text that is no version as it is).
+    param([AllowNull()] [object] $Value)
+    if ($null -eq $Value) {
+        return ''
+    }
+    $text = ([string] $Value).Trim()
+    if ($text -match '^[0-9]{1,9}(\.[0-9]{1,9}){1,3}$') {
+        return ([System.Version] $text).ToString()
+    }
+    return $text
+}
+
+function Test-AuditorOverrideScope {
+    # True when the override's Server (as a set, ignoring case), MinVersion and MaxVersion are the scope's.
+    param([Parameter(Mandatory = $true)] [object] $Item, [Parameter(Mandatory = $true)] [object] $Scope)
+    $sameServer = Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value (Get-AuditorScopeValue -Item $Item -Name 'Server')) -Right (ConvertTo-AuditorServerSet -Value $Scope.Server)
+    $sameMin = (Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Item -Name 'MinVersion')) -eq (Format-AuditorVersion -Value $Scope.MinVersion)
+    $sameMax = (Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Item -Name 'MaxVersion')) -eq (Format-AuditorVersion -Value $Scope.MaxVersion)
+    return ($sameServer -and $sameMin -and $sameMax)
+}
+
+function Format-AuditorScope {
+    # An override's scope as the output shows it: Server (all servers when empty) and each version set.
+    param([Parameter(Mandatory = $true)] [object] $Scope)
+    $servers = ConvertTo-AuditorStringList -Value (Get-AuditorScopeValue -Item $Scope -Name 'Server')
+    $text = if ($servers.Length -eq 0) { 'Server (all servers)' } else { 'Server ' + (Format-AuditorVisible -Text ($servers -join ', ')) }
+    foreach ($label in @('MinVersion', 'MaxVersion')) {
+        $version = Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Scope -Name $label)
+        $text += if ($version -eq '') { ', no ' + $label } else { ', ' + $label + ' ' + (Format-AuditorVisible -Text $version) }
+    }
+    return $text
+}
+
 function Format-AuditorOverrides {
     param([AllowNull()] [AllowEmptyCollection()] [object[]] $Overrides)
     if ($null -eq $Overrides -or $Overrides.Count -eq 0) {
         return '(none)'
     }
-    $parts = @($Overrides | ForEach-Object -Process { (Format-AuditorVisible -Text ([string] $_.Name)) + ' (Parameters ' + (Format-AuditorList -Values (ConvertTo-AuditorStringList -Value $_.Parameters)) + ')' })
+    $parts = @($Overrides | ForEach-Object -Process { (Format-AuditorVisible -Text ([string] $_.Name)) + ' (Parameters ' + (Format-AuditorList -Values (ConvertTo-AuditorStringList -Value $_.Parameters)) + '; ' + (Format-AuditorScope -Scope $_) + ')' })
     return ($parts -join ', ')
 }
 
 function Test-AuditorOverrideState {
-    # True when the live overrides are exactly the one named override with these Parameters;
-    # with $Parameters = $null, true when there is no override of the section at all.
-    param([AllowNull()] [AllowEmptyCollection()] [object[]] $Live, [Parameter(Mandatory = $true)] [object] $Override, [AllowNull()] [string[]] $Parameters)
+    # True when the live overrides are exactly the one named override with these Parameters and
+    # this scope; with $Parameters = $null, true when there is no override of the section at all.
+    param([AllowNull()] [AllowEmptyCollection()] [object[]] $Live, [Parameter(Mandatory = $true)] [object] $Override, [AllowNull()] [string[]] $Parameters, [Parameter(Mandatory = $true)] [object] $Scope)
     if ($null -eq $Parameters) {
         return ($null -eq $Live -or $Live.Count -eq 0)
     }
     if ($null -eq $Live -or $Live.Count -ne 1 -or [string] $Live[0].Name -ne $Override.Name) {
         return $false
     }
+    if (-not (Test-AuditorOverrideScope -Item $Live[0] -Scope $Scope)) {
+        return $false
+    }
     return (Test-AuditorListEqual -Left (ConvertTo-AuditorStringList -Value $Live[0].Parameters) -Right $Parameters)
+}
+
+function Set-AuditorOverride {
+    # One Set-SettingOverride call from one state to the other: -Parameters when the change
+    # writes them, and -Server, -MinVersion, -MaxVersion for each scope that differs ($null clears
+    # it). With -All (taking a failed change back, whatever it left) every one of them.
+    param([Parameter(Mandatory = $true)] [object] $Override, [Parameter(Mandatory = $true)] [string[]] $Parameters, [Parameter(Mandatory = $true)] [object] $From, [Parameter(Mandatory = $true)] [object] $To, [switch] $All)
+    $arguments = @{ Identity = $Override.Name }
+    if ($Override.SetsParameters -or $All) {
+        $arguments['Parameters'] = $Parameters
+    }
+    if ($All -or -not (Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value $From.Server) -Right (ConvertTo-AuditorServerSet -Value $To.Server))) {
+        $arguments['Server'] = if ($To.Server.Length -eq 0) { $null } else { [string[]] $To.Server }
+    }
+    foreach ($label in @('MinVersion', 'MaxVersion')) {
+        if ($All -or (Format-AuditorVersion -Value $From.$label) -ne (Format-AuditorVersion -Value $To.$label)) {
+            $arguments[$label] = if ($To.$label -eq '') { $null } else { $To.$label }
+        }
+    }
+    Set-SettingOverride @arguments -Confirm:$false -ErrorAction Stop
 }
 
 function Update-AuditorVariantConfiguration {
@@ -378,17 +458,17 @@ try {
 
     # Drift guard: the live overrides of the section must be what the audit showed.
     $live = Get-AuditorDedicatedOverrides -Override $AuditorOverride
-    if (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Target) {
+    if (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Target -Scope $AuditorOverride.TargetScope) {
         if ($ours) {
             Write-Output ('AUDITOR-ALREADY-COMPLIANT: ' + $description + ' was changed by an earlier run of this change. Nothing was changed.')
         }
         else {
-            Write-Output ('AUDITOR-ALREADY-COMPLIANT: ' + $description + ' already has Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '. Nothing was changed.')
+            Write-Output ('AUDITOR-ALREADY-COMPLIANT: ' + $description + ' already has Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.TargetScope) + '. Nothing was changed.')
         }
         return
     }
-    if (-not (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Audited)) {
-        $audited = if ($AuditorOverride.Creates) { '(none)' } else { (Format-AuditorVisible -Text $AuditorOverride.Name) + ' (Parameters ' + (Format-AuditorList -Values $AuditorOverride.Audited) + ')' }
+    if (-not (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Audited -Scope $AuditorOverride.AuditedScope)) {
+        $audited = if ($AuditorOverride.Creates) { '(none)' } else { (Format-AuditorVisible -Text $AuditorOverride.Name) + ' (Parameters ' + (Format-AuditorList -Values $AuditorOverride.Audited) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.AuditedScope) + ')' }
         throw ('AUDITOR-DRIFT: ' + $AuditorOverride.Component + ' / ' + $AuditorOverride.Section + ' overrides live: ' + (Format-AuditorOverrides -Overrides $live) + ', audited: ' + $audited + '. Audit again. Nothing was changed.')
     }
     if ($ours) {
@@ -399,7 +479,7 @@ try {
         $action = 'Create the organisation-wide override with Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target)
     }
     else {
-        $action = 'Set Parameters from ' + (Format-AuditorList -Values $AuditorOverride.Audited) + ' to ' + (Format-AuditorList -Values $AuditorOverride.Target)
+        $action = 'Set Parameters ' + (Format-AuditorList -Values $AuditorOverride.Audited) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.AuditedScope) + ' to Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.TargetScope)
     }
     if (-not $PSCmdlet.ShouldProcess($description, $action)) {
         return
@@ -415,27 +495,30 @@ try {
                 Created = [bool] $AuditorOverride.Creates
                 AuditedParameters = [string[]] $AuditorOverride.Audited
                 TargetParameters = [string[]] $AuditorOverride.Target
+                AuditedServer = [string[]] $AuditorOverride.AuditedScope.Server
+                AuditedMinVersion = $AuditorOverride.AuditedScope.MinVersion
+                AuditedMaxVersion = $AuditorOverride.AuditedScope.MaxVersion
             })
     }
     if ($AuditorOverride.Creates) {
         New-SettingOverride -Name $AuditorOverride.Name -Component $AuditorOverride.Component -Section $AuditorOverride.Section -Parameters $AuditorOverride.Target -Reason $AuditorOverride.Reason -Confirm:$false -ErrorAction Stop | Out-Null
     }
     else {
-        Set-SettingOverride -Identity $AuditorOverride.Name -Parameters $AuditorOverride.Target -Confirm:$false -ErrorAction Stop
+        Set-AuditorOverride -Override $AuditorOverride -Parameters $AuditorOverride.Target -From $AuditorOverride.AuditedScope -To $AuditorOverride.TargetScope
     }
     Update-AuditorVariantConfiguration
     $after = Get-AuditorDedicatedOverrides -Override $AuditorOverride
-    if (-not (Test-AuditorOverrideState -Live $after -Override $AuditorOverride -Parameters $AuditorOverride.Target)) {
+    if (-not (Test-AuditorOverrideState -Live $after -Override $AuditorOverride -Parameters $AuditorOverride.Target -Scope $AuditorOverride.TargetScope)) {
         # Take the change back in the same run and verify.
         try {
             if ($AuditorOverride.Creates) {
                 Remove-SettingOverride -Identity $AuditorOverride.Name -Confirm:$false -ErrorAction Stop
             }
             else {
-                Set-SettingOverride -Identity $AuditorOverride.Name -Parameters $AuditorOverride.Audited -Confirm:$false -ErrorAction Stop
+                Set-AuditorOverride -Override $AuditorOverride -Parameters $AuditorOverride.Audited -From $AuditorOverride.TargetScope -To $AuditorOverride.AuditedScope -All
             }
             $restored = Get-AuditorDedicatedOverrides -Override $AuditorOverride
-            if (Test-AuditorOverrideState -Live $restored -Override $AuditorOverride -Parameters $AuditorOverride.Audited) {
+            if (Test-AuditorOverrideState -Live $restored -Override $AuditorOverride -Parameters $AuditorOverride.Audited -Scope $AuditorOverride.AuditedScope) {
                 $outcome = 'Took the change back in this run and verified: the overrides are as they were before.'
             }
             else {
@@ -445,9 +528,9 @@ try {
         catch {
             $outcome = 'RESTORE FAILED: ' + $_.Exception.Message + '. Back out ' + $AuditorBackOut
         }
-        throw ('AUDITOR-VERIFY-FAILED: ' + $description + ': the overrides read back ' + (Format-AuditorOverrides -Overrides $after) + ' after the change, expected Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '. ' + $outcome)
+        throw ('AUDITOR-VERIFY-FAILED: ' + $description + ': the overrides read back ' + (Format-AuditorOverrides -Overrides $after) + ' after the change, expected Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.TargetScope) + '. ' + $outcome)
     }
-    Write-Output ('AUDITOR-CHANGED: ' + $description + ' now has Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + ', organisation-wide.')
+    Write-Output ('AUDITOR-CHANGED: ' + $description + ' now has Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.TargetScope) + ': organisation-wide.')
     Write-Output ('AUDITOR-DONE: the dedicated hybrid app is enabled; Exchange applies it on every server within an hour. Back-out: ' + $AuditorBackOut)
 }
 catch {

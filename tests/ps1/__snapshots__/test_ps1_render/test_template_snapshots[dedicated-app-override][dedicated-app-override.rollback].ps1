@@ -17,7 +17,8 @@ Run it in the Exchange Management Shell, with the -BackupDirectory the remediati
 reads the remediation's state record (which must be this package's), checks that the override
 is still as the remediation left it (drift guard: otherwise one AUDITOR-DRIFT line and nothing
 written), then removes the override the remediation created, or sets its Parameters back to
-the audited values, refreshes the VariantConfiguration and reads the override back.
+the audited values and its Server, MinVersion and MaxVersion back to the audited scope (one
+Set-SettingOverride call), refreshes the VariantConfiguration and reads the override back.
 
 .PARAMETER BackupDirectory
 The folder the remediation wrote its state record to (its AUDITOR-DONE line names it).
@@ -91,6 +92,9 @@ $AuditorOverride = [pscustomobject]@{
     Creates = $true
     Audited = $null
     Target = [string[]] @('Enabled=true')
+    SetsParameters = $true
+    AuditedScope = [pscustomobject]@{ Server = [string[]] @(); MinVersion = ''; MaxVersion = '' }
+    TargetScope = [pscustomobject]@{ Server = [string[]] @(); MinVersion = ''; MaxVersion = '' }
     BackupName = 'dedicated-app-override-01'
 }
 
@@ -272,26 +276,100 @@ function Get-AuditorDedicatedOverrides {
     return @(Get-SettingOverride -ErrorAction Stop | Where-Object -FilterScript { [string] $_.ComponentName -eq $Override.Component -and [string] $_.SectionName -eq $Override.Section })
 }
 
+function Get-AuditorScopeValue {
+    # The Server, MinVersion or MaxVersion of an override or scope ($null when it has none).
+    param([Parameter(Mandatory = $true)] [object] $Item, [Parameter(Mandatory = $true)] [string] $Name)
+    $property = $Item.PSObject.Properties[$Name]
+    if ($null -eq $property -or $null -eq $property.Value) {
+        return $null
+    }
+    return , $property.Value
+}
+
+function ConvertTo-AuditorServerSet {
+    # A Server list as a set: lower case, sorted, each name once ($null is the empty set).
+    param([AllowNull()] [object] $Value)
+    $names = @(ConvertTo-AuditorStringList -Value $Value | Where-Object -FilterScript { $_ -ne '' } | ForEach-Object -Process { $_.ToLowerInvariant() } | Sort-Object -Unique)
+    return , ([string[]] $names)
+}
+
+function Format-AuditorVersion {
+    # A MinVersion/MaxVersion as its Version string ('' when not set; a text that is no version as it is).
+    param([AllowNull()] [object] $Value)
+    if ($null -eq $Value) {
+        return ''
+    }
+    $text = ([string] $Value).Trim()
+    if ($text -match '^[0-9]{1,9}(\.[0-9]{1,9}){1,3}$') {
+        return ([System.Version] $text).ToString()
+    }
+    return $text
+}
+
+function Test-AuditorOverrideScope {
+    # True when the override's Server (as a set, ignoring case), MinVersion and MaxVersion are the scope's.
+    param([Parameter(Mandatory = $true)] [object] $Item, [Parameter(Mandatory = $true)] [object] $Scope)
+    $sameServer = Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value (Get-AuditorScopeValue -Item $Item -Name 'Server')) -Right (ConvertTo-AuditorServerSet -Value $Scope.Server)
+    $sameMin = (Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Item -Name 'MinVersion')) -eq (Format-AuditorVersion -Value $Scope.MinVersion)
+    $sameMax = (Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Item -Name 'MaxVersion')) -eq (Format-AuditorVersion -Value $Scope.MaxVersion)
+    return ($sameServer -and $sameMin -and $sameMax)
+}
+
+function Format-AuditorScope {
+    # An override's scope as the output shows it: Server (all servers when empty) and each version set.
+    param([Parameter(Mandatory = $true)] [object] $Scope)
+    $servers = ConvertTo-AuditorStringList -Value (Get-AuditorScopeValue -Item $Scope -Name 'Server')
+    $text = if ($servers.Length -eq 0) { 'Server (all servers)' } else { 'Server ' + (Format-AuditorVisible -Text ($servers -join ', ')) }
+    foreach ($label in @('MinVersion', 'MaxVersion')) {
+        $version = Format-AuditorVersion -Value (Get-AuditorScopeValue -Item $Scope -Name $label)
+        $text += if ($version -eq '') { ', no ' + $label } else { ', ' + $label + ' ' + (Format-AuditorVisible -Text $version) }
+    }
+    return $text
+}
+
 function Format-AuditorOverrides {
     param([AllowNull()] [AllowEmptyCollection()] [object[]] $Overrides)
     if ($null -eq $Overrides -or $Overrides.Count -eq 0) {
         return '(none)'
     }
-    $parts = @($Overrides | ForEach-Object -Process { (Format-AuditorVisible -Text ([string] $_.Name)) + ' (Parameters ' + (Format-AuditorList -Values (ConvertTo-AuditorStringList -Value $_.Parameters)) + ')' })
+    $parts = @($Overrides | ForEach-Object -Process { (Format-AuditorVisible -Text ([string] $_.Name)) + ' (Parameters ' + (Format-AuditorList -Values (ConvertTo-AuditorStringList -Value $_.Parameters)) + '; ' + (Format-AuditorScope -Scope $_) + ')' })
     return ($parts -join ', ')
 }
 
 function Test-AuditorOverrideState {
-    # True when the live overrides are exactly the one named override with these Parameters;
-    # with $Parameters = $null, true when there is no override of the section at all.
-    param([AllowNull()] [AllowEmptyCollection()] [object[]] $Live, [Parameter(Mandatory = $true)] [object] $Override, [AllowNull()] [string[]] $Parameters)
+    # True when the live overrides are exactly the one named override with these Parameters and
+    # this scope; with $Parameters = $null, true when there is no override of the section at all.
+    param([AllowNull()] [AllowEmptyCollection()] [object[]] $Live, [Parameter(Mandatory = $true)] [object] $Override, [AllowNull()] [string[]] $Parameters, [Parameter(Mandatory = $true)] [object] $Scope)
     if ($null -eq $Parameters) {
         return ($null -eq $Live -or $Live.Count -eq 0)
     }
     if ($null -eq $Live -or $Live.Count -ne 1 -or [string] $Live[0].Name -ne $Override.Name) {
         return $false
     }
+    if (-not (Test-AuditorOverrideScope -Item $Live[0] -Scope $Scope)) {
+        return $false
+    }
     return (Test-AuditorListEqual -Left (ConvertTo-AuditorStringList -Value $Live[0].Parameters) -Right $Parameters)
+}
+
+function Set-AuditorOverride {
+    # One Set-SettingOverride call from one state to the other: -Parameters when the change
+    # writes them, and -Server, -MinVersion, -MaxVersion for each scope that differs ($null clears
+    # it). With -All (taking a failed change back, whatever it left) every one of them.
+    param([Parameter(Mandatory = $true)] [object] $Override, [Parameter(Mandatory = $true)] [string[]] $Parameters, [Parameter(Mandatory = $true)] [object] $From, [Parameter(Mandatory = $true)] [object] $To, [switch] $All)
+    $arguments = @{ Identity = $Override.Name }
+    if ($Override.SetsParameters -or $All) {
+        $arguments['Parameters'] = $Parameters
+    }
+    if ($All -or -not (Test-AuditorListEqual -Left (ConvertTo-AuditorServerSet -Value $From.Server) -Right (ConvertTo-AuditorServerSet -Value $To.Server))) {
+        $arguments['Server'] = if ($To.Server.Length -eq 0) { $null } else { [string[]] $To.Server }
+    }
+    foreach ($label in @('MinVersion', 'MaxVersion')) {
+        if ($All -or (Format-AuditorVersion -Value $From.$label) -ne (Format-AuditorVersion -Value $To.$label)) {
+            $arguments[$label] = if ($To.$label -eq '') { $null } else { $To.$label }
+        }
+    }
+    Set-SettingOverride @arguments -Confirm:$false -ErrorAction Stop
 }
 
 function Update-AuditorVariantConfiguration {
@@ -366,18 +444,20 @@ try {
     Assert-AuditorOwnPackage -Record $state -LiteralPath $statePath
     $recordAudited = if ([bool] $state.Created) { $null } else { ConvertTo-AuditorStringList -Value $state.AuditedParameters }
     $sameAudited = if ($AuditorOverride.Creates) { $null -eq $recordAudited } else { $null -ne $recordAudited -and (Test-AuditorListEqual -Left $recordAudited -Right $AuditorOverride.Audited) }
+    $recordScope = [pscustomobject]@{ Server = $(if ($null -ne $state.PSObject.Properties['AuditedServer']) { ConvertTo-AuditorStringList -Value $state.AuditedServer } else { [string[]] @() }); MinVersion = Get-AuditorRecordValue -Record $state -Name 'AuditedMinVersion'; MaxVersion = Get-AuditorRecordValue -Record $state -Name 'AuditedMaxVersion' }
+    $sameAudited = $sameAudited -and (Test-AuditorOverrideScope -Item $recordScope -Scope $AuditorOverride.AuditedScope)
     if (-not (Test-AuditorOwnOverrideRecord -State $state -Override $AuditorOverride) -or -not $sameAudited) {
         throw ('AUDITOR-BACKUP-MISMATCH: ' + $statePath + ' does not belong to this change and override. Nothing was changed.')
     }
 
     # Drift guard: the override must be as the remediation left it.
     $live = Get-AuditorDedicatedOverrides -Override $AuditorOverride
-    if (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Audited) {
+    if (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Audited -Scope $AuditorOverride.AuditedScope) {
         Write-Output ('AUDITOR-ALREADY-ROLLED-BACK: the ' + $description + ' is already as the audit showed it. Nothing was changed.')
         return
     }
-    if (-not (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Target)) {
-        throw ('AUDITOR-DRIFT: ' + $AuditorOverride.Component + ' / ' + $AuditorOverride.Section + ' overrides live: ' + (Format-AuditorOverrides -Overrides $live) + ', set by the remediation: ' + (Format-AuditorVisible -Text $AuditorOverride.Name) + ' (Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '). Nothing was changed.')
+    if (-not (Test-AuditorOverrideState -Live $live -Override $AuditorOverride -Parameters $AuditorOverride.Target -Scope $AuditorOverride.TargetScope)) {
+        throw ('AUDITOR-DRIFT: ' + $AuditorOverride.Component + ' / ' + $AuditorOverride.Section + ' overrides live: ' + (Format-AuditorOverrides -Overrides $live) + ', set by the remediation: ' + (Format-AuditorVisible -Text $AuditorOverride.Name) + ' (Parameters ' + (Format-AuditorList -Values $AuditorOverride.Target) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.TargetScope) + '). Nothing was changed.')
     }
 
     Write-Output 'AUDITOR-WARNING: this rollback restores a state that cannot work: since 2025-10-31 the shared first-party app is blocked, so hybrid rich coexistence stops without the dedicated app.'
@@ -385,7 +465,7 @@ try {
         $action = 'Remove the override the remediation created'
     }
     else {
-        $action = 'Set Parameters back to ' + (Format-AuditorList -Values $AuditorOverride.Audited)
+        $action = 'Set Parameters back to ' + (Format-AuditorList -Values $AuditorOverride.Audited) + '; ' + (Format-AuditorScope -Scope $AuditorOverride.AuditedScope)
     }
     if (-not $PSCmdlet.ShouldProcess($description, $action)) {
         return
@@ -394,11 +474,11 @@ try {
         Remove-SettingOverride -Identity $AuditorOverride.Name -Confirm:$false -ErrorAction Stop
     }
     else {
-        Set-SettingOverride -Identity $AuditorOverride.Name -Parameters $AuditorOverride.Audited -Confirm:$false -ErrorAction Stop
+        Set-AuditorOverride -Override $AuditorOverride -Parameters $AuditorOverride.Audited -From $AuditorOverride.TargetScope -To $AuditorOverride.AuditedScope
     }
     Update-AuditorVariantConfiguration
     $after = Get-AuditorDedicatedOverrides -Override $AuditorOverride
-    if (-not (Test-AuditorOverrideState -Live $after -Override $AuditorOverride -Parameters $AuditorOverride.Audited)) {
+    if (-not (Test-AuditorOverrideState -Live $after -Override $AuditorOverride -Parameters $AuditorOverride.Audited -Scope $AuditorOverride.AuditedScope)) {
         throw ('AUDITOR-VERIFY-FAILED: the overrides read back ' + (Format-AuditorOverrides -Overrides $after) + ' after the rollback. Restore the audited state by hand.')
     }
     Write-Output ('AUDITOR-RESTORED: the ' + $description + ' is as the audit showed it again.')
