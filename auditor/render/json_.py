@@ -346,5 +346,24 @@ def _auth_servers(change_set: ChangeSet) -> dict[str, Any]:
     }
 
 
+# The last plan.json text and what it was made from, compared by identity (every one of them is
+# immutable): `attach_remediation` renders it for the package id and the package writes the
+# same text, so the second is not rendered again. Measured GAIN_PLAN_MEMO.
+_last_plan: tuple[tuple[object, ...], str] | None = None
+
+
 def render_plan(report: Report) -> str:
-    return dumps(plan_document(report))
+    global _last_plan
+    made_from = (
+        report.change_id,
+        report.as_of,
+        report.inventory.inputs,
+        report.change_sets,
+        report.skipped,
+    )
+    last = _last_plan
+    if last is not None and all(a is b for a, b in zip(last[0], made_from, strict=True)):
+        return last[1]
+    text = dumps(plan_document(report))
+    _last_plan = (made_from, text)
+    return text
