@@ -68,11 +68,10 @@ def default_change_id(as_of: datetime.date, plan_digest: str) -> str:
 
 def plan_digest(report: Report) -> str:
     """SHA-256 of the canonical plan.json document without its change id (it names the id)."""
-    from auditor.render.json_ import dumps, plan_document
+    from auditor.render.json_ import plan_text_without_change_id
 
-    document = plan_document(report)
-    del document["change_id"]
-    return hashlib.sha256(dumps(document).encode("utf-8", "backslashreplace")).hexdigest()
+    text = plan_text_without_change_id(report)
+    return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def package_id(report: Report) -> str:
