@@ -254,9 +254,7 @@ class ScriptInputs:
 
 def audit_root(inventory: Inventory) -> str | None:
     """The folder every input shares (computed once per audit, by `ScriptInputs`)."""
-    # Each folder once (one per server and vdir, not per file): commonpath's answer does not
-    # depend on repeats or order; measured GAIN_AUDIT_ROOT.
-    parents = list(dict.fromkeys(os.path.dirname(source.path) for source in inventory.inputs))
+    parents = [os.path.dirname(source.path) for source in inventory.inputs]
     if not parents:
         return None
     try:
