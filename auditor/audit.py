@@ -92,7 +92,8 @@ def heap_frozen() -> Iterator[None]:
     What the audit reads stays alive until it is written, and every full collection after the
     reading walked all of it again (about a tenth of the audit's time past the parse). Frozen
     objects are still freed by reference counting; `gc.unfreeze` hands them back at the end.
-    Measured GAIN_FREEZE.
+    At 100 servers the full collection that came while the package was rendered (about 0.07 s
+    by `gc.callbacks` timing of one audit) no longer walks the inventory.
     """
     if gc.get_freeze_count():  # a caller froze them already: leave its freeze as it is
         yield
