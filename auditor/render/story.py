@@ -88,6 +88,9 @@ def code_text(value: str | None) -> str:
     return _CODE_UNSAFE.sub(" ", value or "")
 
 
+_Judged = dict[str, ProfilesJudgement]  # the judgement of each web.config, by subject
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One script of the package as the operator runs it."""
@@ -301,11 +304,7 @@ def _hosting(
 
 
 def _server_step(
-    number: int,
-    group: Sequence[ChangeSet],
-    report: Report,
-    value: _Value,
-    profiles: dict[str, ProfilesJudgement],
+    number: int, group: Sequence[ChangeSet], report: Report, value: _Value, profiles: _Judged
 ) -> tuple[Step, Step]:
     """The step of one server's script, or of the same change on every server of `group`."""
     change_set = group[0]
@@ -406,9 +405,7 @@ def _server_rollback(
     )
 
 
-def _same_change(
-    change_set: ChangeSet, profiles: dict[str, ProfilesJudgement]
-) -> tuple[object, ...]:
+def _same_change(change_set: ChangeSet, profiles: _Judged) -> tuple[object, ...]:
     """What a server's step says, without the server: equal keys give equal sentences."""
     key: list[object] = []
     for change in change_set.web_configs:
