@@ -6,11 +6,13 @@ package writer does that), no clock (the caller passes `as_of`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import gc
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from auditor import __version__
@@ -66,11 +68,10 @@ def default_change_id(as_of: datetime.date, plan_digest: str) -> str:
 
 def plan_digest(report: Report) -> str:
     """SHA-256 of the canonical plan.json document without its change id (it names the id)."""
-    from auditor.render.json_ import dumps, plan_document
+    from auditor.render.json_ import plan_text_without_change_id
 
-    document = plan_document(report)
-    del document["change_id"]
-    return hashlib.sha256(dumps(document).encode("utf-8", "backslashreplace")).hexdigest()
+    text = plan_text_without_change_id(report)
+    return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def package_id(report: Report) -> str:
@@ -82,6 +83,26 @@ def package_id(report: Report) -> str:
     from auditor.render.json_ import render_plan
 
     return hashlib.sha256(render_plan(report).encode("utf-8", "backslashreplace")).hexdigest()
+
+
+@contextlib.contextmanager
+def heap_frozen() -> Iterator[None]:
+    """Leave the objects that exist now out of the cycle collector's passes until the end.
+
+    What the audit reads stays alive until it is written, and every full collection after the
+    reading walked all of it again (about a tenth of the audit's time past the parse). Frozen
+    objects are still freed by reference counting; `gc.unfreeze` hands them back at the end.
+    At 100 servers the full collection that came while the package was rendered (about 0.07 s
+    by `gc.callbacks` timing of one audit) no longer walks the inventory.
+    """
+    if gc.get_freeze_count():  # a caller froze them already: leave its freeze as it is
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def load_policy(policy_paths: Sequence[Path]) -> Policy:
@@ -117,30 +138,31 @@ def run_audit(request: AuditRequest) -> Report:
         ),
         jobs=request.jobs,
     )
-    scope, inventory = assess_scope(inventory, policy, chosen=request.scope)
-    evaluation = evaluate(
-        inventory,
-        policy,
-        as_of=request.as_of,
-        allow_incomplete=request.allow_incomplete,
-        scope=scope,
-    )
-    report = Report(
-        tool_version=__version__,
-        as_of=request.as_of,
-        change_id=change_id,
-        fail_on=request.fail_on,
-        policy=policy,
-        inventory=inventory,
-        findings=evaluation.findings,
-        not_applied=evaluation.not_applied,
-        complete=evaluation.complete,
-        requester=request.requester,
-        reviewers=request.reviewers,
-        judgements=evaluation.judgements,
-        scope=scope,
-    )
-    return attach_remediation(report)
+    with heap_frozen():  # every object the reading made stays: see heap_frozen
+        scope, inventory = assess_scope(inventory, policy, chosen=request.scope)
+        evaluation = evaluate(
+            inventory,
+            policy,
+            as_of=request.as_of,
+            allow_incomplete=request.allow_incomplete,
+            scope=scope,
+        )
+        report = Report(
+            tool_version=__version__,
+            as_of=request.as_of,
+            change_id=change_id,
+            fail_on=request.fail_on,
+            policy=policy,
+            inventory=inventory,
+            findings=evaluation.findings,
+            not_applied=evaluation.not_applied,
+            complete=evaluation.complete,
+            requester=request.requester,
+            reviewers=request.reviewers,
+            judgements=evaluation.judgements,
+            scope=scope,
+        )
+        return attach_remediation(report)
 
 
 def attach_remediation(report: Report) -> Report:

