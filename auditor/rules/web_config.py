@@ -220,15 +220,7 @@ def check_wc003(context: RuleContext) -> Iterator[Finding]:
     # (the grouping of the 500-server fleet's 351,000 settings: 41 -> 30 ms).
     folded: dict[str, str] = {}
     for config in context.inventory.web_configs:
-        groups: dict[tuple[str | None, str], list[AppSetting]] = {}
-        for setting in config.app_settings:
-            key = folded.get(setting.key)
-            if key is None:
-                key = folded[setting.key] = fold_key(setting.key)
-            location = setting.location
-            scope_key = (None if location is None else location.casefold(), key)
-            groups.setdefault(scope_key, []).append(setting)
-        for settings in groups.values():
+        for settings in _same_key_groups(config, folded).values():
             if len(settings) < 2:
                 continue
             effective = settings[-1]
@@ -257,6 +249,22 @@ def check_wc003(context: RuleContext) -> Iterator[Finding]:
                     "server": config.server,
                 },
             )
+
+
+def _same_key_groups(
+    config: WebConfig, folded: dict[str, str]
+) -> dict[tuple[str | None, str], list[AppSetting]]:
+    """The file's settings by scope (location, ignoring case) and folded key, in file order;
+    `folded` keeps each key spelling's fold across files."""
+    groups: dict[tuple[str | None, str], list[AppSetting]] = {}
+    for setting in config.app_settings:
+        key = folded.get(setting.key)
+        if key is None:
+            key = folded[setting.key] = fold_key(setting.key)
+        location = setting.location
+        scope_key = (None if location is None else location.casefold(), key)
+        groups.setdefault(scope_key, []).append(setting)
+    return groups
 
 
 def _lines(config: WebConfig, evidence: tuple[Evidence, ...]) -> str:
