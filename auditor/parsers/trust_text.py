@@ -65,6 +65,7 @@ __all__ = [
 
 CERTIFICATE = "exchange_certificates"
 ORGANIZATION_RELATIONSHIP = "organization_relationships"
+EXSETUP = "exsetup_versions"
 
 # Each kind with the property sets that tell it (any one set, all its names present,
 # casefolded), in the order they are tried; a partner application is never one of them.
@@ -102,6 +103,7 @@ _SIGNATURES: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = (
             frozenset({"thumbprint", "rawdata"}),
         ),
     ),
+    (EXSETUP, (frozenset({"filemajorpart", "fileminorpart", "filebuildpart", "fileprivatepart"}),)),
 )
 _PARTNER = frozenset({"actaspermissions", "apponlypermissions"})
 
@@ -178,6 +180,9 @@ class TrustObjects:
         if kind == CERTIFICATE:
             self._certificate(fields, source)
             return
+        if kind == EXSETUP:
+            self._exsetup(fields, source)
+            return
         record: Any = _BUILDERS[kind](fields, source)
         self.found[kind].append(dataclasses.replace(record, properties=fields.exported()))
         if fields.unreadable:
@@ -217,6 +222,32 @@ class TrustObjects:
                 self.problems.append(problem)
             return
         self.problems.append(self._certificate_refused(source.line))
+
+    def _exsetup(self, fields: TextFields, source: Evidence) -> None:
+        """ExSetup.exe's file version (`trust_records.exsetup_version`); another file's is no
+        build of Exchange, and a version without its four parts is no build at all."""
+        where = f"at line {source.line}" if source.line is not None else "in this file"
+        found: Any = "ExSetup.exe"
+        if trust_records.is_exsetup(fields):
+            server = self.raw.server or fields.text("PSComputerName")
+            found = trust_records.exsetup_version(fields, source, server)
+        if not isinstance(found, str):
+            self.found[EXSETUP].append(dataclasses.replace(found, properties=fields.exported()))
+            return
+        why = (
+            f"has no readable {found} (expected an integer from 0 to {trust_records.LARGEST_PART})"
+            if found != "ExSetup.exe"
+            else "is not that of ExSetup.exe (InternalName, OriginalFilename, FileName)"
+        )
+        self.problems.append(
+            self.raw.problem(
+                ProblemCode.INCOMPLETE_EVIDENCE,
+                f"the file version {where} {why}; the server's build is unknown: export "
+                "`(Get-Command ExSetup.exe).FileVersionInfo | Export-Clixml -Path ExSetup.xml` "
+                "(`auditor collect` does)",
+                source.line,
+            )
+        )
 
     def _certificate_refused(self, line: int | None) -> Problem:
         where = f"at line {line}" if line is not None else "in this file"

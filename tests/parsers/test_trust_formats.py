@@ -34,6 +34,8 @@ SOURCES: dict[str, tuple[str, str]] = {
         "intra_organization_connectors",
         "data:intra-organization-connector.xml",
     ),
+    # (Get-Command ExSetup.exe).FileVersionInfo: the build from the four File*Part numbers.
+    "exsetup": ("exsetup_versions", "css:E19/Exchange/ExSetup.xml"),
 }
 INCOMPLETE = {"values": [], "complete": False}
 
@@ -304,3 +306,42 @@ def test_text_records_keep_every_exported_property_for_attest(name: str) -> None
     assert properties["Parameters"] == '["Enabled=true"]'
     assert properties["Name"] == "EnableExchangeHybrid3PAppFeature"
     assert "PSComputerName" in properties  # the read context is kept (the fold skips it)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("ExSetup.exe", "Setup.exe"), "is not that of ExSetup.exe"),
+        (('"FileBuildPart": 986', '"FileBuildPart": "986"'), "no readable FileBuildPart"),
+        (('"FilePrivatePart": 5', '"FilePrivatePart": 70000'), "no readable FilePrivatePart"),
+    ],
+)
+def test_a_file_version_that_gives_no_exsetup_build_is_a_located_problem(
+    tmp_path: Path, edit: tuple[str, str], expected: str
+) -> None:
+    path = tmp_path / "ExSetup.json"
+    text = (FORMATS / "exsetup.json").read_text(encoding="utf-8")
+    path.write_text(text.replace(*edit), encoding="utf-8")
+
+    trust, problems = _read(path)
+
+    assert trust.exsetup_versions == ()  # never a build guessed from FileVersion's text
+    ((code, line, message),) = _named(problems)
+    assert (code, line) == (ProblemCode.INCOMPLETE_EVIDENCE, 1)
+    assert expected in message
+    assert "Export-Clixml" in message
+
+
+def test_an_exsetup_version_in_format_list_names_its_server_and_keeps_its_properties(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "exsetup.txt"
+    text = (FORMATS / "exsetup.fl.txt").read_text(encoding="utf-8")
+    path.write_text(text.replace("Comments ", "PSComputerName    : EX02\nComments "), "utf-8")
+
+    trust, problems = _read(path)
+
+    assert problems == []
+    (version,) = trust.exsetup_versions
+    assert (version.server, version.build, version.parts) == ("EX02", "15.2.986.5", (15, 2, 986, 5))
+    assert dict(version.properties)["FileVersion"] == "15.02.0986.005"
