@@ -33,6 +33,7 @@ from auditor.model import (
 
 __all__ = [
     "LARGEST_PART",
+    "ExSetupOrPart",
     "Fields",
     "auth_config",
     "auth_server",
@@ -82,7 +83,10 @@ def is_exsetup(fields: Fields) -> bool:
     return False
 
 
-def exsetup_version(fields: Fields, source: Evidence, server: str | None) -> ExSetupVersion | str:
+ExSetupOrPart = ExSetupVersion | str
+
+
+def exsetup_version(fields: Fields, source: Evidence, server: str | None) -> ExSetupOrPart:
     """The ExSetup version of one server from the four `File*Part` integers (never the
     zero-padded `FileVersion` text, kept as exported), or the name of the part that is
     missing or not an integer from 0 to `LARGEST_PART`."""

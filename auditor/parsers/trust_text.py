@@ -5,7 +5,8 @@ the export has no type name, and the file may be called anything), and reading i
 (`FormatListFields`, `CsvFields`, `JsonFields`) into the records CLIXML gives
 (`auditor.parsers.trust_records`), with `TrustObjects` gathering one file's records and problems.
 The partner-application readers (`formatlist`, `csv_`, `json_`) hand every object that is a
-trust object here and read the others as before.
+trust object here and read the others as before; ExSetup.exe's FileVersionInfo and
+`Get-ExchangeServer` objects are read by `auditor.parsers.server_text`.
 
 What each format cannot carry faithfully is not guessed at:
 
@@ -41,6 +42,7 @@ from typing import Any
 
 from auditor.model import (
     Evidence,
+    ExchangeServer,
     ExportedList,
     InputFormat,
     ParseResult,
@@ -48,10 +50,11 @@ from auditor.model import (
     ProblemCode,
     TrustEvidence,
 )
-from auditor.parsers import trust_records
+from auditor.parsers import server_text, trust_records
 from auditor.parsers.base import RawInput
 from auditor.parsers.certificate_json import json_certificate
 from auditor.parsers.properties import MAX_NAMES, MAX_RAW, PropertyValue, canonical_text
+from auditor.parsers.server_text import EXCHANGE_SERVER, EXSETUP
 
 __all__ = [
     "CERTIFICATE",
@@ -65,7 +68,6 @@ __all__ = [
 
 CERTIFICATE = "exchange_certificates"
 ORGANIZATION_RELATIONSHIP = "organization_relationships"
-EXSETUP = "exsetup_versions"
 
 # Each kind with the property sets that tell it (any one set, all its names present,
 # casefolded), in the order they are tried; a partner application is never one of them.
@@ -104,6 +106,7 @@ _SIGNATURES: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = (
         ),
     ),
     (EXSETUP, (frozenset({"filemajorpart", "fileminorpart", "filebuildpart", "fileprivatepart"}),)),
+    (EXCHANGE_SERVER, (frozenset({"fqdn", "serverrole", "admindisplayversion"}),)),
 )
 _PARTNER = frozenset({"actaspermissions", "apponlypermissions"})
 
@@ -167,6 +170,7 @@ class TrustObjects:
         self.input_format = input_format
         self.found: dict[str, list[Any]] = {name: [] for name in TrustEvidence.__slots__}
         self.problems: list[Problem] = []
+        self.servers: list[ExchangeServer] = []  # Get-ExchangeServer (`server_text`)
 
     def add(self, kind: str, fields: TextFields, line: int | None, shown: str) -> None:
         """Read one object of `kind` (see `trust_kind`) found at `line` (`shown`: its text)."""
@@ -180,8 +184,8 @@ class TrustObjects:
         if kind == CERTIFICATE:
             self._certificate(fields, source)
             return
-        if kind == EXSETUP:
-            self._exsetup(fields, source)
+        if kind in (EXSETUP, EXCHANGE_SERVER):
+            server_text.read(self, kind, fields, source)
             return
         record: Any = _BUILDERS[kind](fields, source)
         self.found[kind].append(dataclasses.replace(record, properties=fields.exported()))
@@ -190,13 +194,14 @@ class TrustObjects:
 
     def merged(self, result: ParseResult) -> ParseResult:
         """The file's parse result with these records and problems added."""
-        if not any(self.found.values()) and not self.problems:
+        if not any(self.found.values()) and not self.problems and not self.servers:
             return result
         records = {name: tuple(found) for name, found in self.found.items()}
         return dataclasses.replace(
             result,
             problems=(*result.problems, *self.problems),
             trust=TrustEvidence(**records),
+            exchange_servers=(*result.exchange_servers, *self.servers),
         )
 
     def _unreadable(self, kind: str, fields: trust_records.Fields, line: int | None) -> Problem:
@@ -222,32 +227,6 @@ class TrustObjects:
                 self.problems.append(problem)
             return
         self.problems.append(self._certificate_refused(source.line))
-
-    def _exsetup(self, fields: TextFields, source: Evidence) -> None:
-        """ExSetup.exe's file version (`trust_records.exsetup_version`); another file's is no
-        build of Exchange, and a version without its four parts is no build at all."""
-        where = f"at line {source.line}" if source.line is not None else "in this file"
-        found: Any = "ExSetup.exe"
-        if trust_records.is_exsetup(fields):
-            server = self.raw.server or fields.text("PSComputerName")
-            found = trust_records.exsetup_version(fields, source, server)
-        if not isinstance(found, str):
-            self.found[EXSETUP].append(dataclasses.replace(found, properties=fields.exported()))
-            return
-        why = (
-            f"has no readable {found} (expected an integer from 0 to {trust_records.LARGEST_PART})"
-            if found != "ExSetup.exe"
-            else "is not that of ExSetup.exe (InternalName, OriginalFilename, FileName)"
-        )
-        self.problems.append(
-            self.raw.problem(
-                ProblemCode.INCOMPLETE_EVIDENCE,
-                f"the file version {where} {why}; the server's build is unknown: export "
-                "`(Get-Command ExSetup.exe).FileVersionInfo | Export-Clixml -Path ExSetup.xml` "
-                "(`auditor collect` does)",
-                source.line,
-            )
-        )
 
     def _certificate_refused(self, line: int | None) -> Problem:
         where = f"at line {line}" if line is not None else "in this file"

@@ -345,3 +345,71 @@ def test_an_exsetup_version_in_format_list_names_its_server_and_keeps_its_proper
     (version,) = trust.exsetup_versions
     assert (version.server, version.build, version.parts) == ("EX02", "15.2.986.5", (15, 2, 986, 5))
     assert dict(version.properties)["FileVersion"] == "15.02.0986.005"
+
+
+def _servers(path: Path) -> tuple[list[dict[str, Any]], list[Problem]]:
+    inventory = read_inventory([path])
+    problems = [problem for problem in inventory.problems if problem.subject != "inputs"]
+    shown = [
+        {key: value for key, value in server.to_json().items() if key not in ("path", "line")}
+        for server in inventory.exchange_servers
+    ]
+    return shown, problems
+
+
+EXCHANGE_SERVER_XML = (
+    Path(__file__).parents[2] / "auditor" / "examples" / "EX01" / "ExchangeServer.xml"
+)
+
+
+@pytest.mark.parametrize("name", ["exchange-servers.fl.txt", "exchange-servers.csv"])
+def test_format_list_and_csv_of_get_exchange_server_give_the_clixml_servers(name: str) -> None:
+    expected, clixml_problems = _servers(EXCHANGE_SERVER_XML)
+
+    servers, problems = _servers(FORMATS / name)
+
+    assert clixml_problems == problems == []
+    assert [server["name"] for server in servers] == ["EX01", "EX02"]
+    assert servers == expected
+
+
+def test_json_of_get_exchange_server_reads_the_role_by_name_and_never_rebuilds_the_version() -> (
+    None
+):
+    expected, _ = _servers(EXCHANGE_SERVER_XML)
+
+    servers, problems = _servers(FORMATS / "exchange-servers.json")
+
+    # ServerRole {"value": 2, "Value": "Mailbox"} is no repeated key; AdminDisplayVersion is
+    # its numbers without the text: missing, and said at each server's line.
+    assert servers == [{**server, "version": None} for server in expected]
+    assert [(problem.code, problem.line) for problem in problems] == [
+        (ProblemCode.INCOMPLETE_EVIDENCE, 2),
+        (ProblemCode.INCOMPLETE_EVIDENCE, 23),
+    ]
+    assert all("AdminDisplayVersion" in problem.message for problem in problems)
+
+
+def test_a_server_role_alone_says_whether_a_server_serves_clients(tmp_path: Path) -> None:
+    path = tmp_path / "servers.json"
+    path.write_text(
+        '[{"Name": "EDGE1", "Fqdn": "edge1.contoso.com", "AdminDisplayVersion": "Version 15.2",'
+        ' "ServerRole": {"value": 64, "Value": "Edge"}},'
+        ' {"Fqdn": "x.contoso.com", "AdminDisplayVersion": null, "ServerRole": "Mailbox"}]',
+        encoding="utf-8",
+    )
+
+    servers, problems = _servers(path)
+
+    assert servers == [
+        {
+            "name": "EDGE1",
+            "fqdn": "edge1.contoso.com",
+            "client_access": False,
+            "edge": True,
+            "version": "Version 15.2",
+        }
+    ]
+    ((code, line, message),) = _named(problems)  # the second has no Name: skipped, said
+    assert (code, line) == (ProblemCode.INCOMPLETE_EVIDENCE, 1)
+    assert "has Name" in message
