@@ -347,7 +347,7 @@ KNOWN_EXPORTS = (
     "a Get-PartnerApplication object or one of the trust exports auditor reads "
     "(Get-AuthServer, Get-AuthConfig, Get-SettingOverride, Get-HybridConfiguration, "
     "Get-IntraOrganizationConnector, Get-OrganizationRelationship, Get-OrganizationConfig, "
-    "Get-ExchangeCertificate, (Get-Command ExSetup.exe).FileVersionInfo)"
+    "Get-ExchangeCertificate, Get-ExchangeServer, (Get-Command ExSetup.exe).FileVersionInfo)"
 )
 
 

@@ -11,7 +11,11 @@ objects `auditor.parsers.trust_text` recognises (`EXSETUP`, `EXCHANGE_SERVER`):
   property is read by name: PowerShell 7's ConvertTo-Json writes `ServerRole` as
   `{"value": 2, "Value": "Mailbox"}` (the name is read) and `AdminDisplayVersion` as its
   numbers without the text CLIXML keeps (`Version 15.2 (Build 1544.4)`), which is left
-  missing and named in a located problem, never rebuilt.
+  missing and named in a located problem, never rebuilt;
+- the VariantConfiguration diagnostic (`VARIANT`, the `Result` XML text read by
+  `auditor.parsers.variant_result`, as from CLIXML) from ConvertTo-Json and Export-Csv, which
+  keep the text whole; Format-List wraps it at the console width, so there it is refused, as
+  is a diagnostic result of another component.
 """
 
 from __future__ import annotations
@@ -19,16 +23,18 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from auditor.model import Evidence, ExchangeServer, ProblemCode
+from auditor.model import Evidence, ExchangeServer, InputFormat, ProblemCode
 from auditor.parsers import trust_records
+from auditor.parsers.variant_result import variant_from_result
 
 if TYPE_CHECKING:
     from auditor.parsers.trust_text import TextFields, TrustObjects
 
-__all__ = ["EXCHANGE_SERVER", "EXSETUP", "read"]
+__all__ = ["EXCHANGE_SERVER", "EXSETUP", "VARIANT", "read"]
 
 EXSETUP = "exsetup_versions"
 EXCHANGE_SERVER = "exchange_servers"
+VARIANT = "variant_configurations"
 _EXPORT = "`auditor collect` does"
 
 
@@ -36,6 +42,8 @@ def read(objects: TrustObjects, kind: str, fields: TextFields, source: Evidence)
     """Read one per-server object of `kind` into `objects`."""
     if kind == EXSETUP:
         _exsetup(objects, fields, source)
+    elif kind == VARIANT:
+        _variant(objects, fields, source)
     else:
         _exchange_server(objects, fields, source)
 
@@ -101,3 +109,28 @@ def _exchange_server(objects: TrustObjects, fields: TextFields, source: Evidence
                 source.line,
             )
         )
+
+
+def _variant(objects: TrustObjects, fields: TextFields, source: Evidence) -> None:
+    result = fields.text("Result")
+    if objects.input_format is not InputFormat.FORMAT_LIST and result is not None:
+        server = objects.raw.server or fields.text("PSComputerName")
+        record, problem = variant_from_result(objects.raw, result, source.line, server, source)
+        if record is not None:
+            objects.found[VARIANT].append(record)
+        if problem is not None:
+            objects.problems.append(problem)
+        if record is not None or problem is not None:
+            return
+    objects.problems.append(
+        objects.raw.problem(
+            ProblemCode.INCOMPLETE_EVIDENCE,
+            f"the diagnostic result {_where(source)} was not read: it is no VariantConfiguration "
+            f"Overrides result this {objects.input_format.value} export carries whole; export "
+            "`Get-ExchangeDiagnosticInfo -Server <server> -Process "
+            "Microsoft.Exchange.Directory.TopologyService -Component VariantConfiguration "
+            "-Argument Overrides | Export-Clixml -Path VariantConfigurationOverrides.xml` "
+            f"({_EXPORT})",
+            source.line,
+        )
+    )

@@ -34,6 +34,7 @@ _CSV_KEY_COLUMNS = frozenset(
         "currentcertificatethumbprint",
         "thumbprint",
         "filemajorpart",  # ExSetup.exe's FileVersionInfo
+        "isvalid",  # the VariantConfiguration diagnostic
     }
 )
 

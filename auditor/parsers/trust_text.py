@@ -5,8 +5,9 @@ the export has no type name, and the file may be called anything), and reading i
 (`FormatListFields`, `CsvFields`, `JsonFields`) into the records CLIXML gives
 (`auditor.parsers.trust_records`), with `TrustObjects` gathering one file's records and problems.
 The partner-application readers (`formatlist`, `csv_`, `json_`) hand every object that is a
-trust object here and read the others as before; ExSetup.exe's FileVersionInfo and
-`Get-ExchangeServer` objects are read by `auditor.parsers.server_text`.
+trust object here and read the others as before; ExSetup.exe's FileVersionInfo,
+`Get-ExchangeServer` and the VariantConfiguration diagnostic are read by
+`auditor.parsers.server_text`.
 
 What each format cannot carry faithfully is not guessed at:
 
@@ -54,7 +55,7 @@ from auditor.parsers import server_text, trust_records
 from auditor.parsers.base import RawInput
 from auditor.parsers.certificate_json import json_certificate
 from auditor.parsers.properties import MAX_NAMES, MAX_RAW, PropertyValue, canonical_text
-from auditor.parsers.server_text import EXCHANGE_SERVER, EXSETUP
+from auditor.parsers.server_text import EXCHANGE_SERVER, EXSETUP, VARIANT
 
 __all__ = [
     "CERTIFICATE",
@@ -107,6 +108,7 @@ _SIGNATURES: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = (
     ),
     (EXSETUP, (frozenset({"filemajorpart", "fileminorpart", "filebuildpart", "fileprivatepart"}),)),
     (EXCHANGE_SERVER, (frozenset({"fqdn", "serverrole", "admindisplayversion"}),)),
+    (VARIANT, (frozenset({"result", "isvalid"}),)),
 )
 _PARTNER = frozenset({"actaspermissions", "apponlypermissions"})
 
@@ -184,7 +186,7 @@ class TrustObjects:
         if kind == CERTIFICATE:
             self._certificate(fields, source)
             return
-        if kind in (EXSETUP, EXCHANGE_SERVER):
+        if kind in (EXSETUP, EXCHANGE_SERVER, VARIANT):
             server_text.read(self, kind, fields, source)
             return
         record: Any = _BUILDERS[kind](fields, source)

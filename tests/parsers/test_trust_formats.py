@@ -413,3 +413,46 @@ def test_a_server_role_alone_says_whether_a_server_serves_clients(tmp_path: Path
     ((code, line, message),) = _named(problems)  # the second has no Name: skipped, said
     assert (code, line) == (ProblemCode.INCOMPLETE_EVIDENCE, 1)
     assert "has Name" in message
+
+
+def _variants(path: Path) -> tuple[list[dict[str, Any]], list[Problem]]:
+    trust, problems = _read(path)
+    shown = _values(trust, "variant_configurations")
+    for record in shown:
+        del record["server"]  # the layout's server folder, else the export's PSComputerName
+    return shown, problems
+
+
+@pytest.mark.parametrize("name", ["variant-configuration.json", "variant-configuration.csv"])
+def test_json_and_csv_of_the_variant_configuration_diagnostic_give_the_clixml_overrides(
+    name: str,
+) -> None:
+    expected, clixml_problems = _variants(
+        EXCHANGE_SERVER_XML.with_name("VariantConfigurationOverrides.xml")
+    )
+
+    overrides, problems = _variants(FORMATS / name)
+    trust, _ = _read(FORMATS / name)
+
+    assert clixml_problems == problems == []
+    assert overrides == expected
+    assert [record["overrides"][0]["name"] for record in overrides] == ["EnableSigningVerification"]
+    assert trust.variant_configurations[0].server == "ex01.fabrikam.lab"
+
+
+def test_the_variant_configuration_diagnostic_is_refused_where_its_result_is_not_whole(
+    tmp_path: Path,
+) -> None:
+    other = tmp_path / "other.json"
+    text = (FORMATS / "variant-configuration.json").read_text(encoding="utf-8")
+    other.write_text(text.replace("VariantConfiguration", "ClientAccessRules"), encoding="utf-8")
+
+    # Format-List wraps the Result at the console width; the other is no VariantConfiguration.
+    for path, at in ((FORMATS / "variant-configuration.fl.txt", 2), (other, 1)):
+        overrides, problems = _variants(path)
+
+        assert overrides == []
+        ((code, line, message),) = _named(problems)
+        assert (code, line) == (ProblemCode.INCOMPLETE_EVIDENCE, at)
+        assert "was not read" in message
+        assert "Export-Clixml" in message
