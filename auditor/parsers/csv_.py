@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 from auditor.model import InputFormat, ParseResult, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.properties import (
+    KNOWN_EXPORTS,
     MAX_RAW,
     ApplicationReader,
     ObjectSource,
@@ -185,8 +186,8 @@ def _header_problem(
     if "applicationidentifier" not in seen and not trust:
         return raw.problem(
             ProblemCode.MALFORMED,
-            "the CSV header has no ApplicationIdentifier column: it is not a "
-            "Get-PartnerApplication export, or the column was left out",
+            "the CSV header has no ApplicationIdentifier column and is none of the exports "
+            f"auditor reads: expected {KNOWN_EXPORTS}, or a column that tells which was left out",
             line,
         )
     return None

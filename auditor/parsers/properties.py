@@ -342,12 +342,22 @@ def _evidence(raw: RawInput, line: int | None, text: str, input_format: InputFor
     )
 
 
+# What an object of an export may be, for the problem of one that is none of them.
+KNOWN_EXPORTS = (
+    "a Get-PartnerApplication object or one of the trust exports auditor reads "
+    "(Get-AuthServer, Get-AuthConfig, Get-SettingOverride, Get-HybridConfiguration, "
+    "Get-IntraOrganizationConnector, Get-OrganizationRelationship, Get-OrganizationConfig, "
+    "Get-ExchangeCertificate, Get-ExchangeServer, (Get-Command ExSetup.exe).FileVersionInfo)"
+)
+
+
 def _no_identifier(raw: RawInput, line: int | None) -> Problem:
     where = f"at line {line}" if line is not None else "in this file"
     return raw.problem(
         ProblemCode.MALFORMED,
-        f"the object {where} has no ApplicationIdentifier: it is not a "
-        "Get-PartnerApplication object, or the export lost the property; it was skipped",
+        f"the object {where} has no ApplicationIdentifier and is none of the exports auditor "
+        f"reads: expected {KNOWN_EXPORTS}, or the export lost a property that tells which; "
+        "it was skipped",
         line,
     )
 

@@ -3,9 +3,9 @@
 XML whose root is `Objs` is CLIXML, whose root is `configuration` is a web.config (or
 `appSettings`: a file that a web.config's appSettings names with `file=`/`configSource=`);
 `{` or `[` first is JSON; an optional `#TYPE` line and a header naming `ApplicationIdentifier`
-or `Name` is CSV; `Label : value` lines are Format-List. NUL bytes in a file that is not UTF-16
-mean binary: no format, as is anything else unrecognised and an empty file (`unknown_reason`
-says which).
+or `Name` (or a trust export's key column) is CSV; `Label : value` lines are Format-List. NUL
+bytes in a file that is not UTF-16 mean binary: no format, as is anything else unrecognised and
+an empty file (`unknown_reason` says which).
 """
 
 from __future__ import annotations
@@ -27,7 +27,15 @@ _FORMAT_LIST_LABEL = re.compile(r"[^\s:][^:]*?\s:(?: |$)")
 # A column every partner application and every trust export has, or one that tells a trust
 # export projected without its Name (`auditor.parsers.trust_text`).
 _CSV_KEY_COLUMNS = frozenset(
-    {"applicationidentifier", "name", "componentname", "currentcertificatethumbprint", "thumbprint"}
+    {
+        "applicationidentifier",
+        "name",
+        "componentname",
+        "currentcertificatethumbprint",
+        "thumbprint",
+        "filemajorpart",  # ExSetup.exe's FileVersionInfo
+        "isvalid",  # the VariantConfiguration diagnostic
+    }
 )
 
 

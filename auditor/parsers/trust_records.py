@@ -2,7 +2,8 @@
 
 Owns which property of which export becomes which field of the records of
 `auditor.model.trust` (`AuthServer`, `AuthConfig`, `SettingOverride`, `HybridConfiguration`,
-`IntraOrganizationConnector`, `OrganizationRelationship`, `OrganizationConfig`). Every format
+`IntraOrganizationConnector`, `OrganizationRelationship`, `OrganizationConfig`, and the
+`ExSetupVersion` of `(Get-Command ExSetup.exe).FileVersionInfo`). Every format
 reads one object through a `Fields` of its own (CLIXML:
 `auditor.parsers.clixml.fields.ObjectFields`; Format-List, CSV and JSON:
 `auditor.parsers.trust_text`) and calls the builder here, so that the same object gives the
@@ -22,6 +23,7 @@ from auditor.model import (
     AuthServer,
     Evidence,
     ExportedList,
+    ExSetupVersion,
     HybridConfiguration,
     IntraOrganizationConnector,
     OrganizationConfig,
@@ -30,11 +32,15 @@ from auditor.model import (
 )
 
 __all__ = [
+    "LARGEST_PART",
+    "ExSetupOrPart",
     "Fields",
     "auth_config",
     "auth_server",
+    "exsetup_version",
     "hybrid_configuration",
     "intra_organization_connector",
+    "is_exsetup",
     "organization_config",
     "organization_relationship",
     "setting_override",
@@ -60,6 +66,42 @@ class Fields(Protocol):
     def date(self, name: str) -> str | None:
         """A date as ISO 8601 text with its offset (None when the format shows it otherwise)."""
         ...
+
+
+_EXSETUP_PARTS = ("FileMajorPart", "FileMinorPart", "FileBuildPart", "FilePrivatePart")
+_EXSETUP_NAMES = ("InternalName", "OriginalFilename", "FileName")
+LARGEST_PART = 65535  # a version part is 16 bits
+
+
+def is_exsetup(fields: Fields) -> bool:
+    """Whether a FileVersionInfo object is that of `ExSetup.exe` (by `InternalName`,
+    `OriginalFilename` or `FileName`): another file's version says nothing of Exchange's build."""
+    for name in _EXSETUP_NAMES:
+        text = fields.text(name)
+        if text and text.replace("\\", "/").rsplit("/", 1)[-1].strip().casefold() == "exsetup.exe":
+            return True
+    return False
+
+
+ExSetupOrPart = ExSetupVersion | str
+
+
+def exsetup_version(fields: Fields, source: Evidence, server: str | None) -> ExSetupOrPart:
+    """The ExSetup version of one server from the four `File*Part` integers (never the
+    zero-padded `FileVersion` text, kept as exported), or the name of the part that is
+    missing or not an integer from 0 to `LARGEST_PART`."""
+    parts: list[int] = []
+    for name in _EXSETUP_PARTS:
+        value = fields.integer(name)
+        if value is None or not 0 <= value <= LARGEST_PART:
+            return name
+        parts.append(value)
+    return ExSetupVersion(
+        server=server,
+        build=".".join(str(part) for part in parts),
+        file_version=fields.text("FileVersion"),
+        source=source,
+    )
 
 
 def auth_server(fields: Fields, source: Evidence) -> AuthServer:

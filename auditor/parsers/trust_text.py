@@ -5,7 +5,9 @@ the export has no type name, and the file may be called anything), and reading i
 (`FormatListFields`, `CsvFields`, `JsonFields`) into the records CLIXML gives
 (`auditor.parsers.trust_records`), with `TrustObjects` gathering one file's records and problems.
 The partner-application readers (`formatlist`, `csv_`, `json_`) hand every object that is a
-trust object here and read the others as before.
+trust object here and read the others as before; ExSetup.exe's FileVersionInfo,
+`Get-ExchangeServer` and the VariantConfiguration diagnostic are read by
+`auditor.parsers.server_text`.
 
 What each format cannot carry faithfully is not guessed at:
 
@@ -41,6 +43,7 @@ from typing import Any
 
 from auditor.model import (
     Evidence,
+    ExchangeServer,
     ExportedList,
     InputFormat,
     ParseResult,
@@ -48,10 +51,11 @@ from auditor.model import (
     ProblemCode,
     TrustEvidence,
 )
-from auditor.parsers import trust_records
+from auditor.parsers import server_text, trust_records
 from auditor.parsers.base import RawInput
 from auditor.parsers.certificate_json import json_certificate
 from auditor.parsers.properties import MAX_NAMES, MAX_RAW, PropertyValue, canonical_text
+from auditor.parsers.server_text import EXCHANGE_SERVER, EXSETUP, VARIANT
 
 __all__ = [
     "CERTIFICATE",
@@ -102,6 +106,9 @@ _SIGNATURES: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = (
             frozenset({"thumbprint", "rawdata"}),
         ),
     ),
+    (EXSETUP, (frozenset({"filemajorpart", "fileminorpart", "filebuildpart", "fileprivatepart"}),)),
+    (EXCHANGE_SERVER, (frozenset({"fqdn", "serverrole", "admindisplayversion"}),)),
+    (VARIANT, (frozenset({"result", "isvalid"}),)),
 )
 _PARTNER = frozenset({"actaspermissions", "apponlypermissions"})
 
@@ -165,6 +172,7 @@ class TrustObjects:
         self.input_format = input_format
         self.found: dict[str, list[Any]] = {name: [] for name in TrustEvidence.__slots__}
         self.problems: list[Problem] = []
+        self.servers: list[ExchangeServer] = []  # Get-ExchangeServer (`server_text`)
 
     def add(self, kind: str, fields: TextFields, line: int | None, shown: str) -> None:
         """Read one object of `kind` (see `trust_kind`) found at `line` (`shown`: its text)."""
@@ -178,6 +186,9 @@ class TrustObjects:
         if kind == CERTIFICATE:
             self._certificate(fields, source)
             return
+        if kind in (EXSETUP, EXCHANGE_SERVER, VARIANT):
+            server_text.read(self, kind, fields, source)
+            return
         record: Any = _BUILDERS[kind](fields, source)
         self.found[kind].append(dataclasses.replace(record, properties=fields.exported()))
         if fields.unreadable:
@@ -185,13 +196,14 @@ class TrustObjects:
 
     def merged(self, result: ParseResult) -> ParseResult:
         """The file's parse result with these records and problems added."""
-        if not any(self.found.values()) and not self.problems:
+        if not any(self.found.values()) and not self.problems and not self.servers:
             return result
         records = {name: tuple(found) for name, found in self.found.items()}
         return dataclasses.replace(
             result,
             problems=(*result.problems, *self.problems),
             trust=TrustEvidence(**records),
+            exchange_servers=(*result.exchange_servers, *self.servers),
         )
 
     def _unreadable(self, kind: str, fields: trust_records.Fields, line: int | None) -> Problem:

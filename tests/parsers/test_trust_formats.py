@@ -34,6 +34,8 @@ SOURCES: dict[str, tuple[str, str]] = {
         "intra_organization_connectors",
         "data:intra-organization-connector.xml",
     ),
+    # (Get-Command ExSetup.exe).FileVersionInfo: the build from the four File*Part numbers.
+    "exsetup": ("exsetup_versions", "css:E19/Exchange/ExSetup.xml"),
 }
 INCOMPLETE = {"values": [], "complete": False}
 
@@ -304,3 +306,153 @@ def test_text_records_keep_every_exported_property_for_attest(name: str) -> None
     assert properties["Parameters"] == '["Enabled=true"]'
     assert properties["Name"] == "EnableExchangeHybrid3PAppFeature"
     assert "PSComputerName" in properties  # the read context is kept (the fold skips it)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("ExSetup.exe", "Setup.exe"), "is not that of ExSetup.exe"),
+        (('"FileBuildPart": 986', '"FileBuildPart": "986"'), "no readable FileBuildPart"),
+        (('"FilePrivatePart": 5', '"FilePrivatePart": 70000'), "no readable FilePrivatePart"),
+    ],
+)
+def test_a_file_version_that_gives_no_exsetup_build_is_a_located_problem(
+    tmp_path: Path, edit: tuple[str, str], expected: str
+) -> None:
+    path = tmp_path / "ExSetup.json"
+    text = (FORMATS / "exsetup.json").read_text(encoding="utf-8")
+    path.write_text(text.replace(*edit), encoding="utf-8")
+
+    trust, problems = _read(path)
+
+    assert trust.exsetup_versions == ()  # never a build guessed from FileVersion's text
+    ((code, line, message),) = _named(problems)
+    assert (code, line) == (ProblemCode.INCOMPLETE_EVIDENCE, 1)
+    assert expected in message
+    assert "Export-Clixml" in message
+
+
+def test_an_exsetup_version_in_format_list_names_its_server_and_keeps_its_properties(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "exsetup.txt"
+    text = (FORMATS / "exsetup.fl.txt").read_text(encoding="utf-8")
+    path.write_text(text.replace("Comments ", "PSComputerName    : EX02\nComments "), "utf-8")
+
+    trust, problems = _read(path)
+
+    assert problems == []
+    (version,) = trust.exsetup_versions
+    assert (version.server, version.build, version.parts) == ("EX02", "15.2.986.5", (15, 2, 986, 5))
+    assert dict(version.properties)["FileVersion"] == "15.02.0986.005"
+
+
+def _servers(path: Path) -> tuple[list[dict[str, Any]], list[Problem]]:
+    inventory = read_inventory([path])
+    problems = [problem for problem in inventory.problems if problem.subject != "inputs"]
+    shown = [
+        {key: value for key, value in server.to_json().items() if key not in ("path", "line")}
+        for server in inventory.exchange_servers
+    ]
+    return shown, problems
+
+
+EXCHANGE_SERVER_XML = (
+    Path(__file__).parents[2] / "auditor" / "examples" / "EX01" / "ExchangeServer.xml"
+)
+
+
+@pytest.mark.parametrize("name", ["exchange-servers.fl.txt", "exchange-servers.csv"])
+def test_format_list_and_csv_of_get_exchange_server_give_the_clixml_servers(name: str) -> None:
+    expected, clixml_problems = _servers(EXCHANGE_SERVER_XML)
+
+    servers, problems = _servers(FORMATS / name)
+
+    assert clixml_problems == problems == []
+    assert [server["name"] for server in servers] == ["EX01", "EX02"]
+    assert servers == expected
+
+
+def test_json_of_get_exchange_server_reads_the_role_by_name_and_never_rebuilds_the_version() -> (
+    None
+):
+    expected, _ = _servers(EXCHANGE_SERVER_XML)
+
+    servers, problems = _servers(FORMATS / "exchange-servers.json")
+
+    # ServerRole {"value": 2, "Value": "Mailbox"} is no repeated key; AdminDisplayVersion is
+    # its numbers without the text: missing, and said at each server's line.
+    assert servers == [{**server, "version": None} for server in expected]
+    assert [(problem.code, problem.line) for problem in problems] == [
+        (ProblemCode.INCOMPLETE_EVIDENCE, 2),
+        (ProblemCode.INCOMPLETE_EVIDENCE, 23),
+    ]
+    assert all("AdminDisplayVersion" in problem.message for problem in problems)
+
+
+def test_a_server_role_alone_says_whether_a_server_serves_clients(tmp_path: Path) -> None:
+    path = tmp_path / "servers.json"
+    path.write_text(
+        '[{"Name": "EDGE1", "Fqdn": "edge1.contoso.com", "AdminDisplayVersion": "Version 15.2",'
+        ' "ServerRole": {"value": 64, "Value": "Edge"}},'
+        ' {"Fqdn": "x.contoso.com", "AdminDisplayVersion": null, "ServerRole": "Mailbox"}]',
+        encoding="utf-8",
+    )
+
+    servers, problems = _servers(path)
+
+    assert servers == [
+        {
+            "name": "EDGE1",
+            "fqdn": "edge1.contoso.com",
+            "client_access": False,
+            "edge": True,
+            "version": "Version 15.2",
+        }
+    ]
+    ((code, line, message),) = _named(problems)  # the second has no Name: skipped, said
+    assert (code, line) == (ProblemCode.INCOMPLETE_EVIDENCE, 1)
+    assert "has Name" in message
+
+
+def _variants(path: Path) -> tuple[list[dict[str, Any]], list[Problem]]:
+    trust, problems = _read(path)
+    shown = _values(trust, "variant_configurations")
+    for record in shown:
+        del record["server"]  # the layout's server folder, else the export's PSComputerName
+    return shown, problems
+
+
+@pytest.mark.parametrize("name", ["variant-configuration.json", "variant-configuration.csv"])
+def test_json_and_csv_of_the_variant_configuration_diagnostic_give_the_clixml_overrides(
+    name: str,
+) -> None:
+    expected, clixml_problems = _variants(
+        EXCHANGE_SERVER_XML.with_name("VariantConfigurationOverrides.xml")
+    )
+
+    overrides, problems = _variants(FORMATS / name)
+    trust, _ = _read(FORMATS / name)
+
+    assert clixml_problems == problems == []
+    assert overrides == expected
+    assert [record["overrides"][0]["name"] for record in overrides] == ["EnableSigningVerification"]
+    assert trust.variant_configurations[0].server == "ex01.fabrikam.lab"
+
+
+def test_the_variant_configuration_diagnostic_is_refused_where_its_result_is_not_whole(
+    tmp_path: Path,
+) -> None:
+    other = tmp_path / "other.json"
+    text = (FORMATS / "variant-configuration.json").read_text(encoding="utf-8")
+    other.write_text(text.replace("VariantConfiguration", "ClientAccessRules"), encoding="utf-8")
+
+    # Format-List wraps the Result at the console width; the other is no VariantConfiguration.
+    for path, at in ((FORMATS / "variant-configuration.fl.txt", 2), (other, 1)):
+        overrides, problems = _variants(path)
+
+        assert overrides == []
+        ((code, line, message),) = _named(problems)
+        assert (code, line) == (ProblemCode.INCOMPLETE_EVIDENCE, at)
+        assert "was not read" in message
+        assert "Export-Clixml" in message

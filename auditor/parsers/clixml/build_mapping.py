@@ -16,52 +16,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.model import ExSetupVersion, Problem, ProblemCode
+from auditor.parsers import trust_records
 from auditor.parsers.base import RawInput
 from auditor.parsers.clixml.deserialise import PSObject
 from auditor.parsers.clixml.fields import ObjectFields, evidence, server
 
 FILE_VERSION_INFO_TYPE = "System.Diagnostics.FileVersionInfo"
-_PARTS = ("FileMajorPart", "FileMinorPart", "FileBuildPart", "FilePrivatePart")
-_NAMES = ("InternalName", "OriginalFilename", "FileName")
-_EXSETUP = "exsetup.exe"
-_LARGEST_PART = 65535  # a version part is 16 bits
 
 
 def is_exsetup(obj: PSObject) -> bool:
     """Whether a FileVersionInfo object is that of `ExSetup.exe`."""
-    if not obj.is_a(FILE_VERSION_INFO_TYPE):
-        return False
-    fields = ObjectFields(obj)
-    for name in _NAMES:
-        text = fields.text(name)
-        if text and text.replace("\\", "/").rsplit("/", 1)[-1].strip().casefold() == _EXSETUP:
-            return True
-    return False
+    return obj.is_a(FILE_VERSION_INFO_TYPE) and trust_records.is_exsetup(ObjectFields(obj))
 
 
 def exsetup_version(
     raw: RawInput, obj: PSObject, lines: Sequence[str]
 ) -> tuple[ExSetupVersion | None, Problem | None]:
-    """The ExSetup version of one server, or the problem that leaves it unknown."""
-    fields = ObjectFields(obj)
-    parts: list[int] = []
-    for name in _PARTS:
-        value = fields.integer(name)
-        if value is None or not 0 <= value <= _LARGEST_PART:
-            problem = raw.problem(
-                ProblemCode.INCOMPLETE_EVIDENCE,
-                f"the ExSetup.exe file version at line {obj.line} has no readable {name} "
-                f"(expected an integer from 0 to {_LARGEST_PART}); the server's build is "
-                "unknown: export `(Get-Command ExSetup.exe).FileVersionInfo | Export-Clixml` "
-                "again",
-                obj.line,
-            )
-            return None, problem
-        parts.append(value)
-    record = ExSetupVersion(
-        server=server(raw, obj),
-        build=".".join(str(part) for part in parts),
-        file_version=fields.text("FileVersion"),
-        source=evidence(raw, obj, lines),
+    """The ExSetup version of one server, or the problem that leaves it unknown (the same
+    reading as every other format's: `trust_records.exsetup_version`)."""
+    found = trust_records.exsetup_version(
+        ObjectFields(obj), evidence(raw, obj, lines), server(raw, obj)
     )
-    return record, None
+    if not isinstance(found, str):
+        return found, None
+    problem = raw.problem(
+        ProblemCode.INCOMPLETE_EVIDENCE,
+        f"the ExSetup.exe file version at line {obj.line} has no readable {found} "
+        f"(expected an integer from 0 to {trust_records.LARGEST_PART}); the server's build is "
+        "unknown: export `(Get-Command ExSetup.exe).FileVersionInfo | Export-Clixml` "
+        "again",
+        obj.line,
+    )
+    return None, problem
