@@ -19,6 +19,7 @@ from typing import Any
 from auditor.model import Evidence, ExchangeCertificate, Problem, ProblemCode
 from auditor.parsers.base import RawInput
 from auditor.parsers.der import read_certificate
+from auditor.parsers.trust_records import certificate_from_der
 
 __all__ = ["json_certificate"]
 
@@ -48,23 +49,7 @@ def json_certificate(
         )
     computer = by_name.get("pscomputername")
     server = raw.server or (computer if isinstance(computer, str) and computer.strip() else None)
-    record = ExchangeCertificate(
-        server=server,
-        thumbprint=facts.thumbprint,
-        subject=facts.subject,
-        not_before=facts.not_before,
-        not_after=facts.not_after,
-        source=source,
-    )
-    exported = by_name.get("thumbprint")
-    if isinstance(exported, str) and exported.strip().upper() != facts.thumbprint:
-        return record, raw.problem(
-            ProblemCode.INCOMPLETE_EVIDENCE,
-            f"{where} says Thumbprint {exported!r} but its RawData hashes to "
-            f"{facts.thumbprint}; the DER's thumbprint is kept",
-            source.line,
-        )
-    return record, None
+    return certificate_from_der(raw, facts, server, source, by_name.get("thumbprint"))
 
 
 def _der(value: Any) -> bytes | None:

@@ -22,14 +22,19 @@ from auditor.model import (
     AuthConfig,
     AuthServer,
     Evidence,
+    ExchangeCertificate,
     ExportedList,
     ExSetupVersion,
     HybridConfiguration,
     IntraOrganizationConnector,
     OrganizationConfig,
     OrganizationRelationship,
+    Problem,
+    ProblemCode,
     SettingOverride,
 )
+from auditor.parsers.base import RawInput
+from auditor.parsers.der import CertificateFacts
 
 __all__ = [
     "LARGEST_PART",
@@ -37,6 +42,7 @@ __all__ = [
     "Fields",
     "auth_config",
     "auth_server",
+    "certificate_from_der",
     "exsetup_version",
     "hybrid_configuration",
     "intra_organization_connector",
@@ -202,3 +208,31 @@ def organization_relationship(fields: Fields, source: Evidence) -> OrganizationR
         source=source,
         missing=tuple(fields.missing),
     )
+
+
+def certificate_from_der(
+    raw: RawInput,
+    facts: CertificateFacts,
+    server: str | None,
+    source: Evidence,
+    exported: object,
+) -> tuple[ExchangeCertificate, Problem | None]:
+    """A certificate record from the facts of its DER (CLIXML's `RawData`, or ConvertTo-Json's
+    array of bytes); an exported `Thumbprint` that disagrees with the DER is a problem at the
+    object's line, and the DER's thumbprint is kept."""
+    record = ExchangeCertificate(
+        server=server,
+        thumbprint=facts.thumbprint,
+        subject=facts.subject,
+        not_before=facts.not_before,
+        not_after=facts.not_after,
+        source=source,
+    )
+    if isinstance(exported, str) and exported.strip().upper() != facts.thumbprint:
+        return record, raw.problem(
+            ProblemCode.INCOMPLETE_EVIDENCE,
+            f"the certificate at line {source.line} says Thumbprint {exported!r} but its "
+            f"RawData hashes to {facts.thumbprint}; the DER's thumbprint is kept",
+            source.line,
+        )
+    return record, None

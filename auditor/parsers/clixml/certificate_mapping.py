@@ -24,6 +24,7 @@ from auditor.parsers.base import RawInput
 from auditor.parsers.clixml.deserialise import Binary, PSObject
 from auditor.parsers.clixml.fields import ObjectFields, evidence, server
 from auditor.parsers.der import CertificateFacts, read_certificate
+from auditor.parsers.trust_records import certificate_from_der
 
 EXCHANGE_CERTIFICATE_TYPE = (
     "Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate"
@@ -46,22 +47,7 @@ def exchange_certificate(
             f"the RawData of the certificate at line {obj.line}: {facts}",
             data.line,
         )
-    record = ExchangeCertificate(
-        server=server(raw, obj),
-        thumbprint=facts.thumbprint,
-        subject=facts.subject,
-        not_before=facts.not_before,
-        not_after=facts.not_after,
-        source=evidence(raw, obj, lines),
-    )
-    if exported is not None and exported.strip().upper() != facts.thumbprint:
-        return record, raw.problem(
-            ProblemCode.INCOMPLETE_EVIDENCE,
-            f"the certificate at line {obj.line} says Thumbprint {exported!r} but its RawData "
-            f"hashes to {facts.thumbprint}; the DER's thumbprint is kept",
-            obj.line,
-        )
-    return record, None
+    return certificate_from_der(raw, facts, server(raw, obj), evidence(raw, obj, lines), exported)
 
 
 def _facts(text: str) -> CertificateFacts | str:
