@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 from rule_case_loader import build_organisation
+from test_override_plan import POLICY, SUPPORTED_BUILD
 
 from auditor.attest_trust import TrustRecordView, compare_records, record_views
 from auditor.attest_trust_plan import ExplainedDifference, TrustKind
@@ -20,19 +21,6 @@ from auditor.layout import TRUST_EXPORT_FILES
 from auditor.parsers import read_inventory
 from auditor.resources import examples_dir
 
-POLICY = "name: org\nversion: 1\nextends: default\nrule_overrides:\n" + "".join(
-    f"  {rule_id}:\n    enabled: false\n"
-    for rule_id in ("HT111", "HT112", "HT113", "HT114", "HT121", "HT122")
-)
-SUPPORTED_BUILD = [
-    ['<I32 N="FileBuildPart">986</I32>', '<I32 N="FileBuildPart">1748</I32>'],
-    ['<I32 N="FilePrivatePart">5</I32>', '<I32 N="FilePrivatePart">24</I32>'],
-    ['<S N="FileVersion">15.02.0986.005</S>', '<S N="FileVersion">15.02.1748.024</S>'],
-    [
-        '<Version N="FileVersionRaw">15.2.986.5</Version>',
-        '<Version N="FileVersionRaw">15.2.1748.24</Version>',
-    ],
-]
 DISABLED = ["<S>Enabled=true</S>", "<S>Enabled=false</S>"]
 # The real sample's auth certificate is valid from 2019-12-03 to 2024-11-06.
 VALID_DAY = "2024-06-01"

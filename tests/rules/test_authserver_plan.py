@@ -11,14 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rule_case_loader import build_organisation
-from test_override_plan import MISSING, POLICY, SUPPORTED_BUILD
-from typer.testing import CliRunner
+from test_override_plan import MISSING, POLICY, SUPPORTED_BUILD, audit_plan
 
-from auditor.attest import validate_plan
-from auditor.cli import app
-
-runner = CliRunner()
 TENANT = "6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
 APP = "3c9d5e7f-1a2b-4c6d-8e0f-a1b2c3d4e5f6"  # the sample EvoSTS's dedicated app
 EVOSTS = f"EvoSts - {TENANT}"
@@ -53,22 +47,6 @@ def _duplicate(name: str, application_id: str) -> list[list[str]]:
     return [["</Objs>", obj]]
 
 
-def _audit(
-    tmp_path: Path, css_exchange: Path, edits: dict[str, list[list[str]]], policy: str
-) -> tuple[dict[str, Any], Path]:
-    root = build_organisation({"edits": edits}, tmp_path, css_exchange)
-    (tmp_path / "org.yaml").write_text(policy, encoding="utf-8")
-    out = tmp_path / "out"
-    arguments = ["audit", str(root), "--as-of", "2026-11-26", "--out", str(out)]
-    arguments += ["--scope", "hybrid-trust", "--policy", str(tmp_path / "org.yaml")]
-    result = runner.invoke(app, arguments)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
-    validate_plan(plan)
-    return plan, out
-
-
 def _only_change_set(plan: dict[str, Any]) -> dict[str, Any]:
     (change_set,) = plan["change_sets"]
     assert change_set["kind"] == "evosts-auth-servers"
@@ -88,7 +66,7 @@ def test_a_first_party_app_id_is_set_to_the_policys_dedicated_app(
     tmp_path: Path, css_exchange: Path
 ) -> None:
     edits = {"AuthServer.xml": FIRST_PARTY, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
-    plan, out = _audit(tmp_path, css_exchange, edits, IDS_POLICY)
+    plan, out = audit_plan(tmp_path, css_exchange, edits, IDS_POLICY)
 
     (change,) = _only_change_set(plan)["auth_servers"]
     assert change["name"] == EVOSTS and change["subject"] == "hybrid-trust:evosts"
@@ -123,7 +101,7 @@ def test_an_empty_app_id_is_set_and_its_rollback_is_a_located_manual_step(
     tmp_path: Path, css_exchange: Path
 ) -> None:
     edits = {"AuthServer.xml": EMPTY_APP, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
-    plan, out = _audit(tmp_path, css_exchange, edits, IDS_POLICY)
+    plan, out = audit_plan(tmp_path, css_exchange, edits, IDS_POLICY)
 
     (change,) = _only_change_set(plan)["auth_servers"]
     assert change["audited_value"] == "" and change["restorable"] is False
@@ -142,7 +120,7 @@ def test_without_the_policys_app_id_no_script_guesses_one(
     tmp_path: Path, css_exchange: Path
 ) -> None:
     edits = {"AuthServer.xml": FIRST_PARTY, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
-    plan, out = _audit(tmp_path, css_exchange, edits, POLICY)
+    plan, out = audit_plan(tmp_path, css_exchange, edits, POLICY)
 
     reason = _skipped(plan, out, "hybrid-trust:evosts")
     assert "expected_application_id" in reason and "tenant_id" in reason
@@ -151,7 +129,7 @@ def test_without_the_policys_app_id_no_script_guesses_one(
 def test_a_server_below_the_build_floor_gives_no_app_id_script(
     tmp_path: Path, css_exchange: Path
 ) -> None:
-    plan, out = _audit(tmp_path, css_exchange, {"AuthServer.xml": FIRST_PARTY}, IDS_POLICY)
+    plan, out = audit_plan(tmp_path, css_exchange, {"AuthServer.xml": FIRST_PARTY}, IDS_POLICY)
 
     reason = _skipped(plan, out, "hybrid-trust:evosts")
     assert "build floor" in reason and "April 2025" in reason
@@ -163,7 +141,7 @@ def test_no_enabled_evosts_of_the_tenant_gives_no_app_id_script(
     other = "11111111-2222-3333-4444-555555555555"
     policy = IDS_POLICY.replace(f"tenant_id: {TENANT}", f"tenant_id: {other}")
     edits = {"AuthServer.xml": FIRST_PARTY, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
-    plan, out = _audit(tmp_path, css_exchange, edits, policy)
+    plan, out = audit_plan(tmp_path, css_exchange, edits, policy)
 
     reason = _skipped(plan, out, "hybrid-trust:evosts")
     assert f"tenant_id {other} as Realm" in reason
@@ -174,7 +152,7 @@ def test_the_duplicate_without_the_dedicated_app_is_disabled(
 ) -> None:
     duplicate = "EvoSts - old 'HCW' $(run)"
     edits = {"AuthServer.xml": _duplicate(duplicate, "00000002-0000-0ff1-ce00-000000000000")}
-    plan, out = _audit(tmp_path, css_exchange, edits, POLICY)
+    plan, out = audit_plan(tmp_path, css_exchange, edits, POLICY)
 
     (change,) = _only_change_set(plan)["auth_servers"]
     assert change["name"] == duplicate and change["subject"] == f"auth-server:{duplicate}"
@@ -198,7 +176,7 @@ def test_two_valid_evosts_of_one_realm_leave_the_choice_to_the_operator(
 ) -> None:
     duplicate = "EvoSts - second"
     edits = {"AuthServer.xml": _duplicate(duplicate, "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a")}
-    plan, out = _audit(tmp_path, css_exchange, edits, POLICY)
+    plan, out = audit_plan(tmp_path, css_exchange, edits, POLICY)
 
     reason = _skipped(plan, out, f"auth-server:{duplicate}")
     assert "which EvoSTS" in reason and "2 of the 2" in reason
@@ -213,7 +191,7 @@ def test_the_override_needs_an_enabled_exchange_online_partner_application(
         "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD,
         "PartnerApplication.xml": [[exo, exo.replace("000000000000<", "0000000000ff<")]],
     }
-    plan, _ = _audit(tmp_path, css_exchange, edits, POLICY)
+    plan, _ = audit_plan(tmp_path, css_exchange, edits, POLICY)
 
     reasons = {item["subject"]: item["reason"] for item in plan["skipped"]}
     assert plan["change_sets"] == []
@@ -228,7 +206,7 @@ def test_the_override_needs_an_enabled_intra_organization_connector(
         "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD,
         "IntraOrganizationConnector.xml": [['<B N="Enabled">true</B>', '<B N="Enabled">false</B>']],
     }
-    plan, _ = _audit(tmp_path, css_exchange, edits, POLICY)
+    plan, _ = audit_plan(tmp_path, css_exchange, edits, POLICY)
 
     reasons = {item["subject"]: item["reason"] for item in plan["skipped"]}
     assert plan["change_sets"] == []

@@ -44,7 +44,7 @@ SUPPORTED_BUILD = [
 SCRIPTS = ("remediation/dedicated-app-override.ps1", "rollback/dedicated-app-override.ps1")
 
 
-def _audit(
+def audit_plan(
     tmp_path: Path, css_exchange: Path, edits: dict[str, list[list[str]]], policy: str = POLICY
 ) -> tuple[dict[str, Any], Path]:
     root = build_organisation({"edits": edits}, tmp_path, css_exchange)
@@ -56,6 +56,7 @@ def _audit(
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    validate_plan(plan)
     return plan, out
 
 
@@ -71,7 +72,7 @@ def test_missing_override_with_every_precondition_gets_the_create_script(
     tmp_path: Path, css_exchange: Path
 ) -> None:
     edits = {"SettingOverride.xml": MISSING, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
-    plan, out = _audit(tmp_path, css_exchange, edits)
+    plan, out = audit_plan(tmp_path, css_exchange, edits)
 
     (change_set,) = plan["change_sets"]
     assert change_set["kind"] == "dedicated-app-override"
@@ -103,7 +104,7 @@ def test_disabled_override_gets_the_set_script_with_the_audited_parameters(
     tmp_path: Path, css_exchange: Path
 ) -> None:
     edits = {"SettingOverride.xml": DISABLED, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
-    plan, out = _audit(tmp_path, css_exchange, edits)
+    plan, out = audit_plan(tmp_path, css_exchange, edits)
 
     (change_set,) = plan["change_sets"]
     (change,) = change_set["setting_overrides"]
@@ -126,7 +127,7 @@ def _skipped_only(plan: dict[str, Any], out: Path, subject: str) -> str:
 def test_a_server_below_the_build_floor_gives_no_script_and_says_so(
     tmp_path: Path, css_exchange: Path
 ) -> None:
-    plan, out = _audit(tmp_path, css_exchange, {"SettingOverride.xml": MISSING})
+    plan, out = audit_plan(tmp_path, css_exchange, {"SettingOverride.xml": MISSING})
 
     reason = _skipped_only(plan, out, "hybrid-trust:dedicated-app")
     assert "build floor" in reason and "HT101" in reason
@@ -137,7 +138,7 @@ def test_the_build_rule_switched_off_is_no_proof_of_the_builds(
 ) -> None:
     edits = {"SettingOverride.xml": MISSING, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
     policy = POLICY + "  HT101:\n    enabled: false\n"
-    plan, out = _audit(tmp_path, css_exchange, edits, policy)
+    plan, out = audit_plan(tmp_path, css_exchange, edits, policy)
 
     reason = _skipped_only(plan, out, "hybrid-trust:dedicated-app")
     assert "HT101 switched off" in reason
@@ -157,7 +158,7 @@ def test_no_valid_evosts_authserver_gives_no_script_and_says_so(
         "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD,
         "AuthServer.xml": first_party,
     }
-    plan, out = _audit(tmp_path, css_exchange, edits)
+    plan, out = audit_plan(tmp_path, css_exchange, edits)
 
     reason = _skipped_only(plan, out, "hybrid-trust:dedicated-app")
     assert "valid EvoSTS" in reason and "-ConfigureAuthServer" in reason
@@ -188,7 +189,7 @@ def test_the_runbook_names_the_step_its_lines_and_the_back_out(
     tmp_path: Path, css_exchange: Path
 ) -> None:
     edits = {"SettingOverride.xml": MISSING, "SOLO-E19A/ExSetup.xml": SUPPORTED_BUILD}
-    _, out = _audit(tmp_path, css_exchange, edits)
+    _, out = audit_plan(tmp_path, css_exchange, edits)
 
     runbook = (out / "RUNBOOK.md").read_text(encoding="utf-8")
     assert ".\\remediation\\dedicated-app-override.ps1" in runbook
