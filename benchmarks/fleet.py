@@ -268,6 +268,23 @@ def default_workers(files: int) -> int:
     return choose_workers(None, files, since=watch())
 
 
+def compile_bytecode() -> None:
+    """Compile the imported auditor package's bytecode, as `pip install .` does for a user's
+    install: a development checkout installed with `pip install -e` has none, and under
+    PYTHONDONTWRITEBYTECODE (set on some machines) every run would compile every module again,
+    0.05 s to 0.07 s of each run that no installed auditor pays. Stale files are recompiled by
+    their source's time stamp, as Python does."""
+    found = subprocess.run(
+        [PYTHON, "-c", "import auditor, os; print(os.path.dirname(auditor.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    package = found.stdout.strip()
+    subprocess.run([PYTHON, "-m", "compileall", "-q", package], check=True)
+    print(f"bytecode compiled for {package} (as an installed auditor has it)")
+
+
 def load_average() -> float:
     try:
         return os.getloadavg()[0]
@@ -458,6 +475,7 @@ def main() -> int:
         parser.error("--servers and --repeat must be at least 1")
     fleets = []
     memory: list[tuple[str, Run]] = []
+    compile_bytecode()
     try:
         for servers in args.servers:
             base = workspace(args.keep, servers)

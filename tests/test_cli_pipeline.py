@@ -635,3 +635,41 @@ def test_schema_policy_and_plan_are_the_shipped_schemas() -> None:
     plan = json.loads(invoke("schema", "plan").stdout)
     assert plan == document_schema("plan")
     jsonschema.Draft202012Validator.check_schema(plan)
+
+
+@pytest.mark.parametrize(
+    ("output_format", "what"),
+    [
+        ("sarif", "SARIF written by auditor"),
+        ("json", "a findings.json written by auditor"),
+        ("junit", "a junit.xml written by auditor"),
+        ("gitlab", "a code-quality report written by auditor"),
+        ("github", "GitHub annotations written by auditor"),
+    ],
+)
+def test_every_format_auditor_writes_is_told_from_an_export(
+    repository: Path, output_format: str, what: str
+) -> None:
+    from auditor.parsers.ignore import auditor_output
+
+    written = invoke("audit", EXPORTS, "--no-package", "--format", output_format, "--as-of", AS_OF)
+    assert written.exit_code == 1, written.stderr
+    data = written.stdout.encode("utf-8")
+    assert auditor_output(data) == what
+    # as Windows PowerShell 5.1's `>` or `Out-File -Encoding utf8` saves it
+    assert auditor_output(b"\xef\xbb\xbf\r\n" + data) == what
+    # every export of the example is an input, never auditor's output
+    for path in (repository / EXPORTS).rglob("*"):
+        if path.is_file():
+            assert auditor_output(path.read_bytes()) is None, path
+
+
+def test_a_web_config_that_quotes_a_junit_root_is_still_an_input() -> None:
+    from auditor.parsers.ignore import auditor_output
+
+    quoted = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <appSettings>\n'
+        b'    <add key="Note" value="&lt;testsuites name=&quot;auditor&quot;&gt;" />\n'
+        b'  </appSettings>\n  <!-- <testsuites name="auditor"><testsuite -->\n</configuration>\n'
+    )
+    assert auditor_output(quoted) is None
