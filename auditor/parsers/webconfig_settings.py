@@ -132,51 +132,66 @@ class SettingsReader:
         scope = self.scopes.setdefault(location, [])
         lines = self.lines if path is None else self.external_lines[path]
         sha256 = None if path is None else self.hashes[path]
-        for element in section.iterchildren("{*}add", "{*}remove", "{*}clear"):
-            name = element.tag.rpartition("}")[2]  # an element: its tag is a string
-            if name == "add":
+        children = section.iterchildren("{*}add", "{*}remove", "{*}clear")
+        # The lines as far as the section's last element, split once: an `add` whose start tag
+        # is the line lxml records for it (`<add` on it, no prefix) is read from this list here,
+        # the rest through `_tag_source` (the walk's gain is measured with `_shared`'s below).
+        last = section[-1].sourceline if len(section) else None
+        texts: list[str] = lines.upto(last) if isinstance(last, int) else []
+        count = len(texts)
+        root_scope = location is None
+        add_setting = scope.append
+        add_in_order = self.order.append
+        shared = _shared
+        for element in children:
+            tag = element.tag
+            if tag == "add" or tag.endswith("}add"):  # an element: its tag is a string
                 key = element.get("key")
-                line, raw = _tag_source(element, lines)
-                if key is None:
-                    self.problems.append(
-                        self.raw.problem(
-                            ProblemCode.MALFORMED,
-                            f"the <add> at line {line}{_in(path)} has no key; .NET refuses it",
-                            line if path is None else None,
-                        )
-                    )
-                    continue
-                # Positional: the fields in order (key, value, line, raw, location, path,
-                # sha256), half the cost of keywords for the most numerous record of a fleet.
-                # Interned: the servers of a fleet repeat the same settings, and one copy of
-                # each text is what keeps an audit of 2,000 servers under 400 MB. Measured
-                # without it: reading the 100-server fleet of `benchmarks/fleet.py` in one
-                # process peaks at 40.8 MiB instead of 33.3 MiB and costs 1.06x the CPU
-                # (`farm-bench -n 5` paired runs, medians); at 2,000 servers the commit that
-                # added it measured parse 349 MB to 189 MB (`fleet.py --memory-servers 2000`).
                 value = element.get("value") or ""  # .NET reads a missing value as ""
-                setting = AppSetting(
-                    _intern(key), _intern(value), line, _intern(raw), location, path, sha256
-                )
-                scope.append(setting)
-                self.order.append(setting)
-                if location is None and _resembles_profiles(key):
-                    self.root_entries.append(Entry(EntryKind.ADD, key, line, path, setting))
-            elif name == "remove":
-                key = element.get("key") or ""
-                removed = fold_key(key)
-                scope[:] = [setting for setting in scope if fold_key(setting.key) != removed]
-                if location is None and same_key(key, OAUTH_PROFILES_KEY):
-                    self.profiles_cut = True
-                if location is None and _resembles_profiles(key):
-                    self.root_entries.append(
-                        Entry(EntryKind.REMOVE, key, source_line(element), path)
-                    )
+                end = element.sourceline
+                text = texts[end - 1] if isinstance(end, int) and 0 < end <= count else ""
+                if key is not None and "<add" in text and element.prefix is None:
+                    found = (key, value, end, text, location, path, sha256)
+                    setting = shared.get(found) or _shared_setting(found)
+                else:
+                    line, raw = _tag_source(element, lines)
+                    if key is None:
+                        self.problems.append(
+                            self.raw.problem(
+                                ProblemCode.MALFORMED,
+                                f"the <add> at line {line}{_in(path)} has no key; .NET refuses it",
+                                line if path is None else None,
+                            )
+                        )
+                        continue
+                    setting = _new_setting(key, value, line, raw, location, path, sha256)
+                add_setting(setting)
+                add_in_order(setting)
+                if root_scope and _resembles_profiles(key):
+                    self.root_entries.append(Entry(EntryKind.ADD, key, setting.line, path, setting))
+            elif tag == "remove" or tag.endswith("}remove"):
+                self.remove(element, scope, location, path)
             else:
                 scope.clear()
-                if location is None:
+                if root_scope:
                     self.profiles_cut = True
                     self.root_entries.append(Entry(EntryKind.CLEAR, "", source_line(element), path))
+
+    def remove(
+        self,
+        element: etree._Element,
+        scope: list[AppSetting],
+        location: str | None,
+        path: str | None,
+    ) -> None:
+        """A `<remove key=...>`: the settings of its key leave the scope (keys folded)."""
+        key = element.get("key") or ""
+        removed = fold_key(key)
+        scope[:] = [setting for setting in scope if fold_key(setting.key) != removed]
+        if location is None and same_key(key, OAUTH_PROFILES_KEY):
+            self.profiles_cut = True
+        if location is None and _resembles_profiles(key):
+            self.root_entries.append(Entry(EntryKind.REMOVE, key, source_line(element), path))
 
     def external(
         self, name: str, attribute: str, line: int | None
@@ -293,6 +308,46 @@ def _in(path: str | None) -> str:
 
 
 _intern = sys.intern
+
+# One `AppSetting` for each distinct add (its key, value, line, source line, location and
+# file), shared by every web.config that holds it: the servers of a fleet repeat the same
+# files, so a fleet holds one record of each setting instead of one per server. The records are
+# immutable and compared by value; nothing compares them by identity across files. At most
+# `_SHARED_LIMIT` are kept (then the table starts again), so that a fleet of unique settings
+# costs at most the table. Measured on the 100-server fleet of `benchmarks/fleet.py`, together
+# with the lines split once a section (`elements`): the appSettings walk of its 2,400
+# web.configs (30,000 adds) took 143 ms before and 101 ms after (best of 9 in one process,
+# `process_time`, parsed trees given); `auditor parse --json --jobs 1` of the 500-server fleet
+# took 0.88x the CPU, at 72 MB peak instead of 86 MB (`farm-bench -n 8` paired runs, median).
+_SHARED_LIMIT = 1 << 16
+# An add as read: key, value, line, the line's text, location, file and its SHA-256.
+_SettingKey = tuple[str, str, int, str, str | None, str | None, str | None]
+_shared: dict[_SettingKey, AppSetting] = {}
+
+
+def _shared_setting(found: _SettingKey) -> AppSetting:
+    """The shared record of `found`: an `add` whose start tag is the whole of its line."""
+    if len(_shared) >= _SHARED_LIMIT:
+        _shared.clear()
+    key, value, line, text, location, path, sha256 = found
+    raw = text.strip()[:RAW_LINE_LIMIT]
+    setting = _shared[found] = _new_setting(key, value, line, raw, location, path, sha256)
+    return setting
+
+
+def _new_setting(
+    key: str,
+    value: str,
+    line: int,
+    raw: str,
+    location: str | None,
+    path: str | None,
+    sha256: str | None,
+) -> AppSetting:
+    # Positional: the fields in order, half the cost of keywords. Interned: one copy of each
+    # text, what kept an audit of 2,000 servers under 400 MB before the records were shared
+    # (`_shared`); it still does for a fleet whose settings differ only in their lines.
+    return AppSetting(_intern(key), _intern(value), line, _intern(raw), location, path, sha256)
 
 
 def _tag_source(element: etree._Element, lines: SourceLines) -> tuple[int, str]:

@@ -87,6 +87,11 @@ class SourceLines(Sequence[str]):
     def _split(self) -> list[str]:
         return self._upto(sys.maxsize)
 
+    def upto(self, number: int) -> list[str]:
+        """The lines split so far, at least through line `number` unless the text is shorter:
+        item N - 1 is line N (a reader of many lines indexes the list itself)."""
+        return self._upto(number)
+
     def __len__(self) -> int:
         return len(self._split())
 

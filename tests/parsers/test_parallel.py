@@ -357,3 +357,30 @@ def test_the_choice_takes_the_smaller_of_the_two_answers(
 def test_without_proc_stat_the_runnable_count_decides(tmp_path: Path) -> None:
     assert parallel.watch(str(tmp_path / "absent")) is None
     assert parallel.others_since(None, str(tmp_path / "absent")) is None
+
+
+def test_a_setting_travels_once_a_run_and_is_shared_again(fleet: Path) -> None:
+    reader = reading.Reader(server=None, max_bytes=1 << 20, separator=";")
+    files = [
+        path
+        for server in ("EX07", "EX08")
+        for path in sorted((fleet / server).rglob("*_web.config"))
+        if path.is_file()
+    ]
+    for path in files:
+        display = path.relative_to(fleet).as_posix()
+        placement = identify(Path(display), server_folder=True)
+        reader.read_file(FoundFile(path, display, server_folder=True), placement)
+    state = reader.state()
+    plain = to_plain(state)
+    configs = [
+        config
+        for result in from_plain(plain).results
+        if not isinstance(result, Problem)
+        for config in result.web_configs
+    ]
+    settings = [setting for config in configs for setting in config.app_settings]
+    distinct = {id(setting) for setting in settings}
+
+    assert from_plain(plain) == state
+    assert len(configs) >= 2 and len(plain[7]) == len(distinct) < len(settings)

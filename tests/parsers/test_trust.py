@@ -37,7 +37,8 @@ from auditor.parsers import clixml, read_inventory
 from auditor.parsers.base import RawInput
 from auditor.parsers.der import read_certificate
 from auditor.parsers.fold import fold
-from auditor.parsers.transfer import _result, _result_plain
+from auditor.parsers.reading import ReaderState
+from auditor.parsers.transfer import from_plain, to_plain
 
 TRUST = DATA / "trust"
 TENANT = "6b1e4d2a-7c3f-4e59-9a1d-2f8e5c7b9a10"
@@ -299,7 +300,9 @@ def _records() -> TrustEvidence:
 def test_trust_records_travel_between_processes_unchanged() -> None:
     result = ParseResult(source=SourceFile("b.xml", "0" * 64, InputFormat.CLIXML), trust=_records())
 
-    assert _result(_result_plain(result)) == result
+    state = ReaderState([result], [], {}, {}, [], [], [])
+
+    assert from_plain(to_plain(state)) == state
 
 
 def test_the_fold_keeps_every_trust_record_in_order_and_parse_json_shows_them() -> None:

@@ -9,8 +9,8 @@ import pytest
 from conftest import REST_PROFILES
 from parser_helpers import DATA, raw_input
 
-from auditor.model import ProblemCode, Severity
-from auditor.parsers import webconfig
+from auditor.model import AppSetting, ProblemCode, Severity
+from auditor.parsers import webconfig, webconfig_settings
 from auditor.parsers.base import RawInput
 
 WEBCONFIG = DATA / "webconfig"
@@ -319,3 +319,46 @@ def test_add_without_key_is_malformed() -> None:
     (problem,) = result.problems
     assert (problem.code, problem.line) == (ProblemCode.MALFORMED, 3)
     assert result.web_configs[0].app_settings == ()
+
+
+def _settings_of(data: bytes, server: str) -> tuple[AppSetting, ...]:
+    result = webconfig.parse(
+        raw_input(Path(f"{server}.config"), server=server, vdir="owa", data=data)
+    )
+    (config,) = result.web_configs
+    return config.app_settings
+
+
+_SHARED_CONFIG = (
+    b'<configuration>\n  <appSettings>\n    <add key="A" value="1" />\n'
+    b'    <add key="B" value="2" /><add key="B" value="3" />\n  </appSettings>\n</configuration>\n'
+)
+
+
+def test_servers_holding_the_same_add_share_one_record_of_it() -> None:
+    first = _settings_of(_SHARED_CONFIG, "EX01")
+    again = _settings_of(_SHARED_CONFIG + b"<!-- EX02 -->\n", "EX02")
+
+    assert [(s.key, s.value, s.line) for s in first] == [
+        ("A", "1", 3),
+        ("B", "2", 4),
+        ("B", "3", 4),
+    ]
+    assert again == first
+    assert all(mine is theirs for mine, theirs in zip(first, again, strict=True))
+    # one line, two adds: two records, each its own value
+    assert first[1] is not first[2]
+    moved = _settings_of(_SHARED_CONFIG.replace(b"<appSettings>", b"<appSettings>\n"), "EX03")
+    assert [s.line for s in moved] == [4, 5, 5]  # another line: another record
+
+
+def test_a_fleet_of_more_distinct_adds_than_are_kept_reads_each_right(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(webconfig_settings, "_SHARED_LIMIT", 3)
+    monkeypatch.setattr(webconfig_settings, "_shared", {})
+    for index in range(10):
+        data = _SHARED_CONFIG.replace(b'value="1"', f'value="{index}"'.encode())
+        settings = _settings_of(data, f"EX{index:02d}")
+        assert [s.value for s in settings] == [str(index), "2", "3"]
+        assert len(webconfig_settings._shared) <= 3
