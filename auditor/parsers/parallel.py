@@ -15,11 +15,19 @@ results added up in file order so the inventory is the same whatever the number 
   worker waiting on pwsh), look idle in its 16 ms: at 500 servers under a load of 5-8, two
   workers took 6.30 s against 4.98 s for `--jobs 1`; the CPU they took over the whole
   discovery (0.1 s to 0.5 s) does not.
-- Which files: the files, in reading order, cut into runs (`_runs`, a few per worker so that
-  a worker that finishes early takes the next); each worker reads a run with its own
-  `reading.Reader` (a zip archive is one file, read whole by one worker) and sends back what it
-  gathered; the parent adds the runs up in order (`Reader.absorb`): the same lists as one
-  process reading every file.
+- Which files: the files, in reading order, cut into runs (`_runs`, at most `_RUN_FILES`
+  files each and `_RUNS_PER_WORKER` a process or more); `--jobs N` reads in N processes: this
+  one and N - 1 workers (`_Split`). The workers are given runs from the front, two each ahead
+  of what they have finished; this process reads runs from the back and gives the workers more
+  after each, so that no process waits while a run is left and what this process reads never
+  crosses between processes. Each reads a run with its own `reading.Reader` (a zip archive is
+  one file, read whole by one process); the parent adds the runs up in order
+  (`Reader.absorb`): the same lists as one process reading every file. Forked workers inherit
+  the parsers imported and the parent's objects frozen out of the cycle collector
+  (`_before_fork`). Against two workers and a parent that only waited and added their runs
+  up: `auditor parse --json` on 2 cores took 0.96x the wall time and 0.89x the CPU at 100
+  servers, 0.93x and 0.90x at 500 (`benchmarks/fleet.py` fleets, `farm-bench` paired runs,
+  medians of 10 and 6).
 - What crosses between processes: plain values. A run goes out as tuples of strings; the
   results come back as tuples (`transfer`), because pickling the dataclasses of a fleet costs
   more than the parse is worth dividing (0.16 s to write and 0.11 s to read at 100 servers,
@@ -37,7 +45,6 @@ module and is given everything as arguments.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,10 +62,11 @@ from auditor.parsers.busy import (
     watch,
 )
 from auditor.parsers.discover import FoundFile
-from auditor.parsers.reading import Reader
+from auditor.parsers.reading import Reader, ReaderState
 from auditor.parsers.transfer import PlainState, from_plain, to_plain
 
 if TYPE_CHECKING:
+    import concurrent.futures
     import multiprocessing.context
     from concurrent.futures import Future
 
@@ -90,8 +98,9 @@ MIN_FILES_PER_SPAWNED_WORKER = 1500
 # sending them costs nothing; and at most `_RUN_FILES` files a run, so that the results the
 # parent holds at once (a run sent back, waiting for the runs before it) stay small: at 2,000
 # servers, 8 runs held the parent at 382 MB peak against 313 MB for `--jobs 1`.
-_RUNS_PER_WORKER = 4
-_RUN_FILES = 500
+_RUNS_PER_WORKER = 8
+_RUN_FILES = 200
+_AHEAD_PER_WORKER = 2
 
 _Settings = tuple[str | None, int, str | None]  # server, max_bytes, csv list separator
 _PlainFile = tuple[str, str, bool | None, bool, str | None, str | None, str | None]
@@ -131,44 +140,171 @@ def read_files(
     workers: int,
     start_method: str | None = None,
 ) -> None:
-    """Read `files` in `workers` worker processes into `reader`, as `reader.read_file` on each
-    file in order would (see the module docstring for failures)."""
+    """Read `files` in `workers` processes, this one and `workers - 1` workers, into `reader`,
+    as `reader.read_file` on each file in order would (see the module docstring)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     settings: _Settings = (reader.server, reader.max_bytes, reader.separator)
-    plain = [
-        _plain_file(item, placement) for item, placement in zip(files, placements, strict=True)
-    ]
-    runs = _runs(len(plain), max(workers * _RUNS_PER_WORKER, -(-len(plain) // _RUN_FILES)))
+    runs = _runs(len(files), max(workers * _RUNS_PER_WORKER, -(-len(files) // _RUN_FILES)))
     context = multiprocessing.get_context(start_method)
+    froze = context.get_start_method() == "fork" and _before_fork()
     pool: ProcessPoolExecutor | None = None
     try:
-        pool = ProcessPoolExecutor(workers, mp_context=context)
-        futures = deque(pool.submit(_read_run, settings, plain[start:stop]) for start, stop in runs)
-    except (OSError, ImportError, NotImplementedError):  # no process can start here
+        try:
+            pool = ProcessPoolExecutor(workers - 1, mp_context=context)
+        except (OSError, ImportError, NotImplementedError):  # no process can start here
+            for item, placement in zip(files, placements, strict=True):
+                reader.read_file(item, placement)
+            return
+        _Split(reader, files, placements, runs, settings, (pool, workers - 1), context).read()
+    finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        for item, placement in zip(files, placements, strict=True):
-            reader.read_file(item, placement)
-        return
-    try:
-        for start, stop in runs:
-            # Taken off the queue: a future holds its run's results for as long as it is
-            # referenced, and at 2,000 servers the runs read held the parent at 280 MB
-            # against 188 MB for `--jobs 1`.
-            outcome = _outcome(futures.popleft())
-            if isinstance(outcome, BrokenProcessPool):
-                _read_alone(reader, settings, plain[start:stop], context)
-            elif isinstance(outcome, BaseException):
-                for index in range(start, stop):
-                    reader.read_file(files[index], placements[index])
-            else:
-                reader.absorb(from_plain(outcome))
-            del outcome
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        _after_fork(froze)
+
+
+class _Split:
+    """One read shared between this process and a pool of workers (`pool`: the pool and its
+    number of workers). The workers are given runs
+    from the front, `_AHEAD_PER_WORKER` each ahead of what they have finished; this process
+    reads runs from the back, and gives the workers more after each: they meet in the middle,
+    so no process waits while a run is left, and what this process reads never crosses
+    between processes. The workers' runs are added to the reader in order as they finish
+    (their results are let go at once), then this process's own."""
+
+    def __init__(
+        self,
+        reader: Reader,
+        files: Sequence[FoundFile],
+        placements: Sequence[Placement],
+        runs: Sequence[tuple[int, int]],
+        settings: _Settings,
+        pool: tuple[concurrent.futures.ProcessPoolExecutor, int],
+        context: multiprocessing.context.BaseContext,
+    ) -> None:
+        self.reader = reader
+        self.files = files
+        self.placements = placements
+        self.runs = runs
+        self.settings = settings
+        self.pool, pool_workers = pool
+        self.context = context
+        self.ahead = _AHEAD_PER_WORKER * pool_workers
+        self.futures: dict[int, Future[PlainState]] = {}
+        self.front = 0  # the next run to give the workers
+        self.back = len(runs)  # the runs from here on are this process's
+        self.added = 0  # the runs added to the reader, in order
+        self.own: dict[int, ReaderState] = {}
+        self.refused = False  # the pool took no more runs (it broke)
+
+    def read(self) -> None:
+        self.give()
+        while True:
+            while self.added < self.front and self.futures[self.added].done():
+                self.add_worker_run()
+            if self.front >= self.back:
+                break
+            self.back -= 1
+            self.own[self.back] = self.read_here(self.runs[self.back])
+            self.give()
+        while self.added < self.front:
+            self.add_worker_run()
+        for index in range(self.back, len(self.runs)):
+            self.reader.absorb(self.own.pop(index))
+
+    def give(self) -> None:
+        """Give the workers runs from the front until `ahead` of them are not finished."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        while not self.refused and self.front < self.back:
+            pending = sum(not self.futures[index].done() for index in range(self.added, self.front))
+            if pending >= self.ahead:
+                return
+            start, stop = self.runs[self.front]
+            plain = [
+                _plain_file(self.files[index], self.placements[index])
+                for index in range(start, stop)
+            ]
+            try:
+                self.futures[self.front] = self.pool.submit(_read_run, self.settings, plain)
+            except (BrokenProcessPool, RuntimeError):  # a worker died: this process goes on
+                self.refused = True
+                return
+            self.front += 1
+
+    def read_here(self, run: tuple[int, int]) -> ReaderState:
+        start, stop = run
+        reader = self.reader
+        mine = Reader(server=reader.server, max_bytes=reader.max_bytes, separator=reader.separator)
+        for item, placement in zip(
+            self.files[start:stop], self.placements[start:stop], strict=True
+        ):
+            mine.read_file(item, placement)
+        return mine.state()
+
+    def add_worker_run(self) -> None:
+        """The next worker run into the reader (waiting for it); its future let go first: it
+        holds the run's results for as long as it is referenced, and at 2,000 servers the
+        runs read held the parent at 280 MB against 188 MB for `--jobs 1`."""
+        index = self.added
+        future = self.futures.pop(index)
+        self.added += 1
+        _absorb_outcome(
+            self.reader,
+            self.settings,
+            self.files,
+            self.placements,
+            self.runs[index],
+            future,
+            self.context,
+        )
+
+
+def _absorb_outcome(
+    reader: Reader,
+    settings: _Settings,
+    files: Sequence[FoundFile],
+    placements: Sequence[Placement],
+    run: tuple[int, int],
+    future: Future[PlainState],
+    context: multiprocessing.context.BaseContext,
+) -> None:
+    """A worker's run into `reader`: its results, or the run read again where it failed."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    start, stop = run
+    outcome = _outcome(future)
+    if isinstance(outcome, BrokenProcessPool):
+        plain = [_plain_file(files[index], placements[index]) for index in range(start, stop)]
+        _read_alone(reader, settings, plain, context)
+    elif isinstance(outcome, BaseException):
+        for index in range(start, stop):
+            reader.read_file(files[index], placements[index])
+    else:
+        reader.absorb(from_plain(outcome))
+
+
+def _before_fork() -> bool:
+    """What forked workers inherit instead of doing each: the parsers imported (a worker
+    imported them on its first file), and the parent's objects frozen out of the cycle
+    collector, so that a worker's collections do not walk them (and copy every page they sit
+    on). True when this froze them (`_after_fork` hands them back); a caller's freeze stays."""
+    import gc
+
+    from auditor.parsers import clixml, webconfig  # noqa: F401
+
+    if gc.get_freeze_count():
+        return False
+    gc.freeze()
+    return True
+
+
+def _after_fork(froze: bool) -> None:
+    if froze:
+        import gc
+
+        gc.unfreeze()
 
 
 def _outcome(future: Future[PlainState]) -> PlainState | BaseException:

@@ -138,7 +138,8 @@ def test_spawned_workers_read_the_same_inventory(
 def test_a_worker_that_dies_loses_only_its_file_as_a_located_problem(
     fleet: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    poison = "EX05/IIS/DefaultWebSite-Rest_web.config"
+    # in the first run, which a worker is given before the parent reads anything
+    poison = "EX00/IIS/DefaultWebSite-Rest_web.config"
     parent = os.getpid()
     original: Callable[..., object] = reading._parse
 
@@ -384,3 +385,31 @@ def test_a_setting_travels_once_a_run_and_is_shared_again(fleet: Path) -> None:
 
     assert from_plain(plain) == state
     assert len(configs) >= 2 and len(plain[7]) == len(distinct) < len(settings)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_the_parent_reads_from_the_back_while_a_worker_reads_from_the_front(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    original: Callable[..., object] = reading._parse
+    log = tmp_path / "readers.log"
+
+    def noted(input_format: object, raw: object, separator: object) -> object:
+        with open(log, "a") as handle:
+            handle.write(f"{os.getpid()} {raw.path}\n")  # type: ignore[attr-defined]
+        return original(input_format, raw, separator)
+
+    monkeypatch.setattr(reading, "_parse", noted)
+    expected = read_inventory([fleet])  # logs the order one process reads in
+    order = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
+    log.unlink()
+    assert read_inventory([fleet], jobs=2, start_method="fork") == expected
+    readers: dict[str, list[str]] = {}
+    for line in log.read_text().splitlines():
+        pid, path = line.split(" ", 1)
+        readers.setdefault(pid, []).append(path)
+    parent = readers.pop(str(os.getpid()))
+    (worker,) = readers.values()  # --jobs 2: this process and one worker
+    assert order[0] in worker  # the worker began at the front
+    assert order[-1] in parent  # the parent at the back
+    assert sorted(parent + worker) == sorted(order)  # every file read once
