@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CSS_EXCHANGE, skip_or_fail
 from report_support import audit_report
 from rule_case_loader import API_DEFAULT, GRAPH_ID, build_inventory, write_policy
 
+from auditor.audit import load_policy as audit_policy
 from auditor.model import (
     PermissionMark,
     Presence,
@@ -26,9 +28,11 @@ from auditor.model import (
     TokenAction,
     TokenMark,
 )
+from auditor.parsers import read_inventory
 from auditor.policy import load_policy
 from auditor.render.json_ import render_plan
 from auditor.render.markdown import ENABLES, REMOVED, md_cell, render_markdown, shown_segment
+from auditor.rules.judge import ProfileTables, judge, judge_profiles
 
 API = "Default Web Site/API"
 EWS = "Default Web Site/EWS"
@@ -268,3 +272,29 @@ def test_by_default_a_padded_forbidden_token_is_removed(tmp_path: Path) -> None:
     assert change.enables == ()
     assert change.removes == (" V1S2SAppOnly", "v1s2sapponly\u200b", "", "Bogus")
     assert change.target_value == API_DEFAULT
+
+
+def test_a_fleet_is_judged_as_each_web_config_alone(tmp_path: Path) -> None:
+    """`judge` keeps what a value judges to on a vdir for the next server with the same value
+    there: every judgement equals the one of that web.config judged alone."""
+    sources = sorted((CSS_EXCHANGE / "E19" / "IIS").glob("*_web.config"))
+    if not sources:
+        skip_or_fail(f"reference corpus not found at {CSS_EXCHANGE}")
+    for server in ("EX01", "EX02", "EX03"):
+        for source in sources:
+            data = source.read_bytes()
+            if server == "EX02":  # the recipe's change on one server; padded on another
+                data = data.replace(b'CallbackV2"', b'CallbackV2|V1S2SAppOnly"', 1)
+            if server == "EX03":
+                data = data.replace(b'CallbackV2"', b'CallbackV2| v1s2sapponly"', 1)
+            (tmp_path / server / "IIS").mkdir(parents=True, exist_ok=True)
+            (tmp_path / server / "IIS" / source.name).write_bytes(data)
+    inventory = read_inventory([tmp_path])
+    policy = audit_policy([])
+    tables = ProfileTables.build(policy)
+
+    judged = judge(inventory, policy).profiles
+    alone = tuple(judge_profiles(config, policy, tables) for config in inventory.web_configs)
+
+    assert judged == alone
+    assert len({item.raw for item in judged}) >= 4  # values repeated and values that differ
