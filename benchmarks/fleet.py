@@ -22,7 +22,10 @@ The fleet is built from the real Exchange 2019 files in `../shared/reference/css
   holds no finding). Each of these ends with its
   own comment too. The floor parses them as well.
 
-Five commands run as whole processes on the same files, each `--repeat` times in rounds
+The product's bytecode is compiled first (`compile_bytecode`), as `pip install .` compiles a
+user's install: a development checkout installed with `pip install -e` under
+PYTHONDONTWRITEBYTECODE would compile every module on every run. Five commands run as whole
+processes on the same files, each `--repeat` times in rounds
 (floor, parse, parse, audit, audit, floor, ...), so that a busy moment of a shared machine slows
 one run of each command rather than every run of one:
 
