@@ -362,3 +362,61 @@ def test_a_fleet_of_more_distinct_adds_than_are_kept_reads_each_right(
         settings = _settings_of(data, f"EX{index:02d}")
         assert [s.value for s in settings] == [str(index), "2", "3"]
         assert len(webconfig_settings._shared) <= 3
+
+
+_SECTION_VARIANTS = [
+    _SHARED_CONFIG,
+    _SHARED_CONFIG.replace(b"<appSettings>", b"<appSettings>\n"),
+    _SHARED_CONFIG.replace(b"<configuration>\n", b"<configuration>\n\n"),  # the same, a line on
+    _SHARED_CONFIG.replace(b'<add key="A" value="1" />', b'<remove key="B" />'),
+    _SHARED_CONFIG.replace(
+        b"  </appSettings>", b'    <clear />\n    <add key="C" />\n  </appSettings>'
+    ),
+    _SHARED_CONFIG.replace(b"<configuration>", b'<configuration>\n<location path="api">').replace(
+        b"</configuration>", b"</location>\n</configuration>"
+    ),
+    _SHARED_CONFIG.replace(b"</configuration>", _SHARED_CONFIG[15:].replace(b'"3"', b'"4"')),
+    _SHARED_CONFIG.replace(b"  </appSettings>", b'    <add value="no key" />\n  </appSettings>'),
+    _SHARED_CONFIG.replace(b'<add key="A"', b'<add\n      key="A"'),
+    _SHARED_CONFIG.replace(b"<configuration>", b'<configuration xmlns:x="urn:x">').replace(
+        b'<add key="A"', b'<x:add key="A"'
+    ),
+]
+
+
+def _read_all(variants: list[bytes]) -> list[webconfig.ParseResult]:
+    """Each variant read as the file named by its place in `_SECTION_VARIANTS`."""
+    return [
+        webconfig.parse(
+            raw_input(
+                Path(f"EX{_SECTION_VARIANTS.index(data):02d}.config"),
+                server="EX",
+                vdir="owa",
+                data=data,
+            )
+        )
+        for data in variants
+    ]
+
+
+def test_a_section_read_before_gives_what_it_gave_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every variant read after every other (the tables warm) gives what it gives read first
+    (the tables empty): its settings, root entries, problems and profiles."""
+    alone = []
+    for data in _SECTION_VARIANTS:
+        monkeypatch.setattr(webconfig_settings, "_sections", {})
+        monkeypatch.setattr(webconfig_settings, "_shared", {})
+        alone.extend(_read_all([data]))
+    for order in (_SECTION_VARIANTS, _SECTION_VARIANTS[::-1]):
+        warm = _read_all(order * 2)
+        expected = alone if order is _SECTION_VARIANTS else alone[::-1]
+        assert [result.web_configs for result in warm] == [
+            result.web_configs for result in expected * 2
+        ]
+        assert [
+            [(problem.code, problem.message, problem.line) for problem in result.problems]
+            for result in warm
+        ] == [
+            [(problem.code, problem.message, problem.line) for problem in result.problems]
+            for result in expected * 2
+        ]
