@@ -41,9 +41,10 @@ For each command: the best wall time and its ratio to the best floor, the median
 spread (slowest over fastest) of the runs, the CPU time (user and system of the process and
 its workers) of the fastest run and its ratio to the floor's, and the peak resident memory
 (`ru_maxrss` from `os.wait4`: the largest process, the parent or a worker). Each round records
-the one-minute load average; the output names the machine's cores and the workers the default
-chose in each round (`auditor.parsers.parallel.choose_workers`, asked just before the run:
-on a busy machine the default reads in one process). Then the memory check: a fleet of
+the one-minute load average; the output names the machine's cores and the processes the
+default read with in each round, this one and N - 1 workers
+(`auditor.parsers.parallel.choose_workers`, asked just before the run: on a busy machine the
+default reads in one process). Then the memory check: a fleet of
 `--memory-servers` servers (default 2,000; 0 skips it), `parse --json` and `audit` once each
 at `--jobs 1` and `--jobs 2`, peak RSS against 400 MB. Then start-up: `auditor --help` against
 `python -c "import typer"`, best of ten or more alternated runs. The last line of the output
@@ -262,7 +263,8 @@ def startup(runs: int) -> tuple[Run, Run]:
 
 
 def default_workers(files: int) -> int:
-    """The workers `auditor` run now with the default `--jobs` would start for `files` files."""
+    """The processes `auditor` run now with the default `--jobs` would read `files` files in
+    (itself and that number less one of workers)."""
     from auditor.parsers.busy import watch
     from auditor.parsers.parallel import choose_workers
 
@@ -391,7 +393,7 @@ def report(fleet: Fleet) -> None:
     print(
         f"servers={fleet.servers}: {fleet.files} files, {fleet.size_mb:.1f} MB;"
         f" {available_cores()} cores; load average {loads[0]:.1f} to {loads[-1]:.1f}"
-        f" (median {statistics.median(loads):.1f}); default workers"
+        f" (median {statistics.median(loads):.1f}); default processes"
         f" {'/'.join(str(count) for count in fleet.workers)} by round"
     )
     print(f"  {'command':<24} {'best':>9} {'wall':>6}  {'':>23} {'':>6} {'cpu of best':>16}")
@@ -423,7 +425,7 @@ def summary(fleets: list[Fleet], memory: list[tuple[str, Run]], startup: tuple[R
             f" --jobs 1 parse {ratio(fleet, 0):.2f}x audit {ratio(fleet, 2):.2f}x,"
             f" default parse {ratio(fleet, 1):.2f}x audit {ratio(fleet, 3):.2f}x"
             f" (load {statistics.median(fleet.loads):.1f},"
-            f" workers {'/'.join(str(count) for count in fleet.workers)})"
+            f" processes {'/'.join(str(count) for count in fleet.workers)})"
         )
     if len(fleets) > 1:
         first, last = fleets[0], fleets[-1]

@@ -71,8 +71,9 @@ JobsOption = Annotated[
         metavar="N",
         min=1,
         help=(
-            "Worker processes reading the inputs (default: the idle cores; 1: one process). "
-            "Small audits and busy machines use one; the output is the same."
+            "Processes reading the inputs, this one and N - 1 workers (default: the idle "
+            "cores; 1: this process alone). Small audits and busy machines use one; the "
+            "output is the same."
         ),
         show_default=False,
     ),
