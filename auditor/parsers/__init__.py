@@ -43,9 +43,11 @@ __all__ = ["DEFAULT_MAX_BYTES", "ServerOptionError", "read_inventory"]
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
-# Two forked workers' worth of files (`parallel.MIN_FILES_PER_WORKER`): below it `parallel` is
-# not even imported, so a small audit (the bundled example) runs as it did before `--jobs`.
+# Two forked workers' worth of files (`parallel.MIN_FILES_PER_WORKER`), and for the default
+# `parallel.MIN_FILES_FOR_DEFAULT`: below it `parallel` is not even imported, so a small audit
+# (the bundled example) runs as it did before `--jobs`.
 FEWEST_FILES_FOR_WORKERS = 400
+FEWEST_FILES_FOR_DEFAULT = 1000
 
 
 class ServerOptionError(ValueError):
@@ -84,7 +86,8 @@ def read_inventory(
         _check_server_option(server, placements)
     reader = Reader(server=server, max_bytes=max_bytes, separator=csv_list_separator)
     workers = 1
-    if jobs != 1 and len(found.files) >= FEWEST_FILES_FOR_WORKERS:
+    fewest = FEWEST_FILES_FOR_DEFAULT if jobs is None else FEWEST_FILES_FOR_WORKERS
+    if jobs != 1 and len(found.files) >= fewest:
         from auditor.parsers import parallel
 
         workers = parallel.choose_workers(jobs, len(found.files), start_method, watched)

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 __all__ = [
+    "MIN_FILES_FOR_DEFAULT",
     "MIN_FILES_PER_SPAWNED_WORKER",
     "MIN_FILES_PER_WORKER",
     "Watch",
@@ -94,6 +95,15 @@ __all__ = [
 # 1,500 files 0.45 s.
 MIN_FILES_PER_WORKER = 200
 MIN_FILES_PER_SPAWNED_WORKER = 1500
+# The default (no `--jobs`) reads in one process below this many files, and looks at nothing:
+# deciding costs up to 0.07 s (the runnable count sampled over 16 ms, and a look at /proc/stat
+# of at least 50 ms, made up by a sleep when discovery was shorter), and a worker's start and
+# its results' crossing cost more than they save on a small audit. Measured on the 2-core
+# benchmark machine, quiet, `auditor parse --json` with the default over `--jobs 1` (farm-bench,
+# 10 paired runs, median wall): 1.12x at 548 files (20 servers of `benchmarks/fleet.py`), 0.95x
+# at 1,088 (40 servers), 0.80x at 2,708 (100 servers). An explicit `--jobs N` is obeyed from
+# `MIN_FILES_PER_WORKER` files a process.
+MIN_FILES_FOR_DEFAULT = 1000
 # Runs per process reading: enough that the processes meet near the middle (the last run one
 # of them reads is the most the other may wait), few enough that sending them costs little;
 # and at most `_RUN_FILES` files a run (about 60 ms of reading), so that the results the
@@ -120,9 +130,12 @@ def choose_workers(
     most one per `MIN_FILES_PER_WORKER` files (started by `fork`) or
     `MIN_FILES_PER_SPAWNED_WORKER` (any other start method); 1 means no worker.
 
-    Below two workers' worth of files it looks at nothing (and imports nothing): the bundled
-    example costs what it cost before `--jobs`."""
+    Below two workers' worth of files, or `MIN_FILES_FOR_DEFAULT` when `jobs` is None, it
+    looks at nothing (and imports nothing): the bundled example costs what it cost before
+    `--jobs`."""
     if files < 2 * MIN_FILES_PER_WORKER or jobs == 1:
+        return 1
+    if jobs is None and files < MIN_FILES_FOR_DEFAULT:
         return 1
     import multiprocessing  # 20 ms or more with concurrent.futures: not for small audits
 

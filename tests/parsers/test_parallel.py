@@ -26,7 +26,14 @@ from auditor.model import (
     SourceFile,
     WebConfig,
 )
-from auditor.parsers import FEWEST_FILES_FOR_WORKERS, busy, parallel, read_inventory, reading
+from auditor.parsers import (
+    FEWEST_FILES_FOR_DEFAULT,
+    FEWEST_FILES_FOR_WORKERS,
+    busy,
+    parallel,
+    read_inventory,
+    reading,
+)
 from auditor.parsers.discover import FoundFile
 from auditor.parsers.transfer import from_plain, to_plain
 from auditor.resources import examples_dir
@@ -189,6 +196,21 @@ def test_the_bundled_example_and_small_audits_start_no_worker(
     assert parallel.choose_workers(16, parallel.MIN_FILES_PER_WORKER * 2, "fork") == 2
     assert parallel.choose_workers(1, parallel.MIN_FILES_PER_WORKER * 2, "fork") == 1
     assert FEWEST_FILES_FOR_WORKERS == parallel.MIN_FILES_PER_WORKER * 2
+    assert FEWEST_FILES_FOR_DEFAULT == parallel.MIN_FILES_FOR_DEFAULT
+
+
+def test_the_default_reads_a_small_audit_in_one_process_without_looking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def looked(*args: object) -> float:
+        raise AssertionError("the machine was looked at for a small audit")
+
+    monkeypatch.setattr(parallel, "busy_now", looked)
+    monkeypatch.setattr(parallel, "others_since", looked)
+    assert parallel.choose_workers(None, parallel.MIN_FILES_FOR_DEFAULT - 1, "fork") == 1
+    assert parallel.choose_workers(2, parallel.MIN_FILES_FOR_DEFAULT - 1, "fork") == 2
+    with pytest.raises(AssertionError, match="looked at"):
+        parallel.choose_workers(None, parallel.MIN_FILES_FOR_DEFAULT, "fork")
 
 
 def test_a_busy_machine_reads_in_one_process() -> None:
@@ -345,7 +367,7 @@ def test_the_choice_takes_the_smaller_of_the_two_answers(
 ) -> None:
     monkeypatch.setattr(parallel, "available_cores", lambda: 2)
     monkeypatch.setattr(parallel, "busy_now", lambda: 1.0)  # nothing else runnable just now
-    files = parallel.MIN_FILES_PER_WORKER * 4
+    files = max(parallel.MIN_FILES_PER_WORKER * 4, parallel.MIN_FILES_FOR_DEFAULT)
     monkeypatch.setattr(parallel, "others_since", lambda since: 1.0)  # but a core kept busy
     assert parallel.choose_workers(None, files, "fork", since=None) == 1
     monkeypatch.setattr(parallel, "others_since", lambda since: 0.05)
