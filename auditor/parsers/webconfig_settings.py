@@ -13,6 +13,7 @@ makes the `WebConfig` record of what it read; its docstring states the rules use
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -181,7 +182,7 @@ class SettingsReader:
         root_scope = location is None
         add_setting = scope.append
         add_in_order = self.order.append
-        shared = _shared
+        shared = _shared_setting
         plain = True
         for element in section.iterchildren("{*}add", "{*}remove", "{*}clear"):
             tag = element.tag
@@ -191,8 +192,7 @@ class SettingsReader:
                 end = element.sourceline
                 text = texts[end - 1] if isinstance(end, int) and 0 < end <= count else ""
                 if key is not None and "<add" in text and element.prefix is None:
-                    found = (key, value, end, text, location, path, sha256)
-                    setting = shared.get(found) or _shared_setting(found)
+                    setting = shared(key, value, end, text, location, path, sha256)
                 else:
                     plain = False
                     line, raw = _tag_source(element, lines)
@@ -353,17 +353,6 @@ def _in(path: str | None) -> str:
 
 _intern = sys.intern
 
-# One `AppSetting` for each distinct add (its key, value, line, source line, location and
-# file), shared by every web.config that holds it: the servers of a fleet repeat the same
-# files, so a fleet holds one record of each setting instead of one per server. The records are
-# immutable and compared by value; nothing compares them by identity across files. At most
-# `_SHARED_LIMIT` are kept (then the table starts again), so that a fleet of unique settings
-# costs at most the table. Measured on the 100-server fleet of `benchmarks/fleet.py`, together
-# with the lines split once a section (`elements`): the appSettings walk of its 2,400
-# web.configs (30,000 adds) took 143 ms before and 101 ms after (best of 9 in one process,
-# `process_time`, parsed trees given); `auditor parse --json --jobs 1` of the 500-server fleet
-# took 0.88x the CPU, at 72 MB peak instead of 86 MB (`farm-bench -n 8` paired runs, median).
-_SHARED_LIMIT = 1 << 16
 # A section of a web.config as read (`SettingsReader.elements`): its location, the line its
 # start tag ends on and its text from there to its last element; what it gave: its settings
 # and its root entries. At most `_SECTIONS_LIMIT` kept (then the table starts again).
@@ -371,19 +360,30 @@ _SectionKey = tuple[str | None, int, str]
 _SECTIONS_LIMIT = 1 << 12
 _sections: dict[_SectionKey, tuple[tuple[AppSetting, ...], tuple[Entry, ...]]] = {}
 
-# An add as read: key, value, line, the line's text, location, file and its SHA-256.
-_SettingKey = tuple[str, str, int, str, str | None, str | None, str | None]
-_shared: dict[_SettingKey, AppSetting] = {}
 
-
-def _shared_setting(found: _SettingKey) -> AppSetting:
-    """The shared record of `found`: an `add` whose start tag is the whole of its line."""
-    if len(_shared) >= _SHARED_LIMIT:
-        _shared.clear()
-    key, value, line, text, location, path, sha256 = found
+# One `AppSetting` for each distinct add (its key, value, line, source line, location and
+# file), shared by every web.config that holds it: the servers of a fleet repeat the same
+# files, so a fleet holds one record of each setting instead of one per server. The records are
+# immutable and compared by value; nothing compares them by identity across files. At most
+# 65,536 are kept (the least recently used go first), so that a fleet of unique settings costs
+# at most that. Measured on the 100-server fleet of `benchmarks/fleet.py`, together with the
+# lines split once a section (`elements`): the appSettings walk of its 2,400 web.configs
+# (30,000 adds) took 143 ms before and 101 ms after (best of 9 in one process,
+# `process_time`, parsed trees given); `auditor parse --json --jobs 1` of the 500-server fleet
+# took 0.88x the CPU, at 72 MB peak instead of 86 MB (`farm-bench -n 8` paired runs, median).
+@functools.lru_cache(maxsize=1 << 16)
+def _shared_setting(
+    key: str,
+    value: str,
+    line: int,
+    text: str,
+    location: str | None,
+    path: str | None,
+    sha256: str | None,
+) -> AppSetting:
+    """The shared record of an `add` whose start tag is the whole of its line `text`."""
     raw = text.strip()[:RAW_LINE_LIMIT]
-    setting = _shared[found] = _new_setting(key, value, line, raw, location, path, sha256)
-    return setting
+    return _new_setting(key, value, line, raw, location, path, sha256)
 
 
 def _new_setting(
@@ -397,7 +397,7 @@ def _new_setting(
 ) -> AppSetting:
     # Positional: the fields in order, half the cost of keywords. Interned: one copy of each
     # text, what kept an audit of 2,000 servers under 400 MB before the records were shared
-    # (`_shared`); it still does for a fleet whose settings differ only in their lines.
+    # (`_shared_setting`); it still does for a fleet whose settings differ only in their lines.
     return AppSetting(_intern(key), _intern(value), line, _intern(raw), location, path, sha256)
 
 

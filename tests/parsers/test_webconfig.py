@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -355,13 +356,13 @@ def test_servers_holding_the_same_add_share_one_record_of_it() -> None:
 def test_a_fleet_of_more_distinct_adds_than_are_kept_reads_each_right(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(webconfig_settings, "_SHARED_LIMIT", 3)
-    monkeypatch.setattr(webconfig_settings, "_shared", {})
+    kept = functools.lru_cache(maxsize=3)(webconfig_settings._shared_setting.__wrapped__)
+    monkeypatch.setattr(webconfig_settings, "_shared_setting", kept)
     for index in range(10):
         data = _SHARED_CONFIG.replace(b'value="1"', f'value="{index}"'.encode())
         settings = _settings_of(data, f"EX{index:02d}")
         assert [s.value for s in settings] == [str(index), "2", "3"]
-        assert len(webconfig_settings._shared) <= 3
+        assert kept.cache_info().currsize <= 3
 
 
 _SECTION_VARIANTS = [
@@ -405,7 +406,7 @@ def test_a_section_read_before_gives_what_it_gave_then(monkeypatch: pytest.Monke
     alone = []
     for data in _SECTION_VARIANTS:
         monkeypatch.setattr(webconfig_settings, "_sections", {})
-        monkeypatch.setattr(webconfig_settings, "_shared", {})
+        webconfig_settings._shared_setting.cache_clear()
         alone.extend(_read_all([data]))
     for order in (_SECTION_VARIANTS, _SECTION_VARIANTS[::-1]):
         warm = _read_all(order * 2)
