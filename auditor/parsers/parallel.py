@@ -244,7 +244,9 @@ class _Split:
             ]
             try:
                 self.futures[self.front] = self.pool.submit(_read_run, self.settings, plain)
-            except (BrokenProcessPool, RuntimeError):  # a worker died: this process goes on
+            # A worker died (the pool is broken), or no worker process could start (a process
+            # limit: the pool starts its workers at the first run): this process goes on.
+            except (BrokenProcessPool, RuntimeError, OSError):
                 self.refused = True
                 return
             self.front += 1

@@ -435,3 +435,16 @@ def test_the_parent_reads_from_the_back_while_a_worker_reads_from_the_front(
     assert order[0] in worker  # the worker began at the front
     assert order[-1] in parent  # the parent at the back
     assert sorted(parent + worker) == sorted(order)  # every file read once
+
+
+def test_where_no_worker_process_can_be_started_the_parent_reads_every_file(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")  # fork() at a process limit
+
+    expected = read_inventory([fleet])
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", refused)
+    assert read_inventory([fleet], jobs=2, start_method="fork") == expected
