@@ -237,11 +237,7 @@ class _Split:
             pending = sum(not self.futures[index].done() for index in range(self.added, self.front))
             if pending >= self.ahead:
                 return
-            start, stop = self.runs[self.front]
-            plain = [
-                _plain_file(self.files[index], self.placements[index])
-                for index in range(start, stop)
-            ]
+            plain = self.plain(self.runs[self.front])
             try:
                 self.futures[self.front] = self.pool.submit(_read_run, self.settings, plain)
             # A worker died (the pool is broken), or no worker process could start (a process
@@ -261,46 +257,32 @@ class _Split:
             mine.read_file(item, placement)
         return mine.state()
 
+    def plain(self, run: tuple[int, int]) -> list[_PlainFile]:
+        """The files of `run` as they are sent to a worker."""
+        start, stop = run
+        return [
+            _plain_file(self.files[index], self.placements[index]) for index in range(start, stop)
+        ]
+
     def add_worker_run(self) -> None:
-        """The next worker run into the reader (waiting for it); its future let go first: it
-        holds the run's results for as long as it is referenced, and at 2,000 servers the
-        runs read held the parent at 280 MB against 188 MB for `--jobs 1`."""
-        index = self.added
-        future = self.futures.pop(index)
+        """The next worker run into the reader (waiting for it): its results, or the run read
+        again where it failed. Its future is let go first: it holds the run's results for as
+        long as it is referenced, and at 2,000 servers the runs read held the parent at 280 MB
+        against 188 MB for `--jobs 1`."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        run = self.runs[self.added]
+        future = self.futures.pop(self.added)
         self.added += 1
-        _absorb_outcome(
-            self.reader,
-            self.settings,
-            self.files,
-            self.placements,
-            self.runs[index],
-            future,
-            self.context,
-        )
-
-
-def _absorb_outcome(
-    reader: Reader,
-    settings: _Settings,
-    files: Sequence[FoundFile],
-    placements: Sequence[Placement],
-    run: tuple[int, int],
-    future: Future[PlainState],
-    context: multiprocessing.context.BaseContext,
-) -> None:
-    """A worker's run into `reader`: its results, or the run read again where it failed."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    start, stop = run
-    outcome = _outcome(future)
-    if isinstance(outcome, BrokenProcessPool):
-        plain = [_plain_file(files[index], placements[index]) for index in range(start, stop)]
-        _read_alone(reader, settings, plain, context)
-    elif isinstance(outcome, BaseException):
-        for index in range(start, stop):
-            reader.read_file(files[index], placements[index])
-    else:
-        reader.absorb(from_plain(outcome))
+        outcome = _outcome(future)
+        del future
+        if isinstance(outcome, BrokenProcessPool):
+            _read_alone(self.reader, self.settings, self.plain(run), self.context)
+        elif isinstance(outcome, BaseException):
+            for index in range(*run):
+                self.reader.read_file(self.files[index], self.placements[index])
+        else:
+            self.reader.absorb(from_plain(outcome))
 
 
 def _before_fork() -> bool:
