@@ -161,7 +161,7 @@ class SettingsReader:
                 self.root_entries.extend(cached[1])
                 return
         added, entries = len(scope), len(self.root_entries)
-        if self.walk(section, location, path, texts, scope) and known is not None:
+        if self.walk(section, location, path, (lines, texts), scope) and known is not None:
             if len(_sections) >= _SECTIONS_LIMIT:
                 _sections.clear()
             _sections[known] = (tuple(scope[added:]), tuple(self.root_entries[entries:]))
@@ -171,12 +171,13 @@ class SettingsReader:
         section: etree._Element,
         location: str | None,
         path: str | None,
-        texts: list[str],
+        read: tuple[SourceLines, list[str]],
         scope: list[AppSetting],
     ) -> bool:
-        """`elements` on each element in order; True when every one was an `add` on a line of
-        its own that raised no problem (what `_sections` keeps)."""
-        lines = self.lines if path is None else self.external_lines[path]
+        """`elements` on each element in order, given the section's file's lines and those
+        split so far (`read`); True when every one was an `add` on a line of its own that
+        raised no problem (what `_sections` keeps)."""
+        lines, texts = read
         sha256 = None if path is None else self.hashes[path]
         count = len(texts)
         root_scope = location is None
