@@ -6,16 +6,15 @@ package writer does that), no clock (the caller passes `as_of`).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
-import gc
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from auditor import __version__
+from auditor.heap import heap_frozen
 from auditor.model import (
     EvidenceClass,
     Finding,
@@ -83,26 +82,6 @@ def package_id(report: Report) -> str:
     from auditor.render.json_ import render_plan
 
     return hashlib.sha256(render_plan(report).encode("utf-8", "backslashreplace")).hexdigest()
-
-
-@contextlib.contextmanager
-def heap_frozen() -> Iterator[None]:
-    """Leave the objects that exist now out of the cycle collector's passes until the end.
-
-    What the audit reads stays alive until it is written, and every full collection after the
-    reading walked all of it again (about a tenth of the audit's time past the parse). Frozen
-    objects are still freed by reference counting; `gc.unfreeze` hands them back at the end.
-    At 100 servers the full collection that came while the package was rendered (about 0.07 s
-    by `gc.callbacks` timing of one audit) no longer walks the inventory.
-    """
-    if gc.get_freeze_count():  # a caller froze them already: leave its freeze as it is
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def load_policy(policy_paths: Sequence[Path]) -> Policy:

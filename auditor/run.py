@@ -190,7 +190,8 @@ def audit_and_write(
 ) -> AuditOutcome:
     """Run the audit, compare it with the baseline, and write its package (unless
     `--no-package`). `doing` hears what is being processed, for an internal error's message."""
-    from auditor.audit import AuditError, heap_frozen, run_audit
+    from auditor.audit import AuditError, run_audit
+    from auditor.heap import heap_frozen
     from auditor.package import BaselineError
     from auditor.parsers import ServerOptionError
 

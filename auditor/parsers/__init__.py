@@ -30,6 +30,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from auditor.heap import heap_frozen
 from auditor.layout import Placement, identify
 from auditor.model import Inventory
 from auditor.parsers.collected import check_collection
@@ -75,6 +76,28 @@ def read_inventory(
     Never raises for bad input; raises `ServerOptionError` when `server` is given for a tree
     whose layout names two or more servers (the option cannot say which files it means).
     """
+    with heap_frozen():  # what was imported before: not walked by the reading's collections
+        return _read_inventory(
+            paths,
+            server=server,
+            max_bytes=max_bytes,
+            csv_list_separator=csv_list_separator,
+            jobs=jobs,
+            start_method=start_method,
+            exclusions=exclusions,
+        )
+
+
+def _read_inventory(
+    paths: Sequence[Path],
+    *,
+    server: str | None,
+    max_bytes: int,
+    csv_list_separator: str | None,
+    jobs: int | None,
+    start_method: str | None,
+    exclusions: Exclusions | None,
+) -> Inventory:
     watched = None
     if jobs is None:  # what other processes use while this one finds its files
         from auditor.parsers import busy

@@ -289,15 +289,15 @@ def _before_fork() -> bool:
     """What forked workers inherit instead of doing each: the parsers imported (a worker
     imported them on its first file), and the parent's objects frozen out of the cycle
     collector, so that a worker's collections do not walk them (and copy every page they sit
-    on). True when this froze them (`_after_fork` hands them back); a caller's freeze stays."""
+    on). True when this froze them (`_after_fork` hands them back); under a caller's freeze
+    (`auditor.heap.heap_frozen`) the objects made since join it, and the caller hands them back."""
     import gc
 
     from auditor.parsers import clixml, webconfig  # noqa: F401
 
-    if gc.get_freeze_count():
-        return False
+    froze = not gc.get_freeze_count()
     gc.freeze()
-    return True
+    return froze
 
 
 def _after_fork(froze: bool) -> None:

@@ -448,3 +448,34 @@ def test_where_no_worker_process_can_be_started_the_parent_reads_every_file(
     expected = read_inventory([fleet])
     monkeypatch.setattr(ProcessPoolExecutor, "submit", refused)
     assert read_inventory([fleet], jobs=2, start_method="fork") == expected
+
+
+def test_the_reading_leaves_what_lived_before_it_out_of_the_collector_and_hands_it_back(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects alive before the reading (the modules imported) are frozen while files are read
+    (a full collection does not walk them), the objects made since join that freeze before a
+    fork, and nothing stays frozen after: one process and two alike."""
+    import gc
+
+    frozen_while_reading: list[int] = []
+    original: Callable[..., object] = reading._parse
+
+    def noted(input_format: object, raw: object, separator: object) -> object:
+        frozen_while_reading.append(gc.get_freeze_count())
+        return original(input_format, raw, separator)
+
+    monkeypatch.setattr(reading, "_parse", noted)
+    assert gc.get_freeze_count() == 0
+    expected = read_inventory([fleet])
+    assert frozen_while_reading and min(frozen_while_reading) >= 1
+    assert gc.get_freeze_count() == 0
+    assert read_inventory([fleet], jobs=2, start_method="fork") == expected
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a caller's freeze stays as it was
+    try:
+        count = gc.get_freeze_count()
+        read_inventory([fleet], jobs=2, start_method="fork")
+        assert gc.get_freeze_count() >= count
+    finally:
+        gc.unfreeze()
