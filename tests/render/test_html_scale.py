@@ -61,3 +61,44 @@ def test_five_hundred_servers_under_three_megabytes(tmp_path: Path) -> None:
     html = render_html(_fleet(tmp_path, 500, 50))
     assert len(html.encode("utf-8")) < 3_000_000
     _assert_fleet_page(html, 500, 50)
+
+
+def test_a_fleet_of_different_files_gets_one_input_row_per_file_name(tmp_path: Path) -> None:
+    """Above 200 rows (a file per server that differs), one row per file name: its servers
+    folded when its copies' server lists make 12 parts or fewer, else the count alone, and
+    for several copies their number instead of a hash."""
+    from html_page import Page
+
+    from auditor.render.story import ranges
+
+    e19 = CSS_EXCHANGE / "E19"
+    if not e19.is_dir():
+        skip_or_fail(f"reference corpus not found at {e19}")
+    servers, changed = 30, (4, 5, 6, 20)
+    root = fleet.build_fleet(tmp_path / "fleet", e19, servers, changed)
+    unique = sorted((root / "EX001" / "IIS").glob("ExchangeBackEnd-*_web.config"))[:8]
+    for index in range(1, servers + 1):
+        for source in unique:
+            target = root / fleet.server_name(index) / "IIS" / source.name
+            data = target.read_bytes() + f"<!-- {index} -->\n".encode()
+            target.unlink()  # a hard link to the corpus: never written
+            target.write_bytes(data)
+    report = fleet.fleet_report(root)
+    rows = {row[0]: row[1:] for row in Page(render_html(report)).table("Input files as read")[1:]}
+    assert len(report.inventory.inputs) > 200
+    every = fleet.server_name(1) + "-" + fleet.server_name(servers)
+    different = "30 different files: each SHA-256 is in findings.json and plan.json (inputs)"
+    assert rows[f"IIS/{unique[0].name}"] == ["30 servers", "web.config", different]
+    owa = next(
+        source
+        for source in report.inventory.inputs
+        if source.path.endswith("EX002/IIS/DefaultWebSite-OWA_web.config")
+    )
+    assert rows["IIS/DefaultWebSite-OWA_web.config"] == [f"{every} (30)", "web.config", owa.sha256]
+    # The Rest web.config in two copies: each copy's servers folded, then the parts folded.
+    names = [fleet.server_name(i) for i in range(1, servers + 1)]
+    kept = ranges(name for i, name in enumerate(names, 1) if i not in changed)
+    edited = ranges(fleet.server_name(i) for i in changed)
+    shown = ranges([*kept.split(", "), *edited.split(", ")])
+    two = "2 different files: each SHA-256 is in findings.json and plan.json (inputs)"
+    assert rows["IIS/DefaultWebSite-Rest_web.config"] == [f"{shown} (30)", "web.config", two]
