@@ -45,7 +45,7 @@ def _inputs_by_name(grouped: dict[tuple[str, str, str | None], list[str]]) -> tu
     a fleet of unique files would otherwise need a row per file (their SHA-256 values are in
     findings.json and plan.json, `inputs`).
 
-    The rows are those `_rows` would give merged by name, made without making those: its row
+    The rows are what a row per copy, merged by name, would be, made without those rows: a row
     for every file of a fleet whose files all differ cost 0.1 s of the HTML at 500 servers.
     """
     by_name: dict[tuple[str, str | None], list[tuple[str, list[str]]]] = {}
@@ -53,8 +53,8 @@ def _inputs_by_name(grouped: dict[tuple[str, str, str | None], list[str]]) -> tu
         by_name.setdefault((path, fmt), []).append((sha, servers))
     merged: list[InputRow] = []
     for (path, fmt), same in by_name.items():
-        # Each copy's servers folded as its own row shows them, at least one part a copy held
-        # by any server: more than 12 such copies are more than 12 parts, shown as none.
+        # Each copy's servers folded as its own row would show them. A copy some server holds
+        # gives at least one part: more than 12 such copies are more than 12 parts, shown as none.
         held = [servers for _, servers in same if servers]
         parts = (
             [part for servers in held for part in ranges(servers).split(", ")]
